@@ -1,0 +1,146 @@
+"""Per-function lowering state: the value stack, the trap block, and small IR helpers.
+
+`ModuleContext` (in `aot/lower/module.py`) holds what every function shares;
+`FuncContext` holds what one function's lowering needs.  Every opcode handler
+in `aot/lower/<family>.py` has the signature `(fctx: FuncContext, instr: Instr)
+-> None`: it pops its operands from `fctx.stack`, emits IR with
+`fctx.builder`, and pushes its results.
+
+Traps: each function gets one lazily created trap block whose phi collects the
+trap code; `trap_if(cond, code)` is one conditional branch to it (the shape
+WAMR's `aot_emit_exception` uses), so a function with a hundred bounds checks
+still has a single call to `waft_trap`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llvmlite import ir
+
+from aot.errors import AotError
+from aot.module import Instr, ValType
+
+if TYPE_CHECKING:  # pragma: no cover - import only for type hints
+    from aot.lower.module import ModuleContext
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+F32 = ir.FloatType()
+F64 = ir.DoubleType()
+PTR = ir.PointerType(I8)  # opaque-pointer style: everything is an i8*
+
+LLVM_TYPES: dict[ValType, ir.Type] = {
+    "i32": I32,
+    "i64": I64,
+    "f32": F32,
+    "f64": F64,
+    "funcref": PTR,
+    "externref": PTR,
+}
+
+
+def llvm_type(valtype: ValType) -> ir.Type:
+    """The LLVM type that carries a Wasm value type."""
+    try:
+        return LLVM_TYPES[valtype]
+    except KeyError:
+        raise AotError(f"value type {valtype} has no lowering") from None
+
+
+def zero_value(valtype: ValType) -> ir.Constant:
+    """The default value of a local or a fresh global of this type."""
+    ty = llvm_type(valtype)
+    if isinstance(ty, ir.PointerType):
+        return ir.Constant(ty, None)
+    return ir.Constant(ty, 0)
+
+
+class FuncContext:
+    """Everything the lowering of one function body needs."""
+
+    def __init__(
+        self,
+        mctx: "ModuleContext",
+        func_index: int,
+        function: ir.Function,
+        builder: ir.IRBuilder,
+    ) -> None:
+        self.mctx = mctx
+        self.func_index = func_index
+        self.function = function
+        self.builder = builder
+        self.stack: list[ir.Value] = []
+        self.locals: list[ir.AllocaInstr] = []  # one alloca per param and local
+        self.local_types: list[ValType] = []
+        self.instr: Instr | None = None  # the instruction being lowered, for errors
+        self._trap_block: ir.Block | None = None
+        self._trap_phi: ir.PhiInstr | None = None
+
+    # --- the instance pointer (first parameter of every internal function) --
+
+    @property
+    def instance(self) -> ir.Value:
+        return self.function.args[0]
+
+    # --- the value stack ---------------------------------------------------
+
+    def push(self, value: ir.Value) -> None:
+        self.stack.append(value)
+
+    def pop(self) -> ir.Value:
+        if not self.stack:
+            raise self.error("value stack underflow (validator should have caught this)")
+        return self.stack.pop()
+
+    def pop_n(self, count: int) -> list[ir.Value]:
+        """Pop `count` values, returned in push order (deepest first)."""
+        if count == 0:
+            return []
+        if len(self.stack) < count:
+            raise self.error("value stack underflow (validator should have caught this)")
+        values = self.stack[-count:]
+        del self.stack[-count:]
+        return values
+
+    # --- traps -------------------------------------------------------------
+
+    def trap_if(self, cond: ir.Value, trap_code: int, name: str = "trap") -> None:
+        """Branch to the function's trap block with `trap_code` when `cond` (i1) holds."""
+        builder = self.builder
+        block = self._get_trap_block()
+        cont = builder.append_basic_block(name=f"{name}.ok")
+        # Traps are cold: tell LLVM so the fast path stays straight-line.
+        branch = builder.cbranch(cond, block, cont)
+        branch.set_weights([1, 2000])
+        self._trap_phi.add_incoming(ir.Constant(I32, trap_code), builder.block)
+        builder.position_at_end(cont)
+
+    def trap(self, trap_code: int) -> None:
+        """Unconditional trap; leaves the builder in a fresh unreachable block."""
+        builder = self.builder
+        block = self._get_trap_block()
+        builder.branch(block)
+        self._trap_phi.add_incoming(ir.Constant(I32, trap_code), builder.block)
+        builder.position_at_end(builder.append_basic_block(name="after.trap"))
+
+    def _get_trap_block(self) -> ir.Block:
+        if self._trap_block is None:
+            block = self.function.append_basic_block(name="trap")
+            trap_builder = ir.IRBuilder(block)
+            self._trap_phi = trap_builder.phi(I32, name="trap.code")
+            trap_fn = self.mctx.runtime_function("waft_trap")
+            trap_builder.call(trap_fn, [self._trap_phi])
+            trap_builder.unreachable()
+            self._trap_block = block
+        return self._trap_block
+
+    # --- errors ------------------------------------------------------------
+
+    def error(self, message: str) -> AotError:
+        """An error that names this function and the current instruction's offset."""
+        offset = self.instr.offset if self.instr is not None else None
+        op = f'lowering "{self.instr.op}": ' if self.instr is not None else ""
+        return AotError(op + message, section="code", func_index=self.func_index, offset=offset)
