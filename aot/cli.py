@@ -1,0 +1,137 @@
+"""The `waft` command line: thin click wrappers around the compiler's Python API.
+
+Every command turns the compiler's errors into one line on stderr and a
+non-zero exit status; nothing here knows how compilation works.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from aot import __version__
+from aot.errors import AotError
+
+OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
+
+
+def _fail(message: str, status: int = 1) -> "NoReturn":  # noqa: F821 - typing only
+    click.echo(f"waft: error: {message}", err=True)
+    sys.exit(status)
+
+
+def _load_target(name: str):
+    from aot.targets import load_target
+
+    try:
+        return load_target(name)
+    except AotError as exc:
+        _fail(str(exc), 2)
+
+
+class _AotErrors:
+    """Context manager: compiler errors become one clear line and exit status 1."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, AotError):
+            where = f"{self.path}: " if self.path else ""
+            _fail(f"{where}{exc.kind}: {exc}")
+        if isinstance(exc, OSError) and not isinstance(exc, BlockingIOError):
+            _fail(f"{exc.filename or self.path}: {exc.strerror}")
+        return False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="waft")
+def main() -> None:
+    """Waft: WebAssembly to firmware, ahead of time.
+
+    Compile Wasm modules to native ELF objects for microcontrollers and the
+    host, and prove the result with the official spec tests.
+    """
+
+
+@main.command()
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Object file to write (default: INPUT with .o); the header goes beside it as .h.")
+@click.option("-t", "--target", "target_name", default="host", show_default=True,
+              help="Target board or core (see `waft targets`).")
+@click.option("-n", "--name", "prefix", help="C prefix for the module's symbols (default: the input's stem).")
+@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True,
+              help="LLVM optimisation level: 0-3, s (size) or z (min size). -Os works.")
+@click.option("--max-pages", type=click.IntRange(0, 65536),
+              help="Build-time cap on linear memory, in pages: memory.grow fails past it.")
+@click.option("--emit-llvm", is_flag=True, help="Also write the optimised LLVM IR as OUT.ll.")
+def compile(input: Path, output: Path | None, target_name: str, prefix: str | None, opt: str,
+            max_pages: int | None, emit_llvm: bool) -> None:
+    """Compile INPUT.wasm to an ELF object and a C header."""
+    from aot import abi
+    from aot.compiler import compile_file
+
+    target = _load_target(target_name)
+    output = output or input.with_suffix(".o")
+    if prefix is None:
+        prefix = abi.prefix_from_filename(input.stem)
+    try:
+        abi.check_prefix(prefix)
+    except ValueError as exc:
+        _fail(f"--name: {exc}", 2)
+    with _AotErrors(input):
+        compile_file(input, output, target, prefix=prefix, opt=opt,
+                     memory_cap_pages=max_pages, emit_llvm=emit_llvm)
+    click.echo(f"wrote {output} and {output.with_suffix('.h')} ({target.name}, module {prefix})")
+
+
+@main.command()
+def targets() -> None:
+    """List every target with its triple, CPU and features."""
+    from aot.targets import all_targets
+
+    rows = [(t.name, t.triple, t.cpu, t.features or "-", t.float_abi, t.qemu_machine or "-",
+             t.description) for t in all_targets()]
+    headers = ("target", "triple", "cpu", "features", "float", "qemu", "description")
+    widths = [max(len(str(r[i])) for r in rows + [headers]) for i in range(len(headers) - 1)]
+    for row in [headers] + rows:
+        cells = [str(c).ljust(w) for c, w in zip(row, widths)] + [row[-1]]
+        click.echo("  ".join(cells).rstrip())
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("-t", "--target", "target_name", default="host", show_default=True,
+              help="Run on this target (Cortex-M targets run under QEMU).")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Parallel jobs (default: the number of CPUs).")
+@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Print every command, not only failures.")
+def spectest(paths: tuple[Path, ...], target_name: str, jobs: int | None, opt: str,
+             verbose: bool) -> None:
+    """Run WebAssembly spec scripts (.wast files or folders of them)."""
+    from aot.spectest import run_spectest
+
+    _load_target(target_name)
+    files: list[Path] = []
+    for path in paths:
+        files.extend(sorted(path.glob("*.wast")) if path.is_dir() else [path])
+    if not files:
+        _fail("no .wast files found in " + ", ".join(map(str, paths)), 2)
+    status = run_spectest(files, target_name, jobs=jobs or os.cpu_count() or 1, opt=opt,
+                          verbose=verbose)
+    sys.exit(status)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
