@@ -1,0 +1,50 @@
+"""The board descriptions in targets/ load, and carry what the compiler and runners need."""
+
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+import pytest
+
+from aot.errors import TargetError
+from aot.targets import all_targets, load_target, target_names
+
+REQUIRED = {"host", "stm32f4", "mps2-an386", "mps2-an500", "mps2-an505", "cortex-m0plus", "nrf52840"}
+
+
+def test_every_required_target_is_present():
+    assert REQUIRED <= set(target_names())
+
+
+@pytest.mark.parametrize("name", target_names())
+def test_llvm_knows_the_triple_and_cpu(name):
+    target = load_target(name)
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+    machine = llvm.Target.from_triple(target.triple).create_target_machine(
+        cpu=target.cpu, features=target.features, reloc="static", codemodel="small"
+    )
+    assert machine.triple == target.triple
+
+
+def test_stm32f4_is_the_documented_board():
+    t = load_target("stm32f4")
+    assert (t.flash.origin, t.flash.length) == (0x08000000, 1 << 20)
+    assert (t.ram.origin, t.ram.length) == (0x20000000, 128 << 10)
+    assert t.qemu_machine == "netduinoplus2"
+    assert t.hard_float_arm and t.pointer_bits == 32
+
+
+def test_thumbv6m_target_is_soft_float():
+    t = load_target("cortex-m0plus")
+    assert t.triple.startswith("thumbv6m") and t.float_abi == "soft" and not t.hard_float_arm
+
+
+def test_unknown_target_names_the_known_ones():
+    with pytest.raises(TargetError, match="unknown target 'nope'.*stm32f4"):
+        load_target("nope")
+
+
+def test_cortex_m_targets_have_memory_maps():
+    for t in all_targets():
+        if t.kind == "cortex-m":
+            assert t.flash and t.ram, t.name
