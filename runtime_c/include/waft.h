@@ -1,0 +1,294 @@
+/*
+ * waft.h: the one ABI header of the Waft runtime.
+ *
+ * Everything a compiled Wasm module calls and everything an embedder needs to
+ * drive one: trap codes and the trap-frame API, the memory, table and
+ * function descriptors, the growth and bulk-operation helpers, and the
+ * native-stack limit.  docs/abi.md is the contract this header implements;
+ * aot/abi.py mirrors it in Python and tests/unit/test_abi.py proves that the
+ * two agree (enum values, struct sizes and offsets, helper prototypes).
+ *
+ * Nothing here allocates: instances are plain structs the embedder places in
+ * .bss, on the stack or (on the host, for 4 GiB memories) in calloc'ed memory.
+ *
+ * Threads: the runtime is single-threaded for now.  waft_stack_limit and the
+ * trap-frame chain are process-wide globals; call into Wasm from one thread
+ * only (or set waft_stack_limit yourself whenever you switch stacks).
+ *
+ * Build options (define with -D when building runtime_c and your code alike):
+ *   WAFT_PORT_HOST / WAFT_PORT_CORTEX_M  which port the code is built for; by
+ *                        default detected from the compiler's predefined macros.
+ *   WAFT_STACK_MARGIN    bytes of native stack kept free below the limit the
+ *                        generated code checks (default per port, see below).
+ */
+#ifndef WAFT_H
+#define WAFT_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Build options and their consistency                                        */
+/* ------------------------------------------------------------------------- */
+
+#if defined(WAFT_PORT_HOST) && defined(WAFT_PORT_CORTEX_M)
+#error "waft.h: WAFT_PORT_HOST and WAFT_PORT_CORTEX_M contradict each other: define at most one"
+#endif
+
+#if !defined(WAFT_PORT_HOST) && !defined(WAFT_PORT_CORTEX_M)
+#if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define WAFT_PORT_CORTEX_M 1
+#elif defined(__linux__)
+#define WAFT_PORT_HOST 1
+#else
+#error "waft.h: unknown platform: define WAFT_PORT_HOST or WAFT_PORT_CORTEX_M"
+#endif
+#endif
+
+#if defined(WAFT_PORT_CORTEX_M) && defined(__linux__)
+#error "waft.h: WAFT_PORT_CORTEX_M is for bare-metal Cortex-M builds, but this compiler targets Linux"
+#endif
+
+#if defined(WAFT_THREADS)
+#error "waft.h: WAFT_THREADS is not supported yet: the runtime is single-threaded (see the comment at the top)"
+#endif
+
+/*
+ * WAFT_STACK_MARGIN: how far above the true end of the native stack
+ * waft_stack_limit sits.  Generated code traps with
+ * WAFT_TRAP_CALL_STACK_EXHAUSTED when, on function entry, its frame address is
+ * below waft_stack_limit, so the margin must hold (1) the deepest frame a Wasm
+ * function may still push after its entry check, (2) the trap path
+ * (waft_trap, longjmp, or the print-and-exit path when no frame is pushed), and
+ * (3) any imported C function the module calls while near the limit.
+ *
+ * Host: 64 KiB.  Imports (WASI) call into libc, whose stdio can use several
+ * KiB of stack; Linux stacks are megabytes, so the margin costs nothing.
+ * Cortex-M: 2 KiB.  Measured with -fstack-usage (arm-none-eabi-gcc 12, -O2,
+ * cortex-m4 and cortex-m0plus): the trap path is waft_trap (8 B) ->
+ * waft_port_write_error (0 B) / waft_port_exit (8 B), or longjmp, well under
+ * 100 bytes; the rest is left for the last Wasm frame and small imports.
+ * Imports with deep C call chains (newlib's printf family among them) need a
+ * larger margin: pass -DWAFT_STACK_MARGIN=... to everything that includes
+ * this file.
+ */
+#define WAFT_STACK_MARGIN_MIN 256
+#ifndef WAFT_STACK_MARGIN
+#if defined(WAFT_PORT_HOST)
+#define WAFT_STACK_MARGIN (64u * 1024u)
+#else
+#define WAFT_STACK_MARGIN (2u * 1024u)
+#endif
+#endif
+#if WAFT_STACK_MARGIN < WAFT_STACK_MARGIN_MIN
+#error "waft.h: WAFT_STACK_MARGIN is smaller than WAFT_STACK_MARGIN_MIN: the trap path itself would overflow the stack"
+#endif
+
+/* The exit status of a process whose trap reached no trap frame. 70 is
+ * EX_SOFTWARE in <sysexits.h>: "internal software error". */
+#define WAFT_TRAP_EXIT_STATUS 70
+
+/* Spelling of noreturn and alignment that works from C11 and C++11 alike. */
+#ifdef __cplusplus
+#define WAFT_NORETURN [[noreturn]]
+#define WAFT_ALIGNAS(n) alignas(n)
+#else
+#define WAFT_NORETURN _Noreturn
+#define WAFT_ALIGNAS(n) _Alignas(n)
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Traps                                                                      */
+/* ------------------------------------------------------------------------- */
+
+/* Why execution stopped.  Values are stable: generated code passes them as
+ * 32-bit integers (aot/abi.py's TRAP_CODES mirrors this list). */
+typedef enum waft_trap_code {
+    WAFT_TRAP_NONE = 0,                    /* no trap: the guarded call returned normally */
+    WAFT_TRAP_UNREACHABLE = 1,             /* the `unreachable` instruction ran */
+    WAFT_TRAP_MEMORY_OUT_OF_BOUNDS = 2,    /* load/store/bulk memory op or active data segment past the memory's size */
+    WAFT_TRAP_INTEGER_DIVIDE_BY_ZERO = 3,  /* div/rem with a zero divisor */
+    WAFT_TRAP_INTEGER_OVERFLOW = 4,        /* signed division INT_MIN / -1 */
+    WAFT_TRAP_INVALID_CONVERSION = 5,      /* trunc of NaN or of a float out of the integer's range */
+    WAFT_TRAP_INDIRECT_CALL_TYPE_MISMATCH = 6, /* call_indirect: the entry's signature differs from the expected one */
+    WAFT_TRAP_UNDEFINED_ELEMENT = 7,       /* call_indirect: index past the table's current size */
+    WAFT_TRAP_UNINITIALIZED_ELEMENT = 8,   /* call_indirect: the table entry is null */
+    WAFT_TRAP_TABLE_OUT_OF_BOUNDS = 9,     /* table.get/set/fill/copy/init or active element segment out of bounds */
+    WAFT_TRAP_CALL_STACK_EXHAUSTED = 10,   /* the native stack reached waft_stack_limit */
+    WAFT_TRAP_NULL_REFERENCE = 11,         /* a null reference where a non-null one is required */
+    WAFT_TRAP_HOST = 12,                   /* an imported (embedder) function gave up: an unsupported call, a bad argument */
+    WAFT_TRAP_EXIT = 13,                   /* not an error: waft_exit() (WASI proc_exit) ended the program; see waft_exit_status */
+    WAFT_TRAP__FORCE_32BIT = 0x7fffffff    /* not a code: keeps the enum 32 bits wide under -fshort-enums (arm-none-eabi's default) */
+} waft_trap_code;
+
+/* The number of trap codes, WAFT_TRAP_NONE included. */
+#define WAFT_TRAP_CODE_COUNT 14
+
+/* The spec interpreter's message for a trap ("out of bounds memory access"...),
+ * "unknown trap" for a value outside the enum.  Never NULL. */
+const char *waft_strerror(waft_trap_code code);
+
+/*
+ * Stop the running Wasm code.  Generated code calls this for every trap.
+ * The default (a weak symbol: define your own waft_trap to replace it) unwinds
+ * with longjmp to the innermost frame pushed by waft_trap_push, unlinking that
+ * frame and storing `code` in it.  With no frame pushed it writes
+ * "waft: trap: <message>\n" to the port's error console (stderr on the host,
+ * semihosting on Cortex-M) and exits with WAFT_TRAP_EXIT_STATUS; for
+ * WAFT_TRAP_EXIT it exits silently with waft_exit_status.
+ * WAFT_TRAP_NONE is not a trap; passing it is reported as WAFT_TRAP_HOST.
+ */
+WAFT_NORETURN void waft_trap(waft_trap_code code);
+
+/* One trap boundary on the native stack.  Push before calling into Wasm, pop
+ * after it returns normally; a trap unlinks it and longjmps to `jmp`. */
+typedef struct waft_trap_frame {
+    jmp_buf jmp;                        /* where waft_trap longjmps to (with value 1) */
+    struct waft_trap_frame *prev;       /* the next outer frame, NULL for the outermost */
+    volatile waft_trap_code code;       /* set by waft_trap before the longjmp; volatile because it changes between setjmp and longjmp */
+} waft_trap_frame;
+
+/* The innermost pushed frame, NULL when none (for embedders that replace waft_trap). */
+extern waft_trap_frame *waft_trap_current;
+
+/* Link `frame` as the innermost one.  Also initialises waft_stack_limit (via
+ * waft_stack_init) the first time, while it is still 0.  Call setjmp(frame->jmp)
+ * yourself, in a function that stays live until the matching pop. */
+void waft_trap_push(waft_trap_frame *frame);
+
+/* Unlink `frame`, which must be the innermost one (after a normal return). */
+void waft_trap_pop(waft_trap_frame *frame);
+
+/* Run fn(a, b) behind a trap boundary: push, setjmp, call, pop.  Returns
+ * WAFT_TRAP_NONE when fn returned, else the code it trapped with.  Nests:
+ * an import may call back into Wasm through its own waft_call_guarded. */
+waft_trap_code waft_call_guarded(void (*fn)(void *, void *), void *a, void *b);
+
+/* The status passed to the last waft_exit (0 until then). */
+extern int32_t waft_exit_status;
+
+/* End the program with `status` (WASI proc_exit): records it in
+ * waft_exit_status and traps with WAFT_TRAP_EXIT, so the innermost
+ * waft_call_guarded returns WAFT_TRAP_EXIT, or the process exits with
+ * `status` when no frame is pushed. */
+WAFT_NORETURN void waft_exit(int32_t status);
+
+/* ------------------------------------------------------------------------- */
+/* Native stack limit                                                         */
+/* ------------------------------------------------------------------------- */
+
+/* Generated code traps with WAFT_TRAP_CALL_STACK_EXHAUSTED when, on function
+ * entry, its frame address is below this value.  0 means "not set yet": no
+ * check fires.  Set by waft_stack_init (lazily from waft_trap_push); an
+ * embedder that runs Wasm on another stack (an RTOS task) sets it to that
+ * stack's low end + WAFT_STACK_MARGIN before calling in. */
+extern uintptr_t waft_stack_limit;
+
+/* Port function: set waft_stack_limit to the current thread's stack low end
+ * plus WAFT_STACK_MARGIN.  Host: from pthread_getattr_np.  Cortex-M: from the
+ * linker symbol __StackLimit, which every target's linker script must define
+ * (with __StackTop) as the lowest address of the main stack.  Weak. */
+void waft_stack_init(void);
+
+/* ------------------------------------------------------------------------- */
+/* Port layer (port/host, port/cortex-m); weak, so a board may replace them   */
+/* ------------------------------------------------------------------------- */
+
+/* Write `text` (NUL-terminated) to the error console: stderr on the host,
+ * semihosting SYS_WRITE0 on Cortex-M. */
+void waft_port_write_error(const char *text);
+
+/* End the process with `status`: exit() on the host, semihosting
+ * SYS_EXIT_EXTENDED on Cortex-M (then a halt loop if the debugger ignores it). */
+WAFT_NORETURN void waft_port_exit(int status);
+
+/* ------------------------------------------------------------------------- */
+/* Linear memory                                                              */
+/* ------------------------------------------------------------------------- */
+
+/* One linear memory.  Its storage (max_pages pages) lives in the instance or
+ * wherever the embedder put it; the runtime never allocates. */
+typedef struct waft_memory {
+    uint8_t *base;            /* byte 0 of linear memory */
+    size_t size;              /* current size in bytes (pages << page_size_log2) */
+    uint32_t pages;           /* current size in pages */
+    uint32_t max_pages;       /* build-time cap; memory.grow never passes it */
+    uint32_t page_size_log2;  /* 16, or 0 for 1-byte pages (custom-page-sizes) */
+} waft_memory;
+
+/* memory.grow: add `delta_pages` zero-filled pages.  Returns the old page count,
+ * or -1 (memory unchanged) when the result would pass max_pages or not fit a
+ * size_t.  Works for any page_size_log2, 0 included. */
+int32_t waft_memory_grow(waft_memory *m, uint32_t delta_pages);
+
+/* memory.init and active data segments: copy data[src .. src+n) to
+ * m[dst .. dst+n).  Traps with WAFT_TRAP_MEMORY_OUT_OF_BOUNDS, copying nothing,
+ * when src + n > data_len or dst + n > m->size (also when n is 0, as the spec
+ * requires).  A dropped segment is data_len 0. */
+void waft_memory_init(waft_memory *m, uint32_t dst, const uint8_t *data, uint32_t data_len,
+                      uint32_t src, uint32_t n);
+
+/* memory.copy: memmove semantics (ranges may overlap, and the memories may be
+ * the same).  Traps with WAFT_TRAP_MEMORY_OUT_OF_BOUNDS when either range is
+ * out of bounds. */
+void waft_memory_copy(waft_memory *dst_mem, uint32_t dst, const waft_memory *src_mem, uint32_t src,
+                      uint32_t n);
+
+/* memory.fill: set m[dst .. dst+n) to the low byte of `value`.  Traps with
+ * WAFT_TRAP_MEMORY_OUT_OF_BOUNDS when the range is out of bounds. */
+void waft_memory_fill(waft_memory *m, uint32_t dst, uint32_t value, uint32_t n);
+
+/* ------------------------------------------------------------------------- */
+/* Tables and functions                                                       */
+/* ------------------------------------------------------------------------- */
+
+/* One table.  Its storage (max entries) lives in the instance. */
+typedef struct waft_table {
+    void **elems;             /* funcref: const waft_func *; externref: void * */
+    uint32_t size;            /* current number of entries */
+    uint32_t max;             /* build-time cap; table.grow never passes it */
+} waft_table;
+
+/* A function reference: what funcref values and table entries point to. */
+typedef struct waft_func {
+    const char *signature;    /* signature string ("iI:f"), see docs/abi.md */
+    void (*code)(void);       /* internal calling convention: R code(void *instance, params...) */
+    void *instance;           /* first argument for code */
+} waft_func;
+
+/* table.grow: add `delta` entries set to `init`.  Returns the old size, or -1
+ * (table unchanged) when the result would pass max. */
+int32_t waft_table_grow(waft_table *t, uint32_t delta, void *init);
+
+/* table.init and active element segments: copy elems[src .. src+n) to
+ * t[dst .. dst+n).  Traps with WAFT_TRAP_TABLE_OUT_OF_BOUNDS, copying nothing,
+ * when either range is out of bounds (also when n is 0).  A dropped segment is
+ * elems_len 0. */
+void waft_table_init(waft_table *t, uint32_t dst, void *const *elems, uint32_t elems_len,
+                     uint32_t src, uint32_t n);
+
+/* table.copy: memmove semantics.  Traps with WAFT_TRAP_TABLE_OUT_OF_BOUNDS
+ * when either range is out of bounds. */
+void waft_table_copy(waft_table *dst_table, uint32_t dst, const waft_table *src_table, uint32_t src,
+                     uint32_t n);
+
+/* table.fill: set t[dst .. dst+n) to `value`.  Traps with
+ * WAFT_TRAP_TABLE_OUT_OF_BOUNDS when the range is out of bounds. */
+void waft_table_fill(waft_table *t, uint32_t dst, void *value, uint32_t n);
+
+/* call_indirect's slow path: do two signature strings name the same type?
+ * Compares the pointers first (each string is one linkonce constant per link),
+ * then the text (strings from separately linked objects).  NULL equals only NULL. */
+bool waft_func_signature_equal(const char *a, const char *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WAFT_H */
