@@ -1,0 +1,182 @@
+"""Lower the conversion opcodes (wrap, extend, trunc, trunc_sat, convert, demote, promote,
+reinterpret, and the sign-extension operators) to LLVM IR.
+
+Trapping float-to-int truncations check the operand in the float domain, as
+the spec defines them: a NaN traps with INVALID_CONVERSION, and a value whose
+truncation does not fit traps with INTEGER_OVERFLOW.  The bounds are exact
+float constants (e.g. i32.trunc_f32_s accepts exactly -2147483904 < x <
+2147483648), so after the checks `fptosi`/`fptoui` are always defined.
+Saturating truncations use `llvm.fpto[su]i.sat`, whose NaN -> 0 and clamping
+match Wasm and which lower on every target (inline code or the libgcc
+`__aeabi_*`/`__fix*` helpers, checked on thumbv6m, thumbv7em, thumbv8m, rv32).
+
+demote/promote rely on the hardware or libgcc to quiet NaNs (every NaN
+result must be arithmetic); LLVM would fold demote(promote x) back to x, so
+that pair goes through the constant barrier of `numeric.py`.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from llvmlite import ir
+
+from aot.lower.context import I8, FuncContext
+from aot.lower.numeric import (
+    FLOAT_BITS_TYPE,
+    FLOAT_TYPES,
+    INT_TYPES,
+    Handler,
+    float_const,
+    intrinsic,
+    opaque_float,
+    trap_code,
+)
+from aot.module import Instr
+
+I16 = ir.IntType(16)
+
+
+def _exact_bits(ftype: str, value: int) -> int | None:
+    """The IEEE bits of the integer `value` in `ftype`, or None if it is not exact."""
+    fmt, ifmt = ("<f", "<I") if ftype == "f32" else ("<d", "<Q")
+    try:
+        packed = struct.pack(fmt, float(value))
+    except OverflowError:
+        return None
+    if int(struct.unpack(fmt, packed)[0]) != value:
+        return None
+    return struct.unpack(ifmt, packed)[0]
+
+
+def _trunc_bounds(ftype: str, width: int, signed: bool) -> tuple[str, int, int]:
+    """(lower comparison, lower bound bits, exclusive upper bound bits) for a trapping trunc.
+
+    The truncation of x fits iff x > MIN - 1 and x < MAX + 1.  MAX + 1 is a
+    power of two (always exact).  MIN - 1 is -1 for unsigned; for signed it is
+    exact only for f64 -> i32; otherwise the float just above it is MIN itself,
+    so the test becomes x >= MIN.
+    """
+    if signed:
+        upper = 1 << (width - 1)
+        below = _exact_bits(ftype, -(1 << (width - 1)) - 1)
+        if below is not None:
+            return ">", below, _exact_bits(ftype, upper)  # type: ignore[return-value]
+        return ">=", _exact_bits(ftype, -(1 << (width - 1))), _exact_bits(ftype, upper)  # type: ignore[return-value]
+    return ">", _exact_bits(ftype, -1), _exact_bits(ftype, 1 << width)  # type: ignore[return-value]
+
+
+def _trunc_trapping(itype: str, ftype: str, signed: bool) -> Handler:
+    ity = INT_TYPES[itype]
+    lower_op, lower_bits, upper_bits = _trunc_bounds(ftype, ity.width, signed)
+
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        builder = fctx.builder
+        value = fctx.pop()
+        is_nan = builder.fcmp_unordered("uno", value, value, name="trunc.nan")
+        fctx.trap_if(is_nan, trap_code("INVALID_CONVERSION"), name="trunc.notnan")
+        above = builder.fcmp_ordered(lower_op, value, float_const(ftype, lower_bits))
+        below = builder.fcmp_ordered("<", value, float_const(ftype, upper_bits))
+        fits = builder.and_(above, below, name="trunc.fits")
+        fctx.trap_if(builder.not_(fits), trap_code("INTEGER_OVERFLOW"), name="trunc.inrange")
+        convert = builder.fptosi if signed else builder.fptoui
+        fctx.push(convert(value, ity, name="trunc"))
+
+    return lower
+
+
+def _trunc_saturating(itype: str, ftype: str, signed: bool) -> Handler:
+    ity = INT_TYPES[itype]
+    fty = FLOAT_TYPES[ftype]
+    name = f"llvm.fpto{'s' if signed else 'u'}i.sat.{itype}.{ftype}"
+
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        fn = intrinsic(fctx, name, ity, [fty])
+        fctx.push(fctx.builder.call(fn, [fctx.pop()], name="trunc_sat"))
+
+    return lower
+
+
+def _convert(ftype: str, signed: bool) -> Handler:
+    """f32/f64.convert_i32/i64_s/u: correctly rounded (LLVM or libgcc __aeabi_l2f...)."""
+    fty = FLOAT_TYPES[ftype]
+
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        convert = fctx.builder.sitofp if signed else fctx.builder.uitofp
+        fctx.push(convert(fctx.pop(), fty, name="convert"))
+
+    return lower
+
+
+def _demote(fctx: FuncContext, instr: Instr) -> None:
+    value = fctx.pop()
+    if isinstance(value, ir.CastInstr) and value.opname == "fpext":
+        # fptrunc(fpext x) folds to x, skipping the NaN quieting Wasm requires.
+        value = opaque_float(fctx, "f64", value)
+    fctx.push(fctx.builder.fptrunc(value, FLOAT_TYPES["f32"], name="demote"))
+
+
+def _promote(fctx: FuncContext, instr: Instr) -> None:
+    fctx.push(fctx.builder.fpext(fctx.pop(), FLOAT_TYPES["f64"], name="promote"))
+
+
+def _reinterpret(to_type: ir.Type) -> Handler:
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        fctx.push(fctx.builder.bitcast(fctx.pop(), to_type, name="reinterpret"))
+
+    return lower
+
+
+def _wrap(fctx: FuncContext, instr: Instr) -> None:
+    fctx.push(fctx.builder.trunc(fctx.pop(), INT_TYPES["i32"], name="wrap"))
+
+
+def _extend_i32(signed: bool) -> Handler:
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        extend = fctx.builder.sext if signed else fctx.builder.zext
+        fctx.push(extend(fctx.pop(), INT_TYPES["i64"], name="extend"))
+
+    return lower
+
+
+def _sign_extend(itype: str, narrow: ir.IntType) -> Handler:
+    """i32.extend8_s etc.: sign-extend the low bits of a value of the same type."""
+    ity = INT_TYPES[itype]
+
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        low = fctx.builder.trunc(fctx.pop(), narrow)
+        fctx.push(fctx.builder.sext(low, ity, name=instr.op.split(".")[1]))
+
+    return lower
+
+
+def _build() -> dict[str, Handler]:
+    table: dict[str, Handler] = {
+        "i32.wrap_i64": _wrap,
+        "i64.extend_i32_s": _extend_i32(signed=True),
+        "i64.extend_i32_u": _extend_i32(signed=False),
+        "f32.demote_f64": _demote,
+        "f64.promote_f32": _promote,
+        "i32.reinterpret_f32": _reinterpret(FLOAT_BITS_TYPE["f32"]),
+        "i64.reinterpret_f64": _reinterpret(FLOAT_BITS_TYPE["f64"]),
+        "f32.reinterpret_i32": _reinterpret(FLOAT_TYPES["f32"]),
+        "f64.reinterpret_i64": _reinterpret(FLOAT_TYPES["f64"]),
+        "i32.extend8_s": _sign_extend("i32", I8),
+        "i32.extend16_s": _sign_extend("i32", I16),
+        "i64.extend8_s": _sign_extend("i64", I8),
+        "i64.extend16_s": _sign_extend("i64", I16),
+        "i64.extend32_s": _sign_extend("i64", INT_TYPES["i32"]),
+    }
+    for itype in ("i32", "i64"):
+        for ftype in ("f32", "f64"):
+            for sign, signed in (("s", True), ("u", False)):
+                table[f"{itype}.trunc_{ftype}_{sign}"] = _trunc_trapping(itype, ftype, signed)
+                table[f"{itype}.trunc_sat_{ftype}_{sign}"] = _trunc_saturating(itype, ftype, signed)
+    for ftype in ("f32", "f64"):
+        for itype in ("i32", "i64"):
+            for sign, signed in (("s", True), ("u", False)):
+                table[f"{ftype}.convert_{itype}_{sign}"] = _convert(ftype, signed)
+    return table
+
+
+HANDLERS: dict[str, Handler] = _build()
