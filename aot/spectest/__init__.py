@@ -1,0 +1,151 @@
+"""`waft spectest`: run WebAssembly spec scripts (.wast) against Waft's compiled code.
+
+`run_spectest` is the one entry point (the CLI and tests/spec/ both call it):
+it runs the scripts in parallel (files on threads, module compilation in a
+process pool), prints one progress line per file and every failure as
+`FILE:LINE: <command>: <what went wrong>`, and ends with the line
+`N passed, M failed[, K skipped]` and the skip reasons grouped.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import sys
+import threading
+from collections import Counter
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import TextIO
+
+from aot.spectest.runner import SIMD_REASON, FileResult, Outcome, ScriptRun, clean_dir, describe
+from aot.spectest.wast import WastError
+from aot.targets import load_target
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD_ROOT = REPO / "build" / "spectest"
+MAX_FAILURES_PER_FILE = 50  # more than this are counted, and listed in the log only
+
+__all__ = ["run_spectest"]
+
+
+def _script_dir_name(path: Path) -> str:
+    """A build folder name unique across the suite (proposals reuse file names)."""
+    resolved = path.resolve()
+    parts = resolved.parts
+    if "proposals" in parts:
+        i = parts.index("proposals")
+        return "-".join(parts[i + 1:-1] + (resolved.stem,))
+    return resolved.stem
+
+
+def _runtime_library(target, build_dir: Path) -> Path:
+    from aot.runtime_build import runtime_library
+
+    return Path(runtime_library(target, build_dir))
+
+
+def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "2",
+                 verbose: bool = False, out: TextIO = sys.stdout) -> int:
+    """Run the scripts on `target_name`; returns 0 iff nothing failed."""
+    target = load_target(target_name)
+    root = BUILD_ROOT / target.name
+    root.mkdir(parents=True, exist_ok=True)
+    jobs = max(1, jobs)
+    total = len(paths)
+    results: list[FileResult] = []
+    lock = threading.Lock()
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool, \
+            ThreadPoolExecutor(max_workers=jobs) as threads:
+        runtime: Future = threads.submit(_runtime_library, target, root / "runtime")
+
+        def one(path: Path) -> FileResult:
+            build_dir = clean_dir(root / f"{_script_dir_name(path)}.{threading.get_ident()}")
+            try:
+                return ScriptRun(path, target, pool, opt, build_dir, runtime).run()
+            except WastError as exc:
+                return _file_error(path, str(exc))
+            except Exception as exc:  # a harness bug must not hide the other files' results
+                import traceback
+
+                return _file_error(path, f"internal error: {exc}\n{traceback.format_exc()}")
+
+        futures = {threads.submit(one, p): p for p in paths}
+        done = 0
+        for fut in as_completed(futures):
+            result = fut.result()
+            with lock:
+                done += 1
+                results.append(result)
+                _print_file(result, done, total, verbose, out)
+    return _summary(results, out)
+
+
+def _file_error(path: Path, message: str) -> FileResult:
+    from aot.spectest.wast import Command
+
+    result = FileResult(path)
+    result.outcomes.append(Outcome(Command("script", path.name, 0), "fail", message))
+    return result
+
+
+def _print_file(result: FileResult, done: int, total: int, verbose: bool, out: TextIO) -> None:
+    passed, failed, skipped = (result.count(s) for s in ("pass", "fail", "skip"))
+    parts = [f"{passed} passed"]
+    if failed:
+        parts.append(f"{failed} failed")
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    width = len(str(total))
+    print(f"[{done:>{width}}/{total}] {result.path.name} ... {', '.join(parts)}", file=out)
+    shown = 0
+    for o in result.outcomes:
+        if o.status == "fail":
+            shown += 1
+            if shown <= MAX_FAILURES_PER_FILE or verbose:
+                print(f"{o.cmd.where}: {describe(o.cmd)}: {o.message}", file=out)
+        elif verbose:
+            note = f" ({o.message})" if o.message else ""
+            print(f"{o.cmd.where}: {describe(o.cmd)}: {o.status}{note}", file=out)
+    if shown > MAX_FAILURES_PER_FILE and not verbose:
+        print(f"{result.path.name}: ... and {shown - MAX_FAILURES_PER_FILE} more failures "
+              f"(use --verbose to see them all)", file=out)
+    out.flush()
+
+
+def _summary(results: list[FileResult], out: TextIO) -> int:
+    passed = sum(r.count("pass") for r in results)
+    failed = sum(r.count("fail") for r in results)
+    skipped = sum(r.count("skip") for r in results)
+    line = f"{passed} passed, {failed} failed"
+    if skipped:
+        line += f", {skipped} skipped"
+    print(line, file=out)
+    if skipped:
+        # Whole files skipped for one reason are grouped by file-name pattern.
+        simd_files = [r for r in results if r.skip_file_reason == SIMD_REASON]
+        if simd_files:
+            n = sum(r.count("skip") for r in simd_files)
+            print(f"  simd_*.wast: {SIMD_REASON} ({len(simd_files)} files, {n} commands)", file=out)
+        reasons: Counter[str] = Counter()
+        files: dict[str, set[str]] = {}
+        for r in results:
+            if r.skip_file_reason == SIMD_REASON:
+                continue
+            for o in r.outcomes:
+                if o.status == "skip":
+                    key = _reason_key(o.message)
+                    reasons[key] += 1
+                    files.setdefault(key, set()).add(r.path.name)
+        for reason, count in reasons.most_common():
+            names = sorted(files[reason])
+            where = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+            print(f"  {where}: {reason} ({count})", file=out)
+    out.flush()
+    return 0 if failed == 0 else 1
+
+
+def _reason_key(message: str) -> str:
+    """Group skip reasons that differ only by the line they name."""
+    return re.sub(r"at line \d+", "at line N", message)
