@@ -146,13 +146,15 @@ def signature_symbol(functype: FuncType) -> str:
 def split_import_symbol(symbol: str) -> tuple[str, str]:
     """(module, name) of an import symbol; raises ValueError if it is not one.
 
-    Unique because neither half of mangle's output ever holds `__`
+    The separator is the first `__` after the first character: mangle's
+    output never holds `__` past its first character, and only the empty
+    name's encoding, `_`, can put a `_` right before it
     (docs/abi.md, 'Why this is unambiguous').
     """
-    module_part, sep, name_part = symbol.partition("__")
-    if not sep:
+    at = symbol.find("__", 1)
+    if at < 0:
         raise ValueError(f"not an import symbol (no '__'): {symbol!r}")
-    return demangle(module_part), demangle(name_part)
+    return demangle(symbol[:at]), demangle(symbol[at + 2 :])
 
 
 # --- the runtime header, mirrored (runtime_c/include/waft.h) ----------------
