@@ -181,7 +181,7 @@ class HarnessWriter:
                 step_rows.append(f"    {{0, OP_FREE, {step.instance}, 0, 0}},")
         out.extend(self._caller_code)
         out.append("static const caller_fn callers[] = {" +
-                   ", ".join(f"caller_{i}" for i in range(len(self._caller_code))) + "0};"
+                   "".join(f"caller_{i}, " for i in range(len(self._caller_code))) + "0};"
                    if self._caller_code else "static const caller_fn callers[1];")
         out.append("static const char *const caller_results[] = {" +
                    "".join(f'"{r}", ' for r in self._caller_results) + "0};")
