@@ -1,0 +1,46 @@
+/* empty.h: the C interface of a WebAssembly module compiled by Waft for target host.
+ * Generated: do not edit.  The ABI is described in docs/abi.md and runtime_c/include/waft.h.
+ *
+ * Instance: 1 bytes, aligned to 1.
+ *
+ * Exports: none.
+ *
+ * Imports: none.
+ */
+#ifndef WAFT_MODULE_empty_H
+#define WAFT_MODULE_empty_H
+
+#include "waft.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One instance of the module: memories, tables, globals and function references.
+ * Opaque: put it in static storage, on the stack or in allocated memory;
+ * empty__instantiate sets it up. */
+typedef struct empty__instance {
+    WAFT_ALIGNAS(1) unsigned char opaque[1];
+} empty__instance;
+
+/* What the embedder supplies at instantiation: one ctx pointer per module of
+ * imported functions (passed as their first argument), then a pointer to each
+ * imported memory, table and global. */
+typedef struct empty__imports {
+    void *unused; /* the module imports nothing */
+} empty__imports;
+
+/* Raw initialisation (may trap: call it only behind a trap frame).  Zeroes and
+ * sizes memories and tables, sets globals, applies active segments, runs start. */
+void empty__initialize(void *inst, void *imports);
+
+/* Initialise `inst` behind a trap boundary; WAFT_TRAP_NONE on success. */
+static inline waft_trap_code empty__instantiate(empty__instance *inst, const empty__imports *imports) {
+    return waft_call_guarded(empty__initialize, inst, (void *)imports);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WAFT_MODULE_empty_H */

@@ -1,0 +1,103 @@
+/* sink.h: the C interface of a WebAssembly module compiled by Waft for target host.
+ * Generated: do not edit.  The ABI is described in docs/abi.md and runtime_c/include/waft.h.
+ *
+ * Instance: 4096 bytes, aligned to 8.
+ *
+ * Exports (Wasm name, type, C symbol):
+ *   func    "multi"                  func [i32 i64 f32 f64] -> [i32 i64]      sink_multi
+ *   func    "refs"                   func [funcref externref] -> [externref]  sink_refs
+ *   func    "a-b"                    func [i32] -> [i32]                      sink__a_x2db
+ *   func    "na\xc3\xafve *\/ ?\?/"  func [i32] -> [i32]                      sink__na_xc3_xafve_x20_x2a_x2f_x20_x3f_x3f_x2f
+ *   func    "twice"                  func [i32] -> [i32]                      sink_twice
+ *   table   ""                       table externref 0..8                     sink__
+ *   memory  "imported_mem"           memory 1..16 pages, page size 1          sink_imported_mem
+ *   table   "imported table"         table funcref 2..                        sink__imported_x20table
+ *   global  "g"                      global i64                               sink_g
+ *   global  "fn"                     global funcref                           sink_fn
+ *
+ * Imports (Wasm module and name, type, C symbol or imports member):
+ *   func    "wasi_snapshot_preview1" "fd_write"  func [i32 i32] -> []             wasi_snapshot_preview1__fd_write
+ *   memory  "env" "memory"                       memory 1..16 pages, page size 1  imports->env__memory
+ *   func    "env" "twice"                        func [i32] -> [i32]              env__twice
+ *   table   "env" "table"                        table funcref 2..                imports->env__table
+ *   global  "env" "g"                            global i64                       imports->env__g
+ *   global  "env" "g"                            global i64                       imports->env__g__2
+ *   func    "env" "twice"                        func [i32] -> [i32]              env__twice
+ *   func    "env" "twice"                        func [i64] -> []                 env__twice
+ *   func    "" "a-b"                             func [i32] -> [i32]              ____a_x2db
+ */
+#ifndef WAFT_MODULE_sink_H
+#define WAFT_MODULE_sink_H
+
+#include "waft.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One instance of the module: memories, tables, globals and function references.
+ * Opaque: put it in static storage, on the stack or in allocated memory;
+ * sink__instantiate sets it up. */
+typedef struct sink__instance {
+    WAFT_ALIGNAS(8) unsigned char opaque[4096];
+} sink__instance;
+
+/* What the embedder supplies at instantiation: one ctx pointer per module of
+ * imported functions (passed as their first argument), then a pointer to each
+ * imported memory, table and global. */
+typedef struct sink__imports {
+    void *wasi_snapshot_preview1; /* ctx for function imports from "wasi_snapshot_preview1" */
+    void *env; /* ctx for function imports from "env" */
+    void *_; /* ctx for function imports from "" */
+    waft_memory *env__memory; /* imported memory "env" "memory" */
+    waft_table *env__table; /* imported table "env" "table" */
+    int64_t *env__g; /* imported global "env" "g" */
+    int64_t *env__g__2; /* imported global "env" "g" */
+} sink__imports;
+
+/* Raw initialisation (may trap: call it only behind a trap frame).  Zeroes and
+ * sizes memories and tables, sets globals, applies active segments, runs start. */
+void sink__initialize(void *inst, void *imports);
+
+/* Initialise `inst` behind a trap boundary; WAFT_TRAP_NONE on success. */
+static inline waft_trap_code sink__instantiate(sink__instance *inst, const sink__imports *imports) {
+    return waft_call_guarded(sink__initialize, inst, (void *)imports);
+}
+
+/* Exports.  Functions may trap: call them behind waft_call_guarded or a trap frame. */
+/* export "multi": func [i32 i64 f32 f64] -> [i32 i64] */
+void sink_multi(sink__instance *inst, int32_t p0, int64_t p1, float p2, double p3, int32_t *result0, int64_t *result1);
+/* export "refs": func [funcref externref] -> [externref] */
+void *sink_refs(sink__instance *inst, const waft_func *callback, void *p1);
+/* export "a-b": func [i32] -> [i32] */
+int32_t sink__a_x2db(sink__instance *inst, int32_t p0);
+/* export "na\xc3\xafve *\/ ?\?/": func [i32] -> [i32] */
+int32_t sink__na_xc3_xafve_x20_x2a_x2f_x20_x3f_x3f_x2f(sink__instance *inst, int32_t p0);
+/* export "twice": func [i32] -> [i32] */
+int32_t sink_twice(sink__instance *inst, int32_t value);
+/* export "": table externref 0..8 */
+waft_table *sink__(sink__instance *inst);
+/* export "imported_mem": memory 1..16 pages, page size 1 */
+waft_memory *sink_imported_mem(sink__instance *inst);
+/* export "imported table": table funcref 2.. */
+waft_table *sink__imported_x20table(sink__instance *inst);
+/* export "g": global i64 */
+int64_t *sink_g(sink__instance *inst);
+/* export "fn": global funcref */
+const waft_func **sink_fn(sink__instance *inst);
+
+/* Imported functions: the embedder defines these.  `ctx` is the imports struct's
+ * pointer for the import's module. */
+/* import "wasi_snapshot_preview1" "fd_write": func [i32 i32] -> [] */
+void wasi_snapshot_preview1__fd_write(void *ctx, int32_t fd, int32_t iovs);
+/* import "env" "twice": func [i32] -> [i32] */
+int32_t env__twice(void *ctx, int32_t value);
+/* import "env" "twice" again as func [i64] -> []: conflicts with [i32] -> [i32]; no C definition can satisfy both */
+/* import "" "a-b": func [i32] -> [i32] */
+int32_t ____a_x2db(void *ctx, int32_t p0);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WAFT_MODULE_sink_H */
