@@ -18,6 +18,8 @@ offending instruction or entry.
 
 from __future__ import annotations
 
+import gc
+
 from aot import opcodes as _oc
 from aot.errors import ValidationError
 from aot.module import FuncType, Instr, Limits, Module
@@ -73,7 +75,15 @@ _I32X3 = ["i32", "i32", "i32"]
 
 def validate_module(module: Module) -> None:
     """Raise ValidationError at the first rule `module` breaks; return None if it is valid."""
-    _ModuleValidator(module).run()
+    # Nothing here creates cycles; keeping the cycle collector from scanning
+    # the module's many young Instr objects mid-validation saves real time.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        _ModuleValidator(module).run()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def _type_name(t: str | None) -> str:
@@ -94,6 +104,7 @@ class _ModuleValidator:
         self.elem_types: list[str] = [e.elem_type for e in module.elems]
         self.n_datas = module.data_count if module.data_count is not None else len(module.datas)
         self.refs: set[int] = set()
+        self.call_sigs: list[tuple[int, list, tuple]] = []
 
     def err(self, msg: str, section: str, offset: int | None = None, func_index: int | None = None):
         raise ValidationError(msg, section=section, offset=offset, func_index=func_index)
@@ -148,6 +159,8 @@ class _ModuleValidator:
             if ft.params or ft.results:
                 self.err(f"start function must have type [] -> [], not {ft}", "start")
         self.check_exports()
+        # (param count, params as a list, results) per function, for the call fast path.
+        self.call_sigs = [(len(ft.params), list(ft.params), ft.results) for ft in self.funcs]
         for i, f in enumerate(m.functions):
             _FuncValidator(self, base + i, f).run()
 
@@ -373,6 +386,9 @@ class _FuncValidator:
         special = _SPECIAL
         body = self.func.body
         last = len(body) - 1
+        n_mems = len(mv.mems)
+        n_funcs = len(mv.funcs)
+        call_sigs = mv.call_sigs
         self.push_frame("function", (), ft.results)
         frame = ctrls[0]
         for i, ins in enumerate(body):
@@ -394,13 +410,19 @@ class _FuncValidator:
                 if mem is None:
                     self.err(f"unknown instruction {op}")
                 params, results, natural = mem
-                self.memory(ins.imm.memory)
-                if ins.imm.align > natural:
+                memarg = ins.imm
+                if memarg.memory >= n_mems:
+                    self.err(f"unknown memory {memarg.memory}")
+                if memarg.align > natural:
                     self.err(
-                        f"alignment must not be larger than natural: {op} align={1 << ins.imm.align}"
+                        f"alignment must not be larger than natural: {op} align={1 << memarg.align}"
                         f" > {1 << natural}"
                     )
-                self.pop_vals(params)
+                n = len(params)
+                if len(vals) - frame.height >= n and vals[-n:] == params:
+                    del vals[-n:]
+                else:
+                    self.pop_vals(params)
                 vals.extend(results)
                 continue
             imm = ins.imm
@@ -434,14 +456,23 @@ class _FuncValidator:
                     self.err(f"global is immutable: global.set {imm}")
                 pop(gt.valtype)
             elif code == _CALL:
-                cft = self.function_type(imm)
-                self.pop_vals(cft.params)
-                vals.extend(cft.results)
+                if imm >= n_funcs:
+                    self.err(f"unknown function {imm}")
+                n, params, results = call_sigs[imm]
+                if len(vals) - frame.height >= n and vals[len(vals) - n:] == params:
+                    del vals[len(vals) - n:]
+                else:
+                    self.pop_vals(params)
+                vals.extend(results)
             elif code == _BR_IF:
-                pop("i32")
+                if len(vals) > frame.height and vals[-1] == "i32":
+                    vals.pop()
+                else:
+                    pop("i32")
                 types = self.label(imm).labels
-                self.pop_vals(types)
-                vals.extend(types)
+                if types:
+                    self.pop_vals(types)
+                    vals.extend(types)
             elif code == _BLOCK or code == _LOOP:
                 bft = self.block_type(imm)
                 self.pop_vals(bft.params)
