@@ -744,6 +744,7 @@ class _Decoder:
             memory = self.u32() if flags == 2 else 0
             offset_expr = self.expr()
             self.module.datas.append(DataSegment("active", self.bytes_(), memory, offset_expr, at))
+        self._mark_simd("data")
 
     def custom_section(self) -> None:
         name = self.name()

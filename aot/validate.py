@@ -69,7 +69,6 @@ _SPECIAL: dict[str, int] = {
     "table.init": _TABLE_INIT, "elem.drop": _ELEM_DROP,
 }
 
-_I32 = ["i32"]
 _I32X3 = ["i32", "i32", "i32"]
 
 
