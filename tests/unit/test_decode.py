@@ -664,3 +664,38 @@ def test_malformed_wins_over_simd() -> None:
 def test_memoryview_input() -> None:
     data = one_func(b"\x0b")
     assert len(decode_module(memoryview(data)).functions) == 1
+
+
+# ---------------------------------------------------------------------------
+# Robustness: damaged input is refused with an AotError, never a crash
+# ---------------------------------------------------------------------------
+def test_mutated_modules_never_crash() -> None:
+    import random
+
+    from aot.errors import AotError
+    from aot.validate import validate_module
+
+    seeds = [
+        _elem_module(uleb(6) + uleb(0) + OFFSET0 + b"\x70" + vec([REF_FUNC_1])),
+        one_func(b"\x02\x40\x0e\x02\x00\x01\x00\x0b\x41\x00\x11\x00\x00\x41\x00\x28\x02\x10\x1a\x0b",
+                 local_groups=[(2, I64)]),
+        one_func(b"\x41\x00\x04\x7f\x42\x01\x05\x43\x00\x00\x80\x3f\x0b\x1a\xfc\x00\x0b"),
+        module(section(5, vec([b"\x09\x01\x02\x00"])), section(12, uleb(1)),
+               section(11, vec([uleb(1) + vec([b"x"])]))),
+    ]
+    rng = random.Random(20261127)
+    for _ in range(3000):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(data))
+            r = rng.random()
+            if r < 0.6:
+                data[i] = rng.randrange(256)
+            elif r < 0.8:
+                del data[i]
+            else:
+                data.insert(i, rng.randrange(256))
+        try:
+            validate_module(decode_module(bytes(data)))
+        except AotError:
+            pass
