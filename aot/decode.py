@@ -65,7 +65,10 @@ _UNPACK_F64 = struct.Struct("<Q").unpack_from
 
 
 def decode_module(data: bytes) -> Module:
-    """Decode a Wasm binary; raise DecodeError (malformed) or UnsupportedError (SIMD)."""
+    """Decode a Wasm binary.
+
+    Raises DecodeError when it is malformed, UnsupportedError when it is well
+    formed but uses SIMD or declares more than MAX_LOCALS locals in a function."""
     if not isinstance(data, bytes):
         data = bytes(data)
     # Decoding allocates one Instr per instruction and nothing cyclic; with
@@ -139,13 +142,6 @@ def _read_sleb(data: bytes, pos: int, end: int, bits: int) -> tuple[int, int]:
             if b & 0x40:
                 result -= 1 << shift
             return result, pos
-
-
-def _read_u32_fast(data: bytes, pos: int, end: int) -> tuple[int, int]:
-    b = data[pos]
-    if b < 0x80 and pos < end:
-        return b, pos + 1
-    return _read_u32(data, pos, end)
 
 
 # ---------------------------------------------------------------------------
