@@ -58,7 +58,7 @@ def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "
     ctx = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool, \
             ThreadPoolExecutor(max_workers=jobs) as threads:
-        runtime: Future = threads.submit(_runtime_library, target, root / "runtime")
+        runtime: Future = threads.submit(_runtime_library, target, REPO / "build")
 
         def one(path: Path) -> FileResult:
             build_dir = clean_dir(root / f"{_script_dir_name(path)}.{threading.get_ident()}")

@@ -198,9 +198,12 @@ class HarnessWriter:
 
     def _thunks(self, inst: Instance) -> str:
         out = []
+        seen: set[str] = set()
         for b in inst.bindings:
-            if b.kind != "func":
+            # A module may import the same function twice: one thunk serves both.
+            if b.kind != "func" or b.symbol in seen:
                 continue
+            seen.add(b.symbol)
             ft = b.functype
             assert ft is not None
             params = ["void *ctx"] + [f"{abi.C_TYPES[t]} p{i}" for i, t in enumerate(ft.params)]

@@ -420,7 +420,9 @@ class ScriptRun:
         """Link a module's imports: the bindings, a reason it is unlinkable, or Unavailable."""
         bindings: list[Binding] = []
         ctx: dict[str, tuple] = {}
-        for imp in module.imports:
+        fields = {f.import_index: f.name for f in abi.imports_struct_fields(module)
+                  if f.import_index is not None}
+        for index, imp in enumerate(module.imports):
             original = renames.get(imp.module, imp.module) if renames else imp.module
             if imp.kind == "func":
                 wanted: object = module.types[imp.desc]  # type: ignore[index]
@@ -460,7 +462,7 @@ class ScriptRun:
                 bindings.append(Binding(abi.mangle(imp.module), "func", symbol,
                                         functype=wanted, source=source))  # type: ignore[arg-type]
             else:
-                bindings.append(Binding(symbol, imp.kind, symbol, source=source))
+                bindings.append(Binding(fields[index], imp.kind, symbol, source=source))
         return bindings, ctx
 
     # --- build and run
@@ -490,7 +492,7 @@ class ScriptRun:
         else:
             link_ld = self.target.directory / "link.ld"
             cmd = [self.target.cc, *self.target.cflags, "-Os", "-std=gnu11", "-w",
-                   "-ffunction-sections", "-fdata-sections", "-fno-short-enums",
+                   "-ffunction-sections", "-fdata-sections",
                    "-nostartfiles", "--specs=nano.specs", *include, "-I", str(CORTEX_M_GLUE),
                    "-L", str(CORTEX_M_GLUE), "-T", str(link_ld),
                    str(CORTEX_M_GLUE / "startup.c"), str(CORTEX_M_GLUE / "semihost.c"),
