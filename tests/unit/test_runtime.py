@@ -23,6 +23,8 @@ from aot.targets import load_target
 
 HERE = Path(__file__).resolve().parent
 HOST_TEST = HERE / "c" / "runtime_host.c"
+CORTEX_M_TEST = HERE / "c" / "runtime_cortex_m.c"
+BOARD_COMMON = HERE.parents[1] / "targets" / "common" / "cortex-m"
 
 # What every build must export (the names the compiler calls).
 CORE_SYMBOLS = {
@@ -226,3 +228,44 @@ def test_user_waft_trap_replaces_the_weak_default(tmp_path):
     )
     result = subprocess.run([str(exe)], capture_output=True, text=True, timeout=30)
     assert (result.returncode, result.stdout) == (5, "custom unreachable\n")
+
+
+# --- behaviour on emulated Cortex-M -------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["stm32f4", "cortex-m0plus"])
+def test_cortex_m_port_under_qemu(name, tmp_path):
+    target = _target_or_skip(name)
+    startup = [BOARD_COMMON / "startup.c", BOARD_COMMON / "semihost.c"]
+    linker_script = target.directory / "link.ld"
+    if not all(p.is_file() for p in startup + [linker_script]):
+        pytest.skip(f"board start-up files for {name} are not in targets/ yet")
+    if shutil.which(target.qemu_system or "qemu-system-arm") is None:
+        pytest.skip("QEMU not installed")
+    library = runtime_library(target, tmp_path)
+    elf = tmp_path / f"{name}.elf"
+    subprocess.run(
+        [
+            target.cc, *runtime_cflags(target), "-Werror", str(CORTEX_M_TEST), *map(str, startup), str(library),
+            "-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
+            "-T", str(linker_script), "-L", str(BOARD_COMMON), "-o", str(elf),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = subprocess.run(
+        [
+            target.qemu_system or "qemu-system-arm", "-M", target.qemu_machine, "-nographic",
+            "-monitor", "none", "-serial", "null",
+            "-semihosting-config", "enable=on,target=native", "-kernel", str(elf),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.startswith("guarded: call stack exhausted depth "), result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith("limit-ok 1")
+    # SYS_WRITE0 is QEMU's semihosting console: stderr, like the host port.
+    assert result.stderr == "waft: trap: integer divide by zero\n"
+    assert result.returncode == 70
