@@ -311,6 +311,11 @@ def runtime_function_type(name: str, pointer_bits: int) -> ir.FunctionType:
     )
 
 
+def runtime_global_type(name: str, pointer_bits: int) -> ir.Type:
+    """The LLVM type of runtime global `name` (`waft_stack_limit` is an intptr-sized integer)."""
+    return _llvm_scalar(RUNTIME_GLOBALS[name], pointer_bits)
+
+
 def global_c_type(valtype: ValType) -> str:
     """C type of a pointer to a global's storage: `int32_t *`, `const waft_func **`."""
     base = C_TYPES[valtype]

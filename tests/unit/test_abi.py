@@ -204,6 +204,8 @@ def test_llvm_function_types_follow_the_prototypes():
     assert str(abi.runtime_function_type("waft_trap", 64)) == "void (i32)"
     assert str(abi.runtime_function_type("waft_func_signature_equal", 64)) == "i1 (i8*, i8*)"
     assert str(abi.runtime_function_type("waft_call_guarded", 32)) == "i32 (i8*, i8*, i8*)"
+    assert str(abi.runtime_global_type("waft_stack_limit", 32)) == "i32"
+    assert str(abi.runtime_global_type("waft_stack_limit", 64)) == "i64"
 
 
 def test_strerror_returns_the_mirrored_messages(tmp_path):
