@@ -114,8 +114,8 @@ typedef enum waft_trap_code {
     WAFT_TRAP_UNREACHABLE = 1,             /* the `unreachable` instruction ran */
     WAFT_TRAP_MEMORY_OUT_OF_BOUNDS = 2,    /* load/store/bulk memory op or active data segment past the memory's size */
     WAFT_TRAP_INTEGER_DIVIDE_BY_ZERO = 3,  /* div/rem with a zero divisor */
-    WAFT_TRAP_INTEGER_OVERFLOW = 4,        /* signed division INT_MIN / -1 */
-    WAFT_TRAP_INVALID_CONVERSION = 5,      /* trunc of NaN or of a float out of the integer's range */
+    WAFT_TRAP_INTEGER_OVERFLOW = 4,        /* signed division INT_MIN / -1, or trunc of a float outside the integer's range */
+    WAFT_TRAP_INVALID_CONVERSION = 5,      /* trunc of NaN */
     WAFT_TRAP_INDIRECT_CALL_TYPE_MISMATCH = 6, /* call_indirect: the entry's signature differs from the expected one */
     WAFT_TRAP_UNDEFINED_ELEMENT = 7,       /* call_indirect: index past the table's current size */
     WAFT_TRAP_UNINITIALIZED_ELEMENT = 8,   /* call_indirect: the table entry is null */
