@@ -247,3 +247,38 @@ def test_bad_inputs_are_refused():
     simd = Module(types=[FuncType(("v128",), ())], functions=[Function(0, body=_body())], exports=[Export("f", "func", 0)])
     with pytest.raises(UnsupportedError, match="v128"):
         generate_header(simd, "m", 8, 8, "host")
+
+
+WAT = """
+(module
+  (import "env" "read_sensor" (func $read_sensor (param $channel i32) (result f32)))
+  (import "env" "memory" (memory 1))
+  (func (export "step") (param $setpoint f32) (param $measured f32) (result f32)
+    (f32.sub (local.get $setpoint) (local.get $measured)))
+  (func (export "divmod") (param $a i32) (param $b i32) (result i32 i32)
+    (i32.div_u (local.get $a) (local.get $b)) (i32.rem_u (local.get $a) (local.get $b)))
+  (global (export "ticks") (mut i64) (i64.const 0)))
+"""
+
+
+def test_header_from_a_decoded_module(tmp_path):
+    """End to end with the real decoder: WAT -> wat2wasm (with names) -> decode -> header -> cc."""
+    if shutil.which("wat2wasm") is None:
+        pytest.skip("wat2wasm not installed")
+    from aot.decode import decode_module
+
+    wat = tmp_path / "ctl.wat"
+    wat.write_text(WAT)
+    wasm = tmp_path / "ctl.wasm"
+    subprocess.run(["wat2wasm", "--debug-names", str(wat), "-o", str(wasm)], check=True, capture_output=True)
+    text = generate_header(decode_module(wasm.read_bytes()), "ctl", 128, 8, "host")
+    assert "float ctl_step(ctl__instance *inst, float setpoint, float measured);" in text
+    assert "void ctl_divmod(ctl__instance *inst, int32_t a, int32_t b, int32_t *result0, int32_t *result1);" in text
+    assert "int64_t *ctl_ticks(ctl__instance *inst);" in text
+    assert "float env__read_sensor(void *ctx, int32_t channel);" in text
+    assert "waft_memory *env__memory; /* imported memory" in text
+    (tmp_path / "ctl.h").write_text(text)
+    source = tmp_path / "user.c"
+    source.write_text('#include "ctl.h"\n')
+    result = _compile("cc", "c11", source, tmp_path)
+    assert result.returncode == 0, result.stderr
