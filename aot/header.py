@@ -13,7 +13,7 @@ import re
 
 from aot import abi
 from aot.errors import UnsupportedError
-from aot.module import FuncType, GlobalType, Module, TableType
+from aot.module import FuncType, GlobalType, Import, MemoryType, Module, TableType
 
 _C_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
@@ -296,30 +296,28 @@ def _describe_limits(minimum: int, maximum: int | None) -> str:
     return f"{minimum}.." + ("" if maximum is None else str(maximum))
 
 
+def _describe(kind: str, typ: object) -> str:
+    """A Wasm entity's type as text: `func [i32] -> []`, `memory 1..2 pages, page size 65536`."""
+    if isinstance(typ, FuncType):
+        return f"func {typ}"
+    if isinstance(typ, MemoryType):
+        return f"memory {_describe_limits(typ.limits.min, typ.limits.max)} pages, page size {typ.page_size}"
+    if isinstance(typ, TableType):
+        return f"table {typ.elem_type} {_describe_limits(typ.limits.min, typ.limits.max)}"
+    if isinstance(typ, GlobalType):
+        return f"global {'mut ' if typ.mutable else ''}{typ.valtype}"
+    raise ValueError(f"cannot describe {kind} of type {typ!r}")
+
+
 def _describe_index(module: Module, kind: str, index: int) -> str:
     if kind == "func":
-        return f"func {module.func_type(index)}"
-    if kind == "memory":
-        memory = module.all_memories()[index]
-        return f"memory {_describe_limits(memory.limits.min, memory.limits.max)} pages, page size {memory.page_size}"
-    if kind == "table":
-        table: TableType = module.all_tables()[index]
-        return f"table {table.elem_type} {_describe_limits(table.limits.min, table.limits.max)}"
-    if kind == "global":
-        glob: GlobalType = module.all_globals()[index]
-        return f"global {'mut ' if glob.mutable else ''}{glob.valtype}"
-    raise ValueError(f"unknown kind {kind!r}")
+        return _describe(kind, module.func_type(index))
+    spaces = {"memory": module.all_memories, "table": module.all_tables, "global": module.all_globals}
+    return _describe(kind, spaces[kind]()[index])
 
 
-def _describe_import(module: Module, imp) -> str:
-    if imp.kind == "func":
-        return f"func {module.types[imp.desc]}"
-    if imp.kind == "memory":
-        limits = imp.desc.limits
-        return f"memory {_describe_limits(limits.min, limits.max)} pages, page size {imp.desc.page_size}"
-    if imp.kind == "table":
-        return f"table {imp.desc.elem_type} {_describe_limits(imp.desc.limits.min, imp.desc.limits.max)}"
-    return f"global {'mut ' if imp.desc.mutable else ''}{imp.desc.valtype}"
+def _describe_import(module: Module, imp: Import) -> str:
+    return _describe(imp.kind, module.types[imp.desc] if imp.kind == "func" else imp.desc)
 
 
 def _export_rows(module: Module, prefix: str) -> list[tuple[str, str, str, str]]:
@@ -330,7 +328,7 @@ def _export_rows(module: Module, prefix: str) -> list[tuple[str, str, str, str]]
     return rows
 
 
-def _import_symbols(module: Module) -> list[tuple[object, str]]:
+def _import_symbols(module: Module) -> list[tuple[Import, str]]:
     """Each import with its C symbol (functions) or imports-struct member (the rest)."""
     members = {f.import_index: f.name for f in abi.imports_struct_fields(module) if f.import_index is not None}
     result = []
