@@ -143,6 +143,8 @@ const char *waft_strerror(waft_trap_code code);
  * semihosting on Cortex-M) and exits with WAFT_TRAP_EXIT_STATUS; for
  * WAFT_TRAP_EXIT it exits silently with waft_exit_status.
  * WAFT_TRAP_NONE is not a trap; passing it is reported as WAFT_TRAP_HOST.
+ * longjmp runs no C++ destructors: keep C++ frames with non-trivial locals out
+ * of the stretch between a waft_call_guarded and the Wasm code it calls.
  */
 WAFT_NORETURN void waft_trap(waft_trap_code code);
 
