@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from aot.errors import AotError
-from aot.module import Instr, ValType
+from aot.module import FuncType, Instr, ValType
 
 if TYPE_CHECKING:  # pragma: no cover - import only for type hints
     from aot.lower.module import ModuleContext
@@ -76,6 +76,13 @@ class FuncContext:
         self.locals: list[ir.AllocaInstr] = []  # one alloca per param and local
         self.local_types: list[ValType] = []
         self.instr: Instr | None = None  # the instruction being lowered, for errors
+        self.functype: FuncType | None = None  # the Wasm type of the function being lowered
+        # Structured control (aot/lower/control.py): the open blocks, innermost last.
+        self.control: list = []
+        # False after br/return/unreachable until the matching else/end: the
+        # instructions in between are skipped, tracking nesting in dead_depth.
+        self.reachable = True
+        self.dead_depth = 0
         self._trap_block: ir.Block | None = None
         self._trap_phi: ir.PhiInstr | None = None
 
@@ -125,6 +132,13 @@ class FuncContext:
         builder.branch(block)
         self._trap_phi.add_incoming(ir.Constant(I32, trap_code), builder.block)
         builder.position_at_end(builder.append_basic_block(name="after.trap"))
+
+    def trap_and_stop(self, trap_code: int) -> None:
+        """Unconditional trap that ends the block: what follows is unreachable code."""
+        block = self._get_trap_block()
+        self._trap_phi.add_incoming(ir.Constant(I32, trap_code), self.builder.block)
+        self.builder.branch(block)
+        self.reachable = False
 
     def _get_trap_block(self) -> ir.Block:
         if self._trap_block is None:

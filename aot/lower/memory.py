@@ -1,0 +1,170 @@
+"""Lower linear-memory access: loads, stores, memory.size/grow/fill/copy/init and data.drop.
+
+Every load and store is bounds-checked in software (docs/abi.md): it traps
+with MEMORY_OUT_OF_BOUNDS unless `addr + offset + size <= memory size`.
+The sum never wraps: on 64-bit targets it is computed in i64 (a 32-bit
+address plus a 32-bit offset plus 8 cannot overflow it); on 32-bit targets
+`addr + (offset + size)` uses `llvm.uadd.with.overflow` and an overflow
+traps too.  One compare (or compare-and-or) and one branch to the function's
+shared trap block per access.
+
+Accesses use alignment 1: a Wasm alignment hint is only a hint, and
+misaligned addresses must work (Armv6-M then uses byte accesses; Armv7-M and
+the host do unaligned word accesses).  Float loads and stores move the
+integer image and bitcast, so no FPU instruction can touch a NaN's payload.
+
+Bulk operations call the runtime (`waft_memory_fill/copy/init`), which does
+the spec's bounds checks and traps.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from llvmlite import ir
+
+from aot import abi
+from aot.lower.context import F32, F64, I1, I8, I32, I64, PTR, FuncContext
+from aot.module import Instr, MemArg
+
+Handler = Callable[[FuncContext, Instr], None]
+
+_INT = {8: I8, 16: ir.IntType(16), 32: I32, 64: I64}
+_VALUE = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
+
+
+def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
+    """Pop an address; check `addr + offset + size <= size of memory`; return an i8* into memory."""
+    mctx = fctx.mctx
+    builder = fctx.builder
+    addr = fctx.pop()
+    inst = fctx.instance
+    memsize = builder.load(mctx.memory_member(builder, inst, memarg.memory, "size"), name="mem.size")
+    base = builder.load(mctx.memory_member(builder, inst, memarg.memory, "base"), name="mem.base")
+    oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
+    if mctx.pointer_bits == 64:
+        ea = builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
+        end = builder.add(ea, ir.Constant(I64, size), name="ea.end")
+        fctx.trap_if(builder.icmp_unsigned(">", end, memsize, name="oob"), oob, name="bounds")
+        return builder.gep(base, [ea], name="addr")
+    span = memarg.offset + size
+    if span > 0xFFFFFFFF:
+        # No 32-bit address can make this access fit.
+        fctx.trap_if(ir.Constant(I1, 1), oob, name="bounds")
+        span = 0
+    uadd = mctx.intrinsic("llvm.uadd.with.overflow.i32", ir.LiteralStructType([I32, I1]), [I32, I32])
+    pair = builder.call(uadd, [addr, ir.Constant(I32, span)], name="ea.end")
+    end = builder.extract_value(pair, 0)
+    wrapped = builder.extract_value(pair, 1)
+    past = builder.icmp_unsigned(">", end, memsize)
+    fctx.trap_if(builder.or_(wrapped, past, name="oob"), oob, name="bounds")
+    ea = builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
+    return builder.gep(base, [ea], name="addr")
+
+
+def _load(valtype: str, bits: int, signed: bool) -> Handler:
+    value_type = _VALUE[valtype]
+    mem_type = _INT[bits]
+
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        builder = fctx.builder
+        ptr = effective_address(fctx, instr.imm, bits // 8)
+        raw = builder.load(builder.bitcast(ptr, mem_type.as_pointer()), name="load", align=1)
+        if valtype in ("f32", "f64"):
+            value = builder.bitcast(raw, value_type)
+        elif bits < value_type.width:
+            value = (builder.sext if signed else builder.zext)(raw, value_type)
+        else:
+            value = raw
+        fctx.push(value)
+
+    return lower
+
+
+def _store(valtype: str, bits: int) -> Handler:
+    mem_type = _INT[bits]
+
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        builder = fctx.builder
+        value = fctx.pop()
+        ptr = effective_address(fctx, instr.imm, bits // 8)
+        if valtype in ("f32", "f64"):
+            value = builder.bitcast(value, mem_type)
+        elif bits < value.type.width:
+            value = builder.trunc(value, mem_type)
+        builder.store(value, builder.bitcast(ptr, mem_type.as_pointer()), align=1)
+
+    return lower
+
+
+def _desc(fctx: FuncContext, index: int) -> ir.Value:
+    return fctx.builder.bitcast(fctx.mctx.memory_desc(fctx.builder, fctx.instance, index), PTR)
+
+
+def memory_size(fctx: FuncContext, instr: Instr) -> None:
+    mctx, builder = fctx.mctx, fctx.builder
+    fctx.push(builder.load(mctx.memory_member(builder, fctx.instance, instr.imm, "pages"), name="mem.pages"))
+
+
+def memory_grow(fctx: FuncContext, instr: Instr) -> None:
+    delta = fctx.pop()
+    grow = fctx.mctx.runtime_function("waft_memory_grow")
+    fctx.push(fctx.builder.call(grow, [_desc(fctx, instr.imm), delta], name="mem.grow"))
+
+
+def memory_fill(fctx: FuncContext, instr: Instr) -> None:
+    dst, value, n = fctx.pop_n(3)
+    fctx.builder.call(fctx.mctx.runtime_function("waft_memory_fill"), [_desc(fctx, instr.imm), dst, value, n])
+
+
+def memory_copy(fctx: FuncContext, instr: Instr) -> None:
+    dst_mem, src_mem = instr.imm
+    dst, src, n = fctx.pop_n(3)
+    fctx.builder.call(fctx.mctx.runtime_function("waft_memory_copy"),
+                      [_desc(fctx, dst_mem), dst, _desc(fctx, src_mem), src, n])
+
+
+def memory_init(fctx: FuncContext, instr: Instr) -> None:
+    data_index, mem_index = instr.imm
+    mctx, builder = fctx.mctx, fctx.builder
+    dst, src, n = fctx.pop_n(3)
+    dropped = builder.load(mctx.dropped_flag(builder, fctx.instance, "data", data_index), name="data.dropped")
+    length = ir.Constant(I32, len(mctx.module.datas[data_index].data))
+    # A dropped segment behaves as an empty one.
+    is_dropped = builder.icmp_unsigned("!=", dropped, ir.Constant(I8, 0))
+    length = builder.select(is_dropped, ir.Constant(I32, 0), length, name="data.len")
+    builder.call(mctx.runtime_function("waft_memory_init"),
+                 [_desc(fctx, mem_index), dst, mctx.data_constant(data_index), length, src, n])
+
+
+def data_drop(fctx: FuncContext, instr: Instr) -> None:
+    flag = fctx.mctx.dropped_flag(fctx.builder, fctx.instance, "data", instr.imm)
+    fctx.builder.store(ir.Constant(I8, 1), flag)
+
+
+def _build() -> dict[str, Handler]:
+    handlers: dict[str, Handler] = {
+        "i32.load": _load("i32", 32, False),
+        "i64.load": _load("i64", 64, False),
+        "f32.load": _load("f32", 32, False),
+        "f64.load": _load("f64", 64, False),
+        "i32.store": _store("i32", 32),
+        "i64.store": _store("i64", 64),
+        "f32.store": _store("f32", 32),
+        "f64.store": _store("f64", 64),
+        "memory.size": memory_size,
+        "memory.grow": memory_grow,
+        "memory.fill": memory_fill,
+        "memory.copy": memory_copy,
+        "memory.init": memory_init,
+        "data.drop": data_drop,
+    }
+    for valtype, widths in (("i32", (8, 16)), ("i64", (8, 16, 32))):
+        for bits in widths:
+            handlers[f"{valtype}.load{bits}_s"] = _load(valtype, bits, True)
+            handlers[f"{valtype}.load{bits}_u"] = _load(valtype, bits, False)
+            handlers[f"{valtype}.store{bits}"] = _store(valtype, bits)
+    return handlers
+
+
+HANDLERS: dict[str, Handler] = _build()

@@ -1,0 +1,799 @@
+"""Lower a whole Wasm module to LLVM IR: the module driver and the state all functions share.
+
+`lower_module` reads like the object it produces (docs/abi.md is the
+contract):
+
+    declare types and signature strings
+    declare imports and their thunks
+    define the instance layout
+    declare every function, then lower each body
+    emit P__initialize
+    emit exports (C wrappers and accessors)
+
+`ModuleContext` is the module-wide state handlers reach through
+`fctx.mctx`: the instance layout and GEP helpers for memories, tables,
+globals, function descriptors and segments; runtime helper declarations;
+signature-string constants; the calling convention.
+
+Instance layout (an LLVM struct; its size and alignment come from the target's
+data layout and are written into the C header):
+
+    { { [ctx x ptr]            one per distinct module name of function imports
+        [mems x ptr]           every memory's descriptor (own ones point into the instance)
+        [tables x ptr]         every table's descriptor
+        [imported globals x ptr]
+        [own mems x waft_memory]
+        [own tables x waft_table]
+        { own globals... }
+        [funcs x waft_func]    one descriptor per function (imports via thunks)
+        [datas + elems x i8]   dropped flags
+        { [n x ptr]... }       element segments, evaluated at initialize
+        { [cap x ptr]... }     own tables' storage
+      }
+      [pad x i8]               puts linear memory on a 16-byte boundary
+      { [cap bytes x i8]... }  own memories' storage, last so small fields stay near the base
+    }
+
+Caps: a memory is laid out at its build-time cap (`memory_cap_pages`, in
+64 KiB units; default the declared max, else the target's
+`default_memory_cap_pages`), clamped to the declared max and raised to the
+declared min.  A table's cap is the declared max, else min + 1024 on the host
+and min + 16 on embedded targets, never above `TABLE_CAP_LIMIT` (10,000,000)
+unless the declared min needs it; `table_cap` overrides it (clamped to
+[min, max]).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+from aot import abi
+from aot.emit import function_attributes_for_opt
+from aot.errors import TargetError, UnsupportedError
+from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zero_value
+from aot.module import ConstExpr, FuncType, MemoryType, Module, TableType
+from aot.targets import Target
+
+TABLE_CAP_LIMIT = 10_000_000
+TABLE_GROWTH_HOST = 1024
+TABLE_GROWTH_EMBEDDED = 16
+MEMORY_ALIGN = 16
+
+# Fields of the instance's first member (see the module docstring).
+F_CTX, F_MEMPTR, F_TABPTR, F_GLOBPTR, F_MEMDESC, F_TABDESC, F_GLOBALS, F_FUNCS, F_DROPPED, F_ELEMS, F_TABSTORE = range(11)
+
+
+@dataclass
+class MemoryInfo:
+    type: MemoryType
+    imported: bool
+    own_index: int | None  # index among own memories, None for imports
+    cap_pages: int = 0
+    cap_bytes: int = 0
+
+
+@dataclass
+class TableInfo:
+    type: TableType
+    imported: bool
+    own_index: int | None
+    cap: int = 0
+
+
+def trap_code(name: str) -> int:
+    return abi.TRAP_CODES[name]
+
+
+def memory_cap(mem: MemoryType, target: Target, cap_64k_pages: int | None) -> int:
+    """The build-time cap of an own memory, in the memory's own pages."""
+    lim = mem.limits
+    log2 = lim.page_size_log2
+    # The largest page count a 32-bit memory can have: 4 GiB worth of pages.
+    absolute = min((1 << 32) >> log2, 0xFFFFFFFF)
+    declared_max = lim.max if lim.max is not None else absolute
+    if cap_64k_pages is not None:
+        cap = (cap_64k_pages << 16) >> log2
+    elif lim.max is not None:
+        cap = lim.max
+    else:
+        cap = (target.default_memory_cap_pages << 16) >> log2
+    cap = max(min(cap, declared_max, absolute), lim.min)
+    # A 32-bit target cannot hold more than 2 GiB of linear memory in its address space.
+    addressable = (1 << 62) if target.pointer_bits == 64 else (1 << 31)
+    if (cap << log2) > addressable:
+        cap = addressable >> log2
+        if cap < lim.min:
+            raise TargetError(
+                f"memory of {lim.min} pages ({lim.min << log2} bytes) does not fit target '{target.name}'"
+            )
+    return cap
+
+
+def table_cap(table: TableType, target: Target, override: int | None) -> int:
+    """The build-time cap of an own table, in elements (see the module docstring)."""
+    lim = table.limits
+    upper = lim.max if lim.max is not None else 0xFFFFFFFF
+    if override is not None:
+        cap = override
+    elif lim.max is not None:
+        cap = lim.max
+    else:
+        cap = lim.min + (TABLE_GROWTH_HOST if target.is_host else TABLE_GROWTH_EMBEDDED)
+    cap = min(cap, upper, max(TABLE_CAP_LIMIT, lim.min))
+    cap = max(cap, lim.min)
+    if cap > TABLE_CAP_LIMIT:
+        raise TargetError(f"table of {lim.min} elements is larger than Waft's limit of {TABLE_CAP_LIMIT}")
+    return cap
+
+
+class ComdatConstant(ir.GlobalVariable):
+    """A global that is printed with `, comdat` (llvmlite has no comdat support of its own)."""
+
+    def descr(self, buf: list[str]) -> None:
+        parts: list[str] = []
+        super().descr(parts)
+        buf.append("".join(parts).replace(", align", ", comdat, align", 1))
+
+
+def _sanitize(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.]", "_", name)[:64]
+
+
+class ModuleContext:
+    """Module-wide lowering state and the helpers handlers use to reach the instance."""
+
+    def __init__(
+        self,
+        module: Module,
+        target: Target,
+        prefix: str,
+        target_data: llvm.TargetData,
+        *,
+        opt: str = "2",
+        memory_cap_pages: int | None = None,
+        table_cap: int | None = None,
+    ) -> None:
+        self.module = module
+        self.target = target
+        self.prefix = prefix
+        self.target_data = target_data
+        self.llmod = ir.Module(name=prefix, context=ir.Context())
+        self.llmod.triple = target.triple
+        self.llmod.data_layout = str(target_data)
+        self.pointer_bits = target.pointer_bits
+        self.intptr = ir.IntType(self.pointer_bits)
+        # Hard-float Arm: C and Wasm code alike pass floats in VFP registers.
+        self.cconv = "arm_aapcs_vfpcc" if target.hard_float_arm else ""
+        self.function_attributes = ("nounwind",) + function_attributes_for_opt(opt)
+        self.memory_type = abi.struct_type("waft_memory", self.pointer_bits)
+        self.table_type = abi.struct_type("waft_table", self.pointer_bits)
+        self.func_type_struct = abi.struct_type("waft_func", self.pointer_bits)
+        self.memory_cap_option = memory_cap_pages
+        self.table_cap_option = table_cap
+        self._runtime: dict[str, ir.Function] = {}
+        self._signatures: dict[str, ir.GlobalVariable] = {}
+        self._intrinsics: dict[str, ir.Function] = {}
+        self._data_constants: list[ir.GlobalVariable | None] = []
+        self.comdats: list[str] = []
+        self.functions: list[ir.Function] = []  # internal convention, by function index
+        self.import_decls: dict[str, ir.Function] = {}  # import symbol -> C declaration
+        self.import_ctx_index: list[int] = []  # function import index -> ctx slot
+        self.memories: list[MemoryInfo] = []
+        self.tables: list[TableInfo] = []
+        self.instance_type: ir.LiteralStructType | None = None
+        self.instance_size = 0
+        self.instance_align = 1
+
+    # --- small helpers ------------------------------------------------------
+
+    def add_function(self, fnty: ir.FunctionType, name: str, *, internal: bool) -> ir.Function:
+        fn = ir.Function(self.llmod, fnty, name=name)
+        if internal:
+            fn.linkage = "internal"
+        for attr in self.function_attributes:
+            fn.attributes.add(attr)
+        if self.cconv:
+            fn.calling_convention = self.cconv
+        return fn
+
+    def internal_type(self, functype: FuncType) -> ir.FunctionType:
+        """`R f(ptr instance, params...)`: R is void, the one result or a literal struct."""
+        return ir.FunctionType(self.result_type(functype.results), [PTR, *(llvm_type(t) for t in functype.params)])
+
+    def result_type(self, results: tuple[str, ...]) -> ir.Type:
+        if not results:
+            return ir.VoidType()
+        if len(results) == 1:
+            return llvm_type(results[0])
+        return ir.LiteralStructType([llvm_type(t) for t in results])
+
+    def c_type(self, functype: FuncType) -> ir.FunctionType:
+        """The C convention of exports and imports: one result, or out-pointers after the params."""
+        params = [PTR, *(llvm_type(t) for t in functype.params)]
+        if len(functype.results) == 1:
+            return ir.FunctionType(llvm_type(functype.results[0]), params)
+        return ir.FunctionType(ir.VoidType(), params + [PTR] * len(functype.results))
+
+    def runtime_function(self, name: str) -> ir.Function:
+        """Declare (once) and return a waft_* runtime helper from aot.abi.RUNTIME_FUNCTIONS."""
+        fn = self._runtime.get(name)
+        if fn is None:
+            fnty = abi.runtime_function_type(name, self.pointer_bits)
+            fn = ir.Function(self.llmod, fnty, name=name)
+            fn.attributes.add("nounwind")
+            if name in abi.NORETURN_FUNCTIONS:
+                fn.attributes.add("noreturn")
+            if isinstance(fnty.return_type, ir.IntType) and fnty.return_type.width == 1:
+                fn.return_value.add_attribute("zeroext")
+            if self.cconv:
+                fn.calling_convention = self.cconv
+            self._runtime[name] = fn
+        return fn
+
+    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        fn = self.llmod.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.llmod, ir.FunctionType(ret, args), name=name)
+        return fn
+
+    def signature_ptr(self, functype: FuncType) -> ir.Constant:
+        """The linkonce_odr signature-string constant of a type, as an i8* (docs/abi.md)."""
+        symbol = abi.signature_symbol(functype)
+        gv = self._signatures.get(symbol)
+        if gv is None:
+            text = abi.signature_string(functype).encode() + b"\0"
+            arr = ir.ArrayType(I8, len(text))
+            gv = ComdatConstant(self.llmod, arr, name=symbol)
+            gv.global_constant = True
+            gv.linkage = "linkonce_odr"
+            gv.initializer = ir.Constant(arr, bytearray(text))
+            gv.align = 1
+            self.comdats.append(symbol)
+            self._signatures[symbol] = gv
+        return gv.bitcast(PTR)
+
+    def stack_limit(self) -> ir.GlobalVariable:
+        gv = self.llmod.globals.get("waft_stack_limit")
+        if gv is None:
+            gv = ir.GlobalVariable(self.llmod, self.intptr, name="waft_stack_limit")
+            gv.linkage = "external"
+        return gv
+
+    # --- the instance -------------------------------------------------------
+
+    def field(self, builder: ir.IRBuilder, inst: ir.Value, *path: int | ir.Value) -> ir.Value:
+        """GEP to a member of the instance's first part: `field(b, inst, F_FUNCS, i)`."""
+        ptr = builder.bitcast(inst, self.instance_type.as_pointer())
+        idx = [ir.Constant(I32, 0), ir.Constant(I32, 0)]
+        idx += [p if isinstance(p, ir.Value) else ir.Constant(I32, p) for p in path]
+        return builder.gep(ptr, idx, inbounds=True)
+
+    def memory_desc(self, builder: ir.IRBuilder, inst: ir.Value, index: int) -> ir.Value:
+        """Pointer to memory `index`'s waft_memory (typed)."""
+        info = self.memories[index]
+        if info.imported:
+            raw = builder.load(self.field(builder, inst, F_MEMPTR, index), name=f"mem{index}.desc")
+            return builder.bitcast(raw, self.memory_type.as_pointer())
+        return self.field(builder, inst, F_MEMDESC, info.own_index)
+
+    def memory_member(self, builder: ir.IRBuilder, inst: ir.Value, index: int, member: str) -> ir.Value:
+        desc = self.memory_desc(builder, inst, index)
+        i = abi.field_index("waft_memory", member)
+        return builder.gep(desc, [ir.Constant(I32, 0), ir.Constant(I32, i)], inbounds=True)
+
+    def table_desc(self, builder: ir.IRBuilder, inst: ir.Value, index: int) -> ir.Value:
+        info = self.tables[index]
+        if info.imported:
+            raw = builder.load(self.field(builder, inst, F_TABPTR, index), name=f"table{index}.desc")
+            return builder.bitcast(raw, self.table_type.as_pointer())
+        return self.field(builder, inst, F_TABDESC, info.own_index)
+
+    def table_member(self, builder: ir.IRBuilder, inst: ir.Value, index: int, member: str) -> ir.Value:
+        desc = self.table_desc(builder, inst, index)
+        i = abi.field_index("waft_table", member)
+        return builder.gep(desc, [ir.Constant(I32, 0), ir.Constant(I32, i)], inbounds=True)
+
+    def global_ptr(self, builder: ir.IRBuilder, inst: ir.Value, index: int) -> ir.Value:
+        """Typed pointer to global `index`'s storage."""
+        nimp = self.module.num_imported_globals
+        valtype = self.module.all_globals()[index].valtype
+        if index < nimp:
+            raw = builder.load(self.field(builder, inst, F_GLOBPTR, index), name=f"global{index}.ptr")
+            return builder.bitcast(raw, llvm_type(valtype).as_pointer())
+        return self.field(builder, inst, F_GLOBALS, index - nimp)
+
+    def func_ref(self, builder: ir.IRBuilder, inst: ir.Value, index: int) -> ir.Value:
+        """`ref.func index`: this instance's waft_func descriptor, as an i8*."""
+        return builder.bitcast(self.field(builder, inst, F_FUNCS, index), PTR, name=f"func{index}.ref")
+
+    def dropped_flag(self, builder: ir.IRBuilder, inst: ir.Value, kind: str, index: int) -> ir.Value:
+        """Pointer to the i8 'dropped' flag of data segment or element segment `index`."""
+        slot = index if kind == "data" else len(self.module.datas) + index
+        return self.field(builder, inst, F_DROPPED, slot)
+
+    def elem_storage(self, builder: ir.IRBuilder, inst: ir.Value, index: int) -> ir.Value:
+        """i8* to element segment `index`'s evaluated entries (an array of pointers)."""
+        return builder.bitcast(self.field(builder, inst, F_ELEMS, index, 0), PTR)
+
+    def data_constant(self, index: int) -> ir.Value:
+        """i8* to data segment `index`'s bytes (a private constant)."""
+        gv = self._data_constants[index]
+        if gv is None:
+            return ir.Constant(PTR, None)
+        return gv.bitcast(PTR)
+
+    def ctx(self, builder: ir.IRBuilder, inst: ir.Value, func_index: int) -> ir.Value:
+        """The embedder's ctx pointer for imported function `func_index`."""
+        slot = self.import_ctx_index[func_index]
+        return builder.load(self.field(builder, inst, F_CTX, slot), name="import.ctx")
+
+    # --- calls --------------------------------------------------------------
+
+    def call_function(self, builder: ir.IRBuilder, inst: ir.Value, index: int, args: list[ir.Value],
+                      *, tail: str | bool = False) -> ir.Value:
+        """Call function `index` with the internal convention's result.
+
+        Single-result (or no-result) imports are called directly with their
+        ctx; multi-value imports go through their thunk, whose entry block
+        holds the out-pointer allocas.
+        """
+        nimp = self.module.num_imported_funcs
+        functype = self.module.func_type(index)
+        if index < nimp and len(functype.results) <= 1:
+            decl = self.import_callee(index)
+            return builder.call(decl, [self.ctx(builder, inst, index), *args], tail=tail,
+                                cconv=self.cconv or None)
+        return builder.call(self.functions[index], [inst, *args], tail=tail)
+
+    def import_callee(self, index: int) -> ir.Value:
+        """The C declaration of imported function `index`, cast to its type if the symbol is shared."""
+        imp = self.module.imports_of("func")[index]
+        functype = self.module.types[imp.desc]
+        decl = self.import_decls[abi.import_symbol(imp.module, imp.name)]
+        want = self.c_type(functype)
+        if decl.function_type != want:
+            # The same module.name imported at two types: one symbol, called as each.
+            return decl.bitcast(want.as_pointer())
+        return decl
+
+    def call_indirect_value(self, builder: ir.IRBuilder, fnty: ir.FunctionType, fnptr: ir.Value,
+                            args: list[ir.Value], *, tail: str | bool = False, name: str = "") -> ir.Value:
+        """Call a code pointer (i8*) with the internal convention."""
+        callee = builder.bitcast(fnptr, fnty.as_pointer())
+        return builder.call(callee, args, cconv=self.cconv or None, tail=tail, name=name)
+
+    def can_musttail(self, caller: FuncType, callee: FuncType) -> bool:
+        """Can a return_call from `caller` to `callee` be a guaranteed (musttail) tail call?
+
+        LLVM requires identical prototypes; 32-bit Arm and RISC-V also need every
+        argument in registers and a result that is not returned through memory,
+        or their backends abort instead of falling back.
+        """
+        if caller != callee:
+            return False
+        if self.target.is_host:
+            return len(callee.results) <= 2
+        if len(callee.results) > 1:
+            return False
+        core, vfp = 1, 0  # the instance pointer
+        for t in callee.params:
+            if t in ("i64",) or (t == "f64" and not self.cconv):
+                if self.target.is_arm and core % 2:
+                    core += 1
+                core += 2
+            elif t in ("f32", "f64") and self.cconv:
+                vfp += 1 if t == "f32" else 2
+            else:
+                core += 1
+        limit = 4 if self.target.is_arm else 8
+        return core <= limit and vfp <= 16
+
+    # --- function entry -----------------------------------------------------
+
+    def stack_check(self, fctx: FuncContext) -> None:
+        """Trap CALL_STACK_EXHAUSTED when the stack pointer is below waft_stack_limit."""
+        builder = fctx.builder
+        save = self.intrinsic("llvm.stacksave.p0", PTR, [])
+        sp = builder.ptrtoint(builder.call(save, [], name="sp"), self.intptr, name="sp.int")
+        limit = builder.load(self.stack_limit(), name="stack.limit")
+        low = builder.icmp_unsigned("<", sp, limit, name="stack.low")
+        fctx.trap_if(low, trap_code("CALL_STACK_EXHAUSTED"), name="stack")
+
+    # --- the text LLVM parses ---------------------------------------------------
+
+    def ir_text(self) -> str:
+        head = [f"${name} = comdat any" for name in self.comdats] if self.target_is_elf() else []
+        if self.target.hard_float_arm:
+            # Tag_ABI_VFP_args = 1: the object passes floats in VFP registers, so
+            # GNU ld links it with -mfloat-abi=hard code (NOTES.md).
+            head.append('module asm ".eabi_attribute 28, 1"')
+        text = str(self.llmod)
+        if not self.target_is_elf():
+            text = text.replace(", comdat, align", ", align")
+        # After the body: LLVM wants the target lines first and resolves comdat references late.
+        return text + "\n" + "\n".join(head) + "\n"
+
+    def target_is_elf(self) -> bool:
+        return "apple" not in self.target.triple and "windows" not in self.target.triple
+
+
+# --- the driver -----------------------------------------------------------------------------
+
+
+@dataclass
+class LoweredModule:
+    ir_text: str
+    instance_size: int
+    instance_align: int
+
+
+def lower_module(
+    module: Module,
+    target: Target,
+    prefix: str,
+    target_data: llvm.TargetData,
+    *,
+    opt: str = "2",
+    memory_cap_pages: int | None = None,
+    table_cap: int | None = None,
+) -> LoweredModule:
+    """Lower a validated module to LLVM IR text plus the instance's size and alignment."""
+    mctx = ModuleContext(module, target, prefix, target_data, opt=opt,
+                         memory_cap_pages=memory_cap_pages, table_cap=table_cap)
+    _check_supported(module)
+    _declare_data_segments(mctx)
+    _declare_imports(mctx)
+    _define_instance_layout(mctx)
+    _declare_functions(mctx)
+    _define_import_thunks(mctx)
+    for index in range(len(module.functions)):
+        _lower_function(mctx, module.num_imported_funcs + index)
+    _emit_initialize(mctx)
+    _emit_exports(mctx)
+    return LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align)
+
+
+def _check_supported(module: Module) -> None:
+    for functype in module.types:
+        if "v128" in functype.params or "v128" in functype.results:
+            raise UnsupportedError("SIMD (v128) is not supported yet", section="type")
+    for g in module.globals:
+        if g.type.valtype == "v128":
+            raise UnsupportedError("SIMD (v128) globals are not supported yet", section="global", offset=g.offset)
+    for func_index, function in enumerate(module.functions, module.num_imported_funcs):
+        if "v128" in function.locals:
+            raise UnsupportedError("SIMD (v128) locals are not supported yet", section="code",
+                                   func_index=func_index, offset=function.offset)
+    for mem in module.all_memories():
+        if mem.limits.shared:
+            raise UnsupportedError("shared memories (threads) are not supported yet", section="memory")
+
+
+def _declare_data_segments(mctx: ModuleContext) -> None:
+    for index, seg in enumerate(mctx.module.datas):
+        if not seg.data:
+            mctx._data_constants.append(None)
+            continue
+        arr = ir.ArrayType(I8, len(seg.data))
+        gv = ir.GlobalVariable(mctx.llmod, arr, name=f"data.{index}")
+        gv.global_constant = True
+        gv.linkage = "private"
+        gv.unnamed_addr = True
+        gv.initializer = ir.Constant(arr, bytearray(seg.data))
+        gv.align = 1
+        mctx._data_constants.append(gv)
+
+
+def _declare_imports(mctx: ModuleContext) -> None:
+    """C declarations of imported functions; ctx slots; memory/table infos for imports."""
+    module = mctx.module
+    ctx_slots: dict[str, int] = {}
+    for imp in module.imports:
+        if imp.kind == "func":
+            if imp.module not in ctx_slots:
+                ctx_slots[imp.module] = len(ctx_slots)
+            mctx.import_ctx_index.append(ctx_slots[imp.module])
+            symbol = abi.import_symbol(imp.module, imp.name)
+            if symbol not in mctx.import_decls:
+                mctx.import_decls[symbol] = mctx.add_function(
+                    mctx.c_type(module.types[imp.desc]), symbol, internal=False)
+        elif imp.kind == "memory":
+            mctx.memories.append(MemoryInfo(imp.desc, True, None))
+        elif imp.kind == "table":
+            mctx.tables.append(TableInfo(imp.desc, True, None))
+    mctx.num_ctx = len(ctx_slots)
+    for i, mem in enumerate(module.memories):
+        cap = memory_cap(mem, mctx.target, mctx.memory_cap_option)
+        mctx.memories.append(MemoryInfo(mem, False, i, cap, cap << mem.limits.page_size_log2))
+    for i, tab in enumerate(module.tables):
+        mctx.tables.append(TableInfo(tab, False, i, table_cap(tab, mctx.target, mctx.table_cap_option)))
+
+
+def _define_instance_layout(mctx: ModuleContext) -> None:
+    module = mctx.module
+    td = mctx.target_data
+    nfuncs = module.num_imported_funcs + len(module.functions)
+    own_mems = [m for m in mctx.memories if not m.imported]
+    own_tabs = [t for t in mctx.tables if not t.imported]
+    first = ir.LiteralStructType([
+        ir.ArrayType(PTR, mctx.num_ctx),
+        ir.ArrayType(PTR, len(mctx.memories)),
+        ir.ArrayType(PTR, len(mctx.tables)),
+        ir.ArrayType(PTR, module.num_imported_globals),
+        ir.ArrayType(mctx.memory_type, len(own_mems)),
+        ir.ArrayType(mctx.table_type, len(own_tabs)),
+        ir.LiteralStructType([llvm_type(g.type.valtype) for g in module.globals]),
+        ir.ArrayType(mctx.func_type_struct, nfuncs),
+        ir.ArrayType(I8, len(module.datas) + len(module.elems)),
+        ir.LiteralStructType([ir.ArrayType(PTR, len(seg.init)) for seg in module.elems]),
+        ir.LiteralStructType([ir.ArrayType(PTR, t.cap) for t in own_tabs]),
+    ])
+    first_size = first.get_abi_size(td)
+    pad = (-first_size) % MEMORY_ALIGN if own_mems else 0
+    # Each memory's storage is rounded up to 16 bytes, so every one starts aligned.
+    storage = ir.LiteralStructType([ir.ArrayType(I8, m.cap_bytes + (-m.cap_bytes) % MEMORY_ALIGN) for m in own_mems])
+    mctx.instance_type = ir.LiteralStructType([first, ir.ArrayType(I8, pad), storage])
+    align = first.get_abi_alignment(td)
+    if own_mems:
+        align = max(align, MEMORY_ALIGN)
+    size = mctx.instance_type.get_abi_size(td)
+    mctx.instance_align = align
+    mctx.instance_size = size + (-size) % align
+
+
+def memory_storage(mctx: ModuleContext, builder: ir.IRBuilder, inst: ir.Value, own_index: int) -> ir.Value:
+    ptr = builder.bitcast(inst, mctx.instance_type.as_pointer())
+    zero = ir.Constant(I32, 0)
+    return builder.gep(ptr, [zero, ir.Constant(I32, 2), ir.Constant(I32, own_index), zero], inbounds=True)
+
+
+def _function_name(mctx: ModuleContext, index: int) -> str:
+    name = mctx.module.names.functions.get(index)
+    return f"wasm.{index}" + (f".{_sanitize(name)}" if name else "")
+
+
+def _declare_functions(mctx: ModuleContext) -> None:
+    """One internal-convention function per index: import thunks first, then definitions."""
+    module = mctx.module
+    for index in range(module.num_imported_funcs + len(module.functions)):
+        functype = module.func_type(index)
+        name = f"import.{index}" if index < module.num_imported_funcs else _function_name(mctx, index)
+        mctx.functions.append(mctx.add_function(mctx.internal_type(functype), name, internal=True))
+
+
+def _define_import_thunks(mctx: ModuleContext) -> None:
+    """Internal-convention wrappers of imports: for funcrefs and multi-value calls."""
+    module = mctx.module
+    for index in range(module.num_imported_funcs):
+        functype = module.func_type(index)
+        fn = mctx.functions[index]
+        builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        inst, *params = fn.args
+        callee = mctx.import_callee(index)
+        ctx = mctx.ctx(builder, inst, index)
+        if len(functype.results) <= 1:
+            result = builder.call(callee, [ctx, *params], cconv=mctx.cconv or None)
+            builder.ret_void() if not functype.results else builder.ret(result)
+            continue
+        slots = [builder.alloca(llvm_type(t), name=f"result{i}") for i, t in enumerate(functype.results)]
+        builder.call(callee, [ctx, *params, *(builder.bitcast(s, PTR) for s in slots)], cconv=mctx.cconv or None)
+        ret_type = mctx.result_type(functype.results)
+        value = ir.Constant(ret_type, ir.Undefined)
+        for i, slot in enumerate(slots):
+            value = builder.insert_value(value, builder.load(slot), i)
+        builder.ret(value)
+
+
+def _lower_function(mctx: ModuleContext, index: int) -> None:
+    from aot.lower import control, lower_body  # late: the families import this module's types
+
+    module = mctx.module
+    function = module.functions[index - module.num_imported_funcs]
+    functype = module.func_type(index)
+    fn = mctx.functions[index]
+    builder = ir.IRBuilder(fn.append_basic_block("entry"))
+    fctx = FuncContext(mctx, index, fn, builder)
+    fctx.functype = functype
+    # Locals live in allocas in the entry block; mem2reg turns them into SSA values.
+    for i, (valtype, arg) in enumerate(zip(functype.params, fn.args[1:])):
+        slot = builder.alloca(llvm_type(valtype), name=f"local{i}")
+        fctx.locals.append(slot)
+        fctx.local_types.append(valtype)
+        arg.name = f"p{i}"
+        builder.store(arg, slot)
+    for i, valtype in enumerate(function.locals, len(functype.params)):
+        slot = builder.alloca(llvm_type(valtype), name=f"local{i}")
+        fctx.locals.append(slot)
+        fctx.local_types.append(valtype)
+        builder.store(zero_value(valtype), slot)
+    fn.args[0].name = "instance"
+    mctx.stack_check(fctx)
+    control.begin_function(fctx, functype)
+    lower_body(fctx, function.body)
+
+
+def _const_expr(mctx: ModuleContext, builder: ir.IRBuilder, inst: ir.Value, expr: ConstExpr) -> ir.Value:
+    """Evaluate a constant expression (extended-const included) at initialize time."""
+    from aot.lower.numeric import float_const
+
+    stack: list[ir.Value] = []
+    for instr in expr:
+        op = instr.op
+        if op == "i32.const":
+            stack.append(ir.Constant(I32, instr.imm & 0xFFFFFFFF))
+        elif op == "i64.const":
+            stack.append(ir.Constant(I64, instr.imm & 0xFFFFFFFFFFFFFFFF))
+        elif op in ("f32.const", "f64.const"):
+            stack.append(float_const(op[:3], instr.imm))
+        elif op == "ref.null":
+            stack.append(ir.Constant(PTR, None))
+        elif op == "ref.func":
+            stack.append(mctx.func_ref(builder, inst, instr.imm))
+        elif op == "global.get":
+            stack.append(builder.load(mctx.global_ptr(builder, inst, instr.imm), name=f"global{instr.imm}"))
+        elif op in ("i32.add", "i64.add", "i32.sub", "i64.sub", "i32.mul", "i64.mul"):
+            b = stack.pop()
+            a = stack.pop()
+            kind = op[4:]
+            stack.append({"add": builder.add, "sub": builder.sub, "mul": builder.mul}[kind](a, b))
+        else:
+            raise UnsupportedError(f'constant expression instruction "{op}" is not supported',
+                                   offset=instr.offset)
+    if len(stack) != 1:
+        raise UnsupportedError("constant expression does not produce exactly one value")
+    return stack[0]
+
+
+def _memset(mctx: ModuleContext, builder: ir.IRBuilder, ptr: ir.Value, nbytes: int) -> None:
+    if nbytes == 0:
+        return
+    fn = mctx.intrinsic(f"llvm.memset.p0.i{mctx.pointer_bits}", ir.VoidType(), [PTR, I8, mctx.intptr, I1])
+    builder.call(fn, [ptr, ir.Constant(I8, 0), ir.Constant(mctx.intptr, nbytes), ir.Constant(I1, 0)])
+
+
+def _store_member(mctx: ModuleContext, builder: ir.IRBuilder, desc: ir.Value, struct: str, member: str,
+                  value: ir.Value) -> None:
+    i = abi.field_index(struct, member)
+    builder.store(value, builder.gep(desc, [ir.Constant(I32, 0), ir.Constant(I32, i)], inbounds=True))
+
+
+def _emit_initialize(mctx: ModuleContext) -> None:
+    """`void P__initialize(void *inst, void *imports)`: docs/abi.md, 'The instance'."""
+    module = mctx.module
+    fnty = ir.FunctionType(ir.VoidType(), [PTR, PTR])
+    fn = mctx.add_function(fnty, abi.internal_symbol(mctx.prefix, "initialize"), internal=False)
+    inst, imports = fn.args
+    inst.name, imports.name = "instance", "imports"
+    builder = ir.IRBuilder(fn.append_basic_block("entry"))
+    fctx = FuncContext(mctx, -1, fn, builder)
+    word = mctx.intptr
+
+    # Imports: ctx pointers, then memory/table/global pointers, in imports-struct order.
+    import_slots = builder.bitcast(imports, PTR.as_pointer())
+    kind_counts = {"memory": 0, "table": 0, "global": 0}
+    for i, field in enumerate(abi.imports_struct_fields(module)):
+        value = builder.load(builder.gep(import_slots, [ir.Constant(I32, i)]), name=f"import.{field.name}")
+        if field.kind == "ctx":
+            slot = [imp.module for imp in module.imports if imp.kind == "func"].index(field.module)
+            target = mctx.field(builder, inst, F_CTX, mctx.import_ctx_index[slot])
+        else:
+            n = kind_counts[field.kind]
+            kind_counts[field.kind] += 1
+            target = mctx.field(builder, inst, {"memory": F_MEMPTR, "table": F_TABPTR, "global": F_GLOBPTR}[field.kind], n)
+        builder.store(value, target)
+
+    # Own memories: descriptor, zeroed initial pages.
+    for index, info in enumerate(mctx.memories):
+        if info.imported:
+            continue
+        lim = info.type.limits
+        desc = mctx.field(builder, inst, F_MEMDESC, info.own_index)
+        base = memory_storage(mctx, builder, inst, info.own_index)
+        _store_member(mctx, builder, desc, "waft_memory", "base", base)
+        _store_member(mctx, builder, desc, "waft_memory", "size", ir.Constant(word, lim.min << lim.page_size_log2))
+        _store_member(mctx, builder, desc, "waft_memory", "pages", ir.Constant(I32, lim.min))
+        _store_member(mctx, builder, desc, "waft_memory", "max_pages", ir.Constant(I32, info.cap_pages))
+        _store_member(mctx, builder, desc, "waft_memory", "page_size_log2", ir.Constant(I32, lim.page_size_log2))
+        _memset(mctx, builder, base, lim.min << lim.page_size_log2)
+        builder.store(builder.bitcast(desc, PTR), mctx.field(builder, inst, F_MEMPTR, index))
+
+    # Own tables: descriptor, null entries.
+    for index, info in enumerate(mctx.tables):
+        if info.imported:
+            continue
+        desc = mctx.field(builder, inst, F_TABDESC, info.own_index)
+        elems = builder.bitcast(mctx.field(builder, inst, F_TABSTORE, info.own_index, 0), PTR)
+        _store_member(mctx, builder, desc, "waft_table", "elems", elems)
+        _store_member(mctx, builder, desc, "waft_table", "size", ir.Constant(I32, info.type.limits.min))
+        _store_member(mctx, builder, desc, "waft_table", "max", ir.Constant(I32, info.cap))
+        _memset(mctx, builder, elems, info.type.limits.min * (mctx.pointer_bits // 8))
+        builder.store(builder.bitcast(desc, PTR), mctx.field(builder, inst, F_TABPTR, index))
+
+    # Function descriptors (before globals: ref.func in a global's initialiser points here).
+    for index, fn_value in enumerate(mctx.functions):
+        desc = mctx.field(builder, inst, F_FUNCS, index)
+        _store_member(mctx, builder, desc, "waft_func", "signature", mctx.signature_ptr(module.func_type(index)))
+        _store_member(mctx, builder, desc, "waft_func", "code", fn_value.bitcast(PTR))
+        _store_member(mctx, builder, desc, "waft_func", "instance", inst)
+
+    # Globals, in order (an initialiser may read imported globals and earlier ones).
+    nimp = module.num_imported_globals
+    for i, g in enumerate(module.globals):
+        value = _const_expr(mctx, builder, inst, g.init)
+        builder.store(value, mctx.global_ptr(builder, inst, nimp + i))
+
+    # Segments: nothing dropped yet; element segments evaluated into the instance.
+    _memset(mctx, builder, builder.bitcast(mctx.field(builder, inst, F_DROPPED, 0), PTR),
+            len(module.datas) + len(module.elems))
+    for e, seg in enumerate(module.elems):
+        for j, expr in enumerate(seg.init):
+            value = _const_expr(mctx, builder, inst, expr)
+            builder.store(value, mctx.field(builder, inst, F_ELEMS, e, j))
+
+    # Active element segments, then active data segments, in module order; each traps
+    # if out of bounds (earlier segments stay written, as the spec requires).
+    one = ir.Constant(I8, 1)
+    for e, seg in enumerate(module.elems):
+        if seg.mode == "active":
+            offset = _const_expr(mctx, builder, inst, seg.offset_expr)
+            table = builder.bitcast(mctx.table_desc(builder, inst, seg.table), PTR)
+            n = ir.Constant(I32, len(seg.init))
+            builder.call(mctx.runtime_function("waft_table_init"),
+                         [table, offset, mctx.elem_storage(builder, inst, e), n, ir.Constant(I32, 0), n])
+        if seg.mode in ("active", "declarative"):
+            builder.store(one, mctx.dropped_flag(builder, inst, "elem", e))
+    for d, seg in enumerate(module.datas):
+        if seg.mode != "active":
+            continue
+        offset = _const_expr(mctx, builder, inst, seg.offset_expr)
+        mem = builder.bitcast(mctx.memory_desc(builder, inst, seg.memory), PTR)
+        n = ir.Constant(I32, len(seg.data))
+        builder.call(mctx.runtime_function("waft_memory_init"),
+                     [mem, offset, mctx.data_constant(d), n, ir.Constant(I32, 0), n])
+        builder.store(one, mctx.dropped_flag(builder, inst, "data", d))
+
+    if module.start is not None:
+        mctx.call_function(builder, inst, module.start, [])
+    builder.ret_void()
+    del fctx
+
+
+def _emit_exports(mctx: ModuleContext) -> None:
+    """C wrappers for exported functions; accessors for memories, tables and globals."""
+    module = mctx.module
+    for export in module.exports:
+        symbol = abi.export_symbol(mctx.prefix, export.name)
+        if export.kind == "func":
+            functype = module.func_type(export.index)
+            fn = mctx.add_function(mctx.c_type(functype), symbol, internal=False)
+            builder = ir.IRBuilder(fn.append_basic_block("entry"))
+            inst = fn.args[0]
+            params = list(fn.args[1 : 1 + len(functype.params)])
+            result = builder.call(mctx.functions[export.index], [inst, *params])
+            if not functype.results:
+                builder.ret_void()
+            elif len(functype.results) == 1:
+                builder.ret(result)
+            else:
+                outs = fn.args[1 + len(functype.params):]
+                for i, (t, out) in enumerate(zip(functype.results, outs)):
+                    builder.store(builder.extract_value(result, i), builder.bitcast(out, llvm_type(t).as_pointer()))
+                builder.ret_void()
+            continue
+        fn = mctx.add_function(ir.FunctionType(PTR, [PTR]), symbol, internal=False)
+        builder = ir.IRBuilder(fn.append_basic_block("entry"))
+        inst = fn.args[0]
+        if export.kind == "memory":
+            ptr = mctx.memory_desc(builder, inst, export.index)
+        elif export.kind == "table":
+            ptr = mctx.table_desc(builder, inst, export.index)
+        elif export.kind == "global":
+            ptr = mctx.global_ptr(builder, inst, export.index)
+        else:
+            raise UnsupportedError(f"export kind {export.kind} is not supported", section="export",
+                                   offset=export.offset)
+        builder.ret(builder.bitcast(ptr, PTR))

@@ -1,0 +1,116 @@
+"""Lower tables and references: table.get/set/size/grow/fill/copy/init, elem.drop, ref.null/is_null/func.
+
+A table is a `waft_table` (elements are `const waft_func *` or `void *`);
+get and set check the index against the current size inline and trap with
+TABLE_OUT_OF_BOUNDS; the bulk operations call the runtime, which checks
+and traps the same way.  Element segments were evaluated into the instance
+at initialize (`ModuleContext.elem_storage`); a dropped one is passed as
+empty.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from llvmlite import ir
+
+from aot import abi
+from aot.lower.context import I8, I32, PTR, FuncContext
+from aot.module import Instr
+
+Handler = Callable[[FuncContext, Instr], None]
+
+
+def _desc(fctx: FuncContext, index: int) -> ir.Value:
+    return fctx.builder.bitcast(fctx.mctx.table_desc(fctx.builder, fctx.instance, index), PTR)
+
+
+def element_slot(fctx: FuncContext, table_index: int, index: ir.Value, trap: str) -> ir.Value:
+    """Pointer (i8**) to entry `index`, after trapping with `trap` if index >= size."""
+    mctx, builder = fctx.mctx, fctx.builder
+    size = builder.load(mctx.table_member(builder, fctx.instance, table_index, "size"), name="table.size")
+    fctx.trap_if(builder.icmp_unsigned(">=", index, size, name="table.oob"), abi.TRAP_CODES[trap], name="table")
+    elems = builder.load(mctx.table_member(builder, fctx.instance, table_index, "elems"), name="table.elems")
+    elems = builder.bitcast(elems, PTR.as_pointer())
+    return builder.gep(elems, [builder.zext(index, mctx.intptr)], name="table.slot")
+
+
+def table_get(fctx: FuncContext, instr: Instr) -> None:
+    slot = element_slot(fctx, instr.imm, fctx.pop(), "TABLE_OUT_OF_BOUNDS")
+    fctx.push(fctx.builder.load(slot, name="table.elem"))
+
+
+def table_set(fctx: FuncContext, instr: Instr) -> None:
+    index, value = fctx.pop_n(2)
+    slot = element_slot(fctx, instr.imm, index, "TABLE_OUT_OF_BOUNDS")
+    fctx.builder.store(value, slot)
+
+
+def table_size(fctx: FuncContext, instr: Instr) -> None:
+    mctx, builder = fctx.mctx, fctx.builder
+    fctx.push(builder.load(mctx.table_member(builder, fctx.instance, instr.imm, "size"), name="table.size"))
+
+
+def table_grow(fctx: FuncContext, instr: Instr) -> None:
+    init, delta = fctx.pop_n(2)
+    grow = fctx.mctx.runtime_function("waft_table_grow")
+    fctx.push(fctx.builder.call(grow, [_desc(fctx, instr.imm), delta, init], name="table.grow"))
+
+
+def table_fill(fctx: FuncContext, instr: Instr) -> None:
+    dst, value, n = fctx.pop_n(3)
+    fctx.builder.call(fctx.mctx.runtime_function("waft_table_fill"), [_desc(fctx, instr.imm), dst, value, n])
+
+
+def table_copy(fctx: FuncContext, instr: Instr) -> None:
+    dst_table, src_table = instr.imm
+    dst, src, n = fctx.pop_n(3)
+    fctx.builder.call(fctx.mctx.runtime_function("waft_table_copy"),
+                      [_desc(fctx, dst_table), dst, _desc(fctx, src_table), src, n])
+
+
+def table_init(fctx: FuncContext, instr: Instr) -> None:
+    elem_index, table_index = instr.imm
+    mctx, builder = fctx.mctx, fctx.builder
+    dst, src, n = fctx.pop_n(3)
+    dropped = builder.load(mctx.dropped_flag(builder, fctx.instance, "elem", elem_index), name="elem.dropped")
+    length = ir.Constant(I32, len(mctx.module.elems[elem_index].init))
+    is_dropped = builder.icmp_unsigned("!=", dropped, ir.Constant(I8, 0))
+    length = builder.select(is_dropped, ir.Constant(I32, 0), length, name="elem.len")
+    builder.call(mctx.runtime_function("waft_table_init"),
+                 [_desc(fctx, table_index), dst, mctx.elem_storage(builder, fctx.instance, elem_index),
+                  length, src, n])
+
+
+def elem_drop(fctx: FuncContext, instr: Instr) -> None:
+    flag = fctx.mctx.dropped_flag(fctx.builder, fctx.instance, "elem", instr.imm)
+    fctx.builder.store(ir.Constant(I8, 1), flag)
+
+
+def ref_null(fctx: FuncContext, instr: Instr) -> None:
+    fctx.push(ir.Constant(PTR, None))
+
+
+def ref_is_null(fctx: FuncContext, instr: Instr) -> None:
+    builder = fctx.builder
+    is_null = builder.icmp_unsigned("==", fctx.pop(), ir.Constant(PTR, None), name="is_null")
+    fctx.push(builder.zext(is_null, I32))
+
+
+def ref_func(fctx: FuncContext, instr: Instr) -> None:
+    fctx.push(fctx.mctx.func_ref(fctx.builder, fctx.instance, instr.imm))
+
+
+HANDLERS: dict[str, Handler] = {
+    "table.get": table_get,
+    "table.set": table_set,
+    "table.size": table_size,
+    "table.grow": table_grow,
+    "table.fill": table_fill,
+    "table.copy": table_copy,
+    "table.init": table_init,
+    "elem.drop": elem_drop,
+    "ref.null": ref_null,
+    "ref.is_null": ref_is_null,
+    "ref.func": ref_func,
+}

@@ -1,0 +1,66 @@
+"""Lower locals, globals, drop and select.
+
+Locals are entry-block allocas (mem2reg turns them into SSA values); globals
+live in the instance (own ones) or behind a pointer the embedder supplied
+(imported ones), reached through `ModuleContext.global_ptr`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from llvmlite import ir
+
+from aot.lower.context import I32, FuncContext
+from aot.module import Instr
+
+Handler = Callable[[FuncContext, Instr], None]
+
+
+def local_get(fctx: FuncContext, instr: Instr) -> None:
+    fctx.push(fctx.builder.load(fctx.locals[instr.imm], name=f"local{instr.imm}"))
+
+
+def local_set(fctx: FuncContext, instr: Instr) -> None:
+    fctx.builder.store(fctx.pop(), fctx.locals[instr.imm])
+
+
+def local_tee(fctx: FuncContext, instr: Instr) -> None:
+    value = fctx.pop()
+    fctx.builder.store(value, fctx.locals[instr.imm])
+    fctx.push(value)
+
+
+def global_get(fctx: FuncContext, instr: Instr) -> None:
+    ptr = fctx.mctx.global_ptr(fctx.builder, fctx.instance, instr.imm)
+    fctx.push(fctx.builder.load(ptr, name=f"global{instr.imm}"))
+
+
+def global_set(fctx: FuncContext, instr: Instr) -> None:
+    value = fctx.pop()
+    ptr = fctx.mctx.global_ptr(fctx.builder, fctx.instance, instr.imm)
+    fctx.builder.store(value, ptr)
+
+
+def drop(fctx: FuncContext, instr: Instr) -> None:
+    fctx.pop()
+
+
+def select(fctx: FuncContext, instr: Instr) -> None:
+    """`select` and typed `select t`: the operand types are the same either way."""
+    builder = fctx.builder
+    cond = fctx.pop()
+    a, b = fctx.pop_n(2)
+    is_true = builder.icmp_unsigned("!=", cond, ir.Constant(I32, 0), name="select.cond")
+    fctx.push(builder.select(is_true, a, b, name="select"))
+
+
+HANDLERS: dict[str, Handler] = {
+    "local.get": local_get,
+    "local.set": local_set,
+    "local.tee": local_tee,
+    "global.get": global_get,
+    "global.set": global_set,
+    "drop": drop,
+    "select": select,
+}
