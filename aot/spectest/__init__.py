@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import shutil
 import sys
+import tempfile
 import threading
 from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TextIO
 
-from aot.spectest.runner import SIMD_REASON, FileResult, Outcome, ScriptRun, clean_dir, describe
+from aot.spectest.runner import SIMD_REASON, FileResult, Outcome, ScriptRun, describe
 from aot.spectest.wast import WastError
 from aot.targets import load_target
 
@@ -61,15 +63,19 @@ def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "
         runtime: Future = threads.submit(_runtime_library, target, REPO / "build")
 
         def one(path: Path) -> FileResult:
-            build_dir = clean_dir(root / f"{_script_dir_name(path)}.{threading.get_ident()}")
+            # A fresh folder per run: pytest workers and a CLI run may share build/.
+            build_dir = Path(tempfile.mkdtemp(prefix=_script_dir_name(path) + ".", dir=root))
             try:
-                return ScriptRun(path, target, pool, opt, build_dir, runtime).run()
+                result = ScriptRun(path, target, pool, opt, build_dir, runtime).run()
             except WastError as exc:
-                return _file_error(path, str(exc))
+                result = _file_error(path, str(exc))
             except Exception as exc:  # a harness bug must not hide the other files' results
                 import traceback
 
-                return _file_error(path, f"internal error: {exc}\n{traceback.format_exc()}")
+                result = _file_error(path, f"internal error: {exc}\n{traceback.format_exc()}")
+            if result.count("fail") == 0:
+                shutil.rmtree(build_dir, ignore_errors=True)  # kept only to debug failures
+            return result
 
         futures = {threads.submit(one, p): p for p in paths}
         done = 0

@@ -230,13 +230,14 @@ class HarnessWriter:
     def _instantiator(self, inst: Instance) -> str:
         p = inst.prefix
         lines = [f"static void inst_{inst.index}(uint32_t id) {{",
+                 "    void *raw;",
                  f"    {p}__instance *inst = alloc_instance(sizeof({p}__instance), "
-                 f"_Alignof({p}__instance));",
+                 f"_Alignof({p}__instance), &raw);",
                  "    if (!inst) {",
                  f"        out_str(\"@\"); out_dec(id); out_str(\" nomem \"); "
                  f"out_dec((uint32_t)sizeof({p}__instance)); out_str(\"\\n\"); return;",
                  "    }",
-                 f"    allocs[{inst.index}] = inst;",
+                 f"    allocs[{inst.index}] = raw;",
                  f"    {p}__imports imp;",
                  "    memset(&imp, 0, sizeof imp);"]
         for name, src in inst.ctx.items():
@@ -328,11 +329,15 @@ static void report(uint32_t id, waft_trap_code code, const char *letters) {
     out_str("\n");
 }
 
-static void *alloc_instance(size_t size, size_t align) {
-    if (align <= 8) return calloc(1, size ? size : 1);
-    void *p = aligned_alloc(align, (size + align - 1) / align * align);
-    if (p) memset(p, 0, size);
-    return p;
+/* calloc, not aligned_alloc + memset: a host instance may hold a 4 GiB memory,
+ * and calloc's fresh pages cost nothing until touched.  *raw is what to free. */
+static void *alloc_instance(size_t size, size_t align, void **raw) {
+    size_t extra = align > 8 ? align : 0;
+    if (size > SIZE_MAX - extra - 1) return NULL;
+    unsigned char *p = calloc(1, size + extra + 1);
+    *raw = p;
+    if (!p || !extra) return p;
+    return (void *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
 }
 """
 

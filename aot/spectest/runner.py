@@ -648,10 +648,3 @@ def _result_value(token: str) -> Value:
 def _tail(text: str, n: int) -> str:
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return "\n".join(lines[-n:])
-
-
-def clean_dir(path: Path) -> Path:
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True)
-    return path
