@@ -9,6 +9,10 @@ pointer compare against this object's linkonce constant; only when the
 pointers differ (a function from a separately linked object) does it call
 `waft_func_signature_equal`.
 
+A plain `call` is marked `notail`: it must use stack as Wasm says, or
+LLVM's tail-recursion elimination would turn `(func $f (call $f))` into an
+endless loop where the spec expects stack exhaustion.
+
 Tail calls: when caller and callee have the same type (and, on 32-bit
 targets, the arguments all travel in registers) the call is `musttail`, which
 LLVM guarantees to compile as a jump, so unbounded tail recursion runs in
@@ -54,7 +58,7 @@ def _tail_marker(fctx: FuncContext, callee: FuncType) -> str:
 def lower_call(fctx: FuncContext, instr: Instr) -> None:
     functype = fctx.mctx.module.func_type(instr.imm)
     args = fctx.pop_n(len(functype.params))
-    result = fctx.mctx.call_function(fctx.builder, fctx.instance, instr.imm, args)
+    result = fctx.mctx.call_function(fctx.builder, fctx.instance, instr.imm, args, tail="notail")
     _push_results(fctx, result, functype)
 
 
@@ -111,7 +115,7 @@ def _indirect_target(fctx: FuncContext, instr: Instr) -> tuple[FuncType, list[ir
 def lower_call_indirect(fctx: FuncContext, instr: Instr) -> None:
     functype, args, code, callee_instance = _indirect_target(fctx, instr)
     fnty = fctx.mctx.internal_type(functype)
-    result = fctx.mctx.call_indirect_value(fctx.builder, fnty, code, [callee_instance, *args], name="")
+    result = fctx.mctx.call_indirect_value(fctx.builder, fnty, code, [callee_instance, *args], tail="notail")
     _push_results(fctx, result, functype)
 
 
