@@ -11,9 +11,12 @@ command it belongs to.
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
 import shutil
 import subprocess
+import tempfile
 import traceback
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -102,8 +105,44 @@ def _error(exc: Exception) -> dict:
     return {"status": "error", "kind": kind, "message": message.strip()}
 
 
+def _isolated(fn, *args) -> dict:
+    """Run fn(*args) in a forked child so that an abort inside LLVM (which kills the
+    process, not raises) becomes one module's error instead of a broken pool."""
+    read_fd, write_fd = os.pipe()
+    with tempfile.TemporaryFile() as errfile:
+        pid = os.fork()
+        if pid == 0:  # the child: never return into the pool's code
+            try:
+                os.close(read_fd)
+                os.dup2(errfile.fileno(), 2)
+                try:
+                    result = fn(*args)
+                except BaseException as exc:  # noqa: BLE001 - everything is reported
+                    result = _error(exc)
+                with os.fdopen(write_fd, "wb") as pipe:
+                    pipe.write(pickle.dumps(result))
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as pipe:
+            data = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if data:
+            return pickle.loads(data)
+        errfile.seek(0)
+        stderr = errfile.read().decode("utf-8", "replace").strip()
+    how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else \
+        f"status {os.WEXITSTATUS(status)}"
+    return {"status": "error", "kind": "crash",
+            "message": f"the compiler process died ({how}): {stderr[-800:] or '(no message)'}"}
+
+
 def check_job(data: bytes) -> dict:
     """Decode and validate one binary; return its (stripped) Module or the error."""
+    return _isolated(_check, data)
+
+
+def _check(data: bytes) -> dict:
     from aot.decode import decode_module
     from aot.validate import validate_module
 
@@ -131,6 +170,11 @@ def _memory_needs(module: Module, cap_pages: int | None) -> tuple[int, bool]:
 def compile_job(data: bytes, target_name: str, prefix: str, opt: str,
                 cap_pages: int | None) -> dict:
     """Compile one module for the test image (in a worker process)."""
+    return _isolated(_compile, data, target_name, prefix, opt, cap_pages)
+
+
+def _compile(data: bytes, target_name: str, prefix: str, opt: str,
+             cap_pages: int | None) -> dict:
     try:
         from aot.compiler import compile_module
         from aot.decode import decode_module
