@@ -55,6 +55,9 @@ class Binding:
     functype: FuncType | None = None  # functions
     # Source: ("spectest", name) or ("instance", k, export name)
     source: tuple = ()
+    # Memories and tables from an instance: the import's minimum, which the current
+    # size (it may have grown) must reach at instantiation; None when already checked.
+    min_size: int | None = None
 
 
 @dataclass
@@ -254,6 +257,13 @@ class HarnessWriter:
                 value = f"{abi.export_symbol(src.prefix, b.source[2])}(({src.prefix}__instance *)" \
                         f"insts[{b.source[1]}])"
             lines.append(f"    imp.{b.field} = (void *){value};")
+        for b in inst.bindings:
+            if b.min_size is not None:
+                size = "pages" if b.kind == "memory" else "size"
+                lines += [f"    if (imp.{b.field}->{size} < {b.min_size}u) {{",
+                          f"        free(raw); allocs[{inst.index}] = NULL;",
+                          f"        out_str(\"@\"); out_dec(id); out_str(\" unlinkable {b.field}\\n\"); return;",
+                          "    }"]
         lines += [f"    waft_trap_code code = {p}__instantiate(inst, &imp);",
                   f"    if (code == WAFT_TRAP_NONE) insts[{inst.index}] = inst;",
                   "    report(id, code, \"\");",

@@ -11,6 +11,7 @@ command it belongs to.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import re
@@ -500,6 +501,17 @@ class ScriptRun:
                 }[exp.kind](exp.index)
                 source = ("instance", src, imp.name)
                 ctx_source = ("instance", src)
+            min_check = None
+            if source[0] == "instance" and imp.kind in ("memory", "table") and \
+                    actual_kind == imp.kind and renames is not None:
+                # An exported memory or table may have grown since it was declared: the
+                # spec matches the current size, which only the running program knows.
+                # Match the rest here and let the harness compare the size.
+                wanted_min = wanted.limits.min  # type: ignore[attr-defined]
+                if actual.limits.min < wanted_min:  # type: ignore[attr-defined]
+                    actual = dataclasses.replace(
+                        actual, limits=dataclasses.replace(actual.limits, min=wanted_min))
+                    min_check = wanted_min
             why = linking.match_import(imp.kind, wanted, actual_kind, actual)
             if why is not None:
                 return f"{why} ({original}.{imp.name})"
@@ -509,7 +521,8 @@ class ScriptRun:
                 bindings.append(Binding(abi.mangle(imp.module), "func", symbol,
                                         functype=wanted, source=source))  # type: ignore[arg-type]
             else:
-                bindings.append(Binding(fields[index], imp.kind, symbol, source=source))
+                bindings.append(Binding(fields[index], imp.kind, symbol, source=source,
+                                        min_size=min_check))
         return bindings, ctx
 
     # --- build and run
@@ -610,6 +623,11 @@ class ScriptRun:
                 reason = (f"instance needs {human_bytes(int(words[1]))} of RAM, more than is left "
                           f"on {self.target.name} ({self.ram_text} RAM)")
                 self._out(cmd, "skip", reason)
+                inst_state[k] = self.result.outcomes[-1]
+                continue
+            if status == "unlinkable":
+                self._out(cmd, "fail", "module failed to link: incompatible import type: "
+                                       f"the current size of {words[1] if len(words) > 1 else 'an import'} is smaller than the import's minimum")
                 inst_state[k] = self.result.outcomes[-1]
                 continue
             if status == "noinst":
