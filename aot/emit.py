@@ -15,9 +15,12 @@ what clang makes of them: the `-O2` pipeline over functions carrying the
 
 from __future__ import annotations
 
+import io
+import struct
 from functools import cache
 
 import llvmlite.binding as llvm
+from elftools.elf.elffile import ELFFile
 
 from aot.errors import AotError
 from aot.targets import Target
@@ -98,4 +101,71 @@ def emit_object(ir_text: str, target: Target, opt: str = "2") -> tuple[bytes, st
     mod.data_layout = str(tm.target_data)
     optimise(mod, tm, opt)
     mod.verify()
-    return tm.emit_object(mod), str(mod)
+    obj = tm.emit_object(mod)
+    if target.hard_float_arm:
+        obj = add_vfp_args_attribute(obj)
+    return obj, str(mod)
+
+
+# --- Tag_ABI_VFP_args -----------------------------------------------------------------
+
+TAG_FILE = 1
+TAG_ABI_VFP_ARGS = 28
+
+
+def add_vfp_args_attribute(obj: bytes) -> bytes:
+    """Mark an Arm object as passing floats in VFP registers (Tag_ABI_VFP_args = 1).
+
+    The code already uses the hard-float convention (every function is
+    `arm_aapcs_vfpcc`), but llvmlite cannot set the target machine's float ABI,
+    so LLVM leaves the tag out and GNU ld refuses to link the object with
+    `-mfloat-abi=hard` code.  llvmlite also lacks the Arm assembler that module
+    asm (`.eabi_attribute 28, 1`) would need.  So the tag is added to the
+    finished object: the grown `.ARM.attributes` contents go at the end of the
+    file and the section header is pointed at them (the old bytes stay behind,
+    unreferenced).
+    """
+    elf = ELFFile(io.BytesIO(obj))
+    if elf.elfclass != 32 or not elf.little_endian:
+        raise AotError("internal error: expected a 32-bit little-endian Arm object")
+    index = next((i for i, sec in enumerate(elf.iter_sections()) if sec.name == ".ARM.attributes"), None)
+    if index is None:
+        raise AotError("internal error: the Arm object has no .ARM.attributes section")
+    section = elf.get_section(index)
+    data = section.data()
+    for sub in section.iter_subsections():
+        for subsub in sub.iter_subsubsections():
+            if any(attr.tag == "TAG_ABI_VFP_ARGS" for attr in subsub.iter_attributes()):
+                return obj  # LLVM wrote it after all
+    data = _insert_file_attribute(data, bytes([TAG_ABI_VFP_ARGS, 1]))
+    out = bytearray(obj)
+    new_offset = len(out)
+    out += data
+    header = elf["e_shoff"] + index * elf["e_shentsize"]
+    # Elf32_Shdr: sh_name, sh_type, sh_flags, sh_addr, sh_offset (16), sh_size (20), ...
+    struct.pack_into("<II", out, header + 16, new_offset, len(data))
+    return bytes(out)
+
+
+def _insert_file_attribute(data: bytes, attribute: bytes) -> bytes:
+    """`data` (an .ARM.attributes section) with `attribute` added to the aeabi File attributes."""
+    if data[:1] != b"A":
+        raise AotError("internal error: unknown .ARM.attributes format")
+    pos = 1
+    while pos < len(data):
+        (sub_len,) = struct.unpack_from("<I", data, pos)
+        vendor_end = data.index(b"\0", pos + 4)
+        if data[pos + 4 : vendor_end] == b"aeabi":
+            inner = vendor_end + 1
+            while inner < pos + sub_len:
+                tag = data[inner]
+                (size,) = struct.unpack_from("<I", data, inner + 1)
+                if tag == TAG_FILE:
+                    end = inner + size
+                    grown = bytearray(data[:end] + attribute + data[end:])
+                    struct.pack_into("<I", grown, pos, sub_len + len(attribute))
+                    struct.pack_into("<I", grown, inner + 1, size + len(attribute))
+                    return bytes(grown)
+                inner += size
+        pos += sub_len
+    raise AotError("internal error: .ARM.attributes has no aeabi File attributes")

@@ -375,6 +375,11 @@ class ModuleContext:
         """
         if caller != callee:
             return False
+        if self.target.triple.startswith(("thumbv6m", "armv6m")):
+            # Thumb-1 has no tail calls in LLVM at all (ARMSubtarget::SupportsTailCall):
+            # return_call is an ordinary call there and deep tail recursion exhausts
+            # the stack (trapping CALL_STACK_EXHAUSTED, never corrupting memory).
+            return False
         if self.target.is_host:
             return len(callee.results) <= 2
         if len(callee.results) > 1:
@@ -407,10 +412,6 @@ class ModuleContext:
 
     def ir_text(self) -> str:
         head = [f"${name} = comdat any" for name in self.comdats] if self.target_is_elf() else []
-        if self.target.hard_float_arm:
-            # Tag_ABI_VFP_args = 1: the object passes floats in VFP registers, so
-            # GNU ld links it with -mfloat-abi=hard code (NOTES.md).
-            head.append('module asm ".eabi_attribute 28, 1"')
         text = str(self.llmod)
         if not self.target_is_elf():
             text = text.replace(", comdat, align", ", align")
