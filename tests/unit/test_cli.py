@@ -100,4 +100,4 @@ def test_targets_lists_every_target():
     assert result.returncode == 0
     for name in ("host", "stm32f4", "cortex-m0plus", "mps2-an505", "nrf52840"):
         assert name in result.stdout
-    assert "thumbv7em-none-eabihf" in result.stdout and "cortex-m4" in result.stdout
+    assert "thumbv7em-unknown-none-eabihf" in result.stdout and "cortex-m4" in result.stdout
