@@ -1,0 +1,85 @@
+"""Link module objects, the runtime and a board's glue into a program for a target.
+
+One place knows how a target's program is put together, so `waft run`,
+`waft spectest` and the SCons firmware builder agree on it:
+
+- host: the system C compiler links an ordinary Linux executable;
+- Cortex-M: arm-none-eabi-gcc links a bare-metal ELF with the board's linker
+  script (`targets/<name>/link.ld`, which INCLUDEs the shared section layout
+  in `targets/common/cortex-m/`), the shared startup code and the semihosting
+  console, newlib-nano, and `--gc-sections` so only what is used reaches flash.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from aot.errors import TargetError
+from aot.runtime_build import INCLUDE_DIR
+from aot.targets import TARGETS_DIR, Target
+
+CORTEX_M_GLUE = TARGETS_DIR / "common" / "cortex-m"
+
+
+def board_sources(target: Target) -> list[Path]:
+    """C files every program for `target` needs besides the runtime: startup, console."""
+    if target.is_host:
+        return []
+    if target.kind == "cortex-m":
+        return [CORTEX_M_GLUE / "startup.c", CORTEX_M_GLUE / "semihost.c"]
+    raise TargetError(f"target '{target.name}': no board glue for {target.kind} targets yet")
+
+
+def include_dirs(target: Target) -> list[Path]:
+    """Header folders for C code that embeds modules: waft.h, and the board glue's."""
+    dirs = [INCLUDE_DIR]
+    if target.kind == "cortex-m":
+        dirs.append(CORTEX_M_GLUE)
+    return dirs
+
+
+def linker_script(target: Target) -> Path | None:
+    if target.is_host:
+        return None
+    script = target.directory / "link.ld"
+    if not script.is_file():
+        raise TargetError(f"target '{target.name}' has no linker script ({script})")
+    return script
+
+
+def link_flags(target: Target, map_file: Path | None = None) -> list[str]:
+    """Flags for the final link (given to the C compiler driver), before the inputs."""
+    flags = list(target.cflags)
+    if target.kind == "cortex-m":
+        flags += ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
+                  f"-L{CORTEX_M_GLUE}", f"-T{linker_script(target)}"]
+    if map_file is not None:
+        flags.append(f"-Wl,-Map={map_file}")
+    return flags
+
+
+def link_libraries(target: Target) -> list[str]:
+    """Libraries after the inputs: libm for the float helpers compiled code calls."""
+    return ["-lm"]
+
+
+def link_command(target: Target, inputs: Sequence[Path | str], output: Path, *,
+                 map_file: Path | None = None, cflags: Sequence[str] = ()) -> list[str]:
+    """The whole link command: C sources among `inputs` are compiled on the way."""
+    includes = [f"-I{d}" for d in include_dirs(target)]
+    sources = [str(p) for p in board_sources(target)] + [str(p) for p in inputs]
+    return [target.cc, *link_flags(target, map_file), "-O2", "-std=gnu11", *includes, *cflags,
+            *sources, *link_libraries(target), "-o", str(output)]
+
+
+def link(target: Target, inputs: Sequence[Path | str], output: Path, *,
+         map_file: Path | None = None, cflags: Sequence[str] = ()) -> Path:
+    """Link `inputs` (C files, objects, libraries) into `output`; TargetError on failure."""
+    cmd = link_command(target, inputs, output, map_file=map_file, cflags=cflags)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        output.unlink(missing_ok=True)
+        raise TargetError(f"link for {target.name} failed:\n{proc.stderr.strip()}")
+    return output
