@@ -560,7 +560,7 @@ class ScriptRun:
                    "-Wl,--gc-sections", "-o", str(exe)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            return {}, f"test program failed to build ({out}):\n" + _tail(proc.stderr, 30)
+            return {}, f"test program failed to build ({out}):\n" + _build_errors(proc.stderr)
         if self.target.is_host:
             try:
                 run = subprocess.run([str(exe)], capture_output=True, timeout=HOST_TIMEOUT,
@@ -714,6 +714,19 @@ def _result_value(token: str) -> Value:
     if vtype == "funcref":
         return Value(vtype, None if bits == 0 else ANY_FUNC)
     return Value(vtype, bits)
+
+
+def _build_errors(stderr: str, limit: int = 12) -> str:
+    """The compiler's and linker's errors without their warnings, each distinct one once."""
+    seen: list[str] = []
+    for line in stderr.splitlines():
+        if "warning:" in line or "NOTE:" in line or "in function" in line:
+            continue
+        text = re.sub(r"^.*?(?=(undefined reference|error|region|section))", "", line).strip()
+        if text and text not in seen:
+            seen.append(text)
+    more = f"\n  ... and {len(seen) - limit} more" if len(seen) > limit else ""
+    return "\n".join("  " + s for s in seen[:limit]) + more
 
 
 def _tail(text: str, n: int) -> str:
