@@ -113,6 +113,8 @@ def _content_hash(target: Target, sources: list[Path], cflags: list[str]) -> str
         h.update(b"\0flag\0" + flag.encode())
     headers = sorted(INCLUDE_DIR.rglob("*.h")) + sorted(RUNTIME_DIR.glob("src/*.h"))
     headers += sorted(p for src in sources for p in src.parent.glob("*.h"))
+    # Extra sources may keep their public headers in an include/ folder beside them (runtime_c/wasi_p1).
+    headers += sorted(p for src in sources for p in src.parent.glob("include/*.h"))
     for path in sources + sorted(set(headers)):
         h.update(b"\0file\0" + str(path).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]

@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from aot import abi
+from aot.errors import TargetError
 from aot.module import FuncType
+from aot.targets import Target
 
 MODULE = "wasi_snapshot_preview1"
 
@@ -351,6 +354,28 @@ LAYOUTS: dict[str, tuple[int, int, tuple[tuple[str, int, str], ...]]] = {
 def provided_imports() -> dict[tuple[str, str], FuncType]:
     """Every import the WASI runtime defines: (module, name) -> the type a module must import it at."""
     return {(MODULE, f.name): f.functype for f in FUNCTIONS}
+
+
+# --- the runtime's C sources ---------------------------------------------------
+
+WASI_DIR = Path(__file__).resolve().parent.parent / "runtime_c" / "wasi_p1"
+INCLUDE_DIR = WASI_DIR / "include"
+
+# The port file by target kind; the bare-metal port is still to come.
+_PORT_FILES = {"host": "port_posix.c"}
+
+
+def runtime_sources(target: Target) -> list[Path]:
+    """The WASI runtime's C files for `target`: the generic ones plus its port.
+
+    Pass them to `aot.runtime_build.runtime_library(..., extra_sources=...)`;
+    code that includes waft_wasi.h needs `-I` `INCLUDE_DIR` as well.
+    """
+    port = _PORT_FILES.get(target.kind)
+    if port is None:
+        raise TargetError(f"target '{target.name}': the WASI runtime has no {target.kind} port yet (ports: {', '.join(_PORT_FILES)})")
+    generic = sorted(p for p in WASI_DIR.glob("*.c") if not p.name.startswith("port_"))
+    return generic + [WASI_DIR / port]
 
 
 # --- the C header -------------------------------------------------------------

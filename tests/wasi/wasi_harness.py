@@ -1,0 +1,142 @@
+"""Build a C program into a WASI module, compile it with Waft for the host, link, run.
+
+`build(name)` turns tests/wasi/programs/NAME.c into NAME.wasm with clang and
+wasi-libc (`clang --target=wasm32-wasi --sysroot=/usr -O2`), compiles it with
+`aot.compiler.compile_module` under the prefix `prog`, and links the object
+with tests/wasi/c/runner_main.c and `libwaft.a` built with the WASI runtime
+(`aot.wasi.runtime_sources`).  `run(exe, ...)` runs the result the way
+`waft run` will: `--dir HOST::GUEST`, `--env K=V`, `--listen ADDR`, then the
+guest's argv.
+
+Each program also has a NAME.json in the format of the official
+wasi-testsuite (args, env, dirs, exit_code, stdout), which `load_case` reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from aot import wasi
+from aot.compiler import compile_module
+from aot.runtime_build import INCLUDE_DIR, runtime_library
+from aot.targets import load_target
+
+HERE = Path(__file__).resolve().parent
+PROGRAMS = HERE / "programs"
+RUNNER_MAIN = HERE / "c" / "runner_main.c"
+# wasi-libc's default module grows its heap past its 2 initial pages; 256 pages
+# (16 MiB) is plenty for the tests and keeps the instance small.
+MEMORY_CAP_PAGES = 256
+CLANG_FLAGS = ("--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wall", "-Werror")
+
+
+def _build_root() -> Path:
+    # Shared by the tests of one session and across sessions: every product is
+    # named by the hash of its inputs, so a stale one is never reused.
+    root = Path(tempfile.gettempdir()) / "waft-wasi-tests"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def require_tools() -> None:
+    for tool in ("clang", "cc"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    if not Path("/usr/lib/wasm32-wasi/libc.a").is_file():
+        pytest.skip("wasi-libc is not installed (/usr/lib/wasm32-wasi)")
+
+
+@cache
+def runtime() -> Path:
+    target = load_target("host")
+    return runtime_library(target, _build_root(), extra_sources=wasi.runtime_sources(target))
+
+
+def _run(command: list[str], what: str) -> None:
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"{what} failed: {' '.join(command)}\n{proc.stdout}{proc.stderr}")
+
+
+def _compiler_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted((HERE.parents[1] / "aot").rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@cache
+def build(name: str) -> Path:
+    """The linked host executable for programs/NAME.c."""
+    require_tools()
+    source = PROGRAMS / f"{name}.c"
+    digest = hashlib.sha256(source.read_bytes() + _compiler_digest().encode()).hexdigest()[:16]
+    folder = _build_root() / f"{name}-{digest}"
+    exe = folder / name
+    if exe.is_file():
+        return exe
+    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=_build_root()))
+    wasm = work / f"{name}.wasm"
+    _run(["clang", *CLANG_FLAGS, str(source), "-o", str(wasm)], f"clang {source.name}")
+    result = compile_module(wasm.read_bytes(), load_target("host"), prefix="prog", memory_cap_pages=MEMORY_CAP_PAGES)
+    (work / "prog.o").write_bytes(result.object)
+    (work / "prog.h").write_text(result.header)
+    _run(
+        ["cc", "-O1", "-std=gnu11", f"-I{INCLUDE_DIR}", f"-I{wasi.INCLUDE_DIR}", f"-I{work}", str(RUNNER_MAIN),
+         str(work / "prog.o"), str(runtime()), "-lm", "-o", str(work / name)],
+        f"linking {name}",
+    )
+    # Publish the whole folder at once; a parallel worker may have won the race.
+    try:
+        work.rename(folder)
+    except OSError:
+        shutil.rmtree(work, ignore_errors=True)
+    return exe
+
+
+@dataclass
+class Case:
+    """One test in the wasi-testsuite's JSON shape."""
+
+    name: str
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    dirs: list[str] = field(default_factory=list)
+    exit_code: int = 0
+    stdout: str | None = None
+    stderr: str | None = None
+    stdin: str = ""
+
+
+def load_case(name: str) -> Case:
+    spec = json.loads((PROGRAMS / f"{name}.json").read_text())
+    return Case(name=name, **spec)
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(exe: Path, case: Case, cwd: Path, extra: list[str] = (), timeout: float = 60) -> Result:
+    """Run `exe` for `case` in `cwd`: each of case.dirs (relative to cwd) preopened under its own name."""
+    command = [str(exe)]
+    for d in case.dirs:
+        command += ["--dir", f"{cwd / d}::{d}"]
+    for key, value in case.env.items():
+        command += ["--env", f"{key}={value}"]
+    command += list(extra)
+    command += ["--", f"{case.name}.wasm", *case.args]
+    proc = subprocess.run(command, input=case.stdin, capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
