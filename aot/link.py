@@ -53,7 +53,10 @@ def link_flags(target: Target, map_file: Path | None = None) -> list[str]:
     """Flags for the final link (given to the C compiler driver), before the inputs."""
     flags = list(target.cflags)
     if target.kind == "cortex-m":
-        flags += ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
+        # newlib-nano leaves float formatting out of printf unless asked: users expect %f.
+        flags += ["-nostartfiles", "--specs=nano.specs", "-u", "_printf_float", "-Wl,--gc-sections",
+                  # libgcc.a objects lack .note.GNU-stack; bare metal has no executable-stack notion.
+                  "-Wl,--no-warn-execstack",
                   f"-L{CORTEX_M_GLUE}", f"-T{linker_script(target)}"]
     if map_file is not None:
         flags.append(f"-Wl,-Map={map_file}")

@@ -1,0 +1,101 @@
+"""SCons tool waft_aot: compile `.wasm` modules to native objects with Waft, in-process.
+
+It teaches SCons' own Object/StaticObject builders the `.wasm` suffix (the way
+SCons/Tool/cc.py adds `.c`), so a firmware's source list can mix C and Wasm:
+
+    env.Program('firmware.elf', ['main.c', 'pid.wasm'])
+
+Each `pid.wasm` becomes `pid.o` plus the generated header `pid.h` beside it
+(declared by the emitter, so C files that include it are rebuilt after it).
+
+Construction variables (each is in the action's varlist: changing one
+rebuilds the objects):
+    WAFT_TARGET       target name from targets/ (default 'host')
+    WAFT_OPT          LLVM optimisation level: 0 1 2 3 s z (default '2')
+    WAFT_MAX_PAGES    build-time cap on linear memory, in pages (default: the target's)
+    WAFT_MODULE_NAME  C prefix of the module's symbols (default: the object's stem)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import SCons.Action
+import SCons.Tool
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+_VARLIST = ["WAFT_TARGET", "WAFT_OPT", "WAFT_MAX_PAGES", "WAFT_MODULE_NAME"]
+
+
+def _aot_compiler():
+    """Import the compiler from this checkout even when SCons runs outside the venv."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    from aot import abi, compiler, errors, targets
+
+    return abi, compiler, errors, targets
+
+
+def _module_name(env, obj) -> str:
+    abi, *_ = _aot_compiler()
+    name = env.subst("$WAFT_MODULE_NAME")
+    return abi.check_prefix(name) if name else abi.prefix_from_filename(Path(str(obj)).stem)
+
+
+def _compile_wasm(target, source, env):
+    """Action: compile source[0] (.wasm) into target[0] (.o) and target[1] (.h)."""
+    abi, compiler, errors, targets = _aot_compiler()
+    obj = Path(str(target[0]))
+    max_pages = env.subst("$WAFT_MAX_PAGES")
+    try:
+        compiler.compile_file(
+            Path(str(source[0])),
+            obj,
+            targets.load_target(env.subst("$WAFT_TARGET")),
+            prefix=_module_name(env, obj),
+            opt=env.subst("$WAFT_OPT"),
+            memory_cap_pages=int(max_pages) if max_pages else None,
+        )
+    except (errors.AotError, ValueError) as exc:
+        sys.stderr.write(f"waft: error: {source[0]}: {exc}\n")
+        return 1
+    return 0
+
+
+def _emit_header(target, source, env):
+    """The object's header is a second target of the same action.
+
+    The object also depends on the compiler itself and on the target's
+    description: a changed lowering or memory map rebuilds every module.
+    """
+    obj = Path(str(target[0]))
+    _, _, _, targets = _aot_compiler()
+    board = targets.load_target(env.subst("$WAFT_TARGET"))
+    env.Depends(target[0], [env.File(str(board.directory / "target.toml"))] + _compiler_files(env))
+    return target + [env.File(str(obj.with_suffix(".h")))], source
+
+
+def _compiler_files(env) -> list:
+    return [env.File(str(p)) for p in sorted((REPO_ROOT / "aot").rglob("*.py"))]
+
+
+AOT_ACTION = SCons.Action.Action(_compile_wasm, "$WAFT_AOTCOMSTR", varlist=_VARLIST)
+
+
+def generate(env) -> None:
+    env.SetDefault(WAFT_TARGET="host", WAFT_OPT="2", WAFT_MAX_PAGES="", WAFT_MODULE_NAME="",
+                   WAFT_AOTCOMSTR="waft compile $SOURCE -> $TARGET")
+    static_obj, shared_obj = SCons.Tool.createObjBuilders(env)
+    for builder in (static_obj, shared_obj):
+        builder.add_action(".wasm", AOT_ACTION)
+        builder.add_emitter(".wasm", _emit_header)
+
+
+def exists(env) -> bool:
+    try:
+        _aot_compiler()
+    except ImportError:
+        return False
+    return True

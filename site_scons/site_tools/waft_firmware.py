@@ -1,0 +1,154 @@
+"""SCons tool waft_firmware: link firmware from C and Wasm sources, check its size, run and test it.
+
+    fw = env.WaftFirmware('control_loop', ['main.c', 'pid.wasm'],
+                          expect_stdout='...', expect_exit=0)
+
+builds, in the current (variant) directory:
+    control_loop.elf (or the host executable), .map, and for boards .bin and .hex;
+then checks flash and RAM against the target's memory map (aot.size) and fails
+the build with the figures when it does not fit.
+
+Sources may be C (`.c`), Wasm (`.wasm`, compiled by waft_aot) or WAT (`.wat`,
+assembled first).  The runtime (waft_runtime) and the board's startup and
+console (aot.link.board_sources) are linked in.
+
+Aliases (all AlwaysBuild): `size` prints each firmware's report, `run` runs
+each firmware (natively on host, under QEMU for emulated boards) and `test`
+runs it and checks its exit status and, when given, its output.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import SCons.Action
+import SCons.Script
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _aot():
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    import aot.link
+    import aot.qemu
+    import aot.size
+
+    return aot.link, aot.size, aot.qemu
+
+
+def _board_objects(env):
+    """Startup and console objects for the target, built once per environment."""
+    if "_WAFT_BOARD_OBJECTS" not in env:
+        link, _, _ = _aot()
+        build = env.Dir("$WAFT_BUILD_DIR").Dir("board")
+        env["_WAFT_BOARD_OBJECTS"] = [
+            env.Object(build.File(src.stem + ".o"), env.File(str(src)))
+            for src in link.board_sources(env["WAFT_TARGET_INFO"])
+        ]
+    return env["_WAFT_BOARD_OBJECTS"]
+
+
+def _size_check(target, source, env):
+    """Post-link action: print flash/RAM use; fail with the figures when it does not fit."""
+    _, size, _ = _aot()
+    from aot.errors import TargetError
+
+    board = env["WAFT_TARGET_INFO"]
+    elf = Path(str(target[0]))
+    report = size.measure(elf, board)
+    print(f"{elf.name} ({board.name}):")
+    for line in report.lines():
+        print("  " + line)
+    try:
+        report.check(board, elf)
+    except TargetError as exc:
+        sys.stderr.write(f"waft: error: {exc}\n")
+        elf.unlink(missing_ok=True)
+        return 1
+    return 0
+
+
+def run_firmware(env, program: Path, timeout: float = 120.0) -> tuple[int | None, str, str]:
+    """Run a firmware image the way its target runs: natively or under QEMU."""
+    _, _, qemu = _aot()
+    board = env["WAFT_TARGET_INFO"]
+    if board.is_host:
+        try:
+            proc = subprocess.run([str(program)], capture_output=True, text=True,
+                                  timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return None, "", f"timed out after {timeout:.0f} s"
+        return proc.returncode, proc.stdout, proc.stderr
+    result = qemu.run_elf(board, program, timeout=timeout)
+    return result.returncode, result.stdout, result.stderr
+
+
+def _run_action(check: bool, spec: dict):
+    """The action of a `run-NAME` (check=False) or `test-NAME` (check=True) alias."""
+    def action(target, source, env):
+        program = Path(str(source[0]))
+        code, stdout, stderr = run_firmware(env, program)
+        sys.stdout.write(stdout)
+        sys.stderr.write(stderr)
+        if not check:
+            return 0 if code == 0 else 1
+        problems = []
+        if code != spec.get("exit", 0):
+            problems.append(f"exit status {code}, expected {spec.get('exit', 0)}")
+        if "stdout" in spec and stdout != spec["stdout"]:
+            problems.append(f"output {stdout!r}, expected {spec['stdout']!r}")
+        name = program.name
+        if problems:
+            print(f"FAIL {name}: " + "; ".join(problems))
+            return 1
+        print(f"PASS {name}")
+        return 0
+    return action
+
+
+def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, **overrides):
+    link, _, _ = _aot()
+    fw_env = env.Clone(**overrides) if overrides else env
+    objects = []
+    for src in SCons.Script.Flatten([sources]):
+        path = str(src)
+        if path.endswith(".wat"):
+            src = fw_env.Wat(Path(path).stem + ".wasm", src)[0]
+        # A .wasm source yields its object and its header: only the object is linked.
+        objects += [node for node in fw_env.Object(src) if str(node).endswith(fw_env["OBJSUFFIX"])]
+    program = fw_env.Program(
+        name, objects + _board_objects(env) + env.WaftRuntime(),
+        LINKFLAGS=fw_env["LINKFLAGS"] + ["-Wl,-Map=${TARGET.base}.map"],
+    )
+    fw_env.SideEffect(Path(name).stem + ".map", program)
+    fw_env.Clean(program, Path(name).stem + ".map")
+    fw_env.AddPostAction(program, SCons.Action.Action(_size_check, "checking size of $TARGET"))
+    outputs = list(program)
+    if not env["WAFT_TARGET_INFO"].is_host:
+        outputs += fw_env.Command(Path(name).stem + ".bin", program, "$OBJCOPY -O binary $SOURCE $TARGET")
+        outputs += fw_env.Command(Path(name).stem + ".hex", program, "$OBJCOPY -O ihex $SOURCE $TARGET")
+
+    spec = {"exit": expect_exit}
+    if expect_stdout is not None:
+        spec["stdout"] = expect_stdout
+    # One alias per firmware and verb (its action sees only that firmware), gathered
+    # under the plain verb: `scons run` runs them all, `scons run-hello` one.
+    stem = Path(name).stem
+    for verb, action in (("run", _run_action(False, spec)), ("test", _run_action(True, spec)),
+                         ("size", _size_check)):
+        node = env.Alias(f"{verb}-{stem}", program,
+                         SCons.Action.Action(action, f"{verb} $SOURCE"))
+        env.AlwaysBuild(node)
+        env.Alias(verb, node)
+    return outputs
+
+
+def generate(env) -> None:
+    env.AddMethod(_waft_firmware, "WaftFirmware")
+
+
+def exists(env) -> bool:
+    return True

@@ -1,0 +1,55 @@
+"""SCons tool waft_runtime: build Waft's C runtime (core + port + board glue) for the target.
+
+    runtime = env.WaftRuntime()      # $WAFT_BUILD_DIR/runtime/libwaft.a, built once per target
+
+The source list and flags come from aot.runtime_build, the same ones the
+`waft` command uses, so a firmware built by SCons links the runtime the
+compiler's tests proved.  SCons tracks every source and header itself, so a
+changed runtime file rebuilds the library and then the firmware.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _runtime_build():
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    import aot.runtime_build
+
+    return aot.runtime_build
+
+
+def _waft_runtime(env, extra_sources=()):
+    """The runtime library node for this environment's target (memoised per environment)."""
+    key = ("WAFT_RUNTIME_NODE", tuple(str(s) for s in extra_sources))
+    cached = env.get("_WAFT_RUNTIME_CACHE", {})
+    if key in cached:
+        return cached[key]
+    rb = _runtime_build()
+    target = env["WAFT_TARGET_INFO"]
+    rt_env = env.Clone()
+    rt_env.Replace(CFLAGS=rb.runtime_cflags(target), CPPPATH=[])
+    build = env.Dir("$WAFT_BUILD_DIR").Dir("runtime")
+    sources = [Path(s) for s in rb.runtime_sources(target)] + [Path(str(s)) for s in extra_sources]
+    objects = [
+        rt_env.Object(build.File(f"{i:02d}_{src.stem}.o"), env.File(str(src)))
+        for i, src in enumerate(sources)
+    ]
+    # A string, not a File node, so SCons adds the platform's lib prefix and suffix.
+    library = rt_env.StaticLibrary("$WAFT_BUILD_DIR/runtime/waft", objects)
+    cached[key] = library
+    env["_WAFT_RUNTIME_CACHE"] = cached
+    return library
+
+
+def generate(env) -> None:
+    env.AddMethod(_waft_runtime, "WaftRuntime")
+
+
+def exists(env) -> bool:
+    return (REPO_ROOT / "runtime_c" / "include" / "waft.h").is_file()

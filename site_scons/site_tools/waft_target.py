@@ -1,0 +1,58 @@
+"""SCons tool waft_target: configure the C toolchain for the board named by $WAFT_TARGET.
+
+Reads `targets/<name>/target.toml` through aot.targets and sets, where the
+project has not: CC, AR, RANLIB, CFLAGS, CPPPATH (waft.h and the board glue),
+LINKFLAGS (linker script, newlib-nano, --gc-sections), LIBS, PROGSUFFIX
+(`.elf` for boards) and WAFT_BUILD_DIR (`build/<target>`).  The Target
+itself is in env['WAFT_TARGET_INFO'] for the other waft tools.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _waft():
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    import aot.link
+    import aot.targets
+
+    return aot.targets, aot.link
+
+
+def _cross_tool(cc: str, tool: str) -> str:
+    """arm-none-eabi-gcc -> arm-none-eabi-ar; cc -> ar."""
+    return cc[: -len("gcc")] + tool if cc.endswith("-gcc") else tool
+
+
+def generate(env) -> None:
+    targets, link = _waft()
+    env.SetDefault(WAFT_TARGET="host")
+    target = targets.load_target(env.subst("$WAFT_TARGET"))
+    env["WAFT_TARGET_INFO"] = target
+    env.SetDefault(WAFT_BUILD_DIR=f"#build/{target.name}")
+    env.Replace(CC=target.cc, AR=_cross_tool(target.cc, "ar"),
+                RANLIB=_cross_tool(target.cc, "ranlib"),
+                OBJCOPY=_cross_tool(target.cc, "objcopy"))
+    env.AppendUnique(CFLAGS=[*target.cflags, "-O2", "-std=gnu11", "-Wall",
+                             "-ffunction-sections", "-fdata-sections"],
+                     CPPPATH=[str(d) for d in link.include_dirs(target)],
+                     LINKFLAGS=link.link_flags(target),
+                     LIBS=["m"])
+    if not target.is_host:
+        env["PROGSUFFIX"] = ".elf"
+    # Cross compilers live on PATH like the host's: keep the user's PATH.
+    env["ENV"]["PATH"] = os.environ.get("PATH", env["ENV"].get("PATH", ""))
+
+
+def exists(env) -> bool:
+    try:
+        targets, _ = _waft()
+        return env.Detect(targets.load_target(env.subst("$WAFT_TARGET") or "host").cc) is not None
+    except Exception:  # an unknown target: the tool cannot work
+        return False
