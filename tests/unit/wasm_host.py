@@ -89,9 +89,13 @@ def run_c(
     features: tuple[str, ...] = (),
     extra_c: str = "",
     cflags: tuple[str, ...] = ("-O1",),
+    prebuilt: dict[str, CompileResult] | None = None,
     **compile_options,
 ) -> Program:
-    """Build `modules` (prefix -> WAT), a C file with `extra_c` and `int main(void) { main }`, and run it."""
+    """Build `modules` (prefix -> WAT), a C file with `extra_c` and `int main(void) { main }`, and run it.
+
+    `prebuilt` adds modules the test compiled itself (prefix -> CompileResult).
+    """
     require_tools()
     target = load_target("host")
     objects: list[str] = []
@@ -100,6 +104,12 @@ def run_c(
     for prefix, wat in modules.items():
         data = wat_to_wasm(wat, folder, prefix, features)
         result = compile_module(data, target, prefix=prefix, opt=opt, **compile_options)
+        (folder / f"{prefix}.o").write_bytes(result.object)
+        (folder / f"{prefix}.h").write_text(result.header)
+        objects.append(str(folder / f"{prefix}.o"))
+        includes.append(f'#include "{prefix}.h"')
+        results.append(result)
+    for prefix, result in (prebuilt or {}).items():
         (folder / f"{prefix}.o").write_bytes(result.object)
         (folder / f"{prefix}.h").write_text(result.header)
         objects.append(str(folder / f"{prefix}.o"))
