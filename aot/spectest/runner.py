@@ -165,7 +165,8 @@ def _memory_needs(module: Module, cap_pages: int | None) -> tuple[int, bool]:
     for mem in module.memories:
         lim = mem.limits
         need = max(need, lim.min << lim.page_size_log2)
-        if cap_pages is not None:
+        # 65536 pages is all the spec allows: a cap that large limits nothing.
+        if cap_pages is not None and cap_pages < 65536:
             if lim.max is None or lim.max > cap_pages:
                 capped = True
     return need, capped
