@@ -23,7 +23,9 @@ single-precision or no FPU, RV32 soft float):
 * nearest is `llvm.rint` (ties-to-even in the default rounding mode Wasm code
   can never change): `llvm.roundeven` lowers to a `roundeven` libcall that
   arm-none-eabi newlib does not provide.  ceil/floor/trunc/sqrt lower to
-  instructions or to `ceil`/`floor`/`trunc`/`sqrt`(`f`), all in newlib's libm.
+  instructions or to `ceil`/`floor`/`trunc`/`sqrt`(`f`), all in newlib's libm;
+  the rounding ops answer a NaN operand themselves (newlib's truncf does not
+  quiet signalling NaNs).
 * LLVM may treat signalling NaNs as quiet: it folds `x * 1.0`, `x / 1.0`,
   `x + -0.0`, `x - 0.0` to `x` and `-0.0 - x`, `x * -1.0` to `fneg x`, which
   would hand a signalling NaN back unquieted where Wasm requires an
@@ -52,6 +54,7 @@ FLOAT_TYPES: dict[str, ir.Type] = {"f32": F32, "f64": F64}
 FLOAT_BITS_TYPE: dict[str, ir.IntType] = {"f32": I32, "f64": I64}
 SIGN_MASK: dict[str, int] = {"f32": 1 << 31, "f64": 1 << 63}
 CANONICAL_NAN: dict[str, int] = {"f32": 0x7FC00000, "f64": 0x7FF8000000000000}
+INFINITY_BITS: dict[str, int] = {"f32": 0x7F800000, "f64": 0x7FF0000000000000}
 
 
 # --- helpers shared by numeric.py, compare.py and convert.py ------------------
@@ -320,13 +323,32 @@ def _float_sign_op(kind: str, ftype: str) -> Handler:
     return lower
 
 
-def _float_unary_intrinsic(name: str, ftype: str) -> Handler:
-    """ceil/floor/trunc/nearest/sqrt through an LLVM intrinsic (instruction or libm call)."""
+def is_nan_bits(fctx: FuncContext, ftype: str, value: ir.Value) -> ir.Value:
+    """i1: `value` is a NaN, tested on its integer image (no float compare libcall)."""
+    builder = fctx.builder
+    ity = FLOAT_BITS_TYPE[ftype]
+    magnitude = builder.and_(builder.bitcast(value, ity), ir.Constant(ity, SIGN_MASK[ftype] - 1))
+    infinity = INFINITY_BITS[ftype]
+    return builder.icmp_unsigned(">", magnitude, ir.Constant(ity, infinity), name="isnan")
+
+
+def _float_unary_intrinsic(name: str, ftype: str, quiet_nan: bool) -> Handler:
+    """ceil/floor/trunc/nearest/sqrt through an LLVM intrinsic (instruction or libm call).
+
+    With `quiet_nan`, a NaN operand gives the canonical NaN without asking
+    the library: arm-none-eabi newlib's `truncf` returns a signalling NaN
+    unchanged (seen on cortex-m0plus), where Wasm needs an arithmetic NaN.
+    """
     fty = FLOAT_TYPES[ftype]
 
     def lower(fctx: FuncContext, instr: Instr) -> None:
+        value = fctx.pop()
         fn = intrinsic(fctx, f"llvm.{name}.{ftype}", fty, [fty])
-        fctx.push(fctx.builder.call(fn, [fctx.pop()], name=instr.op.split(".")[1]))
+        result = fctx.builder.call(fn, [value], name=instr.op.split(".")[1])
+        if quiet_nan:
+            nan = float_const(ftype, CANONICAL_NAN[ftype])
+            result = fctx.builder.select(is_nan_bits(fctx, ftype, value), nan, result)
+        fctx.push(result)
 
     return lower
 
@@ -384,9 +406,10 @@ def _build() -> dict[str, Handler]:
             table[f"{ftype}.{op}"] = _float_binary(method, ftype)
         for op in ("abs", "neg", "copysign"):
             table[f"{ftype}.{op}"] = _float_sign_op(op, ftype)
-        for op, name in (("ceil", "ceil"), ("floor", "floor"), ("trunc", "trunc"),
-                         ("nearest", "rint"), ("sqrt", "sqrt")):
-            table[f"{ftype}.{op}"] = _float_unary_intrinsic(name, ftype)
+        for op, name in (("ceil", "ceil"), ("floor", "floor"), ("trunc", "trunc"), ("nearest", "rint")):
+            table[f"{ftype}.{op}"] = _float_unary_intrinsic(name, ftype, quiet_nan=True)
+        # sqrt is an instruction or newlib's sqrt(f), which quiet NaNs (checked on cortex-m0plus).
+        table[f"{ftype}.sqrt"] = _float_unary_intrinsic("sqrt", ftype, quiet_nan=False)
         table[f"{ftype}.min"] = _float_minmax("min", ftype)
         table[f"{ftype}.max"] = _float_minmax("max", ftype)
     return table

@@ -120,7 +120,7 @@ def run_c(
     exe = folder / "main"
     lib = host_runtime(_runtime_build_dir())
     _run(["cc", *cflags, "-std=gnu11", f"-I{INCLUDE_DIR}", f"-I{folder}", str(folder / "main.c"), *objects,
-          str(lib), "-o", str(exe)])
+          str(lib), "-lm", "-o", str(exe)])  # -lm: float rounding ops may call ceil, rint...
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     return Program(run.stdout, run.returncode, results)
 
