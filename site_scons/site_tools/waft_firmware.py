@@ -142,6 +142,7 @@ def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, **over
         node = env.Alias(f"{verb}-{stem}", program,
                          SCons.Action.Action(action, f"{verb} $SOURCE"))
         env.AlwaysBuild(node)
+        env.Depends(node, outputs)  # `scons test` also leaves the .bin/.hex to flash
         env.Alias(verb, node)
     return outputs
 
