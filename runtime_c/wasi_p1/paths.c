@@ -42,8 +42,11 @@ int32_t wasi_snapshot_preview1__path_open(void *ctx, int32_t fd, int32_t dirflag
         ((uint32_t)dirflags & ~(uint32_t)WAFT_WASI_LOOKUPFLAGS_ALL) != 0) {
         return WAFT_WASI_ERRNO_INVAL;
     }
-    uint64_t base = (uint64_t)fs_rights_base, inheriting = (uint64_t)fs_rights_inheriting;
-    /* A new fd gets at most what its directory passes on. */
+    /* Rights that apply to no file or directory (the socket ones) are
+     * dropped, as the witx allows; what is left must be rights the
+     * directory passes on. */
+    uint64_t any_file = wasi_inheriting_for(WAFT_WASI_FILETYPE_DIRECTORY);
+    uint64_t base = (uint64_t)fs_rights_base & any_file, inheriting = (uint64_t)fs_rights_inheriting & any_file;
     if ((base & ~dir->rights_inheriting) != 0 || (inheriting & ~dir->rights_inheriting) != 0) {
         return WAFT_WASI_ERRNO_NOTCAPABLE;
     }
