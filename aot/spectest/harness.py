@@ -261,7 +261,7 @@ class HarnessWriter:
             if b.min_size is not None:
                 size = "pages" if b.kind == "memory" else "size"
                 lines += [f"    if (imp.{b.field}->{size} < {b.min_size}u) {{",
-                          f"        free(raw); allocs[{inst.index}] = NULL;",
+                          f"        free_instance(raw); allocs[{inst.index}] = NULL;",
                           f"        out_str(\"@\"); out_dec(id); out_str(\" unlinkable {b.field}\\n\"); return;",
                           "    }"]
         lines += [f"    waft_trap_code code = {p}__instantiate(inst, &imp);",
@@ -339,7 +339,70 @@ static void report(uint32_t id, waft_trap_code code, const char *letters) {
     out_str("\n");
 }
 
-/* calloc, not aligned_alloc + memset: a host instance may hold a 4 GiB memory,
+#if defined(WAFT_PORT_CORTEX_M)
+/* Boards: instances come from a first-fit arena with coalescing over the whole
+ * heap, not newlib-nano's malloc, which never merges a freed chunk with fresh
+ * heap: after one 64 KiB instance is freed, a slightly bigger one would not
+ * fit in 128 KiB of RAM any more.  Blocks are kept in address order. */
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t size;      /* bytes, header included */
+    uint32_t free;
+    uint32_t pad;
+} arena_block;
+extern char __HeapLimit[];
+static arena_block *arena_first;
+
+static void arena_init(void) {
+    const size_t reserve = 4096; /* for newlib's own allocations */
+    uintptr_t base = ((uintptr_t)sbrk(0) + 15) & ~(uintptr_t)15;
+    uintptr_t limit = ((uintptr_t)__HeapLimit - reserve) & ~(uintptr_t)15;
+    if (limit <= base + sizeof(arena_block) || sbrk((ptrdiff_t)(limit - (uintptr_t)sbrk(0))) == (void *)-1)
+        return;
+    arena_first = (arena_block *)base;
+    arena_first->next = NULL;
+    arena_first->size = limit - base;
+    arena_first->free = 1;
+}
+
+static void *alloc_instance(size_t size, size_t align, void **raw) {
+    (void)align; /* blocks are 16-byte aligned; instances need at most that on Arm */
+    static int ready;
+    if (!ready) { arena_init(); ready = 1; }
+    size_t need = (size + sizeof(arena_block) + 15) & ~(size_t)15;
+    for (arena_block *b = arena_first; b; b = b->next) {
+        if (!b->free || b->size < need) continue;
+        if (b->size - need >= 2 * sizeof(arena_block)) {
+            arena_block *rest = (arena_block *)((char *)b + need);
+            rest->next = b->next;
+            rest->size = b->size - need;
+            rest->free = 1;
+            b->next = rest;
+            b->size = need;
+        }
+        b->free = 0;
+        memset(b + 1, 0, b->size - sizeof(arena_block));
+        *raw = b + 1;
+        return b + 1;
+    }
+    *raw = NULL;
+    return NULL;
+}
+
+static void free_instance(void *p) {
+    if (!p) return;
+    ((arena_block *)p - 1)->free = 1;
+    for (arena_block *b = arena_first; b && b->next;) {
+        if (b->free && b->next->free) {
+            b->size += b->next->size;
+            b->next = b->next->next;
+        } else {
+            b = b->next;
+        }
+    }
+}
+#else
+/* Host: calloc, not aligned_alloc + memset: an instance may hold a 4 GiB memory,
  * and calloc's fresh pages cost nothing until touched.  *raw is what to free. */
 static void *alloc_instance(size_t size, size_t align, void **raw) {
     size_t extra = align > 8 ? align : 0;
@@ -349,6 +412,9 @@ static void *alloc_instance(size_t size, size_t align, void **raw) {
     if (!p || !extra) return p;
     return (void *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
 }
+
+static void free_instance(void *p) { free(p); }
+#endif
 """
 
 _MAIN = r"""
@@ -357,7 +423,7 @@ int main(void) {
         if (s->op == OP_INST) {
             instantiators[s->inst](s->id);
         } else if (s->op == OP_FREE) {
-            free(allocs[s->inst]);
+            free_instance(allocs[s->inst]);
             allocs[s->inst] = insts[s->inst] = NULL;
         } else if (!insts[s->inst]) {
             out_str("@"); out_dec(s->id); out_str(" noinst\n");
