@@ -5,11 +5,15 @@ it runs the scripts in parallel (files on threads, module compilation in a
 process pool), prints one progress line per file and every failure as
 `FILE:LINE: <command>: <what went wrong>`, and ends with the line
 `N passed, M failed[, K skipped]` and the skip reasons grouped.
+
+Build folders live in build/spectest/<target>/<script>.<random>/ and are
+removed when the script passes (set WAFT_SPECTEST_KEEP=1 to keep them all).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 import shutil
 import sys
@@ -73,7 +77,7 @@ def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "
                 import traceback
 
                 result = _file_error(path, f"internal error: {exc}\n{traceback.format_exc()}")
-            if result.count("fail") == 0:
+            if result.count("fail") == 0 and not os.environ.get("WAFT_SPECTEST_KEEP"):
                 shutil.rmtree(build_dir, ignore_errors=True)  # kept only to debug failures
             return result
 
