@@ -16,7 +16,9 @@ restates it as Python tables, and everything else derives from them:
   test keeps the checked-in header equal to it (regenerate with
   `python -m aot.wasi > runtime_c/wasi_p1/include/waft_wasi_p1.h`);
 - `provided_imports()`: what the runtime supplies, keyed by (module, name),
-  for the compiler's import checks and `waft check`.
+  for the compiler's import checks and `waft check`;
+- `runtime_sources(target)`: the runtime's C files for a target, to pass to
+  `aot.runtime_build.runtime_library(..., extra_sources=...)`.
 
 Lowering (witx "interface types" to core Wasm): 64-bit scalars and flags are
 i64, every other scalar, enum, flags, handle and pointer is i32; a `string`

@@ -89,7 +89,10 @@ typedef struct waft_wasi_ctx {
 
 /* Set up `ctx`: no memory yet (see waft_wasi_set_memory), the given
  * arguments and environment (envp may be NULL), and fds 0-2 on the port's
- * stdin, stdout and stderr (not closed by waft_wasi_destroy). */
+ * stdin, stdout and stderr (not closed by waft_wasi_destroy).  The host port
+ * also sets SIGPIPE to SIG_IGN for the process, so that a guest writing to a
+ * closed pipe or socket gets PIPE, as under wasmtime, instead of killing the
+ * embedder. */
 void waft_wasi_init(waft_wasi_ctx *ctx, int argc, const char *const *argv, const char *const *envp);
 
 /* The guest memory every pointer refers to (after instantiation: the
