@@ -87,15 +87,15 @@ def _indirect_target(fctx: FuncContext, instr: Instr) -> tuple[FuncType, list[ir
     from aot.lower.table import element_slot
 
     slot = element_slot(fctx, table_index, index, "UNDEFINED_ELEMENT")
-    entry = builder.load(slot, name="callee")
+    entry = mctx.tbaa(builder.load(slot, name="callee"), "table")
     is_null = builder.icmp_unsigned("==", entry, ir.Constant(PTR, None), name="callee.null")
     fctx.trap_if(is_null, abi.TRAP_CODES["UNINITIALIZED_ELEMENT"], name="callee")
     desc = builder.bitcast(entry, mctx.func_type_struct.as_pointer())
 
     def member(name: str) -> ir.Value:
         i = abi.field_index("waft_func", name)
-        return builder.load(builder.gep(desc, [ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), i)],
-                                        inbounds=True), name=f"callee.{name}")
+        ptr = builder.gep(desc, [ir.Constant(ir.IntType(32), 0), ir.Constant(ir.IntType(32), i)], inbounds=True)
+        return mctx.tbaa(builder.load(ptr, name=f"callee.{name}"), "descriptor")
 
     signature = member("signature")
     expected = mctx.signature_ptr(functype)

@@ -39,8 +39,10 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     builder = fctx.builder
     addr = fctx.pop()
     inst = fctx.instance
-    memsize = builder.load(mctx.memory_member(builder, inst, memarg.memory, "size"), name="mem.size")
-    base = builder.load(mctx.memory_member(builder, inst, memarg.memory, "base"), name="mem.base")
+    memsize = mctx.tbaa(builder.load(mctx.memory_member(builder, inst, memarg.memory, "size"), name="mem.size"),
+                        "descriptor")
+    base = mctx.tbaa(builder.load(mctx.memory_member(builder, inst, memarg.memory, "base"), name="mem.base"),
+                     "descriptor")
     oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
     if mctx.pointer_bits == 64:
         ea = builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
@@ -70,6 +72,7 @@ def _load(valtype: str, bits: int, signed: bool) -> Handler:
         builder = fctx.builder
         ptr = effective_address(fctx, instr.imm, bits // 8)
         raw = builder.load(builder.bitcast(ptr, mem_type.as_pointer()), name="load", align=1)
+        fctx.mctx.tbaa(raw, "memory")
         if valtype in ("f32", "f64"):
             value = builder.bitcast(raw, value_type)
         elif bits < value_type.width:
@@ -92,7 +95,8 @@ def _store(valtype: str, bits: int) -> Handler:
             value = builder.bitcast(value, mem_type)
         elif bits < value.type.width:
             value = builder.trunc(value, mem_type)
-        builder.store(value, builder.bitcast(ptr, mem_type.as_pointer()), align=1)
+        store = builder.store(value, builder.bitcast(ptr, mem_type.as_pointer()), align=1)
+        fctx.mctx.tbaa(store, "memory")
 
     return lower
 
@@ -103,7 +107,8 @@ def _desc(fctx: FuncContext, index: int) -> ir.Value:
 
 def memory_size(fctx: FuncContext, instr: Instr) -> None:
     mctx, builder = fctx.mctx, fctx.builder
-    fctx.push(builder.load(mctx.memory_member(builder, fctx.instance, instr.imm, "pages"), name="mem.pages"))
+    pages = builder.load(mctx.memory_member(builder, fctx.instance, instr.imm, "pages"), name="mem.pages")
+    fctx.push(mctx.tbaa(pages, "descriptor"))
 
 
 def memory_grow(fctx: FuncContext, instr: Instr) -> None:

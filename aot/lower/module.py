@@ -175,6 +175,7 @@ class ModuleContext:
         self.memory_cap_option = memory_cap_pages
         self.table_cap_option = table_cap
         self._runtime: dict[str, ir.Function] = {}
+        self._tbaa_tags: dict[str, ir.MDValue] = {}
         self._signatures: dict[str, ir.GlobalVariable] = {}
         self._intrinsics: dict[str, ir.Function] = {}
         self._data_constants: list[ir.GlobalVariable | None] = []
@@ -185,6 +186,7 @@ class ModuleContext:
         self.memories: list[MemoryInfo] = []
         self.tables: list[TableInfo] = []
         self.instance_type: ir.LiteralStructType | None = None
+        self.instance_fixed_size = 0  # bytes before the memory storage: always dereferenceable
         self.instance_size = 0
         self.instance_align = 1
 
@@ -263,6 +265,37 @@ class ModuleContext:
             gv.linkage = "external"
         return gv
 
+    def mark_instance_param(self, fn: ir.Function) -> None:
+        """The instance argument always points at a whole instance: LLVM may load its
+        fields speculatively (hoisting a memory's base out of a loop, say)."""
+        arg = fn.args[0].attributes
+        arg.add("nonnull")
+        if self.instance_fixed_size:
+            arg.dereferenceable = self.instance_fixed_size
+
+    # --- alias information ----------------------------------------------------
+
+    def tbaa(self, instr: ir.Instruction, kind: str) -> ir.Instruction:
+        """Tag a load or store with what it touches, so LLVM can keep values in registers.
+
+        Kinds: "memory" (linear-memory bytes), "descriptor" (waft_memory /
+        waft_table / waft_func fields and the instance's pointers), "global"
+        (a global's storage), "table" (table entries).  Accesses of different
+        kinds never alias: a store to linear memory cannot change a memory's
+        base or size, so those loads are hoisted out of loops.  Untagged
+        accesses (P__initialize) and calls (the runtime helpers) still alias
+        everything.
+        """
+        tags = self._tbaa_tags
+        if not tags:
+            root = self.llmod.add_metadata([ir.MetaDataString(self.llmod, "waft wasm tbaa")])
+            for name in ("memory", "descriptor", "global", "table"):
+                node = self.llmod.add_metadata([ir.MetaDataString(self.llmod, f"waft {name}"), root,
+                                                ir.Constant(I64, 0)])
+                tags[name] = self.llmod.add_metadata([node, node, ir.Constant(I64, 0)])
+        instr.set_metadata("tbaa", tags[kind])
+        return instr
+
     # --- the instance -------------------------------------------------------
 
     def field(self, builder: ir.IRBuilder, inst: ir.Value, *path: int | ir.Value) -> ir.Value:
@@ -276,7 +309,8 @@ class ModuleContext:
         """Pointer to memory `index`'s waft_memory (typed)."""
         info = self.memories[index]
         if info.imported:
-            raw = builder.load(self.field(builder, inst, F_MEMPTR, index), name=f"mem{index}.desc")
+            raw = self.tbaa(builder.load(self.field(builder, inst, F_MEMPTR, index), name=f"mem{index}.desc"),
+                            "descriptor")
             return builder.bitcast(raw, self.memory_type.as_pointer())
         return self.field(builder, inst, F_MEMDESC, info.own_index)
 
@@ -288,7 +322,8 @@ class ModuleContext:
     def table_desc(self, builder: ir.IRBuilder, inst: ir.Value, index: int) -> ir.Value:
         info = self.tables[index]
         if info.imported:
-            raw = builder.load(self.field(builder, inst, F_TABPTR, index), name=f"table{index}.desc")
+            raw = self.tbaa(builder.load(self.field(builder, inst, F_TABPTR, index), name=f"table{index}.desc"),
+                            "descriptor")
             return builder.bitcast(raw, self.table_type.as_pointer())
         return self.field(builder, inst, F_TABDESC, info.own_index)
 
@@ -302,7 +337,8 @@ class ModuleContext:
         nimp = self.module.num_imported_globals
         valtype = self.module.all_globals()[index].valtype
         if index < nimp:
-            raw = builder.load(self.field(builder, inst, F_GLOBPTR, index), name=f"global{index}.ptr")
+            raw = self.tbaa(builder.load(self.field(builder, inst, F_GLOBPTR, index), name=f"global{index}.ptr"),
+                            "descriptor")
             return builder.bitcast(raw, llvm_type(valtype).as_pointer())
         return self.field(builder, inst, F_GLOBALS, index - nimp)
 
@@ -329,7 +365,7 @@ class ModuleContext:
     def ctx(self, builder: ir.IRBuilder, inst: ir.Value, func_index: int) -> ir.Value:
         """The embedder's ctx pointer for imported function `func_index`."""
         slot = self.import_ctx_index[func_index]
-        return builder.load(self.field(builder, inst, F_CTX, slot), name="import.ctx")
+        return self.tbaa(builder.load(self.field(builder, inst, F_CTX, slot), name="import.ctx"), "descriptor")
 
     # --- calls --------------------------------------------------------------
 
@@ -534,6 +570,7 @@ def _define_instance_layout(mctx: ModuleContext) -> None:
         ir.LiteralStructType([ir.ArrayType(PTR, t.cap) for t in own_tabs]),
     ])
     first_size = first.get_abi_size(td)
+    mctx.instance_fixed_size = first_size
     pad = (-first_size) % MEMORY_ALIGN if own_mems else 0
     # Each memory's storage is rounded up to 16 bytes, so every one starts aligned.
     storage = ir.LiteralStructType([ir.ArrayType(I8, m.cap_bytes + (-m.cap_bytes) % MEMORY_ALIGN) for m in own_mems])
@@ -563,7 +600,9 @@ def _declare_functions(mctx: ModuleContext) -> None:
     for index in range(module.num_imported_funcs + len(module.functions)):
         functype = module.func_type(index)
         name = f"import.{index}" if index < module.num_imported_funcs else _function_name(mctx, index)
-        mctx.functions.append(mctx.add_function(mctx.internal_type(functype), name, internal=True))
+        fn = mctx.add_function(mctx.internal_type(functype), name, internal=True)
+        mctx.mark_instance_param(fn)
+        mctx.functions.append(fn)
 
 
 def _define_import_thunks(mctx: ModuleContext) -> None:
@@ -771,6 +810,7 @@ def _emit_exports(mctx: ModuleContext) -> None:
         if export.kind == "func":
             functype = module.func_type(export.index)
             fn = mctx.add_function(mctx.c_type(functype), symbol, internal=False)
+            mctx.mark_instance_param(fn)
             builder = ir.IRBuilder(fn.append_basic_block("entry"))
             inst = fn.args[0]
             params = list(fn.args[1 : 1 + len(functype.params)])

@@ -28,27 +28,30 @@ def _desc(fctx: FuncContext, index: int) -> ir.Value:
 def element_slot(fctx: FuncContext, table_index: int, index: ir.Value, trap: str) -> ir.Value:
     """Pointer (i8**) to entry `index`, after trapping with `trap` if index >= size."""
     mctx, builder = fctx.mctx, fctx.builder
-    size = builder.load(mctx.table_member(builder, fctx.instance, table_index, "size"), name="table.size")
+    size = mctx.tbaa(builder.load(mctx.table_member(builder, fctx.instance, table_index, "size"),
+                                  name="table.size"), "descriptor")
     fctx.trap_if(builder.icmp_unsigned(">=", index, size, name="table.oob"), abi.TRAP_CODES[trap], name="table")
-    elems = builder.load(mctx.table_member(builder, fctx.instance, table_index, "elems"), name="table.elems")
+    elems = mctx.tbaa(builder.load(mctx.table_member(builder, fctx.instance, table_index, "elems"),
+                                   name="table.elems"), "descriptor")
     elems = builder.bitcast(elems, PTR.as_pointer())
     return builder.gep(elems, [builder.zext(index, mctx.intptr)], name="table.slot")
 
 
 def table_get(fctx: FuncContext, instr: Instr) -> None:
     slot = element_slot(fctx, instr.imm, fctx.pop(), "TABLE_OUT_OF_BOUNDS")
-    fctx.push(fctx.builder.load(slot, name="table.elem"))
+    fctx.push(fctx.mctx.tbaa(fctx.builder.load(slot, name="table.elem"), "table"))
 
 
 def table_set(fctx: FuncContext, instr: Instr) -> None:
     index, value = fctx.pop_n(2)
     slot = element_slot(fctx, instr.imm, index, "TABLE_OUT_OF_BOUNDS")
-    fctx.builder.store(value, slot)
+    fctx.mctx.tbaa(fctx.builder.store(value, slot), "table")
 
 
 def table_size(fctx: FuncContext, instr: Instr) -> None:
     mctx, builder = fctx.mctx, fctx.builder
-    fctx.push(builder.load(mctx.table_member(builder, fctx.instance, instr.imm, "size"), name="table.size"))
+    size = builder.load(mctx.table_member(builder, fctx.instance, instr.imm, "size"), name="table.size")
+    fctx.push(mctx.tbaa(size, "descriptor"))
 
 
 def table_grow(fctx: FuncContext, instr: Instr) -> None:

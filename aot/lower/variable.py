@@ -33,13 +33,13 @@ def local_tee(fctx: FuncContext, instr: Instr) -> None:
 
 def global_get(fctx: FuncContext, instr: Instr) -> None:
     ptr = fctx.mctx.global_ptr(fctx.builder, fctx.instance, instr.imm)
-    fctx.push(fctx.builder.load(ptr, name=f"global{instr.imm}"))
+    fctx.push(fctx.mctx.tbaa(fctx.builder.load(ptr, name=f"global{instr.imm}"), "global"))
 
 
 def global_set(fctx: FuncContext, instr: Instr) -> None:
     value = fctx.pop()
     ptr = fctx.mctx.global_ptr(fctx.builder, fctx.instance, instr.imm)
-    fctx.builder.store(value, ptr)
+    fctx.mctx.tbaa(fctx.builder.store(value, ptr), "global")
 
 
 def drop(fctx: FuncContext, instr: Instr) -> None:

@@ -109,7 +109,7 @@ def test_unknown_opcode_names_function_and_offset(tmp_path):
 def test_memory_caps():
     host, m4 = load_target("host"), load_target("stm32f4")
     classic = MemoryType(Limits(1))
-    assert memory_cap(classic, host, None) == 65536
+    assert memory_cap(classic, host, None) == host.default_memory_cap_pages
     assert memory_cap(classic, m4, None) == m4.default_memory_cap_pages
     assert memory_cap(MemoryType(Limits(1, 4)), host, None) == 4
     assert memory_cap(MemoryType(Limits(1, 4)), host, 2) == 2
