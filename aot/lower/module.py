@@ -37,10 +37,10 @@ data layout and are written into the C header):
 Caps: a memory is laid out at its build-time cap (`memory_cap_pages`, in
 64 KiB units; default the declared max, else the target's
 `default_memory_cap_pages`), clamped to the declared max and raised to the
-declared min.  A table's cap is the declared max, else min + 1024 on the host
-and min + 16 on embedded targets, never above `TABLE_CAP_LIMIT` (10,000,000)
-unless the declared min needs it; `table_cap` overrides it (clamped to
-[min, max]).
+declared min.  A table's cap is the declared max, else min + 1024 (4 KiB of
+entries on a 32-bit target; the spec tests grow unbounded tables by 800),
+never above `TABLE_CAP_LIMIT` (10,000,000); `table_cap` overrides it
+(clamped to [min, max]).
 """
 
 from __future__ import annotations
@@ -59,8 +59,7 @@ from aot.module import ConstExpr, FuncType, MemoryType, Module, TableType
 from aot.targets import Target
 
 TABLE_CAP_LIMIT = 10_000_000
-TABLE_GROWTH_HOST = 1024
-TABLE_GROWTH_EMBEDDED = 16
+TABLE_GROWTH = 1024  # room for table.grow in a table declared without a max
 MEMORY_ALIGN = 16
 
 # Fields of the instance's first member (see the module docstring).
@@ -122,7 +121,7 @@ def table_cap(table: TableType, target: Target, override: int | None) -> int:
     elif lim.max is not None:
         cap = lim.max
     else:
-        cap = lim.min + (TABLE_GROWTH_HOST if target.is_host else TABLE_GROWTH_EMBEDDED)
+        cap = lim.min + TABLE_GROWTH
     cap = min(cap, upper, max(TABLE_CAP_LIMIT, lim.min))
     cap = max(cap, lim.min)
     if cap > TABLE_CAP_LIMIT:

@@ -123,7 +123,7 @@ def test_memory_caps():
 def test_table_caps():
     host, m4 = load_target("host"), load_target("stm32f4")
     assert table_cap(TableType("funcref", Limits(2)), host, None) == 2 + 1024
-    assert table_cap(TableType("funcref", Limits(2)), m4, None) == 2 + 16
+    assert table_cap(TableType("funcref", Limits(2)), m4, None) == 2 + 1024
     assert table_cap(TableType("funcref", Limits(2, 0x10000)), host, None) == 0x10000
     assert table_cap(TableType("funcref", Limits(2, 0xFFFFFFFF)), host, None) == TABLE_CAP_LIMIT
     assert table_cap(TableType("funcref", Limits(2, 50)), host, 10) == 10
