@@ -347,5 +347,8 @@ SPEC_FILES = ["i32.wast", "i64.wast", "f32.wast", "f64.wast", "f32_bitwise.wast"
 def test_spec_assertions_constant_folded(tmp_path, wast):
     functions = [f for f in spec_functions(wast) if f.op in numeric.HANDLERS]
     assert functions, f"no single-opcode numeric functions found in {wast}"
-    failures = run_spec_folded(tmp_path, functions)
+    # The big float scripts are sampled (every third assertion, every trap): thousands of
+    # functions take LLVM minutes; the spectest runner runs them all unfolded.
+    stride = 3 if wast.startswith(("f32", "f64")) else 1
+    failures = run_spec_folded(tmp_path, functions, stride=stride)
     assert not failures, "\n".join(failures[:20])
