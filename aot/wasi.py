@@ -389,7 +389,10 @@ def c_prototype(function: Function) -> str:
     """The C declaration of one function, by docs/abi.md's import convention."""
     params = ["void *ctx"] + [f"{abi.C_TYPES[t]} {name}" for name, t in function.wasm_params]
     if function.noreturn:
-        return f"WAFT_NORETURN void {function.symbol}({', '.join(params)})"
+        # No WAFT_NORETURN: the module's generated header declares the same
+        # import without it, and C++ wants [[noreturn]] on the first
+        # declaration or none.  The definition (proc.c) carries it.
+        return f"void {function.symbol}({', '.join(params)})"
     return f"int32_t {function.symbol}({', '.join(params)})"
 
 

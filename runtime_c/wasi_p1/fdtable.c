@@ -142,6 +142,9 @@ void waft_wasi_init(waft_wasi_ctx *ctx, int argc, const char *const *argv, const
 void waft_wasi_set_memory(waft_wasi_ctx *ctx, waft_memory *memory) { ctx->memory = memory; }
 
 int32_t waft_wasi_preopen_dir(waft_wasi_ctx *ctx, const char *host_path, const char *guest_name) {
+    if (host_path == NULL || guest_name == NULL) {
+        return -WAFT_WASI_ERRNO_INVAL;
+    }
     int32_t fd = wasi_fd_alloc(ctx);
     if (fd < 0) {
         return -WAFT_WASI_ERRNO_NFILE;

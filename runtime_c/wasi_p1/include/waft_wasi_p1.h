@@ -395,7 +395,7 @@ int32_t wasi_snapshot_preview1__path_unlink_file(void *ctx, int32_t fd, int32_t 
 /* poll_oneoff(in: const_pointer<subscription>, out: pointer<event>, nsubscriptions: size) -> expected<nevents: size, errno> */
 int32_t wasi_snapshot_preview1__poll_oneoff(void *ctx, int32_t in, int32_t out, int32_t nsubscriptions, int32_t nevents);
 /* proc_exit(rval: exitcode) -> noreturn */
-WAFT_NORETURN void wasi_snapshot_preview1__proc_exit(void *ctx, int32_t rval);
+void wasi_snapshot_preview1__proc_exit(void *ctx, int32_t rval);
 /* proc_raise(sig: signal) -> expected<(), errno> */
 int32_t wasi_snapshot_preview1__proc_raise(void *ctx, int32_t sig);
 /* sched_yield() -> expected<(), errno> */
