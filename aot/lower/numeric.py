@@ -118,7 +118,9 @@ def _float_bits_of(ftype: str, value: float) -> int:
 def _opaque_i32(builder: ir.IRBuilder, value: ir.Value) -> ir.Value:
     """`value`, through an empty asm statement LLVM cannot look into."""
     asm = ir.InlineAsm(ir.FunctionType(I32, [I32]), "", "=r,0", side_effect=False)
-    return builder.call(asm, [value], name="opaque")
+    # readnone: without it LLVM assumes the asm touches memory, which would stop
+    # loads and bounds checks from being hoisted or merged across it.
+    return builder.call(asm, [value], name="opaque", attrs=("readnone", "nounwind"))
 
 
 def opaque_float(fctx: FuncContext, ftype: str, value: ir.Value) -> ir.Value:
@@ -140,13 +142,22 @@ def opaque_float(fctx: FuncContext, ftype: str, value: ir.Value) -> ir.Value:
     return builder.bitcast(joined, F64)
 
 
-def _needs_barrier(ftype: str, value: ir.Value) -> bool:
-    """Is `value` a constant that lets LLVM drop a NaN-quieting operation?"""
+# The constants that let LLVM fold an operation into `x` or `fneg x` (and so skip
+# quieting a signalling NaN), by LLVM method and operand position.
+_FOLDABLE: dict[tuple[str, int], tuple[float, ...]] = {
+    ("fadd", 0): (0.0, -0.0), ("fadd", 1): (0.0, -0.0),  # x + -0 -> x; x + 0 -> x (x not -0)
+    ("fsub", 0): (0.0, -0.0), ("fsub", 1): (0.0, -0.0),  # -0 - x -> fneg x; x - 0 -> x
+    ("fmul", 0): (1.0, -1.0), ("fmul", 1): (1.0, -1.0),  # x * 1 -> x; x * -1 -> fneg x
+    ("fdiv", 1): (1.0, -1.0),                            # x / 1 -> x; x / -1 -> fneg x
+}
+
+
+def _needs_barrier(method: str, position: int, ftype: str, value: ir.Value) -> bool:
+    """Is `value` a constant that lets LLVM drop this operation's NaN quieting?"""
     bits = _const_bits(ftype, value)
     if bits is None:
         return False
-    identities = {_float_bits_of(ftype, v) for v in (0.0, -0.0, 1.0, -1.0)}
-    return bits in identities
+    return bits in {_float_bits_of(ftype, v) for v in _FOLDABLE.get((method, position), ())}
 
 
 def bool_to_i32(fctx: FuncContext, cond: ir.Value) -> ir.Value:
@@ -289,9 +300,9 @@ def _float_binary(method: str, ftype: str) -> Handler:
 
     def lower(fctx: FuncContext, instr: Instr) -> None:
         lhs, rhs = fctx.pop_n(2)
-        if _needs_barrier(ftype, lhs):
+        if _needs_barrier(method, 0, ftype, lhs):
             lhs = opaque_float(fctx, ftype, lhs)
-        if _needs_barrier(ftype, rhs):
+        if _needs_barrier(method, 1, ftype, rhs):
             rhs = opaque_float(fctx, ftype, rhs)
         fctx.push(getattr(fctx.builder, method)(lhs, rhs, name=instr.op.split(".")[1]))
 
