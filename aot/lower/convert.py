@@ -1,11 +1,12 @@
 """Lower the conversion opcodes (wrap, extend, trunc, trunc_sat, convert, demote, promote,
 reinterpret, and the sign-extension operators) to LLVM IR.
 
-Trapping float-to-int truncations check the operand in the float domain, as
-the spec defines them: a NaN traps with INVALID_CONVERSION, and a value whose
-truncation does not fit traps with INTEGER_OVERFLOW.  The bounds are exact
-float constants (e.g. i32.trunc_f32_s accepts exactly -2147483904 < x <
-2147483648), so after the checks `fptosi`/`fptoui` are always defined.
+Trapping float-to-int truncations check the operand against the spec's exact
+bounds: a NaN traps with INVALID_CONVERSION, and a value whose truncation
+does not fit traps with INTEGER_OVERFLOW.  The bounds are exact float values
+(e.g. i32.trunc_f32_s accepts exactly -2147483904 < x < 2147483648), compared
+on the float's integer image, so after the checks `fptosi`/`fptoui` are
+always defined.
 Saturating truncations use `llvm.fpto[su]i.sat`, whose NaN -> 0 and clamping
 match Wasm and which lower on every target (inline code or the libgcc
 `__aeabi_*`/`__fix*` helpers, checked on thumbv6m, thumbv7em, thumbv8m, rv32).
@@ -25,9 +26,10 @@ from aot.lower.context import I8, FuncContext
 from aot.lower.numeric import (
     FLOAT_BITS_TYPE,
     FLOAT_TYPES,
+    INFINITY_BITS,
     INT_TYPES,
+    SIGN_MASK,
     Handler,
-    float_const,
     intrinsic,
     opaque_float,
     trap_code,
@@ -67,18 +69,35 @@ def _trunc_bounds(ftype: str, width: int, signed: bool) -> tuple[str, int, int]:
 
 
 def _trunc_trapping(itype: str, ftype: str, signed: bool) -> Handler:
+    """Trapping truncation, range-checked on the float's integer image.
+
+    For a non-NaN float, comparing magnitudes (the bits without the sign) as
+    unsigned integers orders values exactly, so `lower < x < upper` with
+    lower < 0 < upper is: magnitude < |lower| for negative x (and -0), and
+    magnitude < upper for positive x.  NaNs have magnitudes above infinity's.
+    Integer compares instead of float ones: no `__aeabi_fcmp*` calls on
+    soft-float cores, and one select and one compare everywhere.
+    """
     ity = INT_TYPES[itype]
+    bits_ty = FLOAT_BITS_TYPE[ftype]
+    sign_bit = SIGN_MASK[ftype]
     lower_op, lower_bits, upper_bits = _trunc_bounds(ftype, ity.width, signed)
+    # Magnitude limits, exclusive: x >= MIN becomes magnitude < |MIN| + 1 ulp.
+    neg_limit = (lower_bits & (sign_bit - 1)) + (1 if lower_op == ">=" else 0)
+    pos_limit = upper_bits
 
     def lower(fctx: FuncContext, instr: Instr) -> None:
         builder = fctx.builder
         value = fctx.pop()
-        is_nan = builder.fcmp_unordered("uno", value, value, name="trunc.nan")
+        image = builder.bitcast(value, bits_ty)
+        magnitude = builder.and_(image, ir.Constant(bits_ty, sign_bit - 1), name="trunc.mag")
+        is_nan = builder.icmp_unsigned(">", magnitude, ir.Constant(bits_ty, INFINITY_BITS[ftype]),
+                                       name="trunc.nan")
         fctx.trap_if(is_nan, trap_code("INVALID_CONVERSION"), name="trunc.notnan")
-        above = builder.fcmp_ordered(lower_op, value, float_const(ftype, lower_bits))
-        below = builder.fcmp_ordered("<", value, float_const(ftype, upper_bits))
-        fits = builder.and_(above, below, name="trunc.fits")
-        fctx.trap_if(builder.not_(fits), trap_code("INTEGER_OVERFLOW"), name="trunc.inrange")
+        negative = builder.icmp_signed("<", image, ir.Constant(bits_ty, 0), name="trunc.neg")
+        limit = builder.select(negative, ir.Constant(bits_ty, neg_limit), ir.Constant(bits_ty, pos_limit))
+        too_big = builder.icmp_unsigned(">=", magnitude, limit, name="trunc.overflow")
+        fctx.trap_if(too_big, trap_code("INTEGER_OVERFLOW"), name="trunc.inrange")
         convert = builder.fptosi if signed else builder.fptoui
         fctx.push(convert(value, ity, name="trunc"))
 
