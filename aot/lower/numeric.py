@@ -43,6 +43,7 @@ from typing import Callable
 
 from llvmlite import ir
 
+from aot.abi import TRAP_CODES
 from aot.lower.context import F32, F64, I1, I32, I64, FuncContext
 from aot.module import Instr
 
@@ -61,13 +62,8 @@ INFINITY_BITS: dict[str, int] = {"f32": 0x7F800000, "f64": 0x7FF0000000000000}
 
 
 def trap_code(name: str) -> int:
-    """The runtime's number for a trap (aot.abi.TRAP_CODES mirrors waft.h)."""
-    from aot import abi  # late: TRAP_CODES is the runtime engineer's table
-
-    codes = getattr(abi, "TRAP_CODES", None)
-    if codes is None or name not in codes:
-        raise RuntimeError(f"aot.abi.TRAP_CODES has no {name!r} (it must mirror waft.h)")
-    return int(codes[name])
+    """The runtime's number for a trap, by its waft.h name (e.g. "INTEGER_OVERFLOW")."""
+    return TRAP_CODES[name]
 
 
 def intrinsic(fctx: FuncContext, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
@@ -104,9 +100,7 @@ def _const_bits(ftype: str, value: ir.Value) -> int | None:
     if bits is not None:
         return bits
     if isinstance(value, ir.Constant) and isinstance(value.constant, float):
-        fmt = "<f" if ftype == "f32" else "<d"
-        ifmt = "<I" if ftype == "f32" else "<Q"
-        return struct.unpack(ifmt, struct.pack(fmt, value.constant))[0]
+        return _float_bits_of(ftype, value.constant)  # e.g. a zero from another family
     return None
 
 
