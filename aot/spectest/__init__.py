@@ -137,7 +137,8 @@ def _summary(results: list[FileResult], out: TextIO) -> int:
         simd_files = [r for r in results if r.skip_file_reason == SIMD_REASON]
         if simd_files:
             n = sum(r.count("skip") for r in simd_files)
-            print(f"  simd_*.wast: {SIMD_REASON} ({len(simd_files)} files, {n} commands)", file=out)
+            files_text = f"{len(simd_files)} file{'s' if len(simd_files) != 1 else ''}"
+            print(f"  simd_*.wast: {SIMD_REASON} ({files_text}, {n} commands)", file=out)
         reasons: Counter[str] = Counter()
         files: dict[str, set[str]] = {}
         for r in results:
