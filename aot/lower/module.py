@@ -177,11 +177,12 @@ class ModuleContext:
         self._tbaa_tags: dict[str, ir.MDValue] = {}
         self._signatures: dict[str, ir.GlobalVariable] = {}
         self._intrinsics: dict[str, ir.Function] = {}
-        self._data_constants: list[ir.GlobalVariable | None] = []
+        self.data_constants: list[ir.GlobalVariable | None] = []  # by data index; None when empty
         self.comdats: list[str] = []
         self.functions: list[ir.Function] = []  # internal convention, by function index
         self.import_decls: dict[str, ir.Function] = {}  # import symbol -> C declaration
         self.import_ctx_index: list[int] = []  # function import index -> ctx slot
+        self.num_ctx = 0  # distinct module names of function imports
         self.memories: list[MemoryInfo] = []
         self.tables: list[TableInfo] = []
         self.instance_type: ir.LiteralStructType | None = None
@@ -356,7 +357,7 @@ class ModuleContext:
 
     def data_constant(self, index: int) -> ir.Value:
         """i8* to data segment `index`'s bytes (a private constant)."""
-        gv = self._data_constants[index]
+        gv = self.data_constants[index]
         if gv is None:
             return ir.Constant(PTR, None)
         return gv.bitcast(PTR)
@@ -512,7 +513,7 @@ def _check_supported(module: Module) -> None:
 def _declare_data_segments(mctx: ModuleContext) -> None:
     for index, seg in enumerate(mctx.module.datas):
         if not seg.data:
-            mctx._data_constants.append(None)
+            mctx.data_constants.append(None)
             continue
         arr = ir.ArrayType(I8, len(seg.data))
         gv = ir.GlobalVariable(mctx.llmod, arr, name=f"data.{index}")
@@ -521,7 +522,7 @@ def _declare_data_segments(mctx: ModuleContext) -> None:
         gv.unnamed_addr = True
         gv.initializer = ir.Constant(arr, bytearray(seg.data))
         gv.align = 1
-        mctx._data_constants.append(gv)
+        mctx.data_constants.append(gv)
 
 
 def _declare_imports(mctx: ModuleContext) -> None:
@@ -708,7 +709,6 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     inst, imports = fn.args
     inst.name, imports.name = "instance", "imports"
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
-    fctx = FuncContext(mctx, -1, fn, builder)
     word = mctx.intptr
 
     # Imports: ctx pointers, then memory/table/global pointers, in imports-struct order.
@@ -798,7 +798,6 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     if module.start is not None:
         mctx.call_function(builder, inst, module.start, [])
     builder.ret_void()
-    del fctx
 
 
 def _emit_exports(mctx: ModuleContext) -> None:
