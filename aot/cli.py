@@ -108,6 +108,72 @@ def targets() -> None:
         click.echo("  ".join(cells).rstrip())
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("input", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.option("-t", "--target", "target_name", default="host", show_default=True)
+@click.option("--dir", "dirs", multiple=True, metavar="HOST::GUEST",
+              help="Preopen host directory HOST as GUEST (repeatable).")
+@click.option("--env", "env", multiple=True, metavar="K=V", help="Set a guest environment variable.")
+@click.option("--listen", multiple=True, metavar="ADDR:PORT",
+              help="Preopen a listening TCP socket (host only).")
+@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True)
+@click.option("--max-pages", type=click.IntRange(0, 65536),
+              help="Build-time cap on linear memory, in pages.")
+def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, ...],
+        env: tuple[str, ...], listen: tuple[str, ...], opt: str, max_pages: int | None) -> None:
+    """Compile INPUT.wasm (a WASI command), link it with the target's runtime and run it.
+
+    Arguments after `--` go to the program. Its stdout, stderr and exit
+    status pass through. Built programs are cached, so a second run is quick.
+    """
+    from aot.run import RunOptions, run_module
+
+    target = _load_target(target_name)
+    for spec in dirs:
+        if "::" not in spec:
+            _fail(f"--dir wants HOST::GUEST, got '{spec}'", 2)
+        if not Path(spec.split("::", 1)[0]).is_dir():
+            _fail(f"--dir: host directory '{spec.split('::', 1)[0]}' does not exist", 2)
+    for spec in env:
+        if "=" not in spec:
+            _fail(f"--env wants K=V, got '{spec}'", 2)
+    options = RunOptions(args=list(args), env=list(env), dirs=list(dirs), listen=list(listen),
+                         opt=opt, memory_cap_pages=max_pages)
+    with _AotErrors(input):
+        status = run_module(input, target, options)
+    sys.exit(status)
+
+
+@main.command()
+@click.argument("input", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-t", "--target", "target_name", default="host", show_default=True)
+def check(input: Path, target_name: str) -> None:
+    """List INPUT's imports and whether the target's runtime provides each one."""
+    from aot.decode import decode_module
+    from aot.imports_check import check_imports
+    from aot.validate import validate_module
+
+    target = _load_target(target_name)
+    with _AotErrors(input):
+        module = decode_module(input.read_bytes())
+        validate_module(module)
+        statuses = check_imports(module, target)
+    width = max((len(f"{s.imp.module}.{s.imp.name}") for s in statuses), default=0)
+    for s in statuses:
+        name = f"{s.imp.module}.{s.imp.name}"
+        typ = str(s.functype) if s.functype else s.imp.kind
+        line = f"{name:<{width}}  {s.status:<13}  {typ}"
+        click.echo(line + (f"\n{'':<{width}}  {s.detail}" if s.detail and not s.ok else ""))
+    bad = [s for s in statuses if not s.ok]
+    if not statuses:
+        click.echo(f"{input.name} imports nothing")
+    if bad:
+        _fail(f"{input.name}: {len(bad)} of {len(statuses)} imports are not provided by the "
+              f"{target.name} runtime: " + ", ".join(f"{s.imp.module}.{s.imp.name}" for s in bad))
+    click.echo(f"{input.name}: all {len(statuses)} imports are provided by the {target.name} runtime")
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))

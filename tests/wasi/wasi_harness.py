@@ -3,7 +3,7 @@
 `build(name)` turns tests/wasi/programs/NAME.c into NAME.wasm with clang and
 wasi-libc (`clang --target=wasm32-wasi --sysroot=/usr -O2`), compiles it with
 `aot.compiler.compile_module` under the prefix `prog`, and links the object
-with tests/wasi/c/runner_main.c and `libwaft.a` built with the WASI runtime
+with runtime_c/wasi_p1/main/host_main.c (what `waft run` uses) and `libwaft.a` built with the WASI runtime
 (`aot.wasi.runtime_sources`).  `run(exe, ...)` runs the result the way
 `waft run` will: `--dir HOST::GUEST`, `--env K=V`, `--listen ADDR`, then the
 guest's argv.
@@ -32,7 +32,7 @@ from aot.targets import load_target
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
-RUNNER_MAIN = HERE / "c" / "runner_main.c"
+RUNNER_MAIN = HERE.parents[1] / "runtime_c" / "wasi_p1" / "main" / "host_main.c"
 # wasi-libc's default module grows its heap past its 2 initial pages; 256 pages
 # (16 MiB) is plenty for the tests and keeps the instance small.
 MEMORY_CAP_PAGES = 256

@@ -1,5 +1,5 @@
 /*
- * runner_main.c: the host embedder the WASI tests link each compiled program
+ * host_main.c: the host embedder `waft run` (and the WASI tests) link each compiled program
  * with: parse the options, set up a waft_wasi_ctx, instantiate, run _start.
  *
  *     runner [--dir HOST::GUEST]... [--env K=V]... [--listen A.B.C.D:PORT]... [--] ARGS...

@@ -1,0 +1,126 @@
+"""`waft run`: compile a WASI command module, link it with the target's runtime, run it.
+
+On the host the program is an ordinary executable linked with the WASI host
+port and `runtime_c/wasi_p1/main/host_main.c` (which parses --dir/--env/--listen
+and the guest's argv); on emulated boards the image runs under QEMU.  Every
+product is cached under the cache folder by a hash of its inputs (module
+bytes, options, compiler and runtime sources), so running the same module
+again only runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from aot import wasi
+from aot.compiler import compile_module
+from aot.decode import decode_module
+from aot.errors import LinkError, TargetError
+from aot.imports_check import check_imports
+from aot.link import link
+from aot.runtime_build import runtime_library
+from aot.targets import Target
+from aot.validate import validate_module
+
+REPO = Path(__file__).resolve().parent.parent
+# Embedder mains live apart from the runtime sources (runtime_sources globs wasi_p1/*.c).
+HOST_MAIN = REPO / "runtime_c" / "wasi_p1" / "main" / "host_main.c"
+PREFIX = "prog"  # host_main.c is written against this module prefix
+
+
+def cache_dir() -> Path:
+    """$WAFT_CACHE_DIR, else $XDG_CACHE_HOME/waft, else ~/.cache/waft."""
+    if "WAFT_CACHE_DIR" in os.environ:
+        return Path(os.environ["WAFT_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "waft"
+
+
+@dataclass
+class RunOptions:
+    args: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)  # "K=V"
+    dirs: list[str] = field(default_factory=list)  # "HOST::GUEST"
+    listen: list[str] = field(default_factory=list)  # "A.B.C.D:PORT"
+    opt: str = "2"
+    memory_cap_pages: int | None = None
+
+
+@cache
+def _compiler_digest() -> str:
+    """Hash of the compiler and runtime sources: a changed Waft never reuses stale products."""
+    h = hashlib.sha256()
+    for root, pattern in ((REPO / "aot", "*.py"), (REPO / "runtime_c", "*.[ch]")):
+        for path in sorted(root.rglob(pattern)):
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def check_runnable(data: bytes, target: Target, name: str) -> None:
+    """Refuse, with one clear message, a module `waft run` cannot run on `target`."""
+    module = decode_module(data)
+    validate_module(module)
+    exports = {e.name: e.kind for e in module.exports}
+    if exports.get("_start") != "func":
+        raise LinkError(f"{name} exports no _start function: waft run needs a WASI command module "
+                        "(build it with clang --target=wasm32-wasi and a main)")
+    if exports.get("memory") != "memory":
+        raise LinkError(f"{name} exports no memory named 'memory', which WASI needs")
+    bad = [s for s in check_imports(module, target) if not s.ok]
+    if bad:
+        names = ", ".join(f"{s.imp.module}.{s.imp.name} ({s.status})" for s in bad)
+        raise LinkError(f"{name}: the {target.name} runtime cannot satisfy {len(bad)} import(s): "
+                        f"{names}; see `waft check`")
+
+
+def build_host_program(data: bytes, target: Target, options: RunOptions, name: str) -> Path:
+    """The cached host executable for this module and these build options."""
+    key = hashlib.sha256(data + f"|{target.name}|{options.opt}|{options.memory_cap_pages}|"
+                         f"{_compiler_digest()}".encode()).hexdigest()[:20]
+    root = cache_dir() / "run" / target.name
+    exe = root / key / "program"
+    if exe.is_file():
+        return exe
+    check_runnable(data, target, name)
+    root.mkdir(parents=True, exist_ok=True)
+    runtime = runtime_library(target, cache_dir(), extra_sources=wasi.runtime_sources(target))
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+    try:
+        result = compile_module(data, target, prefix=PREFIX, opt=options.opt,
+                                memory_cap_pages=options.memory_cap_pages)
+        (work / f"{PREFIX}.o").write_bytes(result.object)
+        (work / f"{PREFIX}.h").write_text(result.header)
+        link(target, [HOST_MAIN, work / f"{PREFIX}.o", runtime], work / "program",
+             cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{work}"])
+        try:
+            work.rename(root / key)  # publish the whole folder at once
+        except OSError:  # another process published the same build first
+            pass
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return exe
+
+
+def run_module(wasm: Path, target: Target, options: RunOptions) -> int:
+    """Build (or reuse) and run `wasm`; stdout/stderr pass through; returns the exit status."""
+    data = wasm.read_bytes()
+    if not target.is_host:
+        raise TargetError(f"waft run on {target.name}: the bare-metal WASI port is not there yet; "
+                          "use --target host")
+    exe = build_host_program(data, target, options, wasm.name)
+    command = [str(exe)]
+    for spec in options.dirs:
+        command += ["--dir", spec]
+    for spec in options.env:
+        command += ["--env", spec]
+    for spec in options.listen:
+        command += ["--listen", spec]
+    command += ["--", wasm.name, *options.args]
+    return subprocess.run(command).returncode
