@@ -86,10 +86,10 @@ def _c_result_type(results: tuple[str, ...]) -> str:
 class HarnessWriter:
     """Collects instances and steps, then writes the C program."""
 
-    def __init__(self, target_is_host: bool, spectest_memory_pages: int) -> None:
+    def __init__(self, spectest_memory_pages: int = 0) -> None:
         self.instances: dict[int, Instance] = {}
         self.steps: list[Step] = []
-        self.target_is_host = target_is_host
+        # Pages of storage for spectest.memory; 0 when no module imports it.
         self.spectest_memory_pages = spectest_memory_pages
         self._callers: dict[tuple[int, str, str], int] = {}
         self._caller_code: list[str] = []

@@ -15,7 +15,6 @@ import dataclasses
 import os
 import pickle
 import re
-import shutil
 import subprocess
 import tempfile
 import traceback
@@ -32,7 +31,6 @@ from aot.spectest.values import ANY_FUNC, Value, format_values, matches
 from aot.spectest.wast import Command, load_script
 from aot.targets import Target, load_target
 
-REPO = Path(__file__).resolve().parents[2]
 SIMD_REASON = "SIMD is not supported yet"
 TEXT_MODULE_REASON = "text-format module (tests the WAT parser)"
 # Seconds of wall time for one test program: natively a script takes well under
@@ -288,7 +286,7 @@ class ScriptRun:
 
     def _plan(self, commands: list[Command], jobs: dict) -> tuple[HarnessWriter, dict[int, tuple]]:
         spectest_pages = 0
-        writer = HarnessWriter(self.target.is_host, 0)
+        writer = HarnessWriter()
         named: dict[str, int | Unavailable] = {}
         registry: dict[str, int | Unavailable] = {}
         latest: int | Unavailable | None = None
