@@ -1,0 +1,271 @@
+"""Flash and run a bare-metal ELF through pyOCD, serving its semihosting; on a board or in QEMU.
+
+`run_elf_pyocd(target, elf)` does what `aot.qemu.run_elf` does, but the way a
+board is driven: pyOCD connects to a probe, FileProgrammer writes the image,
+the core is reset and run, and pyOCD's SemihostAgent serves the program's
+console and SYS_EXIT.  The probe is the one given (`probe_uid`, a pyOCD unique
+id), or for a target with a QEMU machine the QEMU-backed probe of
+`aot.pyocd_qemu` ("qemu:<machine>"), so CI runs this same path without a board.
+
+While the program runs the runner also watches for failures the way a
+debugger would: vector catch on HardFault halts the core at the fault, and a
+breakpoint on `waft_trap` halts it at a Wasm trap.  Either way the result's
+`fault` names the PC, the fault registers and the Wasm function the PC is in
+(from the ELF's `wasm.<index>.<name>` symbols); then the program is let go on
+so that its own handler prints and exits, as it would under plain QEMU.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import time
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aot.errors import TargetError
+from aot.qemu import QemuResult
+from aot.targets import Target
+
+DEFAULT_TIMEOUT = 600.0  # seconds of wall time, as aot.qemu
+
+CFSR, HFSR, MMFAR, BFAR = 0xE000ED28, 0xE000ED2C, 0xE000ED34, 0xE000ED38
+ADP_STOPPED_APPLICATION_EXIT = 0x20026
+_WASM_SYMBOL = re.compile(r"wasm\.(\d+)\.(.+)")
+
+
+@dataclass
+class FaultReport:
+    """Where and why the core stopped abnormally."""
+
+    kind: str                   # "hardfault", "trap" or "timeout"
+    pc: int
+    function: str | None        # the ELF symbol PC falls in (e.g. "wasm.3.pid_step")
+    wasm_function: str | None   # "3 (pid_step)" for Wasm code, else None
+    registers: dict[str, int] = field(default_factory=dict)  # cfsr, hfsr, mmfar, bfar, lr
+
+    def describe(self) -> str:
+        where = f"pc {self.pc:#010x}"
+        if self.function:
+            where += f" in {self.function}"
+        if self.wasm_function:
+            where += f" (wasm function {self.wasm_function})"
+        regs = " ".join(f"{k} {v:#010x}" for k, v in self.registers.items())
+        return f"waft: {self.kind} at {where}" + (f"; {regs}" if regs else "")
+
+
+@dataclass
+class PyocdResult(QemuResult):
+    """QemuResult's shape (returncode, stdout, stderr, command, timed_out) plus the fault seen."""
+
+    fault: FaultReport | None = None
+
+
+class SymbolTable:
+    """Function symbols of an ELF, to name the function an address falls in."""
+
+    def __init__(self, elf: Path) -> None:
+        from elftools.elf.elffile import ELFFile
+
+        funcs: list[tuple[int, int, str]] = []
+        self.addresses: dict[str, int] = {}
+        with open(elf, "rb") as f:
+            symtab = ELFFile(f).get_section_by_name(".symtab")
+            for sym in symtab.iter_symbols() if symtab else ():
+                if sym["st_info"]["type"] != "STT_FUNC" or not sym["st_value"]:
+                    continue
+                addr = sym["st_value"] & ~1  # Thumb bit
+                funcs.append((addr, sym["st_size"], sym.name))
+                self.addresses.setdefault(sym.name, addr)
+        funcs.sort()
+        self._starts = [a for a, _, _ in funcs]
+        self._funcs = funcs
+
+    def function_at(self, pc: int) -> str | None:
+        i = bisect_right(self._starts, pc) - 1
+        if i >= 0:
+            addr, size, name = self._funcs[i]
+            if addr <= pc < addr + max(size, 2):
+                return name
+        return None
+
+    @staticmethod
+    def wasm_function(symbol: str | None) -> str | None:
+        m = _WASM_SYMBOL.fullmatch(symbol or "")
+        return f"{m.group(1)} ({m.group(2)})" if m else None
+
+
+def default_probe(target: Target) -> str:
+    """The probe for `target` when none is named: its QEMU machine through the QEMU-backed probe."""
+    from aot.pyocd_qemu.probe import MACHINE_TARGETS
+
+    if target.qemu_machine in MACHINE_TARGETS:
+        return f"qemu:{target.qemu_machine}"
+    raise TargetError(f"target '{target.name}': give a probe (PROBE=<uid> / --waft-probe); "
+                      f"pyOCD can emulate only {', '.join(MACHINE_TARGETS)} boards through QEMU")
+
+
+def ensure_qemu_plugin() -> None:
+    """Make the `qemu` probe type known even where the package's entry points are not installed."""
+    from pyocd.probe.aggregator import PROBE_CLASSES
+
+    if "qemu" not in PROBE_CLASSES:
+        from aot.pyocd_qemu.probe import QemuProbePlugin
+
+        plugin = QemuProbePlugin()
+        PROBE_CLASSES[plugin.name] = plugin.load()
+    from aot.pyocd_qemu import targets
+
+    targets.register()
+
+
+def open_session(target: Target, probe_uid: str | None = None):
+    """A pyOCD session (opened on entering `with`) on `probe_uid`, or on the target's emulated board."""
+    from pyocd.core.helpers import ConnectHelper
+
+    ensure_qemu_plugin()
+    uid = probe_uid or default_probe(target)
+    options = {"hide_programming_progress": True, "resume_on_disconnect": False}
+    kwargs = {}
+    if not uid.startswith("qemu:"):
+        if not target.pyocd_target:
+            raise TargetError(f"target '{target.name}' names no pyOCD target type ([pyocd] target)")
+        kwargs["target_override"] = target.pyocd_target
+    session = ConnectHelper.session_with_chosen_probe(
+        blocking=False, unique_id=uid, options=options, **kwargs)
+    if session is None:
+        raise TargetError(f"no debug probe '{uid}' found (is the board attached? `pyocd list`)")
+    return session
+
+
+def flash(target: Target, elf: Path, probe_uid: str | None = None) -> None:
+    """Program `elf` into the board's flash and let it run from reset."""
+    from pyocd.flash.file_programmer import FileProgrammer
+
+    with open_session(target, probe_uid) as session:
+        FileProgrammer(session).program(str(elf))
+        session.target.reset()
+
+
+def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
+                  timeout: float = DEFAULT_TIMEOUT) -> PyocdResult:
+    """Flash `elf`, run it to its semihosting exit, and collect output, exit status and faults."""
+    from pyocd.core.target import Target as PyocdTarget
+    from pyocd.flash.file_programmer import FileProgrammer
+
+    # pyOCD logs at WARNING ("unexpectedly halted" and such): the runner reports for itself.
+    logging.getLogger("pyocd").setLevel(logging.ERROR)
+    symbols = SymbolTable(elf)
+    uid = probe_uid or default_probe(target)
+    command = ["pyocd", "run", "-u", uid, str(elf)]  # what a person would type for the same run
+    out, err = io.StringIO(), io.StringIO()
+    console = _CaptureConsole(out, err)
+    fault: FaultReport | None = None
+    with open_session(target, uid) as session:
+        core = session.target
+        FileProgrammer(session).program(str(elf))
+        core.set_vector_catch(PyocdTarget.VectorCatch.HARD_FAULT)
+        trap_addr = symbols.addresses.get("waft_trap")
+        if trap_addr is not None:
+            core.set_breakpoint(trap_addr, PyocdTarget.BreakpointType.HW)
+        agent = _ExitingSemihostAgent(core, console)
+        core.reset_and_halt()
+        core.resume()
+        deadline = time.monotonic() + timeout
+        while agent.exit_status is None:
+            if time.monotonic() > deadline:
+                core.halt()
+                fault = _report(core, symbols, "timeout", core.read_core_register("pc"))
+                err.write(fault.describe() + "\n")
+                return PyocdResult(None, out.getvalue(), err.getvalue(), command, timed_out=True,
+                                   fault=fault)
+            if core.get_state() != PyocdTarget.State.HALTED:
+                time.sleep(0.0005)
+                continue
+            if agent.check_and_handle_semihost_request():
+                if agent.exit_status is None:
+                    core.resume()
+                continue
+            pc = core.read_core_register("pc")
+            if pc == trap_addr and fault is None:
+                # At waft_trap's entry LR points into the function that trapped.
+                site = core.read_core_register("lr") & ~1
+                fault = _report(core, symbols, "trap", site)
+                core.remove_breakpoint(trap_addr)
+            elif core.get_halt_reason() == PyocdTarget.HaltReason.VECTOR_CATCH and \
+                    (fault is None or fault.kind == "trap"):
+                fault = _hardfault(core, symbols)
+                core.set_vector_catch(0)
+            else:
+                fault = fault or _report(core, symbols, "halt", pc)
+                err.write(f"waft: the core halted unexpectedly at pc {pc:#010x}\n")
+                return PyocdResult(None, out.getvalue(), err.getvalue(), command, fault=fault)
+            err.write(fault.describe() + "\n")
+            core.resume()  # the image's own handler prints the trap or fault and exits
+    return PyocdResult(agent.exit_status, out.getvalue(), err.getvalue(), command, fault=fault)
+
+
+def _report(core, symbols: SymbolTable, kind: str, pc: int) -> FaultReport:
+    function = symbols.function_at(pc)
+    return FaultReport(kind, pc, function, SymbolTable.wasm_function(function))
+
+
+def _hardfault(core, symbols: SymbolTable) -> FaultReport:
+    """At the HardFault handler's entry: the faulting PC is in the frame the core stacked."""
+    sp = core.read_core_register("sp")
+    frame = core.read_memory_block32(sp, 8)  # r0-r3, r12, lr, pc, xpsr
+    report = _report(core, symbols, "hardfault", frame[6])
+    report.registers = {"lr": frame[5], "cfsr": core.read32(CFSR), "hfsr": core.read32(HFSR),
+                        "mmfar": core.read32(MMFAR), "bfar": core.read32(BFAR)}
+    return report
+
+
+def _agent_base():
+    from pyocd.debug.semihost import SemihostAgent, SemihostIOHandler, SemihostingRequests
+
+    return SemihostAgent, SemihostIOHandler, SemihostingRequests
+
+
+class _CaptureConsole(_agent_base()[1]):
+    """Semihosting console: the program's stdout and stderr into strings."""
+
+    def __init__(self, out: io.StringIO, err: io.StringIO) -> None:
+        super().__init__()
+        self._files = {1: out, 2: err}
+
+    def write(self, fd: int, ptr: int, length: int) -> int:
+        data = self.agent.get_data(ptr, length)
+        self._files.get(fd, self._files[1]).write(data.decode("utf-8", errors="replace"))
+        return 0  # bytes NOT written
+
+    def istty(self, fd: int) -> int:
+        return 1
+
+
+class _ExitingSemihostAgent(_agent_base()[0]):
+    """pyOCD's SemihostAgent plus SYS_EXIT and SYS_EXIT_EXTENDED, which end the run."""
+
+    def __init__(self, core, console) -> None:
+        from pyocd.debug.context import DebugContext
+        from pyocd.debug.semihost import InternalSemihostIOHandler
+
+        super().__init__(core.get_target_context() if hasattr(core, "get_target_context")
+                         else DebugContext(core), io_handler=InternalSemihostIOHandler(),
+                         console=console)
+        self.exit_status: int | None = None
+
+    def handle_sys_exit(self, args: int) -> int:
+        # 32-bit callers pass the reason itself: only "application exit" means success.
+        self.exit_status = 0 if args == ADP_STOPPED_APPLICATION_EXIT else 1
+        return 0
+
+    def handle_sys_exit_extended(self, args: int) -> int:
+        reason, subcode = self._get_args(args, 2)
+        self.exit_status = (subcode & 0xFF) if reason == ADP_STOPPED_APPLICATION_EXIT else 1
+        return 0
+
+    _REQUEST_MAP = {**_agent_base()[0]._REQUEST_MAP,
+                    _agent_base()[2].SYS_EXIT: handle_sys_exit,
+                    _agent_base()[2].SYS_EXIT_EXTENDED: handle_sys_exit_extended}
