@@ -14,7 +14,7 @@ still has a single call to `waft_trap`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from llvmlite import ir
 
@@ -85,12 +85,32 @@ class FuncContext:
         self.dead_depth = 0
         self._trap_block: ir.Block | None = None
         self._trap_phi: ir.PhiInstr | None = None
+        self._hoisted: dict[object, ir.Value] = {}
 
     # --- the instance pointer (first parameter of every internal function) --
 
     @property
     def instance(self) -> ir.Value:
         return self.function.args[0]
+
+    def hoist(self, key: object, build: Callable[[ir.IRBuilder], ir.Value]) -> ir.Value:
+        """A value computed once, in the entry block, and reused by every instruction.
+
+        For what cannot change while Wasm code runs: addresses inside the
+        instance (GEPs) and the instance's pointer fields (imported memories,
+        tables and globals, import ctx), which only P__initialize writes.
+        Fewer instructions make lowering and LLVM faster; unused ones are
+        deleted by LLVM.
+        """
+        value = self._hoisted.get(key)
+        if value is None:
+            entry = self.function.entry_basic_block
+            builder = ir.IRBuilder(entry)
+            if entry.is_terminated:
+                builder.position_before(entry.terminator)
+            value = build(builder)
+            self._hoisted[key] = value
+        return value
 
     # --- the value stack ---------------------------------------------------
 

@@ -38,11 +38,8 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     mctx = fctx.mctx
     builder = fctx.builder
     addr = fctx.pop()
-    inst = fctx.instance
-    memsize = mctx.tbaa(builder.load(mctx.memory_member(builder, inst, memarg.memory, "size"), name="mem.size"),
-                        "descriptor")
-    base = mctx.tbaa(builder.load(mctx.memory_member(builder, inst, memarg.memory, "base"), name="mem.base"),
-                     "descriptor")
+    memsize = mctx.tbaa(builder.load(_member(fctx, memarg.memory, "size"), name="mem.size"), "descriptor")
+    base = mctx.tbaa(builder.load(_member(fctx, memarg.memory, "base"), name="mem.base"), "descriptor")
     oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
     if mctx.pointer_bits == 64:
         ea = builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
@@ -101,13 +98,20 @@ def _store(valtype: str, bits: int) -> Handler:
     return lower
 
 
+def _member(fctx: FuncContext, index: int, member: str) -> ir.Value:
+    """Pointer to a field of memory `index`'s descriptor (computed once per function)."""
+    return fctx.hoist(("memory", index, member),
+                      lambda b: fctx.mctx.memory_member(b, fctx.instance, index, member))
+
+
 def _desc(fctx: FuncContext, index: int) -> ir.Value:
-    return fctx.builder.bitcast(fctx.mctx.memory_desc(fctx.builder, fctx.instance, index), PTR)
+    return fctx.hoist(("memory", index),
+                      lambda b: b.bitcast(fctx.mctx.memory_desc(b, fctx.instance, index), PTR))
 
 
 def memory_size(fctx: FuncContext, instr: Instr) -> None:
     mctx, builder = fctx.mctx, fctx.builder
-    pages = builder.load(mctx.memory_member(builder, fctx.instance, instr.imm, "pages"), name="mem.pages")
+    pages = builder.load(_member(fctx, instr.imm, "pages"), name="mem.pages")
     fctx.push(mctx.tbaa(pages, "descriptor"))
 
 
@@ -133,7 +137,9 @@ def memory_init(fctx: FuncContext, instr: Instr) -> None:
     data_index, mem_index = instr.imm
     mctx, builder = fctx.mctx, fctx.builder
     dst, src, n = fctx.pop_n(3)
-    dropped = builder.load(mctx.dropped_flag(builder, fctx.instance, "data", data_index), name="data.dropped")
+    flag = fctx.hoist(("data.dropped", data_index),
+                      lambda b: mctx.dropped_flag(b, fctx.instance, "data", data_index))
+    dropped = builder.load(flag, name="data.dropped")
     length = ir.Constant(I32, len(mctx.module.datas[data_index].data))
     # A dropped segment behaves as an empty one.
     is_dropped = builder.icmp_unsigned("!=", dropped, ir.Constant(I8, 0))

@@ -185,7 +185,7 @@ class ModuleContext:
         self.num_ctx = 0  # distinct module names of function imports
         self.memories: list[MemoryInfo] = []
         self.tables: list[TableInfo] = []
-        self.instance_type: ir.LiteralStructType | None = None
+        self.instance_type: ir.IdentifiedStructType | None = None
         self.instance_fixed_size = 0  # bytes before the memory storage: always dereferenceable
         self.instance_size = 0
         self.instance_align = 1
@@ -574,11 +574,14 @@ def _define_instance_layout(mctx: ModuleContext) -> None:
     pad = (-first_size) % MEMORY_ALIGN if own_mems else 0
     # Each memory's storage is rounded up to 16 bytes, so every one starts aligned.
     storage = ir.LiteralStructType([ir.ArrayType(I8, m.cap_bytes + (-m.cap_bytes) % MEMORY_ALIGN) for m in own_mems])
-    mctx.instance_type = ir.LiteralStructType([first, ir.ArrayType(I8, pad), storage])
+    layout = ir.LiteralStructType([first, ir.ArrayType(I8, pad), storage])
     align = first.get_abi_alignment(td)
     if own_mems:
         align = max(align, MEMORY_ALIGN)
-    size = mctx.instance_type.get_abi_size(td)
+    size = layout.get_abi_size(td)
+    # A named type keeps the IR small: every GEP would otherwise spell the whole layout.
+    mctx.instance_type = mctx.llmod.context.get_identified_type(f"{mctx.prefix}.instance")
+    mctx.instance_type.set_body(*layout.elements)
     mctx.instance_align = align
     mctx.instance_size = size + (-size) % align
 

@@ -22,17 +22,20 @@ Handler = Callable[[FuncContext, Instr], None]
 
 
 def _desc(fctx: FuncContext, index: int) -> ir.Value:
-    return fctx.builder.bitcast(fctx.mctx.table_desc(fctx.builder, fctx.instance, index), PTR)
+    return fctx.hoist(("table", index), lambda b: b.bitcast(fctx.mctx.table_desc(b, fctx.instance, index), PTR))
+
+
+def _member(fctx: FuncContext, index: int, member: str) -> ir.Value:
+    """Pointer to a field of table `index`'s descriptor (computed once per function)."""
+    return fctx.hoist(("table", index, member), lambda b: fctx.mctx.table_member(b, fctx.instance, index, member))
 
 
 def element_slot(fctx: FuncContext, table_index: int, index: ir.Value, trap: str) -> ir.Value:
     """Pointer (i8**) to entry `index`, after trapping with `trap` if index >= size."""
     mctx, builder = fctx.mctx, fctx.builder
-    size = mctx.tbaa(builder.load(mctx.table_member(builder, fctx.instance, table_index, "size"),
-                                  name="table.size"), "descriptor")
+    size = mctx.tbaa(builder.load(_member(fctx, table_index, "size"), name="table.size"), "descriptor")
     fctx.trap_if(builder.icmp_unsigned(">=", index, size, name="table.oob"), abi.TRAP_CODES[trap], name="table")
-    elems = mctx.tbaa(builder.load(mctx.table_member(builder, fctx.instance, table_index, "elems"),
-                                   name="table.elems"), "descriptor")
+    elems = mctx.tbaa(builder.load(_member(fctx, table_index, "elems"), name="table.elems"), "descriptor")
     elems = builder.bitcast(elems, PTR.as_pointer())
     return builder.gep(elems, [builder.zext(index, mctx.intptr)], name="table.slot")
 
@@ -50,7 +53,7 @@ def table_set(fctx: FuncContext, instr: Instr) -> None:
 
 def table_size(fctx: FuncContext, instr: Instr) -> None:
     mctx, builder = fctx.mctx, fctx.builder
-    size = builder.load(mctx.table_member(builder, fctx.instance, instr.imm, "size"), name="table.size")
+    size = builder.load(_member(fctx, instr.imm, "size"), name="table.size")
     fctx.push(mctx.tbaa(size, "descriptor"))
 
 
@@ -101,7 +104,7 @@ def ref_is_null(fctx: FuncContext, instr: Instr) -> None:
 
 
 def ref_func(fctx: FuncContext, instr: Instr) -> None:
-    fctx.push(fctx.mctx.func_ref(fctx.builder, fctx.instance, instr.imm))
+    fctx.push(fctx.hoist(("func", instr.imm), lambda b: fctx.mctx.func_ref(b, fctx.instance, instr.imm)))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -31,14 +31,18 @@ def local_tee(fctx: FuncContext, instr: Instr) -> None:
     fctx.push(value)
 
 
+def _global_ptr(fctx: FuncContext, index: int) -> ir.Value:
+    return fctx.hoist(("global", index), lambda b: fctx.mctx.global_ptr(b, fctx.instance, index))
+
+
 def global_get(fctx: FuncContext, instr: Instr) -> None:
-    ptr = fctx.mctx.global_ptr(fctx.builder, fctx.instance, instr.imm)
+    ptr = _global_ptr(fctx, instr.imm)
     fctx.push(fctx.mctx.tbaa(fctx.builder.load(ptr, name=f"global{instr.imm}"), "global"))
 
 
 def global_set(fctx: FuncContext, instr: Instr) -> None:
     value = fctx.pop()
-    ptr = fctx.mctx.global_ptr(fctx.builder, fctx.instance, instr.imm)
+    ptr = _global_ptr(fctx, instr.imm)
     fctx.mctx.tbaa(fctx.builder.store(value, ptr), "global")
 
 
