@@ -363,21 +363,32 @@ def provided_imports() -> dict[tuple[str, str], FuncType]:
 WASI_DIR = Path(__file__).resolve().parent.parent / "runtime_c" / "wasi_p1"
 INCLUDE_DIR = WASI_DIR / "include"
 
-# The port file by target kind; the bare-metal port is still to come.
-_PORT_FILES = {"host": "port_posix.c"}
+# The port's files by target kind.  On bare metal, port_baremetal_sockets.c
+# replaces the generic sockets.c (no socket fd can exist there, so every sock_*
+# answers NOTSUP), and the RAM filesystem (ramfs.c) comes with the port.
+_PORT_FILES: dict[str, tuple[str, ...]] = {
+    "host": ("port_posix.c",),
+    "cortex-m": ("port_baremetal.c", "port_baremetal_sockets.c", "ramfs.c"),
+}
+# Generic files a port replaces.
+_REPLACED: dict[str, tuple[str, ...]] = {"cortex-m": ("sockets.c",)}
+# Files that belong to a port, not to the generic runtime.
+_PORT_ONLY = ("ramfs.c", "baremetal_main.c")
 
 
 def runtime_sources(target: Target) -> list[Path]:
     """The WASI runtime's C files for `target`: the generic ones plus its port.
 
     Pass them to `aot.runtime_build.runtime_library(..., extra_sources=...)`;
-    code that includes waft_wasi.h needs `-I` `INCLUDE_DIR` as well.
+    code that includes waft_wasi.h needs `-I` `INCLUDE_DIR` as well.  Cortex-M
+    builds also want `aot.wasi_baremetal.runtime_defines()` as `defines`.
     """
     port = _PORT_FILES.get(target.kind)
     if port is None:
         raise TargetError(f"target '{target.name}': the WASI runtime has no {target.kind} port yet (ports: {', '.join(_PORT_FILES)})")
-    generic = sorted(p for p in WASI_DIR.glob("*.c") if not p.name.startswith("port_"))
-    return generic + [WASI_DIR / port]
+    skip = set(_PORT_ONLY) | set(_REPLACED.get(target.kind, ()))
+    generic = sorted(p for p in WASI_DIR.glob("*.c") if not p.name.startswith("port_") and p.name not in skip)
+    return generic + [WASI_DIR / name for name in port]
 
 
 # --- the C header -------------------------------------------------------------

@@ -102,6 +102,10 @@ __attribute__((naked)) void Fault_Handler(void) {
         ".ltorg\n");
 }
 
+/* SysTick reports a fault like any unexpected exception, unless the image
+ * links a handler (the WASI port's clock, systick.c). */
+void SysTick_Handler(void) __attribute__((weak, alias("Fault_Handler")));
+
 __attribute__((section(".isr_vector"), used)) const void *const __isr_vector[16] = {
     __StackTop,    /* initial stack pointer */
     Reset_Handler, /* reset */
@@ -118,5 +122,5 @@ __attribute__((section(".isr_vector"), used)) const void *const __isr_vector[16]
     Fault_Handler, /* DebugMonitor */
     0,
     Fault_Handler, /* PendSV */
-    Fault_Handler, /* SysTick */
+    SysTick_Handler, /* SysTick */
 };
