@@ -105,6 +105,19 @@ def free_tcp_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the QEMU child: get SIGKILL when the Python process dies, so no emulator outlives it."""
+    try:
+        import ctypes
+        import signal
+
+        # PR_SET_PDEATHSIG follows the thread that started QEMU: open the probe from a
+        # thread that lives as long as the session (pyOCD opens it in the caller's).
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except OSError:
+        pass
+
+
 class QemuGdbProbe(DebugProbe):
     """A pyOCD DebugProbe backed by one QEMU process and its GDB stub."""
 
@@ -220,7 +233,8 @@ class QemuGdbProbe(DebugProbe):
             port = free_tcp_port()
             cmd = [exe, "-M", self._machine, "-nographic", "-monitor", "none", "-serial", "null",
                    "-S", "-gdb", f"tcp:127.0.0.1:{port}"]
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                          preexec_fn=_die_with_parent)
             deadline = time.monotonic() + 10.0
             while time.monotonic() < deadline and self._proc.poll() is None:
                 try:
@@ -239,16 +253,13 @@ class QemuGdbProbe(DebugProbe):
         self._is_open = True
 
     def close(self) -> None:
-        if self._gdb is not None:
-            try:
-                if self._gdb.running:
-                    self._gdb.interrupt()
-            except GdbError:
-                pass
-            self._gdb.close()
+        try:
+            if self._gdb is not None:
+                self._gdb.close()  # QEMU is killed below: no need for a polite detach
+        finally:
             self._gdb = None
-        self._kill()
-        self._is_open = False
+            self._kill()
+            self._is_open = False
 
     def _kill(self) -> None:
         if self._proc is not None:
