@@ -121,3 +121,25 @@ def test_tail_calls_run_in_constant_stack_and_recursion_traps(tmp_path):
         """, opt=opt, features=("tail-call",))
         # CALL_STACK_EXHAUSTED is 10
         assert lines == ["ok", "0", "ok", "99", "ok", "5", "trap 10", "trap 10"], opt
+
+
+def test_signature_strings_from_elsewhere_compare_by_text(tmp_path):
+    # A waft_func made in C carries its own copy of the signature string (another
+    # address), as a function from a separately linked object would: call_indirect
+    # falls back to comparing the text.
+    wat = r"""
+    (module
+      (table (export "tab") 2 funcref)
+      (func (export "call") (param i32 i32) (result i32)
+        (call_indirect (param i32) (result i32) (local.get 1) (local.get 0))))
+    """
+    lines = run_wat(tmp_path, wat, r"""
+        static char same[] = "i:i", other[] = "i:I";
+        static waft_func good = {same, (void (*)(void))triple, NULL}, bad = {other, (void (*)(void))triple, NULL};
+        m_tab(inst)->elems[0] = &good;
+        m_tab(inst)->elems[1] = &bad;
+        int32_t r = 0;
+        TRY(r = m_call(inst, 0, 5)); printf("%d\n", r);
+        TRY(m_call(inst, 1, 5));
+    """, extra_c="static int32_t triple(void *inst, int32_t x) { (void)inst; return 3 * x; }\n")
+    assert lines == ["ok", "15", "trap 6"]

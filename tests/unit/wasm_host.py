@@ -129,7 +129,7 @@ def run_wat(folder: Path, wat: str, main: str, **kwargs) -> list[str]:
     """One module under prefix `m`, instantiated with no imports as `inst` (a pointer); stdout lines.
 
     Instances are calloc'ed: a memory without a declared max is laid out at the
-    host's default cap (4 GiB), too big for static storage with the small code model.
+    host's default cap, which can be too big for static storage.
     """
     prelude = (
         "m__instance *inst = calloc(1, sizeof(m__instance));\n"
