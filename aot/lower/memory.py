@@ -13,6 +13,10 @@ misaligned addresses must work (Armv6-M then uses byte accesses; Armv7-M and
 the host do unaligned word accesses).  Float loads and stores move the
 integer image and bitcast, so no FPU instruction can touch a NaN's payload.
 
+An own memory's base is its storage inside the instance (no load), and a
+memory that cannot grow (cap == min) has a constant size, so LLVM folds and
+merges its checks.
+
 Bulk operations call the runtime (`waft_memory_fill/copy/init`), which does
 the spec's bounds checks and traps.
 """
@@ -33,13 +37,47 @@ _INT = {8: I8, 16: ir.IntType(16), 32: I32, 64: I64}
 _VALUE = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
 
 
+def fixed_size(fctx: FuncContext, index: int) -> int | None:
+    """The byte size of memory `index` when it can never change, else None.
+
+    An own memory whose cap equals its minimum cannot grow (waft_memory_grow
+    never passes max_pages), so its bound is a constant LLVM can fold.
+    """
+    info = fctx.mctx.memories[index]
+    lim = info.type.limits
+    if info.imported or info.cap_pages != lim.min:
+        return None
+    return lim.min << lim.page_size_log2
+
+
+def memory_size_bytes(fctx: FuncContext, index: int) -> ir.Value:
+    """The current size in bytes (an intptr), a constant when the memory cannot grow."""
+    mctx = fctx.mctx
+    fixed = fixed_size(fctx, index)
+    if fixed is not None:
+        return ir.Constant(mctx.intptr, fixed)
+    return mctx.tbaa(fctx.builder.load(_member(fctx, index, "size"), name="mem.size"), "descriptor")
+
+
+def memory_base(fctx: FuncContext, index: int) -> ir.Value:
+    """Byte 0 of memory `index`: an own memory's storage is at a fixed place in the instance."""
+    from aot.lower.module import memory_storage
+
+    mctx = fctx.mctx
+    info = mctx.memories[index]
+    if not info.imported:
+        return fctx.hoist(("memory", index, "storage"),
+                          lambda b: memory_storage(mctx, b, fctx.instance, info.own_index))
+    return mctx.tbaa(fctx.builder.load(_member(fctx, index, "base"), name="mem.base"), "descriptor")
+
+
 def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     """Pop an address; check `addr + offset + size <= size of memory`; return an i8* into memory."""
     mctx = fctx.mctx
     builder = fctx.builder
     addr = fctx.pop()
-    memsize = mctx.tbaa(builder.load(_member(fctx, memarg.memory, "size"), name="mem.size"), "descriptor")
-    base = mctx.tbaa(builder.load(_member(fctx, memarg.memory, "base"), name="mem.base"), "descriptor")
+    memsize = memory_size_bytes(fctx, memarg.memory)
+    base = memory_base(fctx, memarg.memory)
     oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
     if mctx.pointer_bits == 64:
         ea = builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
@@ -111,6 +149,10 @@ def _desc(fctx: FuncContext, index: int) -> ir.Value:
 
 def memory_size(fctx: FuncContext, instr: Instr) -> None:
     mctx, builder = fctx.mctx, fctx.builder
+    fixed = fixed_size(fctx, instr.imm)
+    if fixed is not None:
+        fctx.push(ir.Constant(I32, mctx.memories[instr.imm].type.limits.min))
+        return
     pages = builder.load(_member(fctx, instr.imm, "pages"), name="mem.pages")
     fctx.push(mctx.tbaa(pages, "descriptor"))
 

@@ -154,3 +154,18 @@ def test_custom_page_size(tmp_path):
         a = m_grow(inst, 3); printf("%d %d %d\n", a, m_size(inst), (int)m_mem(inst)->page_size_log2);
     """, prebuilt={"m": result}).stdout.splitlines()
     assert lines == ["ok", "trap 2", "1 4", "ok", "trap 2", "ok", "-1 4 0"]
+
+
+@pytest.mark.parametrize("wat_limits, cap", [("1 1", None), ("1", 1)])
+def test_memory_that_cannot_grow_has_a_fixed_bound(tmp_path, wat_limits, cap):
+    wat = f"""
+    (module (memory (export "mem") {wat_limits})
+      (func (export "load32") (param i32) (result i32) (i32.load offset=2 (local.get 0)))
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+      (func (export "size") (result i32) (memory.size)))
+    """
+    lines = run_wat(tmp_path, wat, r"""
+        TRY(m_load32(inst, 65530)); TRY(m_load32(inst, 65531)); TRY(m_load32(inst, -2));
+        int a = m_grow(inst, 1); printf("%d %d %d\n", a, m_size(inst), (int)m_mem(inst)->size);
+    """, memory_cap_pages=cap)
+    assert lines == ["ok", "trap 2", "trap 2", "-1 1 65536"]
