@@ -122,31 +122,34 @@ def ensure_qemu_plugin() -> None:
 
 
 def open_session(target: Target, probe_uid: str | None = None):
-    """A pyOCD session (opened on entering `with`) on `probe_uid`, or on the target's emulated board."""
+    """A pyOCD session (opened on entering `with`) on `probe_uid`, or on the only attached probe."""
     from pyocd.core.helpers import ConnectHelper
 
     ensure_qemu_plugin()
-    uid = probe_uid or default_probe(target)
+    uid = probe_uid
     options = {"hide_programming_progress": True, "resume_on_disconnect": False}
     kwargs = {}
-    if not uid.startswith("qemu:"):
+    if not (uid or "").startswith("qemu:"):
         if not target.pyocd_target:
             raise TargetError(f"target '{target.name}' names no pyOCD target type ([pyocd] target)")
         kwargs["target_override"] = target.pyocd_target
     session = ConnectHelper.session_with_chosen_probe(
         blocking=False, unique_id=uid, options=options, **kwargs)
     if session is None:
-        raise TargetError(f"no debug probe '{uid}' found (is the board attached? `pyocd list`)")
+        which = f"debug probe '{uid}'" if uid else "debug probe"
+        raise TargetError(f"no {which} found (is the board attached? `pyocd list`; "
+                          f"PROBE=qemu:<machine> for an emulated board)")
     return session
 
 
 def flash(target: Target, elf: Path, probe_uid: str | None = None) -> None:
-    """Program `elf` into the board's flash and let it run from reset."""
+    """Program `elf` into the board's flash and let it run from reset (no probe: the only attached one)."""
     from pyocd.flash.file_programmer import FileProgrammer
 
     with open_session(target, probe_uid) as session:
         FileProgrammer(session).program(str(elf))
         session.target.reset()
+        print(f"flashed {elf} through {session.probe.description} ({session.probe.unique_id})")
 
 
 def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,

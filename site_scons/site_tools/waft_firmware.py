@@ -14,7 +14,16 @@ console (aot.link.board_sources) are linked in.
 
 Aliases (all AlwaysBuild): `size` prints each firmware's report, `run` runs
 each firmware (natively on host, under QEMU for emulated boards) and `test`
-runs it and checks its exit status and, when given, its output.
+runs it and checks its exit status and, when given, its output.  `flash`
+(boards only) programs each firmware through pyOCD's Python API.
+
+Construction variables (SConstruct sets them from the command line):
+    WAFT_RUNNER  "qemu" (default) or "pyocd": how `run`/`test` run board images.
+                 pyocd flashes, resets and runs them through a debug probe and
+                 serves their semihosting; without a probe, through the QEMU-backed
+                 probe (aot.pyocd_qemu), so CI takes the same path as a board.
+    WAFT_PROBE   pyOCD unique id of the probe for `flash` and RUNNER=pyocd ("" = the
+                 only attached probe for `flash`, the emulated board for `test`).
 """
 
 from __future__ import annotations
@@ -72,9 +81,15 @@ def _size_check(target, source, env):
 
 
 def run_firmware(env, program: Path, timeout: float = 120.0) -> tuple[int | None, str, str]:
-    """Run a firmware image the way its target runs: natively or under QEMU."""
+    """Run a firmware image the way its target runs: natively, under QEMU, or through pyOCD."""
     _, _, qemu = _aot()
     board = env["WAFT_TARGET_INFO"]
+    if not board.is_host and env.get("WAFT_RUNNER", "qemu") == "pyocd":
+        import aot.pyocd_runner
+
+        result = aot.pyocd_runner.run_elf_pyocd(board, program, env.get("WAFT_PROBE") or None,
+                                                timeout=timeout)
+        return result.returncode, result.stdout, result.stderr
     if board.is_host:
         try:
             proc = subprocess.run([str(program)], capture_output=True, text=True,
@@ -109,6 +124,22 @@ def _run_action(check: bool, spec: dict):
     return action
 
 
+def _flash_action(target, source, env):
+    """The action of a `flash-NAME` alias: program the ELF with pyOCD and let it run."""
+    import aot.pyocd_runner
+    from aot.errors import TargetError
+
+    board = env["WAFT_TARGET_INFO"]
+    # With no PROBE, the only attached probe (pyOCD asks when there are several).
+    probe = env.get("WAFT_PROBE") or None
+    try:
+        aot.pyocd_runner.flash(board, Path(str(source[0])), probe)
+    except TargetError as exc:
+        sys.stderr.write(f"waft: error: {exc}\n")
+        return 1
+    return 0
+
+
 def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, **overrides):
     link, _, _ = _aot()
     fw_env = env.Clone(**overrides) if overrides else env
@@ -137,10 +168,13 @@ def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, **over
     # One alias per firmware and verb (its action sees only that firmware), gathered
     # under the plain verb: `scons run` runs them all, `scons run-hello` one.
     stem = Path(name).stem
-    for verb, action in (("run", _run_action(False, spec)), ("test", _run_action(True, spec)),
-                         ("size", _size_check)):
+    verbs = [("run", _run_action(False, spec)), ("test", _run_action(True, spec)), ("size", _size_check)]
+    if not env["WAFT_TARGET_INFO"].is_host:
+        verbs.append(("flash", _flash_action))
+    for verb, action in verbs:
         node = env.Alias(f"{verb}-{stem}", program,
-                         SCons.Action.Action(action, f"{verb} $SOURCE"))
+                         SCons.Action.Action(action, f"{verb} $SOURCE",
+                                             varlist=["WAFT_RUNNER", "WAFT_PROBE"]))
         env.AlwaysBuild(node)
         env.Depends(node, outputs)  # `scons test` also leaves the .bin/.hex to flash
         env.Alias(verb, node)

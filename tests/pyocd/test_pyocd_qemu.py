@@ -133,7 +133,7 @@ def test_pyocd_debugs_the_emulated_board(tmp_path: Path, stm32f4):
 
     elf = build(tmp_path, stm32f4, "EXIT_CODE=0")
     main = SymbolTable(elf).addresses["main"]
-    with open_session(stm32f4) as session:
+    with open_session(stm32f4, "qemu:netduinoplus2") as session:
         core = session.target
         assert session.board.target_type == "qemu_netduinoplus2"
         FileProgrammer(session).program(str(elf))
