@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -103,6 +104,21 @@ def build(name: str) -> Path:
     return exe
 
 
+@cache
+def build_wasm(source: Path, extra_flags: tuple[str, ...] = ()) -> Path:
+    """A C file compiled to a WASI module with clang and wasi-libc (CLANG_FLAGS + extra_flags), cached by content."""
+    require_tools()
+    flags = (*CLANG_FLAGS, *extra_flags)
+    digest = hashlib.sha256(source.read_bytes() + "\0".join(flags).encode()).hexdigest()[:16]
+    wasm = _build_root() / "wasm" / f"{source.stem}-{digest}.wasm"
+    if not wasm.is_file():
+        wasm.parent.mkdir(parents=True, exist_ok=True)
+        tmp = wasm.with_suffix(f".{os.getpid()}.tmp")
+        _run(["clang", *flags, str(source), "-o", str(tmp)], f"clang {source.name}")
+        os.replace(tmp, wasm)
+    return wasm
+
+
 @dataclass
 class Case:
     """One test in the wasi-testsuite's JSON shape."""
@@ -117,8 +133,8 @@ class Case:
     stdin: str = ""
 
 
-def load_case(name: str) -> Case:
-    spec = json.loads((PROGRAMS / f"{name}.json").read_text())
+def load_case(name: str, folder: Path = PROGRAMS) -> Case:
+    spec = json.loads((folder / f"{name}.json").read_text())
     return Case(name=name, **spec)
 
 
