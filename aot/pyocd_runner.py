@@ -112,7 +112,7 @@ def ensure_qemu_plugin() -> None:
     from pyocd.probe.aggregator import PROBE_CLASSES
 
     if "qemu" not in PROBE_CLASSES:
-        from aot.pyocd_qemu.probe import QemuProbePlugin
+        from aot.pyocd_qemu.plugin import QemuProbePlugin
 
         plugin = QemuProbePlugin()
         PROBE_CLASSES[plugin.name] = plugin.load()

@@ -27,7 +27,6 @@ open probe, on a free TCP port; close() always ends it.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import socket
 import subprocess
@@ -38,7 +37,6 @@ from typing import Any, Callable
 
 from pyocd.core import exceptions
 from pyocd.core.memory_interface import MemoryInterface
-from pyocd.core.plugin import Plugin
 from pyocd.probe.debug_probe import DebugProbe
 
 from aot.pyocd_qemu.gdb_client import GdbError, GdbRemote
@@ -697,24 +695,3 @@ class QemuMemoryInterface(MemoryInterface):
                 self.write_memory(addr + i, byte, 8)
             return
         self._probe.write_target_memory(addr, bytes(data))
-
-
-class QemuProbePlugin(Plugin):
-    """pyOCD plugin (entry point `pyocd.probe`: qemu) for QEMU-backed probes: `-u qemu:netduinoplus2`."""
-
-    def should_load(self) -> bool:
-        return shutil.which("qemu-system-arm") is not None or bool(os.environ.get("WAFT_QEMU_PROBE"))
-
-    def load(self):
-        from aot.pyocd_qemu import targets
-
-        targets.register()
-        return QemuGdbProbe
-
-    @property
-    def name(self) -> str:
-        return PLUGIN_NAME
-
-    @property
-    def description(self) -> str:
-        return "QEMU Cortex-M machines through QEMU's GDB stub"
