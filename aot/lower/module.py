@@ -50,10 +50,11 @@ from dataclasses import dataclass
 
 import llvmlite.binding as llvm
 from llvmlite import ir
+from llvmlite.ir._utils import DuplicatedNameError
 
 from aot import abi
 from aot.emit import function_attributes_for_opt
-from aot.errors import TargetError, UnsupportedError
+from aot.errors import LinkError, TargetError, UnsupportedError
 from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zero_value
 from aot.module import ConstExpr, FuncType, MemoryType, Module, TableType
 from aot.targets import Target
@@ -193,7 +194,13 @@ class ModuleContext:
     # --- small helpers ------------------------------------------------------
 
     def add_function(self, fnty: ir.FunctionType, name: str, *, internal: bool) -> ir.Function:
-        fn = ir.Function(self.llmod, fnty, name=name)
+        try:
+            fn = ir.Function(self.llmod, fnty, name=name)
+        except DuplicatedNameError:
+            raise LinkError(
+                f"two symbols of this module would both be called '{name}' (an import from a module "
+                f"named like the prefix '{self.prefix}'?); compile with another --name"
+            ) from None
         if internal:
             fn.linkage = "internal"
         for attr in self.function_attributes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aot.compiler import CompileResult, compile_file, compile_module
-from aot.errors import AotError, DecodeError, UnsupportedError, ValidationError
+from aot.errors import AotError, DecodeError, LinkError, UnsupportedError, ValidationError
 from aot.emit import target_machine
 from aot.lower.module import TABLE_CAP_LIMIT, lower_module, memory_cap, table_cap
 from aot.module import FuncType, Function, Import, Instr, Limits, MemoryType, Module, TableType
@@ -141,3 +141,11 @@ def test_two_modules_link_into_one_program(tmp_path):
         printf("%d %d\n", a_f(x, 10), b_f(y, 10));
     """)
     assert program.stdout.splitlines() == ["11 20"]
+
+
+def test_symbol_clash_is_a_clear_error(tmp_path):
+    # Import "m"."initialize" would be the C symbol m__initialize, which is P__initialize for prefix m.
+    data = wat_to_wasm('(module (import "m" "initialize" (func)))', tmp_path)
+    with pytest.raises(LinkError, match="m__initialize"):
+        compile_module(data, load_target("host"), prefix="m")
+    assert compile_module(data, load_target("host"), prefix="other").object
