@@ -1,0 +1,311 @@
+"""The embedded benchmark suite: every workload in every variant on one target, measured and reported.
+
+For each workload in bench/workloads/ it builds (a) native C, (b) the Wasm
+module through Waft and (c) the same Wasm through wasm2c, all linked with the
+same harness (bench/harness.c), runs them, checks that each variant's
+self-check passed and that all checksums agree, and records:
+
+- speed: executed-instruction ticks of bench_run on Cortex-M targets (QEMU
+  with -icount shift=0, SysTick counted by the harness: deterministic), wall
+  time (median of repeats) on the host;
+- flash (the module's code + read-only data + data image, as the linker kept
+  them) and RAM (module data + bss, the instance with its linear memory, and
+  the peak native stack of the run, by stack painting);
+- instantiation time, host->Wasm and Wasm->host call overhead (bench/workloads/calls.c);
+- on the host, as optional extras, wasmtime and the wasm3 interpreter through
+  their Python packages, when installed.
+
+Run:  .venv/bin/python bench/run.py --target stm32f4   (or --target host)
+It writes bench/results/<target>.json (with a `summary` object),
+bench/results/<target>.md and PNG plots.  This is a benchmark, not a test:
+nothing here asserts a time; goals are recorded in the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(BENCH_DIR))
+
+from aot.qemu import qemu_command  # noqa: E402
+from aot.size import measure  # noqa: E402
+from aot.targets import Target, load_target  # noqa: E402
+
+import report  # noqa: E402
+import variants  # noqa: E402
+from variants import CALLS_WORKLOAD, Build, BuildError  # noqa: E402
+
+# Iterations of bench_run on a Cortex-M target: each run is a few million
+# instructions, long enough that the harness's own cost is noise, short enough
+# that the whole suite runs under QEMU in a couple of minutes.
+WORKLOADS: dict[str, int] = {
+    "crc32": 1000,
+    "sha256": 600,
+    "aes128": 300,
+    "fir": 60,
+    "biquad": 800,
+    "pid": 100000,
+    "fft_fixed": 200,
+    "matmul_int": 400,
+    "matmul_float": 400,
+    "quicksort": 60,
+    "json_tokenize": 2000,
+    "state_machine": 1000,
+    "coremark_like": 150,
+}
+HOST_SCALE = 10  # the host runs this many times more iterations (10-50 ms per run)
+HOST_REPEATS = 7  # wall time is the median of these runs
+QEMU_TIMEOUT = 600.0
+RESULTS_DIR = BENCH_DIR / "results"
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def iterations_for(target: Target, workload: str) -> int:
+    return WORKLOADS.get(workload, 1000) * (HOST_SCALE if target.is_host else 1)
+
+
+def run_program(target: Target, build: Build) -> dict:
+    """Run one program and parse the harness's "key value" lines (run_ticks may repeat)."""
+    if target.is_host:
+        command = [str(build.program)]
+    else:
+        command = qemu_command(target, build.program)
+        # Instruction counting: virtual time advances one unit per instruction, so
+        # SysTick counts follow executed instructions exactly, run after run.
+        command[command.index("-kernel"):0] = ["-icount", "shift=0"]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=QEMU_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{build.workload}/{build.variant}: timed out after {QEMU_TIMEOUT:.0f} s: {' '.join(command)}")
+    values: dict = {"run_ticks": [], "checksum": []}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            key, value = parts[0], int(parts[1])
+            if key in values and isinstance(values[key], list):
+                values[key].append(value)
+            else:
+                values[key] = value
+    if proc.returncode != 0 or "done" not in proc.stdout.split():
+        raise BuildError(f"{build.workload}/{build.variant} exited with {proc.returncode}"
+                         f" (trap code {values.get('trap', '-')}):\n{proc.stdout}{proc.stderr}")
+    return values
+
+
+def measure_build(target: Target, build: Build) -> dict:
+    """Build facts plus run figures for one (workload, variant)."""
+    values = run_program(target, build)
+    footprint = variants.module_footprint(build.map_file, build.module_objects)
+    firmware = measure(build.program, target)
+    state = build.extra.get("instance_bytes", 0)
+    if build.variant == "wasm2c":
+        state = variants.WASM_MEMORY  # calloc'd linear memory; its instance struct is a few words beside it
+    result = {
+        "run": statistics.median(values["run_ticks"]),
+        "runs": values["run_ticks"],
+        "checksum": values["checksum"][0],
+        "checksums_agree": len(set(values["checksum"])) == 1,
+        "verify": values.get("verify"),
+        "instantiate": values.get("instantiate_ticks"),
+        "flash_module": footprint["text"] + footprint["rodata"] + footprint["data"],
+        "module_sections": footprint,
+        # RAM a module needs: its static data, its instance (linear memory included), its peak stack.
+        "ram_module": footprint["data"] + footprint["bss"] + state + values.get("stack_peak", 0),
+        "stack_peak": values.get("stack_peak"),
+        "firmware_flash": firmware.flash_used,
+        "firmware_ram_static": firmware.ram_used,
+    }
+    for key in ("loop_ticks", "empty_call_ticks", "import_call_ticks", "call_count"):
+        if key in values:
+            result[key] = values[key]
+    return result
+
+
+def build_one(target: Target, workload: str, variant: str, work: Path, wasm: Path, repeats: int) -> Build:
+    n = iterations_for(target, workload)
+    folder = work / workload / variant
+    if variant == "native":
+        return variants.build_native(target, workload, folder, n, repeats)
+    if variant == "waft":
+        return variants.build_waft(target, workload, folder, n, repeats, wasm, work / "runtime")
+    if variant == "wasm2c":
+        return variants.build_wasm2c(target, workload, folder, n, repeats, wasm)
+    if variant == "native_clang":
+        return variants.build_native(target, workload, folder, n, repeats, compiler="clang")
+    raise ValueError(variant)
+
+
+def run_host_engines(workloads: Sequence[str], wasm: dict[str, Path], repeats: int) -> dict:
+    """wasmtime (JIT) and wasm3 (interpreter) through their Python packages, when installed."""
+    engines: dict = {}
+    try:
+        import wasmtime
+    except ImportError:
+        engines["wasmtime"] = {"skipped": "the wasmtime Python package is not installed (pip install wasmtime)"}
+    else:
+        def wasmtime_instance(path: Path):
+            store = wasmtime.Store()
+            module = wasmtime.Module(store.engine, path.read_bytes())
+            instance = wasmtime.Instance(store, module, [])
+            exports = instance.exports(store)
+            return (lambda n: exports["bench_run"](store, n) & 0xFFFFFFFF,
+                    lambda: exports["bench_verify"](store))
+        engines["wasmtime"] = _engine_runs("wasmtime", wasmtime_instance, workloads, wasm, repeats)
+    try:
+        import wasm3
+    except ImportError:
+        engines["wasm3"] = {"skipped": "the pywasm3 package is not installed (pip install pywasm3)"}
+    else:
+        def wasm3_instance(path: Path):
+            env = wasm3.Environment()
+            runtime = env.new_runtime(1 << 16)
+            runtime.load(env.parse_module(path.read_bytes()))
+            run, verify = runtime.find_function("bench_run"), runtime.find_function("bench_verify")
+            return (lambda n: run(n) & 0xFFFFFFFF, lambda: verify())
+        # An interpreter is tens of times slower: fewer repeats keep the suite short.
+        engines["wasm3"] = _engine_runs("wasm3", wasm3_instance, workloads, wasm, max(1, repeats // 3))
+    return engines
+
+
+def _engine_runs(name: str, instantiate, workloads: Sequence[str], wasm: dict[str, Path], repeats: int) -> dict:
+    results: dict = {}
+    for workload in workloads:
+        try:
+            start = time.perf_counter_ns()
+            run, verify = instantiate(wasm[workload])
+            setup = time.perf_counter_ns() - start
+            ok = verify()
+            n = WORKLOADS[workload] * HOST_SCALE
+            times, checksums = [], []
+            for _ in range(repeats):
+                start = time.perf_counter_ns()
+                checksums.append(run(n))
+                times.append(time.perf_counter_ns() - start)
+            results[workload] = {"run": statistics.median(times), "runs": times, "checksum": checksums[0],
+                                 "verify": ok, "instantiate": setup}
+            log(f"  {workload:<14} {name:<8} {statistics.median(times) / 1e6:10.2f} ms")
+        except Exception as exc:  # one engine failing one module is a result, not a crash
+            results[workload] = {"error": f"{type(exc).__name__}: {exc}"}
+            log(f"  {workload:<14} {name:<8} failed: {exc}")
+    return results
+
+
+def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, jobs: int = 2,
+                   work_dir: Path | None = None, results_dir: Path = RESULTS_DIR,
+                   engines: bool = True, plots: bool = True) -> int:
+    """Build, run and report the suite for one target; returns a process exit status (0: all good)."""
+    target = load_target(target_name)
+    names = list(workloads or WORKLOADS)
+    unknown = [w for w in names if w not in WORKLOADS]
+    if unknown:
+        log(f"unknown workloads: {', '.join(unknown)} (known: {', '.join(WORKLOADS)})")
+        return 2
+    work = Path(work_dir or REPO / "build" / "bench" / target.name)
+    work.mkdir(parents=True, exist_ok=True)
+    repeats = HOST_REPEATS if target.is_host else 1
+    started = time.time()
+    log(f"waft bench: {len(names)} workloads x {len(variants.VARIANTS)} variants on {target.name} "
+        f"({'wall time, median of %d runs' % repeats if target.is_host else 'QEMU -icount shift=0, SysTick ticks'})")
+
+    wasm = {w: variants.wasm_module(w, _mkdir(work / w)) for w in names + [CALLS_WORKLOAD]}
+    jobs_list = [(w, v) for w in names + [CALLS_WORKLOAD] for v in variants.VARIANTS]
+    measured: dict = {w: {} for w in names + [CALLS_WORKLOAD]}
+    failures: list[str] = []
+
+    def job(workload: str, variant: str) -> dict:
+        build = build_one(target, workload, variant, work, wasm[workload], repeats)
+        return measure_build(target, build)
+
+    # Host timings are taken one program at a time so two runs never share the cores.
+    with ThreadPoolExecutor(max_workers=1 if target.is_host else jobs) as pool:
+        futures = {pool.submit(job, w, v): (w, v) for w, v in jobs_list}
+        for done, future in enumerate(as_completed(futures), 1):
+            workload, variant = futures[future]
+            try:
+                figures = future.result()
+            except Exception as exc:
+                failures.append(f"{workload}/{variant}: {exc}")
+                measured[workload][variant] = {"error": str(exc).splitlines()[0]}
+                log(f"[{done:>2}/{len(jobs_list)}] {workload:<14} {variant:<7} FAILED: {str(exc).splitlines()[0]}")
+                if not isinstance(exc, BuildError):
+                    traceback.print_exc()
+                continue
+            measured[workload][variant] = figures
+            unit = "ns" if target.is_host else "ticks"
+            log(f"[{done:>2}/{len(jobs_list)}] {workload:<14} {variant:<7} {figures['run']:>14,.0f} {unit}"
+                f"  flash {figures['flash_module']:>6,} B  verify {'ok' if figures['verify'] == 1 else 'FAILED'}")
+
+    calibration = None
+    if not target.is_host:
+        # How many instructions one SysTick tick is (168 MHz SysTick, 1 ns per instruction
+        # under -icount shift=0 on netduinoplus2: about 5.95): measured, not assumed.
+        spins = 1_000_000
+        figures = run_program(target, variants.build_calibration(target, work / "calibration", spins))
+        calibration = 2 * spins / figures["run_ticks"][0]
+        log(f"calibration: {calibration:.3f} instructions per tick")
+    host_engines = run_host_engines(names, wasm, repeats) if target.is_host and engines else {}
+    data = report.assemble(target, names, measured, host_engines, {
+        "iterations": {w: iterations_for(target, w) for w in names},
+        "repeats": repeats,
+        "seconds": round(time.time() - started, 1),
+        "instructions_per_tick": calibration,
+    })
+    for workload, row in data["workloads"].items():
+        for problem in row.get("problems", []):
+            failures.append(f"{workload}: {problem}")
+    results_dir.mkdir(parents=True, exist_ok=True)
+    json_path = results_dir / f"{target.name}.json"
+    json_path.write_text(json.dumps(data, indent=2) + "\n")
+    md_path = results_dir / f"{target.name}.md"
+    plot_paths = report.plots(data, results_dir) if plots else []
+    md_path.write_text(report.markdown(data, [p.name for p in plot_paths], work))
+    summary = data["summary"]
+    log("")
+    for key, value in summary.items():
+        if isinstance(value, float):
+            log(f"{key:<28} {value:.3f}")
+    for path in [json_path, md_path, *plot_paths]:
+        log(f"wrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    for failure in failures:
+        log(f"problem: {failure.splitlines()[0]}")
+    return 1 if failures else 0
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", default="host", help="target name (targets/<name>/), default host")
+    parser.add_argument("--workload", action="append", help="run only these workloads (repeatable)")
+    parser.add_argument("--jobs", type=int, default=2, help="parallel builds/QEMU runs on emulated targets")
+    parser.add_argument("--no-engines", action="store_true", help="host: skip wasmtime and wasm3")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder for the JSON, report and plots")
+    args = parser.parse_args(argv)
+    return run_benchmarks(args.target, args.workload, jobs=args.jobs, results_dir=args.results,
+                          engines=not args.no_engines, plots=not args.no_plots)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
