@@ -33,27 +33,28 @@ DEFAULT_TIMEOUT = 600.0  # seconds of wall time, as aot.qemu
 
 CFSR, HFSR, MMFAR, BFAR = 0xE000ED28, 0xE000ED2C, 0xE000ED34, 0xE000ED38
 ADP_STOPPED_APPLICATION_EXIT = 0x20026
-_WASM_SYMBOL = re.compile(r"wasm\.(\d+)\.(.+)")
+_WASM_SYMBOL = re.compile(r"wasm\.(\d+)(?:\.(.+))?")  # unnamed functions are plain wasm.<index>
 
 
 @dataclass
 class FaultReport:
     """Where and why the core stopped abnormally."""
 
-    kind: str                   # "hardfault", "trap" or "timeout"
-    pc: int
+    kind: str                   # "hardfault", "trap", "timeout" or "halt"
+    pc: int                     # the faulting PC; for a trap, where waft_trap was called from
     function: str | None        # the ELF symbol PC falls in (e.g. "wasm.3.pid_step")
-    wasm_function: str | None   # "3 (pid_step)" for Wasm code, else None
-    registers: dict[str, int] = field(default_factory=dict)  # cfsr, hfsr, mmfar, bfar, lr
+    wasm_index: int | None = None   # the Wasm function index, for Wasm code
+    wasm_name: str | None = None    # its name from the name section
+    registers: dict[str, int] = field(default_factory=dict)  # lr, cfsr, hfsr, mmfar, bfar
 
     def describe(self) -> str:
-        where = f"pc {self.pc:#010x}"
-        if self.function:
-            where += f" in {self.function}"
-        if self.wasm_function:
-            where += f" (wasm function {self.wasm_function})"
+        where = f"{self.function}" if self.function else "unknown code"
+        if self.wasm_index is not None:
+            named = f' "{self.wasm_name}"' if self.wasm_name else ""
+            where = f"Wasm function {self.wasm_index}{named} ({self.function})"
+        at = "waft_trap called from" if self.kind == "trap" else "pc"
         regs = " ".join(f"{k} {v:#010x}" for k, v in self.registers.items())
-        return f"waft: {self.kind} at {where}" + (f"; {regs}" if regs else "")
+        return f"waft: {self.kind} in {where}, {at} {self.pc:#010x}" + (f"; {regs}" if regs else "")
 
 
 @dataclass
@@ -92,9 +93,10 @@ class SymbolTable:
         return None
 
     @staticmethod
-    def wasm_function(symbol: str | None) -> str | None:
+    def wasm_function(symbol: str | None) -> tuple[int | None, str | None]:
+        """(index, name) of a `wasm.<index>.<name>` symbol; (None, None) for other code."""
         m = _WASM_SYMBOL.fullmatch(symbol or "")
-        return f"{m.group(1)} ({m.group(2)})" if m else None
+        return (int(m.group(1)), m.group(2)) if m else (None, None)
 
 
 def default_probe(target: Target) -> str:
@@ -212,7 +214,7 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
 
 def _report(core, symbols: SymbolTable, kind: str, pc: int) -> FaultReport:
     function = symbols.function_at(pc)
-    return FaultReport(kind, pc, function, SymbolTable.wasm_function(function))
+    return FaultReport(kind, pc, function, *SymbolTable.wasm_function(function))
 
 
 def _hardfault(core, symbols: SymbolTable) -> FaultReport:

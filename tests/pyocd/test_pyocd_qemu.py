@@ -100,8 +100,8 @@ def test_trap_is_reported_with_its_wasm_function(tmp_path: Path, stm32f4):
     assert "waft: trap: unreachable" in result.stdout + result.stderr
     assert result.fault is not None and result.fault.kind == "trap"
     assert result.fault.function is not None and result.fault.function.endswith(".explode")
-    assert result.fault.wasm_function == f"{result.fault.function.split('.')[1]} (explode)"
-    assert f"in {result.fault.function} (wasm function" in result.stderr
+    assert (result.fault.wasm_index, result.fault.wasm_name) == (0, "explode")
+    assert 'waft: trap in Wasm function 0 "explode" (wasm.0.explode), waft_trap called from 0x' in result.stderr
 
 
 def test_hardfault_halts_with_pc_and_fault_registers(tmp_path: Path, stm32f4):
@@ -112,7 +112,7 @@ def test_hardfault_halts_with_pc_and_fault_registers(tmp_path: Path, stm32f4):
     assert fault.function == "main"
     assert fault.registers["hfsr"] & (1 << 30)        # FORCED: escalated to HardFault
     assert fault.registers["cfsr"] & 0xFF00            # a BusFault
-    assert f"pc {fault.pc:#010x} in main" in result.stderr and "cfsr" in result.stderr
+    assert f"waft: hardfault in main, pc {fault.pc:#010x}; lr " in result.stderr and "cfsr" in result.stderr
     # Then the image's own fault handler reported and exited (status 3), as under QEMU.
     assert result.returncode == 3 and "@fault" in result.stdout
 
