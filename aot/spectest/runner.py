@@ -375,8 +375,12 @@ class ScriptRun:
                                 use(j, pos)
                             elif b.kind == "memory":
                                 spectest_pages = 2 if self.cap is None else min(2, max(1, self.cap))
+                                if spectest_pages < 2:
+                                    capped[k] = (f"needs 128 KiB of linear memory (spectest.memory, "
+                                                 f"capped at {human_bytes(spectest_pages * 65536)}); "
+                                                 f"{self.target.name} has {self.ram_text} RAM")
                         use(k, pos)
-                        if res.get("capped"):
+                        if res.get("capped") and k not in capped:
                             capped[k] = self._cap_reason(module)
                         cmd_id = len(pending) + 1
                         pending[cmd_id] = (cmd, "inst", k, None)
