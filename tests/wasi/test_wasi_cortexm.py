@@ -26,7 +26,7 @@ import pytest
 from aot.compiler import compile_module
 from aot.qemu import qemu_command
 from aot.size import measure
-from aot.targets import load_target
+from aot.targets import Target, load_target
 from aot.wasi_baremetal import link_firmware
 from wasi_harness import PROGRAMS, Case, _build_root, _compiler_digest, build_wasm, load_case
 
@@ -43,7 +43,7 @@ QEMU_TIMEOUT = 120.0
 # filesystem does not have; sockets needs a peer; errors is run below with
 # the socket lines changed.)
 SHARED = ["args_env", "clocks_random", "exit_code", "raise", "trap"]
-BOARD_ONLY = ["ramfs_files", "sockets_notsup"]
+BOARD_ONLY = ["all_imports", "ramfs_files", "sockets_notsup"]
 
 
 def _require_tools() -> None:
@@ -53,14 +53,14 @@ def _require_tools() -> None:
 
 
 @cache
-def _compiled(source: Path, cap_pages: int) -> tuple[Path, Path]:
-    """prog.o and prog.h for `source` compiled for stm32f4 with a `cap_pages` memory cap (cached)."""
+def _compiled(source: Path, cap_pages: int, target_name: str = TARGET.name) -> tuple[Path, Path]:
+    """prog.o and prog.h for `source` compiled for a board with a `cap_pages` memory cap (cached)."""
     wasm = build_wasm(source, ONE_PAGE)
     digest = hashlib.sha256(wasm.read_bytes() + f"{cap_pages}{_compiler_digest()}".encode()).hexdigest()[:16]
-    folder = _build_root() / "cortexm" / f"{source.stem}-{digest}"
+    folder = _build_root() / "cortexm" / f"{source.stem}-{target_name}-{digest}"
     obj, header = folder / "prog.o", folder / "prog.h"
     if not obj.is_file():
-        result = compile_module(wasm.read_bytes(), TARGET, prefix="prog", memory_cap_pages=cap_pages)
+        result = compile_module(wasm.read_bytes(), load_target(target_name), prefix="prog", memory_cap_pages=cap_pages)
         work = Path(tempfile.mkdtemp(prefix=".cortexm-", dir=_build_root()))
         (work / "prog.o").write_bytes(result.object)
         (work / "prog.h").write_text(result.header)
@@ -73,24 +73,25 @@ def _compiled(source: Path, cap_pages: int) -> tuple[Path, Path]:
 
 
 def build_firmware(source: Path, case: Case, work: Path, *, seed_root: Path | None = None, cap_pages: int = 1,
-                   console: str = "semihost", defines: tuple[str, ...] = ()) -> Path:
+                   console: str = "semihost", defines: tuple[str, ...] = (), target: Target = TARGET) -> Path:
     """Firmware for `case`: its args and env baked in, each of case.dirs seeded from seed_root/<dir> (or empty)."""
     _require_tools()
-    obj, header = _compiled(source, cap_pages)
+    obj, header = _compiled(source, cap_pages, target.name)
     dirs = []
     for d in case.dirs:
         folder = (seed_root / d) if seed_root is not None else work / "empty" / d
         folder.mkdir(parents=True, exist_ok=True)
         dirs.append((folder, d))
     elf = work / f"{case.name}-{console}.elf"
-    return link_firmware(TARGET, obj, header, elf, prefix="prog", build_dir=work / f"build-{console}",
+    return link_firmware(target, obj, header, elf, prefix="prog", build_dir=work / f"build-{console}",
                          runtime_dir=_build_root(), args=[f"{case.name}.wasm", *case.args], env=case.env,
                          dirs=dirs, console=console, defines=defines, map_file=elf.with_suffix(".map"))
 
 
-def run_firmware(elf: Path, *, stdin: str = "", extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """Boot `elf` on netduinoplus2 (aot.qemu's command line plus `extra`), stdin fed to semihosting."""
-    command = qemu_command(TARGET, elf) + list(extra)
+def run_firmware(elf: Path, *, stdin: str = "", extra: tuple[str, ...] = (),
+                 target: Target = TARGET) -> subprocess.CompletedProcess:
+    """Boot `elf` under QEMU (aot.qemu's command line plus `extra`), stdin fed to semihosting."""
+    command = qemu_command(target, elf) + list(extra)
     return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=QEMU_TIMEOUT)
 
 
@@ -181,3 +182,28 @@ def test_only_imported_functions_are_linked(tmp_path: Path) -> None:
     assert not {s for s in symbols if s.startswith("waft_ramfs_") or s == "waft_insecure_fallback_random"}
     report = measure(elf, TARGET)
     assert report.ram_used + report.stack <= TARGET.ram.length
+
+
+def test_every_import_links_on_the_board(tmp_path: Path) -> None:
+    """A module importing all 46 functions links (RAM filesystem included) and fits stm32f4."""
+    from aot import wasi
+
+    case = load_case("all_imports", BOARD_PROGRAMS)
+    elf = build_firmware(BOARD_PROGRAMS / "all_imports.c", case, tmp_path, seed_root=BOARD_PROGRAMS)
+    linked = {s.removeprefix("wasi_snapshot_preview1__") for s in _symbols(elf) if s.startswith("wasi_snapshot_preview1__")}
+    assert linked == set(wasi.FUNCTIONS_BY_NAME)
+    report = measure(elf, TARGET)
+    assert report.ram_used + report.stack <= TARGET.ram.length
+
+
+# The other Cortex-M targets QEMU runs: Armv6-M (soft float), M4F, M7, M33.
+OTHER_TARGETS = ["cortex-m0plus", "mps2-an386", "mps2-an500", "mps2-an505"]
+
+
+@pytest.mark.parametrize("target_name", OTHER_TARGETS)
+def test_other_cortex_m_targets(target_name: str, tmp_path: Path) -> None:
+    """Clocks (SysTick at the board's default core clock), sleeping, fallback random, files, floats."""
+    target = load_target(target_name)
+    case = load_case("clocks_random")
+    elf = build_firmware(PROGRAMS / "clocks_random.c", case, tmp_path, target=target)
+    check(run_firmware(elf, target=target), case)
