@@ -18,7 +18,11 @@ targets, the arguments all travel in registers) the call is `musttail`, which
 LLVM guarantees to compile as a jump, so unbounded tail recursion runs in
 constant stack.  Other return_calls are ordinary `tail` calls followed by a
 return: LLVM turns most of them into jumps (sibling-call optimisation), but
-does not promise to (see `ModuleContext.can_musttail`).
+does not promise to (see `ModuleContext.can_musttail`).  Armv6-M (Thumb-1)
+has no tail calls in LLVM at all: there deep mutual tail recursion through
+return_call_indirect exhausts the stack and traps CALL_STACK_EXHAUSTED
+(direct self and mutual recursion is still turned into loops by LLVM at -O1
+and above).
 """
 
 from __future__ import annotations

@@ -649,19 +649,20 @@ def _lower_function(mctx: ModuleContext, index: int) -> None:
     fctx = FuncContext(mctx, index, fn, builder)
     fctx.functype = functype
     # Locals live in allocas in the entry block; mem2reg turns them into SSA values.
-    for i, (valtype, arg) in enumerate(zip(functype.params, fn.args[1:])):
-        slot = builder.alloca(llvm_type(valtype), name=f"local{i}")
-        fctx.locals.append(slot)
+    valtypes = list(functype.params) + list(function.locals)
+    for i, valtype in enumerate(valtypes):
+        fctx.locals.append(builder.alloca(llvm_type(valtype), name=f"local{i}"))
         fctx.local_types.append(valtype)
-        arg.name = f"p{i}"
-        builder.store(arg, slot)
-    for i, valtype in enumerate(function.locals, len(functype.params)):
-        slot = builder.alloca(llvm_type(valtype), name=f"local{i}")
-        fctx.locals.append(slot)
-        fctx.local_types.append(valtype)
-        builder.store(zero_value(valtype), slot)
     fn.args[0].name = "instance"
+    # The stack check comes before the first store into the new frame.
     mctx.stack_check(fctx)
+    for i, (slot, valtype) in enumerate(zip(fctx.locals, valtypes)):
+        if i < len(functype.params):
+            arg = fn.args[1 + i]
+            arg.name = f"p{i}"
+            builder.store(arg, slot)
+        else:
+            builder.store(zero_value(valtype), slot)
     control.begin_function(fctx, functype)
     lower_body(fctx, function.body)
 
