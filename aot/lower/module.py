@@ -3,12 +3,16 @@
 `lower_module` reads like the object it produces (docs/abi.md is the
 contract):
 
-    declare types and signature strings
-    declare imports and their thunks
+    check for features Waft does not compile (SIMD, shared memory)
+    declare data segments (private constants)
+    declare imports (C functions; memory and table descriptors)
     define the instance layout
-    declare every function, then lower each body
+    declare every function; define the import thunks
+    lower each function body
     emit P__initialize
     emit exports (C wrappers and accessors)
+
+Signature strings are declared on first use (`ModuleContext.signature_ptr`).
 
 `ModuleContext` is the module-wide state handlers reach through
 `fctx.mctx`: the instance layout and GEP helpers for memories, tables,
