@@ -413,9 +413,11 @@ uint16_t waft_ramfs_write(uint16_t node, uint64_t offset, const uint8_t *buf, si
     uint64_t end = offset + len;
     if (end > UINT32_MAX) return WAFT_WASI_ERRNO_FBIG;
     if (end > n->size || !n->in_pool) {
-        /* Grow (or copy out of flash); when the pool cannot take it all, take what fits. */
+        /* Grow (or copy out of flash); when the pool cannot take it all,
+         * take what fits, but never less than the file already holds. */
         uint32_t want = end > n->size ? (uint32_t)end : n->size;
         uint32_t room = fs.capacity - fs.used + (n->in_pool ? n->size : 0);
+        if (n->size > room) return WAFT_WASI_ERRNO_NOSPC; /* a seeded file too big to copy out of flash */
         if (want > room) want = room;
         if (want <= offset) return WAFT_WASI_ERRNO_NOSPC;
         uint16_t err = resize(node, want);

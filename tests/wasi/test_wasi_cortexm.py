@@ -18,6 +18,7 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+import time
 from functools import cache
 from pathlib import Path
 
@@ -207,3 +208,61 @@ def test_other_cortex_m_targets(target_name: str, tmp_path: Path) -> None:
     case = load_case("clocks_random")
     elf = build_firmware(PROGRAMS / "clocks_random.c", case, tmp_path, target=target)
     check(run_firmware(elf, target=target), case)
+
+
+def test_rtt_console_through_pyocd(tmp_path: Path) -> None:
+    """pyOCD, as an RTT host tool, finds _SEGGER_RTT by searching RAM, feeds stdin into down-buffer 0 and
+    reads stdout from up-buffer 0; the exit status arrives as the semihosting exit call QEMU-under-pyOCD stops at."""
+    pytest.importorskip("pyocd")
+    from pyocd.core.target import Target as PyocdTarget
+    from pyocd.debug.rtt import RTTControlBlock
+    from pyocd.flash.file_programmer import FileProgrammer
+
+    from aot.pyocd_runner import open_session
+
+    case = load_case("stdin_echo")
+    elf = build_firmware(PROGRAMS / "stdin_echo.c", case, tmp_path, console="rtt")
+    with open_session(TARGET, "qemu:netduinoplus2") as session:
+        core = session.target
+        FileProgrammer(session).program(str(elf))
+        core.reset_and_halt()
+        # Run until the program has set up RTT and waits in poll_oneoff for stdin.
+        deadline = time.monotonic() + 30
+        while True:
+            core.resume()
+            time.sleep(0.3)
+            core.halt()
+            block = RTTControlBlock.from_target(core)
+            try:
+                block.start()
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "no RTT control block appeared in RAM"
+        assert block.down_channels[0].write(case.stdin.encode() + b"\x04") == len(case.stdin) + 1
+        core.resume()
+        while core.get_state() != PyocdTarget.State.HALTED:
+            assert time.monotonic() < deadline + 30, "the program did not exit"
+            time.sleep(0.01)
+        stdout = block.up_channels[0].read()
+        # Halted on the exit's BKPT: r0 = SYS_EXIT_EXTENDED, r1 -> {reason, status}.
+        assert core.read_core_register("r0") == 0x20
+        status = core.read32(core.read_core_register("r1") + 4)
+    assert stdout.decode() == case.stdout
+    assert status == case.exit_code
+
+
+def test_uart_stdin_and_poll(tmp_path: Path) -> None:
+    """stdin from USART2 (polled; poll_oneoff waits for RXNE), Ctrl-D ending the input; output with CR LF."""
+    case = load_case("stdin_echo")
+    elf = build_firmware(PROGRAMS / "stdin_echo.c", case, tmp_path, console="uart")
+    command = qemu_command(TARGET, elf) + ["-serial", "stdio"]
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # QEMU's USART drops what arrives before the program enables its
+        # receiver: give the program time to start and wait in poll_oneoff.
+        time.sleep(2)
+        out, err = proc.communicate(case.stdin + "\x04", timeout=QEMU_TIMEOUT)
+    finally:
+        proc.kill()
+    assert proc.returncode == case.exit_code, out + err
+    assert out.replace("\r\n", "\n") == case.stdout
