@@ -291,7 +291,8 @@ class ModuleContext:
 
         Kinds: "memory" (linear-memory bytes), "descriptor" (waft_memory /
         waft_table / waft_func fields and the instance's pointers), "global"
-        (a global's storage), "table" (table entries).  Accesses of different
+        (a global's storage), "table" (table entries), "stack limit"
+        (waft_stack_limit, which only C code writes).  Accesses of different
         kinds never alias: a store to linear memory cannot change a memory's
         base or size, so those loads are hoisted out of loops.  Untagged
         accesses (P__initialize) and calls (the runtime helpers) still alias
@@ -300,7 +301,7 @@ class ModuleContext:
         tags = self._tbaa_tags
         if not tags:
             root = self.llmod.add_metadata([ir.MetaDataString(self.llmod, "waft wasm tbaa")])
-            for name in ("memory", "descriptor", "global", "table"):
+            for name in ("memory", "descriptor", "global", "table", "stack limit"):
                 node = self.llmod.add_metadata([ir.MetaDataString(self.llmod, f"waft {name}"), root,
                                                 ir.Constant(I64, 0)])
                 tags[name] = self.llmod.add_metadata([node, node, ir.Constant(I64, 0)])
@@ -451,7 +452,7 @@ class ModuleContext:
         builder = fctx.builder
         save = self.intrinsic("llvm.stacksave.p0", PTR, [])
         sp = builder.ptrtoint(builder.call(save, [], name="sp"), self.intptr, name="sp.int")
-        limit = builder.load(self.stack_limit(), name="stack.limit")
+        limit = self.tbaa(builder.load(self.stack_limit(), name="stack.limit"), "stack limit")
         low = builder.icmp_unsigned("<", sp, limit, name="stack.low")
         fctx.trap_if(low, trap_code("CALL_STACK_EXHAUSTED"), name="stack")
 
