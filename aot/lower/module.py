@@ -392,12 +392,12 @@ class ModuleContext:
         nimp = self.module.num_imported_funcs
         functype = self.module.func_type(index)
         if index < nimp and len(functype.results) <= 1:
-            decl = self.import_callee(index)
+            decl = self.import_callee(builder, index)
             return builder.call(decl, [self.ctx(builder, inst, index), *args], tail=tail,
                                 cconv=self.cconv or None)
         return builder.call(self.functions[index], [inst, *args], tail=tail)
 
-    def import_callee(self, index: int) -> ir.Value:
+    def import_callee(self, builder: ir.IRBuilder, index: int) -> ir.Value:
         """The C declaration of imported function `index`, cast to its type if the symbol is shared."""
         imp = self.module.imports_of("func")[index]
         functype = self.module.types[imp.desc]
@@ -405,7 +405,7 @@ class ModuleContext:
         want = self.c_type(functype)
         if decl.function_type != want:
             # The same module.name imported at two types: one symbol, called as each.
-            return decl.bitcast(want.as_pointer())
+            return builder.bitcast(decl, want.as_pointer(), name="import.as")
         return decl
 
     def call_indirect_value(self, builder: ir.IRBuilder, fnty: ir.FunctionType, fnptr: ir.Value,
@@ -628,7 +628,7 @@ def _define_import_thunks(mctx: ModuleContext) -> None:
         fn = mctx.functions[index]
         builder = ir.IRBuilder(fn.append_basic_block("entry"))
         inst, *params = fn.args
-        callee = mctx.import_callee(index)
+        callee = mctx.import_callee(builder, index)
         ctx = mctx.ctx(builder, inst, index)
         if len(functype.results) <= 1:
             result = builder.call(callee, [ctx, *params], cconv=mctx.cconv or None)

@@ -143,3 +143,21 @@ def test_signature_strings_from_elsewhere_compare_by_text(tmp_path):
         TRY(m_call(inst, 1, 5));
     """, extra_c="static int32_t triple(void *inst, int32_t x) { (void)inst; return 3 * x; }\n")
     assert lines == ["ok", "15", "trap 6"]
+
+
+def test_one_import_name_at_two_types(tmp_path):
+    # Wasm may import env.f twice at different types; C has one env__f, called as each
+    # (here an int32_t function called as i64 -> i64: x86-64 and AArch64 zero the upper half).
+    wat = r"""
+    (module
+      (import "env" "f" (func $f32 (param i32) (result i32)))
+      (import "env" "f" (func $f64 (param i64) (result i64)))
+      (func (export "narrow") (param i32) (result i32) (call $f32 (local.get 0)))
+      (func (export "wide") (param i64) (result i64) (call $f64 (local.get 0))))
+    """
+    program = run_c(tmp_path, {"m": wat}, r"""
+        m__instance *inst = calloc(1, sizeof *inst); m__imports imports = {.env = NULL};
+        m__instantiate(inst, &imports);
+        printf("%d %lld\n", m_narrow(inst, 20), (long long)m_wide(inst, 5));
+    """, extra_c="int32_t env__f(void *ctx, int32_t x) { (void)ctx; return x + 1; }\n")
+    assert program.stdout.splitlines() == ["21 6"]
