@@ -19,6 +19,7 @@ hot paths and how big each variant's machine code is:
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -38,12 +39,16 @@ def ir_stats(ll: str) -> dict[str, int]:
                 bounds += 1
             elif code == "10":
                 stack += 1
+    # A trap block with a single cause calls waft_trap with the constant directly (no phi).
+    bounds += len(re.findall(r"@waft_trap\(i32 2\)", ll))
+    stack += len(re.findall(r"@waft_trap\(i32 10\)", ll))
     size_compares = len(re.findall(r"icmp u\w+ i32 [^\n]*%mem\.size", ll))
     return {
         "bounds_checks": bounds,
         "bounds_vs_loaded_size": size_compares,
         "stack_checks": stack,
-        "calls": len(re.findall(r"^\s*(?:%[\w.]+ = )?(?:tail )?call ", ll, re.M)) - len(re.findall(r"call [^\n]*@waft_trap", ll)),
+        # calls LLVM left in place: to other functions, runtime helpers or imports (not intrinsics, not the trap)
+        "calls": len(re.findall(r"\bcall [^@\n]*@(?!llvm\.|waft_trap\b)", ll)),
         "functions": len(re.findall(r"^define ", ll, re.M)),
     }
 
@@ -59,8 +64,56 @@ def instruction_count(obj: Path, objdump: str) -> int | None:
     return sum(1 for line in out.splitlines() if re.match(r"^\s+[0-9a-f]+:\s+\S", line))
 
 
+def export_wrapper_bytes(obj: Path, prefix: str, nm: str) -> int | None:
+    """Code bytes in the exported `P_name` functions beyond a tail-call stub (8 bytes each).
+
+    An export wrapper only forwards to the internal function; when LLVM inlines
+    the internal body into it instead, the body is in flash twice.
+    """
+    if not obj.is_file():
+        return None
+    out = subprocess.run([nm, "-S", str(obj)], capture_output=True, text=True).stdout
+    extra = 0
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[2] in "tT" and parts[3].startswith(prefix + "_") \
+                and not parts[3].startswith(prefix + "__"):
+            extra += max(0, int(parts[1], 16) - 8)
+    return extra
+
+
 def _objdump(target_name: str) -> str:
     return "objdump" if target_name == "host" else "arm-none-eabi-objdump"
+
+
+def callgrind_profile(program: Path, top: int = 3) -> dict | None:
+    """Instructions executed by one run of a host program (callgrind), in total and by its top functions.
+
+    Covers the whole process (start-up, instantiation, verify and one run of
+    bench_run), which the timed run dominates.
+    """
+    if shutil.which("valgrind") is None or not program.is_file():
+        return None
+    out_file = program.parent / "callgrind.out"
+    proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", str(program), "1"],
+                          capture_output=True, text=True)
+    if proc.returncode != 0 or not out_file.is_file():
+        return None
+    listing = subprocess.run(["callgrind_annotate", "--auto=no", str(out_file)], capture_output=True, text=True).stdout
+    total, functions = None, []
+    for line in listing.splitlines():
+        m = re.match(r"^\s*([\d,]+) \([^)]*\)\s+(.*)$", line)
+        if not m:
+            continue
+        count = int(m.group(1).replace(",", ""))
+        if "PROGRAM TOTALS" in m.group(2):
+            total = count
+        else:
+            name = m.group(2).split(":", 1)[-1].split(" [", 1)[0]
+            functions.append((name, count))
+    if total is None:
+        return None
+    return {"total": total, "top": functions[:top]}
 
 
 def where_time_goes(data: dict, work: Path) -> list[str]:
@@ -68,17 +121,16 @@ def where_time_goes(data: dict, work: Path) -> list[str]:
         "Static facts per workload where Waft misses the native goal (< 0.95x) or loses to wasm2c: "
         "instructions of the module's machine code (objdump of each variant's module object), and what "
         "Waft's optimised IR (`build/bench/<target>/<workload>/waft/wl.ll`) keeps: bounds checks "
-        "(branches to the trap with MEMORY_OUT_OF_BOUNDS), how many of them compare against the memory "
-        "size *loaded from the instance* (`%mem.size`) rather than a constant, stack checks and calls. "
-        "Every workload module declares one page with min == max, so its bound could be the constant "
-        "65536 (DESIGN.md, performance levers), which lets LLVM drop checks on masked indices "
-        "(`table[x & 0xFF]`) and hoist the rest out of loops.",
+        "(branches to the trap with MEMORY_OUT_OF_BOUNDS; *vs loaded size* counts the ones that compare "
+        "against a size loaded from the instance instead of a constant), stack checks, calls left to "
+        "other functions, and *export bodies*: bytes of exported `wl_*` functions beyond a forwarding "
+        "stub (an internal body inlined into its export wrapper, so in flash twice).",
         "",
-        "| workload | waft vs native | waft vs wasm2c | instr native | instr waft | instr wasm2c | bounds checks | vs loaded size | stack checks | calls |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| workload | waft vs native | waft vs wasm2c | instr native | instr waft | instr wasm2c | bounds checks | vs loaded size | stack checks | calls | export bodies (B) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     objdump = _objdump(data["target"])
-    shown = 0
+    short = []
     ordered = sorted(data["workloads"].items(), key=lambda kv: kv[1]["ratios"].get("speed_vs_native") or 0)
     for name, w in ordered:
         r = w["ratios"]
@@ -95,33 +147,64 @@ def where_time_goes(data: dict, work: Path) -> list[str]:
         lines.append(f"| {name} | {vs_native:.2f} | {'-' if vs_w2c is None else f'{vs_w2c:.2f}'} | "
                      + " | ".join(cell(c) for c in counts) + " | "
                      + " | ".join(cell(stats.get(k)) for k in ("bounds_checks", "bounds_vs_loaded_size",
-                                                                 "stack_checks", "calls")) + " |")
-        shown += 1
-    if shown == 0:
-        lines = ["Waft meets the native goal and beats wasm2c on every workload here."]
+                                                                 "stack_checks", "calls")) + " | "
+                     + cell(export_wrapper_bytes(folder / "waft" / "wl.o", "wl", objdump.replace("objdump", "nm")))
+                     + " |")
+        short.append(name)
+    if not short:
+        return ["Waft meets the native goal and beats wasm2c on every workload here.", "", *FINDINGS]
+    if data["target"] == "host" and shutil.which("valgrind"):
+        lines += ["", "Executed instructions (callgrind, one run of the whole program) for the same workloads, "
+                  "with the functions that execute most:", "",
+                  "| workload | native | waft | wasm2c | waft / native | waft's hottest functions |",
+                  "| --- | ---: | ---: | ---: | ---: | --- |"]
+        for name in short:
+            profiles = {v: callgrind_profile(work / name / v / v) for v in ("native", "waft", "wasm2c")}
+            totals = [p["total"] if p else None for p in profiles.values()]
+            ratio = (f"{totals[1] / totals[0]:.2f}" if totals[0] and totals[1] else "-")
+            hot = ", ".join(f"{fn} {n / 1e6:.0f}M" for fn, n in (profiles["waft"] or {}).get("top", []))
+            lines.append(f"| {name} | " + " | ".join("-" if t is None else f"{t:,}" for t in totals)
+                         + f" | {ratio} | {hot} |")
     lines += ["", *FINDINGS]
     return lines
 
 
-# What reading the emitted code showed (bench/results/*.md repeats it; checked against the
-# wl.ll / objdump of the builds the figures above come from).
+# What reading the emitted code showed (objdump of wl.o and wl.ll of the builds these results
+# come from, compiler at commit 2ef851f or later: own memories with a constant bound).
 FINDINGS = [
-    "Reading the hot loops (objdump of `wl.o`, `wl.ll`):",
+    "Reading the hot loops (objdump of `wl.o`, `wl.ll`) shows where Waft's extra instructions are:",
     "",
-    "- **The memory bound is not a constant.** Every access compares against `%mem.size`, loaded "
-    "from the instance at function entry, although each module's memory is min == max == 1 page. "
-    "In crc32's inner loop (`table[(c ^ p[i]) & 0xFF]`) the index can never leave the page, yet Waft "
-    "emits `add r3, r9, r5, lsl #2; cmp r3, lr; bhi trap` per byte, plus an address-overflow test "
-    "(`adds r2, #2; beq trap`) on the byte load: about 10 instructions per byte where native C needs 6. "
-    "With a constant bound (and the static-instance base as a link-time symbol) LLVM would fold the "
-    "masked check away and hoist the loop's checks.",
-    "- **The linear-memory base is reloaded from the instance** (`ldr [r0, #4]`) in each function; in "
-    "small leaf functions (pid_step, crc16, q15_mul when not inlined) that load and the stack-limit "
-    "check in the prologue are a visible share of every call.",
-    "- **Stack check per function entry**: `movw/movt/ldr waft_stack_limit; cmp sp; bhi trap`, "
-    "5 instructions per call of a non-inlined function; wasm2c pays a depth counter increment and "
-    "decrement instead.",
-    "- **clang's shadow stack**: arrays local to a C function (sha256's `w[64]`, the AES state) live "
-    "in linear memory in every Wasm variant, behind bounds checks and the `__stack_pointer` global; "
-    "native keeps them on the machine stack.",
+    "- **One compare and branch per access, never merged.** The bound is a constant now (the memories "
+    "are min == max == 1 page), but checks on the same base at growing offsets are not collapsed: "
+    "state_machine's `classify` zeroes two 8-word arrays with 16 separate `cmp $0xfffc..0xffe0; ja trap` "
+    "pairs, and every pointer-walking loop (quicksort's partition, the JSON and state-machine scanners) "
+    "checks each load and store. Merging a group into its largest offset and hoisting loop-invariant "
+    "checks out of loops (DESIGN.md, performance levers) is the next step.",
+    "- **The Cortex-M bound costs a register.** `addr + 4 <= 65536` compiles to `cmp rX, rB; bhi` with "
+    "rB = `movw #65532`: 0xFFFC is not a Thumb-2 immediate. In quicksort that extra live register "
+    "pushes the memory base and a pointer to the stack (`ldr r3, [sp, #4]` inside the inner loop). A "
+    "64 KiB memory with 8 bytes of slack after it could use `cmp.w rX, #0x10000; bhs` (0x10000 is "
+    "encodable), or `lsrs.w rT, rX, #16; bne`, and free the register.",
+    "- **Trapping float-to-int conversions.** pid converts a float to int once per step; Wasm's "
+    "`i32.trunc_f32_s` must trap out of range, so Waft emits `vabs; vcmp; vmrs; b` plus the "
+    "NaN/overflow tests around the `vcvt` where native C has one `vcvt`. Building the workloads with "
+    "clang's `-mnontrapping-fptoint` (i32.trunc_sat, which a saturating `vcvt` implements alone) would "
+    "remove that; in the compiler, testing only after a saturating `vcvt` returned INT_MIN/INT_MAX "
+    "would make the common path one compare.",
+    "- **Stack check per function entry**: `movw/movt; ldr waft_stack_limit; mov r, sp; cmp; bhi trap` "
+    "(6 instructions) in every function that is not inlined; this is most of the host->Wasm call "
+    "overhead above (an empty export costs ~9 instructions where a C call costs 2). Leaf functions with "
+    "small frames could skip it when the margin (WAFT_STACK_MARGIN) already covers their frame.",
+    "- **clang's shadow stack**: C arrays local to a function (sha256's `w[64]`, the AES state, the "
+    "FIR impulse buffers) live in linear memory in every Wasm variant, behind bounds checks and the "
+    "`__stack_pointer` global; native keeps them in registers or on the machine stack.",
+    "- **Export wrappers duplicate bodies (flash).** `wl_bench_run` has the same signature as the "
+    "internal `wasm.0.bench_run` (instance first, same parameters), but LLVM sometimes inlines the "
+    "whole internal body into the wrapper while the internal function stays alive (function "
+    "descriptors reference it): on Cortex-M pid's two exports carry 924 of its 2,024 bytes twice. "
+    "Emitting the export as an alias of the internal function (or a `musttail` call with the "
+    "callee `noinline`) costs 0-4 bytes.",
+    "- **GCC vs LLVM.** Where Waft beats native (fir, matmul, aes128 on Cortex-M) it is LLVM's loop "
+    "unrolling and scheduling against GCC 12 -O2, not Wasm: against the same C through clang "
+    "(native_clang) those workloads are at 0.7-1.0x. The native_clang column is the fairer ceiling.",
 ]

@@ -40,7 +40,7 @@ def _ratio(other: float | None, waft: float | None) -> float | None:
 
 
 def assemble(target: Target, names: list[str], measured: dict, engines: dict, meta: dict) -> dict:
-    unit = "ns" if target.is_host else "ticks"
+    unit = "instructions" if target.is_host else "ticks"
     workloads: dict = {}
     for name in names:
         row = measured[name]
@@ -64,11 +64,17 @@ def assemble(target: Target, names: list[str], measured: dict, engines: dict, me
             "ram_vs_wasm2c": _ratio(w2c.get("ram_module"), waft.get("ram_module")),
             "wasm2c_speed_vs_native": _ratio(native.get("run"), w2c.get("run")),
             "speed_vs_native_clang": _ratio(clang.get("run"), waft.get("run")),
+            "wall_vs_native": _ratio(native.get("wall_ns"), waft.get("wall_ns")),
+            "wall_vs_wasm2c": _ratio(w2c.get("wall_ns"), waft.get("wall_ns")),
+            # the size-tuned build (Waft -Os) against the same wasm2c build: flash and speed
+            "os_flash_vs_wasm2c": _ratio(w2c.get("flash_module"), row.get("waft_os", {}).get("flash_module")),
+            "os_speed_vs_native": _ratio(native.get("run"), row.get("waft_os", {}).get("run")),
         }
         for engine, results in engines.items():
             figures = results.get(name, {}) if isinstance(results, dict) else {}
             if "run" in figures:
-                ratios[f"speed_vs_{engine}"] = _ratio(figures["run"], waft.get("run"))
+                # engines have only wall time: compare with Waft's wall time
+                ratios[f"speed_vs_{engine}"] = _ratio(figures["run"], waft.get("wall_ns"))
                 if figures.get("checksum") != waft.get("checksum"):
                     problems.append(f"{engine}: checksum {figures.get('checksum')} != Waft's {waft.get('checksum')}")
         workloads[name] = {"iterations": meta["iterations"][name], "variants": row, "ratios": ratios,
@@ -84,6 +90,10 @@ def assemble(target: Target, names: list[str], measured: dict, engines: dict, me
             "wasm_to_host_per_call": (figures["import_call_ticks"] - figures["loop_ticks"]) / n,
             "instantiate": figures.get("instantiate"),
         }
+        per_tick = meta.get("instructions_per_tick")
+        if per_tick:  # a call is a handful of instructions: show them, not fractions of a tick
+            calls[variant]["host_to_wasm_instructions"] = calls[variant]["host_to_wasm_per_call"] * per_tick
+            calls[variant]["wasm_to_host_instructions"] = calls[variant]["wasm_to_host_per_call"] * per_tick
 
     def collect(key: str) -> list[float]:
         return [w["ratios"][key] for w in workloads.values() if w["ratios"].get(key)]
@@ -98,6 +108,10 @@ def assemble(target: Target, names: list[str], measured: dict, engines: dict, me
         "ram_vs_wasm2c_geomean": geomean(collect("ram_vs_wasm2c")),
         "wasm2c_speed_vs_native_geomean": geomean(collect("wasm2c_speed_vs_native")),
         "speed_vs_native_clang_geomean": geomean(collect("speed_vs_native_clang")),
+        "os_flash_vs_wasm2c_geomean": geomean(collect("os_flash_vs_wasm2c")),
+        "os_speed_vs_native_geomean": geomean(collect("os_speed_vs_native")),
+        "wall_vs_native_geomean": geomean(collect("wall_vs_native")),
+        "wall_vs_wasm2c_geomean": geomean(collect("wall_vs_wasm2c")),
         "workloads": len(workloads),
         "workloads_with_problems": sum(1 for w in workloads.values() if w["problems"]),
     }
@@ -115,7 +129,10 @@ def assemble(target: Target, names: list[str], measured: dict, engines: dict, me
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "host": f"{platform.system()} {platform.machine()}",
         "unit": unit,
-        "method": (f"median wall time of {meta['repeats']} runs (CLOCK_MONOTONIC, ns)" if target.is_host else
+        "method": ("instructions executed by one bench_run call, counted by valgrind's callgrind (the "
+                   "program with one run minus the program with none: deterministic); wall time "
+                   f"(median of {meta['repeats']} runs, CLOCK_MONOTONIC) is in `wall_ns` and the wall-time table"
+                   if target.is_host else
                    "QEMU -icount shift=0; SysTick ticks (overflow-counted) around bench_run: "
                    "deterministic, proportional to executed instructions"),
         "compilers": _compiler_versions(target),
@@ -153,6 +170,7 @@ def _fmt(value, digits: int = 2) -> str:
 
 def markdown(data: dict, plot_names: list[str], work: Path) -> str:
     unit = data["unit"]
+    time_unit = "ns" if data["unit"] == "instructions" else unit  # the harness's clock: ns on the host
     s = data["summary"]
     lines = [f"# Waft benchmark results: {data['target']}", "",
              f"{data['description']}. Measured {data['date']} on {data['host']}.", "",
@@ -161,7 +179,8 @@ def markdown(data: dict, plot_names: list[str], work: Path) -> str:
              "and must pass its own `bench_verify()` and agree on the checksum.", "",
              "Variants: **native** = the C compiled by the target's C compiler (-O2; the issue's "
              "reference, GCC here); **native_clang** = the same C through clang 14 -O2 (LLVM, as "
-             "Waft's code is: it separates GCC-vs-LLVM effects from Wasm effects); **waft** = the Wasm "
+             "Waft's code is: it separates GCC-vs-LLVM effects from Wasm effects); **waft_os** = Waft "
+             "at `opt=\"s\"` (size-tuned; the `os_*` figures); **waft** = the Wasm "
              "compiled by Waft (defaults: every bounds and stack check on); **wasm2c** = the same Wasm "
              "through wasm2c 1.0.32 and the same C compiler, explicit bounds checks "
              "(`WASM_RT_MEMCHECK_SIGNAL_HANDLER=0`). All C is built with `-ffp-contract=off` "
@@ -185,6 +204,15 @@ def markdown(data: dict, plot_names: list[str], work: Path) -> str:
             _fmt(v.get(x, {}).get("run"), 0) if isinstance(v.get(x, {}).get("run"), float)
             else _fmt(v.get(x, {}).get("run")) for x in ("native", "native_clang", "waft", "wasm2c")) +
             f" | {_fmt(r['speed_vs_native'])} | {_fmt(r.get('speed_vs_native_clang'))} | {_fmt(r['speed_vs_wasm2c'])} | {_fmt(r['wasm2c_speed_vs_native'])} |")
+    if any("wall_ns" in w["variants"].get("waft", {}) for w in data["workloads"].values()):
+        lines += ["", "Wall time (ns, median of the runs; noisy on a shared machine, hence not the headline):", "",
+                  "| workload | native | native_clang | waft | wasm2c | waft vs native | waft vs wasm2c |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for name, w in data["workloads"].items():
+            v = w["variants"]
+            cells = [_fmt(v.get(x, {}).get("wall_ns"), 0) for x in ("native", "native_clang", "waft", "wasm2c")]
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {_fmt(w['ratios'].get('wall_vs_native'))} | "
+                         f"{_fmt(w['ratios'].get('wall_vs_wasm2c'))} |")
     if data["meta"].get("instructions_per_tick"):
         lines += ["", f"One tick is {data['meta']['instructions_per_tick']:.3f} executed instructions "
                   "(calibrated with a 2-instruction loop: the SysTick runs at the 168 MHz core clock "
@@ -196,17 +224,18 @@ def markdown(data: dict, plot_names: list[str], work: Path) -> str:
               "native stack of the run (stack painting; on Cortex-M it includes the 104-byte FP "
               "exception frame of the SysTick interrupt). Firmware = the whole linked program "
               "(harness, runtime, libc).", "",
-              "| workload | flash native | flash waft | flash wasm2c | waft vs wasm2c | stack native | stack waft | stack wasm2c | RAM waft | RAM wasm2c | firmware native | firmware waft | firmware wasm2c |",
-              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+              "| workload | flash native | flash waft | flash waft_os | flash wasm2c | waft vs wasm2c | waft_os vs wasm2c | stack native | stack waft | stack wasm2c | RAM waft | RAM wasm2c | firmware native | firmware waft | firmware wasm2c |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, w in data["workloads"].items():
         v = w["variants"]
         g = lambda x, k: _fmt(v.get(x, {}).get(k))  # noqa: E731
         lines.append(f"| {name} | {g('native', 'flash_module')} | {g('waft', 'flash_module')} | "
-                     f"{g('wasm2c', 'flash_module')} | {_fmt(w['ratios']['flash_vs_wasm2c'])} | "
+                     f"{g('waft_os', 'flash_module')} | {g('wasm2c', 'flash_module')} | "
+                     f"{_fmt(w['ratios']['flash_vs_wasm2c'])} | {_fmt(w['ratios'].get('os_flash_vs_wasm2c'))} | "
                      f"{g('native', 'stack_peak')} | {g('waft', 'stack_peak')} | {g('wasm2c', 'stack_peak')} | "
                      f"{g('waft', 'ram_module')} | {g('wasm2c', 'ram_module')} | {g('native', 'firmware_flash')} | "
                      f"{g('waft', 'firmware_flash')} | {g('wasm2c', 'firmware_flash')} |")
-    lines += ["", f"## Instantiation ({unit})", "",
+    lines += ["", f"## Instantiation ({time_unit})", "",
               "Waft: `P__instantiate` (zero the 64 KiB memory, apply data segments). wasm2c: "
               "`init_module` + `instantiate` (calloc the memory, apply data segments).", "",
               "| workload | waft | wasm2c |", "| --- | ---: | ---: |"]
@@ -215,15 +244,17 @@ def markdown(data: dict, plot_names: list[str], work: Path) -> str:
         lines.append(f"| {name} | {_fmt(v.get('waft', {}).get('instantiate'))} | "
                      f"{_fmt(v.get('wasm2c', {}).get('instantiate'))} |")
     if data["calls"]:
-        lines += ["", f"## Call overhead ({unit} per call, loop cost subtracted)", "",
+        lines += ["", f"## Call overhead ({time_unit} per call, loop cost subtracted)", "",
                   "host->Wasm: an empty export called 100,000 times from a C loop; Wasm->host: a Wasm "
                   "loop calling an empty imported C function 100,000 times. Native: the same calls "
                   "between separately compiled C functions.", "",
-                  "| variant | host->Wasm | Wasm->host |", "| --- | ---: | ---: |"]
+                  "| variant | host->Wasm | Wasm->host | host->Wasm (instructions) | Wasm->host (instructions) |",
+                  "| --- | ---: | ---: | ---: | ---: |"]
         for variant, c in data["calls"].items():
-            lines.append(f"| {variant} | {_fmt(c['host_to_wasm_per_call'])} | {_fmt(c['wasm_to_host_per_call'])} |")
+            lines.append(f"| {variant} | {_fmt(c['host_to_wasm_per_call'])} | {_fmt(c['wasm_to_host_per_call'])} | "
+                         f"{_fmt(c.get('host_to_wasm_instructions'), 1)} | {_fmt(c.get('wasm_to_host_instructions'), 1)} |")
     if data["engines"]:
-        lines += ["", "## Other engines on the host (ns per run; ratio = engine / Waft)", "",
+        lines += ["", "## Other engines on the host (wall time, ns per run; ratio = engine / Waft's wall time)", "",
                   "Called through their Python packages (pip wasmtime, pywasm3); the call from "
                   "Python is one per run, so its cost is noise.", ""]
         engine_names = list(data["engines"])
@@ -261,6 +292,7 @@ def plots(data: dict, out_dir: Path) -> list[Path]:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        import matplotlib.ticker
     except ImportError:
         print("matplotlib is not installed: no plots (pip install 'waft[bench]')")
         return []
@@ -277,6 +309,9 @@ def plots(data: dict, out_dir: Path) -> list[Path]:
         ax.axhline(1.0, color="black", linewidth=0.8)
         if goal is not None:
             ax.axhline(goal, color="tab:red", linestyle="--", linewidth=0.8, label=f"goal {goal}")
+        # Ratios on a log scale: 2x faster and 2x slower are the same distance from 1.
+        ax.set_yscale("log", base=2)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xticks(range(len(names)), names, rotation=35, ha="right")
         ax.set_ylabel("ratio (> 1: Waft faster / smaller)")
         ax.set_title(title)

@@ -28,6 +28,7 @@ import datetime
 import json
 import math
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -110,9 +111,37 @@ def run_program(target: Target, build: Build) -> dict:
     return values
 
 
+def callgrind_total(program: Path, repeats: int) -> int:
+    """Instructions a host program executes with `repeats` runs of bench_run (valgrind's callgrind)."""
+    out_file = program.parent / f"callgrind.{repeats}.out"
+    proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", str(program), str(repeats)],
+                          capture_output=True, text=True, timeout=QEMU_TIMEOUT)
+    if proc.returncode != 0:
+        raise BuildError(f"callgrind of {program} failed:\n{proc.stderr[-2000:]}")
+    for line in out_file.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise BuildError(f"no totals in {out_file}")
+
+
+def host_instructions(program: Path) -> int:
+    """Instructions of one bench_run call: the whole program with one run minus the program with none.
+
+    Deterministic where wall time on a shared two-core machine is not; the
+    difference also removes start-up, instantiation and the self-check.
+    """
+    return callgrind_total(program, 1) - callgrind_total(program, 0)
+
+
 def measure_build(target: Target, build: Build) -> dict:
     """Build facts plus run figures for one (workload, variant)."""
     values = run_program(target, build)
+    wall = None
+    if target.is_host:
+        # Host speed is callgrind's instruction count; the wall time is kept beside it.
+        wall = statistics.median(values["run_ticks"])
+        if shutil.which("valgrind"):
+            values["run_ticks"] = [host_instructions(build.program)]
     footprint = variants.module_footprint(build.map_file, build.module_objects)
     firmware = measure(build.program, target)
     state = build.extra.get("instance_bytes", 0)
@@ -133,6 +162,8 @@ def measure_build(target: Target, build: Build) -> dict:
         "firmware_flash": firmware.flash_used,
         "firmware_ram_static": firmware.ram_used,
     }
+    if wall is not None:
+        result["wall_ns"] = wall
     for key in ("loop_ticks", "empty_call_ticks", "import_call_ticks", "call_count"):
         if key in values:
             result[key] = values[key]
@@ -148,6 +179,8 @@ def build_one(target: Target, workload: str, variant: str, work: Path, wasm: Pat
         return variants.build_waft(target, workload, folder, n, repeats, wasm, work / "runtime")
     if variant == "wasm2c":
         return variants.build_wasm2c(target, workload, folder, n, repeats, wasm)
+    if variant == "waft_os":
+        return variants.build_waft(target, workload, folder, n, repeats, wasm, work / "runtime", opt="s")
     if variant == "native_clang":
         return variants.build_native(target, workload, folder, n, repeats, compiler="clang")
     raise ValueError(variant)
@@ -223,7 +256,7 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
     repeats = HOST_REPEATS if target.is_host else 1
     started = time.time()
     log(f"waft bench: {len(names)} workloads x {len(variants.VARIANTS)} variants on {target.name} "
-        f"({'wall time, median of %d runs' % repeats if target.is_host else 'QEMU -icount shift=0, SysTick ticks'})")
+        f"({'callgrind instructions, and wall time (median of %d runs)' % repeats if target.is_host else 'QEMU -icount shift=0, SysTick ticks'})")
 
     wasm = {w: variants.wasm_module(w, _mkdir(work / w)) for w in names + [CALLS_WORKLOAD]}
     jobs_list = [(w, v) for w in names + [CALLS_WORKLOAD] for v in variants.VARIANTS]
@@ -244,13 +277,13 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
             except Exception as exc:
                 failures.append(f"{workload}/{variant}: {exc}")
                 measured[workload][variant] = {"error": str(exc).splitlines()[0]}
-                log(f"[{done:>2}/{len(jobs_list)}] {workload:<14} {variant:<7} FAILED: {str(exc).splitlines()[0]}")
+                log(f"[{done:>2}/{len(jobs_list)}] {workload:<14} {variant:<12} FAILED: {str(exc).splitlines()[0]}")
                 if not isinstance(exc, BuildError):
                     traceback.print_exc()
                 continue
             measured[workload][variant] = figures
-            unit = "ns" if target.is_host else "ticks"
-            log(f"[{done:>2}/{len(jobs_list)}] {workload:<14} {variant:<7} {figures['run']:>14,.0f} {unit}"
+            unit = "instructions" if target.is_host else "ticks"
+            log(f"[{done:>2}/{len(jobs_list)}] {workload:<14} {variant:<12} {figures['run']:>14,.0f} {unit}"
                 f"  flash {figures['flash_module']:>6,} B  verify {'ok' if figures['verify'] == 1 else 'FAILED'}")
 
     calibration = None

@@ -42,7 +42,7 @@ CALLS_EXPORTS = ("bench_empty", "bench_call_import")
 
 C_FLAGS = ["-O2", "-ffp-contract=off", "-ffunction-sections", "-fdata-sections", "-std=gnu11"]
 
-VARIANTS = ("native", "waft", "wasm2c", "native_clang")
+VARIANTS = ("native", "waft", "wasm2c", "native_clang", "waft_os")
 
 # clang for the native_clang reference: the same C through LLVM (as Waft's code is), so a
 # difference between GCC's and LLVM's optimisers is not mistaken for a Wasm effect.
@@ -162,7 +162,7 @@ def build_calibration(target: Target, build_dir: Path, iterations: int) -> Build
 #include <stdint.h>
 static uint32_t spin(uint32_t n) {
     uint32_t r = n;
-    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(r));
+    __asm__ volatile("1: subs %0, %0, #1\\n\\tbne 1b" : "+r"(r));
     return r;
 }
 #define MOD_SETUP() ((void) 0)
@@ -178,9 +178,10 @@ static uint32_t spin(uint32_t n) {
 # --------------------------------------------------------------------------- Waft
 
 def build_waft(target: Target, workload: str, build_dir: Path, iterations: int, repeats: int,
-               wasm: Path, runtime_dir: Path) -> Build:
+               wasm: Path, runtime_dir: Path, opt: str = "2") -> Build:
+    """The module through Waft at `opt` ("2", the default, or "s": the size-tuned waft_os variant)."""
     build_dir.mkdir(parents=True, exist_ok=True)
-    result = compile_module(wasm.read_bytes(), target, prefix=PREFIX)
+    result = compile_module(wasm.read_bytes(), target, prefix=PREFIX, opt=opt)
     module = build_dir / f"{PREFIX}.o"
     module.write_bytes(result.object)
     (build_dir / f"{PREFIX}.h").write_text(result.header)
@@ -205,8 +206,9 @@ static waft_trap_frame frame;
 """
     harness = _harness(target, build_dir, glue, iterations, repeats, _calls_flags(workload))
     library = runtime_library(target, runtime_dir)
-    program, map_file = _link(target, build_dir, [harness, module, library], "waft")
-    return Build(workload, "waft", program, map_file, [module],
+    variant = "waft" if opt == "2" else f"waft_o{opt}"
+    program, map_file = _link(target, build_dir, [harness, module, library], variant)
+    return Build(workload, variant, program, map_file, [module],
                  {"instance_bytes": result.instance_size, "object": module})
 
 
