@@ -63,7 +63,7 @@ def seed_entries(folder: Path, root: str) -> list[SeedEntry]:
     return entries
 
 
-def _c_string(text: str) -> str:
+def c_string(text: str) -> str:
     out = []
     for byte in text.encode():
         ch = chr(byte)
@@ -88,13 +88,14 @@ def render_c(entries: Sequence[SeedEntry], table: str = "waft_ramfs_seed_table")
     out = ['#include "ramfs.h"', '#include "waft_wasi_p1.h"', ""]
     for i, e in enumerate(entries):
         if not e.is_dir and e.data:
-            out.append(f"/* {e.path} ({len(e.data)} bytes) */")
+            shown = e.path.replace("*/", "*_/")  # a name must not close the comment
+            out.append(f"/* {shown} ({len(e.data)} bytes) */")
             out.append(f"static const uint8_t {table}_file{i}[] = {{\n{_c_bytes(e.data)}\n}};")
     out.append(f"static const waft_ramfs_seed {table}[] = {{")
     for i, e in enumerate(entries):
         kind = "WAFT_WASI_FILETYPE_DIRECTORY" if e.is_dir else "WAFT_WASI_FILETYPE_REGULAR_FILE"
         data = f"{table}_file{i}" if (not e.is_dir and e.data) else "NULL"
-        out.append(f"    {{{_c_string(e.path)}, {kind}, {data}, {len(e.data)}u, {e.mtime_ns}ull}},")
+        out.append(f"    {{{c_string(e.path)}, {kind}, {data}, {len(e.data)}u, {e.mtime_ns}ull}},")
     if not entries:
         out.append("    {NULL, 0, NULL, 0, 0},")  # C has no empty arrays
     out.append("};")

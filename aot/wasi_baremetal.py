@@ -33,7 +33,7 @@ from pathlib import Path
 from aot import link as link_mod
 from aot import wasi
 from aot.errors import TargetError
-from aot.ramfs_image import render_c, seed_entries
+from aot.ramfs_image import c_string, render_c, seed_entries
 from aot.runtime_build import runtime_library
 from aot.targets import Target
 
@@ -83,8 +83,6 @@ def parse_dir(spec: str) -> Dir:
 def render_config(*, args: Sequence[str], env: Mapping[str, str] | Sequence[str] = (), dirs: Sequence[Dir] = (),
                   epoch_ns: int | None = None, seed: bytes | None = None) -> str:
     """The text of wasi_config.c (see the module docstring)."""
-    from aot.ramfs_image import _c_string
-
     if not args:
         raise ValueError("args must hold at least the program name (the guest's argv[0])")
     env_items = [f"{k}={v}" for k, v in env.items()] if isinstance(env, Mapping) else list(env)
@@ -120,8 +118,8 @@ def render_config(*, args: Sequence[str], env: Mapping[str, str] | Sequence[str]
             "static waft_ramfs_node ramfs_nodes[WAFT_RAMFS_NODES];",
             "",
         ]
-    out.append("static const char *const guest_argv[] = {" + ", ".join(_c_string(a) for a in args) + ", NULL};")
-    out.append("static const char *const guest_env[] = {" + "".join(_c_string(e) + ", " for e in env_items) + "NULL};")
+    out.append("static const char *const guest_argv[] = {" + ", ".join(c_string(a) for a in args) + ", NULL};")
+    out.append("static const char *const guest_env[] = {" + "".join(c_string(e) + ", " for e in env_items) + "NULL};")
     out += [
         "",
         "int waft_wasi_baremetal_setup(waft_wasi_ctx *ctx) {",
@@ -143,9 +141,9 @@ def render_config(*, args: Sequence[str], env: Mapping[str, str] | Sequence[str]
         ]
         for i, (_host, guest) in enumerate(dirs):
             out += [
-                f'    fd = waft_wasi_preopen_dir(ctx, "d{i}", {_c_string(guest)});',
+                f'    fd = waft_wasi_preopen_dir(ctx, "d{i}", {c_string(guest)});',
                 "    if (fd < 0) {",
-                f'        waft_port_write_error("waft: cannot preopen " {_c_string(guest)} ": ");',
+                f'        waft_port_write_error("waft: cannot preopen " {c_string(guest)} ": ");',
                 "        waft_port_write_error(waft_wasi_errno_name(-fd));",
                 '        waft_port_write_error("\\n");',
                 "        return -fd;",
