@@ -176,8 +176,8 @@ FINDINGS = [
     "",
     "- **One compare and branch per access, never merged.** The bound is a constant now (the memories "
     "are min == max == 1 page), but checks on the same base at growing offsets are not collapsed: "
-    "state_machine's `classify` zeroes two 8-word arrays with 16 separate `cmp $0xfffc..0xffe0; ja trap` "
-    "pairs, and every pointer-walking loop (quicksort's partition, the JSON and state-machine scanners) "
+    "on x86-64 state_machine's `classify` zeroes two 8-word arrays with 16 separate "
+    "`cmp $0xfffc..0xffe0; ja trap` pairs, and every pointer-walking loop (quicksort's partition, the JSON and state-machine scanners) "
     "checks each load and store. Merging a group into its largest offset and hoisting loop-invariant "
     "checks out of loops (DESIGN.md, performance levers) is the next step.",
     "- **The Cortex-M bound costs a register.** `addr + 4 <= 65536` compiles to `cmp rX, rB; bhi` with "

@@ -305,7 +305,8 @@ def plots(data: dict, out_dir: Path) -> list[Path]:
         width = 0.8 / len(series)
         for i, (label, values) in enumerate(series.items()):
             xs = [j + (i - (len(series) - 1) / 2) * width for j in range(len(names))]
-            ax.bar(xs, [v or 0 for v in values], width, label=label)
+            # Bars grow from 1 (parity) up or down, so a loss reads as a bar below the line.
+            ax.bar(xs, [(v or 1) - 1 for v in values], width, bottom=1, label=label)
         ax.axhline(1.0, color="black", linewidth=0.8)
         if goal is not None:
             ax.axhline(goal, color="tab:red", linestyle="--", linewidth=0.8, label=f"goal {goal}")
@@ -330,5 +331,6 @@ def plots(data: dict, out_dir: Path) -> list[Path]:
             speed[f"Waft vs {engine}"] = ratio(f"speed_vs_{engine}")
     bars(f"{target}_speed.png", f"{target}: speed ratio (other time / Waft time)", speed, 0.95)
     bars(f"{target}_flash.png", f"{target}: module flash ratio (other bytes / Waft bytes)",
-         {"Waft vs native": ratio("flash_vs_native"), "Waft vs wasm2c": ratio("flash_vs_wasm2c")}, 1.5)
+         {"Waft vs native": ratio("flash_vs_native"), "Waft vs wasm2c": ratio("flash_vs_wasm2c"),
+          "Waft -Os vs wasm2c": ratio("os_flash_vs_wasm2c")}, 1.5)
     return paths

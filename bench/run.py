@@ -322,6 +322,21 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
     return 1 if failures else 0
 
 
+def render_report(target_name: str, results_dir: Path = RESULTS_DIR) -> int:
+    """Write <target>.md and the plots again from <target>.json (after changing report.py or analysis.py)."""
+    json_path = results_dir / f"{target_name}.json"
+    if not json_path.is_file():
+        log(f"{json_path} does not exist: run the suite first")
+        return 2
+    data = json.loads(json_path.read_text())
+    plot_paths = report.plots(data, results_dir)
+    md_path = results_dir / f"{target_name}.md"
+    md_path.write_text(report.markdown(data, [p.name for p in plot_paths], REPO / "build" / "bench" / target_name))
+    for path in [md_path, *plot_paths]:
+        log(f"wrote {path}")
+    return 0
+
+
 def _mkdir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -335,7 +350,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-engines", action="store_true", help="host: skip wasmtime and wasm3")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder for the JSON, report and plots")
+    parser.add_argument("--report-only", action="store_true",
+                        help="re-render the Markdown report and plots from the existing <target>.json")
     args = parser.parse_args(argv)
+    if args.report_only:
+        return render_report(args.target, args.results)
     return run_benchmarks(args.target, args.workload, jobs=args.jobs, results_dir=args.results,
                           engines=not args.no_engines, plots=not args.no_plots)
 
