@@ -266,3 +266,19 @@ def test_uart_stdin_and_poll(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == case.exit_code, out + err
     assert out.replace("\r\n", "\n") == case.stdout
+
+
+def test_nrf52840_board_glue_compiles(tmp_path: Path) -> None:
+    """nRF52840 has no QEMU machine and no linker script yet: its board.c (RNG, ID, UART) compiles for it."""
+    from aot import wasi
+
+    _require_tools()
+    target = load_target("nrf52840")
+    obj = tmp_path / "board.o"
+    subprocess.run([target.cc, *target.cflags, "-O2", "-Wall", "-Wextra", "-Werror", f"-I{wasi.WASI_DIR}",
+                    f"-I{wasi.INCLUDE_DIR}", "-c", str(target.directory / "board.c"), "-o", str(obj)], check=True)
+    defined = subprocess.run(["arm-none-eabi-nm", "--defined-only", str(obj)], capture_output=True, text=True,
+                             check=True).stdout
+    for name in ("waft_board_core_hz", "waft_board_random", "waft_board_unique_id", "waft_board_uart_init",
+                 "waft_board_uart_putc", "waft_board_uart_getc"):
+        assert f" T {name}\n" in defined
