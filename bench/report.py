@@ -247,7 +247,9 @@ def markdown(data: dict, plot_names: list[str], work: Path) -> str:
         lines += ["", f"## Call overhead ({time_unit} per call, loop cost subtracted)", "",
                   "host->Wasm: an empty export called 100,000 times from a C loop; Wasm->host: a Wasm "
                   "loop calling an empty imported C function 100,000 times. Native: the same calls "
-                  "between separately compiled C functions.", "",
+                  "between separately compiled C functions." + (
+                      " On the host these are wall-clock nanoseconds on a shared machine: read them as "
+                      "orders of magnitude." if data["unit"] == "instructions" else ""), "",
                   "| variant | host->Wasm | Wasm->host | host->Wasm (instructions) | Wasm->host (instructions) |",
                   "| --- | ---: | ---: | ---: | ---: |"]
         for variant, c in data["calls"].items():

@@ -24,10 +24,7 @@ nothing here asserts a time; goals are recorded in the report.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import math
-import platform
 import shutil
 import statistics
 import subprocess
