@@ -174,6 +174,22 @@ def check(input: Path, target_name: str) -> None:
     click.echo(f"{input.name}: all {len(statuses)} imports are provided by the {target.name} runtime")
 
 
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("bench_args", nargs=-1, type=click.UNPROCESSED)
+def bench(bench_args: tuple[str, ...]) -> None:
+    """Run the embedded benchmark suite (bench/run.py; `waft bench --help` for its options).
+
+    Writes bench/results/<target>.json, a Markdown report and plots.
+    """
+    repo = Path(__file__).resolve().parent.parent
+    if not (repo / "bench" / "run.py").is_file():
+        _fail("the benchmark suite (bench/) is not in this installation: run it from a checkout", 2)
+    sys.path.insert(0, str(repo))
+    from bench.run import main as bench_main
+
+    sys.exit(bench_main(list(bench_args)))
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
