@@ -10,6 +10,11 @@
  * bounded wait and, when it does not answer, waft_board_random says "no RNG"
  * and the port falls back to waft_insecure_fallback_random; RCC reading as 0
  * also tells us the core runs at the 168 MHz QEMU gives the machine.
+ *
+ * CLOCK_REALTIME comes from the RTC calendar when something (an earlier
+ * firmware, a battery-backed setting) has initialised it (RTC_ISR.INITS);
+ * otherwise the port uses the build time plus the monotonic clock.  Nothing
+ * here sets the RTC.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,6 +53,17 @@
 #define USART_CR1_RE (1u << 2)
 
 #define UID_BASE 0x1FFF7A10u
+
+#define RTC_TR REG(0x40002800u)
+#define RTC_DR REG(0x40002804u)
+#define RTC_CR REG(0x40002808u)
+#define RTC_ISR REG(0x4000280Cu)
+#define RTC_PRER REG(0x40002810u)
+#define RTC_SSR REG(0x40002828u)
+#define RTC_ISR_INITS (1u << 4)
+#define RTC_ISR_RSF (1u << 5)
+#define RTC_CR_FMT (1u << 6)
+#define RTC_TR_PM (1u << 22)
 
 /* Polls of RNG_SR before deciding the RNG is not there: a real RNG has a
  * word ready every 40 cycles of its 48 MHz clock, far inside this. */
@@ -148,4 +164,40 @@ void waft_board_uart_putc(uint8_t c) {
 int waft_board_uart_getc(void) {
     if (!(USART2_SR & USART_SR_RXNE)) return -1;
     return (int)(USART2_DR & 0xFFu);
+}
+
+/* Days from 1970-01-01 to year-month-day (proleptic Gregorian; H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static unsigned bcd(uint32_t reg, int shift, uint32_t tens_mask) {
+    return ((reg >> (shift + 4)) & tens_mask) * 10 + ((reg >> shift) & 0xFu);
+}
+
+bool waft_board_rtc_ns(uint64_t *ns) {
+    if (emulated() || !(RTC_ISR & RTC_ISR_INITS)) return false; /* the calendar was never set */
+    /* The shadow registers must have synchronised since reset (RM0090 26.3.6). */
+    int i = 0;
+    while (!(RTC_ISR & RTC_ISR_RSF)) {
+        if (++i == RNG_WAIT) return false; /* no RTC clock running */
+    }
+    /* Reading SSR then TR freezes the shadows until DR is read: one instant. */
+    uint32_t ssr = RTC_SSR, tr = RTC_TR, dr = RTC_DR;
+    uint32_t prediv_s = RTC_PRER & 0x7FFFu;
+    unsigned hour = bcd(tr, 16, 0x3u), minute = bcd(tr, 8, 0x7u), second = bcd(tr, 0, 0x7u);
+    if ((RTC_CR & RTC_CR_FMT) && (tr & RTC_TR_PM)) hour = hour % 12 + 12;
+    else if ((RTC_CR & RTC_CR_FMT) && hour == 12) hour = 0;
+    unsigned year = 2000 + bcd(dr, 16, 0xFu), month = bcd(dr, 8, 0x1u), day = bcd(dr, 0, 0x3u);
+    if (month < 1 || month > 12 || day < 1 || day > 31) return false;
+    int64_t seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+    /* Subseconds count down from PREDIV_S. */
+    uint64_t sub_ns = ssr <= prediv_s ? (uint64_t)(prediv_s - ssr) * 1000000000u / (prediv_s + 1u) : 0;
+    *ns = (uint64_t)seconds * 1000000000u + sub_ns;
+    return true;
 }
