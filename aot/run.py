@@ -2,10 +2,12 @@
 
 On the host the program is an ordinary executable linked with the WASI host
 port and `runtime_c/wasi_p1/main/host_main.c` (which parses --dir/--env/--listen
-and the guest's argv); on emulated boards the image runs under QEMU.  Every
-product is cached under the cache folder by a hash of its inputs (module
-bytes, options, compiler and runtime sources), so running the same module
-again only runs it.
+and the guest's argv).  On a board the guest's args, environment and RAM
+filesystem seed are fixed at build time (aot/wasi_baremetal.py), so the
+firmware is linked for each run and booted under QEMU with semihosting.
+Compiled modules and runtimes are cached under the cache folder by a hash of
+their inputs (module bytes, options, compiler and runtime sources), so
+running the same module again skips the compiler.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from functools import cache
@@ -82,38 +85,76 @@ def check_runnable(data: bytes, target: Target, name: str) -> None:
 
 def build_host_program(data: bytes, target: Target, options: RunOptions, name: str) -> Path:
     """The cached host executable for this module and these build options."""
-    key = hashlib.sha256(data + f"|{target.name}|{options.opt}|{options.memory_cap_pages}|"
-                         f"{_compiler_digest()}".encode()).hexdigest()[:20]
-    root = cache_dir() / "run" / target.name
-    exe = root / key / "program"
+    folder = compiled_module(data, target, options, name)
+    exe = folder / "program"
     if exe.is_file():
         return exe
+    runtime = runtime_library(target, cache_dir(), extra_sources=wasi.runtime_sources(target))
+    partial = folder / f".program-{os.getpid()}"
+    link(target, [HOST_MAIN, folder / f"{PREFIX}.o", runtime], partial,
+         cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{folder}"])
+    os.replace(partial, exe)  # atomic: a parallel run sees the old state or the whole program
+    return exe
+
+
+def compiled_module(data: bytes, target: Target, options: RunOptions, name: str) -> Path:
+    """Folder holding the cached prog.o and prog.h for this module and options."""
+    key = hashlib.sha256(data + f"|{target.name}|{options.opt}|{options.memory_cap_pages}|"
+                         f"{_compiler_digest()}".encode()).hexdigest()[:20]
+    root = cache_dir() / "modules" / target.name
+    folder = root / key
+    if (folder / f"{PREFIX}.o").is_file():
+        return folder
     check_runnable(data, target, name)
     root.mkdir(parents=True, exist_ok=True)
-    runtime = runtime_library(target, cache_dir(), extra_sources=wasi.runtime_sources(target))
+    result = compile_module(data, target, prefix=PREFIX, opt=options.opt,
+                            memory_cap_pages=options.memory_cap_pages)
+    if target.ram is not None and result.instance_size > target.ram.length:
+        initial = sum(m.limits.min << m.limits.page_size_log2 for m in result.module.all_memories())
+        raise TargetError(
+            f"{name} needs {result.instance_size:,} bytes of RAM for its instance "
+            f"({initial:,} bytes of initial linear memory) and {target.name} has "
+            f"{target.ram.length:,}: build it with -Wl,--initial-memory=65536 "
+            "-Wl,-z,stack-size=8192, or pick a board with more RAM")
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
+    (work / f"{PREFIX}.o").write_bytes(result.object)
+    (work / f"{PREFIX}.h").write_text(result.header)
     try:
-        result = compile_module(data, target, prefix=PREFIX, opt=options.opt,
-                                memory_cap_pages=options.memory_cap_pages)
-        (work / f"{PREFIX}.o").write_bytes(result.object)
-        (work / f"{PREFIX}.h").write_text(result.header)
-        link(target, [HOST_MAIN, work / f"{PREFIX}.o", runtime], work / "program",
-             cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{work}"])
-        try:
-            work.rename(root / key)  # publish the whole folder at once
-        except OSError:  # another process published the same build first
-            pass
-    finally:
+        work.rename(folder)  # publish the whole folder at once
+    except OSError:  # another process published the same build first
         shutil.rmtree(work, ignore_errors=True)
-    return exe
+    return folder
+
+
+def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) -> int:
+    """Link a firmware with the options baked in, boot it under QEMU, pass its output through."""
+    from aot import wasi_baremetal
+    from aot.qemu import run_elf
+
+    if options.listen:
+        raise TargetError(f"--listen: {target.name} has no sockets (WASI sockets answer ENOTSUP there)")
+    module = compiled_module(data, target, options, name)
+    with tempfile.TemporaryDirectory(prefix="waft-run-") as tmp:
+        elf = wasi_baremetal.link_firmware(
+            target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", Path(tmp) / "program.elf",
+            prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
+            args=[name, *options.args], env=options.env,
+            dirs=[wasi_baremetal.parse_dir(d) for d in options.dirs])
+        result = run_elf(target, elf)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    if result.timed_out:
+        raise TargetError(f"{name} on {target.name}: no exit within the QEMU time limit")
+    return result.returncode
 
 
 def run_module(wasm: Path, target: Target, options: RunOptions) -> int:
     """Build (or reuse) and run `wasm`; stdout/stderr pass through; returns the exit status."""
     data = wasm.read_bytes()
     if not target.is_host:
-        raise TargetError(f"waft run on {target.name}: the bare-metal WASI port is not there yet; "
-                          "use --target host")
+        if target.qemu_machine is None:
+            raise TargetError(f"waft run: {target.name} has no emulator here; flash it with pyOCD")
+        return run_on_board(data, target, options, wasm.name)
     exe = build_host_program(data, target, options, wasm.name)
     command = [str(exe)]
     for spec in options.dirs:

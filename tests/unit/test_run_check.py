@@ -62,10 +62,10 @@ def test_run_passes_args_env_dirs_output_and_exit_status(hello: Path, cache_env:
 
 def test_second_run_reuses_the_build(hello: Path, cache_env: dict):
     waft("run", str(hello), env=cache_env)
-    builds = sorted((Path(cache_env["WAFT_CACHE_DIR"]) / "run" / "host").iterdir())
+    builds = sorted((Path(cache_env["WAFT_CACHE_DIR"]) / "modules" / "host").iterdir())
     result = waft("run", str(hello), "--", "again", env=cache_env)
     assert result.returncode == 0 and "hello again" in result.stdout
-    assert sorted((Path(cache_env["WAFT_CACHE_DIR"]) / "run" / "host").iterdir()) == builds
+    assert sorted((Path(cache_env["WAFT_CACHE_DIR"]) / "modules" / "host").iterdir()) == builds
 
 
 def test_sandbox_refuses_paths_outside_the_preopen(hello: Path, tmp_path: Path, cache_env: dict):
@@ -111,3 +111,29 @@ def test_run_refuses_a_module_without_start(tmp_path: Path, cache_env: dict):
 def test_run_option_errors(hello: Path):
     assert "--dir wants HOST::GUEST" in waft("run", str(hello), "--dir", "nope").stderr
     assert "--env wants K=V" in waft("run", str(hello), "--env", "X").stderr
+
+
+@pytest.mark.qemu
+def test_run_on_stm32f4_under_qemu(tmp_path: Path, cache_env: dict):
+    source = tmp_path / "small.c"
+    source.write_text(HELLO_C)
+    wasm = tmp_path / "small.wasm"
+    subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wl,-z,stack-size=8192",
+                    "-Wl,--initial-memory=65536", str(source), "-o", str(wasm)], check=True)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "in.txt").write_text("from the RAM filesystem\n")
+    result = waft("run", str(wasm), "--target", "stm32f4", "--env", "GREETING=hi",
+                  "--dir", f"{data}::data", "--", "board", "5", env=cache_env)
+    assert result.returncode == 5, result.stderr
+    assert result.stdout == "hello board argc=3 GREETING=hi\nread: from the RAM filesystem\n"
+    assert "to stderr" in result.stderr
+
+
+def test_run_refuses_a_module_too_big_for_the_board(hello: Path, cache_env: dict):
+    # wasi-libc's default module starts with 128 KiB of linear memory: all of the STM32F4's RAM.
+    result = waft("run", str(hello), "--target", "stm32f4", env=cache_env)
+    assert result.returncode == 1
+    assert "bytes of RAM for its instance" in result.stderr and "stm32f4 has 131,072" in result.stderr
+    assert "-Wl,--initial-memory=65536" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
