@@ -186,8 +186,9 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
                 err.write(fault.describe() + "\n")
                 return PyocdResult(None, out.getvalue(), err.getvalue(), command, timed_out=True,
                                    fault=fault)
+            # No sleep: reading the state is one probe round trip (and the QEMU probe
+            # waits a moment for the core to stop), which paces the loop.
             if core.get_state() != PyocdTarget.State.HALTED:
-                time.sleep(0.0005)
                 continue
             if agent.check_and_handle_semihost_request():
                 if agent.exit_status is None:

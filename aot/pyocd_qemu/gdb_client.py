@@ -193,11 +193,11 @@ class GdbRemote:
         self._sock.sendall(b"\x03")
         return self.wait_stop(self._timeout)
 
-    def poll_stop(self) -> StopReply | None:
-        """The stop reply if the running target has stopped, without waiting."""
+    def poll_stop(self, wait: float = 0.0) -> StopReply | None:
+        """The stop reply if the running target has stopped, waiting at most `wait` seconds."""
         if not self.running:
             return self.last_stop
-        ready, _, _ = select.select([self._sock], [], [], 0)
+        ready, _, _ = select.select([self._sock], [], [], wait)
         if ready:
             self._fill(0)
         packet = self._take_packet()

@@ -71,6 +71,7 @@ AIRCR_VECTKEY = 0x05FA0000
 AIRCR_VECTRESET, AIRCR_SYSRESETREQ = 1 << 0, 1 << 2
 DCRSR_REGWNR = 1 << 16
 
+POLL_WAIT = 0.001  # seconds a DHCSR read waits for a running core to stop
 FPB_CODE_COMPARATORS = 6
 DP_IDR_VALUE = 0x2BA01477  # SW-DP, ADIv5 (as on a Cortex-M4)
 AHB_AP_IDR = 0x24770011    # AHB-AP (Cortex-M3/M4)
@@ -158,6 +159,10 @@ class QemuGdbProbe(DebugProbe):
         self._bkpt_sites: set[int] = set()
         self._dirty: list[tuple[int, int]] = []
         self._vc_hardfault_addr: int | None = None
+        self._vc_vtor: int | None = None
+        # Register values read since the core last halted (a halted core's registers only
+        # change when written through the probe).
+        self._reg_cache: dict[str, int] = {}
         self._stepping = False
         self._halt_requested = False
         # DP/AP register state.
@@ -229,8 +234,11 @@ class QemuGdbProbe(DebugProbe):
         # A port can be taken between choosing it and QEMU binding it: retry a few times.
         for _attempt in range(5):
             port = free_tcp_port()
+            # nodelay: without it each request waits on Nagle's algorithm (~0.5 ms instead
+            # of ~0.08 ms), and semihosting makes thousands of requests.
             cmd = [exe, "-M", self._machine, "-nographic", "-monitor", "none", "-serial", "null",
-                   "-S", "-gdb", f"tcp:127.0.0.1:{port}"]
+                   "-S", "-chardev", f"socket,id=gdb0,host=127.0.0.1,port={port},server=on,"
+                   "wait=off,nodelay=on", "-gdb", "chardev:gdb0"]
             self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                           preexec_fn=_die_with_parent)
             deadline = time.monotonic() + 10.0
@@ -305,9 +313,9 @@ class QemuGdbProbe(DebugProbe):
         # QEMU resets the machine and stays stopped: the core has reloaded SP and PC
         # from the vector table the debugger wrote.
         gdb.monitor("system_reset")
+        self._reg_cache.clear()
         self._dhcsr_sticky |= S_RESET_ST
         self._halt_requested = False
-        self._vc_hardfault_addr = None
         if self._demcr & DEMCR_VC_CORERESET:
             self._dfsr |= DFSR_VCATCH
             return
@@ -386,7 +394,9 @@ class QemuGdbProbe(DebugProbe):
         gdb = self.gdb
         if not gdb.running:
             return True
-        stop = gdb.poll_stop()
+        # Wait a little for the stop, as a USB probe's round trip would: a caller polling
+        # DHCSR in a loop then neither spins nor sleeps past the moment the core halts.
+        stop = gdb.poll_stop(POLL_WAIT)
         if stop is None:
             return False
         self._on_stop(stop)
@@ -429,16 +439,19 @@ class QemuGdbProbe(DebugProbe):
             for addr, hw in sites:
                 gdb.clear_breakpoint(addr, hw)
             self._stepping = True
+            self._reg_cache.clear()
             self._on_stop(gdb.step())
             for addr, hw in sites:
                 gdb.set_breakpoint(addr, hw)
             if step:
                 return
+        self._reg_cache.clear()
         gdb.cont()
 
     def _arm_breakpoints(self) -> None:
         """Put a breakpoint on each BKPT instruction in memory written since the last resume."""
         gdb = self.gdb
+        rescanned = bool(self._dirty)
         for start, end in self._dirty:
             data = gdb.read_memory(start, end - start)
             for off in range(0, len(data) - 1, 2):
@@ -448,7 +461,12 @@ class QemuGdbProbe(DebugProbe):
         self._dirty.clear()
         if self._demcr & DEMCR_VC_HARDERR:
             # Vector catch on HardFault: stop at the handler the vector table names.
+            # The program may move its vector table (VTOR) or rewrite it: look again when
+            # either changed.
             vtor = int.from_bytes(gdb.read_memory(VTOR, 4), "little")
+            if vtor == self._vc_vtor and not rescanned:
+                return
+            self._vc_vtor = vtor
             handler = int.from_bytes(gdb.read_memory(vtor + 0x0C, 4), "little") & ~1
             if handler != self._vc_hardfault_addr:
                 if self._vc_hardfault_addr is not None:
@@ -457,7 +475,7 @@ class QemuGdbProbe(DebugProbe):
                 self._vc_hardfault_addr = handler
         elif self._vc_hardfault_addr is not None:
             gdb.clear_breakpoint(self._vc_hardfault_addr)
-            self._vc_hardfault_addr = None
+            self._vc_hardfault_addr = self._vc_vtor = None
 
     def note_written(self, addr: int, length: int) -> None:
         # Only halfword-aligned instruction sites matter; widen to halfwords.
@@ -468,12 +486,16 @@ class QemuGdbProbe(DebugProbe):
     # ---- core registers (DCRSR/DCRDR) ---------------------------------------------------
 
     def _read_reg(self, name: str) -> int:
-        num, _bits = self._regs[name]
-        return int.from_bytes(self.gdb.read_register(num), "little")
+        if name not in self._reg_cache:
+            num, _bits = self._regs[name]
+            self._reg_cache[name] = int.from_bytes(self.gdb.read_register(num), "little")
+        return self._reg_cache[name]
 
     def _write_reg(self, name: str, value: int) -> None:
         num, bits = self._regs[name]
-        self.gdb.write_register(num, (value & ((1 << bits) - 1)).to_bytes(bits // 8, "little"))
+        value &= (1 << bits) - 1
+        self.gdb.write_register(num, value.to_bytes(bits // 8, "little"))
+        self._reg_cache[name] = value
 
     def _core_register(self, regsel: int, value: int | None) -> int:
         """Read (value None) or write one register by its DCRSR REGSEL number."""
@@ -641,6 +663,7 @@ class QemuGdbProbe(DebugProbe):
             raise exceptions.TransferFaultError(str(exc)) from exc
         finally:
             if not event:
+                self._reg_cache.clear()
                 self.gdb.cont()
 
 
