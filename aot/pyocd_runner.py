@@ -25,6 +25,9 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pyocd.debug.semihost import (InternalSemihostIOHandler, SemihostAgent, SemihostIOHandler,
+                                  SemihostingRequests)
+
 from aot.errors import TargetError
 from aot.qemu import QemuResult
 from aot.targets import Target
@@ -228,13 +231,7 @@ def _hardfault(core, symbols: SymbolTable) -> FaultReport:
     return report
 
 
-def _agent_base():
-    from pyocd.debug.semihost import SemihostAgent, SemihostIOHandler, SemihostingRequests
-
-    return SemihostAgent, SemihostIOHandler, SemihostingRequests
-
-
-class _CaptureConsole(_agent_base()[1]):
+class _CaptureConsole(SemihostIOHandler):
     """Semihosting console: the program's stdout and stderr into strings."""
 
     def __init__(self, out: io.StringIO, err: io.StringIO) -> None:
@@ -250,15 +247,11 @@ class _CaptureConsole(_agent_base()[1]):
         return 1
 
 
-class _ExitingSemihostAgent(_agent_base()[0]):
+class _ExitingSemihostAgent(SemihostAgent):
     """pyOCD's SemihostAgent plus SYS_EXIT and SYS_EXIT_EXTENDED, which end the run."""
 
     def __init__(self, core, console) -> None:
-        from pyocd.debug.context import DebugContext
-        from pyocd.debug.semihost import InternalSemihostIOHandler
-
-        super().__init__(core.get_target_context() if hasattr(core, "get_target_context")
-                         else DebugContext(core), io_handler=InternalSemihostIOHandler(),
+        super().__init__(core.get_target_context(), io_handler=InternalSemihostIOHandler(),
                          console=console)
         self.exit_status: int | None = None
 
@@ -272,6 +265,7 @@ class _ExitingSemihostAgent(_agent_base()[0]):
         self.exit_status = (subcode & 0xFF) if reason == ADP_STOPPED_APPLICATION_EXIT else 1
         return 0
 
-    _REQUEST_MAP = {**_agent_base()[0]._REQUEST_MAP,
-                    _agent_base()[2].SYS_EXIT: handle_sys_exit,
-                    _agent_base()[2].SYS_EXIT_EXTENDED: handle_sys_exit_extended}
+    # SemihostAgent dispatches through this table: the same table with the exits added.
+    _REQUEST_MAP = {**SemihostAgent._REQUEST_MAP,
+                    SemihostingRequests.SYS_EXIT: handle_sys_exit,
+                    SemihostingRequests.SYS_EXIT_EXTENDED: handle_sys_exit_extended}
