@@ -28,6 +28,7 @@ from pathlib import Path
 from pyocd.debug.semihost import (InternalSemihostIOHandler, SemihostAgent, SemihostIOHandler,
                                   SemihostingRequests)
 
+from aot.abi import TRAP_CODES
 from aot.errors import TargetError
 from aot.qemu import QemuResult
 from aot.targets import Target
@@ -36,6 +37,7 @@ DEFAULT_TIMEOUT = 600.0  # seconds of wall time, as aot.qemu
 
 CFSR, HFSR, MMFAR, BFAR = 0xE000ED28, 0xE000ED2C, 0xE000ED34, 0xE000ED38
 ADP_STOPPED_APPLICATION_EXIT = 0x20026
+_TRAP_NAMES = {code: name for name, code in TRAP_CODES.items()}
 _WASM_SYMBOL = re.compile(r"wasm\.(\d+)(?:\.(.+))?")  # unnamed functions are plain wasm.<index>
 
 
@@ -48,7 +50,8 @@ class FaultReport:
     function: str | None        # the ELF symbol PC falls in (e.g. "wasm.3.pid_step")
     wasm_index: int | None = None   # the Wasm function index, for Wasm code
     wasm_name: str | None = None    # its name from the name section
-    registers: dict[str, int] = field(default_factory=dict)  # lr, cfsr, hfsr, mmfar, bfar
+    registers: dict[str, int] = field(default_factory=dict)  # lr, cfsr, hfsr, mmfar, bfar; code
+    trap: str | None = None     # the trap's name (aot.abi.TrapCode), for a trap
 
     def describe(self) -> str:
         where = f"{self.function}" if self.function else "unknown code"
@@ -56,8 +59,9 @@ class FaultReport:
             named = f' "{self.wasm_name}"' if self.wasm_name else ""
             where = f"Wasm function {self.wasm_index}{named} ({self.function})"
         at = "waft_trap called from" if self.kind == "trap" else "pc"
+        kind = f"trap ({self.trap})" if self.trap else self.kind
         regs = " ".join(f"{k} {v:#010x}" for k, v in self.registers.items())
-        return f"waft: {self.kind} in {where}, {at} {self.pc:#010x}" + (f"; {regs}" if regs else "")
+        return f"waft: {kind} in {where}, {at} {self.pc:#010x}" + (f"; {regs}" if regs else "")
 
 
 @dataclass
@@ -74,10 +78,13 @@ class SymbolTable:
         from elftools.elf.elffile import ELFFile
 
         funcs: list[tuple[int, int, str]] = []
-        self.addresses: dict[str, int] = {}
+        self.addresses: dict[str, int] = {}   # functions
+        self.objects: dict[str, int] = {}     # data
         with open(elf, "rb") as f:
             symtab = ELFFile(f).get_section_by_name(".symtab")
             for sym in symtab.iter_symbols() if symtab else ():
+                if sym["st_info"]["type"] == "STT_OBJECT":
+                    self.objects.setdefault(sym.name, sym["st_value"])
                 if sym["st_info"]["type"] != "STT_FUNC" or not sym["st_value"]:
                     continue
                 addr = sym["st_value"] & ~1  # Thumb bit
@@ -198,13 +205,17 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
                     core.resume()
                 continue
             pc = core.read_core_register("pc")
-            if pc == trap_addr and fault is None:
-                # At waft_trap's entry LR points into the function that trapped.
-                site = core.read_core_register("lr") & ~1
-                fault = _report(core, symbols, "trap", site)
+            if pc == trap_addr:
+                if _trap_is_caught(core, symbols):
+                    core.resume()  # a waft_call_guarded frame handles it: not a failure
+                    continue
+                # At waft_trap's entry LR points into the function that trapped, r0 is the code.
+                code = core.read_core_register("r0")
+                fault = _report(core, symbols, "trap", core.read_core_register("lr") & ~1)
+                fault.registers["code"] = code
+                fault.trap = _TRAP_NAMES.get(code)
                 core.remove_breakpoint(trap_addr)
-            elif core.get_halt_reason() == PyocdTarget.HaltReason.VECTOR_CATCH and \
-                    (fault is None or fault.kind == "trap"):
+            elif core.get_halt_reason() == PyocdTarget.HaltReason.VECTOR_CATCH:
                 fault = _hardfault(core, symbols)
                 core.set_vector_catch(0)
             else:
@@ -214,6 +225,12 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
             err.write(fault.describe() + "\n")
             core.resume()  # the image's own handler prints the trap or fault and exits
     return PyocdResult(agent.exit_status, out.getvalue(), err.getvalue(), command, fault=fault)
+
+
+def _trap_is_caught(core, symbols: SymbolTable) -> bool:
+    """Whether a trap frame is pushed (waft_trap_current != NULL): waft_trap will longjmp to it."""
+    current = symbols.objects.get("waft_trap_current")
+    return current is not None and core.read32(current) != 0
 
 
 def _report(core, symbols: SymbolTable, kind: str, pc: int) -> FaultReport:

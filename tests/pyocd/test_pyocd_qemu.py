@@ -46,6 +46,7 @@ MAIN_C = r"""#include <stdint.h>
 #include <stdio.h>
 #include "m.h"
 static m__instance inst;
+static void boom6(void *i, void *unused) { (void) unused; m_boom((m__instance *) i, 6); }
 int main(void) {
     m__imports imports = {0};
     if (m__instantiate(&inst, &imports) != WAFT_TRAP_NONE) return 1;
@@ -54,6 +55,8 @@ int main(void) {
     printf("%u\n", (unsigned) *(volatile uint32_t *) 0x30000000u);  /* no memory there: BusFault */
 #elif defined(TRAP)
     printf("boom %d\n", (int) m_boom(&inst, 6));
+#elif defined(GUARDED)
+    printf("guarded boom: trap %d\n", (int) waft_call_guarded(boom6, &inst, 0));
 #endif
     return EXIT_CODE;
 }
@@ -101,7 +104,17 @@ def test_trap_is_reported_with_its_wasm_function(tmp_path: Path, stm32f4):
     assert result.fault is not None and result.fault.kind == "trap"
     assert result.fault.function is not None and result.fault.function.endswith(".explode")
     assert (result.fault.wasm_index, result.fault.wasm_name) == (0, "explode")
-    assert 'waft: trap in Wasm function 0 "explode" (wasm.0.explode), waft_trap called from 0x' in result.stderr
+    assert result.fault.trap == "UNREACHABLE"
+    assert ('waft: trap (UNREACHABLE) in Wasm function 0 "explode" (wasm.0.explode), '
+            'waft_trap called from 0x') in result.stderr
+
+
+def test_traps_caught_by_a_trap_frame_are_not_failures(tmp_path: Path, stm32f4):
+    """waft_call_guarded catches the trap (the runtime reports it as a status): no fault."""
+    elf = build(tmp_path, stm32f4, "EXIT_CODE=0", "GUARDED")
+    result = run_elf_pyocd(stm32f4, elf, timeout=30)
+    assert (result.returncode, result.fault) == (0, None)
+    assert result.stdout == "calm 6\nguarded boom: trap 1\n"
 
 
 def test_hardfault_halts_with_pc_and_fault_registers(tmp_path: Path, stm32f4):
@@ -153,10 +166,19 @@ def test_pyocd_debugs_the_emulated_board(tmp_path: Path, stm32f4):
         core.write32(0x2001FF00, 0xCAFEF00D)
         assert core.read32(0x2001FF00) == 0xCAFEF00D
         assert bytes(core.read_memory_block8(0x08000000, 8)) == elf_vector_head(elf)
+        # The first printf reaches semihosting: BKPT 0xAB halts the core, as with halting debug on.
+        core.resume()
+        _wait_halted(core)
+        assert core.get_halt_reason() == Target.HaltReason.BREAKPOINT
+        assert core.read16(core.read_core_register("pc")) == 0xBEAB
+        # A `b .` written to RAM runs until halted.
+        core.write16(0x2001FF10, 0xE7FE)
+        core.write_core_register("pc", 0x2001FF10)
         core.resume()
         assert core.get_state() == Target.State.RUNNING
         core.halt()
         assert core.get_state() == Target.State.HALTED
+        assert core.read_core_register("pc") == 0x2001FF10
 
 
 def test_closing_the_probe_ends_qemu(stm32f4):
