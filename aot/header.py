@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from aot import abi
+from aot import abi, cheader
 from aot.errors import UnsupportedError
 from aot.module import FuncType, GlobalType, Import, MemoryType, Module, TableType
 
@@ -83,17 +83,7 @@ def _banner(module: Module, prefix: str, size: int, align: int, target_name: str
 
 
 def _open(prefix: str) -> list[str]:
-    return [
-        f"#ifndef {_guard(prefix)}",
-        f"#define {_guard(prefix)}",
-        "",
-        '#include "waft.h"',
-        "",
-        "#ifdef __cplusplus",
-        'extern "C" {',
-        "#endif",
-        "",
-    ]
+    return cheader.open_frame(_guard(prefix), ['"waft.h"'])
 
 
 def _instance_type(prefix: str, size: int, align: int) -> list[str]:
@@ -199,13 +189,7 @@ def _import_prototypes(module: Module) -> list[str]:
 
 
 def _close(prefix: str) -> list[str]:
-    return [
-        "#ifdef __cplusplus",
-        "}",
-        "#endif",
-        "",
-        f"#endif /* {_guard(prefix)} */",
-    ]
+    return cheader.close_frame(_guard(prefix))
 
 
 # --- C spelling ----------------------------------------------------------------

@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from aot import abi
+from aot import abi, cheader
 from aot.errors import TargetError
 from aot.module import FuncType
 from aot.targets import Target
@@ -426,17 +426,7 @@ def generate_header() -> str:
         " *     python -m aot.wasi > runtime_c/wasi_p1/include/waft_wasi_p1.h",
         " * tests/unit/test_wasi_table.py fails while this file is out of date.",
         " */",
-        "#ifndef WAFT_WASI_P1_H",
-        "#define WAFT_WASI_P1_H",
-        "",
-        "#include <stdint.h>",
-        "",
-        '#include "waft.h"',
-        "",
-        "#ifdef __cplusplus",
-        'extern "C" {',
-        "#endif",
-        "",
+        *cheader.open_frame("WAFT_WASI_P1_H", ["<stdint.h>"], ['"waft.h"']),
         f"/* The number of functions in {MODULE}. */",
         f"#define WAFT_WASI_FUNCTION_COUNT {len(FUNCTIONS)}",
         "",
@@ -482,15 +472,7 @@ def generate_header() -> str:
     for function in FUNCTIONS:
         out.append(f"/* {function.name}{_witx_signature(function)} */")
         out.append(c_prototype(function) + ";")
-    out += [
-        "",
-        "#ifdef __cplusplus",
-        "}",
-        "#endif",
-        "",
-        "#endif /* WAFT_WASI_P1_H */",
-        "",
-    ]
+    out += ["", *cheader.close_frame("WAFT_WASI_P1_H"), ""]
     return "\n".join(out)
 
 
