@@ -9,12 +9,12 @@ Loading it is enough for a project:
 It loads, in order: waft_target (the board's compiler, flags and memory map),
 waft_wasm (Wasm from C and WAT), waft_aot (.wasm -> .o + .h), waft_runtime (the
 C runtime, built per target) and waft_firmware (link, .bin/.hex/.map, size
-check, and the run/test/size aliases).
+check, and the run/test/size aliases) and waft_wasi (WASI command modules).
 """
 
 from __future__ import annotations
 
-TOOLS = ("waft_target", "waft_wasm", "waft_aot", "waft_runtime", "waft_firmware")
+TOOLS = ("waft_target", "waft_wasm", "waft_aot", "waft_runtime", "waft_firmware", "waft_wasi")
 
 
 def generate(env) -> None:

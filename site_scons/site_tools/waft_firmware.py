@@ -28,8 +28,10 @@ Construction variables (SConstruct sets them from the command line):
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import SCons.Action
@@ -80,8 +82,10 @@ def _size_check(target, source, env):
     return 0
 
 
-def run_firmware(env, program: Path, timeout: float = 120.0) -> tuple[int | None, str, str]:
-    """Run a firmware image the way its target runs: natively, under QEMU, or through pyOCD."""
+def run_firmware(env, program: Path, timeout: float = 120.0,
+                 run_args: tuple[str, ...] = ()) -> tuple[int | None, str, str]:
+    """Run a firmware image the way its target runs: natively (given `run_args`), under QEMU,
+    or through pyOCD."""
     _, _, qemu = _aot()
     board = env["WAFT_TARGET_INFO"]
     if not board.is_host and env.get("WAFT_RUNNER", "qemu") == "pyocd":
@@ -92,7 +96,7 @@ def run_firmware(env, program: Path, timeout: float = 120.0) -> tuple[int | None
         return result.returncode, result.stdout, result.stderr
     if board.is_host:
         try:
-            proc = subprocess.run([str(program)], capture_output=True, text=True,
+            proc = subprocess.run([str(program), *run_args], capture_output=True, text=True,
                                   timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return None, "", f"timed out after {timeout:.0f} s"
@@ -105,7 +109,16 @@ def _run_action(check: bool, spec: dict):
     """The action of a `run-NAME` (check=False) or `test-NAME` (check=True) alias."""
     def action(target, source, env):
         program = Path(str(source[0]))
-        code, stdout, stderr = run_firmware(env, program)
+        with tempfile.TemporaryDirectory(prefix="waft-dirs-") as scratch:
+            # Each run starts from the seed folders, as a board's RAM filesystem does
+            # at reset: the program writes into copies, never into the sources.
+            dir_args = []
+            for i, (host, guest) in enumerate(spec.get("dirs", ())):
+                copy = Path(scratch) / str(i)
+                shutil.copytree(host, copy)
+                dir_args += ["--dir", f"{copy}::{guest}"]
+            code, stdout, stderr = run_firmware(env, program,
+                                                run_args=(*dir_args, *spec.get("run_args", ())))
         sys.stdout.write(stdout)
         sys.stderr.write(stderr)
         if not check:
@@ -140,18 +153,22 @@ def _flash_action(target, source, env):
     return 0
 
 
-def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, **overrides):
+def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtime=None,
+                   run_args=(), run_dirs=(), **overrides):
     link, _, _ = _aot()
     fw_env = env.Clone(**overrides) if overrides else env
     objects = []
     for src in SCons.Script.Flatten([sources]):
         path = str(src)
+        if path.endswith(fw_env["OBJSUFFIX"]):  # already an object (waft_wasi passes some)
+            objects.append(src)
+            continue
         if path.endswith(".wat"):
             src = fw_env.Wat(Path(path).stem + ".wasm", src)[0]
         # A .wasm source yields its object and its header: only the object is linked.
         objects += [node for node in fw_env.Object(src) if str(node).endswith(fw_env["OBJSUFFIX"])]
     program = fw_env.Program(
-        name, objects + _board_objects(env) + env.WaftRuntime(),
+        name, objects + _board_objects(env) + (runtime or env.WaftRuntime()),
         LINKFLAGS=fw_env["LINKFLAGS"] + ["-Wl,-Map=${TARGET.base}.map"],
     )
     fw_env.SideEffect(Path(name).stem + ".map", program)
@@ -162,7 +179,7 @@ def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, **over
         outputs += fw_env.Command(Path(name).stem + ".bin", program, "$OBJCOPY -O binary $SOURCE $TARGET")
         outputs += fw_env.Command(Path(name).stem + ".hex", program, "$OBJCOPY -O ihex $SOURCE $TARGET")
 
-    spec = {"exit": expect_exit}
+    spec = {"exit": expect_exit, "run_args": tuple(run_args), "dirs": tuple(run_dirs)}
     if expect_stdout is not None:
         spec["stdout"] = expect_stdout
     # One alias per firmware and verb (its action sees only that firmware), gathered

@@ -10,6 +10,7 @@ changed runtime file rebuilds the library and then the firmware.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -24,24 +25,31 @@ def _runtime_build():
     return aot.runtime_build
 
 
-def _waft_runtime(env, extra_sources=()):
-    """The runtime library node for this environment's target (memoised per environment)."""
-    key = ("WAFT_RUNTIME_NODE", tuple(str(s) for s in extra_sources))
+def _waft_runtime(env, extra_sources=(), defines=()):
+    """The runtime library node for this environment's target (memoised per environment).
+
+    `extra_sources` (the WASI runtime, say) are archived with the core;
+    `defines` ("NAME" or "NAME=VALUE") apply to every runtime source.
+    """
+    key = ("WAFT_RUNTIME_NODE", tuple(str(s) for s in extra_sources), tuple(defines))
     cached = env.get("_WAFT_RUNTIME_CACHE", {})
     if key in cached:
         return cached[key]
     rb = _runtime_build()
     target = env["WAFT_TARGET_INFO"]
     rt_env = env.Clone()
-    rt_env.Replace(CFLAGS=rb.runtime_cflags(target), CPPPATH=[])
+    rt_env.Replace(CFLAGS=rb.runtime_cflags(target, defines), CPPPATH=[])
     build = env.Dir("$WAFT_BUILD_DIR").Dir("runtime")
     sources = [Path(s) for s in rb.runtime_sources(target)] + [Path(str(s)) for s in extra_sources]
+    # One library per source set: the plain core and the core with WASI differ.
+    suffix = "" if not extra_sources else "_" + hashlib.sha256(repr(key).encode()).hexdigest()[:8]
+    build = build.Dir(suffix.lstrip("_") or ".")
     objects = [
         rt_env.Object(build.File(f"{i:02d}_{src.stem}.o"), env.File(str(src)))
         for i, src in enumerate(sources)
     ]
     # A string, not a File node, so SCons adds the platform's lib prefix and suffix.
-    library = rt_env.StaticLibrary("$WAFT_BUILD_DIR/runtime/waft", objects)
+    library = rt_env.StaticLibrary(f"$WAFT_BUILD_DIR/runtime/waft{suffix}", objects)
     cached[key] = library
     env["_WAFT_RUNTIME_CACHE"] = cached
     return library
