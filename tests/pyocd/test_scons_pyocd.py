@@ -76,14 +76,15 @@ def scons(project: Path, *args: str) -> subprocess.CompletedProcess:
 def test_same_firmware_passes_with_either_runner(project: Path, runner: str):
     proc = scons(project, f"RUNNER={runner}", "test-good")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "PASS good.elf" in proc.stdout and "sq 49" in proc.stdout
+    assert "PASS good.elf" in proc.stdout and "sq 49" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_failing_firmware_fails_through_pyocd(project: Path):
     proc = scons(project, "RUNNER=pyocd", "test-bad")
-    assert proc.returncode != 0
-    assert "FAIL bad.elf: exit status 4, expected 0" in proc.stdout
-    assert "giving up" in proc.stdout
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0, log
+    assert "FAIL bad.elf: exit status 4, expected 0" in proc.stdout, log
+    assert "giving up" in proc.stdout, log
 
 
 def test_flash_programs_through_pyocd(project: Path):
