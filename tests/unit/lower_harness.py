@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from wasm_host import run_wat
 
@@ -287,6 +287,22 @@ def run_spec_folded(folder: Path, functions: Sequence[SpecFunction], stride: int
             exp = a.expected if isinstance(a.expected, str) else hex(a.expected)
             failures.append(f"{where}: expected {exp}, got {bits:#x}")
     return failures
+
+
+def run_spec_opcodes_folded(folder: Path, wast_name: str,
+                            handlers: Mapping[str, object]) -> tuple[list[SpecFunction], list[str]]:
+    """`wast_name`'s single-opcode functions whose opcode is in `handlers`, and the
+    failures of their assertions re-run with constant operands (`run_spec_folded`).
+
+    The big float scripts are sampled (every third assertion, every trap):
+    thousands of functions take LLVM minutes; the spectest runner runs them all
+    unfolded.  No functions means nothing was run (the caller asserts there are some).
+    """
+    functions = [f for f in spec_functions(wast_name) if f.op in handlers]
+    if not functions:
+        return functions, []
+    stride = 3 if wast_name.startswith(("f32", "f64")) else 1
+    return functions, run_spec_folded(folder, functions, stride=stride)
 
 
 # --- cross-target objects: every libcall must exist in the target's C libraries ---------------

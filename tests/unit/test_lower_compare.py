@@ -9,8 +9,7 @@ from __future__ import annotations
 import pytest
 
 from aot.lower import compare
-from lower_harness import Call, f32_bits, f64_bits, op_func, run_calls, run_spec_folded, spec_available, \
-    spec_functions
+from lower_harness import Call, f32_bits, f64_bits, op_func, run_calls, run_spec_opcodes_folded, spec_available
 
 INT_MIN32, INT_MIN64 = 1 << 31, 1 << 63
 F32_NAN, F32_SNAN = 0x7FC00000, 0xFFA00001
@@ -74,10 +73,6 @@ SPEC_FILES = ["i32.wast", "i64.wast", "f32_cmp.wast", "f64_cmp.wast"]
 @pytest.mark.skipif(not spec_available(), reason="spec suite or wast2json not available")
 @pytest.mark.parametrize("wast", SPEC_FILES)
 def test_spec_assertions_constant_folded(tmp_path, wast):
-    functions = [f for f in spec_functions(wast) if f.op in compare.HANDLERS]
+    functions, failures = run_spec_opcodes_folded(tmp_path, wast, compare.HANDLERS)
     assert functions, f"no single-opcode comparisons found in {wast}"
-    # The big float scripts are sampled (every third assertion, every trap): thousands of
-    # functions take LLVM minutes; the spectest runner runs them all unfolded.
-    stride = 3 if wast.startswith(("f32", "f64")) else 1
-    failures = run_spec_folded(tmp_path, functions, stride=stride)
     assert not failures, "\n".join(failures[:20])

@@ -28,9 +28,8 @@ from lower_harness import (
     is_canonical_nan,
     op_func,
     run_calls,
-    run_spec_folded,
+    run_spec_opcodes_folded,
     spec_available,
-    spec_functions,
     undefined_symbols,
 )
 from wasm_host import wat_to_wasm
@@ -345,10 +344,6 @@ SPEC_FILES = ["i32.wast", "i64.wast", "f32.wast", "f64.wast", "f32_bitwise.wast"
 @pytest.mark.skipif(not spec_available(), reason="spec suite or wast2json not available")
 @pytest.mark.parametrize("wast", SPEC_FILES)
 def test_spec_assertions_constant_folded(tmp_path, wast):
-    functions = [f for f in spec_functions(wast) if f.op in numeric.HANDLERS]
+    functions, failures = run_spec_opcodes_folded(tmp_path, wast, numeric.HANDLERS)
     assert functions, f"no single-opcode numeric functions found in {wast}"
-    # The big float scripts are sampled (every third assertion, every trap): thousands of
-    # functions take LLVM minutes; the spectest runner runs them all unfolded.
-    stride = 3 if wast.startswith(("f32", "f64")) else 1
-    failures = run_spec_folded(tmp_path, functions, stride=stride)
     assert not failures, "\n".join(failures[:20])
