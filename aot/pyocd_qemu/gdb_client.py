@@ -71,7 +71,7 @@ def _unescape_rle(payload: bytes) -> bytes:
 class GdbRemote:
     """One connection to a GDB stub: synchronous requests, plus a running/stopped state."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 10.0) -> None:
+    def __init__(self, host: str, port: int, *, timeout: float = 30.0) -> None:
         self._sock = socket.create_connection((host, port), timeout=timeout)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._timeout = timeout
