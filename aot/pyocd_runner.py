@@ -17,10 +17,14 @@ so that its own handler prints and exits, as it would under plain QEMU.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import logging
 import re
+import tempfile
 import time
+from collections.abc import Iterator
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,11 +158,30 @@ def open_session(target: Target, probe_uid: str | None = None):
     return session
 
 
+@contextlib.contextmanager
+def probe_lock(uid: str | None) -> Iterator[None]:
+    """Hold a board for this process: `scons -j` or several pytest workers take turns on one probe.
+
+    The QEMU-backed probe needs no lock: each session starts its own emulator.
+    """
+    if uid is not None and uid.startswith("qemu:"):
+        yield
+        return
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", uid or "default-probe")
+    path = Path(tempfile.gettempdir()) / f"waft-pyocd-{name}.lock"
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def flash(target: Target, elf: Path, probe_uid: str | None = None) -> None:
     """Program `elf` into the board's flash and let it run from reset (no probe: the only attached one)."""
     from pyocd.flash.file_programmer import FileProgrammer
 
-    with open_session(target, probe_uid) as session:
+    with probe_lock(probe_uid), open_session(target, probe_uid) as session:
         FileProgrammer(session).program(str(elf))
         session.target.reset()
         print(f"flashed {elf} through {session.probe.description} ({session.probe.unique_id})")
@@ -178,7 +201,7 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
     out, err = io.StringIO(), io.StringIO()
     console = _CaptureConsole(out, err)
     fault: FaultReport | None = None
-    with open_session(target, uid) as session:
+    with probe_lock(uid), open_session(target, uid) as session:
         core = session.target
         FileProgrammer(session).program(str(elf))
         core.set_vector_catch(PyocdTarget.VectorCatch.HARD_FAULT)

@@ -70,3 +70,20 @@ def test_hil_runs_the_examples_on_the_emulated_board_through_pyocd():
     proc = run_hil("--waft-target=stm32f4", "--waft-probe=qemu:netduinoplus2")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "passed" in proc.stdout and "failed" not in proc.stdout
+
+
+def test_a_real_probe_is_used_by_one_process_at_a_time(tmp_path: Path):
+    """probe_lock serialises users of one board; the emulated board needs no lock."""
+    script = ("import sys, time\nfrom aot.pyocd_runner import probe_lock\n"
+              "with probe_lock('TEST-UID-' + sys.argv[1]):\n"
+              "    print('in', time.monotonic(), flush=True); time.sleep(0.5)\n"
+              "    print('out', time.monotonic(), flush=True)\n")
+    uid = str(tmp_path.name)
+    procs = [subprocess.Popen([sys.executable, "-c", script, uid], stdout=subprocess.PIPE, text=True,
+                              cwd=REPO) for _ in range(2)]
+    spans = []
+    for proc in procs:
+        out = dict(line.split() for line in proc.communicate(timeout=30)[0].splitlines())
+        spans.append((float(out["in"]), float(out["out"])))
+    (a_in, a_out), (b_in, b_out) = sorted(spans)
+    assert b_in >= a_out  # the second waited for the first
