@@ -16,7 +16,7 @@ reachable when something branched to it).  No IR is generated for dead code.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from llvmlite import ir
 
@@ -100,6 +100,17 @@ def lower_block(fctx: FuncContext, instr: Instr) -> None:
     fctx.control.append(Frame("block", bt.params, bt.results, height, end))
 
 
+def _enter(fctx: FuncContext, frame: Frame, params: Sequence[ir.Value]) -> None:
+    """Open `frame` (whose height excludes its params) and put its params back on the stack.
+
+    loop and if pop their params to branch on them (into the header phis, or
+    kept for the else arm); inside the block the body sees them again.
+    """
+    fctx.control.append(frame)
+    for value in params:
+        fctx.push(value)
+
+
 def lower_loop(fctx: FuncContext, instr: Instr) -> None:
     bt = _block_type(fctx, instr)
     builder = fctx.builder
@@ -114,10 +125,7 @@ def lower_loop(fctx: FuncContext, instr: Instr) -> None:
         phi = builder.phi(llvm_type(valtype), name=f"loop.param{i}")
         phi.add_incoming(value, entry)
         phis.append(phi)
-    frame = Frame("loop", bt.params, bt.results, len(fctx.stack), end, header=header, header_phis=phis)
-    fctx.control.append(frame)
-    for phi in phis:
-        fctx.push(phi)
+    _enter(fctx, Frame("loop", bt.params, bt.results, len(fctx.stack), end, header=header, header_phis=phis), phis)
 
 
 def lower_if(fctx: FuncContext, instr: Instr) -> None:
@@ -130,10 +138,8 @@ def lower_if(fctx: FuncContext, instr: Instr) -> None:
     end = fctx.function.append_basic_block("if.end")
     builder.cbranch(cond, then_block, else_block)
     builder.position_at_end(then_block)
-    frame = Frame("if", bt.params, bt.results, len(fctx.stack), end, else_block=else_block, if_params=params)
-    fctx.control.append(frame)
-    for value in params:
-        fctx.push(value)
+    _enter(fctx, Frame("if", bt.params, bt.results, len(fctx.stack), end, else_block=else_block, if_params=params),
+           params)
 
 
 def _fall_through(fctx: FuncContext, frame: Frame) -> None:

@@ -28,7 +28,8 @@ from typing import Callable
 from llvmlite import ir
 
 from aot import abi
-from aot.lower.context import F32, F64, I1, I8, I32, I64, PTR, FuncContext
+from aot.lower import bulk
+from aot.lower.context import F32, F64, I1, I8, I32, I64, FuncContext
 from aot.module import Instr, MemArg
 
 Handler = Callable[[FuncContext, Instr], None]
@@ -138,13 +139,11 @@ def _store(valtype: str, bits: int) -> Handler:
 
 def _member(fctx: FuncContext, index: int, member: str) -> ir.Value:
     """Pointer to a field of memory `index`'s descriptor (computed once per function)."""
-    return fctx.hoist(("memory", index, member),
-                      lambda b: fctx.mctx.memory_member(b, fctx.instance, index, member))
+    return bulk.member(fctx, "memory", index, member)
 
 
 def _desc(fctx: FuncContext, index: int) -> ir.Value:
-    return fctx.hoist(("memory", index),
-                      lambda b: b.bitcast(fctx.mctx.memory_desc(b, fctx.instance, index), PTR))
+    return bulk.desc(fctx, "memory", index)
 
 
 def memory_size(fctx: FuncContext, instr: Instr) -> None:
@@ -164,35 +163,25 @@ def memory_grow(fctx: FuncContext, instr: Instr) -> None:
 
 
 def memory_fill(fctx: FuncContext, instr: Instr) -> None:
-    dst, value, n = fctx.pop_n(3)
-    fctx.builder.call(fctx.mctx.runtime_function("waft_memory_fill"), [_desc(fctx, instr.imm), dst, value, n])
+    bulk.fill(fctx, "memory", instr.imm)
 
 
 def memory_copy(fctx: FuncContext, instr: Instr) -> None:
     dst_mem, src_mem = instr.imm
-    dst, src, n = fctx.pop_n(3)
-    fctx.builder.call(fctx.mctx.runtime_function("waft_memory_copy"),
-                      [_desc(fctx, dst_mem), dst, _desc(fctx, src_mem), src, n])
+    bulk.copy(fctx, "memory", dst_mem, src_mem)
 
 
 def memory_init(fctx: FuncContext, instr: Instr) -> None:
     data_index, mem_index = instr.imm
     mctx, builder = fctx.mctx, fctx.builder
     dst, src, n = fctx.pop_n(3)
-    flag = fctx.hoist(("data.dropped", data_index),
-                      lambda b: mctx.dropped_flag(b, fctx.instance, "data", data_index))
-    dropped = builder.load(flag, name="data.dropped")
-    length = ir.Constant(I32, len(mctx.module.datas[data_index].data))
-    # A dropped segment behaves as an empty one.
-    is_dropped = builder.icmp_unsigned("!=", dropped, ir.Constant(I8, 0))
-    length = builder.select(is_dropped, ir.Constant(I32, 0), length, name="data.len")
+    length = bulk.segment_length(fctx, "data", data_index, len(mctx.module.datas[data_index].data))
     builder.call(mctx.runtime_function("waft_memory_init"),
                  [_desc(fctx, mem_index), dst, mctx.data_constant(data_index), length, src, n])
 
 
 def data_drop(fctx: FuncContext, instr: Instr) -> None:
-    flag = fctx.mctx.dropped_flag(fctx.builder, fctx.instance, "data", instr.imm)
-    fctx.builder.store(ir.Constant(I8, 1), flag)
+    bulk.segment_drop(fctx, "data", instr.imm)
 
 
 def _build() -> dict[str, Handler]:

@@ -317,32 +317,45 @@ class ModuleContext:
         idx += [p if isinstance(p, ir.Value) else ir.Constant(I32, p) for p in path]
         return builder.gep(ptr, idx, inbounds=True)
 
+    def _desc(self, builder: ir.IRBuilder, inst: ir.Value, kind: str, index: int) -> ir.Value:
+        """Typed pointer to memory or table `index`'s descriptor (`kind` "memory" or "table").
+
+        Memories and tables share the instance layout: an imported one is
+        reached through its pointer slot (F_MEMPTR / F_TABPTR), an own one
+        lives in place in F_MEMDESC / F_TABDESC, so one path serves both.
+        """
+        if kind == "memory":
+            info, ptr_field, own_field, ty, label = (self.memories[index], F_MEMPTR, F_MEMDESC,
+                                                     self.memory_type, f"mem{index}.desc")
+        else:
+            info, ptr_field, own_field, ty, label = (self.tables[index], F_TABPTR, F_TABDESC,
+                                                     self.table_type, f"table{index}.desc")
+        if info.imported:
+            raw = self.tbaa(builder.load(self.field(builder, inst, ptr_field, index), name=label), "descriptor")
+            return builder.bitcast(raw, ty.as_pointer())
+        return self.field(builder, inst, own_field, info.own_index)
+
+    def _member(self, builder: ir.IRBuilder, inst: ir.Value, kind: str, index: int, member: str) -> ir.Value:
+        """Pointer to field `member` of memory or table `index`'s descriptor."""
+        desc = self._desc(builder, inst, kind, index)
+        i = abi.field_index(f"waft_{kind}", member)
+        return builder.gep(desc, [ir.Constant(I32, 0), ir.Constant(I32, i)], inbounds=True)
+
     def memory_desc(self, builder: ir.IRBuilder, inst: ir.Value, index: int) -> ir.Value:
         """Pointer to memory `index`'s waft_memory (typed)."""
-        info = self.memories[index]
-        if info.imported:
-            raw = self.tbaa(builder.load(self.field(builder, inst, F_MEMPTR, index), name=f"mem{index}.desc"),
-                            "descriptor")
-            return builder.bitcast(raw, self.memory_type.as_pointer())
-        return self.field(builder, inst, F_MEMDESC, info.own_index)
+        return self._desc(builder, inst, "memory", index)
 
     def memory_member(self, builder: ir.IRBuilder, inst: ir.Value, index: int, member: str) -> ir.Value:
-        desc = self.memory_desc(builder, inst, index)
-        i = abi.field_index("waft_memory", member)
-        return builder.gep(desc, [ir.Constant(I32, 0), ir.Constant(I32, i)], inbounds=True)
+        """Pointer to field `member` of memory `index`'s waft_memory."""
+        return self._member(builder, inst, "memory", index, member)
 
     def table_desc(self, builder: ir.IRBuilder, inst: ir.Value, index: int) -> ir.Value:
-        info = self.tables[index]
-        if info.imported:
-            raw = self.tbaa(builder.load(self.field(builder, inst, F_TABPTR, index), name=f"table{index}.desc"),
-                            "descriptor")
-            return builder.bitcast(raw, self.table_type.as_pointer())
-        return self.field(builder, inst, F_TABDESC, info.own_index)
+        """Pointer to table `index`'s waft_table (typed)."""
+        return self._desc(builder, inst, "table", index)
 
     def table_member(self, builder: ir.IRBuilder, inst: ir.Value, index: int, member: str) -> ir.Value:
-        desc = self.table_desc(builder, inst, index)
-        i = abi.field_index("waft_table", member)
-        return builder.gep(desc, [ir.Constant(I32, 0), ir.Constant(I32, i)], inbounds=True)
+        """Pointer to field `member` of table `index`'s waft_table."""
+        return self._member(builder, inst, "table", index, member)
 
     def global_ptr(self, builder: ir.IRBuilder, inst: ir.Value, index: int) -> ir.Value:
         """Typed pointer to global `index`'s storage."""

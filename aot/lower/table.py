@@ -15,19 +15,20 @@ from typing import Callable
 from llvmlite import ir
 
 from aot import abi
-from aot.lower.context import I8, I32, PTR, FuncContext
+from aot.lower import bulk
+from aot.lower.context import I32, PTR, FuncContext
 from aot.module import Instr
 
 Handler = Callable[[FuncContext, Instr], None]
 
 
 def _desc(fctx: FuncContext, index: int) -> ir.Value:
-    return fctx.hoist(("table", index), lambda b: b.bitcast(fctx.mctx.table_desc(b, fctx.instance, index), PTR))
+    return bulk.desc(fctx, "table", index)
 
 
 def _member(fctx: FuncContext, index: int, member: str) -> ir.Value:
     """Pointer to a field of table `index`'s descriptor (computed once per function)."""
-    return fctx.hoist(("table", index, member), lambda b: fctx.mctx.table_member(b, fctx.instance, index, member))
+    return bulk.member(fctx, "table", index, member)
 
 
 def element_slot(fctx: FuncContext, table_index: int, index: ir.Value, trap: str) -> ir.Value:
@@ -64,33 +65,26 @@ def table_grow(fctx: FuncContext, instr: Instr) -> None:
 
 
 def table_fill(fctx: FuncContext, instr: Instr) -> None:
-    dst, value, n = fctx.pop_n(3)
-    fctx.builder.call(fctx.mctx.runtime_function("waft_table_fill"), [_desc(fctx, instr.imm), dst, value, n])
+    bulk.fill(fctx, "table", instr.imm)
 
 
 def table_copy(fctx: FuncContext, instr: Instr) -> None:
     dst_table, src_table = instr.imm
-    dst, src, n = fctx.pop_n(3)
-    fctx.builder.call(fctx.mctx.runtime_function("waft_table_copy"),
-                      [_desc(fctx, dst_table), dst, _desc(fctx, src_table), src, n])
+    bulk.copy(fctx, "table", dst_table, src_table)
 
 
 def table_init(fctx: FuncContext, instr: Instr) -> None:
     elem_index, table_index = instr.imm
     mctx, builder = fctx.mctx, fctx.builder
     dst, src, n = fctx.pop_n(3)
-    dropped = builder.load(mctx.dropped_flag(builder, fctx.instance, "elem", elem_index), name="elem.dropped")
-    length = ir.Constant(I32, len(mctx.module.elems[elem_index].init))
-    is_dropped = builder.icmp_unsigned("!=", dropped, ir.Constant(I8, 0))
-    length = builder.select(is_dropped, ir.Constant(I32, 0), length, name="elem.len")
+    length = bulk.segment_length(fctx, "elem", elem_index, len(mctx.module.elems[elem_index].init))
     builder.call(mctx.runtime_function("waft_table_init"),
                  [_desc(fctx, table_index), dst, mctx.elem_storage(builder, fctx.instance, elem_index),
                   length, src, n])
 
 
 def elem_drop(fctx: FuncContext, instr: Instr) -> None:
-    flag = fctx.mctx.dropped_flag(fctx.builder, fctx.instance, "elem", instr.imm)
-    fctx.builder.store(ir.Constant(I8, 1), flag)
+    bulk.segment_drop(fctx, "elem", instr.imm)
 
 
 def ref_null(fctx: FuncContext, instr: Instr) -> None:
