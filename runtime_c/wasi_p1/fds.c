@@ -315,16 +315,23 @@ int32_t wasi_snapshot_preview1__fd_filestat_set_times(void *ctx, int32_t fd, int
 /* Preopens                                                                   */
 /* ------------------------------------------------------------------------- */
 
+/* Preopen `fd`, or NULL with *err set: the fd's own error, or BADF for an open
+ * fd that is not a preopen (wasi-libc's scan of the preopens stops there). */
+static waft_wasi_fd *preopen(waft_wasi_ctx *c, int32_t fd, uint16_t *err) {
+    waft_wasi_fd *slot = wasi_fd(c, fd, 0, err);
+    if (slot != NULL && slot->kind != WAFT_WASI_FD_PREOPEN) {
+        *err = WAFT_WASI_ERRNO_BADF;
+        return NULL;
+    }
+    return slot;
+}
+
 int32_t wasi_snapshot_preview1__fd_prestat_get(void *ctx, int32_t fd, int32_t buf) {
     waft_wasi_ctx *c = WASI_CTX(ctx);
     uint16_t err;
-    waft_wasi_fd *slot = wasi_fd(c, fd, 0, &err);
+    waft_wasi_fd *slot = preopen(c, fd, &err);
     if (slot == NULL) {
         return err;
-    }
-    /* BADF for an open fd that is not a preopen: wasi-libc's scan stops there. */
-    if (slot->kind != WAFT_WASI_FD_PREOPEN) {
-        return WAFT_WASI_ERRNO_BADF;
     }
     uint8_t *out = wasi_mem(c, (uint32_t)buf, WAFT_WASI_PRESTAT_SIZE);
     if (out == NULL) {
@@ -339,12 +346,9 @@ int32_t wasi_snapshot_preview1__fd_prestat_get(void *ctx, int32_t fd, int32_t bu
 int32_t wasi_snapshot_preview1__fd_prestat_dir_name(void *ctx, int32_t fd, int32_t path, int32_t path_len) {
     waft_wasi_ctx *c = WASI_CTX(ctx);
     uint16_t err;
-    waft_wasi_fd *slot = wasi_fd(c, fd, 0, &err);
+    waft_wasi_fd *slot = preopen(c, fd, &err);
     if (slot == NULL) {
         return err;
-    }
-    if (slot->kind != WAFT_WASI_FD_PREOPEN) {
-        return WAFT_WASI_ERRNO_BADF;
     }
     uint8_t *out = wasi_mem(c, (uint32_t)path, (uint32_t)path_len);
     if (out == NULL) {
