@@ -74,8 +74,11 @@ def main() -> None:
 @click.option("--max-pages", type=click.IntRange(0, 65536),
               help="Build-time cap on linear memory, in pages: memory.grow fails past it.")
 @click.option("--emit-llvm", is_flag=True, help="Also write the optimised LLVM IR as OUT.ll.")
+@click.option("--unsafe-no-bounds-checks", "no_bounds_checks", is_flag=True,
+              help="UNSAFE, for measurement only (never the default): drop the linear-memory bounds "
+                   "checks of loads and stores, so out-of-bounds accesses corrupt memory instead of trapping.")
 def compile(input: Path, output: Path | None, target_name: str, prefix: str | None, opt: str,
-            max_pages: int | None, emit_llvm: bool) -> None:
+            max_pages: int | None, emit_llvm: bool, no_bounds_checks: bool) -> None:
     """Compile INPUT.wasm to an ELF object and a C header."""
     from aot import abi
     from aot.compiler import compile_file
@@ -90,7 +93,8 @@ def compile(input: Path, output: Path | None, target_name: str, prefix: str | No
         _fail(f"--name: {exc}", 2)
     with _AotErrors(input):
         compile_file(input, output, target, prefix=prefix, opt=opt,
-                     memory_cap_pages=max_pages, emit_llvm=emit_llvm)
+                     memory_cap_pages=max_pages, emit_llvm=emit_llvm,
+                     bounds_checks=not no_bounds_checks)
     click.echo(f"wrote {output} and {output.with_suffix('.h')} ({target.name}, module {prefix})")
 
 
@@ -120,8 +124,12 @@ def targets() -> None:
 @click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True)
 @click.option("--max-pages", type=click.IntRange(0, 65536),
               help="Build-time cap on linear memory, in pages.")
+@click.option("--runner", type=click.Choice(["qemu", "pyocd"]), default="qemu", show_default=True,
+              help="Boards: run under QEMU, or flash and run through pyOCD.")
+@click.option("--probe", metavar="UID", help="pyOCD probe unique ID (default: the only one attached).")
 def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, ...],
-        env: tuple[str, ...], listen: tuple[str, ...], opt: str, max_pages: int | None) -> None:
+        env: tuple[str, ...], listen: tuple[str, ...], opt: str, max_pages: int | None,
+        runner: str, probe: str | None) -> None:
     """Compile INPUT.wasm (a WASI command), link it with the target's runtime and run it.
 
     Arguments after `--` go to the program. Its stdout, stderr and exit
@@ -139,7 +147,7 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
         if "=" not in spec:
             _fail(f"--env wants K=V, got '{spec}'", 2)
     options = RunOptions(args=list(args), env=list(env), dirs=list(dirs), listen=list(listen),
-                         opt=opt, memory_cap_pages=max_pages)
+                         opt=opt, memory_cap_pages=max_pages, runner=runner, probe=probe)
     with _AotErrors(input):
         status = run_module(input, target, options)
     sys.exit(status)
@@ -199,8 +207,12 @@ def bench(bench_args: tuple[str, ...]) -> None:
               help="Parallel jobs (default: the number of CPUs).")
 @click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True)
 @click.option("-v", "--verbose", is_flag=True, help="Print every command, not only failures.")
+@click.option("--runner", type=click.Choice(["qemu", "pyocd"]), default="qemu", show_default=True,
+              help="How board images run: QEMU, or pyOCD (a real probe, or the emulated board).")
+@click.option("--probe", metavar="UID", help="pyOCD probe unique ID (default: the only one attached; "
+              "qemu:<machine> for the emulated board).")
 def spectest(paths: tuple[Path, ...], target_name: str, jobs: int | None, opt: str,
-             verbose: bool) -> None:
+             verbose: bool, runner: str, probe: str | None) -> None:
     """Run WebAssembly spec scripts (.wast files or folders of them)."""
     from aot.spectest import run_spectest
 
@@ -211,7 +223,7 @@ def spectest(paths: tuple[Path, ...], target_name: str, jobs: int | None, opt: s
     if not files:
         _fail("no .wast files found in " + ", ".join(map(str, paths)), 2)
     status = run_spectest(files, target_name, jobs=jobs or os.cpu_count() or 1, opt=opt,
-                          verbose=verbose)
+                          verbose=verbose, runner=runner, probe=probe)
     sys.exit(status)
 
 

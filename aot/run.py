@@ -54,6 +54,8 @@ class RunOptions:
     listen: list[str] = field(default_factory=list)  # "A.B.C.D:PORT"
     opt: str = "2"
     memory_cap_pages: int | None = None
+    runner: str = "qemu"  # boards: "qemu", or "pyocd" (a real probe or the emulated board)
+    probe: str | None = None  # pyOCD probe unique ID
 
 
 @cache
@@ -140,9 +142,17 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
             prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
             args=[name, *options.args], env=options.env,
             dirs=[wasi_baremetal.parse_dir(d) for d in options.dirs])
-        result = run_elf(target, elf)
+        if options.runner == "pyocd":
+            from aot.pyocd_runner import run_elf_pyocd
+
+            result = run_elf_pyocd(target, elf, options.probe)
+        else:
+            result = run_elf(target, elf)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
+    fault = getattr(result, "fault", None)
+    if fault is not None:
+        sys.stderr.write(fault.describe() + "\n")
     if result.timed_out:
         raise TargetError(f"{name} on {target.name}: no exit within the QEMU time limit")
     return result.returncode
@@ -152,7 +162,7 @@ def run_module(wasm: Path, target: Target, options: RunOptions) -> int:
     """Build (or reuse) and run `wasm`; stdout/stderr pass through; returns the exit status."""
     data = wasm.read_bytes()
     if not target.is_host:
-        if target.qemu_machine is None:
+        if target.qemu_machine is None and options.runner != "pyocd":
             raise TargetError(f"waft run: {target.name} has no emulator here; flash it with pyOCD")
         return run_on_board(data, target, options, wasm.name)
     exe = build_host_program(data, target, options, wasm.name)

@@ -52,9 +52,21 @@ def _runtime_library(target, build_dir: Path) -> Path:
 
 
 def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "2",
-                 verbose: bool = False, out: TextIO = sys.stdout) -> int:
-    """Run the scripts on `target_name`; returns 0 iff nothing failed."""
+                 verbose: bool = False, out: TextIO = sys.stdout, runner: str = "qemu",
+                 probe: str | None = None) -> int:
+    """Run the scripts on `target_name`; returns 0 iff nothing failed.
+
+    Board images boot under QEMU (`runner="qemu"`) or through pyOCD
+    (`runner="pyocd"`, on the probe `probe`, or the target's emulated board).
+    """
     target = load_target(target_name)
+    image_runner = None
+    if runner == "pyocd" and not target.is_host:
+        import functools
+
+        from aot.pyocd_runner import run_elf_pyocd
+
+        image_runner = functools.partial(run_elf_pyocd, probe_uid=probe)
     root = BUILD_ROOT / target.name
     root.mkdir(parents=True, exist_ok=True)
     jobs = max(1, jobs)
@@ -70,7 +82,7 @@ def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "
             # A fresh folder per run: pytest workers and a CLI run may share build/.
             build_dir = Path(tempfile.mkdtemp(prefix=_script_dir_name(path) + ".", dir=root))
             try:
-                result = ScriptRun(path, target, pool, opt, build_dir, runtime).run()
+                result = ScriptRun(path, target, pool, opt, build_dir, runtime, image_runner).run()
             except WastError as exc:
                 result = _file_error(path, str(exc))
             except Exception as exc:  # a harness bug must not hide the other files' results

@@ -223,8 +223,10 @@ class ScriptRun:
     """Everything needed to run one script on one target."""
 
     def __init__(self, path: Path, target: Target, pool: Executor, opt: str, build_dir: Path,
-                 runtime_lib: "Future[Path] | Path") -> None:
+                 runtime_lib: "Future[Path] | Path", image_runner=None) -> None:
+        """`image_runner(target, elf, timeout=...)` boots a board image (default: QEMU)."""
         self.path = path
+        self.image_runner = image_runner
         self.target = target
         self.pool = pool
         self.opt = opt
@@ -572,7 +574,7 @@ class ScriptRun:
         else:
             from aot.qemu import run_elf
 
-            qres = run_elf(self.target, exe, timeout=QEMU_TIMEOUT)
+            qres = (self.image_runner or run_elf)(self.target, exe, timeout=QEMU_TIMEOUT)
             stdout, stderr, code = qres.stdout, qres.stderr, qres.returncode
         (out / "output.txt").write_text(stdout + ("\n--- stderr ---\n" + stderr if stderr else ""))
         lines: dict[int, str] = {}
