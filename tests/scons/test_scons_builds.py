@@ -134,3 +134,10 @@ def test_too_big_for_the_board_fails_with_the_figures(project: Path):
     assert result.returncode != 0
     assert "RAM" in result.stderr and "overflowed by" in result.stderr
     assert not (project / "build/stm32f4/app.elf").exists()
+
+
+def test_nrf52840_is_build_only_but_builds(project: Path):
+    result = scons(project, "TARGET=nrf52840")
+    for suffix in (".elf", ".bin", ".hex", ".map"):
+        assert (project / f"build/nrf52840/app{suffix}").is_file()
+    assert "of    262,144 bytes" in result.stdout  # checked against the nRF52840's 256 KiB of RAM
