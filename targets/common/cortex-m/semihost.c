@@ -17,13 +17,6 @@
 #define SYS_EXIT_EXTENDED 0x20
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
 
-static inline uintptr_t semihost_call(uintptr_t op, uintptr_t arg) {
-    register uintptr_t r0 __asm__("r0") = op;
-    register uintptr_t r1 __asm__("r1") = arg;
-    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
-
 /* The host stdout handle: ":tt" opened for writing (mode 4, "w"). */
 static intptr_t stdout_handle = -1;
 

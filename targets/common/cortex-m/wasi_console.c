@@ -44,16 +44,11 @@
 #if CONSOLE == WAFT_CONSOLE_semihost
 /* ---------------------------------------------------------------- semihosting */
 
+#include "semihost.h"
+
 #define SYS_OPEN 0x01
 #define SYS_WRITE 0x05
 #define SYS_READ 0x06
-
-static uintptr_t semihost(uintptr_t op, uintptr_t arg) {
-    register uintptr_t r0 __asm__("r0") = op;
-    register uintptr_t r1 __asm__("r1") = arg;
-    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
 
 /* ":tt" handles: opened "r" (mode 0) is stdin, "w" (4) stdout, "a" (8) stderr. */
 static intptr_t handles[3] = {-1, -1, -1};
@@ -61,7 +56,7 @@ static intptr_t handles[3] = {-1, -1, -1};
 static intptr_t handle(int stream) {
     if (handles[stream] < 0) {
         uintptr_t args[3] = {(uintptr_t) ":tt", (uintptr_t)(4 * stream), 3};
-        handles[stream] = (intptr_t)semihost(SYS_OPEN, (uintptr_t)args);
+        handles[stream] = (intptr_t)semihost_call(SYS_OPEN, (uintptr_t)args);
     }
     return handles[stream];
 }
@@ -70,7 +65,7 @@ size_t waft_console_write(int stream, const uint8_t *buf, size_t len) {
     intptr_t h = handle(stream == 2 ? 2 : 1);
     if (h < 0 || len == 0) return len;
     uintptr_t args[3] = {(uintptr_t)h, (uintptr_t)buf, len};
-    uintptr_t left = semihost(SYS_WRITE, (uintptr_t)args); /* bytes NOT written */
+    uintptr_t left = semihost_call(SYS_WRITE, (uintptr_t)args); /* bytes NOT written */
     return left <= len ? len - left : 0;
 }
 
@@ -78,7 +73,7 @@ size_t waft_console_read(uint8_t *buf, size_t len) {
     intptr_t h = handle(0);
     if (h < 0 || len == 0) return 0;
     uintptr_t args[3] = {(uintptr_t)h, (uintptr_t)buf, len};
-    uintptr_t left = semihost(SYS_READ, (uintptr_t)args); /* bytes NOT read; all of them at EOF */
+    uintptr_t left = semihost_call(SYS_READ, (uintptr_t)args); /* bytes NOT read; all of them at EOF */
     return left <= len ? len - left : 0;
 }
 
