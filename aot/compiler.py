@@ -44,11 +44,15 @@ def compile_module(
     opt: str = "2",
     memory_cap_pages: int | None = None,
     table_cap: int | None = None,
+    bounds_checks: bool = True,
 ) -> CompileResult:
     """Compile a Wasm binary for `target` under C prefix `prefix`.
 
     `memory_cap_pages` (64 KiB units) and `table_cap` (elements) bound the
-    storage laid out in the instance (see aot/lower/module.py).  Raises an
+    storage laid out in the instance (see aot/lower/module.py).
+    `bounds_checks=False` is an explicitly unsafe build for measuring the
+    checks' cost: loads and stores are not bounds-checked, so an out-of-bounds
+    access corrupts memory instead of trapping.  Never the default.  Raises an
     AotError subclass on bad input.
     """
     abi.check_prefix(prefix)
@@ -57,7 +61,8 @@ def compile_module(
     validate_module(module)
     tm = target_machine(target, opt)
     lowered = lower_module(module, target, prefix, tm.target_data, opt=opt,
-                           memory_cap_pages=memory_cap_pages, table_cap=table_cap)
+                           memory_cap_pages=memory_cap_pages, table_cap=table_cap,
+                           bounds_checks=bounds_checks)
     obj, optimised = emit_object(lowered.ir_text, target, opt)
     header = generate_header(module, prefix, lowered.instance_size, lowered.instance_align, target.name)
     return CompileResult(obj, header, module, prefix, lowered.instance_size, lowered.instance_align,

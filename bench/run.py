@@ -178,6 +178,9 @@ def build_one(target: Target, workload: str, variant: str, work: Path, wasm: Pat
         return variants.build_wasm2c(target, workload, folder, n, repeats, wasm)
     if variant == "waft_os":
         return variants.build_waft(target, workload, folder, n, repeats, wasm, work / "runtime", opt="s")
+    if variant == "waft_unchecked":
+        return variants.build_waft(target, workload, folder, n, repeats, wasm, work / "runtime",
+                                   bounds_checks=False)
     if variant == "native_clang":
         return variants.build_native(target, workload, folder, n, repeats, compiler="clang")
     raise ValueError(variant)

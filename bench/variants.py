@@ -14,6 +14,9 @@ Flags that matter for a fair comparison:
   the only choice on an MCU without an MMU; set on the host too so the
   comparison is like for like) and its stack-depth counting;
 - Waft is compiled with its defaults: every bounds and stack check in place.
+  The one exception is `waft_unchecked`, an explicitly unsafe build
+  (`bounds_checks=False`) that exists only to measure the checks' share; it
+  never enters the summary's Waft-vs-others figures.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ CALLS_EXPORTS = ("bench_empty", "bench_call_import")
 
 C_FLAGS = ["-O2", "-ffp-contract=off", "-ffunction-sections", "-fdata-sections", "-std=gnu11"]
 
-VARIANTS = ("native", "waft", "wasm2c", "native_clang", "waft_os")
+VARIANTS = ("native", "waft", "wasm2c", "native_clang", "waft_os", "waft_unchecked")
 
 # clang for the native_clang reference: the same C through LLVM (as Waft's code is), so a
 # difference between GCC's and LLVM's optimisers is not mistaken for a Wasm effect.
@@ -178,10 +181,13 @@ static uint32_t spin(uint32_t n) {
 # --------------------------------------------------------------------------- Waft
 
 def build_waft(target: Target, workload: str, build_dir: Path, iterations: int, repeats: int,
-               wasm: Path, runtime_dir: Path, opt: str = "2") -> Build:
-    """The module through Waft at `opt` ("2", the default, or "s": the size-tuned waft_os variant)."""
+               wasm: Path, runtime_dir: Path, opt: str = "2", bounds_checks: bool = True) -> Build:
+    """The module through Waft at `opt` ("2", the default, or "s": the size-tuned waft_os variant).
+
+    `bounds_checks=False` is the unsafe waft_unchecked build, for the checks' share only.
+    """
     build_dir.mkdir(parents=True, exist_ok=True)
-    result = compile_module(wasm.read_bytes(), target, prefix=PREFIX, opt=opt)
+    result = compile_module(wasm.read_bytes(), target, prefix=PREFIX, opt=opt, bounds_checks=bounds_checks)
     module = build_dir / f"{PREFIX}.o"
     module.write_bytes(result.object)
     (build_dir / f"{PREFIX}.h").write_text(result.header)
@@ -207,6 +213,8 @@ static waft_trap_frame frame;
     harness = _harness(target, build_dir, glue, iterations, repeats, _calls_flags(workload))
     library = runtime_library(target, runtime_dir)
     variant = "waft" if opt == "2" else f"waft_o{opt}"
+    if not bounds_checks:
+        variant += "_unchecked"
     program, map_file = _link(target, build_dir, [harness, module, library], variant)
     return Build(workload, variant, program, map_file, [module],
                  {"instance_bytes": result.instance_size, "object": module})

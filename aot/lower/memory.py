@@ -6,7 +6,8 @@ The sum never wraps: on 64-bit targets it is computed in i64 (a 32-bit
 address plus a 32-bit offset plus 8 cannot overflow it); on 32-bit targets
 `addr + (offset + size)` uses `llvm.uadd.with.overflow` and an overflow
 traps too.  One compare (or compare-and-or) and one branch to the function's
-shared trap block per access.
+shared trap block per access.  A module compiled with `bounds_checks=False`
+(measurement only, never the default) skips the check entirely.
 
 Accesses use alignment 1: a Wasm alignment hint is only a hint, and
 misaligned addresses must work (Armv6-M then uses byte accesses; Armv7-M and
@@ -80,6 +81,14 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     memsize = memory_size_bytes(fctx, memarg.memory)
     base = memory_base(fctx, memarg.memory)
     oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
+    if not mctx.bounds_checks:
+        # Measurement-only unsafe build: no check; the address wraps like the checked
+        # path's in-bounds sum would never need to.
+        if mctx.pointer_bits == 64:
+            ea = builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
+        else:
+            ea = builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
+        return builder.gep(base, [ea], name="addr")
     if mctx.pointer_bits == 64:
         ea = builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
         end = builder.add(ea, ir.Constant(I64, size), name="ea.end")

@@ -160,8 +160,12 @@ class ModuleContext:
         opt: str = "2",
         memory_cap_pages: int | None = None,
         table_cap: int | None = None,
+        bounds_checks: bool = True,
     ) -> None:
         self.module = module
+        # False only for measurement builds (waft compile --unsafe-no-bounds-checks):
+        # loads and stores then skip their bounds check and out-of-bounds accesses corrupt memory.
+        self.bounds_checks = bounds_checks
         self.target = target
         self.prefix = prefix
         self.target_data = target_data
@@ -502,10 +506,16 @@ def lower_module(
     opt: str = "2",
     memory_cap_pages: int | None = None,
     table_cap: int | None = None,
+    bounds_checks: bool = True,
 ) -> LoweredModule:
-    """Lower a validated module to LLVM IR text plus the instance's size and alignment."""
+    """Lower a validated module to LLVM IR text plus the instance's size and alignment.
+
+    `bounds_checks=False` drops the loads' and stores' bounds checks: for measuring their
+    cost only, never the default (out-of-bounds accesses then corrupt memory).
+    """
     mctx = ModuleContext(module, target, prefix, target_data, opt=opt,
-                         memory_cap_pages=memory_cap_pages, table_cap=table_cap)
+                         memory_cap_pages=memory_cap_pages, table_cap=table_cap,
+                         bounds_checks=bounds_checks)
     _check_supported(module)
     _declare_data_segments(mctx)
     _declare_imports(mctx)
@@ -841,7 +851,10 @@ def _emit_exports(mctx: ModuleContext) -> None:
             builder = ir.IRBuilder(fn.append_basic_block("entry"))
             inst = fn.args[0]
             params = list(fn.args[1 : 1 + len(functype.params)])
-            result = builder.call(mctx.functions[export.index], [inst, *params])
+            # Never inline the body into its wrapper: every function's address is in the instance's
+            # function table, so the internal copy stays and an inlined wrapper would hold the whole
+            # body a second time (flash).  The wrapper becomes a tail call (one branch) instead.
+            result = builder.call(mctx.functions[export.index], [inst, *params], attrs=("noinline",))
             if not functype.results:
                 builder.ret_void()
             elif len(functype.results) == 1:
