@@ -39,6 +39,16 @@ def copy(fctx: FuncContext, kind: str, dst_index: int, src_index: int) -> None:
                       [desc(fctx, kind, dst_index), dst, desc(fctx, kind, src_index), src, n])
 
 
+def init(fctx: FuncContext, kind: str, segment: str, segment_index: int, target_index: int,
+         storage: ir.Value, length: int) -> None:
+    """`memory.init` / `table.init`: pops dst, src, n and calls
+    waft_<kind>_init(desc, dst, storage, length (0 once dropped), src, n)."""
+    dst, src, n = fctx.pop_n(3)
+    seg_len = segment_length(fctx, segment, segment_index, length)
+    fctx.builder.call(fctx.mctx.runtime_function(f"waft_{kind}_init"),
+                      [desc(fctx, kind, target_index), dst, storage, seg_len, src, n])
+
+
 def segment_length(fctx: FuncContext, segment: str, index: int, length: int) -> ir.Value:
     """i32 length of data or element segment `index` (`segment` "data"/"elem"): 0 once dropped.
 

@@ -182,11 +182,9 @@ def memory_copy(fctx: FuncContext, instr: Instr) -> None:
 
 def memory_init(fctx: FuncContext, instr: Instr) -> None:
     data_index, mem_index = instr.imm
-    mctx, builder = fctx.mctx, fctx.builder
-    dst, src, n = fctx.pop_n(3)
-    length = bulk.segment_length(fctx, "data", data_index, len(mctx.module.datas[data_index].data))
-    builder.call(mctx.runtime_function("waft_memory_init"),
-                 [_desc(fctx, mem_index), dst, mctx.data_constant(data_index), length, src, n])
+    mctx = fctx.mctx
+    bulk.init(fctx, "memory", "data", data_index, mem_index, mctx.data_constant(data_index),
+              len(mctx.module.datas[data_index].data))
 
 
 def data_drop(fctx: FuncContext, instr: Instr) -> None:

@@ -75,12 +75,9 @@ def table_copy(fctx: FuncContext, instr: Instr) -> None:
 
 def table_init(fctx: FuncContext, instr: Instr) -> None:
     elem_index, table_index = instr.imm
-    mctx, builder = fctx.mctx, fctx.builder
-    dst, src, n = fctx.pop_n(3)
-    length = bulk.segment_length(fctx, "elem", elem_index, len(mctx.module.elems[elem_index].init))
-    builder.call(mctx.runtime_function("waft_table_init"),
-                 [_desc(fctx, table_index), dst, mctx.elem_storage(builder, fctx.instance, elem_index),
-                  length, src, n])
+    mctx = fctx.mctx
+    storage = mctx.elem_storage(fctx.builder, fctx.instance, elem_index)
+    bulk.init(fctx, "table", "elem", elem_index, table_index, storage, len(mctx.module.elems[elem_index].init))
 
 
 def elem_drop(fctx: FuncContext, instr: Instr) -> None:
