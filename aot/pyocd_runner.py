@@ -13,10 +13,18 @@ breakpoint on `waft_trap` halts it at a Wasm trap.  Either way the result's
 `fault` names the PC, the fault registers and the Wasm function the PC is in
 (from the ELF's `wasm.<index>.<name>` symbols); then the program is let go on
 so that its own handler prints and exits, as it would under plain QEMU.
+
+Firmware built with the RTT console (`WAFT_WASI_CONSOLE=rtt`, docs/wasi.md)
+writes its output into the `_SEGGER_RTT` block's up-buffers instead of through
+semihosting (only its exit still goes through SYS_EXIT).  When the ELF
+defines that symbol the runner reads up-buffer 0 into stdout and up-buffer 1
+into stderr with pyOCD's RTT client while the core runs, and once more after
+the program has stopped.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import fcntl
 import io
@@ -41,6 +49,8 @@ DEFAULT_TIMEOUT = 600.0  # seconds of wall time, as aot.qemu
 
 CFSR, HFSR, MMFAR, BFAR = 0xE000ED28, 0xE000ED2C, 0xE000ED34, 0xE000ED38
 ADP_STOPPED_APPLICATION_EXIT = 0x20026
+RTT_POLL_INTERVAL = 0.05  # seconds between RTT reads of a running core; each one stops QEMU briefly
+RTT_ID_SIZE = 16          # acID[16] at the start of the control block
 _TRAP_NAMES = {code: name for name, code in TRAP_CODES.items()}
 _WASM_SYMBOL = re.compile(r"wasm\.(\d+)(?:\.(.+))?")  # unnamed functions are plain wasm.<index>
 
@@ -204,17 +214,25 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
     with probe_lock(uid), open_session(target, uid) as session:
         core = session.target
         FileProgrammer(session).program(str(elf))
+        rtt_address = symbols.objects.get("_SEGGER_RTT")
+        rtt = _RttReader(core, rtt_address, out, err) if rtt_address is not None else None
         core.set_vector_catch(PyocdTarget.VectorCatch.HARD_FAULT)
         trap_addr = symbols.addresses.get("waft_trap")
         if trap_addr is not None:
             core.set_breakpoint(trap_addr, PyocdTarget.BreakpointType.HW)
         agent = _ExitingSemihostAgent(core, console)
         core.reset_and_halt()
+        if rtt is not None:
+            rtt.clear()
         core.resume()
         deadline = time.monotonic() + timeout
         while agent.exit_status is None:
+            if rtt is not None:
+                rtt.poll()
             if time.monotonic() > deadline:
                 core.halt()
+                if rtt is not None:
+                    rtt.drain()
                 fault = _report(core, symbols, "timeout", core.read_core_register("pc"))
                 err.write(fault.describe() + "\n")
                 return PyocdResult(None, out.getvalue(), err.getvalue(), command, timed_out=True,
@@ -243,10 +261,14 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
                 core.set_vector_catch(0)
             else:
                 fault = fault or _report(core, symbols, "halt", pc)
+                if rtt is not None:
+                    rtt.drain()
                 err.write(f"waft: the core halted unexpectedly at pc {pc:#010x}\n")
                 return PyocdResult(None, out.getvalue(), err.getvalue(), command, fault=fault)
             err.write(fault.describe() + "\n")
             core.resume()  # the image's own handler prints the trap or fault and exits
+        if rtt is not None:
+            rtt.drain()  # what the program wrote just before SYS_EXIT (the core is halted there)
     return PyocdResult(agent.exit_status, out.getvalue(), err.getvalue(), command, fault=fault)
 
 
@@ -309,3 +331,59 @@ class _ExitingSemihostAgent(SemihostAgent):
     _REQUEST_MAP = {**SemihostAgent._REQUEST_MAP,
                     SemihostingRequests.SYS_EXIT: handle_sys_exit,
                     SemihostingRequests.SYS_EXIT_EXTENDED: handle_sys_exit_extended}
+
+
+class _RttReader:
+    """The program's RTT console: up-buffer 0 into stdout, up-buffer 1 into stderr.
+
+    The control block's address comes from the ELF, so pyOCD checks only those
+    16 bytes for the ID instead of searching RAM.  The firmware fills the block
+    in on its first console call and writes the ID last, so until then there is
+    nothing to read and the block is looked for again on the next poll.
+    """
+
+    def __init__(self, core, address: int, out: io.StringIO, err: io.StringIO) -> None:
+        self._core = core
+        self._address = address
+        self._files = (out, err)
+        # Bytes of one UTF-8 character may arrive in two reads.
+        self._decoders = [codecs.getincrementaldecoder("utf-8")(errors="replace") for _ in self._files]
+        self._channels: list | None = None
+        self._broken = False
+        self._next_poll = 0.0
+
+    def clear(self) -> None:
+        """Zero the ID before the program starts: on a board RAM keeps the last run's block,
+        whose stale offsets must not be read as this program's output."""
+        self._core.write_memory_block8(self._address, [0] * RTT_ID_SIZE)
+
+    def poll(self) -> None:
+        """Read what is waiting, at most every RTT_POLL_INTERVAL (a read stops an emulated core)."""
+        now = time.monotonic()
+        if now >= self._next_poll:
+            self._next_poll = now + RTT_POLL_INTERVAL
+            self.drain()
+
+    def drain(self) -> None:
+        """Read everything waiting in the up-buffers now."""
+        from pyocd.core import exceptions
+        from pyocd.debug.rtt import RTTControlBlock
+
+        if self._broken:
+            return
+        if self._channels is None:
+            block = RTTControlBlock.from_target(self._core, address=self._address)
+            try:
+                block.start()
+            except exceptions.RTTError:
+                return  # not set up yet
+            self._channels = list(block.up_channels[:len(self._files)])
+        for index, channel in enumerate(self._channels):
+            try:
+                data = channel.read()
+            except exceptions.RTTError as exc:
+                # The program overwrote its own block: report it once and stop reading.
+                self._files[1].write(f"waft: RTT up-buffer {index} is corrupt ({exc}); not read further\n")
+                self._broken = True
+                return
+            self._files[index].write(self._decoders[index].decode(data))
