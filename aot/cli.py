@@ -92,7 +92,7 @@ def compile(input: Path, output: Path | None, target_name: str, prefix: str | No
     except ValueError as exc:
         _fail(f"--name: {exc}", 2)
     with _AotErrors(input):
-        compile_file(input, output, target, prefix=prefix, opt=opt,
+        compile_file(input, output, target, prefix=prefix, opt=opt, fits_board=True,
                      memory_cap_pages=max_pages, emit_llvm=emit_llvm,
                      bounds_checks=not no_bounds_checks)
     click.echo(f"wrote {output} and {output.with_suffix('.h')} ({target.name}, module {prefix})")

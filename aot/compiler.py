@@ -17,6 +17,7 @@ from pathlib import Path
 from aot import abi
 from aot.decode import decode_module
 from aot.emit import check_opt, emit_object, target_machine
+from aot.errors import TargetError
 from aot.header import generate_header
 from aot.lower.module import lower_module
 from aot.module import Module
@@ -69,14 +70,35 @@ def compile_module(
                          optimised, lowered.ir_text)
 
 
-def compile_file(input: Path, output: Path, target: Target, *, emit_llvm: bool = False, **options) -> CompileResult:
+def check_fits(result: CompileResult, target: Target, name: str) -> None:
+    """TargetError, with the figures, when the module's instance cannot fit the board's RAM.
+
+    The instance holds linear memory at its build-time cap, so this is known
+    at compile time; catching it here beats a linker overflow later.
+    """
+    if target.ram is None or result.instance_size <= target.ram.length:
+        return
+    initial = sum(m.limits.min << m.limits.page_size_log2 for m in result.module.all_memories())
+    raise TargetError(
+        f"{name} needs {result.instance_size:,} bytes of RAM for its instance "
+        f"({initial:,} bytes of initial linear memory) and {target.name} has "
+        f"{target.ram.length:,}: lower --max-pages, or build the module with less memory "
+        "(clang: -Wl,--initial-memory=65536 -Wl,-z,stack-size=8192)")
+
+
+def compile_file(input: Path, output: Path, target: Target, *, emit_llvm: bool = False,
+                 fits_board: bool = False, **options) -> CompileResult:
     """Compile `input` to `output` (.o) and its header (same stem, .h), atomically.
 
     `options` are compile_module's keywords; `prefix` defaults to the input's stem.
+    With `fits_board`, a module whose instance cannot fit the target's RAM is
+    refused (check_fits) before anything is written.
     """
     input, output = Path(input), Path(output)
     options.setdefault("prefix", abi.prefix_from_filename(input.stem))
     result = compile_module(input.read_bytes(), target, **options)
+    if fits_board:
+        check_fits(result, target, input.name)
     outputs: list[tuple[Path, bytes]] = [
         (output, result.object),
         (output.with_suffix(".h"), result.header.encode()),

@@ -23,7 +23,7 @@ from functools import cache
 from pathlib import Path
 
 from aot import wasi
-from aot.compiler import compile_module
+from aot.compiler import check_fits, compile_module
 from aot.decode import decode_module
 from aot.errors import LinkError, TargetError
 from aot.imports_check import check_imports
@@ -111,13 +111,7 @@ def compiled_module(data: bytes, target: Target, options: RunOptions, name: str)
     root.mkdir(parents=True, exist_ok=True)
     result = compile_module(data, target, prefix=PREFIX, opt=options.opt,
                             memory_cap_pages=options.memory_cap_pages)
-    if target.ram is not None and result.instance_size > target.ram.length:
-        initial = sum(m.limits.min << m.limits.page_size_log2 for m in result.module.all_memories())
-        raise TargetError(
-            f"{name} needs {result.instance_size:,} bytes of RAM for its instance "
-            f"({initial:,} bytes of initial linear memory) and {target.name} has "
-            f"{target.ram.length:,}: build it with -Wl,--initial-memory=65536 "
-            "-Wl,-z,stack-size=8192, or pick a board with more RAM")
+    check_fits(result, target, name)
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
     (work / f"{PREFIX}.o").write_bytes(result.object)
     (work / f"{PREFIX}.h").write_text(result.header)

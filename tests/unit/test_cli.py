@@ -101,3 +101,17 @@ def test_targets_lists_every_target():
     for name in ("host", "stm32f4", "cortex-m0plus", "mps2-an505", "nrf52840"):
         assert name in result.stdout
     assert "thumbv7em-unknown-none-eabihf" in result.stdout and "cortex-m4" in result.stdout
+
+
+def test_module_too_big_for_the_board_is_refused_with_the_figures(tmp_path: Path):
+    wat = tmp_path / "big.wat"
+    wat.write_text('(module (memory (export "memory") 3))')  # 192 KiB: more than the STM32F4's RAM
+    wasm = tmp_path / "big.wasm"
+    subprocess.run(["wat2wasm", str(wat), "-o", str(wasm)], check=True)
+    result = waft("compile", str(wasm), "--target", "stm32f4")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "196,608 bytes of initial linear memory" in result.stderr
+    assert "stm32f4 has 131,072" in result.stderr
+    assert not wasm.with_suffix(".o").exists() and not wasm.with_suffix(".h").exists()
+    assert waft("compile", str(wasm), "--target", "host").returncode == 0  # fine where RAM is ample
