@@ -30,7 +30,8 @@ def add_wasm(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("target, machine", [("host", None), ("stm32f4", "EM_ARM"),
                                              ("cortex-m0plus", "EM_ARM"),
-                                             ("riscv32-virt", "EM_RISCV")])
+                                             ("riscv32-virt", "EM_RISCV"),
+                                             ("linux-aarch64", "EM_AARCH64")])
 def test_compile_writes_object_and_header(add_wasm: Path, target: str, machine: str | None):
     out = add_wasm.with_name(f"add_{target}.o")
     result = waft("compile", str(add_wasm), "-o", str(out), "--target", target, "--name", "add")
