@@ -7,7 +7,12 @@ One place knows how a target's program is put together, so `waft run`,
 - Cortex-M: arm-none-eabi-gcc links a bare-metal ELF with the board's linker
   script (`targets/<name>/link.ld`, which INCLUDEs the shared section layout
   in `targets/common/cortex-m/`), the shared startup code and the semihosting
-  console, newlib-nano, and `--gc-sections` so only what is used reaches flash.
+  console, newlib-nano, and `--gc-sections` so only what is used reaches flash;
+- RISC-V: riscv64-unknown-elf-gcc with picolibc (`--specs=picolibc.specs` in
+  the target's cflags) links a bare-metal ELF with the board's linker script
+  (which INCLUDEs picolibc.ld), picolibc's startup code and its semihosting
+  library for the exit status, plus `targets/common/riscv/semihost.c` so
+  write() to stdout and stderr reaches the host.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from aot.runtime_build import INCLUDE_DIR
 from aot.targets import TARGETS_DIR, Target
 
 CORTEX_M_GLUE = TARGETS_DIR / "common" / "cortex-m"
+RISCV_GLUE = TARGETS_DIR / "common" / "riscv"
 
 
 def board_sources(target: Target) -> list[Path]:
@@ -29,6 +35,9 @@ def board_sources(target: Target) -> list[Path]:
         return []
     if target.kind == "cortex-m":
         return [CORTEX_M_GLUE / "startup.c", CORTEX_M_GLUE / "semihost.c"]
+    if target.kind == "riscv":
+        # picolibc's crt0 starts the program; semihost.c makes write(1|2) reach the host.
+        return [RISCV_GLUE / "semihost.c"]
     raise TargetError(f"target '{target.name}': no board glue for {target.kind} targets yet")
 
 
@@ -58,6 +67,10 @@ def link_flags(target: Target, map_file: Path | None = None) -> list[str]:
                   # libgcc.a objects lack .note.GNU-stack; bare metal has no executable-stack notion.
                   "-Wl,--no-warn-execstack",
                   f"-L{CORTEX_M_GLUE}", f"-T{linker_script(target)}"]
+    elif target.kind == "riscv":
+        # picolibc's semihosting crt0 and OS layer: stdout/stderr and exit(status) reach QEMU.
+        flags += ["--crt0=semihost", "--oslib=semihost", "-Wl,--gc-sections",
+                  "-Wl,--no-warn-execstack", f"-T{linker_script(target)}"]
     if map_file is not None:
         flags.append(f"-Wl,-Map={map_file}")
     return flags

@@ -1,10 +1,11 @@
 """Run a bare-metal ELF under QEMU with semihosting and collect what it printed and its exit code.
 
 The image writes to the host's stdout and ends with SYS_EXIT_EXTENDED through
-semihosting (targets/common/cortex-m/semihost.c), so QEMU's own exit status
-is the program's.  A run that exceeds its wall-clock budget is killed and
-reported as timed out; the budget is generous because two cores may be
-running several emulators and compilers at once.
+semihosting (targets/common/cortex-m/semihost.c on Cortex-M, picolibc's
+libsemihost on RISC-V), so QEMU's own exit status is the program's.  A run
+that exceeds its wall-clock budget is killed and reported as timed out; the
+budget is generous because two cores may be running several emulators and
+compilers at once.
 """
 
 from __future__ import annotations
@@ -36,14 +37,19 @@ def qemu_command(target: Target, elf: Path) -> list[str]:
     system = target.qemu_system or "qemu-system-arm"
     exe = shutil.which(system)
     if exe is None:
-        raise TargetError(f"{system} not found (install qemu-system-arm)")
-    return [
+        package = "qemu-system-misc" if target.kind == "riscv" else "qemu-system-arm"
+        raise TargetError(f"{system} not found (install {package})")
+    cmd = [
         exe, "-M", target.qemu_machine, "-nographic",
         # The serial port and the monitor are not used: keep them off stdout.
         "-monitor", "none", "-serial", "null",
         "-semihosting-config", "enable=on,target=native",
-        "-kernel", str(elf),
     ]
+    if target.kind == "riscv":
+        # No OpenSBI: it would sit at 0x80000000 where the image is linked; the
+        # image runs in machine mode straight from its ELF entry.
+        cmd += ["-bios", "none"]
+    return cmd + ["-kernel", str(elf)]
 
 
 def run_elf(target: Target, elf: Path, *, timeout: float = DEFAULT_TIMEOUT) -> QemuResult:

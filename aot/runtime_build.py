@@ -1,7 +1,7 @@
 """Build runtime_c for a target into a cached static library, `libwaft.a`.
 
 The library is the runtime core (`runtime_c/src`) plus the target's port
-(`runtime_c/port/<host|cortex-m>`) and any extra sources a caller adds (WASI,
+(`runtime_c/port/<host|cortex-m|riscv>`) and any extra sources a caller adds (WASI,
 board glue), compiled with the target's C compiler and flags.  It lands in
 `build_dir/runtime/<target>/<hash>/libwaft.a`, where the hash covers every
 source and header, the flags, the defines and the compiler's identity: a
@@ -34,7 +34,8 @@ LIBRARY_NAME = "libwaft.a"
 COMMON_CFLAGS = ("-O2", "-ffunction-sections", "-fdata-sections", "-std=c11", "-Wall", "-Wextra")
 
 # Port folder and the define that selects it in waft.h, by target kind.
-_PORTS = {"host": ("host", "WAFT_PORT_HOST"), "cortex-m": ("cortex-m", "WAFT_PORT_CORTEX_M")}
+_PORTS = {"host": ("host", "WAFT_PORT_HOST"), "cortex-m": ("cortex-m", "WAFT_PORT_CORTEX_M"),
+          "riscv": ("riscv", "WAFT_PORT_RISCV")}
 
 
 def port_dir(target: Target) -> Path:

@@ -16,8 +16,9 @@
  * only (or set waft_stack_limit yourself whenever you switch stacks).
  *
  * Build options (define with -D when building runtime_c and your code alike):
- *   WAFT_PORT_HOST / WAFT_PORT_CORTEX_M  which port the code is built for; by
- *                        default detected from the compiler's predefined macros.
+ *   WAFT_PORT_HOST / WAFT_PORT_CORTEX_M / WAFT_PORT_RISCV  which port the code
+ *                        is built for; by default detected from the compiler's
+ *                        predefined macros.
  *   WAFT_STACK_MARGIN    bytes of native stack kept free below the limit the
  *                        generated code checks (default per port, see below).
  */
@@ -37,18 +38,24 @@ extern "C" {
 /* Build options and their consistency                                        */
 /* ------------------------------------------------------------------------- */
 
-#if defined(WAFT_PORT_HOST) && defined(WAFT_PORT_CORTEX_M)
-#error "waft.h: WAFT_PORT_HOST and WAFT_PORT_CORTEX_M contradict each other: define at most one"
+#if (defined(WAFT_PORT_HOST) + defined(WAFT_PORT_CORTEX_M) + defined(WAFT_PORT_RISCV)) > 1
+#error "waft.h: WAFT_PORT_HOST, WAFT_PORT_CORTEX_M and WAFT_PORT_RISCV contradict each other: define at most one"
 #endif
 
-#if !defined(WAFT_PORT_HOST) && !defined(WAFT_PORT_CORTEX_M)
+#if !defined(WAFT_PORT_HOST) && !defined(WAFT_PORT_CORTEX_M) && !defined(WAFT_PORT_RISCV)
 #if defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define WAFT_PORT_CORTEX_M 1
+#elif defined(__riscv) && !defined(__linux__)
+#define WAFT_PORT_RISCV 1
 #elif defined(__linux__)
 #define WAFT_PORT_HOST 1
 #else
-#error "waft.h: unknown platform: define WAFT_PORT_HOST or WAFT_PORT_CORTEX_M"
+#error "waft.h: unknown platform: define WAFT_PORT_HOST, WAFT_PORT_CORTEX_M or WAFT_PORT_RISCV"
 #endif
+#endif
+
+#if defined(WAFT_PORT_RISCV) && defined(__linux__)
+#error "waft.h: WAFT_PORT_RISCV is for bare-metal RISC-V builds, but this compiler targets Linux"
 #endif
 
 #if defined(WAFT_PORT_CORTEX_M) && defined(__linux__)
