@@ -19,6 +19,7 @@ rebuilds the objects):
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import SCons.Action
@@ -44,8 +45,19 @@ def _module_name(env, obj) -> str:
     return abi.check_prefix(name) if name else abi.prefix_from_filename(Path(str(obj)).stem)
 
 
+# `scons -j` runs Python actions on several threads of one process, and LLVM
+# (through llvmlite) is not safe to drive from two threads at once: a crash, not
+# an error. Compiles take turns; C compiles and links still run in parallel.
+_LLVM_LOCK = threading.Lock()
+
+
 def _compile_wasm(target, source, env):
     """Action: compile source[0] (.wasm) into target[0] (.o) and target[1] (.h)."""
+    with _LLVM_LOCK:
+        return _compile_wasm_locked(target, source, env)
+
+
+def _compile_wasm_locked(target, source, env):
     abi, compiler, errors, targets = _aot_compiler()
     obj = Path(str(target[0]))
     max_pages = env.subst("$WAFT_MAX_PAGES")
@@ -84,7 +96,16 @@ def _compiler_files(env) -> list:
 AOT_ACTION = SCons.Action.Action(_compile_wasm, "$WAFT_AOTCOMSTR", varlist=_VARLIST)
 
 
+# SCons' worker threads (scons -j) get 256 KiB stacks by default, and LLVM's
+# code generator needs more than that: it overflowed and crashed the build.
+MIN_THREAD_STACK_KB = 16384
+
+
 def generate(env) -> None:
+    import SCons.Script
+
+    if (SCons.Script.GetOption("stack_size") or 0) < MIN_THREAD_STACK_KB:
+        SCons.Script.SetOption("stack_size", MIN_THREAD_STACK_KB)
     env.SetDefault(WAFT_TARGET="host", WAFT_OPT="2", WAFT_MAX_PAGES="", WAFT_MODULE_NAME="",
                    WAFT_AOTCOMSTR="waft compile $SOURCE -> $TARGET")
     static_obj, shared_obj = SCons.Tool.createObjBuilders(env)
