@@ -43,12 +43,17 @@ def qemu_command(target: Target, elf: Path) -> list[str]:
         exe, "-M", target.qemu_machine, "-nographic",
         # The serial port and the monitor are not used: keep them off stdout.
         "-monitor", "none", "-serial", "null",
-        "-semihosting-config", "enable=on,target=native",
     ]
     if target.kind == "riscv":
         # No OpenSBI: it would sit at 0x80000000 where the image is linked; the
         # image runs in machine mode straight from its ELF entry.
         cmd += ["-bios", "none"]
+        # picolibc's stdio writes with SYS_WRITEC, which QEMU sends to its stderr
+        # unless the semihosting console has a chardev: give it stdout.
+        cmd += ["-chardev", "stdio,id=semihosting",
+                "-semihosting-config", "enable=on,target=native,chardev=semihosting"]
+    else:
+        cmd += ["-semihosting-config", "enable=on,target=native"]
     return cmd + ["-kernel", str(elf)]
 
 

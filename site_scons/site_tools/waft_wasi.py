@@ -52,7 +52,15 @@ def _write_config(target, source, env):
 def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console="semihost",
                         expect_stdout=None, expect_exit=0):
     wasi, baremetal = _aot()
+    from aot.errors import TargetError
+
     board = env["WAFT_TARGET_INFO"]
+    try:
+        wasi.runtime_sources(board)
+    except TargetError:
+        # Say so and build the rest: a board without WASI still runs core-Wasm firmware.
+        print(f"waft: {name} is a WASI program and {board.name} has no WASI port yet: not built")
+        return []
     fw_env = env.Clone(WAFT_MODULE_NAME=PREFIX)
     module = [n for n in fw_env.Object(PREFIX, wasm) if str(n).endswith(fw_env["OBJSUFFIX"])]
     header = fw_env.File(PREFIX + ".h")
