@@ -59,7 +59,7 @@ class RunOptions:
 
 
 @cache
-def _compiler_digest() -> str:
+def compiler_digest() -> str:
     """Hash of the compiler and runtime sources: a changed Waft never reuses stale products."""
     h = hashlib.sha256()
     for root, pattern in ((REPO / "aot", "*.py"), (REPO / "runtime_c", "*.[ch]")):
@@ -102,7 +102,7 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
 def compiled_module(data: bytes, target: Target, options: RunOptions, name: str) -> Path:
     """Folder holding the cached prog.o and prog.h for this module and options."""
     key = hashlib.sha256(data + f"|{target.name}|{options.opt}|{options.memory_cap_pages}|"
-                         f"{_compiler_digest()}".encode()).hexdigest()[:20]
+                         f"{compiler_digest()}".encode()).hexdigest()[:20]
     root = cache_dir() / "modules" / target.name
     folder = root / key
     if (folder / f"{PREFIX}.o").is_file():

@@ -28,6 +28,7 @@ import pytest
 
 from aot import wasi
 from aot.compiler import compile_module
+from aot.run import compiler_digest
 from aot.runtime_build import INCLUDE_DIR, runtime_library
 from aot.targets import load_target
 
@@ -68,11 +69,8 @@ def _run(command: list[str], what: str) -> None:
         raise AssertionError(f"{what} failed: {' '.join(command)}\n{proc.stdout}{proc.stderr}")
 
 
-def _compiler_digest() -> str:
-    h = hashlib.sha256()
-    for path in sorted((HERE.parents[1] / "aot").rglob("*.py")):
-        h.update(path.read_bytes())
-    return h.hexdigest()[:16]
+# The same digest `waft run` keys its cache with (compiler and runtime sources).
+_compiler_digest = compiler_digest
 
 
 @cache
