@@ -7,7 +7,10 @@ position-independent executables by default and reject absolute relocations
 in them.
 
 Optimisation runs LLVM's new pass manager with its standard per-module
-pipeline (`-O0`..`-O3`).  LLVM's C API has no size level, so `-Os`/`-Oz` are
+pipeline (`-O0`..`-O3`).  On boards (targets with flash) `-O2` leaves loops
+rolled, as GCC's `-O2` does: LLVM's partial and runtime unrolling more than
+doubled the benchmark modules' flash for little speed (bench/results);
+`-O3` unrolls everywhere.  LLVM's C API has no size level, so `-Os`/`-Oz` are
 what clang makes of them: the `-O2` pipeline over functions carrying the
 `optsize` (and for `z` also `minsize`) attribute, which the module driver adds
 (`function_attributes_for_opt`).
@@ -85,10 +88,17 @@ def parse_and_verify(ir_text: str) -> llvm.ModuleRef:
     return mod
 
 
-def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str) -> None:
+def unrolls_loops(target: Target, opt: str) -> bool:
+    """Whether LLVM's loop unrollers run: always at -O3, at -O1/-O2 only where flash is not scarce."""
+    level = speed_level(opt)
+    return level >= 3 or (level > 0 and target.flash is None and check_opt(opt) not in ("s", "z"))
+
+
+def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str, unroll_loops: bool = True) -> None:
     """Run LLVM's standard module pipeline (new pass manager) for `opt` in place."""
     level = speed_level(opt)
     pto = llvm.create_pipeline_tuning_options(speed_level=level)
+    pto.loop_unrolling = unroll_loops
     pb = llvm.create_pass_builder(tm, pto)
     pb.getModulePassManager().run(mod, pb)
 
@@ -99,7 +109,7 @@ def emit_object(ir_text: str, target: Target, opt: str = "2") -> tuple[bytes, st
     mod = parse_and_verify(ir_text)
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
-    optimise(mod, tm, opt)
+    optimise(mod, tm, opt, unrolls_loops(target, opt))
     mod.verify()
     obj = tm.emit_object(mod)
     if target.hard_float_arm:

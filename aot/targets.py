@@ -65,6 +65,20 @@ class Target:
         return self.is_arm and self.float_abi == "hard"
 
     @property
+    def fpu_float_types(self) -> frozenset[str]:
+        """The Wasm float types this target's FPU computes in hardware (the rest are libcalls).
+
+        Arm FPUs named with an `sp` suffix (`+vfp4d16sp`, `+fp-armv8d16sp`)
+        are single precision; soft-float targets have none.
+        """
+        if self.float_abi != "hard":
+            return frozenset()
+        if self.is_arm and any(f.startswith(("+vfp", "+fp")) and f.endswith("sp")
+                               for f in self.features.split(",")):
+            return frozenset({"f32"})
+        return frozenset({"f32", "f64"})
+
+    @property
     def pointer_bits(self) -> int:
         return 64 if self.triple.startswith(("x86_64", "aarch64")) else 32
 

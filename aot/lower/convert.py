@@ -5,8 +5,9 @@ Trapping float-to-int truncations check the operand against the spec's exact
 bounds: a NaN traps with INVALID_CONVERSION, and a value whose truncation
 does not fit traps with INTEGER_OVERFLOW.  The bounds are exact float values
 (e.g. i32.trunc_f32_s accepts exactly -2147483904 < x < 2147483648), compared
-on the float's integer image, so after the checks `fptosi`/`fptoui` are
-always defined.
+with float compares where the target's FPU computes the type and on the
+float's integer image where it does not (soft float, f64 on a single-precision
+FPU), so after the checks `fptosi`/`fptoui` are always defined.
 Saturating truncations use `llvm.fpto[su]i.sat`, whose NaN -> 0 and clamping
 match Wasm and which lower on every target (inline code or the libgcc
 `__aeabi_*`/`__fix*` helpers, checked on thumbv6m, thumbv7em, thumbv8m, rv32).
@@ -30,6 +31,7 @@ from aot.lower.numeric import (
     INT_TYPES,
     SIGN_MASK,
     Handler,
+    float_const,
     intrinsic,
     opaque_float,
     trap_code,
@@ -69,14 +71,74 @@ def _trunc_bounds(ftype: str, width: int, signed: bool) -> tuple[str, int, int]:
 
 
 def _trunc_trapping(itype: str, ftype: str, signed: bool) -> Handler:
+    """Trapping truncation: float compares where the FPU computes `ftype`, else integer ones."""
+    on_fpu = _trunc_checked_by_fpu(itype, ftype, signed)
+    on_bits = _trunc_checked_on_bits(itype, ftype, signed)
+
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        if ftype in fctx.mctx.target.fpu_float_types:
+            on_fpu(fctx, instr)
+        else:
+            on_bits(fctx, instr)
+
+    return lower
+
+
+def _trunc_checked_by_fpu(itype: str, ftype: str, signed: bool) -> Handler:
+    """Trapping truncation, range-checked with one float compare on the fast path.
+
+    The fast path is the compare C compilers guard float-to-int casts with
+    (clang for wasm32 turns `(int) x` into `fabs(x) < 2^31 ? trunc(x) : MIN`):
+    `|x| < 2^(w-1)` signed, `-1 < x < 2^w` unsigned.  Written the same way,
+    LLVM sees the module's own guard dominating ours and deletes ours, so a
+    checked C cast costs what the C costs.  Ordered compares are false for NaN,
+    so NaN and the few exact edge values (x = -2^31 for f32, x in (-2^31-1,
+    -2^31] for f64) take the cold path, which tests the spec's exact bounds.
+    """
+    ity = INT_TYPES[itype]
+    fty = FLOAT_TYPES[ftype]
+    lower_op, lower_bits, upper_bits = _trunc_bounds(ftype, ity.width, signed)
+    lower_bound = float_const(ftype, lower_bits)
+    upper_bound = float_const(ftype, upper_bits)
+
+    def lower(fctx: FuncContext, instr: Instr) -> None:
+        builder = fctx.builder
+        value = fctx.pop()
+        if signed:
+            fabs = intrinsic(fctx, f"llvm.fabs.{ftype}", fty, [fty])
+            magnitude = builder.call(fabs, [value], name="trunc.mag")
+            fits = builder.fcmp_ordered("<", magnitude, upper_bound, name="trunc.fits")
+        else:
+            above = builder.fcmp_ordered(lower_op, value, lower_bound, name="trunc.above")
+            below = builder.fcmp_ordered("<", value, upper_bound, name="trunc.below")
+            fits = builder.and_(above, below, name="trunc.fits")
+        convert_block = builder.append_basic_block(name="trunc.convert")
+        edge_block = builder.append_basic_block(name="trunc.edge")
+        builder.cbranch(fits, convert_block, edge_block).set_weights([2000, 1])
+        builder.position_at_end(edge_block)
+        fctx.trap_if(builder.fcmp_unordered("uno", value, value, name="trunc.nan"),
+                     trap_code("INVALID_CONVERSION"), name="trunc.notnan")
+        above = builder.fcmp_ordered(lower_op, value, lower_bound, name="trunc.above")
+        below = builder.fcmp_ordered("<", value, upper_bound, name="trunc.below")
+        fctx.trap_if(builder.not_(builder.and_(above, below)), trap_code("INTEGER_OVERFLOW"),
+                     name="trunc.inrange")
+        builder.branch(convert_block)
+        builder.position_at_end(convert_block)
+        convert = builder.fptosi if signed else builder.fptoui
+        fctx.push(convert(value, ity, name="trunc"))
+
+    return lower
+
+
+def _trunc_checked_on_bits(itype: str, ftype: str, signed: bool) -> Handler:
     """Trapping truncation, range-checked on the float's integer image.
 
     For a non-NaN float, comparing magnitudes (the bits without the sign) as
     unsigned integers orders values exactly, so `lower < x < upper` with
     lower < 0 < upper is: magnitude < |lower| for negative x (and -0), and
     magnitude < upper for positive x.  NaNs have magnitudes above infinity's.
-    Integer compares instead of float ones: no `__aeabi_fcmp*` calls on
-    soft-float cores, and one select and one compare everywhere.
+    Integer compares instead of float ones: no `__aeabi_fcmp*` calls where
+    the type has no FPU, and one select and one compare.
     """
     ity = INT_TYPES[itype]
     bits_ty = FLOAT_BITS_TYPE[ftype]

@@ -96,8 +96,9 @@ def _c_result(valtype: str, expr: str) -> str:
             "f32": f"bits_f32({expr})", "f64": f"bits_f64({expr})"}[valtype]
 
 
-def run_calls(folder: Path, funcs: Sequence[Func], calls: Sequence[Call], opt: str = "2") -> list[tuple[int, int]]:
-    """Compile `funcs` with Waft, run `calls` on the host: [(trap code or 0, result bits)]."""
+def run_calls(folder: Path, funcs: Sequence[Func], calls: Sequence[Call], opt: str = "2",
+              target: Target | None = None) -> list[tuple[int, int]]:
+    """Compile `funcs` with Waft (for `target`, a host variant), run `calls` on the host: [(trap code or 0, result bits)]."""
     by_name = {f.name: f for f in funcs}
     wat = "(module\n" + "\n".join(f.wat() for f in funcs) + "\n)\n"
     lines = []
@@ -105,7 +106,7 @@ def run_calls(folder: Path, funcs: Sequence[Func], calls: Sequence[Call], opt: s
         fn = by_name[call.func]
         args = "".join(", " + _c_arg(t, a) for t, a in zip(fn.params, call.args))
         lines.append(f"CALL({_c_result(fn.result, f'm_{fn.name}(inst{args})')});")
-    out = run_wat(folder, wat, "\n".join(lines), extra_c=C_HELPERS, opt=opt)
+    out = run_wat(folder, wat, "\n".join(lines), extra_c=C_HELPERS, opt=opt, target=target)
     results = []
     for call, line in zip(calls, out, strict=True):
         code, value = line.split()

@@ -12,7 +12,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from aot.compiler import compile_module
-from aot.emit import OPT_LEVELS, add_vfp_args_attribute, check_opt, emit_object, speed_level
+from aot.emit import OPT_LEVELS, add_vfp_args_attribute, check_opt, emit_object, speed_level, unrolls_loops
 from aot.errors import AotError
 from aot.runtime_build import INCLUDE_DIR, runtime_library
 from aot.targets import load_target
@@ -164,6 +164,33 @@ def test_every_opt_level_compiles(module_wasm, opt):
     assert _elf(result.object)["e_type"] == "ET_REL"
     if opt in ("s", "z"):
         assert "optsize" in result.unoptimised_ir
+
+
+SUM_LOOP = r"""
+(module
+  (memory 1 1)
+  (func (export "sum") (param i32) (result i32) (local i32)
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 0)))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 4)))
+      (local.set 1 (i32.add (local.get 1) (i32.load (local.get 0))))
+      (br 0)))
+    (local.get 1)))
+"""
+
+
+def test_boards_keep_loops_rolled_below_o3(tmp_path):
+    """Flash is scarce on boards: -O2 unrolls nothing there (as GCC's -O2), -O3 does; the host unrolls at -O2."""
+    stm32f4, host = load_target("stm32f4"), load_target("host")
+    assert [unrolls_loops(stm32f4, o) for o in OPT_LEVELS] == [False, False, False, True, False, False]
+    assert [unrolls_loops(host, o) for o in OPT_LEVELS] == [False, True, True, True, False, False]
+    wasm = wat_to_wasm(SUM_LOOP, tmp_path, "sum")
+    text = {opt: _text_size(compile_module(wasm, stm32f4, prefix="m", opt=opt).object) for opt in ("2", "3")}
+    assert text["2"] < text["3"], text
+
+
+def _text_size(obj: bytes) -> int:
+    return sum(section["sh_size"] for section in _elf(obj).iter_sections() if section.name.startswith(".text"))
 
 
 def test_invalid_ir_is_reported_not_crashing():

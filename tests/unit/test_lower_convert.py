@@ -7,10 +7,15 @@ re-run with constant operands (LLVM folds them).
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import pytest
 
 from aot.abi import TRAP_CODES
+from aot.compiler import compile_module
 from aot.lower import convert
+from aot.targets import load_target
 from lower_harness import Call, Func, f32_bits, f64_bits, is_arithmetic_nan, is_canonical_nan, op_func, \
     run_calls, run_spec_folded, spec_available, spec_functions
 
@@ -18,7 +23,14 @@ OVERFLOW = TRAP_CODES["INTEGER_OVERFLOW"]
 INVALID = TRAP_CODES["INVALID_CONVERSION"]
 
 
-def _run(tmp_path, table, opt="2"):
+# The two ways a trapping truncation is range-checked: float compares where the
+# FPU computes the type (the host), integer compares on the float's bits where
+# it does not (soft float; f64 on a single-precision FPU), here forced on the host.
+HOST = load_target("host")
+CHECKED_ON = {"fpu": HOST, "bits": dataclasses.replace(HOST, float_abi="soft")}
+
+
+def _run(tmp_path, table, opt="2", target=None):
     """table: [(op, param type, result type, arg bits)] -> [(trap code, bits)]."""
     funcs, calls, names = [], [], {}
     for op, param, result, arg in table:
@@ -26,7 +38,7 @@ def _run(tmp_path, table, opt="2"):
             names[op] = f"v{len(names)}"
             funcs.append(op_func(names[op], op, (param,), result))
         calls.append(Call(names[op], (arg,)))
-    return run_calls(tmp_path, funcs, calls, opt=opt)
+    return run_calls(tmp_path, funcs, calls, opt=opt, target=target)
 
 
 # Each row: op, input as a Python float, expected (trap code, result) with result as a signed int.
@@ -61,23 +73,25 @@ TRUNC_EDGES = [
 ]
 
 
+@pytest.mark.parametrize("checked_on", sorted(CHECKED_ON))
 @pytest.mark.parametrize("opt", ["0", "2"])
-def test_trapping_truncations_at_their_exact_bounds(tmp_path, opt):
+def test_trapping_truncations_at_their_exact_bounds(tmp_path, opt, checked_on):
     table = []
     for op, ftype, x, _ in TRUNC_EDGES:
         itype = op[:3]
         table.append((op, ftype, itype, f32_bits(x) if ftype == "f32" else f64_bits(x)))
-    results = _run(tmp_path, table, opt)
+    results = _run(tmp_path, table, opt, CHECKED_ON[checked_on])
     for (op, ftype, x, (code, value)), got in zip(TRUNC_EDGES, results):
         width = 32 if op.startswith("i32") else 64
         assert got == (code, value & ((1 << width) - 1)), f"{op}({x!r})"
 
 
+@pytest.mark.parametrize("checked_on", sorted(CHECKED_ON))
 @pytest.mark.parametrize("opt", ["0", "2"])
-def test_nan_truncation_is_an_invalid_conversion(tmp_path, opt):
+def test_nan_truncation_is_an_invalid_conversion(tmp_path, opt, checked_on):
     table = [(f"i{w}.trunc_f{f}_{s}", f"f{f}", f"i{w}", 0x7FC00000 if f == "32" else 0xFFF0000000000001)
              for w in ("32", "64") for f in ("32", "64") for s in ("s", "u")]
-    assert _run(tmp_path, table, opt) == [(INVALID, 0)] * len(table)
+    assert _run(tmp_path, table, opt, CHECKED_ON[checked_on]) == [(INVALID, 0)] * len(table)
 
 
 def test_saturating_truncations(tmp_path):
@@ -184,3 +198,25 @@ def test_spec_assertions_constant_folded(tmp_path):
     assert len(functions) >= 30
     failures = run_spec_folded(tmp_path, functions)
     assert not failures, "\n".join(failures[:20])
+
+
+# clang for wasm32 guards C's `(int) x` with `fabs(x) < 2^31 ? i32.trunc_f32_s(x) : INT_MIN`.
+GUARDED_CAST = """(module
+  (func (export "cast") (param f32) (result i32)
+    (if (result i32) (f32.lt (f32.abs (local.get 0)) (f32.const 0x1p31))
+      (then (i32.trunc_f32_s (local.get 0)))
+      (else (i32.const 0x80000000)))))
+"""
+
+
+@pytest.mark.parametrize("target_name", ["host", "stm32f4"])
+def test_guarded_c_cast_needs_no_trap_check(tmp_path, target_name):
+    """On an FPU our range check is the guard's own compare, so LLVM deletes it: no trap left."""
+    from wasm_host import wat_to_wasm
+
+    result = compile_module(wat_to_wasm(GUARDED_CAST, tmp_path, "m", ()), load_target(target_name), prefix="m")
+    cast = result.llvm_ir[result.llvm_ir.index("@wasm.0"):]
+    cast = cast[:cast.index("\n}\n")]
+    assert "fptosi" in cast and "fcmp uno" not in cast, cast
+    trap_codes = {int(code) for code in re.findall(r"waft_trap\(i32 (\d+)\)|\[ (\d+), %", cast) for code in code if code}
+    assert trap_codes <= {TRAP_CODES["CALL_STACK_EXHAUSTED"]}, cast

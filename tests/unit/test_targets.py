@@ -48,3 +48,13 @@ def test_cortex_m_targets_have_memory_maps():
     for t in all_targets():
         if t.kind == "cortex-m":
             assert t.flash and t.ram, t.name
+
+
+def test_fpu_float_types_follow_the_fpu():
+    """Single-precision FPUs (`...sp`) compute f32 only; soft-float targets neither; hosts both."""
+    assert load_target("stm32f4").fpu_float_types == {"f32"}
+    assert load_target("mps2-an505").fpu_float_types == {"f32"}
+    assert load_target("mps2-an500").fpu_float_types == {"f32", "f64"}
+    assert load_target("host").fpu_float_types == {"f32", "f64"}
+    assert load_target("cortex-m0plus").fpu_float_types == set()
+    assert load_target("riscv32-virt").fpu_float_types == set()

@@ -20,7 +20,7 @@ import pytest
 
 from aot.compiler import CompileResult, compile_module
 from aot.runtime_build import INCLUDE_DIR, runtime_library
-from aot.targets import load_target
+from aot.targets import Target, load_target
 
 PRELUDE = r"""
 #include <inttypes.h>
@@ -90,14 +90,17 @@ def run_c(
     extra_c: str = "",
     cflags: tuple[str, ...] = ("-O1",),
     prebuilt: dict[str, CompileResult] | None = None,
+    target: Target | None = None,
     **compile_options,
 ) -> Program:
     """Build `modules` (prefix -> WAT), a C file with `extra_c` and `int main(void) { main }`, and run it.
 
     `prebuilt` adds modules the test compiled itself (prefix -> CompileResult).
+    `target` is a variant of the host target (e.g. one that claims no FPU) to
+    compile for; the code must still run here.
     """
     require_tools()
-    target = load_target("host")
+    target = target or load_target("host")
     objects: list[str] = []
     results = []
     includes = []
