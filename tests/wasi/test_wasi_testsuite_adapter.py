@@ -207,7 +207,7 @@ def test_legacy_version(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["args_env", "files", "stdin_echo"])
 def test_legacy_runs_case(name: str, tmp_path: Path) -> None:
-    """The old runner starts the adapter in the test's folder, with --dir names relative to it."""
+    """The oldest runner starts the adapter in the test's folder, with --dir names relative to it."""
     case = load_case(name)
     suite = lay_out(case, build_wasm(PROGRAMS / f"{name}.c"), tmp_path / "suite")
     args: list[Any] = [f"--test-file={suite / f'{name}.wasm'}"]
@@ -215,3 +215,15 @@ def test_legacy_runs_case(name: str, tmp_path: Path) -> None:
     args += [f"--env={k}={v}" for k, v in case.env.items()]
     args += [f"--dir={d}" for d in case.dirs]
     check(legacy(*args, cwd=suite, stdin=case.stdin), case)
+
+
+def test_legacy_host_guest_dirs(tmp_path: Path) -> None:
+    """Later legacy runners stay in their own folder and pass --dir HOST::GUEST, args last."""
+    case = load_case("files")
+    suite = lay_out(case, build_wasm(PROGRAMS / "files.c"), tmp_path / "suite")
+    runner_cwd = tmp_path / "runner"
+    runner_cwd.mkdir()
+    args = ["--test-file", str(suite / "files.wasm")]
+    for d in case.dirs:
+        args += ["--dir", f"{suite / d}::{d}"]
+    check(legacy(*args, cwd=runner_cwd), case)

@@ -6,8 +6,9 @@ Runners from before the module contract start the adapter once per test:
     adapter.py --version                      -> prints "waft VERSION"
     adapter.py --test-file T.wasm [--arg A]... [--env K=V]... [--dir D]...
 
-from the test's folder, each --dir D being a folder there that the test
-expects preopened under the same name.  The command line comes from
+where each --dir is either D, a folder of the current one (the oldest
+runners start the adapter in the test's folder) preopened under its own name,
+or HOST::GUEST (later ones, started from the runner's folder).  The command line comes from
 wasi_testsuite_adapter.compute_argv (the module adapter beside this file), so
 the two adapters never disagree; this script only runs it, passing stdin,
 stdout, stderr and the exit status through.  From such a checkout of the suite:
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arg", action="append", default=[], help="an argument for the test (repeatable)")
     parser.add_argument("--env", action="append", default=[], help="K=V for the test's environment (repeatable)")
     parser.add_argument("--dir", action="append", default=[],
-                        help="a folder, relative to the current one, preopened under its own name (repeatable)")
+                        help="HOST::GUEST, or a folder of the current one preopened under its own name "
+                             "(repeatable)")
     options = parser.parse_args(argv)
     adapter = load_module_adapter()
     if options.version:
@@ -60,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             parser.error(f"--env wants K=V, got '{item}'")
         env[key] = value
-    dirs = [(Path(folder), folder) for folder in options.dir]
+    dirs = []
+    for spec in options.dir:
+        host, sep, guest = spec.partition("::")
+        dirs.append((Path(host), guest if sep else spec))
     command = adapter.compute_argv(options.test_file, (options.arg, env, dirs), [], adapter.WASI_VERSIONS[0])
     return subprocess.run(command).returncode
 
