@@ -15,6 +15,7 @@ suite's JSON shape).  The command-line adapter for older runners
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -156,6 +157,41 @@ def test_runner_runs_case(name: str, form: str, tmp_path: Path, monkeypatch: pyt
     case = load_case(name)
     result = runner_case(load_adapter(), form, case, build_wasm(PROGRAMS / f"{name}.c"), tmp_path, monkeypatch)
     check(result, case)
+
+
+def test_waft_python_starts_this_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$WAFT_PYTHON: a Python with Waft's dependencies runs this checkout's CLI, no console script needed."""
+    monkeypatch.delenv("WAFT_TARGET", raising=False)
+    monkeypatch.setenv("WAFT_PYTHON", sys.executable)
+    adapter = load_adapter()
+    assert adapter.waft_command()[:2] == [sys.executable, "-c"]
+    case = load_case("args_env")
+    check(runner_case(adapter, "2-dirs", case, build_wasm(PROGRAMS / "args_env.c"), tmp_path, monkeypatch), case)
+
+
+def test_runner_under_another_python(tmp_path: Path) -> None:
+    """The runner is usually started with the system's python3: the adapter must load and answer there too."""
+    python = shutil.which("python3", path="/usr/bin")
+    if python is None:
+        pytest.skip("/usr/bin/python3 is not installed")
+    case = load_case("args_env")
+    suite = lay_out(case, build_wasm(PROGRAMS / "args_env.c"), tmp_path / "suite")
+    probe = (
+        "import importlib.util, json, sys\n"
+        "spec = importlib.util.spec_from_file_location('adapter.py', sys.argv[1])\n"
+        "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
+        "argv = m.compute_argv(sys.argv[2], (json.loads(sys.argv[3]), json.loads(sys.argv[4]), None), [],"
+        " 'wasi:cli/command', 'wasm32-wasip1')\n"
+        "print(json.dumps([m.get_version(), argv]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "WAFT_TARGET", "WAFT_PYTHON")}
+    answer = subprocess.run([python, "-c", probe, str(ADAPTER), str(suite / "args_env.wasm"),
+                             json.dumps(case.args), json.dumps(case.env)],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert answer.returncode == 0, answer.stderr
+    version, argv = json.loads(answer.stdout)
+    assert version == load_adapter().get_version()
+    check(run_like_the_runner(argv, case.stdin, tmp_path), case)
 
 
 # -- on a board, under QEMU ---------------------------------------------------
