@@ -7,10 +7,10 @@ position-independent executables by default and reject absolute relocations
 in them.
 
 Optimisation runs LLVM's new pass manager with its standard per-module
-pipeline (`-O0`..`-O3`).  On boards (targets with flash) `-O2` leaves loops
-rolled, as GCC's `-O2` does: LLVM's partial and runtime unrolling more than
-doubled the benchmark modules' flash for little speed (bench/results);
-`-O3` unrolls everywhere.  LLVM's C API has no size level, so `-Os`/`-Oz` are
+pipeline (`-O0`..`-O3`), except that below `-O3` loops stay rolled, as GCC's
+`-O2` leaves them: LLVM's partial and runtime unrolling more than doubled the
+benchmark modules' code on stm32f4 for a few per cent of speed
+(bench/results).  `-O3` unrolls.  LLVM's C API has no size level, so `-Os`/`-Oz` are
 what clang makes of them: the `-O2` pipeline over functions carrying the
 `optsize` (and for `z` also `minsize`) attribute, which the module driver adds
 (`function_attributes_for_opt`).
@@ -88,10 +88,9 @@ def parse_and_verify(ir_text: str) -> llvm.ModuleRef:
     return mod
 
 
-def unrolls_loops(target: Target, opt: str) -> bool:
-    """Whether LLVM's loop unrollers run: always at -O3, at -O1/-O2 only where flash is not scarce."""
-    level = speed_level(opt)
-    return level >= 3 or (level > 0 and target.flash is None and check_opt(opt) not in ("s", "z"))
+def unrolls_loops(opt: str) -> bool:
+    """Whether LLVM's loop unrollers run: at -O3 only (see the module docstring)."""
+    return speed_level(opt) >= 3
 
 
 def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str, unroll_loops: bool = True) -> None:
@@ -109,7 +108,7 @@ def emit_object(ir_text: str, target: Target, opt: str = "2") -> tuple[bytes, st
     mod = parse_and_verify(ir_text)
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
-    optimise(mod, tm, opt, unrolls_loops(target, opt))
+    optimise(mod, tm, opt, unrolls_loops(opt))
     mod.verify()
     obj = tm.emit_object(mod)
     if target.hard_float_arm:
