@@ -42,7 +42,8 @@ def _ratio(other: float | None, waft: float | None) -> float | None:
 
 
 def assemble(target: Target, names: list[str], measured: dict, engines: dict, meta: dict) -> dict:
-    unit = "instructions" if target.is_host else "ticks"
+    dwt = meta.get("clock") == "dwt_cycles"
+    unit = "instructions" if target.is_host else ("cycles" if dwt else "ticks")
     workloads: dict = {}
     for name in names:
         row = measured[name]
@@ -143,6 +144,8 @@ def assemble(target: Target, names: list[str], measured: dict, engines: dict, me
                    "program with one run minus the program with none: deterministic); wall time "
                    f"(median of {meta['repeats']} runs, CLOCK_MONOTONIC) is in `wall_ns` and the wall-time table"
                    if target.is_host else
+                   "the core's DWT cycle counter (CYCCNT) read by the harness around bench_run, on the "
+                   "board, run through pyOCD" if dwt else
                    "QEMU -icount shift=0; SysTick ticks (overflow-counted) around bench_run: "
                    "deterministic, proportional to executed instructions"),
         "compilers": _compiler_versions(target),

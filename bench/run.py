@@ -6,8 +6,10 @@ same harness (bench/harness.c), runs them, checks that each variant's
 self-check passed and that all checksums agree, and records:
 
 - speed: executed-instruction ticks of bench_run on Cortex-M targets (QEMU
-  with -icount shift=0, SysTick counted by the harness: deterministic), wall
-  time (median of repeats) on the host;
+  with -icount shift=0, SysTick counted by the harness: deterministic), or,
+  with `--runner pyocd` on a real board, the core's DWT cycle counter read by
+  the harness; callgrind instructions and wall time (median of repeats) on
+  the host;
 - flash (the module's code + read-only data + data image, as the linker kept
   them) and RAM (module data + bss, the instance with its linear memory, and
   the peak native stack of the run, by stack painting);
@@ -16,6 +18,7 @@ self-check passed and that all checksums agree, and records:
   their Python packages, when installed.
 
 Run:  .venv/bin/python bench/run.py --target stm32f4   (or --target host)
+      .venv/bin/python bench/run.py --target stm32f4 --runner pyocd [--probe UID]   (a board on a probe)
 It writes bench/results/<target>.json (with a `summary` object),
 bench/results/<target>.md and PNG plots.  This is a benchmark, not a test:
 nothing here asserts a time; goals are recorded in the report.
@@ -33,6 +36,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -80,19 +84,25 @@ def iterations_for(target: Target, workload: str) -> int:
     return WORKLOADS.get(workload, 1000) * (HOST_SCALE if target.is_host else 1)
 
 
-def run_program(target: Target, build: Build) -> dict:
+@dataclass(frozen=True)
+class Runner:
+    """Where board programs run: "qemu" (instruction-counted) or "pyocd" (a probe; `probe` its UID)."""
+
+    name: str = "qemu"
+    probe: str | None = None
+
+
+def run_program(target: Target, build: Build, runner: Runner = Runner()) -> dict:
     """Run one program and parse the harness's "key value" lines (run_ticks may repeat)."""
-    if target.is_host:
-        command = [str(build.program)]
+    if target.is_host or runner.name == "qemu":
+        proc = _run_locally(target, build)
     else:
-        command = qemu_command(target, build.program)
-        # Instruction counting: virtual time advances one unit per instruction, so
-        # SysTick counts follow executed instructions exactly, run after run.
-        command[command.index("-kernel"):0] = ["-icount", "shift=0"]
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=QEMU_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise BuildError(f"{build.workload}/{build.variant}: timed out after {QEMU_TIMEOUT:.0f} s: {' '.join(command)}")
+        from aot.pyocd_runner import run_elf_pyocd
+
+        proc = run_elf_pyocd(target, build.program, runner.probe, timeout=QEMU_TIMEOUT)
+        if proc.timed_out:
+            raise BuildError(f"{build.workload}/{build.variant}: timed out after {QEMU_TIMEOUT:.0f} s on "
+                             f"probe {runner.probe or 'default'}")
     values: dict = {"run_ticks": [], "checksum": []}
     for line in proc.stdout.splitlines():
         parts = line.split()
@@ -106,6 +116,21 @@ def run_program(target: Target, build: Build) -> dict:
         raise BuildError(f"{build.workload}/{build.variant} exited with {proc.returncode}"
                          f" (trap code {values.get('trap', '-')}):\n{proc.stdout}{proc.stderr}")
     return values
+
+
+def _run_locally(target: Target, build: Build) -> subprocess.CompletedProcess:
+    """The host program itself, or the board program under QEMU with instruction counting."""
+    if target.is_host:
+        command = [str(build.program)]
+    else:
+        command = qemu_command(target, build.program)
+        # Instruction counting: virtual time advances one unit per instruction, so
+        # SysTick counts follow executed instructions exactly, run after run.
+        command[command.index("-kernel"):0] = ["-icount", "shift=0"]
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=QEMU_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"{build.workload}/{build.variant}: timed out after {QEMU_TIMEOUT:.0f} s: {' '.join(command)}")
 
 
 def callgrind_total(program: Path, repeats: int) -> int:
@@ -130,9 +155,9 @@ def host_instructions(program: Path) -> int:
     return callgrind_total(program, 1) - callgrind_total(program, 0)
 
 
-def measure_build(target: Target, build: Build) -> dict:
+def measure_build(target: Target, build: Build, runner: Runner = Runner()) -> dict:
     """Build facts plus run figures for one (workload, variant)."""
-    values = run_program(target, build)
+    values = run_program(target, build, runner)
     wall = None
     if target.is_host:
         # Host speed is callgrind's instruction count; the wall time is kept beside it.
@@ -159,6 +184,8 @@ def measure_build(target: Target, build: Build) -> dict:
         "firmware_flash": firmware.flash_used,
         "firmware_ram_static": firmware.ram_used,
     }
+    if "clock_dwt" in values:
+        result["clock"] = "dwt_cycles" if values["clock_dwt"] else "systick_ticks"
     if wall is not None:
         result["wall_ns"] = wall
     for key in ("loop_ticks", "empty_call_ticks", "import_call_ticks", "call_count"):
@@ -243,9 +270,12 @@ def _engine_runs(name: str, instantiate, workloads: Sequence[str], wasm: dict[st
 
 def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, jobs: int = 2,
                    work_dir: Path | None = None, results_dir: Path = RESULTS_DIR,
-                   engines: bool = True, plots: bool = True) -> int:
+                   engines: bool = True, plots: bool = True, runner: Runner = Runner()) -> int:
     """Build, run and report the suite for one target; returns a process exit status (0: all good)."""
     target = load_target(target_name)
+    if runner.name == "pyocd" and target.is_host:
+        log("--runner pyocd runs board programs: the host target runs natively")
+        return 2
     names = list(workloads or WORKLOADS)
     unknown = [w for w in names if w not in WORKLOADS]
     if unknown:
@@ -256,7 +286,7 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
     repeats = HOST_REPEATS if target.is_host else 1
     started = time.time()
     log(f"waft bench: {len(names)} workloads x {len(variants.VARIANTS)} variants on {target.name} "
-        f"({'callgrind instructions, and wall time (median of %d runs)' % repeats if target.is_host else 'QEMU -icount shift=0, SysTick ticks'})")
+        f"({_clock_description(target, runner, repeats)})")
 
     wasm = {w: variants.wasm_module(w, _mkdir(work / w)) for w in names + [CALLS_WORKLOAD]}
     jobs_list = [(w, v) for w in names + [CALLS_WORKLOAD] for v in variants.VARIANTS]
@@ -265,10 +295,12 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
 
     def job(workload: str, variant: str) -> dict:
         build = build_one(target, workload, variant, work, wasm[workload], repeats)
-        return measure_build(target, build)
+        return measure_build(target, build, runner)
 
-    # Host timings are taken one program at a time so two runs never share the cores.
-    with ThreadPoolExecutor(max_workers=1 if target.is_host else jobs) as pool:
+    # Host timings are taken one program at a time so two runs never share the cores;
+    # a probe drives one board.
+    serial = target.is_host or runner.name == "pyocd"
+    with ThreadPoolExecutor(max_workers=1 if serial else jobs) as pool:
         futures = {pool.submit(job, w, v): (w, v) for w, v in jobs_list}
         for done, future in enumerate(as_completed(futures), 1):
             workload, variant = futures[future]
@@ -282,16 +314,17 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
                     traceback.print_exc()
                 continue
             measured[workload][variant] = figures
-            unit = "instructions" if target.is_host else "ticks"
+            unit = "instructions" if target.is_host else figures.get("clock", "ticks").split("_")[-1]
             log(f"[{done:>2}/{len(jobs_list)}] {workload:<14} {variant:<12} {figures['run']:>14,.0f} {unit}"
                 f"  flash {figures['flash_module']:>6,} B  verify {'ok' if figures['verify'] == 1 else 'FAILED'}")
 
     calibration = None
-    if not target.is_host:
+    dwt = any(f.get("clock") == "dwt_cycles" for row in measured.values() for f in row.values())
+    if not target.is_host and not dwt:
         # How many instructions one SysTick tick is (168 MHz SysTick, 1 ns per instruction
         # under -icount shift=0 on netduinoplus2: about 5.95): measured, not assumed.
         spins = 1_000_000
-        figures = run_program(target, variants.build_calibration(target, work / "calibration", spins))
+        figures = run_program(target, variants.build_calibration(target, work / "calibration", spins), runner)
         calibration = 2 * spins / figures["run_ticks"][0]
         log(f"calibration: {calibration:.3f} instructions per tick")
     host_engines = run_host_engines(names, wasm, repeats) if target.is_host and engines else {}
@@ -300,6 +333,8 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
         "repeats": repeats,
         "seconds": round(time.time() - started, 1),
         "instructions_per_tick": calibration,
+        "clock": "dwt_cycles" if dwt else ("callgrind" if target.is_host else "systick_ticks"),
+        "runner": "host" if target.is_host else runner.name,
     })
     for workload, row in data["workloads"].items():
         for problem in row.get("problems", []):
@@ -320,6 +355,15 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
     for failure in failures:
         log(f"problem: {failure.splitlines()[0]}")
     return 1 if failures else 0
+
+
+def _clock_description(target: Target, runner: Runner, repeats: int) -> str:
+    if target.is_host:
+        return f"callgrind instructions, and wall time (median of {repeats} runs)"
+    if runner.name == "pyocd":
+        return (f"pyOCD on probe {runner.probe or '(the only one attached)'}: DWT cycles where the core "
+                "counts them, else SysTick ticks")
+    return "QEMU -icount shift=0, SysTick ticks"
 
 
 def render_report(target_name: str, results_dir: Path = RESULTS_DIR) -> int:
@@ -350,13 +394,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-engines", action="store_true", help="host: skip wasmtime and wasm3")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder for the JSON, report and plots")
+    parser.add_argument("--runner", choices=("qemu", "pyocd"), default="qemu",
+                        help="board programs: QEMU with instruction counting (default), or pyOCD: a real "
+                             "board on a probe, timed with its DWT cycle counter")
+    parser.add_argument("--probe", help="pyOCD probe unique ID (default: the only one attached; "
+                                        "qemu:<machine> for the emulated board)")
     parser.add_argument("--report-only", action="store_true",
                         help="re-render the Markdown report and plots from the existing <target>.json")
     args = parser.parse_args(argv)
     if args.report_only:
         return render_report(args.target, args.results)
     return run_benchmarks(args.target, args.workload, jobs=args.jobs, results_dir=args.results,
-                          engines=not args.no_engines, plots=not args.no_plots)
+                          engines=not args.no_engines, plots=not args.no_plots,
+                          runner=Runner(args.runner, args.probe))
 
 
 if __name__ == "__main__":
