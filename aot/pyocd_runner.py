@@ -198,8 +198,11 @@ def flash(target: Target, elf: Path, probe_uid: str | None = None) -> None:
 
 
 def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
-                  timeout: float = DEFAULT_TIMEOUT) -> PyocdResult:
-    """Flash `elf`, run it to its semihosting exit, and collect output, exit status and faults."""
+                  timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None) -> PyocdResult:
+    """Flash `elf`, run it to its semihosting exit, and collect output, exit status and faults.
+
+    `stdin` is what the program reads from its semihosting console (none: EOF).
+    """
     from pyocd.core.target import Target as PyocdTarget
     from pyocd.flash.file_programmer import FileProgrammer
 
@@ -209,7 +212,7 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
     uid = probe_uid or default_probe(target)
     command = ["pyocd", "run", "-u", uid, str(elf)]  # what a person would type for the same run
     out, err = io.StringIO(), io.StringIO()
-    console = _CaptureConsole(out, err)
+    console = _CaptureConsole(out, err, stdin or b"")
     fault: FaultReport | None = None
     with probe_lock(uid), open_session(target, uid) as session:
         core = session.target
@@ -294,11 +297,18 @@ def _hardfault(core, symbols: SymbolTable) -> FaultReport:
 
 
 class _CaptureConsole(SemihostIOHandler):
-    """Semihosting console: the program's stdout and stderr into strings."""
+    """Semihosting console: the program's stdout and stderr into strings, its stdin from bytes."""
 
-    def __init__(self, out: io.StringIO, err: io.StringIO) -> None:
+    def __init__(self, out: io.StringIO, err: io.StringIO, stdin: bytes = b"") -> None:
         super().__init__()
         self._files = {1: out, 2: err}
+        self._stdin = io.BytesIO(stdin)
+
+    def read(self, fd: int, ptr: int, length: int) -> int:
+        data = self._stdin.read(length)
+        if data:
+            self.agent.context.write_memory_block8(ptr, data)
+        return length - len(data)  # bytes NOT read: all of them is end of file
 
     def write(self, fd: int, ptr: int, length: int) -> int:
         data = self.agent.get_data(ptr, length)

@@ -57,12 +57,15 @@ def qemu_command(target: Target, elf: Path) -> list[str]:
     return cmd + ["-kernel", str(elf)]
 
 
-def run_elf(target: Target, elf: Path, *, timeout: float = DEFAULT_TIMEOUT) -> QemuResult:
-    """Boot `elf` under QEMU and wait for it to exit through semihosting."""
+def run_elf(target: Target, elf: Path, *, timeout: float = DEFAULT_TIMEOUT,
+            stdin: bytes | None = None) -> QemuResult:
+    """Boot `elf` under QEMU and wait for it to exit through semihosting.
+
+    `stdin` is what the program reads from its semihosting console (none: EOF).
+    """
     cmd = qemu_command(target, elf)
     try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=timeout)
+        proc = subprocess.run(cmd, input=stdin or b"", capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         return QemuResult(None, _text(exc.stdout), _text(exc.stderr), cmd, timed_out=True)
     return QemuResult(proc.returncode, _text(proc.stdout), _text(proc.stderr), cmd)

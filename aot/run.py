@@ -139,9 +139,9 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
         if options.runner == "pyocd":
             from aot.pyocd_runner import run_elf_pyocd
 
-            result = run_elf_pyocd(target, elf, options.probe)
+            result = run_elf_pyocd(target, elf, options.probe, stdin=_piped_stdin())
         else:
-            result = run_elf(target, elf)
+            result = run_elf(target, elf, stdin=_piped_stdin())
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     fault = getattr(result, "fault", None)
@@ -150,6 +150,17 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
     if result.timed_out:
         raise TargetError(f"{name} on {target.name}: no exit within the QEMU time limit")
     return result.returncode
+
+
+def _piped_stdin() -> bytes | None:
+    """Our stdin when it is a pipe or a file (the board's console input); None on a terminal.
+
+    QEMU runs to completion before its output is shown, so console input is
+    read up front: an interactive terminal would wait for an EOF first.
+    """
+    if sys.stdin is None or sys.stdin.isatty():
+        return None
+    return sys.stdin.buffer.read()
 
 
 def run_module(wasm: Path, target: Target, options: RunOptions) -> int:

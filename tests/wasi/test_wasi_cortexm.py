@@ -137,6 +137,24 @@ def test_stdin_through_semihosting(tmp_path: Path) -> None:
     check(run_firmware(elf, stdin=case.stdin), case)
 
 
+@pytest.mark.parametrize("runner", ["qemu", "pyocd"])
+def test_waft_run_feeds_its_stdin_to_the_board(runner: str, tmp_path: Path) -> None:
+    """`waft run --target stm32f4` passes piped stdin to the board's console (QEMU or pyOCD semihosting)."""
+    import os
+    import sys
+
+    _require_tools()
+    case = load_case("stdin_echo")
+    wasm = build_wasm(PROGRAMS / "stdin_echo.c", ONE_PAGE)
+    command = [sys.executable, "-m", "aot", "run", str(wasm), "--target", TARGET.name, "--runner", runner]
+    if runner == "pyocd":
+        command += ["--probe", "qemu:netduinoplus2"]
+    env = {**os.environ, "WAFT_CACHE_DIR": str(tmp_path / "cache")}
+    result = subprocess.run(command, input=case.stdin, capture_output=True, text=True,
+                            timeout=QEMU_TIMEOUT * 3, env=env, cwd=HERE.parents[1])
+    check(result, case)
+
+
 def test_uart_console(tmp_path: Path) -> None:
     """stdout/stderr on USART2 (QEMU's second serial port); the exit status still through semihosting."""
     case = load_case("raise")
