@@ -155,6 +155,24 @@ def test_waft_run_feeds_its_stdin_to_the_board(runner: str, tmp_path: Path) -> N
     check(result, case)
 
 
+def test_default_two_page_module_runs_on_mps2_an386(tmp_path: Path) -> None:
+    """wasi-libc's default layout (2 pages: too big for stm32f4) runs on the 4 MiB Cortex-M4 board."""
+    import os
+    import sys
+
+    _require_tools()
+    case = load_case("args_env")
+    wasm = tmp_path / "args_env.wasm"
+    shutil.copy(build_wasm(PROGRAMS / "args_env.c"), wasm)
+    command = [sys.executable, "-m", "aot", "run", str(wasm), "--target", "mps2-an386"]
+    for key, value in case.env.items():
+        command += ["--env", f"{key}={value}"]
+    command += ["--", *case.args]
+    env = {**os.environ, "WAFT_CACHE_DIR": str(tmp_path / "cache")}
+    check(subprocess.run(command, capture_output=True, text=True, timeout=QEMU_TIMEOUT * 3, env=env,
+                         cwd=HERE.parents[1]), case)
+
+
 def test_uart_console(tmp_path: Path) -> None:
     """stdout/stderr on USART2 (QEMU's second serial port); the exit status still through semihosting."""
     case = load_case("raise")
