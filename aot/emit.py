@@ -35,6 +35,12 @@ OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
 def _init_llvm() -> None:
     llvm.initialize_all_targets()
     llvm.initialize_all_asmprinters()
+    # DFA jump threading (off in LLVM's default pipeline) turns a `switch` on a
+    # state variable inside a loop into direct jumps between the states: the
+    # shape of parsers and protocol state machines, which clang otherwise
+    # compiles 1.65x worse than GCC (bench: state_machine 126M -> 86M
+    # instructions on the host, 1.76M -> 1.46M ticks on stm32f4).
+    llvm.set_option("waft", "-enable-dfa-jump-thread")
 
 
 def check_opt(opt: str) -> str:
