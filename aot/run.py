@@ -85,13 +85,18 @@ def check_runnable(data: bytes, target: Target, name: str) -> None:
                         f"{names}; see `waft check`")
 
 
-def build_host_program(data: bytes, target: Target, options: RunOptions, name: str) -> Path:
-    """The cached host executable for this module and these build options."""
-    folder = compiled_module(data, target, options, name)
+def build_host_program(data: bytes, target: Target, options: RunOptions, name: str,
+                       cache: Path | None = None) -> Path:
+    """The cached host executable for this module and these build options.
+
+    `cache` is the folder for compiled modules and runtimes (default: `cache_dir()`).
+    """
+    cache = cache or cache_dir()
+    folder = compiled_module(data, target, options, name, cache)
     exe = folder / "program"
     if exe.is_file():
         return exe
-    runtime = runtime_library(target, cache_dir(), extra_sources=wasi.runtime_sources(target))
+    runtime = runtime_library(target, cache, extra_sources=wasi.runtime_sources(target))
     partial = folder / f".program-{os.getpid()}"
     link(target, [HOST_MAIN, folder / f"{PREFIX}.o", runtime], partial,
          cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{folder}"])
@@ -99,11 +104,12 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
     return exe
 
 
-def compiled_module(data: bytes, target: Target, options: RunOptions, name: str) -> Path:
-    """Folder holding the cached prog.o and prog.h for this module and options."""
+def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,
+                    cache: Path | None = None) -> Path:
+    """Folder holding the cached prog.o and prog.h for this module and options (under `cache`)."""
     key = hashlib.sha256(data + f"|{target.name}|{options.opt}|{options.memory_cap_pages}|"
                          f"{compiler_digest()}".encode()).hexdigest()[:20]
-    root = cache_dir() / "modules" / target.name
+    root = (cache or cache_dir()) / "modules" / target.name
     folder = root / key
     if (folder / f"{PREFIX}.o").is_file():
         return folder

@@ -1,10 +1,10 @@
 """Build a C program into a WASI module, compile it with Waft for the host, link, run.
 
 `build(name)` turns tests/wasi/programs/NAME.c into NAME.wasm with clang and
-wasi-libc (`clang --target=wasm32-wasi --sysroot=/usr -O2`), compiles it with
-`aot.compiler.compile_module` under the prefix `prog`, and links the object
-with runtime_c/wasi_p1/main/host_main.c (what `waft run` uses) and `libwaft.a` built with the WASI runtime
-(`aot.wasi.runtime_sources`).  `run(exe, ...)` runs the result the way
+wasi-libc (`clang --target=wasm32-wasi --sysroot=/usr -O2`) and builds it
+into a host program with `aot.run.build_host_program`, exactly as `waft run`
+does (runtime_c/wasi_p1/main/host_main.c, `libwaft.a` with the WASI runtime),
+cached in the tests' own folder.  `run(exe, ...)` runs the result the way
 `waft run` will: `--dir HOST::GUEST`, `--env K=V`, `--listen ADDR`, then the
 guest's argv.
 
@@ -27,14 +27,12 @@ from pathlib import Path
 import pytest
 
 from aot import wasi
-from aot.compiler import compile_module
-from aot.run import compiler_digest
-from aot.runtime_build import INCLUDE_DIR, runtime_library
+from aot.run import RunOptions, build_host_program, compiler_digest
+from aot.runtime_build import runtime_library
 from aot.targets import load_target
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
-RUNNER_MAIN = HERE.parents[1] / "runtime_c" / "wasi_p1" / "main" / "host_main.c"
 # wasi-libc's default module grows its heap past its 2 initial pages; 256 pages
 # (16 MiB) is plenty for the tests and keeps the instance small.
 MEMORY_CAP_PAGES = 256
@@ -75,31 +73,11 @@ _compiler_digest = compiler_digest
 
 @cache
 def build(name: str) -> Path:
-    """The linked host executable for programs/NAME.c."""
-    require_tools()
+    """The linked host executable for programs/NAME.c, built the way `waft run` builds it."""
     source = PROGRAMS / f"{name}.c"
-    digest = hashlib.sha256(source.read_bytes() + _compiler_digest().encode()).hexdigest()[:16]
-    folder = _build_root() / f"{name}-{digest}"
-    exe = folder / name
-    if exe.is_file():
-        return exe
-    work = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=_build_root()))
-    wasm = work / f"{name}.wasm"
-    _run(["clang", *CLANG_FLAGS, str(source), "-o", str(wasm)], f"clang {source.name}")
-    result = compile_module(wasm.read_bytes(), load_target("host"), prefix="prog", memory_cap_pages=MEMORY_CAP_PAGES)
-    (work / "prog.o").write_bytes(result.object)
-    (work / "prog.h").write_text(result.header)
-    _run(
-        ["cc", "-O1", "-std=gnu11", f"-I{INCLUDE_DIR}", f"-I{wasi.INCLUDE_DIR}", f"-I{work}", str(RUNNER_MAIN),
-         str(work / "prog.o"), str(runtime()), "-lm", "-o", str(work / name)],
-        f"linking {name}",
-    )
-    # Publish the whole folder at once; a parallel worker may have won the race.
-    try:
-        work.rename(folder)
-    except OSError:
-        shutil.rmtree(work, ignore_errors=True)
-    return exe
+    options = RunOptions(memory_cap_pages=MEMORY_CAP_PAGES)
+    return build_host_program(build_wasm(source).read_bytes(), load_target("host"), options, f"{name}.wasm",
+                              cache=_build_root() / "waft-run")
 
 
 @cache
