@@ -44,6 +44,7 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH_DIR))
 
+from aot.errors import AotError  # noqa: E402
 from aot.qemu import qemu_command  # noqa: E402
 from aot.size import measure  # noqa: E402
 from aot.targets import Target, load_target  # noqa: E402
@@ -273,9 +274,6 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
                    engines: bool = True, plots: bool = True, runner: Runner = Runner()) -> int:
     """Build, run and report the suite for one target; returns a process exit status (0: all good)."""
     target = load_target(target_name)
-    if runner.name == "pyocd" and target.is_host:
-        log("--runner pyocd runs board programs: the host target runs natively")
-        return 2
     names = list(workloads or WORKLOADS)
     unknown = [w for w in names if w not in WORKLOADS]
     if unknown:
@@ -402,6 +400,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true",
                         help="re-render the Markdown report and plots from the existing <target>.json")
     args = parser.parse_args(argv)
+    try:
+        target = load_target(args.target)
+    except AotError as exc:  # bad input: one line, no traceback
+        print(f"waft bench: {exc}", file=sys.stderr)
+        return 2
+    if args.runner == "pyocd" and target.is_host:
+        print("waft bench: --runner pyocd runs board programs; the host target runs natively", file=sys.stderr)
+        return 2
     if args.report_only:
         return render_report(args.target, args.results)
     return run_benchmarks(args.target, args.workload, jobs=args.jobs, results_dir=args.results,

@@ -116,3 +116,11 @@ def test_module_too_big_for_the_board_is_refused_with_the_figures(tmp_path: Path
     assert "stm32f4 has 131,072" in result.stderr
     assert not wasm.with_suffix(".o").exists() and not wasm.with_suffix(".h").exists()
     assert waft("compile", str(wasm), "--target", "host").returncode == 0  # fine where RAM is ample
+
+
+def test_bench_refuses_bad_targets_in_one_line():
+    unknown = waft("bench", "--target", "nosuch")
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert unknown.stderr.strip().splitlines() == [unknown.stderr.strip()] and "unknown target 'nosuch'" in unknown.stderr
+    host_on_probe = waft("bench", "--target", "host", "--runner", "pyocd")
+    assert host_on_probe.returncode == 2 and "runs natively" in host_on_probe.stderr
