@@ -173,7 +173,9 @@ static uint32_t spin(uint32_t n) {
 #define MOD_VERIFY() 1u
 #define MOD_RUN(n) spin(n)
 """
-    harness = _harness(target, build_dir, glue, iterations, 1)
+    # GCC reads Thumb-1 (Armv6-M) inline assembly in the old divided syntax, where `subs` does not exist.
+    unified = ["-masm-syntax-unified"] if target.is_arm else []
+    harness = _harness(target, build_dir, glue, iterations, 1, unified)
     program, map_file = _link(target, build_dir, [harness], "calibrate")
     return Build("calibration", "native", program, map_file, [])
 
