@@ -49,6 +49,9 @@ class Target:
     qemu_system: str | None = None
     qemu_machine: str | None = None
     pyocd_target: str | None = None
+    # Word accesses must be naturally aligned (Armv6-M faults, RV32 traps or emulates slowly):
+    # target.toml `strict_alignment = true`.
+    strict_alignment: bool = False
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -130,13 +133,14 @@ def load_target(name: str) -> Target:
         qemu_system=qemu.get("system"),
         qemu_machine=qemu.get("machine"),
         pyocd_target=pyocd.get("target"),
+        strict_alignment=bool(data.get("strict_alignment", False)),
         extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS},
     )
 
 
 _KNOWN_KEYS = {
     "name", "description", "kind", "triple", "cpu", "features", "float_abi", "cc",
-    "cflags", "default_memory_cap_pages", "abi_name", "memory", "qemu", "pyocd",
+    "cflags", "default_memory_cap_pages", "abi_name", "memory", "qemu", "pyocd", "strict_alignment",
 }
 
 

@@ -10,8 +10,11 @@ shared trap block per access.  A module compiled with `bounds_checks=False`
 (measurement only, never the default) skips the check entirely.
 
 Accesses use alignment 1: a Wasm alignment hint is only a hint, and
-misaligned addresses must work (Armv6-M then uses byte accesses; Armv7-M and
-the host do unaligned word accesses).  Float loads and stores move the
+misaligned addresses must work (Armv7-M and the host do unaligned word
+accesses).  Where word accesses must be aligned (Armv6-M, RV32:
+`Target.strict_alignment`), alignment 1 would mean byte accesses every time,
+so an access whose hint promises natural alignment tests the address and
+takes the word access when it is aligned, bytes only when it is not.  Float loads and stores move the
 integer image and bitcast, so no FPU instruction can touch a NaN's payload.
 
 An own memory's base is its storage inside the instance (no load), and a
@@ -109,6 +112,90 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     return builder.gep(base, [ea], name="addr")
 
 
+def _by_alignment(fctx: FuncContext, ptr: ir.Value, memarg: MemArg, size: int,
+                  access: Callable[[int], ir.Value | None],
+                  bytewise: Callable[[], ir.Value | None]) -> ir.Value | None:
+    """Emit a load or store at an address of unknown alignment; returns the loaded value (or None).
+
+    `access(align)` emits the access with that alignment; `bytewise()` emits
+    it as single-byte accesses.  Where the hardware copes with misaligned
+    words, that is `access(1)`.  On strict-alignment targets, when the hint
+    promises natural alignment, the address is tested: aligned takes
+    `access(size)`, misaligned `bytewise()` (a cold call).
+    """
+    if size == 1 or not fctx.mctx.target.strict_alignment or (1 << memarg.align) < size:
+        return access(1)
+    mctx = fctx.mctx
+    builder = fctx.builder
+    low_bits = builder.and_(builder.ptrtoint(ptr, mctx.intptr), ir.Constant(mctx.intptr, size - 1))
+    misaligned = builder.icmp_unsigned("!=", low_bits, ir.Constant(mctx.intptr, 0), name="misaligned")
+    aligned_block = builder.append_basic_block(name="access.aligned")
+    bytewise_block = builder.append_basic_block(name="access.bytewise")
+    join_block = builder.append_basic_block(name="access.done")
+    builder.cbranch(misaligned, bytewise_block, aligned_block).set_weights([1, 2000])
+    results = []
+    for block, emit in ((aligned_block, lambda: access(size)), (bytewise_block, bytewise)):
+        builder.position_at_end(block)
+        results.append((emit(), builder.block))
+        builder.branch(join_block)
+    builder.position_at_end(join_block)
+    if results[0][0] is None:
+        return None
+    phi = builder.phi(results[0][0].type, name="loaded")
+    for value, block in results:
+        phi.add_incoming(value, block)
+    return phi
+
+
+def _bytewise_load(fctx: FuncContext, ptr: ir.Value, int_type: ir.IntType) -> ir.Value:
+    """Call the module's out-of-line single-byte load (the rare misaligned path stays small)."""
+    helper = _bytewise_helper(fctx, "load", int_type)
+    return fctx.builder.call(helper, [fctx.builder.bitcast(ptr, I8.as_pointer())], name="loaded.bytes")
+
+
+def _bytewise_store(fctx: FuncContext, ptr: ir.Value, value: ir.Value) -> None:
+    helper = _bytewise_helper(fctx, "store", value.type)
+    fctx.builder.call(helper, [fctx.builder.bitcast(ptr, I8.as_pointer()), value])
+
+
+def _bytewise_helper(fctx: FuncContext, kind: str, int_type: ir.IntType) -> ir.Function:
+    """`waft.load.bytes.iN(p)` / `waft.store.bytes.iN(p, v)`: little-endian, one byte at a time.
+
+    Spelled out byte by byte (not a load with align 1): LLVM would merge that
+    with the aligned path's load of the same address, keeping the weaker
+    alignment.  One internal, never-inlined copy per module and width.
+    """
+    mctx = fctx.mctx
+    name = f"waft.{kind}.bytes.i{int_type.width}"
+    helper = mctx.llmod.globals.get(name)
+    if helper is not None:
+        return helper
+    byte_ptr = I8.as_pointer()
+    if kind == "load":
+        fnty = ir.FunctionType(int_type, [byte_ptr])
+    else:
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr, int_type])
+    helper = ir.Function(mctx.llmod, fnty, name=name)
+    helper.linkage = "internal"
+    for attr in ("nounwind", "noinline", "cold"):
+        helper.attributes.add(attr)
+    builder = ir.IRBuilder(helper.append_basic_block("entry"))
+    first = helper.args[0]
+    value = None if kind == "load" else helper.args[1]
+    for i in range(int_type.width // 8):
+        at = builder.gep(first, [ir.Constant(I32, i)])
+        if kind == "load":
+            part = builder.zext(mctx.tbaa(builder.load(at, align=1), "memory"), int_type)
+            if i:
+                part = builder.shl(part, ir.Constant(int_type, 8 * i))
+            value = part if value is None else builder.or_(value, part)
+        else:
+            part = builder.lshr(value, ir.Constant(int_type, 8 * i)) if i else value
+            mctx.tbaa(builder.store(builder.trunc(part, I8), at, align=1), "memory")
+    builder.ret(value) if kind == "load" else builder.ret_void()
+    return helper
+
+
 def _load(valtype: str, bits: int, signed: bool) -> Handler:
     value_type = _VALUE[valtype]
     mem_type = _INT[bits]
@@ -116,8 +203,12 @@ def _load(valtype: str, bits: int, signed: bool) -> Handler:
     def lower(fctx: FuncContext, instr: Instr) -> None:
         builder = fctx.builder
         ptr = effective_address(fctx, instr.imm, bits // 8)
-        raw = builder.load(builder.bitcast(ptr, mem_type.as_pointer()), name="load", align=1)
-        fctx.mctx.tbaa(raw, "memory")
+        typed = builder.bitcast(ptr, mem_type.as_pointer())
+
+        def load(align: int) -> ir.Value:
+            return fctx.mctx.tbaa(builder.load(typed, name="load", align=align), "memory")
+
+        raw = _by_alignment(fctx, ptr, instr.imm, bits // 8, load, lambda: _bytewise_load(fctx, ptr, mem_type))
         if valtype in ("f32", "f64"):
             value = builder.bitcast(raw, value_type)
         elif bits < value_type.width:
@@ -140,8 +231,12 @@ def _store(valtype: str, bits: int) -> Handler:
             value = builder.bitcast(value, mem_type)
         elif bits < value.type.width:
             value = builder.trunc(value, mem_type)
-        store = builder.store(value, builder.bitcast(ptr, mem_type.as_pointer()), align=1)
-        fctx.mctx.tbaa(store, "memory")
+        typed = builder.bitcast(ptr, mem_type.as_pointer())
+
+        def store(align: int) -> None:
+            fctx.mctx.tbaa(builder.store(value, typed, align=align), "memory")
+
+        _by_alignment(fctx, ptr, instr.imm, bits // 8, store, lambda: _bytewise_store(fctx, ptr, value))
 
     return lower
 

@@ -169,3 +169,73 @@ def test_memory_that_cannot_grow_has_a_fixed_bound(tmp_path, wat_limits, cap):
         int a = m_grow(inst, 1); printf("%d %d %d\n", a, m_size(inst), (int)m_mem(inst)->size);
     """, memory_cap_pages=cap)
     assert lines == ["ok", "trap 2", "trap 2", "-1 1 65536"]
+
+
+# Natural-alignment hints (the text format's default) at aligned and misaligned addresses.
+ALIGNMENT = r"""
+(module
+  (memory (export "mem") 1 1)
+  (func (export "ld16") (param i32) (result i32) (i32.load16_u (local.get 0)))
+  (func (export "ld32") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "ld64") (param i32) (result i64) (i64.load (local.get 0)))
+  (func (export "ld32_hint1") (param i32) (result i32) (i32.load align=1 (local.get 0)))
+  (func (export "st32") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+  (func (export "st64") (param i32 i64) (i64.store (local.get 0) (local.get 1)))
+  (func (export "f64_copy") (param i32 i32) (f64.store (local.get 0) (f64.load (local.get 1)))))
+"""
+
+
+@pytest.mark.parametrize("opt", ["0", "2"])
+def test_strict_alignment_targets_work_at_any_address(tmp_path, opt):
+    """The aligned-word and byte-wise paths of a strict-alignment target give the same bytes (run on the host)."""
+    import dataclasses
+
+    from aot.targets import load_target
+
+    strict_host = dataclasses.replace(load_target("host"), strict_alignment=True)
+    lines = run_wat(tmp_path, ALIGNMENT, r"""
+        uint8_t *base = m_mem(inst)->base;
+        for (int i = 0; i < 64; i++) base[i] = (uint8_t) (i * 7 + 1);
+        for (uint32_t a = 0; a < 9; a++)
+            printf("%04x %08x %016llx %08x\n", (unsigned) m_ld16(inst, a), (unsigned) m_ld32(inst, a),
+                   (unsigned long long) m_ld64(inst, a), (unsigned) m_ld32_hint1(inst, a));
+        for (uint32_t a = 100; a < 105; a++) {
+            m_st32(inst, a, 0x11223344); m_st64(inst, a + 8, 0x0102030405060708LL);
+            m_f64_copy(inst, a + 24, a + 8);
+            printf("%08x %016llx\n", (unsigned) m_ld32(inst, a), (unsigned long long) m_ld64(inst, a + 24));
+        }
+    """, opt=opt, target=strict_host)
+    image = bytes((i * 7 + 1) & 0xFF for i in range(64))
+    expected = [f"{int.from_bytes(image[a:a + 2], 'little'):04x} {int.from_bytes(image[a:a + 4], 'little'):08x} "
+                f"{int.from_bytes(image[a:a + 8], 'little'):016x} {int.from_bytes(image[a:a + 4], 'little'):08x}"
+                for a in range(9)]
+    expected += ["11223344 0102030405060708"] * 5
+    assert lines == expected
+
+
+def test_strict_alignment_tests_the_address_only_for_natural_hints(tmp_path):
+    """cortex-m0plus: a naturally hinted i32.load is a word load behind an alignment test, with a call
+    to the byte-wise helper as the fallback; an align=1 hint goes straight to bytes; stm32f4
+    (unaligned words allowed) never tests."""
+    from aot.compiler import compile_module
+    from aot.targets import load_target
+
+    wasm = wat_to_wasm(ALIGNMENT, tmp_path, "align")
+
+    def body(target: str, export: str) -> str:
+        llvm_ir = compile_module(wasm, load_target(target), prefix="m").llvm_ir
+        index = {"ld32": 1, "ld32_hint1": 3}[export]
+        text = llvm_ir[llvm_ir.index(f"@wasm.{index}("):]
+        return text[:text.index("\n}\n")]
+
+    import re
+
+    def word_loads(text: str) -> list[str]:  # loads from linear memory (%ptr), not from @globals
+        return re.findall(r"load i32, ptr %[\w.]+, align (\d+)", text)
+
+    natural = body("cortex-m0plus", "ld32")
+    assert word_loads(natural) == ["4"] and "@waft.load.bytes.i32(" in natural and "and i32" in natural, natural
+    hint1 = body("cortex-m0plus", "ld32_hint1")
+    assert word_loads(hint1) == ["1"] and "and i32" not in hint1, hint1
+    unaligned_ok = body("stm32f4", "ld32")
+    assert word_loads(unaligned_ok) == ["1"] and "and i32" not in unaligned_ok, unaligned_ok
