@@ -101,6 +101,12 @@ def _trunc_checked_by_fpu(itype: str, ftype: str, signed: bool) -> Handler:
     lower_bound = float_const(ftype, lower_bits)
     upper_bound = float_const(ftype, upper_bits)
 
+    def within_bounds(builder: ir.IRBuilder, value: ir.Value) -> ir.Value:
+        """The spec's exact test: lower_op(x, lower) and x < upper (false for NaN)."""
+        above = builder.fcmp_ordered(lower_op, value, lower_bound, name="trunc.above")
+        below = builder.fcmp_ordered("<", value, upper_bound, name="trunc.below")
+        return builder.and_(above, below, name="trunc.fits")
+
     def lower(fctx: FuncContext, instr: Instr) -> None:
         builder = fctx.builder
         value = fctx.pop()
@@ -109,19 +115,15 @@ def _trunc_checked_by_fpu(itype: str, ftype: str, signed: bool) -> Handler:
             magnitude = builder.call(fabs, [value], name="trunc.mag")
             fits = builder.fcmp_ordered("<", magnitude, upper_bound, name="trunc.fits")
         else:
-            above = builder.fcmp_ordered(lower_op, value, lower_bound, name="trunc.above")
-            below = builder.fcmp_ordered("<", value, upper_bound, name="trunc.below")
-            fits = builder.and_(above, below, name="trunc.fits")
+            fits = within_bounds(builder, value)  # unsigned: the fast test is the exact one
         convert_block = builder.append_basic_block(name="trunc.convert")
         edge_block = builder.append_basic_block(name="trunc.edge")
         builder.cbranch(fits, convert_block, edge_block).set_weights([2000, 1])
         builder.position_at_end(edge_block)
         fctx.trap_if(builder.fcmp_unordered("uno", value, value, name="trunc.nan"),
                      trap_code("INVALID_CONVERSION"), name="trunc.notnan")
-        above = builder.fcmp_ordered(lower_op, value, lower_bound, name="trunc.above")
-        below = builder.fcmp_ordered("<", value, upper_bound, name="trunc.below")
-        fctx.trap_if(builder.not_(builder.and_(above, below)), trap_code("INTEGER_OVERFLOW"),
-                     name="trunc.inrange")
+        exact = within_bounds(builder, value) if signed else fits
+        fctx.trap_if(builder.not_(exact), trap_code("INTEGER_OVERFLOW"), name="trunc.inrange")
         builder.branch(convert_block)
         builder.position_at_end(convert_block)
         convert = builder.fptosi if signed else builder.fptoui

@@ -84,16 +84,14 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     memsize = memory_size_bytes(fctx, memarg.memory)
     base = memory_base(fctx, memarg.memory)
     oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
-    if not mctx.bounds_checks:
-        # Measurement-only unsafe build: no check; the address wraps like the checked
-        # path's in-bounds sum would never need to.
-        if mctx.pointer_bits == 64:
-            ea = builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
-        else:
-            ea = builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
-        return builder.gep(base, [ea], name="addr")
     if mctx.pointer_bits == 64:
         ea = builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
+    else:
+        # Wraps only where the check below traps first (or, unchecked, like the hardware would).
+        ea = builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
+    if not mctx.bounds_checks:
+        return builder.gep(base, [ea], name="addr")  # measurement-only unsafe build: no check
+    if mctx.pointer_bits == 64:
         end = builder.add(ea, ir.Constant(I64, size), name="ea.end")
         fctx.trap_if(builder.icmp_unsigned(">", end, memsize, name="oob"), oob, name="bounds")
         return builder.gep(base, [ea], name="addr")
@@ -108,7 +106,6 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     wrapped = builder.extract_value(pair, 1)
     past = builder.icmp_unsigned(">", end, memsize)
     fctx.trap_if(builder.or_(wrapped, past, name="oob"), oob, name="bounds")
-    ea = builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
     return builder.gep(base, [ea], name="addr")
 
 
@@ -192,7 +189,10 @@ def _bytewise_helper(fctx: FuncContext, kind: str, int_type: ir.IntType) -> ir.F
         else:
             part = builder.lshr(value, ir.Constant(int_type, 8 * i)) if i else value
             mctx.tbaa(builder.store(builder.trunc(part, I8), at, align=1), "memory")
-    builder.ret(value) if kind == "load" else builder.ret_void()
+    if kind == "load":
+        builder.ret(value)
+    else:
+        builder.ret_void()
     return helper
 
 

@@ -137,40 +137,35 @@ def test_stdin_through_semihosting(tmp_path: Path) -> None:
     check(run_firmware(elf, stdin=case.stdin), case)
 
 
-@pytest.mark.parametrize("runner", ["qemu", "pyocd"])
-def test_waft_run_feeds_its_stdin_to_the_board(runner: str, tmp_path: Path) -> None:
-    """`waft run --target stm32f4` passes piped stdin to the board's console (QEMU or pyOCD semihosting)."""
+def waft_run(wasm: Path, options: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:
+    """`waft run WASM OPTIONS...` as a user types it, with its own build cache under tmp_path."""
     import os
     import sys
 
     _require_tools()
-    case = load_case("stdin_echo")
-    wasm = build_wasm(PROGRAMS / "stdin_echo.c", ONE_PAGE)
-    command = [sys.executable, "-m", "aot", "run", str(wasm), "--target", TARGET.name, "--runner", runner]
-    if runner == "pyocd":
-        command += ["--probe", "qemu:netduinoplus2"]
     env = {**os.environ, "WAFT_CACHE_DIR": str(tmp_path / "cache")}
-    result = subprocess.run(command, input=case.stdin, capture_output=True, text=True,
-                            timeout=QEMU_TIMEOUT * 3, env=env, cwd=HERE.parents[1])
-    check(result, case)
+    return subprocess.run([sys.executable, "-m", "aot", "run", str(wasm), *options], input=stdin,
+                          capture_output=True, text=True, timeout=QEMU_TIMEOUT * 3, env=env, cwd=HERE.parents[1])
+
+
+@pytest.mark.parametrize("runner", ["qemu", "pyocd"])
+def test_waft_run_feeds_its_stdin_to_the_board(runner: str, tmp_path: Path) -> None:
+    """`waft run --target stm32f4` passes piped stdin to the board's console (QEMU or pyOCD semihosting)."""
+    case = load_case("stdin_echo")
+    options = ["--target", TARGET.name, "--runner", runner]
+    if runner == "pyocd":
+        options += ["--probe", "qemu:netduinoplus2"]
+    check(waft_run(build_wasm(PROGRAMS / "stdin_echo.c", ONE_PAGE), options, tmp_path, case.stdin), case)
 
 
 def test_default_two_page_module_runs_on_mps2_an386(tmp_path: Path) -> None:
     """wasi-libc's default layout (2 pages: too big for stm32f4) runs on the 4 MiB Cortex-M4 board."""
-    import os
-    import sys
-
-    _require_tools()
     case = load_case("args_env")
     wasm = tmp_path / "args_env.wasm"
     shutil.copy(build_wasm(PROGRAMS / "args_env.c"), wasm)
-    command = [sys.executable, "-m", "aot", "run", str(wasm), "--target", "mps2-an386"]
-    for key, value in case.env.items():
-        command += ["--env", f"{key}={value}"]
-    command += ["--", *case.args]
-    env = {**os.environ, "WAFT_CACHE_DIR": str(tmp_path / "cache")}
-    check(subprocess.run(command, capture_output=True, text=True, timeout=QEMU_TIMEOUT * 3, env=env,
-                         cwd=HERE.parents[1]), case)
+    options = ["--target", "mps2-an386", *(f"--env={key}={value}" for key, value in case.env.items()),
+               "--", *case.args]
+    check(waft_run(wasm, options, tmp_path), case)
 
 
 def test_uart_console(tmp_path: Path) -> None:
