@@ -19,13 +19,17 @@ what clang makes of them: the `-O2` pipeline over functions carrying the
 from __future__ import annotations
 
 import io
+import os
+import re
 import struct
+import sys
+import tempfile
 from functools import cache
 
 import llvmlite.binding as llvm
 from elftools.elf.elffile import ELFFile
 
-from aot.errors import AotError
+from aot.errors import AotError, TargetError
 from aot.targets import Target
 
 OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
@@ -73,6 +77,7 @@ def target_machine(target: Target, opt: str = "2") -> llvm.TargetMachine:
         llvm_target = llvm.Target.from_triple(target.triple)
     except RuntimeError as exc:
         raise AotError(f"LLVM has no backend for target triple '{target.triple}': {exc}") from None
+    _check_cpu_and_features(target.name, target.triple, target.cpu, target.features, target.abi_name)
     return llvm_target.create_target_machine(
         cpu=target.cpu,
         features=target.features,
@@ -81,6 +86,41 @@ def target_machine(target: Target, opt: str = "2") -> llvm.TargetMachine:
         codemodel="small",
         abiname=target.abi_name,
     )
+
+
+_UNRECOGNISED = re.compile(r"'([^']*)' is not a recognized (processor|feature) for this target")
+
+
+@cache
+def _check_cpu_and_features(name: str, triple: str, cpu: str, features: str, abi_name: str) -> None:
+    """TargetError when LLVM does not know the target's CPU or one of its features.
+
+    LLVM only prints a warning for those and goes on with generic code (no
+    FPU, no DSP instructions...), which would make a typo in a target.toml a
+    silently slower or wrongly-ABI'd firmware.  The warning goes to the
+    process's stderr from C++, so it is caught at the file-descriptor level,
+    once per target description.
+    """
+    llvm_target = llvm.Target.from_triple(triple)
+    with tempfile.TemporaryFile() as capture:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            llvm_target.create_target_machine(cpu=cpu, features=features, reloc="static",
+                                              codemodel="small", abiname=abi_name)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        warnings = capture.read().decode("utf-8", "replace")
+    unknown = dict.fromkeys(f"{kind} '{value}'" for value, kind in _UNRECOGNISED.findall(warnings))
+    if unknown:
+        raise TargetError(f"target '{name}': LLVM does not know {' or '.join(unknown)} for {triple} "
+                          f"(check cpu and features in targets/{name}/target.toml)")
+    other = warnings.strip()
+    if other:  # anything else LLVM said about the description: pass it on, as it would have appeared
+        sys.stderr.write(other + "\n")
 
 
 def parse_and_verify(ir_text: str) -> llvm.ModuleRef:
