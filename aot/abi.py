@@ -20,7 +20,7 @@ from enum import IntEnum
 
 from llvmlite import ir
 
-from aot.module import FuncType, Module, ValType
+from aot.wasm.module import FuncType, Module, ValType
 
 _PLAIN = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*\Z")
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")

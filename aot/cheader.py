@@ -1,6 +1,6 @@
 """The include-guard and `extern "C"` frame shared by every C header Waft generates.
 
-Both the module header (aot/header.py) and the WASI p1 header (aot/wasi.py)
+Both the module header (aot/header.py) and the WASI p1 header (waftkit/wasi.py)
 open with a guard, their includes and `extern "C" {` for C++ callers, and
 close in reverse; writing that frame in one place keeps the two from
 drifting (a header without the C++ wrapper links with mangled names).

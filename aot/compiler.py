@@ -10,19 +10,19 @@ when all of it succeeded, so a failure leaves no output behind.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from aot import abi
-from aot.decode import decode_module
 from aot.emit import check_opt, emit_object, target_machine
 from aot.errors import TargetError
 from aot.header import generate_header
-from aot.lower.module import lower_module
-from aot.module import Module
+from aot.lower.module import lower_module, memory_cap
 from aot.targets import Target
-from aot.validate import validate_module
+from aot.wasm.decode import decode_module
+from aot.wasm.module import Module
+from aot.wasm.validate import validate_module
 
 
 @dataclass
@@ -46,6 +46,7 @@ def compile_module(
     memory_cap_pages: int | None = None,
     table_cap: int | None = None,
     bounds_checks: bool = True,
+    fit_check_name: str | None = None,
 ) -> CompileResult:
     """Compile a Wasm binary for `target` under C prefix `prefix`.
 
@@ -53,7 +54,10 @@ def compile_module(
     storage laid out in the instance (see aot/lower/module.py).
     `bounds_checks=False` is an explicitly unsafe build for measuring the
     checks' cost: loads and stores are not bounds-checked, so an out-of-bounds
-    access corrupts memory instead of trapping.  Never the default.  Raises an
+    access corrupts memory instead of trapping.  Never the default.
+    With `fit_check_name` (the module's name for the message), a module whose
+    instance cannot fit the target's RAM is refused as soon as the lowering
+    knows the instance's size, before LLVM's pipeline runs.  Raises an
     AotError subclass on bad input.
     """
     abi.check_prefix(prefix)
@@ -64,26 +68,37 @@ def compile_module(
     lowered = lower_module(module, target, prefix, tm.target_data, opt=opt,
                            memory_cap_pages=memory_cap_pages, table_cap=table_cap,
                            bounds_checks=bounds_checks)
+    if fit_check_name is not None:
+        check_fits(module, lowered.instance_size, target, fit_check_name, memory_cap_pages)
     obj, optimised = emit_object(lowered.ir_text, target, opt)
-    header = generate_header(module, prefix, lowered.instance_size, lowered.instance_align, target.name)
+    header = generate_header(module, prefix, lowered.instance_size, lowered.instance_align, target)
     return CompileResult(obj, header, module, prefix, lowered.instance_size, lowered.instance_align,
                          optimised, lowered.ir_text)
 
 
-def check_fits(result: CompileResult, target: Target, name: str) -> None:
-    """TargetError, with the figures, when the module's instance cannot fit the board's RAM.
+def check_fits(module: Module, instance_size: int, target: Target, name: str,
+               memory_cap_pages: int | None = None) -> None:
+    """TargetError, with the figures, when a module's instance cannot fit the board's RAM.
 
     The instance holds linear memory at its build-time cap, so this is known
-    at compile time; catching it here beats a linker overflow later.
+    at compile time; catching it here beats a linker overflow later.  The
+    advice depends on where the memory comes from: a cap above the module's
+    initial size can be lowered; the initial size itself is the module's.
     """
-    if target.ram is None or result.instance_size <= target.ram.length:
+    if target.ram is None or instance_size <= target.ram.length:
         return
-    initial = sum(m.limits.min << m.limits.page_size_log2 for m in result.module.all_memories())
-    raise TargetError(
-        f"{name} needs {result.instance_size:,} bytes of RAM for its instance "
-        f"({initial:,} bytes of initial linear memory) and {target.name} has "
-        f"{target.ram.length:,}: lower --max-pages, or build the module with less memory "
-        "(clang: -Wl,--initial-memory=65536 -Wl,-z,stack-size=8192)")
+    memories = module.all_memories()
+    initial = sum(m.limits.min << m.limits.page_size_log2 for m in memories)
+    laid_out = sum(memory_cap(m, target, memory_cap_pages) << m.limits.page_size_log2
+                   for m in module.memories)
+    figures = (f"{name} needs {instance_size:,} bytes of RAM for its instance "
+               f"({laid_out:,} bytes of linear memory at its build-time cap, {initial:,} initial) "
+               f"and {target.name} has {target.ram.length:,}")
+    if laid_out > initial:
+        pages = max(1, initial >> 16)
+        raise TargetError(f"{figures}: lower --max-pages (the module declares {pages} page(s) initially)")
+    raise TargetError(f"{figures}: the module's initial memory alone does not fit, so no --max-pages "
+                      "can help; build it with less (clang: -Wl,--initial-memory=65536 -Wl,-z,stack-size=8192)")
 
 
 def compile_file(input: Path, output: Path, target: Target, *, emit_llvm: bool = False,
@@ -92,31 +107,45 @@ def compile_file(input: Path, output: Path, target: Target, *, emit_llvm: bool =
 
     `options` are compile_module's keywords; `prefix` defaults to the input's stem.
     With `fits_board`, a module whose instance cannot fit the target's RAM is
-    refused (check_fits) before anything is written.
+    refused (check_fits) before LLVM runs and before anything is written.
+    Raises ValueError when `output` would be overwritten by one of its own side outputs.
     """
     input, output = Path(input), Path(output)
+    outputs_named = output_paths(output, emit_llvm)
     options.setdefault("prefix", abi.prefix_from_filename(input.stem))
-    result = compile_module(input.read_bytes(), target, **options)
-    if fits_board:
-        check_fits(result, target, input.name)
-    outputs: list[tuple[Path, bytes]] = [
-        (output, result.object),
-        (output.with_suffix(".h"), result.header.encode()),
-    ]
-    if emit_llvm:
-        outputs.append((output.with_suffix(".ll"), result.llvm_ir.encode()))
-    _write_all(outputs)
+    result = compile_module(input.read_bytes(), target, fit_check_name=input.name if fits_board else None,
+                            **options)
+    contents = [result.object, result.header.encode(), result.llvm_ir.encode()]
+    _write_all(list(zip(outputs_named, contents)))
     return result
 
 
+def output_paths(output: Path, emit_llvm: bool = False) -> list[Path]:
+    """The files `compile_file` writes for `-o output`: the object, its header, and the IR with `emit_llvm`.
+
+    ValueError when two of them would be the same file (`-o add.h` names the
+    object as its own header).
+    """
+    paths = [output, output.with_suffix(".h")] + ([output.with_suffix(".ll")] if emit_llvm else [])
+    if output.suffix in (".h", ".ll") and output in paths[1:]:
+        raise ValueError(f"-o {output}: the object would be overwritten by its own "
+                         f"{'header' if output.suffix == '.h' else 'IR'}; name it {output.with_suffix('.o')}")
+    return paths
+
+
 def _write_all(outputs: list[tuple[Path, bytes]]) -> None:
-    """Write every file to a temporary sibling, then rename them all into place."""
+    """Write every file to a temporary sibling, then rename them all into place.
+
+    Files are created with mode 0666 less the umask, like any compiler output
+    (mkstemp's 0600 would hide them from the rest of a build team).
+    """
     temps: list[tuple[Path, Path]] = []
     try:
         for path, content in outputs:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps.append((Path(tmp), path))
+            tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            temps.append((tmp, path))
             with os.fdopen(fd, "wb") as f:
                 f.write(content)
         for tmp, path in temps:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 
 from aot import abi, cheader
-from aot.errors import UnsupportedError
-from aot.module import FuncType, GlobalType, Import, MemoryType, Module, TableType
+from aot.errors import TargetError, UnsupportedError
+from aot.targets import Target
+from aot.wasm.module import FuncType, GlobalType, Import, MemoryType, Module, TableType
 
 _C_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
@@ -36,14 +37,15 @@ _RESERVED_WORDS = frozenset(
 )
 
 
-def generate_header(module: Module, prefix: str, instance_size: int, instance_align: int, target_name: str) -> str:
+def generate_header(module: Module, prefix: str, instance_size: int, instance_align: int, target: Target) -> str:
     """The text of the module's C header (docs/abi.md, 'The instance')."""
     abi.check_prefix(prefix)
     if instance_align < 1 or instance_align & (instance_align - 1):
         raise ValueError(f"instance alignment {instance_align} is not a power of two")
     out: list[str] = []
-    out += _banner(module, prefix, instance_size, instance_align, target_name)
+    out += _banner(module, prefix, instance_size, instance_align, target.name)
     out += _open(prefix)
+    out += _target_guard(prefix, target)
     out += _instance_type(prefix, instance_size, instance_align)
     out += _imports_struct(module, prefix)
     out += _lifecycle(prefix)
@@ -84,6 +86,47 @@ def _banner(module: Module, prefix: str, size: int, align: int, target_name: str
 
 def _open(prefix: str) -> list[str]:
     return cheader.open_frame(_guard(prefix), ['"waft.h"'])
+
+
+def abi_conditions(target: Target) -> list[str]:
+    """Preprocessor tests that hold exactly when C is compiled for the object's ABI on `target`.
+
+    What must agree between the object and the C that includes its header:
+    the architecture, the pointer size (every struct), the float calling
+    convention (every float argument) and the byte order.  Not the exact core:
+    a Cortex-M4 object links into a Cortex-M7 firmware.
+    """
+    conditions = []
+    if target.is_arm:
+        conditions += ["defined(__arm__)",
+                       "defined(__ARM_PCS_VFP)" if target.hard_float_arm else "!defined(__ARM_PCS_VFP)"]
+    elif target.triple.startswith("x86_64"):
+        conditions.append("defined(__x86_64__)")
+    elif target.triple.startswith("aarch64"):
+        conditions.append("defined(__aarch64__)")
+    elif target.triple.startswith("riscv32"):
+        float_abi = {"ilp32f": "single", "ilp32d": "double"}.get(target.abi_name, "soft")
+        conditions += ["defined(__riscv)", f"defined(__riscv_float_abi_{float_abi})"]
+    else:
+        raise TargetError(f"target '{target.name}': no C ABI check for triple {target.triple}")
+    conditions += [f"__SIZEOF_POINTER__ == {target.pointer_bits // 8}",
+                   "__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__"]
+    return conditions
+
+
+def _target_guard(prefix: str, target: Target) -> list[str]:
+    # Compiled for another ABI, every struct offset and float argument would be
+    # wrong and the program would crash far from the cause: stop at the #include.
+    float_abi = "soft-float" if target.float_abi == "soft" else "hard-float"
+    built_for = f"{target.name} ({target.triple}, {float_abi})"
+    return [
+        f"/* This header and its object were built for target {built_for}. */",
+        f"#if !({' && '.join(abi_conditions(target))})",
+        f'#error "{prefix}.h was generated for target {built_for}: compile this file for that target, '
+        f'or regenerate the module with waft compile --target <yours>"',
+        "#endif",
+        "",
+    ]
 
 
 def _instance_type(prefix: str, size: int, align: int) -> list[str]:

@@ -15,8 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from aot.errors import TargetError
-
-TARGETS_DIR = Path(__file__).resolve().parent.parent / "targets"
+from aot.package_data import TARGETS_DIR
 
 _HOST_TRIPLES = {
     "x86_64": "x86_64-pc-linux-gnu",

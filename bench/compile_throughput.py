@@ -28,9 +28,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 
 from aot.compiler import compile_module  # noqa: E402
-from aot.decode import decode_module  # noqa: E402
 from aot.targets import load_target  # noqa: E402
-from aot.validate import validate_module  # noqa: E402
+from aot.wasm.decode import decode_module  # noqa: E402
+from aot.wasm.validate import validate_module  # noqa: E402
 
 WASI_LIBC = Path("/usr/lib/wasm32-wasi/libc.a")
 

@@ -14,9 +14,9 @@ import platform
 import subprocess
 from pathlib import Path
 
-from aot.targets import Target
-
 import analysis
+
+from aot.targets import Target
 
 GOALS = {
     "speed_vs_native_geomean": (0.95, "Waft >= 0.95x native speed (geomean), every bounds check in place"),

@@ -17,8 +17,8 @@ self-check passed and that all checksums agree, and records:
 - on the host, as optional extras, wasmtime and the wasm3 interpreter through
   their Python packages, when installed.
 
-Run:  .venv/bin/python bench/run.py --target stm32f4   (or --target host)
-      .venv/bin/python bench/run.py --target stm32f4 --runner pyocd [--probe UID]   (a board on a probe)
+Run:  .venv/bin/waft bench --target stm32f4   (or --target host; `python bench/run.py` takes the same options)
+      .venv/bin/waft bench --target stm32f4 --runner pyocd [--probe UID]   (a board on a probe)
 It writes bench/results/<target>.json (with a `summary` object),
 bench/results/<target>.md and PNG plots.  This is a benchmark, not a test:
 nothing here asserts a time; goals are recorded in the report.
@@ -26,7 +26,6 @@ nothing here asserts a time; goals are recorded in the report.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import statistics
@@ -44,14 +43,14 @@ REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH_DIR))
 
-from aot.errors import AotError  # noqa: E402
-from aot.qemu import qemu_command  # noqa: E402
-from aot.size import measure  # noqa: E402
-from aot.targets import Target, load_target  # noqa: E402
-
 import report  # noqa: E402
 import variants  # noqa: E402
 from variants import CALLS_WORKLOAD, Build, BuildError  # noqa: E402
+
+from aot.errors import AotError  # noqa: E402
+from aot.targets import Target, load_target  # noqa: E402
+from waftkit.firmware.size import measure  # noqa: E402
+from waftkit.runners.base import default_runner_name, get_runner  # noqa: E402
 
 # Iterations of bench_run on a Cortex-M target: each run is a few million
 # instructions, long enough that the harness's own cost is noise, short enough
@@ -73,7 +72,7 @@ WORKLOADS: dict[str, int] = {
 }
 HOST_SCALE = 10  # the host runs this many times more iterations (10-50 ms per run)
 HOST_REPEATS = 7  # wall time is the median of these runs
-QEMU_TIMEOUT = 600.0
+PROGRAM_TIMEOUT = 600.0  # CPU seconds on the host and under QEMU, wall-clock on a board
 RESULTS_DIR = BENCH_DIR / "results"
 
 
@@ -95,15 +94,18 @@ class Runner:
 
 def run_program(target: Target, build: Build, runner: Runner = Runner()) -> dict:
     """Run one program and parse the harness's "key value" lines (run_ticks may repeat)."""
-    if target.is_host or runner.name == "qemu":
-        proc = _run_locally(target, build)
-    else:
-        from aot.pyocd_runner import run_elf_pyocd
-
-        proc = run_elf_pyocd(target, build.program, runner.probe, timeout=QEMU_TIMEOUT)
-        if proc.timed_out:
-            raise BuildError(f"{build.workload}/{build.variant}: timed out after {QEMU_TIMEOUT:.0f} s on "
-                             f"probe {runner.probe or 'default'}")
+    name = default_runner_name(target) if target.is_host else runner.name
+    # Under QEMU, virtual time follows executed instructions (-icount shift=0), so
+    # SysTick counts repeat exactly, run after run.
+    options = {"instruction_count": True} if name == "qemu" else {}
+    try:
+        device = get_runner(target, name, probe=runner.probe, timeout=PROGRAM_TIMEOUT, **options)
+        proc = device.run(build.program)
+    except AotError as exc:
+        raise BuildError(f"{build.workload}/{build.variant}: {exc}") from None
+    if proc.timed_out:
+        raise BuildError(f"{build.workload}/{build.variant}: timed out after {PROGRAM_TIMEOUT:.0f} s "
+                         f"({name} runner): {' '.join(proc.command)}")
     values: dict = {"run_ticks": [], "checksum": []}
     for line in proc.stdout.splitlines():
         parts = line.split()
@@ -119,26 +121,11 @@ def run_program(target: Target, build: Build, runner: Runner = Runner()) -> dict
     return values
 
 
-def _run_locally(target: Target, build: Build) -> subprocess.CompletedProcess:
-    """The host program itself, or the board program under QEMU with instruction counting."""
-    if target.is_host:
-        command = [str(build.program)]
-    else:
-        command = qemu_command(target, build.program)
-        # Instruction counting: virtual time advances one unit per instruction, so
-        # SysTick counts follow executed instructions exactly, run after run.
-        command[command.index("-kernel"):0] = ["-icount", "shift=0"]
-    try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=QEMU_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise BuildError(f"{build.workload}/{build.variant}: timed out after {QEMU_TIMEOUT:.0f} s: {' '.join(command)}")
-
-
 def callgrind_total(program: Path, repeats: int) -> int:
     """Instructions a host program executes with `repeats` runs of bench_run (valgrind's callgrind)."""
     out_file = program.parent / f"callgrind.{repeats}.out"
     proc = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", str(program), str(repeats)],
-                          capture_output=True, text=True, timeout=QEMU_TIMEOUT)
+                          capture_output=True, text=True, timeout=PROGRAM_TIMEOUT)
     if proc.returncode != 0:
         raise BuildError(f"callgrind of {program} failed:\n{proc.stderr[-2000:]}")
     for line in out_file.read_text().splitlines():
@@ -385,34 +372,10 @@ def _mkdir(path: Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", default="host", help="target name (targets/<name>/), default host")
-    parser.add_argument("--workload", action="append", help="run only these workloads (repeatable)")
-    parser.add_argument("--jobs", type=int, default=2, help="parallel builds/QEMU runs on emulated targets")
-    parser.add_argument("--no-engines", action="store_true", help="host: skip wasmtime and wasm3")
-    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder for the JSON, report and plots")
-    parser.add_argument("--runner", choices=("qemu", "pyocd"), default="qemu",
-                        help="board programs: QEMU with instruction counting (default), or pyOCD: a real "
-                             "board on a probe, timed with its DWT cycle counter")
-    parser.add_argument("--probe", help="pyOCD probe unique ID (default: the only one attached; "
-                                        "qemu:<machine> for the emulated board)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="re-render the Markdown report and plots from the existing <target>.json")
-    args = parser.parse_args(argv)
-    try:
-        target = load_target(args.target)
-    except AotError as exc:  # bad input: one line, no traceback
-        print(f"waft bench: {exc}", file=sys.stderr)
-        return 2
-    if args.runner == "pyocd" and target.is_host:
-        print("waft bench: --runner pyocd runs board programs; the host target runs natively", file=sys.stderr)
-        return 2
-    if args.report_only:
-        return render_report(args.target, args.results)
-    return run_benchmarks(args.target, args.workload, jobs=args.jobs, results_dir=args.results,
-                          engines=not args.no_engines, plots=not args.no_plots,
-                          runner=Runner(args.runner, args.probe))
+    """`python bench/run.py ARGS` is `waft bench ARGS`: one set of options, defined by the command line."""
+    from waftkit.cli import main as waft
+
+    return waft(["bench", *(sys.argv[1:] if argv is None else argv)], prog_name="waft", standalone_mode=False)
 
 
 if __name__ == "__main__":

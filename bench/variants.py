@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aot.compiler import compile_module
-from aot.link import include_dirs, link
-from aot.runtime_build import runtime_library
 from aot.targets import Target
+from waftkit.firmware.link import include_dirs, link
+from waftkit.firmware.runtime import runtime_library
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKLOAD_DIR = BENCH_DIR / "workloads"
@@ -137,7 +137,7 @@ def build_native(target: Target, workload: str, build_dir: Path, iterations: int
     compile_fn = compile_clang if compiler == "clang" else compile_c
     module = compile_fn(target, WORKLOAD_DIR / f"{workload}.c", build_dir / f"{workload}.o",
                         [f"-I{WORKLOAD_DIR}"])
-    glue = f"""/* native: the workload's C functions called directly. */
+    glue = """/* native: the workload's C functions called directly. */
 #include <stdint.h>
 uint32_t bench_run(uint32_t iterations);
 uint32_t bench_verify(void);
@@ -150,7 +150,7 @@ uint32_t bench_call_import(uint32_t n);
 #define MOD_EMPTY() bench_empty()
 #define MOD_CALL_IMPORT(n) bench_call_import(n)
 #define MOD_STATE_BYTES 0u
-#define IMPORT_DEFINITION __attribute__((noinline)) void host_nop(void) {{ __asm__ volatile(""); }}
+#define IMPORT_DEFINITION __attribute__((noinline)) void host_nop(void) { __asm__ volatile(""); }
 """
     harness = _harness(target, build_dir, glue, iterations, repeats, _calls_flags(workload))
     variant = "native_clang" if compiler == "clang" else "native"

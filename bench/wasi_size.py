@@ -31,10 +31,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 
-from aot import wasi_baremetal  # noqa: E402
 from aot.compiler import compile_module  # noqa: E402
-from aot.size import measure  # noqa: E402
 from aot.targets import load_target  # noqa: E402
+from waftkit.firmware import wasi_firmware  # noqa: E402
+from waftkit.firmware.size import measure  # noqa: E402
 
 PROGRAMS = {
     "hello world": (REPO / "examples" / "hello" / "hello.c", None),
@@ -52,7 +52,7 @@ def part_of(path: str) -> str:
     if path.endswith("prog.o"):
         return "module"
     # The link compiles the WASI main, its generated configuration and the board
-    # glue on the way (aot.link), so they appear as the compiler's temporary objects.
+    # glue on the way (waftkit.firmware.link), so they appear as the compiler's temporary objects.
     if "libwaft.a" in path or re.search(r"/cc[^/]*\.o$", path):
         return "runtime"
     return "libc"
@@ -102,7 +102,7 @@ def measure_program(target, label: str, source: Path, seed: Path | None, work: P
     result = compile_module(wasm.read_bytes(), target, prefix="prog", memory_cap_pages=1)
     (work / "prog.o").write_bytes(result.object)
     (work / "prog.h").write_text(result.header)
-    elf = wasi_baremetal.link_firmware(
+    elf = wasi_firmware.link_firmware(
         target, work / "prog.o", work / "prog.h", work / "prog.elf", prefix="prog",
         build_dir=work, args=[source.stem], dirs=[(seed, "data")] if seed else (),
         map_file=work / "prog.map", epoch_ns=0, seed=bytes(16))

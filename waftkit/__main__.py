@@ -1,5 +1,5 @@
-"""`python -m aot` runs the `waft` command line."""
+"""`python -m waftkit` runs the `waft` command line."""
 
-from aot.cli import main
+from waftkit.cli import main
 
 main(prog_name="waft")

@@ -1,7 +1,13 @@
-"""The `waft` command line: thin click wrappers around the compiler's Python API.
+"""The `waft` command line: thin click wrappers around the compiler and the kit's Python API.
 
-Every command turns the compiler's errors into one line on stderr and a
-non-zero exit status; nothing here knows how compilation works.
+Every error is one line on stderr, `waft: error: ...`, and an exit status
+that says whose it is (README, "Errors"):
+    1  bad input: the module, the program or the board says no (malformed Wasm,
+       a missing import, too big for the board, a failing program's own status
+       is passed through as it is)
+    2  bad usage: an unknown option, target or runner, a file that does not
+       exist, options that contradict each other
+Nothing here knows how compilation works.
 """
 
 from __future__ import annotations
@@ -9,16 +15,19 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from aot import __version__
-from aot.errors import AotError
+from aot.errors import AotError, TargetError
 
 OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
+BOARD_RUNNERS = ("qemu", "pyocd")  # the host target always runs natively
+EXIT_BAD_INPUT, EXIT_BAD_USAGE = 1, 2
 
 
-def _fail(message: str, status: int = 1) -> "NoReturn":  # noqa: F821 - typing only
+def _fail(message: str, status: int = EXIT_BAD_INPUT) -> NoReturn:
     click.echo(f"waft: error: {message}", err=True)
     sys.exit(status)
 
@@ -29,11 +38,11 @@ def _load_target(name: str):
     try:
         return load_target(name)
     except AotError as exc:
-        _fail(str(exc), 2)
+        _fail(str(exc), EXIT_BAD_USAGE)
 
 
 class _AotErrors:
-    """Context manager: compiler errors become one clear line and exit status 1."""
+    """Context manager: compiler and board errors become one clear line and exit status 1."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
@@ -52,25 +61,47 @@ class _AotErrors:
         return False
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Waft(click.Group):
+    """The command group, with click's usage errors shown as one line (exit 2) instead of three."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "waft"
+            _fail(f"{exc.format_message()} (see `{command} --help`)", EXIT_BAD_USAGE)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            _fail("aborted", EXIT_BAD_INPUT)
+        if not standalone_mode:
+            return status
+        sys.exit(status or 0)
+
+
+_INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
+_TARGET_HELP = "Target board or core (see `waft targets`)."
+_OPT_HELP = "LLVM optimisation level: 0-3, s (size) or z (min size). -Os works."
+
+
+@click.group(cls=_Waft, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="waft")
 def main() -> None:
     """Waft: WebAssembly to firmware, ahead of time.
 
     Compile Wasm modules to native ELF objects for microcontrollers and the
-    host, and prove the result with the official spec tests.
+    host, run them, and prove the result with the official spec tests.
+    Errors are one line; exit status 1 means bad input, 2 bad usage.
     """
 
 
 @main.command()
-@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("input", type=_INPUT)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Object file to write (default: INPUT with .o); the header goes beside it as .h.")
-@click.option("-t", "--target", "target_name", default="host", show_default=True,
-              help="Target board or core (see `waft targets`).")
+@click.option("-t", "--target", "target_name", default="host", show_default=True, help=_TARGET_HELP)
 @click.option("-n", "--name", "prefix", help="C prefix for the module's symbols (default: the input's stem).")
-@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True,
-              help="LLVM optimisation level: 0-3, s (size) or z (min size). -Os works.")
+@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True, help=_OPT_HELP)
 @click.option("--max-pages", type=click.IntRange(0, 65536),
               help="Build-time cap on linear memory, in pages: memory.grow fails past it.")
 @click.option("--emit-llvm", is_flag=True, help="Also write the optimised LLVM IR as OUT.ll.")
@@ -81,16 +112,20 @@ def compile(input: Path, output: Path | None, target_name: str, prefix: str | No
             max_pages: int | None, emit_llvm: bool, no_bounds_checks: bool) -> None:
     """Compile INPUT.wasm to an ELF object and a C header."""
     from aot import abi
-    from aot.compiler import compile_file
+    from aot.compiler import compile_file, output_paths
 
     target = _load_target(target_name)
     output = output or input.with_suffix(".o")
+    try:
+        output_paths(output, emit_llvm)
+    except ValueError as exc:
+        _fail(str(exc), EXIT_BAD_USAGE)
     if prefix is None:
         prefix = abi.prefix_from_filename(input.stem)
     try:
         abi.check_prefix(prefix)
     except ValueError as exc:
-        _fail(f"--name: {exc}", 2)
+        _fail(f"--name: {exc}", EXIT_BAD_USAGE)
     with _AotErrors(input):
         compile_file(input, output, target, prefix=prefix, opt=opt, fits_board=True,
                      memory_cap_pages=max_pages, emit_llvm=emit_llvm,
@@ -113,19 +148,20 @@ def targets() -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("input", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("input", type=_INPUT)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.option("-t", "--target", "target_name", default="host", show_default=True)
+@click.option("-t", "--target", "target_name", default="host", show_default=True,
+              help=_TARGET_HELP + " Boards run under QEMU or through pyOCD.")
 @click.option("--dir", "dirs", multiple=True, metavar="HOST::GUEST",
               help="Preopen host directory HOST as GUEST (repeatable).")
 @click.option("--env", "env", multiple=True, metavar="K=V", help="Set a guest environment variable.")
 @click.option("--listen", multiple=True, metavar="ADDR:PORT",
               help="Preopen a listening TCP socket (host only).")
-@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True)
+@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True, help=_OPT_HELP)
 @click.option("--max-pages", type=click.IntRange(0, 65536),
               help="Build-time cap on linear memory, in pages.")
-@click.option("--runner", type=click.Choice(["qemu", "pyocd"]), default="qemu", show_default=True,
-              help="Boards: run under QEMU, or flash and run through pyOCD.")
+@click.option("--runner", type=click.Choice(BOARD_RUNNERS), default=None,
+              help="Boards: run under QEMU (default), or flash and run through pyOCD.")
 @click.option("--probe", metavar="UID", help="pyOCD probe unique ID (default: the only one attached).")
 def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, ...],
         env: tuple[str, ...], listen: tuple[str, ...], opt: str, max_pages: int | None,
@@ -135,32 +171,47 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
     Arguments after `--` go to the program. Its stdout, stderr and exit
     status pass through. Built programs are cached, so a second run is quick.
     """
-    from aot.run import RunOptions, run_module
+    from waftkit.run import RunOptions, run_module
 
     target = _load_target(target_name)
     for spec in dirs:
         if "::" not in spec:
-            _fail(f"--dir wants HOST::GUEST, got '{spec}'", 2)
+            _fail(f"--dir wants HOST::GUEST, got '{spec}'", EXIT_BAD_USAGE)
         if not Path(spec.split("::", 1)[0]).is_dir():
-            _fail(f"--dir: host directory '{spec.split('::', 1)[0]}' does not exist", 2)
+            _fail(f"--dir: host directory '{spec.split('::', 1)[0]}' does not exist", EXIT_BAD_USAGE)
     for spec in env:
         if "=" not in spec:
-            _fail(f"--env wants K=V, got '{spec}'", 2)
+            _fail(f"--env wants K=V, got '{spec}'", EXIT_BAD_USAGE)
+    if target.is_host and (runner or probe):
+        _fail(f"--runner/--probe are for boards: {target.name} programs run natively", EXIT_BAD_USAGE)
     options = RunOptions(args=list(args), env=list(env), dirs=list(dirs), listen=list(listen),
                          opt=opt, memory_cap_pages=max_pages, runner=runner, probe=probe)
+    _usable_runner(target, runner, probe)
     with _AotErrors(input):
         status = run_module(input, target, options)
     sys.exit(status)
 
 
+def _usable_runner(target, runner: str | None, probe: str | None) -> None:
+    """Refuse, as bad usage, a board runner that cannot serve the target here (no emulator, no probe)."""
+    from waftkit.runners.base import get_runner
+
+    if not target.is_host:
+        try:
+            get_runner(target, runner, probe=probe)
+        except TargetError as exc:
+            _fail(f"{target.name}: {exc}", EXIT_BAD_USAGE)
+
+
 @main.command()
-@click.argument("input", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-t", "--target", "target_name", default="host", show_default=True)
+@click.argument("input", type=_INPUT)
+@click.option("-t", "--target", "target_name", default="host", show_default=True,
+              help=_TARGET_HELP + " Its runtime decides which imports are provided.")
 def check(input: Path, target_name: str) -> None:
     """List INPUT's imports and whether the target's runtime provides each one."""
-    from aot.decode import decode_module
-    from aot.imports_check import check_imports
-    from aot.validate import validate_module
+    from aot.wasm.decode import decode_module
+    from aot.wasm.validate import validate_module
+    from waftkit.imports_check import check_imports
 
     target = _load_target(target_name)
     with _AotErrors(input):
@@ -182,46 +233,72 @@ def check(input: Path, target_name: str) -> None:
     click.echo(f"{input.name}: all {len(statuses)} imports are provided by the {target.name} runtime")
 
 
-@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
-@click.argument("bench_args", nargs=-1, type=click.UNPROCESSED)
-def bench(bench_args: tuple[str, ...]) -> None:
-    """Run the embedded benchmark suite (bench/run.py; `waft bench --help` for its options).
+@main.command()
+@click.option("-t", "--target", "target_name", default="host", show_default=True, help=_TARGET_HELP)
+@click.option("-w", "--workload", "workloads", multiple=True, metavar="NAME",
+              help="Run only this workload (repeatable; default: all of bench/workloads/).")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=2, show_default=True,
+              help="Parallel builds and QEMU runs on emulated targets.")
+@click.option("--runner", type=click.Choice(BOARD_RUNNERS), default="qemu", show_default=True,
+              help="Board programs: QEMU with instruction counting, or pyOCD: a real board on a probe, "
+                   "timed with its DWT cycle counter.")
+@click.option("--probe", metavar="UID", help="pyOCD probe unique ID (default: the only one attached; "
+              "qemu:<machine> for the emulated board).")
+@click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the JSON, the report and the plots (default: bench/results).")
+@click.option("--no-engines", is_flag=True, help="Host: skip the wasmtime and wasm3 engines.")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--report-only", is_flag=True,
+              help="Re-render the Markdown report and plots from the existing <target>.json.")
+def bench(target_name: str, workloads: tuple[str, ...], jobs: int, runner: str, probe: str | None,
+          results: Path | None, no_engines: bool, no_plots: bool, report_only: bool) -> None:
+    """Run the embedded benchmark suite: native C, Waft and wasm2c side by side.
 
-    Writes bench/results/<target>.json, a Markdown report and plots.
+    Writes bench/results/<target>.json, a Markdown report and plots. Needs a
+    checkout (the workloads live in bench/, beside the package).
     """
     repo = Path(__file__).resolve().parent.parent
     if not (repo / "bench" / "run.py").is_file():
-        _fail("the benchmark suite (bench/) is not in this installation: run it from a checkout", 2)
+        _fail("the benchmark suite (bench/) is not in this installation: run it from a checkout", EXIT_BAD_USAGE)
+    target = _load_target(target_name)
+    if runner == "pyocd" and target.is_host:
+        _fail("--runner pyocd runs board programs; the host target runs natively", EXIT_BAD_USAGE)
     sys.path.insert(0, str(repo))
-    from bench.run import main as bench_main
+    from bench import run as suite
 
-    sys.exit(bench_main(list(bench_args)))
+    results = results or suite.RESULTS_DIR
+    if report_only:
+        sys.exit(suite.render_report(target.name, results))
+    sys.exit(suite.run_benchmarks(target.name, list(workloads) or None, jobs=jobs, results_dir=results,
+                                  engines=not no_engines, plots=not no_plots,
+                                  runner=suite.Runner(runner, probe)))
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
 @click.option("-t", "--target", "target_name", default="host", show_default=True,
-              help="Run on this target (Cortex-M targets run under QEMU).")
+              help=_TARGET_HELP + " Board programs run under QEMU (or --runner pyocd).")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=None,
               help="Parallel jobs (default: the number of CPUs).")
-@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True)
+@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True, help=_OPT_HELP)
 @click.option("-v", "--verbose", is_flag=True, help="Print every command, not only failures.")
-@click.option("--runner", type=click.Choice(["qemu", "pyocd"]), default="qemu", show_default=True,
-              help="How board images run: QEMU, or pyOCD (a real probe, or the emulated board).")
+@click.option("--runner", type=click.Choice(BOARD_RUNNERS), default=None,
+              help="How board images run: QEMU (default), or pyOCD (a real probe, or the emulated board).")
 @click.option("--probe", metavar="UID", help="pyOCD probe unique ID (default: the only one attached; "
               "qemu:<machine> for the emulated board).")
 def spectest(paths: tuple[Path, ...], target_name: str, jobs: int | None, opt: str,
              verbose: bool, runner: str, probe: str | None) -> None:
     """Run WebAssembly spec scripts (.wast files or folders of them)."""
-    from aot.spectest import run_spectest
+    from waftkit.testing.spectest import run_spectest
 
-    _load_target(target_name)
+    target = _load_target(target_name)
+    _usable_runner(target, runner, probe)
     files: list[Path] = []
     for path in paths:
         files.extend(sorted(path.glob("*.wast")) if path.is_dir() else [path])
     if not files:
-        _fail("no .wast files found in " + ", ".join(map(str, paths)), 2)
+        _fail("no .wast files found in " + ", ".join(map(str, paths)), EXIT_BAD_USAGE)
     status = run_spectest(files, target_name, jobs=jobs or os.cpu_count() or 1, opt=opt,
                           verbose=verbose, runner=runner, probe=probe)
     sys.exit(status)

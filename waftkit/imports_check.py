@@ -1,7 +1,7 @@
 """Which of a module's imports a target's runtime provides: the logic behind `waft check`.
 
 The runtime provides the WASI preview1 functions (from the one signature
-table, aot/wasi.py) on targets that have a WASI port; everything else a
+table, waftkit/wasi.py) on targets that have a WASI port; everything else a
 module imports must come from the firmware (the embedder's C code), so it is
 reported with the C prototype to write.  A provided name imported at the
 wrong type is reported as a mismatch, since it would fail at link time or,
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aot import abi, wasi
+from aot import abi
 from aot.errors import TargetError
-from aot.module import FuncType, Import, Module
 from aot.targets import Target
+from aot.wasm.module import FuncType, Import, Module
+from waftkit import wasi
 
 
 @dataclass(frozen=True)

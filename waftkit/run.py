@@ -3,11 +3,12 @@
 On the host the program is an ordinary executable linked with the WASI host
 port and `runtime_c/wasi_p1/main/host_main.c` (which parses --dir/--env/--listen
 and the guest's argv).  On a board the guest's args, environment and RAM
-filesystem seed are fixed at build time (aot/wasi_baremetal.py), so the
+filesystem seed are fixed at build time (waftkit/firmware/wasi_firmware.py), so the
 firmware is linked for each run and booted under QEMU with semihosting.
 Compiled modules and runtimes are cached under the cache folder by a hash of
-their inputs (module bytes, options, compiler and runtime sources), so
-running the same module again skips the compiler.
+their inputs (module bytes, options, and Waft's own inputs: compiler, runtime
+and board descriptions; waftkit.cache), so running the same module again skips
+the compiler.
 """
 
 from __future__ import annotations
@@ -19,31 +20,24 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
-from aot import wasi
-from aot.compiler import check_fits, compile_module
-from aot.decode import decode_module
+from aot.compiler import compile_module
 from aot.errors import LinkError, TargetError
-from aot.imports_check import check_imports
-from aot.link import link
-from aot.runtime_build import runtime_library
 from aot.targets import Target
-from aot.validate import validate_module
+from aot.wasm.decode import decode_module
+from aot.wasm.validate import validate_module
+from waftkit import wasi
+from waftkit.cache import cache_dir, inputs_digest, prune, touch
+from waftkit.firmware import wasi_firmware
+from waftkit.firmware.link import link
+from waftkit.firmware.runtime import runtime_library
+from waftkit.imports_check import check_imports
+from waftkit.runners.base import get_runner
 
-REPO = Path(__file__).resolve().parent.parent
 # Embedder mains live apart from the runtime sources (runtime_sources globs wasi_p1/*.c).
-HOST_MAIN = REPO / "runtime_c" / "wasi_p1" / "main" / "host_main.c"
+HOST_MAIN = wasi.WASI_DIR / "main" / "host_main.c"
 PREFIX = "prog"  # host_main.c is written against this module prefix
-
-
-def cache_dir() -> Path:
-    """$WAFT_CACHE_DIR, else $XDG_CACHE_HOME/waft, else ~/.cache/waft."""
-    if "WAFT_CACHE_DIR" in os.environ:
-        return Path(os.environ["WAFT_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "waft"
 
 
 @dataclass
@@ -54,18 +48,8 @@ class RunOptions:
     listen: list[str] = field(default_factory=list)  # "A.B.C.D:PORT"
     opt: str = "2"
     memory_cap_pages: int | None = None
-    runner: str = "qemu"  # boards: "qemu", or "pyocd" (a real probe or the emulated board)
+    runner: str | None = None  # boards: "qemu" (default), or "pyocd" (a real probe or the emulated board)
     probe: str | None = None  # pyOCD probe unique ID
-
-
-@cache
-def compiler_digest() -> str:
-    """Hash of the compiler and runtime sources: a changed Waft never reuses stale products."""
-    h = hashlib.sha256()
-    for root, pattern in ((REPO / "aot", "*.py"), (REPO / "runtime_c", "*.[ch]")):
-        for path in sorted(root.rglob(pattern)):
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def check_runnable(data: bytes, target: Target, name: str) -> None:
@@ -108,16 +92,16 @@ def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,
                     cache: Path | None = None) -> Path:
     """Folder holding the cached prog.o and prog.h for this module and options (under `cache`)."""
     key = hashlib.sha256(data + f"|{target.name}|{options.opt}|{options.memory_cap_pages}|"
-                         f"{compiler_digest()}".encode()).hexdigest()[:20]
+                         f"{inputs_digest()}".encode()).hexdigest()[:20]
     root = (cache or cache_dir()) / "modules" / target.name
     folder = root / key
     if (folder / f"{PREFIX}.o").is_file():
+        touch(folder)
         return folder
     check_runnable(data, target, name)
     root.mkdir(parents=True, exist_ok=True)
     result = compile_module(data, target, prefix=PREFIX, opt=options.opt,
-                            memory_cap_pages=options.memory_cap_pages)
-    check_fits(result, target, name)
+                            memory_cap_pages=options.memory_cap_pages, fit_check_name=name)
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
     (work / f"{PREFIX}.o").write_bytes(result.object)
     (work / f"{PREFIX}.h").write_text(result.header)
@@ -125,56 +109,46 @@ def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,
         work.rename(folder)  # publish the whole folder at once
     except OSError:  # another process published the same build first
         shutil.rmtree(work, ignore_errors=True)
+    prune(cache or cache_dir())  # a new entry: keep the cache within its budget
     return folder
 
 
 def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) -> int:
-    """Link a firmware with the options baked in, boot it under QEMU, pass its output through."""
-    from aot import wasi_baremetal
-    from aot.qemu import run_elf
-
+    """Link a firmware with the options baked in, run it (QEMU or pyOCD), pass its output through."""
     if options.listen:
         raise TargetError(f"--listen: {target.name} has no sockets (WASI sockets answer ENOTSUP there)")
+    runner = get_runner(target, options.runner, probe=options.probe)
     module = compiled_module(data, target, options, name)
     with tempfile.TemporaryDirectory(prefix="waft-run-") as tmp:
-        elf = wasi_baremetal.link_firmware(
+        elf = wasi_firmware.link_firmware(
             target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", Path(tmp) / "program.elf",
             prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
             args=[name, *options.args], env=options.env,
-            dirs=[wasi_baremetal.parse_dir(d) for d in options.dirs])
-        if options.runner == "pyocd":
-            from aot.pyocd_runner import run_elf_pyocd
-
-            result = run_elf_pyocd(target, elf, options.probe, stdin=_piped_stdin())
-        else:
-            result = run_elf(target, elf, stdin=_piped_stdin())
+            dirs=[wasi_firmware.parse_dir(d) for d in options.dirs])
+        result = runner.run(elf, stdin=_console_input())
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
-    fault = getattr(result, "fault", None)
-    if fault is not None:
-        sys.stderr.write(fault.describe() + "\n")
+    if result.fault is not None:
+        sys.stderr.write(result.fault.describe() + "\n")
     if result.timed_out:
-        raise TargetError(f"{name} on {target.name}: no exit within the QEMU time limit")
+        raise TargetError(f"{name} on {target.name}: no exit within {runner.timeout:.0f} s "
+                          f"({runner.name} runner)")
     return result.returncode
 
 
-def _piped_stdin() -> bytes | None:
-    """Our stdin when it is a pipe or a file (the board's console input); None on a terminal.
+def _console_input():
+    """Our stdin, handed to the board's console: the program reads it as it asks for input.
 
-    QEMU runs to completion before its output is shown, so console input is
-    read up front: an interactive terminal would wait for an EOF first.
+    Nothing is read up front, so a pipe that never closes (a test runner's)
+    does not hold up a program that never reads it.
     """
-    if sys.stdin is None or sys.stdin.isatty():
-        return None
-    return sys.stdin.buffer.read()
+    return None if sys.stdin is None or sys.stdin.closed else sys.stdin
 
 
 def run_module(wasm: Path, target: Target, options: RunOptions) -> int:
     """Build (or reuse) and run `wasm`; stdout/stderr pass through; returns the exit status."""
     data = wasm.read_bytes()
     if not target.is_host:
-        if target.qemu_machine is None and options.runner != "pyocd":
-            raise TargetError(f"waft run: {target.name} has no emulator here; flash it with pyOCD")
         return run_on_board(data, target, options, wasm.name)
     exe = build_host_program(data, target, options, wasm.name)
     command = [str(exe)]

@@ -15,7 +15,7 @@ from typing import Callable
 from aot.errors import UnsupportedError
 from aot.lower import call, compare, control, convert, memory, numeric, table, variable
 from aot.lower.context import FuncContext
-from aot.module import Instr
+from aot.wasm.module import Instr
 
 Handler = Callable[[FuncContext, Instr], None]
 

@@ -33,7 +33,7 @@ from llvmlite import ir
 
 from aot import abi
 from aot.lower.context import PTR, FuncContext
-from aot.module import FuncType, Instr
+from aot.wasm.module import FuncType, Instr
 
 Handler = Callable[[FuncContext, Instr], None]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aot.lower.context import FuncContext
 from aot.lower.numeric import Handler, bool_to_i32
-from aot.module import Instr
+from aot.wasm.module import Instr
 
 
 def _int_compare(op: str, signed: bool) -> Handler:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable
 from llvmlite import ir
 
 from aot.errors import AotError
-from aot.module import FuncType, Instr, ValType
+from aot.wasm.module import FuncType, Instr, ValType
 
 if TYPE_CHECKING:  # pragma: no cover - import only for type hints
     from aot.lower.module import ModuleContext

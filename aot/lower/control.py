@@ -22,7 +22,7 @@ from llvmlite import ir
 
 from aot import abi
 from aot.lower.context import I32, FuncContext, llvm_type
-from aot.module import FuncType, Instr, ValType
+from aot.wasm.module import FuncType, Instr, ValType
 
 Handler = Callable[[FuncContext, Instr], None]
 

@@ -36,7 +36,7 @@ from aot.lower.numeric import (
     opaque_float,
     trap_code,
 )
-from aot.module import Instr
+from aot.wasm.module import Instr
 
 I16 = ir.IntType(16)
 

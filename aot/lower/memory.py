@@ -34,7 +34,7 @@ from llvmlite import ir
 from aot import abi
 from aot.lower import bulk
 from aot.lower.context import F32, F64, I1, I8, I32, I64, FuncContext
-from aot.module import Instr, MemArg
+from aot.wasm.module import Instr, MemArg
 
 Handler = Callable[[FuncContext, Instr], None]
 

@@ -60,8 +60,8 @@ from aot import abi
 from aot.emit import function_attributes_for_opt
 from aot.errors import LinkError, TargetError, UnsupportedError
 from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zero_value
-from aot.module import ConstExpr, FuncType, MemoryType, Module, TableType
 from aot.targets import Target
+from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
 
 TABLE_CAP_LIMIT = 10_000_000
 TABLE_GROWTH = 1024  # room for table.grow in a table declared without a max
@@ -667,7 +667,10 @@ def _define_import_thunks(mctx: ModuleContext) -> None:
 
 
 def _lower_function(mctx: ModuleContext, index: int) -> None:
-    from aot.lower import control, lower_body  # late: the families import this module's types
+    from aot.lower import (  # late: the families import this module's types
+        control,
+        lower_body,
+    )
 
     module = mctx.module
     function = module.functions[index - module.num_imported_funcs]

@@ -45,7 +45,7 @@ from llvmlite import ir
 
 from aot.abi import TRAP_CODES
 from aot.lower.context import F32, F64, I1, I32, I64, FuncContext
-from aot.module import Instr
+from aot.wasm.module import Instr
 
 Handler = Callable[[FuncContext, Instr], None]
 

@@ -17,7 +17,7 @@ from llvmlite import ir
 from aot import abi
 from aot.lower import bulk
 from aot.lower.context import I32, PTR, FuncContext
-from aot.module import Instr
+from aot.wasm.module import Instr
 
 Handler = Callable[[FuncContext, Instr], None]
 

@@ -12,7 +12,7 @@ from typing import Callable
 from llvmlite import ir
 
 from aot.lower.context import I32, FuncContext
-from aot.module import Instr
+from aot.wasm.module import Instr
 
 Handler = Callable[[FuncContext, Instr], None]
 

@@ -1,4 +1,4 @@
-"""The Wasm binary decoder: bytes -> `aot.module.Module`, rejecting malformed input.
+"""The Wasm binary decoder: bytes -> `aot.wasm.module.Module`, rejecting malformed input.
 
 Table of contents:
     decode_module()          header, then each section in order, then the cross-section checks
@@ -9,7 +9,7 @@ Table of contents:
 
 Everything is one forward pass over a `bytes` object with an integer position;
 instructions are dispatched on their first byte through the tables in
-`aot.opcodes`.  Errors are `DecodeError`s carrying section, function index (in
+`aot.wasm.opcodes`.  Errors are `DecodeError`s carrying section, function index (in
 the function index space, imports first) and the byte offset in the module.
 A module that is well formed but uses SIMD (v128 or any 0xFD opcode) decodes to
 the end and then raises `UnsupportedError`, so a malformed module is always
@@ -21,14 +21,14 @@ from __future__ import annotations
 import gc
 import struct
 
-from aot import opcodes as _oc
 from aot.errors import AotError, DecodeError, UnsupportedError
-from aot.module import (
+from aot.wasm import opcodes as _oc
+from aot.wasm.module import (
     DataSegment,
     ElemSegment,
     Export,
-    FuncType,
     Function,
+    FuncType,
     Global,
     GlobalType,
     Import,

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import gc
 
-from aot import opcodes as _oc
 from aot.errors import ValidationError
-from aot.module import FuncType, Instr, Limits, Module
+from aot.wasm import opcodes as _oc
+from aot.wasm.module import FuncType, Instr, Limits, Module
 
 MAX_PAGES_64K = 65536  # 4 GiB of 64 KiB pages
 MAX_BYTES_1B = (1 << 32) - 1  # 1-byte pages: 4 GiB - 1 bytes

@@ -6,7 +6,7 @@
  *
  * Compile with the module's prefix and header:
  *     -DWAFT_MODULE=prog -include prog.h
- * and link with the generated configuration (aot/wasi_baremetal.py writes
+ * and link with the generated configuration (waftkit/firmware/wasi_firmware.py writes
  * it: args, environ, the RAM filesystem's seed and preopens), which defines
  * waft_wasi_baremetal_setup.  The instance (linear memory included) is a
  * static object, so the linker checks that it fits the board's RAM.

@@ -3,7 +3,7 @@
  * directories and regular files in fixed, caller-provided storage (no malloc).
  *
  * Storage is two arrays the firmware's generated configuration file declares
- * (aot/wasi_baremetal.py), sized at build time:
+ * (waftkit/firmware/wasi_firmware.py), sized at build time:
  *   - a node table (WAFT_RAMFS_NODES entries): one node per file or
  *     directory, with its name, parent, size and times; node 0 is the root;
  *   - a byte pool (WAFT_RAMFS_BYTES): the contents of files that have been

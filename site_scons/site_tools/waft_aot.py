@@ -32,7 +32,7 @@ _VARLIST = ["WAFT_TARGET", "WAFT_OPT", "WAFT_MAX_PAGES", "WAFT_MODULE_NAME"]
 
 def _aot_compiler():
     """Import the compiler from this checkout even when SCons runs outside the venv."""
-    if str(REPO_ROOT) not in sys.path:
+    if (REPO_ROOT / "aot").is_dir() and str(REPO_ROOT) not in sys.path:  # a checkout, not a wheel
         sys.path.insert(0, str(REPO_ROOT))
     from aot import abi, compiler, errors, targets
 
@@ -90,7 +90,9 @@ def _emit_header(target, source, env):
 
 
 def _compiler_files(env) -> list:
-    return [env.File(str(p)) for p in sorted((REPO_ROOT / "aot").rglob("*.py"))]
+    """The compiler's own sources (the `aot` package): runners, tests and docs do not rebuild modules."""
+    abi, *_ = _aot_compiler()
+    return [env.File(str(p)) for p in sorted(Path(abi.__file__).parent.rglob("*.py"))]
 
 
 AOT_ACTION = SCons.Action.Action(_compile_wasm, "$WAFT_AOTCOMSTR", varlist=_VARLIST)

@@ -5,12 +5,12 @@
 
 builds, in the current (variant) directory:
     control_loop.elf (or the host executable), .map, and for boards .bin and .hex;
-then checks flash and RAM against the target's memory map (aot.size) and fails
+then checks flash and RAM against the target's memory map (waftkit.firmware.size) and fails
 the build with the figures when it does not fit.
 
 Sources may be C (`.c`), Wasm (`.wasm`, compiled by waft_aot) or WAT (`.wat`,
 assembled first).  The runtime (waft_runtime) and the board's startup and
-console (aot.link.board_sources) are linked in.
+console (waftkit.firmware.link.board_sources) are linked in.
 
 Aliases (all AlwaysBuild): `size` prints each firmware's report, `run` runs
 each firmware (natively on host, under QEMU for emulated boards) and `test`
@@ -21,7 +21,7 @@ Construction variables (SConstruct sets them from the command line):
     WAFT_RUNNER  "qemu" (default) or "pyocd": how `run`/`test` run board images.
                  pyocd flashes, resets and runs them through a debug probe and
                  serves their semihosting; without a probe, through the QEMU-backed
-                 probe (aot.pyocd_qemu), so CI takes the same path as a board.
+                 probe (waftkit.runners.pyocd_qemu), so CI takes the same path as a board.
     WAFT_PROBE   pyOCD unique id of the probe for `flash` and RUNNER=pyocd ("" = the
                  only attached probe for `flash`, the emulated board for `test`).
 """
@@ -29,7 +29,6 @@ Construction variables (SConstruct sets them from the command line):
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -41,19 +40,18 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _aot():
-    if str(REPO_ROOT) not in sys.path:
+    if (REPO_ROOT / "aot").is_dir() and str(REPO_ROOT) not in sys.path:  # a checkout, not a wheel
         sys.path.insert(0, str(REPO_ROOT))
-    import aot.link
-    import aot.qemu
-    import aot.size
+    import waftkit.firmware.link
+    import waftkit.firmware.size
 
-    return aot.link, aot.size, aot.qemu
+    return waftkit.firmware.link, waftkit.firmware.size
 
 
 def _board_objects(env):
     """Startup and console objects for the target, built once per environment."""
     if "_WAFT_BOARD_OBJECTS" not in env:
-        link, _, _ = _aot()
+        link, _ = _aot()
         build = env.Dir("$WAFT_BUILD_DIR").Dir("board")
         env["_WAFT_BOARD_OBJECTS"] = [
             env.Object(build.File(src.stem + ".o"), env.File(str(src)))
@@ -62,13 +60,12 @@ def _board_objects(env):
     return env["_WAFT_BOARD_OBJECTS"]
 
 
-def _size_check(target, source, env):
-    """Post-link action: print flash/RAM use; fail with the figures when it does not fit."""
-    _, size, _ = _aot()
+def _check_size(elf: Path, env) -> int:
+    """Print flash/RAM use of `elf`; fail (and remove it) with the figures when it does not fit."""
+    _, size = _aot()
     from aot.errors import TargetError
 
     board = env["WAFT_TARGET_INFO"]
-    elf = Path(str(target[0]))
     report = size.measure(elf, board)
     print(f"{elf.name} ({board.name}):")
     for line in report.lines():
@@ -82,32 +79,34 @@ def _size_check(target, source, env):
     return 0
 
 
-def run_firmware(env, program: Path, timeout: float = 120.0,
-                 run_args: tuple[str, ...] = ()) -> tuple[int | None, str, str]:
-    """Run a firmware image the way its target runs: natively (given `run_args`), under QEMU,
-    or through pyOCD."""
-    _, _, qemu = _aot()
-    board = env["WAFT_TARGET_INFO"]
-    if not board.is_host and env.get("WAFT_RUNNER", "qemu") == "pyocd":
-        import aot.pyocd_runner
+def _size_after_link(target, source, env):
+    """Post-link action: the program just linked is target[0]."""
+    return _check_size(Path(str(target[0])), env)
 
-        result = aot.pyocd_runner.run_elf_pyocd(board, program, env.get("WAFT_PROBE") or None,
-                                                timeout=timeout)
-        return result.returncode, result.stdout, result.stderr
-    if board.is_host:
-        try:
-            proc = subprocess.run([str(program), *run_args], capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            return None, "", f"timed out after {timeout:.0f} s"
-        return proc.returncode, proc.stdout, proc.stderr
-    result = qemu.run_elf(board, program, timeout=timeout)
-    return result.returncode, result.stdout, result.stderr
+
+def _size_action(target, source, env):
+    """The action of a `size-NAME` alias: the alias is target[0], the program its source."""
+    return _check_size(Path(str(source[0])), env)
+
+
+def run_firmware(env, program: Path, run_args: tuple[str, ...] = ()):
+    """Run a firmware image the way its target runs (waftkit.runners: natively, QEMU or pyOCD).
+
+    Returns the runner's RunResult; `run_args` go to a host program's command line.
+    """
+    from waftkit.runners.base import get_runner
+
+    board = env["WAFT_TARGET_INFO"]
+    name = None if board.is_host else env.get("WAFT_RUNNER") or None
+    runner = get_runner(board, name, probe=env.get("WAFT_PROBE") or None)
+    return runner.run(program, args=run_args)
 
 
 def _run_action(check: bool, spec: dict):
     """The action of a `run-NAME` (check=False) or `test-NAME` (check=True) alias."""
     def action(target, source, env):
+        from aot.errors import TargetError
+
         program = Path(str(source[0]))
         with tempfile.TemporaryDirectory(prefix="waft-dirs-") as scratch:
             # Each run starts from the seed folders, as a board's RAM filesystem does
@@ -117,14 +116,22 @@ def _run_action(check: bool, spec: dict):
                 copy = Path(scratch) / str(i)
                 shutil.copytree(host, copy)
                 dir_args += ["--dir", f"{copy}::{guest}"]
-            code, stdout, stderr = run_firmware(env, program,
-                                                run_args=(*dir_args, *spec.get("run_args", ())))
+            try:
+                result = run_firmware(env, program, run_args=(*dir_args, *spec.get("run_args", ())))
+            except TargetError as exc:  # no emulator for this board, no probe...: one line, no traceback
+                sys.stderr.write(f"waft: error: {program.name}: {exc}\n")
+                return 1
+        code, stdout, stderr = result.returncode, result.stdout, result.stderr
         sys.stdout.write(stdout)
         sys.stderr.write(stderr)
+        if result.fault is not None:
+            sys.stderr.write(result.fault.describe() + "\n")
         if not check:
             return 0 if code == 0 else 1
         problems = []
-        if code != spec.get("exit", 0):
+        if result.timed_out:
+            problems.append("no exit within the time limit")
+        elif code != spec.get("exit", 0):
             problems.append(f"exit status {code}, expected {spec.get('exit', 0)}")
         if "stdout" in spec and stdout != spec["stdout"]:
             problems.append(f"output {stdout!r}, expected {spec['stdout']!r}")
@@ -139,14 +146,14 @@ def _run_action(check: bool, spec: dict):
 
 def _flash_action(target, source, env):
     """The action of a `flash-NAME` alias: program the ELF with pyOCD and let it run."""
-    import aot.pyocd_runner
+    import waftkit.runners.pyocd_runner
     from aot.errors import TargetError
 
     board = env["WAFT_TARGET_INFO"]
     # With no PROBE, the only attached probe (pyOCD asks when there are several).
     probe = env.get("WAFT_PROBE") or None
     try:
-        aot.pyocd_runner.flash(board, Path(str(source[0])), probe)
+        waftkit.runners.pyocd_runner.flash(board, Path(str(source[0])), probe)
     except TargetError as exc:
         sys.stderr.write(f"waft: error: {exc}\n")
         return 1
@@ -155,7 +162,7 @@ def _flash_action(target, source, env):
 
 def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtime=None,
                    run_args=(), run_dirs=(), **overrides):
-    link, _, _ = _aot()
+    link, _ = _aot()
     fw_env = env.Clone(**overrides) if overrides else env
     objects = []
     for src in SCons.Script.Flatten([sources]):
@@ -173,7 +180,7 @@ def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtim
     )
     fw_env.SideEffect(Path(name).stem + ".map", program)
     fw_env.Clean(program, Path(name).stem + ".map")
-    fw_env.AddPostAction(program, SCons.Action.Action(_size_check, "checking size of $TARGET"))
+    fw_env.AddPostAction(program, SCons.Action.Action(_size_after_link, "checking size of $TARGET"))
     outputs = list(program)
     if not env["WAFT_TARGET_INFO"].is_host:
         outputs += fw_env.Command(Path(name).stem + ".bin", program, "$OBJCOPY -O binary $SOURCE $TARGET")
@@ -185,7 +192,7 @@ def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtim
     # One alias per firmware and verb (its action sees only that firmware), gathered
     # under the plain verb: `scons run` runs them all, `scons run-hello` one.
     stem = Path(name).stem
-    verbs = [("run", _run_action(False, spec)), ("test", _run_action(True, spec)), ("size", _size_check)]
+    verbs = [("run", _run_action(False, spec)), ("test", _run_action(True, spec)), ("size", _size_action)]
     if not env["WAFT_TARGET_INFO"].is_host:
         verbs.append(("flash", _flash_action))
     for verb, action in verbs:

@@ -2,7 +2,7 @@
 
     runtime = env.WaftRuntime()      # $WAFT_BUILD_DIR/runtime/libwaft.a, built once per target
 
-The source list and flags come from aot.runtime_build, the same ones the
+The source list and flags come from waftkit.firmware.runtime, the same ones the
 `waft` command uses, so a firmware built by SCons links the runtime the
 compiler's tests proved.  SCons tracks every source and header itself, so a
 changed runtime file rebuilds the library and then the firmware.
@@ -18,11 +18,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _runtime_build():
-    if str(REPO_ROOT) not in sys.path:
+    if (REPO_ROOT / "aot").is_dir() and str(REPO_ROOT) not in sys.path:  # a checkout, not a wheel
         sys.path.insert(0, str(REPO_ROOT))
-    import aot.runtime_build
+    import waftkit.firmware.runtime
 
-    return aot.runtime_build
+    return waftkit.firmware.runtime
 
 
 def _waft_runtime(env, extra_sources=(), defines=()):
@@ -60,4 +60,4 @@ def generate(env) -> None:
 
 
 def exists(env) -> bool:
-    return (REPO_ROOT / "runtime_c" / "include" / "waft.h").is_file()
+    return (_runtime_build().INCLUDE_DIR / "waft.h").is_file()

@@ -17,12 +17,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _waft():
-    if str(REPO_ROOT) not in sys.path:
+    if (REPO_ROOT / "aot").is_dir() and str(REPO_ROOT) not in sys.path:  # a checkout, not a wheel
         sys.path.insert(0, str(REPO_ROOT))
-    import aot.link
     import aot.targets
+    import waftkit.firmware.link
 
-    return aot.targets, aot.link
+    return aot.targets, waftkit.firmware.link
 
 
 def _cross_tool(cc: str, tool: str) -> str:

@@ -7,7 +7,7 @@
 On the host the program is linked with the WASI host port and host_main.c
 (args given at run time are appended to `args`); on a board the guest's
 argv, environ and RAM-filesystem seed are fixed at build time in a generated
-`wasi_config.c` (aot/wasi_baremetal.py), and the firmware runs `_start` from
+`wasi_config.c` (waftkit/firmware/wasi_firmware.py), and the firmware runs `_start` from
 reset.  The module is compiled under the prefix `prog` (what both mains
 expect); everything else is WaftFirmware's: size check, .bin/.hex/.map,
 run/test/size aliases.
@@ -27,11 +27,12 @@ PREFIX = "prog"
 
 
 def _aot():
-    if str(REPO_ROOT) not in sys.path:
+    if (REPO_ROOT / "aot").is_dir() and str(REPO_ROOT) not in sys.path:  # a checkout, not a wheel
         sys.path.insert(0, str(REPO_ROOT))
-    from aot import wasi, wasi_baremetal
+    from waftkit import wasi
+    from waftkit.firmware import wasi_firmware
 
-    return wasi, wasi_baremetal
+    return wasi, wasi_firmware
 
 
 def _write_config(target, source, env):
@@ -68,7 +69,7 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
     env_items = [f"{k}={v}" for k, v in (environ or {}).items()]
     if board.is_host:
         fw_env.Append(CPPPATH=[str(wasi.INCLUDE_DIR)])
-        main = fw_env.Object("host_main", fw_env.File(str(REPO_ROOT / "runtime_c/wasi_p1/main/host_main.c")))
+        main = fw_env.Object("host_main", fw_env.File(str(wasi.WASI_DIR / "main" / "host_main.c")))
         fw_env.Depends(main, header)
         runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board))
         run_args = [arg for e in env_items for arg in ("--env", e)] + ["--", *argv]

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.qemu
 
 
 def waft(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aot", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "waftkit", *args], capture_output=True, text=True,
                           timeout=900)
 
 

@@ -7,8 +7,13 @@ import subprocess
 
 import pytest
 
-from aot.pyocd_qemu.gdb_client import GdbRemote, _checksum, _escape, _unescape_rle
-from aot.pyocd_qemu.probe import free_tcp_port
+from waftkit.runners.pyocd_qemu.gdb_client import (
+    GdbRemote,
+    _checksum,
+    _escape,
+    _unescape_rle,
+)
+from waftkit.runners.pyocd_qemu.probe import free_tcp_port
 
 
 def test_reserved_bytes_are_escaped_and_come_back():

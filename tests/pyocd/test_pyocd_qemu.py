@@ -14,11 +14,16 @@ from pathlib import Path
 import pytest
 
 from aot.compiler import compile_module
-from aot.link import link
-from aot.pyocd_runner import SymbolTable, ensure_qemu_plugin, open_session, run_elf_pyocd
-from aot.qemu import run_elf
-from aot.runtime_build import runtime_library
 from aot.targets import load_target
+from waftkit.firmware.link import link
+from waftkit.firmware.runtime import runtime_library
+from waftkit.runners.pyocd_runner import (
+    SymbolTable,
+    ensure_qemu_plugin,
+    open_session,
+    run_elf_pyocd,
+)
+from waftkit.runners.qemu import run_elf
 
 REPO = Path(__file__).resolve().parents[2]
 

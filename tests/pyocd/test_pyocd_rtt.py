@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from aot.compiler import compile_module
-from aot.pyocd_runner import run_elf_pyocd
 from aot.targets import load_target
-from aot.wasi_baremetal import link_firmware
+from waftkit.firmware.wasi_firmware import link_firmware
+from waftkit.runners.pyocd_runner import run_elf_pyocd
 
 pytestmark = [
     pytest.mark.qemu,

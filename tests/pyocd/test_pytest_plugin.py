@@ -1,4 +1,5 @@
-"""The waft pytest plugin: adapters from the registry, the run template and its logs, probe sharding, tests/hil."""
+"""The runner registry (waftkit.runners.base) and the pytest plugin on it: the run template and its logs,
+probe sharding, tests/hil."""
 
 from __future__ import annotations
 
@@ -9,39 +10,78 @@ from pathlib import Path
 
 import pytest
 
-from aot.pytest_waft import ADAPTERS, HostAdapter, PyocdAdapter, QemuAdapter, probe_for_worker
 from aot.targets import load_target
+from waftkit.runners.base import (
+    RunnerUnavailable,
+    get_runner,
+    runner_class,
+    runner_names,
+)
+from waftkit.runners.host import HostRunner
+from waftkit.runners.pyocd_runner import PyocdRunner
+from waftkit.runners.qemu import QemuRunner
+from waftkit.testing.pytest_plugin import probe_for_worker
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_registry_holds_one_adapter_per_runner():
-    assert ADAPTERS == {"host": HostAdapter, "qemu": QemuAdapter, "pyocd": PyocdAdapter}
+def test_registry_holds_one_runner_per_way_of_running():
+    assert runner_names() == ["host", "pyocd", "qemu"]
+    assert [runner_class(n) for n in runner_names()] == [HostRunner, PyocdRunner, QemuRunner]
 
 
-def test_adapters_say_why_they_cannot_run_a_target():
+def test_runners_say_why_they_cannot_run_a_target():
     host, board = load_target("host"), load_target("stm32f4")
-    assert HostAdapter.unavailable(host, None) is None
-    assert "not stm32f4" in HostAdapter.unavailable(board, None)
-    assert QemuAdapter.unavailable(board, None) is None
-    assert "no QEMU machine" in QemuAdapter.unavailable(load_target("nrf52840"), None)
-    assert PyocdAdapter.unavailable(board, None) is None  # the emulated board, through pyOCD
-    assert "--waft-probe" in PyocdAdapter.unavailable(load_target("nrf52840"), None)
-    assert PyocdAdapter.unavailable(load_target("nrf52840"), "0240000034544e45") is None
+    assert HostRunner.unavailable(host, None) is None
+    assert "not stm32f4" in HostRunner.unavailable(board, None)
+    assert QemuRunner.unavailable(board, None) is None
+    assert "no QEMU machine" in QemuRunner.unavailable(load_target("nrf52840"), None)
+    assert PyocdRunner.unavailable(board, None) is None  # the emulated board, through pyOCD
+    assert "no probe given" in PyocdRunner.unavailable(load_target("nrf52840"), None)
+    assert PyocdRunner.unavailable(load_target("nrf52840"), "0240000034544e45") is None
+
+
+def test_get_runner_picks_the_default_and_refuses_what_cannot_run():
+    assert isinstance(get_runner(load_target("host")), HostRunner)
+    assert isinstance(get_runner(load_target("stm32f4")), QemuRunner)
+    assert isinstance(get_runner(load_target("stm32f4"), probe="qemu:netduinoplus2"), PyocdRunner)
+    with pytest.raises(RunnerUnavailable, match="nrf52840 has no QEMU machine"):
+        get_runner(load_target("nrf52840"))
+    with pytest.raises(RunnerUnavailable, match="host programs run natively"):
+        get_runner(load_target("host"), "qemu")
+    with pytest.raises(Exception, match="unknown runner 'jlink' \\(runners: host, pyocd, qemu\\)"):
+        get_runner(load_target("stm32f4"), "jlink")
+
+
+def _host_program(tmp_path: Path, body: str) -> Path:
+    src = tmp_path / "prog.c"
+    src.write_text("#include <stdio.h>\n#include <string.h>\n" + body)
+    exe = tmp_path / "prog"
+    subprocess.run(["cc", str(src), "-o", str(exe)], check=True)
+    return exe
 
 
 def test_run_template_executes_and_keeps_the_full_log(tmp_path: Path):
-    src = tmp_path / "hello.c"
-    src.write_text('#include <stdio.h>\nint main(void) { puts("hello"); return 3; }\n')
-    exe = tmp_path / "hello"
-    subprocess.run(["cc", str(src), "-o", str(exe)], check=True)
-    device = HostAdapter(load_target("host"), None, 10.0, tmp_path / "logs")
-    result = device.run(exe)
-    assert (result.returncode, result.stdout, result.timed_out) == (3, "hello\n", False)
-    assert result.log == tmp_path / "logs" / "hello.host.log"
+    exe = _host_program(tmp_path, 'int main(int c, char **v) { printf("hello %s\\n", v[1]); return 3; }\n')
+    device = HostRunner(load_target("host"), timeout=10.0, log_dir=tmp_path / "logs")
+    result = device.run(exe, args=["there"])
+    assert (result.returncode, result.stdout, result.timed_out) == (3, "hello there\n", False)
+    assert result.log == tmp_path / "logs" / "prog.host.log"
     log = result.log.read_text()
-    assert "exit status 3" in log and "--- stdout ---\nhello\n" in log
+    assert "exit status 3" in log and "--- stdout ---\nhello there\n" in log
     assert str(result.log) in result.summary()
+
+
+def test_the_budget_is_cpu_time_not_wall_time(tmp_path: Path):
+    """A spinning program is stopped after its CPU budget; a sleeping one is not charged for sleeping."""
+    spin = _host_program(tmp_path, "int main(void) { for (volatile unsigned long i = 0;; i++); }\n")
+    result = HostRunner(load_target("host"), timeout=1.0).run(spin)
+    assert result.timed_out and result.returncode is None
+    sleepy = tmp_path / "sleepy"
+    sleepy.mkdir()
+    nap = _host_program(sleepy, "#include <unistd.h>\nint main(void) { sleep(2); puts(\"awake\"); return 0; }\n")
+    result = HostRunner(load_target("host"), timeout=1.0).run(nap)
+    assert (result.timed_out, result.returncode, result.stdout) == (False, 0, "awake\n")
 
 
 def test_probes_are_shared_out_one_per_worker():
@@ -74,7 +114,7 @@ def test_hil_runs_the_examples_on_the_emulated_board_through_pyocd():
 
 def test_a_real_probe_is_used_by_one_process_at_a_time(tmp_path: Path):
     """probe_lock serialises users of one board; the emulated board needs no lock."""
-    script = ("import sys, time\nfrom aot.pyocd_runner import probe_lock\n"
+    script = ("import sys, time\nfrom waftkit.runners.pyocd_runner import probe_lock\n"
               "with probe_lock('TEST-UID-' + sys.argv[1]):\n"
               "    print('in', time.monotonic(), flush=True); time.sleep(0.5)\n"
               "    print('out', time.monotonic(), flush=True)\n")

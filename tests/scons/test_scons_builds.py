@@ -141,3 +141,28 @@ def test_nrf52840_is_build_only_but_builds(project: Path):
     for suffix in (".elf", ".bin", ".hex", ".map"):
         assert (project / f"build/nrf52840/app{suffix}").is_file()
     assert "of    262,144 bytes" in result.stdout  # checked against the nRF52840's 256 KiB of RAM
+
+
+def test_size_prints_the_report_of_each_firmware(project: Path):
+    scons(project, "TARGET=stm32f4")
+    result = scons(project, "TARGET=stm32f4", "size")
+    assert "app.elf (stm32f4):" in result.stdout
+    assert "flash" in result.stdout and "RAM" in result.stdout and "of    131,072 bytes" in result.stdout
+
+
+def test_testing_a_board_without_an_emulator_is_one_line(project: Path):
+    result = scons(project, "TARGET=nrf52840", "test", check=False)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    errors = [line for line in result.stderr.splitlines() if line.startswith("waft: error:")]
+    assert errors == ["waft: error: app.elf: target nrf52840 has no QEMU machine to run on"], result.stderr
+
+
+def test_a_module_depends_on_the_compiler_and_its_target_only(project: Path):
+    """A changed runner, test tool or CLI never recompiles Wasm; a changed compiler or target.toml does."""
+    scons(project)
+    tree = scons(project, "--tree=prune", "build/host/counter.o").stdout
+    children = {line.strip(" |+-[]") for line in tree.splitlines()}
+    assert str(REPO / "aot" / "lower" / "memory.py") in children, tree
+    assert str(REPO / "targets" / "host" / "target.toml") in children, tree
+    assert not [c for c in children if "waftkit" in c or "/tests/" in c or "site_scons" in c], tree

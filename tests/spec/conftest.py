@@ -18,7 +18,7 @@ def pytest_configure(config) -> None:
 
 def _run_file(path: Path, target: str) -> None:
     """Run one script exactly as `waft spectest PATH --target T`; fail with its report."""
-    from aot.spectest import run_spectest
+    from waftkit.testing.spectest import run_spectest
 
     out = io.StringIO()
     status = run_spectest([path], target, jobs=1, opt="2", verbose=False, out=out)

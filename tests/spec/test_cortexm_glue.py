@@ -1,8 +1,8 @@
 """The Cortex-M test-image glue under QEMU: console and exit status through semihosting, faults reported.
 
-Builds tiny C programs with the same link as every test image (aot.link:
+Builds tiny C programs with the same link as every test image (waftkit.firmware.link:
 targets/<name>/link.ld, targets/common/cortex-m/startup.c + semihost.c) and
-boots them with aot.qemu.
+boots them with waftkit.runners.qemu.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from aot.link import link_command
-from aot.qemu import run_elf
 from aot.targets import load_target
+from waftkit.firmware.link import link_command
+from waftkit.runners.qemu import run_elf
 
 pytestmark = [
     pytest.mark.qemu,

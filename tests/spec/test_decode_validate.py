@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from aot.decode import decode_module
 from aot.errors import DecodeError, UnsupportedError, ValidationError
-from aot.validate import validate_module
+from aot.wasm.decode import decode_module
+from aot.wasm.validate import validate_module
 
 SUITE = Path(__file__).resolve().parents[2].parent / "shared" / "wasm-spec-testsuite"
 

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from aot.decode import decode_module
-from aot.module import FuncType, GlobalType, Limits, MemoryType, TableType
-from aot.spectest.linking import SPECTEST, match_import, rename_imports
-from aot.spectest.values import ANY_FUNC, Value, format_value, matches, parse_value
+from aot.wasm.decode import decode_module
+from aot.wasm.module import FuncType, GlobalType, Limits, MemoryType, TableType
+from waftkit.testing.spectest.linking import SPECTEST, match_import, rename_imports
+from waftkit.testing.spectest.values import (
+    ANY_FUNC,
+    Value,
+    format_value,
+    matches,
+    parse_value,
+)
 
 
 def test_floats_compare_as_bit_patterns() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aot.spectest import run_spectest
+from waftkit.testing.spectest import run_spectest
 
 pytestmark = pytest.mark.skipif(shutil.which("wast2json") is None, reason="wast2json (wabt) not installed")
 

@@ -31,7 +31,7 @@ pytestmark = [
 @pytest.mark.skipif(not SUITE.is_dir(), reason=f"spec suite not found at {SUITE}")
 @pytest.mark.parametrize("script", ["fac", "i32"])
 def test_spec_script_on_riscv32_virt(script: str) -> None:
-    from aot.spectest import run_spectest
+    from waftkit.testing.spectest import run_spectest
 
     out = io.StringIO()
     status = run_spectest([SUITE / f"{script}.wast"], TARGET, jobs=1, opt="2", out=out)
@@ -43,10 +43,10 @@ def test_spec_script_on_riscv32_virt(script: str) -> None:
 
 
 def test_trap_without_frame_exits_with_status_70(tmp_path: Path) -> None:
-    from aot.link import link
-    from aot.qemu import run_elf
-    from aot.runtime_build import runtime_library
     from aot.targets import load_target
+    from waftkit.firmware.link import link
+    from waftkit.firmware.runtime import runtime_library
+    from waftkit.runners.qemu import run_elf
 
     target = load_target(TARGET)
     main = tmp_path / "main.c"

@@ -273,7 +273,15 @@ def test_header_is_valid_cplusplus(tmp_path):
 
 
 def test_imports_struct_fields_follow_the_documented_order():
-    from aot.module import FuncType, GlobalType, Import, Limits, MemoryType, Module, TableType
+    from aot.wasm.module import (
+        FuncType,
+        GlobalType,
+        Import,
+        Limits,
+        MemoryType,
+        Module,
+        TableType,
+    )
 
     module = Module(
         types=[FuncType(("i32",), ())],

@@ -18,6 +18,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import run as bench_run  # noqa: E402
 import variants  # noqa: E402
+
 from aot.targets import load_target  # noqa: E402
 
 WORKLOADS = [*bench_run.WORKLOADS, variants.CALLS_WORKLOAD]
@@ -46,7 +47,7 @@ def test_workload_verifies_natively_and_through_waft(workload: str, host, tmp_pa
 
 def test_workload_modules_are_reactors_without_wasi(tmp_path: Path) -> None:
     """No WASI and no libc: the only import any workload has is the call probe's env.host_nop."""
-    from aot.decode import decode_module
+    from aot.wasm.decode import decode_module
 
     for workload in WORKLOADS:
         module = decode_module(variants.wasm_module(workload, tmp_path).read_bytes())

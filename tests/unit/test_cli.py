@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +17,7 @@ ADD_WAT = """(module
 
 
 def waft(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aot", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "waftkit", *args], capture_output=True, text=True,
                           cwd=cwd)
 
 
@@ -72,10 +74,59 @@ def test_invalid_module_names_function_and_offset(tmp_path: Path):
     assert not wasm.with_suffix(".o").exists()
 
 
-def test_missing_input_file(tmp_path: Path):
-    result = waft("compile", str(tmp_path / "nothere.wasm"))
-    assert result.returncode == 1
-    assert "nothere.wasm" in result.stderr and "Traceback" not in result.stderr
+@pytest.mark.parametrize("command", ["compile", "run", "check"])
+def test_missing_input_file_is_one_line_of_bad_usage(tmp_path: Path, command: str):
+    result = waft(command, str(tmp_path / "nothere.wasm"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"waft: error: Invalid value for 'INPUT': File '{tmp_path / 'nothere.wasm'}' does not exist. "
+        f"(see `waft {command} --help`)"]
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (["compile", "--no-such-option"], 2, "No such option '--no-such-option'"),
+    (["nosuchcommand"], 2, "No such command 'nosuchcommand'"),
+    (["run", "{wasm}", "--dir", "nodoublecolon"], 2, "--dir wants HOST::GUEST"),
+    (["run", "{wasm}", "--target", "host", "--runner", "pyocd"], 2, "--runner/--probe are for boards"),
+    (["run", "{wasm}", "--target", "nrf52840"], 2, "nrf52840 has no QEMU machine"),
+    (["spectest", "{dir}", "--target", "host"], 2, "no .wast files found"),
+    (["check", "{wasm}", "--target", "nosuch"], 2, "unknown target 'nosuch'"),
+    (["run", "{wasm}"], 1, "exports no _start function"),
+])
+def test_every_error_is_one_line_with_the_documented_status(add_wasm: Path, args, status, message):
+    args = [a.format(wasm=add_wasm, dir=add_wasm.parent) for a in args]
+    result = waft(*args)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == status, result.stderr
+    assert len(lines) == 1 and lines[0].startswith("waft: error: ") and message in lines[0], result.stderr
+
+
+@pytest.mark.parametrize("command", ["compile", "run", "check", "spectest", "bench"])
+def test_every_target_and_opt_option_is_explained(command: str):
+    text = waft(command, "--help").stdout
+    assert text.startswith(f"Usage: waft {command} "), text  # click's help, not another parser's
+    target_help = text[text.index("--target"):].split("\n-", 1)[0]
+    assert "Target board or core" in target_help, text
+    if "--opt" in text:
+        assert "LLVM optimisation level" in text[text.index("--opt"):], text
+
+
+def test_an_output_named_like_its_header_is_refused(add_wasm: Path, tmp_path: Path):
+    out = tmp_path / "o" / "add.h"
+    result = waft("compile", str(add_wasm), "-o", str(out))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"waft: error: -o {out}: the object would be overwritten by its own header; "
+                                     f"name it {out.with_suffix('.o')}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_outputs_are_readable_like_any_compiler_output(add_wasm: Path, tmp_path: Path):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    out = tmp_path / "add.o"
+    assert waft("compile", str(add_wasm), "-o", str(out), "--emit-llvm").returncode == 0
+    for path in (out, out.with_suffix(".h"), out.with_suffix(".ll")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
 
 
 def test_unknown_target_lists_the_known_ones(add_wasm: Path):
@@ -104,18 +155,50 @@ def test_targets_lists_every_target():
     assert "thumbv7em-unknown-none-eabihf" in result.stdout and "cortex-m4" in result.stdout
 
 
+def _wasm(tmp_path: Path, name: str, wat: str) -> Path:
+    (tmp_path / f"{name}.wat").write_text(wat)
+    wasm = tmp_path / f"{name}.wasm"
+    subprocess.run(["wat2wasm", str(tmp_path / f"{name}.wat"), "-o", str(wasm)], check=True)
+    return wasm
+
+
 def test_module_too_big_for_the_board_is_refused_with_the_figures(tmp_path: Path):
-    wat = tmp_path / "big.wat"
-    wat.write_text('(module (memory (export "memory") 3))')  # 192 KiB: more than the STM32F4's RAM
-    wasm = tmp_path / "big.wasm"
-    subprocess.run(["wat2wasm", str(wat), "-o", str(wasm)], check=True)
-    result = waft("compile", str(wasm), "--target", "stm32f4")
-    assert result.returncode == 1
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "196,608 bytes of initial linear memory" in result.stderr
-    assert "stm32f4 has 131,072" in result.stderr
+    # 192 KiB of initial memory: more than the STM32F4's RAM, whatever the cap.
+    wasm = _wasm(tmp_path, "big", '(module (memory (export "memory") 3))')
+    for extra in ([], ["--max-pages", "1"]):
+        result = waft("compile", str(wasm), "--target", "stm32f4", *extra)
+        assert result.returncode == 1
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "196,608 bytes of linear memory at its build-time cap, 196,608 initial" in result.stderr
+        assert "stm32f4 has 131,072" in result.stderr
+        # No cap can help a module whose initial memory does not fit: no advice to lower it.
+        assert "initial memory alone does not fit" in result.stderr and "lower --max-pages" not in result.stderr
     assert not wasm.with_suffix(".o").exists() and not wasm.with_suffix(".h").exists()
     assert waft("compile", str(wasm), "--target", "host").returncode == 0  # fine where RAM is ample
+
+
+def test_a_cap_above_the_initial_memory_is_the_advice(tmp_path: Path):
+    wasm = _wasm(tmp_path, "growable", '(module (memory (export "memory") 1 16))')
+    result = waft("compile", str(wasm), "--target", "stm32f4", "--max-pages", "4")
+    assert result.returncode == 1
+    assert "262,144 bytes of linear memory at its build-time cap, 65,536 initial" in result.stderr
+    assert "lower --max-pages (the module declares 1 page(s) initially)" in result.stderr
+    assert waft("compile", str(wasm), "--target", "stm32f4", "--max-pages", "1").returncode == 0
+
+
+def test_the_fit_check_comes_before_llvm(tmp_path: Path, monkeypatch):
+    """A module that cannot fit is refused before the expensive LLVM pipeline runs at all."""
+    import aot.compiler
+    from aot.errors import TargetError
+    from aot.targets import load_target
+
+    def llvm_must_not_run(*args, **kwargs):
+        raise AssertionError("emit_object ran before the fit check")
+
+    monkeypatch.setattr(aot.compiler, "emit_object", llvm_must_not_run)
+    wasm = _wasm(tmp_path, "big", '(module (memory (export "memory") 3))')
+    with pytest.raises(TargetError, match="stm32f4 has 131,072"):
+        aot.compiler.compile_file(wasm, tmp_path / "big.o", load_target("stm32f4"), fits_board=True)
 
 
 def test_bench_refuses_bad_targets_in_one_line():

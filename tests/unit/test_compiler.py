@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import pytest
+from wasm_host import run_c, wat_to_wasm
 
 from aot.compiler import CompileResult, compile_file, compile_module
-from aot.errors import AotError, DecodeError, LinkError, UnsupportedError, ValidationError
 from aot.emit import target_machine
+from aot.errors import (
+    AotError,
+    DecodeError,
+    LinkError,
+    UnsupportedError,
+    ValidationError,
+)
 from aot.lower.module import TABLE_CAP_LIMIT, lower_module, memory_cap, table_cap
-from aot.module import FuncType, Function, Import, Instr, Limits, MemoryType, Module, TableType
 from aot.targets import load_target
-from wasm_host import run_c, wat_to_wasm
+from aot.wasm.module import (
+    Function,
+    FuncType,
+    Import,
+    Instr,
+    Limits,
+    MemoryType,
+    Module,
+    TableType,
+)
 
 ADD = '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))'
 

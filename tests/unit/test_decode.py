@@ -1,4 +1,4 @@
-"""Tests of aot.decode: each section, LEB128 edges, instruction shapes, error places, names, SIMD refusal.
+"""Tests of aot.wasm.decode: each section, LEB128 edges, instruction shapes, error places, names, SIMD refusal.
 
 Modules are written byte by byte with the small builder below, so every
 offset an error reports can be checked against the byte it names.
@@ -10,9 +10,17 @@ import struct
 
 import pytest
 
-from aot.decode import MAX_LOCALS, _read_sleb, _read_u32, decode_module
 from aot.errors import DecodeError, UnsupportedError
-from aot.module import FuncType, GlobalType, Instr, Limits, MemArg, MemoryType, TableType
+from aot.wasm.decode import MAX_LOCALS, _read_sleb, _read_u32, decode_module
+from aot.wasm.module import (
+    FuncType,
+    GlobalType,
+    Instr,
+    Limits,
+    MemArg,
+    MemoryType,
+    TableType,
+)
 
 # ---------------------------------------------------------------------------
 # A tiny binary writer
@@ -673,7 +681,7 @@ def test_mutated_modules_never_crash() -> None:
     import random
 
     from aot.errors import AotError
-    from aot.validate import validate_module
+    from aot.wasm.validate import validate_module
 
     seeds = [
         _elem_module(uleb(6) + uleb(0) + OFFSET0 + b"\x70" + vec([REF_FUNC_1])),

@@ -6,17 +6,23 @@ import io
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
+from wasm_host import wat_to_wasm
 
 from aot.compiler import compile_module
-from aot.emit import OPT_LEVELS, add_vfp_args_attribute, check_opt, emit_object, speed_level, unrolls_loops
+from aot.emit import (
+    OPT_LEVELS,
+    add_vfp_args_attribute,
+    check_opt,
+    emit_object,
+    speed_level,
+    unrolls_loops,
+)
 from aot.errors import AotError
-from aot.runtime_build import INCLUDE_DIR, runtime_library
 from aot.targets import load_target
-from wasm_host import wat_to_wasm
+from waftkit.firmware.runtime import INCLUDE_DIR, runtime_library
 
 CROSS_TARGETS = ["stm32f4", "cortex-m0plus", "mps2-an500", "mps2-an505", "riscv32-virt", "mps2-an386", "nrf52840"]
 

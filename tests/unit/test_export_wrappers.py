@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
+from wasm_host import run_wat, wat_to_wasm
 
 from aot.compiler import compile_module
 from aot.targets import load_target
-from wasm_host import run_wat, wat_to_wasm
 
 WAT = """(module
   (memory 1 1)

@@ -1,6 +1,6 @@
 """The generated module header: golden files, and every one compiles as C11 and C++.
 
-Modules are built directly as `aot.module.Module` objects so these tests do
+Modules are built directly as `aot.wasm.module.Module` objects so these tests do
 not depend on the decoder.  After an intended change to the header's shape,
 regenerate the goldens with `WAFT_UPDATE_GOLDEN=1 pytest tests/unit/test_header.py`
 and review the diff.
@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from aot.errors import UnsupportedError
-from aot.header import generate_header
-from aot.module import (
+from aot.header import abi_conditions, generate_header
+from aot.targets import all_targets, load_target
+from aot.wasm.module import (
     Export,
-    FuncType,
     Function,
+    FuncType,
     Global,
     GlobalType,
     Import,
@@ -126,17 +127,19 @@ def kitchen_sink_module() -> Module:
     )
 
 
+# Golden cases are for cross targets, so the text is the same on any build machine
+# (a host header names the host's architecture).
 CASES = {
-    "empty": (empty_module, "empty", 1, 1, "host"),
+    "empty": (empty_module, "empty", 1, 1, "cortex-m0plus"),
     "pid": (pid_module, "pid", 65600, 16, "stm32f4"),
-    "kitchen_sink": (kitchen_sink_module, "sink", 4096, 8, "host"),
+    "kitchen_sink": (kitchen_sink_module, "sink", 4096, 8, "mps2-an505"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_header_matches_golden(case):
     factory, prefix, size, align, target = CASES[case]
-    text = generate_header(factory(), prefix, size, align, target)
+    text = generate_header(factory(), prefix, size, align, load_target(target))
     golden = GOLDEN / f"{case}.h"
     if os.environ.get("WAFT_UPDATE_GOLDEN"):
         golden.parent.mkdir(exist_ok=True)
@@ -145,17 +148,27 @@ def test_header_matches_golden(case):
     assert text == golden.read_text()
 
 
-def _compile(compiler: str, std: str, source: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+def _compile(compiler: str, std: str, source: Path, tmp_path: Path,
+             flags: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [compiler, f"-std={std}", "-Wall", "-Wextra", "-Werror", f"-I{INCLUDE}", f"-I{tmp_path}", "-c", str(source), "-o", str(tmp_path / "out.o")],
+        [compiler, *flags, f"-std={std}", "-Wall", "-Wextra", "-Werror", f"-I{INCLUDE}", f"-I{tmp_path}", "-c", str(source), "-o", str(tmp_path / "out.o")],
         capture_output=True,
         text=True,
     )
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+def _target_compiler(target, language: str = "c") -> tuple[str, tuple[str, ...]]:
+    """The target's own C (or C++) compiler and flags; skip when it is not installed."""
+    cc = target.cc if language == "c" else (target.cc[: -len("gcc")] + "g++" if target.cc.endswith("gcc") else "c++")
+    if shutil.which(cc) is None:
+        pytest.skip(f"{cc} is not installed")
+    return cc, target.cflags
+
+
+@pytest.mark.parametrize("case", [*sorted(CASES), "kitchen_sink@host"])
 def test_header_compiles_as_c11(case, tmp_path):
-    factory, prefix, size, align, target = CASES[case]
+    factory, prefix, size, align, target_name = CASES[case.split("@")[0]]
+    target = load_target(case.split("@")[1] if "@" in case else target_name)
     (tmp_path / f"{prefix}.h").write_text(generate_header(factory(), prefix, size, align, target))
     source = tmp_path / "user.c"
     # Include it twice (the guard) and check the instance's declared shape.
@@ -166,25 +179,48 @@ def test_header_compiles_as_c11(case, tmp_path):
         f"_Static_assert(_Alignof({prefix}__instance) == {align}, \"align\");\n"
         f"waft_trap_code run(const {prefix}__imports *imports) {{ return {prefix}__instantiate(&instance, imports); }}\n"
     )
-    result = _compile("cc", "c11", source, tmp_path)
+    cc, flags = _target_compiler(target)
+    result = _compile(cc, "c11", source, tmp_path, flags)
     assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_header_compiles_as_cplusplus(case, tmp_path):
-    cxx = shutil.which("c++") or shutil.which("g++")
-    if cxx is None:
-        pytest.skip("no C++ compiler")
-    factory, prefix, size, align, target = CASES[case]
+    factory, prefix, size, align, target_name = CASES[case]
+    target = load_target(target_name)
+    cxx, flags = _target_compiler(target, "c++")
     (tmp_path / f"{prefix}.h").write_text(generate_header(factory(), prefix, size, align, target))
     source = tmp_path / "user.cc"
     source.write_text(f'#include "{prefix}.h"\nstatic {prefix}__instance instance;\nvoid *use() {{ return &instance; }}\n')
-    result = _compile(cxx, "c++11", source, tmp_path)
+    result = _compile(cxx, "c++11", source, tmp_path, flags)
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize("header_for,compiled_for", [
+    ("stm32f4", "host"),           # the defect: a 32-bit hard-float header in a 64-bit host build
+    ("host", "stm32f4"),
+    ("stm32f4", "cortex-m0plus"),  # same architecture, other float calling convention
+    ("cortex-m0plus", "stm32f4"),
+    ("riscv32-virt", "stm32f4"),
+])
+def test_a_header_for_another_target_stops_the_c_compiler(header_for, compiled_for, tmp_path):
+    target = load_target(compiled_for)
+    cc, flags = _target_compiler(target)
+    (tmp_path / "pid.h").write_text(generate_header(pid_module(), "pid", 64, 8, load_target(header_for)))
+    source = tmp_path / "user.c"
+    source.write_text('#include "pid.h"\n')
+    result = _compile(cc, "c11", source, tmp_path, flags)
+    assert result.returncode != 0
+    assert f"pid.h was generated for target {header_for} (" in result.stderr, result.stderr
+
+
+def test_every_target_has_an_abi_check():
+    for target in all_targets():
+        assert abi_conditions(target), target.name
+
+
 def test_prototypes_follow_the_calling_conventions():
-    text = generate_header(kitchen_sink_module(), "sink", 64, 8, "host")
+    text = generate_header(kitchen_sink_module(), "sink", 64, 8, load_target("host"))
     # Multi-value: void result, one out-pointer per result after the parameters.
     assert (
         "void sink_multi(sink__instance *inst, int32_t p0, int64_t p1, float p2, double p3,"
@@ -204,7 +240,7 @@ def test_prototypes_follow_the_calling_conventions():
 
 
 def test_imports_struct_members_in_documented_order():
-    text = generate_header(kitchen_sink_module(), "sink", 64, 8, "host")
+    text = generate_header(kitchen_sink_module(), "sink", 64, 8, load_target("host"))
     struct = text[text.index("typedef struct sink__imports {") : text.index("} sink__imports;")]
     members = [line.split(";")[0].strip() for line in struct.splitlines()[1:] if ";" in line]
     assert members == [
@@ -219,20 +255,20 @@ def test_imports_struct_members_in_documented_order():
 
 
 def test_a_module_without_imports_still_has_an_imports_struct():
-    text = generate_header(empty_module(), "empty", 1, 1, "host")
+    text = generate_header(empty_module(), "empty", 1, 1, load_target("host"))
     assert "void *unused;" in text
 
 
 def test_parameter_names_fall_back_when_unusable_or_clashing():
-    text = generate_header(pid_module(), "pid", 8, 8, "stm32f4")
+    text = generate_header(pid_module(), "pid", 8, 8, load_target("stm32f4"))
     assert "float pid_step(pid__instance *inst, float setpoint, float measured);" in text
     assert "void env__log(void *ctx, int32_t level);" in text
-    sink = generate_header(kitchen_sink_module(), "sink", 8, 8, "host")
+    sink = generate_header(kitchen_sink_module(), "sink", 8, 8, load_target("host"))
     assert "sink__a_x2db(sink__instance *inst, int32_t p0)" in sink  # "__x" is reserved
 
 
 def test_comment_block_names_every_export_and_import():
-    text = generate_header(kitchen_sink_module(), "sink", 64, 8, "host")
+    text = generate_header(kitchen_sink_module(), "sink", 64, 8, load_target("host"))
     banner = text[: text.index("*/")]
     assert '"naïve' not in banner and '"na\\xc3\\xafve *\\/ ?\\?/"' in banner
     for symbol in ["sink_multi", "sink_refs", "sink__a_x2db", "sink_g", "wasi_snapshot_preview1__fd_write", "imports->env__g__2"]:
@@ -241,12 +277,12 @@ def test_comment_block_names_every_export_and_import():
 
 def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match="reserved"):
-        generate_header(empty_module(), "waft", 8, 8, "host")
+        generate_header(empty_module(), "waft", 8, 8, load_target("host"))
     with pytest.raises(ValueError, match="power of two"):
-        generate_header(empty_module(), "m", 8, 3, "host")
+        generate_header(empty_module(), "m", 8, 3, load_target("host"))
     simd = Module(types=[FuncType(("v128",), ())], functions=[Function(0, body=_body())], exports=[Export("f", "func", 0)])
     with pytest.raises(UnsupportedError, match="v128"):
-        generate_header(simd, "m", 8, 8, "host")
+        generate_header(simd, "m", 8, 8, load_target("host"))
 
 
 WAT = """
@@ -265,13 +301,13 @@ def test_header_from_a_decoded_module(tmp_path):
     """End to end with the real decoder: WAT -> wat2wasm (with names) -> decode -> header -> cc."""
     if shutil.which("wat2wasm") is None:
         pytest.skip("wat2wasm not installed")
-    from aot.decode import decode_module
+    from aot.wasm.decode import decode_module
 
     wat = tmp_path / "ctl.wat"
     wat.write_text(WAT)
     wasm = tmp_path / "ctl.wasm"
     subprocess.run(["wat2wasm", "--debug-names", str(wat), "-o", str(wasm)], check=True, capture_output=True)
-    text = generate_header(decode_module(wasm.read_bytes()), "ctl", 128, 8, "host")
+    text = generate_header(decode_module(wasm.read_bytes()), "ctl", 128, 8, load_target("host"))
     assert "float ctl_step(ctl__instance *inst, float setpoint, float measured);" in text
     assert "void ctl_divmod(ctl__instance *inst, int32_t a, int32_t b, int32_t *result0, int32_t *result1);" in text
     assert "int64_t *ctl_ticks(ctl__instance *inst);" in text

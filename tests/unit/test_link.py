@@ -9,11 +9,11 @@ import pytest
 
 from aot.compiler import compile_module
 from aot.errors import TargetError
-from aot.link import link
-from aot.qemu import run_elf
-from aot.runtime_build import runtime_library
-from aot.size import SizeReport, measure
 from aot.targets import load_target
+from waftkit.firmware.link import link
+from waftkit.firmware.runtime import runtime_library
+from waftkit.firmware.size import SizeReport, measure
+from waftkit.runners.qemu import run_elf
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,9 +7,17 @@ comparison assertions are re-run with constant operands (LLVM folds them).
 from __future__ import annotations
 
 import pytest
+from lower_harness import (
+    Call,
+    f32_bits,
+    f64_bits,
+    op_func,
+    run_calls,
+    run_spec_opcodes_folded,
+    spec_available,
+)
 
 from aot.lower import compare
-from lower_harness import Call, f32_bits, f64_bits, op_func, run_calls, run_spec_opcodes_folded, spec_available
 
 INT_MIN32, INT_MIN64 = 1 << 31, 1 << 63
 F32_NAN, F32_SNAN = 0x7FC00000, 0xFFA00001

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from wasm_host import run_wat
 
 CONTROL = r"""

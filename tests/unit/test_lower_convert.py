@@ -11,13 +11,24 @@ import dataclasses
 import re
 
 import pytest
+from lower_harness import (
+    Call,
+    Func,
+    f32_bits,
+    f64_bits,
+    is_arithmetic_nan,
+    is_canonical_nan,
+    op_func,
+    run_calls,
+    run_spec_folded,
+    spec_available,
+    spec_functions,
+)
 
 from aot.abi import TRAP_CODES
 from aot.compiler import compile_module
 from aot.lower import convert
 from aot.targets import load_target
-from lower_harness import Call, Func, f32_bits, f64_bits, is_arithmetic_nan, is_canonical_nan, op_func, \
-    run_calls, run_spec_folded, spec_available, spec_functions
 
 OVERFLOW = TRAP_CODES["INTEGER_OVERFLOW"]
 INVALID = TRAP_CODES["INVALID_CONVERSION"]

@@ -12,12 +12,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
-from aot.abi import TRAP_CODES
-from aot.compiler import compile_module
-from aot.lower import compare, convert, numeric
-from aot.opcodes import SIGNATURES
-from aot.targets import load_target
 from lower_harness import (
     Call,
     Func,
@@ -33,6 +27,12 @@ from lower_harness import (
     undefined_symbols,
 )
 from wasm_host import wat_to_wasm
+
+from aot.abi import TRAP_CODES
+from aot.compiler import compile_module
+from aot.lower import compare, convert, numeric
+from aot.targets import load_target
+from aot.wasm.opcodes import SIGNATURES
 
 DIV0 = TRAP_CODES["INTEGER_DIVIDE_BY_ZERO"]
 OVERFLOW = TRAP_CODES["INTEGER_OVERFLOW"]

@@ -1,5 +1,5 @@
 """The bare-metal RAM filesystem on the host: its packed pool against a model,
-and the build-time seed (aot.ramfs_image) it is mounted from.
+and the build-time seed (waftkit.firmware.ramfs_image) it is mounted from.
 
 ramfs.c is plain C with no board in it, so the host compiler runs it here in
 milliseconds; the same code runs on the boards in tests/wasi/test_wasi_cortexm.py.
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from aot import wasi
 from aot.errors import AotError
-from aot.ramfs_image import render_c, seed_entries
-from aot.runtime_build import INCLUDE_DIR
+from waftkit import wasi
+from waftkit.firmware.ramfs_image import render_c, seed_entries
+from waftkit.firmware.runtime import INCLUDE_DIR
 
 HERE = Path(__file__).resolve().parent
 

@@ -30,7 +30,7 @@ ENV_IMPORT_WAT = """(module
 
 
 def waft(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aot", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "waftkit", *args], capture_output=True, text=True,
                           cwd=cwd, env=env)
 
 

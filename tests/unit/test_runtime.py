@@ -8,8 +8,6 @@ library that `runtime_library` built, so what is tested is what ships.
 from __future__ import annotations
 
 import dataclasses
-
-import os
 import resource
 import shutil
 import subprocess
@@ -20,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from aot.errors import TargetError
-from aot.runtime_build import LIBRARY_NAME, runtime_cflags, runtime_library
 from aot.targets import load_target
+from waftkit.firmware.runtime import LIBRARY_NAME, runtime_cflags, runtime_library
 
 HERE = Path(__file__).resolve().parent
 HOST_TEST = HERE / "c" / "runtime_host.c"

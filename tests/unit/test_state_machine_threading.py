@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wasm_host import run_wat, wat_to_wasm
 
 from aot.compiler import compile_module
 from aot.targets import load_target
-from wasm_host import run_wat, wat_to_wasm
 
 # States: 0 start, 1 just after a comma (counts it), 2 inside a word until a '.'.
 STATE_MACHINE = """(module

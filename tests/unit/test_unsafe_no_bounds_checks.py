@@ -12,10 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from wasm_host import run_wat, wat_to_wasm
+
 from aot import abi
 from aot.compiler import compile_module
 from aot.targets import load_target
-from wasm_host import run_wat, wat_to_wasm
 
 LOAD_WAT = """(module
   (memory 1 1)
@@ -59,14 +60,14 @@ def test_checked_load_calls_the_trap_and_unchecked_does_not(tmp_path: Path):
 
 
 def test_cli_flag_exists_and_says_unsafe(tmp_path: Path):
-    helptext = subprocess.run([sys.executable, "-m", "aot", "compile", "--help"], capture_output=True,
+    helptext = subprocess.run([sys.executable, "-m", "waftkit", "compile", "--help"], capture_output=True,
                               text=True, check=True).stdout
     assert "--unsafe-no-bounds-checks" in helptext
     assert "corrupt memory" in " ".join(helptext.split())
     wasm = tmp_path / "m.wasm"
     wasm.write_bytes(wat_to_wasm(LOAD_WAT, tmp_path))
     out = tmp_path / "m.o"
-    result = subprocess.run([sys.executable, "-m", "aot", "compile", str(wasm), "-o", str(out),
+    result = subprocess.run([sys.executable, "-m", "waftkit", "compile", str(wasm), "-o", str(out),
                              "--emit-llvm", "--unsafe-no-bounds-checks"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert _trap_args(_load_body(out.with_suffix(".ll").read_text())) <= STACK_ONLY

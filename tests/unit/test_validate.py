@@ -1,4 +1,4 @@
-"""Tests of aot.validate: typing of bodies, module-level rules, error places, custom page sizes.
+"""Tests of aot.wasm.validate: typing of bodies, module-level rules, error places, custom page sizes.
 
 Modules come from WAT through `wat2wasm --no-check` (wabt's own validation
 off, so invalid modules can be written), or byte by byte where wabt 1.0.32
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from aot.decode import decode_module
 from aot.errors import ValidationError
-from aot.module import Module
-from aot.validate import validate_module
+from aot.wasm.decode import decode_module
+from aot.wasm.module import Module
+from aot.wasm.validate import validate_module
 
 needs_wabt = pytest.mark.skipif(shutil.which("wat2wasm") is None, reason="wat2wasm (wabt) is not installed")
 
@@ -159,7 +159,7 @@ def test_alignment(tmp_path: Path) -> None:
 
 def test_hand_built_module_errors() -> None:
     """The validator also guards IR built without the decoder."""
-    from aot.module import FuncType, Function, Instr
+    from aot.wasm.module import Function, FuncType, Instr
 
     m = Module(types=[FuncType((), ())])
     m.functions.append(Function(0, [], [Instr("block", 5, 10), Instr("end", None, 12), Instr("end", None, 13)]))

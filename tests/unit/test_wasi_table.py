@@ -1,7 +1,7 @@
-"""aot/wasi.py, the WASI preview 1 table, against everything that must agree with it.
+"""waftkit/wasi.py, the WASI preview 1 table, against everything that must agree with it.
 
 - the checked-in runtime_c/wasi_p1/include/waft_wasi_p1.h is what the table
-  generates (a golden file: regenerate with `python -m aot.wasi > ...`);
+  generates (a golden file: regenerate with `python -m waftkit.wasi > ...`);
 - wasi-libc (an independent rendering of the same witx) agrees on every
   constant and record layout, and a module that links all of its `__wasi_*`
   wrappers imports each function at exactly the type the table gives;
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from aot import wasi
-from aot.decode import decode_module
-from aot.module import FuncType
-from aot.runtime_build import INCLUDE_DIR, runtime_library
 from aot.targets import load_target
+from aot.wasm.decode import decode_module
+from aot.wasm.module import FuncType
+from waftkit import wasi
+from waftkit.firmware.runtime import INCLUDE_DIR, runtime_library
 
 ROOT = Path(__file__).resolve().parents[2]
 WASI_LIBC_IMPORTS = Path("/usr/lib/wasm32-wasi/libc.imports")
@@ -69,7 +69,7 @@ def test_provided_imports_is_the_table() -> None:
 def test_generated_header_is_up_to_date() -> None:
     checked_in = (ROOT / wasi.HEADER_PATH).read_text()
     assert checked_in == wasi.generate_header(), (
-        f"{wasi.HEADER_PATH} is out of date: run `python -m aot.wasi > {wasi.HEADER_PATH}`"
+        f"{wasi.HEADER_PATH} is out of date: run `python -m waftkit.wasi > {wasi.HEADER_PATH}`"
     )
 
 

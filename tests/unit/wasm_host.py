@@ -3,7 +3,7 @@
 The lowering tests (test_lower_*.py, test_compiler.py) write a module in WAT
 and a few lines of C that call its exports; `run_c` compiles the WAT
 (wat2wasm), compiles the module with `aot.compiler.compile_module`, builds
-runtime_c for the host (`aot.runtime_build`), links everything with the host
+runtime_c for the host (`waftkit.firmware.runtime`), links everything with the host
 cc and returns the program's output.  The C prelude gives the driver `TRY(stmt)`,
 which runs `stmt` behind a trap frame and prints `ok` or `trap <code>`.
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from aot.compiler import CompileResult, compile_module
-from aot.runtime_build import INCLUDE_DIR, runtime_library
 from aot.targets import Target, load_target
+from waftkit.firmware.runtime import INCLUDE_DIR, runtime_library
 
 PRELUDE = r"""
 #include <inttypes.h>
@@ -67,10 +67,10 @@ def host_runtime(build_dir: str) -> Path:
 
 
 def _runtime_build_dir() -> str:
-    # One runtime per test session (and per xdist worker), outside each test's tmp_path.
-    import tempfile
+    # One runtime for every test, in the suite's cache (tests/conftest.py), outside each test's tmp_path.
+    from waftkit.cache import cache_dir
 
-    return str(Path(tempfile.gettempdir()) / "waft-unit-runtime")
+    return str(cache_dir())
 
 
 @dataclass

@@ -23,13 +23,20 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from wasi_harness import (
+    PROGRAMS,
+    Case,
+    _build_root,
+    _compiler_digest,
+    build_wasm,
+    load_case,
+)
 
 from aot.compiler import compile_module
-from aot.qemu import qemu_command
-from aot.size import measure
 from aot.targets import Target, load_target
-from aot.wasi_baremetal import link_firmware
-from wasi_harness import PROGRAMS, Case, _build_root, _compiler_digest, build_wasm, load_case
+from waftkit.firmware.size import measure
+from waftkit.firmware.wasi_firmware import link_firmware
+from waftkit.runners.qemu import qemu_command
 
 pytestmark = pytest.mark.qemu
 
@@ -91,7 +98,7 @@ def build_firmware(source: Path, case: Case, work: Path, *, seed_root: Path | No
 
 def run_firmware(elf: Path, *, stdin: str = "", extra: tuple[str, ...] = (),
                  target: Target = TARGET) -> subprocess.CompletedProcess:
-    """Boot `elf` under QEMU (aot.qemu's command line plus `extra`), stdin fed to semihosting."""
+    """Boot `elf` under QEMU (waftkit.runners.qemu's command line plus `extra`), stdin fed to semihosting."""
     command = qemu_command(target, elf) + list(extra)
     return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=QEMU_TIMEOUT)
 
@@ -144,7 +151,7 @@ def waft_run(wasm: Path, options: list[str], tmp_path: Path, stdin: str = "") ->
 
     _require_tools()
     env = {**os.environ, "WAFT_CACHE_DIR": str(tmp_path / "cache")}
-    return subprocess.run([sys.executable, "-m", "aot", "run", str(wasm), *options], input=stdin,
+    return subprocess.run([sys.executable, "-m", "waftkit", "run", str(wasm), *options], input=stdin,
                           capture_output=True, text=True, timeout=QEMU_TIMEOUT * 3, env=env, cwd=HERE.parents[1])
 
 
@@ -173,7 +180,7 @@ def test_uart_console(tmp_path: Path) -> None:
     case = load_case("raise")
     elf = build_firmware(PROGRAMS / "raise.c", case, tmp_path, console="uart")
     serial = tmp_path / "usart2.txt"
-    # aot.qemu gives the first serial port (USART1) to null; the next -serial is USART2.
+    # waftkit.runners.qemu gives the first serial port (USART1) to null; the next -serial is USART2.
     result = run_firmware(elf, extra=("-serial", f"file:{serial}"))
     assert result.returncode == case.exit_code, result.stdout + result.stderr
     assert result.stdout == ""
@@ -218,7 +225,7 @@ def test_only_imported_functions_are_linked(tmp_path: Path) -> None:
 
 def test_every_import_links_on_the_board(tmp_path: Path) -> None:
     """A module importing all 46 functions links (RAM filesystem included) and fits stm32f4."""
-    from aot import wasi
+    from waftkit import wasi
 
     case = load_case("all_imports", BOARD_PROGRAMS)
     elf = build_firmware(BOARD_PROGRAMS / "all_imports.c", case, tmp_path, seed_root=BOARD_PROGRAMS)
@@ -249,7 +256,7 @@ def test_rtt_console_through_pyocd(tmp_path: Path) -> None:
     from pyocd.debug.rtt import RTTControlBlock
     from pyocd.flash.file_programmer import FileProgrammer
 
-    from aot.pyocd_runner import open_session
+    from waftkit.runners.pyocd_runner import open_session
 
     case = load_case("stdin_echo")
     elf = build_firmware(PROGRAMS / "stdin_echo.c", case, tmp_path, console="rtt")
@@ -301,7 +308,7 @@ def test_uart_stdin_and_poll(tmp_path: Path) -> None:
 
 def test_nrf52840_board_glue_compiles(tmp_path: Path) -> None:
     """nRF52840 has no QEMU machine and no linker script yet: its board.c (RNG, ID, UART) compiles for it."""
-    from aot import wasi
+    from waftkit import wasi
 
     _require_tools()
     target = load_target("nrf52840")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from aot import wasi
-from aot.runtime_build import INCLUDE_DIR
 from wasi_harness import HERE, require_tools, runtime
+
+from waftkit import wasi
+from waftkit.firmware.runtime import INCLUDE_DIR
 
 
 def test_embedder_api(tmp_path: Path) -> None:

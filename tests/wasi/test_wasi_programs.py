@@ -16,7 +16,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from wasi_harness import PROGRAMS, build, build_wasm, load_case, require_tools, run
 
 # Programs whose JSON case runs as it is (sockets needs a client: see below).
@@ -44,8 +43,8 @@ def test_program(name: str, tmp_path: Path) -> None:
 
 def test_every_function_is_exercised() -> None:
     """The programs, between them, import all 46 functions of wasi_snapshot_preview1."""
-    from aot import wasi
-    from aot.decode import decode_module
+    from aot.wasm.decode import decode_module
+    from waftkit import wasi
 
     require_tools()
     imported: set[str] = set()

@@ -26,7 +26,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
 from wasi_harness import PROGRAMS, Case, build_wasm, load_case
 
 HERE = Path(__file__).resolve().parent

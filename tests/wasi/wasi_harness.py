@@ -2,7 +2,7 @@
 
 `build(name)` turns tests/wasi/programs/NAME.c into NAME.wasm with clang and
 wasi-libc (`clang --target=wasm32-wasi --sysroot=/usr -O2`) and builds it
-into a host program with `aot.run.build_host_program`, exactly as `waft run`
+into a host program with `waftkit.run.build_host_program`, exactly as `waft run`
 does (runtime_c/wasi_p1/main/host_main.c, `libwaft.a` with the WASI runtime),
 cached in the tests' own folder.  `run(exe, ...)` runs the result the way
 `waft run` will: `--dir HOST::GUEST`, `--env K=V`, `--listen ADDR`, then the
@@ -19,17 +19,17 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import pytest
 
-from aot import wasi
-from aot.run import RunOptions, build_host_program, compiler_digest
-from aot.runtime_build import runtime_library
 from aot.targets import load_target
+from waftkit import wasi
+from waftkit.cache import cache_dir, inputs_digest
+from waftkit.firmware.runtime import runtime_library
+from waftkit.run import RunOptions, build_host_program
 
 HERE = Path(__file__).resolve().parent
 PROGRAMS = HERE / "programs"
@@ -40,9 +40,10 @@ CLANG_FLAGS = ("--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wall", "-Werro
 
 
 def _build_root() -> Path:
-    # Shared by the tests of one session and across sessions: every product is
-    # named by the hash of its inputs, so a stale one is never reused.
-    root = Path(tempfile.gettempdir()) / "waft-wasi-tests"
+    # The cache `waft run` uses (tests/conftest.py puts it in build/cache), shared by the
+    # tests of one session and across sessions: every product is named by the hash of
+    # its inputs, so a stale one is never reused.
+    root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -68,7 +69,7 @@ def _run(command: list[str], what: str) -> None:
 
 
 # The same digest `waft run` keys its cache with (compiler and runtime sources).
-_compiler_digest = compiler_digest
+_compiler_digest = inputs_digest
 
 
 @cache

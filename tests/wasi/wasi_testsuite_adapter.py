@@ -56,7 +56,7 @@ WASI_VERSIONS = ["wasm32-wasip1"]
 WASI_WORLDS = ["wasi:cli/command"]
 # Starts Waft's CLI from a source checkout: `python -c BOOT REPO ARGS...`.
 # (The runner starts our argv with its own environment, so PYTHONPATH cannot be set.)
-_BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'waft'; from aot.cli import main; main()"
+_BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'waft'; from waftkit.cli import main; main()"
 
 Dir = tuple[Path | str, str]
 

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aot.errors import TargetError
-from aot.runtime_build import INCLUDE_DIR
 from aot.targets import TARGETS_DIR, Target
+from waftkit.firmware.runtime import INCLUDE_DIR
 
 CORTEX_M_GLUE = TARGETS_DIR / "common" / "cortex-m"
 RISCV_GLUE = TARGETS_DIR / "common" / "riscv"

@@ -7,7 +7,7 @@ before children; `render_c` writes them as `const` arrays (they stay in flash:
 the RAM filesystem copies a file into RAM only when it is first changed) and a
 `waft_ramfs_seed` table for `waft_ramfs_mount` (runtime_c/wasi_p1/ramfs.h).
 
-Run as `python -m aot.ramfs_image FOLDER [NAME]` to see the C for one folder.
+Run as `python -m waftkit.firmware.ramfs_image FOLDER [NAME]` to see the C for one folder.
 Symbolic links and special files are refused: the RAM filesystem has neither.
 """
 
@@ -105,5 +105,5 @@ def render_c(entries: Sequence[SeedEntry], table: str = "waft_ramfs_seed_table")
 
 if __name__ == "__main__":
     if len(sys.argv) not in (2, 3):
-        sys.exit("usage: python -m aot.ramfs_image FOLDER [NAME]")
+        sys.exit("usage: python -m waftkit.firmware.ramfs_image FOLDER [NAME]")
     sys.stdout.write(render_c(seed_entries(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) == 3 else "d0")))

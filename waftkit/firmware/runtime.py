@@ -23,9 +23,9 @@ from functools import cache
 from pathlib import Path
 
 from aot.errors import TargetError
+from aot.package_data import RUNTIME_DIR
 from aot.targets import Target
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime_c"
 INCLUDE_DIR = RUNTIME_DIR / "include"
 LIBRARY_NAME = "libwaft.a"
 

@@ -1,11 +1,11 @@
 """Flash and run a bare-metal ELF through pyOCD, serving its semihosting; on a board or in QEMU.
 
-`run_elf_pyocd(target, elf)` does what `aot.qemu.run_elf` does, but the way a
+`run_elf_pyocd(target, elf)` does what `waftkit.runners.qemu.run_elf` does, but the way a
 board is driven: pyOCD connects to a probe, FileProgrammer writes the image,
 the core is reset and run, and pyOCD's SemihostAgent serves the program's
 console and SYS_EXIT.  The probe is the one given (`probe_uid`, a pyOCD unique
 id), or for a target with a QEMU machine the QEMU-backed probe of
-`aot.pyocd_qemu` ("qemu:<machine>"), so CI runs this same path without a board.
+`waftkit.runners.pyocd_qemu` ("qemu:<machine>"), so CI runs this same path without a board.
 
 While the program runs the runner also watches for failures the way a
 debugger would: vector catch on HardFault halts the core at the fault, and a
@@ -29,60 +29,37 @@ import contextlib
 import fcntl
 import io
 import logging
+import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
-from pyocd.debug.semihost import (InternalSemihostIOHandler, SemihostAgent, SemihostIOHandler,
-                                  SemihostingRequests)
+from pyocd.debug.semihost import (
+    InternalSemihostIOHandler,
+    SemihostAgent,
+    SemihostingRequests,
+    SemihostIOHandler,
+)
 
 from aot.abi import TRAP_CODES
 from aot.errors import TargetError
-from aot.qemu import QemuResult
 from aot.targets import Target
+from waftkit.runners.base import FaultReport, Runner, RunResult, Stdin
 
-DEFAULT_TIMEOUT = 600.0  # seconds of wall time, as aot.qemu
+DEFAULT_TIMEOUT = 600.0  # seconds of wall time, as waftkit.runners.qemu
 
 CFSR, HFSR, MMFAR, BFAR = 0xE000ED28, 0xE000ED2C, 0xE000ED34, 0xE000ED38
 ADP_STOPPED_APPLICATION_EXIT = 0x20026
 RTT_POLL_INTERVAL = 0.05  # seconds between RTT reads of a running core; each one stops QEMU briefly
+# While the core runs, the state is polled with a growing pause (reset whenever it stops):
+# quick answers to a semihosting call, no busy loop on a long computation.
+POLL_MIN, POLL_MAX = 0.0005, 0.02
 RTT_ID_SIZE = 16          # acID[16] at the start of the control block
 _TRAP_NAMES = {code: name for name, code in TRAP_CODES.items()}
 _WASM_SYMBOL = re.compile(r"wasm\.(\d+)(?:\.(.+))?")  # unnamed functions are plain wasm.<index>
-
-
-@dataclass
-class FaultReport:
-    """Where and why the core stopped abnormally."""
-
-    kind: str                   # "hardfault", "trap", "timeout" or "halt"
-    pc: int                     # the faulting PC; for a trap, where waft_trap was called from
-    function: str | None        # the ELF symbol PC falls in (e.g. "wasm.3.pid_step")
-    wasm_index: int | None = None   # the Wasm function index, for Wasm code
-    wasm_name: str | None = None    # its name from the name section
-    registers: dict[str, int] = field(default_factory=dict)  # lr, cfsr, hfsr, mmfar, bfar; code
-    trap: str | None = None     # the trap's name (aot.abi.TrapCode), for a trap
-
-    def describe(self) -> str:
-        where = f"{self.function}" if self.function else "unknown code"
-        if self.wasm_index is not None:
-            named = f' "{self.wasm_name}"' if self.wasm_name else ""
-            where = f"Wasm function {self.wasm_index}{named} ({self.function})"
-        at = "waft_trap called from" if self.kind == "trap" else "pc"
-        kind = f"trap ({self.trap})" if self.trap else self.kind
-        regs = " ".join(f"{k} {v:#010x}" for k, v in self.registers.items())
-        return f"waft: {kind} in {where}, {at} {self.pc:#010x}" + (f"; {regs}" if regs else "")
-
-
-@dataclass
-class PyocdResult(QemuResult):
-    """QemuResult's shape (returncode, stdout, stderr, command, timed_out) plus the fault seen."""
-
-    fault: FaultReport | None = None
 
 
 class SymbolTable:
@@ -125,7 +102,7 @@ class SymbolTable:
 
 def default_probe(target: Target) -> str:
     """The probe for `target` when none is named: its QEMU machine through the QEMU-backed probe."""
-    from aot.pyocd_qemu.probe import MACHINE_TARGETS
+    from waftkit.runners.pyocd_qemu.probe import MACHINE_TARGETS
 
     if target.qemu_machine in MACHINE_TARGETS:
         return f"qemu:{target.qemu_machine}"
@@ -138,11 +115,11 @@ def ensure_qemu_plugin() -> None:
     from pyocd.probe.aggregator import PROBE_CLASSES
 
     if "qemu" not in PROBE_CLASSES:
-        from aot.pyocd_qemu.plugin import QemuProbePlugin
+        from waftkit.runners.pyocd_qemu.plugin import QemuProbePlugin
 
         plugin = QemuProbePlugin()
         PROBE_CLASSES[plugin.name] = plugin.load()
-    from aot.pyocd_qemu import targets
+    from waftkit.runners.pyocd_qemu import targets
 
     targets.register()
 
@@ -198,10 +175,11 @@ def flash(target: Target, elf: Path, probe_uid: str | None = None) -> None:
 
 
 def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
-                  timeout: float = DEFAULT_TIMEOUT, stdin: bytes | None = None) -> PyocdResult:
+                  timeout: float = DEFAULT_TIMEOUT, stdin: Stdin = None) -> RunResult:
     """Flash `elf`, run it to its semihosting exit, and collect output, exit status and faults.
 
-    `stdin` is what the program reads from its semihosting console (none: EOF).
+    `stdin` is what the program reads from its semihosting console: bytes, a
+    file read as the program asks for input, or None (end of file at once).
     """
     from pyocd.core.target import Target as PyocdTarget
     from pyocd.flash.file_programmer import FileProgrammer
@@ -212,7 +190,7 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
     uid = probe_uid or default_probe(target)
     command = ["pyocd", "run", "-u", uid, str(elf)]  # what a person would type for the same run
     out, err = io.StringIO(), io.StringIO()
-    console = _CaptureConsole(out, err, stdin or b"")
+    console = _CaptureConsole(out, err, stdin)
     fault: FaultReport | None = None
     with probe_lock(uid), open_session(target, uid) as session:
         core = session.target
@@ -229,6 +207,7 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
             rtt.clear()
         core.resume()
         deadline = time.monotonic() + timeout
+        pause = POLL_MIN
         while agent.exit_status is None:
             if rtt is not None:
                 rtt.poll()
@@ -238,12 +217,13 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
                     rtt.drain()
                 fault = _report(core, symbols, "timeout", core.read_core_register("pc"))
                 err.write(fault.describe() + "\n")
-                return PyocdResult(None, out.getvalue(), err.getvalue(), command, timed_out=True,
+                return RunResult(None, out.getvalue(), err.getvalue(), command, timed_out=True,
                                    fault=fault)
-            # No sleep: reading the state is one probe round trip (and the QEMU probe
-            # waits a moment for the core to stop), which paces the loop.
             if core.get_state() != PyocdTarget.State.HALTED:
+                time.sleep(pause)
+                pause = min(pause * 2, POLL_MAX)
                 continue
+            pause = POLL_MIN
             if agent.check_and_handle_semihost_request():
                 if agent.exit_status is None:
                     core.resume()
@@ -267,12 +247,32 @@ def run_elf_pyocd(target: Target, elf: Path, probe_uid: str | None = None, *,
                 if rtt is not None:
                     rtt.drain()
                 err.write(f"waft: the core halted unexpectedly at pc {pc:#010x}\n")
-                return PyocdResult(None, out.getvalue(), err.getvalue(), command, fault=fault)
+                return RunResult(None, out.getvalue(), err.getvalue(), command, fault=fault)
             err.write(fault.describe() + "\n")
             core.resume()  # the image's own handler prints the trap or fault and exits
         if rtt is not None:
             rtt.drain()  # what the program wrote just before SYS_EXIT (the core is halted there)
-    return PyocdResult(agent.exit_status, out.getvalue(), err.getvalue(), command, fault=fault)
+    return RunResult(agent.exit_status, out.getvalue(), err.getvalue(), command, fault=fault)
+
+
+class PyocdRunner(Runner):
+    """Board programs flashed and run through pyOCD: a real probe, or QEMU's through waftkit.runners.pyocd_qemu."""
+
+    name = "pyocd"
+
+    @classmethod
+    def unavailable(cls, target: Target, probe: str | None) -> str | None:
+        from waftkit.runners.pyocd_qemu.probe import MACHINE_TARGETS
+
+        if target.is_host:
+            return "the pyocd runner runs board programs; host programs run natively"
+        if probe is None and target.qemu_machine not in MACHINE_TARGETS:
+            return (f"no probe given and pyOCD cannot emulate {target.name} "
+                    f"(it emulates {', '.join(MACHINE_TARGETS)} through QEMU)")
+        return None
+
+    def _execute(self, program: Path, args: tuple[str, ...], stdin: Stdin) -> RunResult:
+        return run_elf_pyocd(self.target, program, self.probe, timeout=self.timeout, stdin=stdin)
 
 
 def _trap_is_caught(core, symbols: SymbolTable) -> bool:
@@ -297,15 +297,17 @@ def _hardfault(core, symbols: SymbolTable) -> FaultReport:
 
 
 class _CaptureConsole(SemihostIOHandler):
-    """Semihosting console: the program's stdout and stderr into strings, its stdin from bytes."""
+    """Semihosting console: the program's stdout and stderr into strings; its stdin from bytes, or
+    from a file (a pipe, a terminal) read only when the program asks, as a console would."""
 
-    def __init__(self, out: io.StringIO, err: io.StringIO, stdin: bytes = b"") -> None:
+    def __init__(self, out: io.StringIO, err: io.StringIO, stdin: Stdin = None) -> None:
         super().__init__()
         self._files = {1: out, 2: err}
-        self._stdin = io.BytesIO(stdin)
+        self._stdin = io.BytesIO(stdin or b"") if stdin is None or isinstance(stdin, bytes) else stdin
 
     def read(self, fd: int, ptr: int, length: int) -> int:
-        data = self._stdin.read(length)
+        data = os.read(self._stdin.fileno(), length) if hasattr(self._stdin, "fileno") and \
+            not isinstance(self._stdin, io.BytesIO) else self._stdin.read(length)
         if data:
             self.agent.context.write_memory_block8(ptr, data)
         return length - len(data)  # bytes NOT read: all of them is end of file

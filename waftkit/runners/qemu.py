@@ -3,34 +3,44 @@
 The image writes to the host's stdout and ends with SYS_EXIT_EXTENDED through
 semihosting (targets/common/cortex-m/semihost.c on Cortex-M, picolibc's
 libsemihost on RISC-V), so QEMU's own exit status is the program's.  A run
-that exceeds its wall-clock budget is killed and reported as timed out; the
-budget is generous because two cores may be running several emulators and
-compilers at once.
+that exceeds its budget of CPU seconds (waftkit.runners.process) is stopped and
+reported as timed out.  `QemuRunner` is this module's entry in the runner
+registry (waftkit.runners.base); `instruction_count=True` makes virtual time
+follow executed instructions (`-icount shift=0`), which the benchmarks use.
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from aot.errors import TargetError
 from aot.targets import Target
-
-DEFAULT_TIMEOUT = 600.0  # seconds of wall time
-
-
-@dataclass
-class QemuResult:
-    returncode: int | None  # None when the run timed out
-    stdout: str
-    stderr: str
-    command: list[str]
-    timed_out: bool = False
+from waftkit.runners.base import DEFAULT_TIMEOUT, Runner, RunResult, Stdin, text
+from waftkit.runners.process import run_with_cpu_budget
 
 
-def qemu_command(target: Target, elf: Path) -> list[str]:
+class QemuRunner(Runner):
+    """Board programs under QEMU's emulation of the target's machine, with QEMU's semihosting."""
+
+    name = "qemu"
+
+    def __init__(self, target: Target, *, instruction_count: bool = False, **options) -> None:
+        super().__init__(target, **options)
+        self.instruction_count = instruction_count
+
+    @classmethod
+    def unavailable(cls, target: Target, probe: str | None) -> str | None:
+        if target.is_host:
+            return "the qemu runner runs board programs; host programs run natively"
+        return None if target.qemu_machine else f"target {target.name} has no QEMU machine to run on"
+
+    def _execute(self, program: Path, args: tuple[str, ...], stdin: Stdin) -> RunResult:
+        return run_elf(self.target, program, timeout=self.timeout, stdin=stdin,
+                       instruction_count=self.instruction_count)
+
+
+def qemu_command(target: Target, elf: Path, *, instruction_count: bool = False) -> list[str]:
     """The QEMU command line that boots `elf` on the target's machine."""
     if not target.qemu_machine:
         raise TargetError(f"target '{target.name}' has no QEMU machine to run on")
@@ -54,26 +64,20 @@ def qemu_command(target: Target, elf: Path) -> list[str]:
                 "-semihosting-config", "enable=on,target=native,chardev=semihosting"]
     else:
         cmd += ["-semihosting-config", "enable=on,target=native"]
+    if instruction_count:
+        # Virtual time advances one unit per instruction, so SysTick counts follow
+        # executed instructions exactly, run after run.
+        cmd += ["-icount", "shift=0"]
     return cmd + ["-kernel", str(elf)]
 
 
 def run_elf(target: Target, elf: Path, *, timeout: float = DEFAULT_TIMEOUT,
-            stdin: bytes | None = None) -> QemuResult:
+            stdin: Stdin = None, instruction_count: bool = False) -> RunResult:
     """Boot `elf` under QEMU and wait for it to exit through semihosting.
 
-    `stdin` is what the program reads from its semihosting console (none: EOF).
+    `timeout` is in CPU seconds; `stdin` is what the program reads from its
+    semihosting console (none: EOF).
     """
-    cmd = qemu_command(target, elf)
-    try:
-        proc = subprocess.run(cmd, input=stdin or b"", capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        return QemuResult(None, _text(exc.stdout), _text(exc.stderr), cmd, timed_out=True)
-    return QemuResult(proc.returncode, _text(proc.stdout), _text(proc.stderr), cmd)
-
-
-def _text(data: bytes | str | None) -> str:
-    if data is None:
-        return ""
-    if isinstance(data, str):
-        return data
-    return data.decode("utf-8", errors="replace")
+    cmd = qemu_command(target, elf, instruction_count=instruction_count)
+    proc = run_with_cpu_budget(cmd, timeout, stdin=stdin)
+    return RunResult(proc.returncode, text(proc.stdout), text(proc.stderr), cmd, timed_out=proc.timed_out)

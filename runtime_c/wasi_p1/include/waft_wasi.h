@@ -7,7 +7,7 @@
  * one in, puts its address in the module's imports struct as the
  * `wasi_snapshot_preview1` member, and runs `_start` through
  * waft_wasi_run_start.  The 46 imports themselves are declared in
- * waft_wasi_p1.h, generated from aot/wasi.py.
+ * waft_wasi_p1.h, generated from waftkit/wasi.py.
  *
  * Guarantees every import keeps, whatever the guest passes:
  *   - every guest pointer and length is checked against the memory's current

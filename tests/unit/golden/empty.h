@@ -1,4 +1,4 @@
-/* empty.h: the C interface of a WebAssembly module compiled by Waft for target host.
+/* empty.h: the C interface of a WebAssembly module compiled by Waft for target cortex-m0plus.
  * Generated: do not edit.  The ABI is described in docs/abi.md and runtime_c/include/waft.h.
  *
  * Instance: 1 bytes, aligned to 1.
@@ -14,6 +14,11 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* This header and its object were built for target cortex-m0plus (thumbv6m-unknown-none-eabi, soft-float). */
+#if !(defined(__arm__) && !defined(__ARM_PCS_VFP) && __SIZEOF_POINTER__ == 4 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#error "empty.h was generated for target cortex-m0plus (thumbv6m-unknown-none-eabi, soft-float): compile this file for that target, or regenerate the module with waft compile --target <yours>"
 #endif
 
 /* One instance of the module: memories, tables, globals and function references.

@@ -1,4 +1,4 @@
-/* sink.h: the C interface of a WebAssembly module compiled by Waft for target host.
+/* sink.h: the C interface of a WebAssembly module compiled by Waft for target mps2-an505.
  * Generated: do not edit.  The ABI is described in docs/abi.md and runtime_c/include/waft.h.
  *
  * Instance: 4096 bytes, aligned to 8.
@@ -33,6 +33,11 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* This header and its object were built for target mps2-an505 (thumbv8m.main-unknown-none-eabihf, hard-float). */
+#if !(defined(__arm__) && defined(__ARM_PCS_VFP) && __SIZEOF_POINTER__ == 4 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#error "sink.h was generated for target mps2-an505 (thumbv8m.main-unknown-none-eabihf, hard-float): compile this file for that target, or regenerate the module with waft compile --target <yours>"
 #endif
 
 /* One instance of the module: memories, tables, globals and function references.

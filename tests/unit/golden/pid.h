@@ -22,6 +22,11 @@
 extern "C" {
 #endif
 
+/* This header and its object were built for target stm32f4 (thumbv7em-unknown-none-eabihf, hard-float). */
+#if !(defined(__arm__) && defined(__ARM_PCS_VFP) && __SIZEOF_POINTER__ == 4 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#error "pid.h was generated for target stm32f4 (thumbv7em-unknown-none-eabihf, hard-float): compile this file for that target, or regenerate the module with waft compile --target <yours>"
+#endif
+
 /* One instance of the module: memories, tables, globals and function references.
  * Opaque: put it in static storage, on the stack or in allocated memory;
  * pid__instantiate sets it up. */

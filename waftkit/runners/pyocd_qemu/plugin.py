@@ -8,14 +8,14 @@ from pyocd.core.plugin import Plugin
 
 
 class QemuProbePlugin(Plugin):
-    """pyOCD plugin for QEMU-backed probes (aot.pyocd_qemu.probe.QemuGdbProbe)."""
+    """pyOCD plugin for QEMU-backed probes (waftkit.runners.pyocd_qemu.probe.QemuGdbProbe)."""
 
     def should_load(self) -> bool:
         return shutil.which("qemu-system-arm") is not None
 
     def load(self):
-        from aot.pyocd_qemu import targets
-        from aot.pyocd_qemu.probe import QemuGdbProbe
+        from waftkit.runners.pyocd_qemu import targets
+        from waftkit.runners.pyocd_qemu.probe import QemuGdbProbe
 
         targets.register()
         return QemuGdbProbe

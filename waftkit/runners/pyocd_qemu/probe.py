@@ -39,14 +39,14 @@ from pyocd.core import exceptions
 from pyocd.core.memory_interface import MemoryInterface
 from pyocd.probe.debug_probe import DebugProbe
 
-from aot.pyocd_qemu.gdb_client import GdbError, GdbRemote
+from waftkit.runners.pyocd_qemu.gdb_client import GdbError, GdbRemote
 
 LOG = logging.getLogger(__name__)
 
 # The probe's unique id is "<machine>", selected as "qemu:<machine>".
 PLUGIN_NAME = "qemu"
 
-# QEMU machine -> pyOCD target type (see aot.pyocd_qemu.targets).
+# QEMU machine -> pyOCD target type (see waftkit.runners.pyocd_qemu.targets).
 MACHINE_TARGETS = {"netduinoplus2": "qemu_netduinoplus2"}
 
 # ---- debug registers the probe models ----------------------------------------------
@@ -212,7 +212,7 @@ class QemuGdbProbe(DebugProbe):
     def create_associated_board(self):
         from pyocd.board.board import Board
 
-        from aot.pyocd_qemu import targets
+        from waftkit.runners.pyocd_qemu import targets
 
         targets.register()
         info = self.associated_board_info

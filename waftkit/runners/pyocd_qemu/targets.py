@@ -8,8 +8,8 @@ loader (FileProgrammer) programs it with plain memory writes.
 
 from __future__ import annotations
 
-from pyocd.coresight.coresight_target import CoreSightTarget
 from pyocd.core.memory_map import MemoryMap, RamRegion, RomRegion
+from pyocd.coresight.coresight_target import CoreSightTarget
 
 
 class QemuNetduinoPlus2(CoreSightTarget):

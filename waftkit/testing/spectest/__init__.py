@@ -6,7 +6,8 @@ process pool), prints one progress line per file and every failure as
 `FILE:LINE: <command>: <what went wrong>`, and ends with the line
 `N passed, M failed[, K skipped]` and the skip reasons grouped.
 
-Build folders live in build/spectest/<target>/<script>.<random>/ and are
+Build folders live in <cache>/spectest/<target>/<script>.<random>/ (the
+cache folder of waftkit.cache: $WAFT_CACHE_DIR, else ~/.cache/waft) and are
 removed when the script passes (set WAFT_SPECTEST_KEEP=1 to keep them all).
 """
 
@@ -20,16 +21,28 @@ import sys
 import tempfile
 import threading
 from collections import Counter
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import (
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+)
 from pathlib import Path
 from typing import TextIO
 
-from aot.spectest.runner import SIMD_REASON, FileResult, Outcome, ScriptRun, describe
-from aot.spectest.wast import WastError
 from aot.targets import load_target
+from waftkit.cache import cache_dir
+from waftkit.runners.base import default_runner_name, get_runner
+from waftkit.testing.spectest.runner import (
+    PROGRAM_TIMEOUTS,
+    SIMD_REASON,
+    FileResult,
+    Outcome,
+    ScriptRun,
+    describe,
+)
+from waftkit.testing.spectest.wast import WastError
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD_ROOT = REPO / "build" / "spectest"
 MAX_FAILURES_PER_FILE = 50  # more than this are counted, and listed in the log only
 
 __all__ = ["run_spectest"]
@@ -46,28 +59,24 @@ def _script_dir_name(path: Path) -> str:
 
 
 def _runtime_library(target, build_dir: Path) -> Path:
-    from aot.runtime_build import runtime_library
+    from waftkit.firmware.runtime import runtime_library
 
     return Path(runtime_library(target, build_dir))
 
 
 def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "2",
-                 verbose: bool = False, out: TextIO = sys.stdout, runner: str = "qemu",
+                 verbose: bool = False, out: TextIO = sys.stdout, runner: str | None = None,
                  probe: str | None = None) -> int:
     """Run the scripts on `target_name`; returns 0 iff nothing failed.
 
-    Board images boot under QEMU (`runner="qemu"`) or through pyOCD
-    (`runner="pyocd"`, on the probe `probe`, or the target's emulated board).
+    Board images boot under QEMU (`runner="qemu"`, the default) or through
+    pyOCD (`runner="pyocd"`, on the probe `probe`, or the target's emulated
+    board); host programs run natively.
     """
     target = load_target(target_name)
-    image_runner = None
-    if runner == "pyocd" and not target.is_host:
-        import functools
-
-        from aot.pyocd_runner import run_elf_pyocd
-
-        image_runner = functools.partial(run_elf_pyocd, probe_uid=probe)
-    root = BUILD_ROOT / target.name
+    name = default_runner_name(target, probe) if target.is_host or runner is None else runner
+    program_runner = get_runner(target, name, probe=probe, timeout=PROGRAM_TIMEOUTS[name])
+    root = cache_dir() / "spectest" / target.name
     root.mkdir(parents=True, exist_ok=True)
     jobs = max(1, jobs)
     total = len(paths)
@@ -76,13 +85,13 @@ def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "
     ctx = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool, \
             ThreadPoolExecutor(max_workers=jobs) as threads:
-        runtime: Future = threads.submit(_runtime_library, target, REPO / "build")
+        runtime: Future = threads.submit(_runtime_library, target, cache_dir())
 
         def one(path: Path) -> FileResult:
             # A fresh folder per run: pytest workers and a CLI run may share build/.
             build_dir = Path(tempfile.mkdtemp(prefix=_script_dir_name(path) + ".", dir=root))
             try:
-                result = ScriptRun(path, target, pool, opt, build_dir, runtime, image_runner).run()
+                result = ScriptRun(path, target, pool, opt, build_dir, runtime, program_runner).run()
             except WastError as exc:
                 result = _file_error(path, str(exc))
             except Exception as exc:  # a harness bug must not hide the other files' results
@@ -105,7 +114,7 @@ def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "
 
 
 def _file_error(path: Path, message: str) -> FileResult:
-    from aot.spectest.wast import Command
+    from waftkit.testing.spectest.wast import Command
 
     result = FileResult(path)
     result.outcomes.append(Outcome(Command("script", path.name, 0), "fail", message))

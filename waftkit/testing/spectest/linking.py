@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aot.module import FuncType, GlobalType, Limits, MemoryType, TableType
+from aot.wasm.module import FuncType, GlobalType, Limits, MemoryType, TableType
 
 # --- the spectest host module -------------------------------------------------
 

@@ -23,20 +23,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aot import abi
-from aot.link import link_command
-from aot.module import Module
-from aot.spectest import linking
-from aot.spectest.harness import TYPE_OF_LETTER, Binding, HarnessWriter, Instance, Step
-from aot.spectest.values import ANY_FUNC, Value, format_values, matches
-from aot.spectest.wast import Command, load_script
 from aot.targets import Target, load_target
+from aot.wasm.module import Module
+from waftkit.firmware.link import link_command
+from waftkit.runners.base import Runner
+from waftkit.testing.spectest import linking
+from waftkit.testing.spectest.harness import (
+    TYPE_OF_LETTER,
+    Binding,
+    HarnessWriter,
+    Instance,
+    Step,
+)
+from waftkit.testing.spectest.values import ANY_FUNC, Value, format_values, matches
+from waftkit.testing.spectest.wast import Command, load_script
 
 SIMD_REASON = "SIMD is not supported yet"
 TEXT_MODULE_REASON = "text-format module (tests the WAT parser)"
-# Seconds of wall time for one test program: natively a script takes well under
-# a second; under QEMU, with two cores shared by compilers and emulators, minutes.
-HOST_TIMEOUT = 120.0
-QEMU_TIMEOUT = 900.0
+# Budget for one test program, by runner: CPU seconds natively (a script takes
+# well under one) and under QEMU (the biggest scripts take about a minute);
+# wall-clock seconds through pyOCD, where every semihosting call is a round trip.
+PROGRAM_TIMEOUTS = {"host": 120.0, "qemu": 300.0, "pyocd": 900.0}
 
 
 # --- outcomes -------------------------------------------------------------------
@@ -145,8 +152,8 @@ def check_job(data: bytes) -> dict:
 
 
 def _check(data: bytes) -> dict:
-    from aot.decode import decode_module
-    from aot.validate import validate_module
+    from aot.wasm.decode import decode_module
+    from aot.wasm.validate import validate_module
 
     try:
         module = decode_module(data)
@@ -180,8 +187,8 @@ def _compile(data: bytes, target_name: str, prefix: str, opt: str,
              cap_pages: int | None) -> dict:
     try:
         from aot.compiler import compile_module
-        from aot.decode import decode_module
-        from aot.validate import validate_module
+        from aot.wasm.decode import decode_module
+        from aot.wasm.validate import validate_module
 
         target = load_target(target_name)
         module = decode_module(data)
@@ -223,10 +230,10 @@ class ScriptRun:
     """Everything needed to run one script on one target."""
 
     def __init__(self, path: Path, target: Target, pool: Executor, opt: str, build_dir: Path,
-                 runtime_lib: "Future[Path] | Path", image_runner=None) -> None:
-        """`image_runner(target, elf, timeout=...)` boots a board image (default: QEMU)."""
+                 runtime_lib: "Future[Path] | Path", runner: Runner) -> None:
+        """`runner` (waftkit.runners.base) runs the linked test program: natively, QEMU or pyOCD."""
         self.path = path
-        self.image_runner = image_runner
+        self.runner = runner
         self.target = target
         self.pool = pool
         self.opt = opt
@@ -552,7 +559,7 @@ class ScriptRun:
         source.write_text(writer.write(headers))
         runtime = self.runtime_lib.result() if isinstance(self.runtime_lib, Future) else self.runtime_lib
         exe = out / ("harness" if self.target.is_host else "harness.elf")
-        # The same link as every other program for the target (aot.link); the harness
+        # The same link as every other program for the target (waftkit.firmware.link); the harness
         # is table-driven data, so -Os keeps big scripts small in flash.
         cmd = link_command(self.target, [source, *objects, runtime], exe,
                            cflags=["-I", str(out), "-w", "-Os", "-ffunction-sections",
@@ -560,22 +567,8 @@ class ScriptRun:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             return {}, f"test program failed to build ({out}):\n" + _build_errors(proc.stderr)
-        if self.target.is_host:
-            try:
-                run = subprocess.run([str(exe)], capture_output=True, timeout=HOST_TIMEOUT,
-                                     stdin=subprocess.DEVNULL)
-                stdout = run.stdout.decode("utf-8", "replace")
-                stderr = run.stderr.decode("utf-8", "replace")
-                code: int | None = run.returncode
-            except subprocess.TimeoutExpired as exc:
-                stdout = (exc.stdout or b"").decode("utf-8", "replace")
-                stderr = ""
-                code = None
-        else:
-            from aot.qemu import run_elf
-
-            qres = (self.image_runner or run_elf)(self.target, exe, timeout=QEMU_TIMEOUT)
-            stdout, stderr, code = qres.stdout, qres.stderr, qres.returncode
+        result = self.runner.run(exe)
+        stdout, stderr, code = result.stdout, result.stderr, result.returncode
         (out / "output.txt").write_text(stdout + ("\n--- stderr ---\n" + stderr if stderr else ""))
         lines: dict[int, str] = {}
         ended = False
@@ -591,7 +584,7 @@ class ScriptRun:
         if ended and code == 0:
             return lines, None
         if code is None:
-            how = f"timed out after {HOST_TIMEOUT if self.target.is_host else QEMU_TIMEOUT:.0f} s"
+            how = f"timed out after {self.runner.timeout:.0f} s ({self.runner.name} runner)"
         elif fault:
             how = fault
         elif code < 0:

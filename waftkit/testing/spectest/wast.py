@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aot.spectest.values import Value, parse_value
+from waftkit.testing.spectest.values import Value, parse_value
 
 # wabt names for the proposals the suite keeps in proposals/<name>/.
 _PROPOSAL_FLAGS = {
