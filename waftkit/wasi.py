@@ -366,13 +366,18 @@ INCLUDE_DIR = WASI_DIR / "include"
 
 # The port's files by target kind.  On bare metal, port_baremetal_sockets.c
 # replaces the generic sockets.c (no socket fd can exist there, so every sock_*
-# answers NOTSUP), and the RAM filesystem (ramfs.c) comes with the port.
+# answers NOTSUP), and the RAM filesystem (ramfs.c) comes with the port.  The
+# bare-metal port is the same on every core: what differs (console, timer,
+# sleep, RNG) is board glue behind port_baremetal.h, linked with the firmware
+# (waftkit/firmware/wasi_firmware.py).
+_BAREMETAL = ("port_baremetal.c", "port_baremetal_sockets.c", "ramfs.c")
 _PORT_FILES: dict[str, tuple[str, ...]] = {
     "host": ("port_posix.c",),
-    "cortex-m": ("port_baremetal.c", "port_baremetal_sockets.c", "ramfs.c"),
+    "cortex-m": _BAREMETAL,
+    "riscv": _BAREMETAL,
 }
 # Generic files a port replaces.
-_REPLACED: dict[str, tuple[str, ...]] = {"cortex-m": ("sockets.c",)}
+_REPLACED: dict[str, tuple[str, ...]] = {"cortex-m": ("sockets.c",), "riscv": ("sockets.c",)}
 # Files that belong to a port, not to the generic runtime.
 _PORT_ONLY = ("ramfs.c", "baremetal_main.c")
 
@@ -381,8 +386,8 @@ def runtime_sources(target: Target) -> list[Path]:
     """The WASI runtime's C files for `target`: the generic ones plus its port.
 
     Pass them to `waftkit.firmware.runtime.runtime_library(..., extra_sources=...)`;
-    code that includes waft_wasi.h needs `-I` `INCLUDE_DIR` as well.  Cortex-M
-    builds also want `waftkit.firmware.wasi_firmware.runtime_defines()` as `defines`.
+    code that includes waft_wasi.h needs `-I` `INCLUDE_DIR` as well.  Board
+    (Cortex-M, RISC-V) builds also want `waftkit.firmware.wasi_firmware.runtime_defines()` as `defines`.
     """
     port = _PORT_FILES.get(target.kind)
     if port is None:

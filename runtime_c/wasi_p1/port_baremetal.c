@@ -1,9 +1,11 @@
 /*
- * port_baremetal.c: the WASI port layer on bare metal (Cortex-M): stdio on
- * the board's console, files and directories in the RAM filesystem
- * (ramfs.c), clocks from SysTick, random bytes from the board's RNG or the
- * (insecure, loudly named) fallback generator, and poll_oneoff sleeping in
- * WFI.  Sockets are in port_baremetal_sockets.c.
+ * port_baremetal.c: the WASI port layer on bare metal (Cortex-M, RISC-V):
+ * stdio on the board's console, files and directories in the RAM filesystem
+ * (ramfs.c), clocks from the board's timer (SysTick, the CLINT's mtime),
+ * random bytes from the board's RNG or the (insecure, loudly named) fallback
+ * generator, and poll_oneoff sleeping in WFI.  Everything that touches the
+ * hardware is board glue behind port_baremetal.h.  Sockets are in
+ * port_baremetal_sockets.c.
  *
  * Port handles: 0-2 are the console (stdin, stdout, stderr); a handle from
  * HANDLE_BASE up is an open RAM-filesystem node (a slot of `opens`, which
@@ -425,7 +427,7 @@ uint16_t wasi_port_poll(wasi_pollfd *fds, int n, int64_t timeout_ns, bool *any) 
         *any = poll_ready(fds, n);
         if (*any) return 0;
         if (timeout_ns >= 0 && waft_clock_ns() - start >= (uint64_t)timeout_ns) return 0;
-        /* Sleep until the next interrupt: SysTick's, at the latest a millisecond on. */
+        /* Sleep until the next interrupt: the timer's, at the latest a millisecond on. */
         waft_clock_idle();
     }
 }

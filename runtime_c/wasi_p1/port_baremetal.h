@@ -1,13 +1,16 @@
 /*
  * port_baremetal.h: what the bare-metal WASI port (port_baremetal.c) needs
  * from a board, and what a firmware's main gives it.  The WASI code never
- * touches a register: the board glue does (targets/common/cortex-m/ for what
- * every Cortex-M has: SysTick, semihosting, the RTT block; targets/<board>/
- * board.c for the chip: UART, RNG, unique ID).
+ * touches a register: the board glue does, per core (Cortex-M:
+ * targets/common/cortex-m/ for what every Cortex-M has: SysTick,
+ * semihosting, the RTT block; RISC-V: targets/common/riscv/wasi_board.c, the
+ * CLINT timer and semihosting), weak defaults for the rest
+ * (targets/common/board_default.c), and targets/<board>/board.c for the chip:
+ * UART, RNG, unique ID, RTC.
  *
- * Console backends, chosen when the board glue is compiled with
+ * Console backends on Cortex-M, chosen when the board glue is compiled with
  * -DWAFT_WASI_CONSOLE=semihost|uart|rtt (default semihost): see
- * targets/common/cortex-m/wasi_console.c.
+ * targets/common/cortex-m/wasi_console.c.  RISC-V has semihosting only.
  */
 #ifndef WAFT_PORT_BAREMETAL_H
 #define WAFT_PORT_BAREMETAL_H
@@ -22,7 +25,7 @@
 extern "C" {
 #endif
 
-/* --- console (targets/common/cortex-m/wasi_console.c) --------------------- */
+/* --- console (cortex-m/wasi_console.c, riscv/wasi_board.c) ---------------- */
 
 /* Write to stdout (stream 1) or stderr (stream 2); returns bytes taken. */
 size_t waft_console_write(int stream, const uint8_t *buf, size_t len);
@@ -32,20 +35,21 @@ size_t waft_console_read(uint8_t *buf, size_t len);
 /* Would a read return without waiting? */
 bool waft_console_readable(void);
 
-/* --- clock (targets/common/cortex-m/systick.c) ---------------------------- */
+/* --- clock (cortex-m/systick.c: SysTick; riscv/wasi_board.c: CLINT mtime) -- */
 
-/* Start SysTick (idempotent); every clock reading calls it first. */
+/* Start the clock (idempotent); every clock reading calls it first. */
 void waft_clock_start(void);
 /* Nanoseconds since waft_clock_start. */
 uint64_t waft_clock_ns(void);
-/* The clock's resolution in ns (one core cycle, rounded up). */
+/* The clock's resolution in ns (one tick of its counter, rounded up:
+ * a core cycle on Cortex-M, an mtime tick on RISC-V). */
 uint64_t waft_clock_resolution_ns(void);
-/* Sleep until an interrupt (WFI); SysTick wakes it every millisecond. */
+/* Sleep until an interrupt (WFI); the timer wakes it within a millisecond. */
 void waft_clock_idle(void);
 
-/* --- board (targets/<board>/board.c, weak defaults in board_default.c) ---- */
+/* --- board (targets/<board>/board.c, weak defaults in common/board_default.c) */
 
-/* The core clock SysTick counts, in Hz. */
+/* The core clock SysTick counts, in Hz (Cortex-M). */
 uint32_t waft_board_core_hz(void);
 /* Fill `buf` from a hardware RNG; false when the board has none (or it does
  * not answer), and then the port uses waft_insecure_fallback_random. */
@@ -70,8 +74,9 @@ extern uint64_t waft_wasi_epoch_ns;
 extern uint32_t waft_wasi_build_seed[4];
 
 /* NOT CRYPTOGRAPHIC.  The random source for boards without a hardware RNG
- * (and QEMU, whose STM32 RNG never becomes ready): xoshiro128** seeded from
- * the build seed, the unique ID and SysTick.  Predictable by anyone who knows
+ * (and QEMU, whose STM32 RNG never becomes ready and whose riscv32 virt
+ * machine has none): xoshiro128** seeded from the build seed, the unique ID
+ * and the clock.  Predictable by anyone who knows
  * the image and can guess the boot timing.  Never use it for keys. */
 void waft_insecure_fallback_random(uint8_t *buf, size_t len);
 

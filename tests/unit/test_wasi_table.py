@@ -162,8 +162,38 @@ def test_runtime_library_defines_every_import(tmp_path: Path) -> None:
     assert not {s for s in undefined if s.startswith("wasi_port_")} - defined
 
 
+@pytest.mark.parametrize("name", ["stm32f4", "riscv32-virt"])
+def test_board_runtime_defines_every_import(name: str, tmp_path: Path) -> None:
+    """Cortex-M and RISC-V build the same bare-metal port; its library defines all 46 functions and every
+    wasi_port_* the generic files call (the board glue supplies only waft_console_*, waft_clock_*, waft_board_*)."""
+    from waftkit.firmware.wasi_firmware import runtime_defines
+
+    target = load_target(name)
+    if shutil.which(target.cc) is None:
+        pytest.skip(f"{target.cc} is not installed")
+    sources = wasi.runtime_sources(target)
+    assert {p.name for p in sources} >= {"port_baremetal.c", "port_baremetal_sockets.c", "ramfs.c"}
+    assert "sockets.c" not in {p.name for p in sources} and "port_posix.c" not in {p.name for p in sources}
+    library = runtime_library(target, tmp_path, extra_sources=sources, defines=runtime_defines())
+    nm = target.cc[: -len("gcc")] + "nm"
+    defined = subprocess.run([nm, "--defined-only", str(library)], capture_output=True, text=True, check=True).stdout
+    defined = {line.split()[-1] for line in defined.splitlines() if len(line.split()) == 3}
+    assert not {f.symbol for f in wasi.FUNCTIONS} - defined
+    undefined = subprocess.run([nm, "--undefined-only", str(library)], capture_output=True, text=True, check=True).stdout
+    undefined = {line.split()[-1] for line in undefined.splitlines() if line.strip()}
+    assert not {s for s in undefined if s.startswith("wasi_port_")} - defined
+    # What the board glue must supply: port_baremetal.h's hooks, and nothing core-specific.
+    glue = {s for s in undefined - defined if s.startswith("waft_")}
+    assert glue == {"waft_console_write", "waft_console_read", "waft_console_readable", "waft_clock_start",
+                    "waft_clock_ns", "waft_clock_resolution_ns", "waft_clock_idle", "waft_board_random",
+                    "waft_board_unique_id", "waft_board_rtc_ns"}
+
+
 def test_no_wasi_runtime_for_targets_without_a_port() -> None:
+    import dataclasses
+
     from aot.errors import TargetError
 
-    with pytest.raises(TargetError, match="no riscv port"):
-        wasi.runtime_sources(load_target("riscv32-virt"))
+    target = dataclasses.replace(load_target("riscv32-virt"), kind="mips")
+    with pytest.raises(TargetError, match="no mips port"):
+        wasi.runtime_sources(target)

@@ -47,6 +47,12 @@ def port_dir(target: Target) -> Path:
         raise TargetError(f"target '{target.name}': the runtime has no port for {target.kind} targets (ports: {known})") from None
 
 
+def port_define(target: Target) -> str:
+    """The macro that selects `target`'s port in waft.h (WAFT_PORT_HOST, WAFT_PORT_CORTEX_M...)."""
+    port_dir(target)  # TargetError, with the message, for kinds without a port
+    return _PORTS[target.kind][1]
+
+
 def runtime_sources(target: Target) -> list[Path]:
     """The C files of the runtime core and the target's port, in a stable order."""
     return sorted((RUNTIME_DIR / "src").glob("*.c")) + sorted(port_dir(target).glob("*.c"))
@@ -54,7 +60,7 @@ def runtime_sources(target: Target) -> list[Path]:
 
 def runtime_cflags(target: Target, defines: Sequence[str] = ()) -> list[str]:
     """Compiler flags for runtime sources (and for embedder code that includes waft.h)."""
-    flags = [*target.cflags, *COMMON_CFLAGS, f"-D{_PORTS[target.kind][1]}", f"-I{INCLUDE_DIR}"]
+    flags = [*target.cflags, *COMMON_CFLAGS, f"-D{port_define(target)}", f"-I{INCLUDE_DIR}"]
     flags += [f"-D{d}" for d in defines]
     return flags
 

@@ -1,4 +1,4 @@
-"""Build a WASI command module into Cortex-M firmware: main, build-time configuration, board glue.
+"""Build a WASI command module into board firmware (Cortex-M, RISC-V): main, build-time configuration, board glue.
 
 A board has no command line, environment or host filesystem, so what `waft
 run` takes as options is fixed when the firmware is built:
@@ -11,8 +11,12 @@ run` takes as options is fixed when the firmware is built:
 - `firmware_sources` returns every C file the firmware needs besides the
   module object and `libwaft.a`: runtime_c/wasi_p1/baremetal_main.c (which
   calls the setup, instantiates the module, runs `_start`), the generated
-  configuration, and the board glue for the WASI port (SysTick clock,
-  console backends, the board's RNG/UART in targets/<name>/board.c);
+  configuration, and the board glue for the WASI port: on Cortex-M the
+  SysTick clock and the console backends (targets/common/cortex-m/), on
+  RISC-V the CLINT timer and the semihosting console
+  (targets/common/riscv/wasi_board.c), then the weak board defaults
+  (targets/common/board_default.c) and the chip's RNG/UART/RTC in
+  targets/<name>/board.c;
 - `firmware_cflags` the flags to compile them with (module prefix and header,
   console backend), `runtime_defines` the defines the WASI runtime library
   must be built with (smaller fd table, paths and poll sets than the host's);
@@ -31,15 +35,26 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from aot.errors import TargetError
-from aot.targets import Target
+from aot.targets import TARGETS_DIR, Target
 from waftkit import wasi
 from waftkit.firmware import link as link_mod
 from waftkit.firmware.ramfs_image import c_string, render_c, seed_entries
-from waftkit.firmware.runtime import runtime_library
+from waftkit.firmware.runtime import port_define, runtime_library
 
 MAIN_SOURCE = wasi.WASI_DIR / "baremetal_main.c"
 CONFIG_NAME = "wasi_config.c"
-CONSOLES = ("semihost", "uart", "rtt")
+# Weak defaults of the board hooks (no RNG, no unique ID, no RTC), for every core.
+BOARD_DEFAULTS = TARGETS_DIR / "common" / "board_default.c"
+# Console backends by target kind (the first is the default).  RISC-V has
+# semihosting only (picolibc's libsemihost).
+KIND_CONSOLES = {"cortex-m": ("semihost", "uart", "rtt"), "riscv": ("semihost",)}
+CONSOLES = KIND_CONSOLES["cortex-m"]
+
+# What ends stdin on a board's console, for whoever feeds it.  Cortex-M's
+# semihosting console reads QEMU's own stdin (SYS_READ on ":tt"), whose end of
+# file the program sees; RISC-V's reads the semihosting console's chardev
+# (SYS_READC), which has no end: a 0x04 byte marks it (targets/common/riscv/wasi_board.c).
+_END_OF_INPUT = {"riscv": b"\x04"}
 
 # RAM filesystem storage when the caller does not say (bytes of file data
 # written at run time, and files + directories, the root included).
@@ -53,9 +68,10 @@ _RUNTIME_DEFINES = ("WAFT_WASI_MAX_FDS=16", "WASI_PATH_MAX=256", "WASI_POLL_MAX=
 Dir = tuple[Path | str, str]  # (host folder, guest name)
 
 
-def _require_cortex_m(target: Target) -> None:
-    if target.kind != "cortex-m":
-        raise TargetError(f"target '{target.name}' is not a Cortex-M board: its WASI programs are built by waftkit.wasi and waftkit.firmware.link")
+def _require_board(target: Target) -> None:
+    if target.kind not in KIND_CONSOLES:
+        raise TargetError(f"target '{target.name}' is not a board with a bare-metal WASI port "
+                          f"({', '.join(KIND_CONSOLES)}): its WASI programs are built by waftkit.wasi and waftkit.firmware.link")
 
 
 def runtime_defines() -> list[str]:
@@ -64,14 +80,27 @@ def runtime_defines() -> list[str]:
 
 
 def board_glue(target: Target) -> list[Path]:
-    """The board's part of the WASI port: SysTick clock, console, weak defaults, the chip's board.c."""
-    _require_cortex_m(target)
-    glue = link_mod.CORTEX_M_GLUE
-    files = [glue / "systick.c", glue / "wasi_console.c", glue / "board_default.c"]
+    """The board's part of the WASI port: clock, console, weak defaults, the chip's board.c."""
+    _require_board(target)
+    if target.kind == "riscv":
+        files = [link_mod.RISCV_GLUE / "wasi_board.c"]
+    else:
+        files = [link_mod.CORTEX_M_GLUE / "systick.c", link_mod.CORTEX_M_GLUE / "wasi_console.c"]
+    files.append(BOARD_DEFAULTS)
     board = target.directory / "board.c"
     if board.is_file():
         files.append(board)
     return files
+
+
+def console_end_of_input(target: Target) -> bytes:
+    """Bytes to append to a WASI firmware's stdin so that its program sees the end of input.
+
+    b"" where the console reports end of file itself (Cortex-M's semihosting
+    console), b"\\x04" on RISC-V, whose semihosting console has no end of input.
+    """
+    _require_board(target)
+    return _END_OF_INPUT.get(target.kind, b"")
 
 
 def parse_dir(spec: str) -> Dir:
@@ -174,7 +203,7 @@ def firmware_sources(target: Target, build_dir: Path, *, args: Sequence[str],
     each folder copied into the RAM filesystem and preopened under its name.
     Compile them with `firmware_cflags`.
     """
-    _require_cortex_m(target)
+    _require_board(target)
     config = write_config(build_dir, args=args, env=env, dirs=dirs, epoch_ns=epoch_ns, seed=seed)
     return [MAIN_SOURCE, config, *board_glue(target)]
 
@@ -184,12 +213,13 @@ def firmware_cflags(target: Target, *, prefix: str, header: Path, console: str =
     """Flags for firmware_sources: the module's prefix and header, the console backend, the runtime's limits.
 
     `defines` ("NAME" or "NAME=VALUE") set e.g. WAFT_RAMFS_BYTES, WAFT_RAMFS_NODES,
-    WAFT_CORE_HZ, WAFT_RTT_BLOCK.
+    WAFT_CORE_HZ, WAFT_RTT_BLOCK (Cortex-M), WAFT_CLINT_BASE, WAFT_MTIME_HZ (RISC-V).
     """
-    _require_cortex_m(target)
-    if console not in CONSOLES:
-        raise TargetError(f"unknown WASI console '{console}' (choose from {', '.join(CONSOLES)})")
-    flags = [f"-I{wasi.WASI_DIR}", f"-I{wasi.INCLUDE_DIR}", "-DWAFT_PORT_CORTEX_M",
+    _require_board(target)
+    consoles = KIND_CONSOLES[target.kind]
+    if console not in consoles:
+        raise TargetError(f"WASI console '{console}' is not available on {target.name} (choose from {', '.join(consoles)})")
+    flags = [f"-I{wasi.WASI_DIR}", f"-I{wasi.INCLUDE_DIR}", f"-D{port_define(target)}",
              "-ffunction-sections", "-fdata-sections",
              f"-DWAFT_MODULE={prefix}", "-include", str(header), f"-DWAFT_WASI_CONSOLE={console}"]
     flags += [f"-D{d}" for d in (*_RUNTIME_DEFINES, *defines)]
@@ -198,7 +228,7 @@ def firmware_cflags(target: Target, *, prefix: str, header: Path, console: str =
 
 def wasi_runtime(target: Target, build_dir: Path) -> Path:
     """libwaft.a with the WASI runtime for a board (cached by runtime_build)."""
-    _require_cortex_m(target)
+    _require_board(target)
     return runtime_library(target, build_dir, extra_sources=wasi.runtime_sources(target), defines=runtime_defines())
 
 

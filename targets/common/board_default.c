@@ -1,8 +1,10 @@
 /*
- * board_default.c: what the WASI port asks of a board, for boards that say
- * nothing (weak: targets/<board>/board.c overrides any of them): the core
- * clock from -DWAFT_CORE_HZ (default 25 MHz, QEMU's MPS2 boards), no RNG,
- * no unique ID, no RTC.
+ * board_default.c: what the bare-metal WASI port asks of a board, for boards
+ * that say nothing (weak: targets/<board>/board.c overrides any of them), on
+ * every core: no RNG (random_get uses the insecure fallback generator), no
+ * unique ID, no RTC (realtime is the build's time plus monotonic), and, for
+ * Cortex-M's SysTick, the core clock from -DWAFT_CORE_HZ (default 25 MHz,
+ * QEMU's MPS2 boards).
  */
 #include "port_baremetal.h"
 
