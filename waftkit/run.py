@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,7 +126,12 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
             prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
             args=[name, *options.args], env=options.env,
             dirs=[wasi_firmware.parse_dir(d) for d in options.dirs])
-        result = runner.run(elf, stdin=_console_input())
+        stdin = _console_input(wasi_firmware.console_end_of_input(target))
+        try:
+            result = runner.run(elf, stdin=stdin)
+        finally:
+            if stdin is not None and stdin is not sys.stdin and not isinstance(stdin, bytes):
+                stdin.close()
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     if result.fault is not None:
@@ -136,13 +142,43 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
     return result.returncode
 
 
-def _console_input():
+def _console_input(end: bytes = b""):
     """Our stdin, handed to the board's console: the program reads it as it asks for input.
 
     Nothing is read up front, so a pipe that never closes (a test runner's)
-    does not hold up a program that never reads it.
+    does not hold up a program that never reads it.  `end` (the board's end
+    of input mark, wasi_firmware.console_end_of_input) follows our stdin's
+    own end: a thread copies stdin, then `end`, into a pipe the board reads.
     """
-    return None if sys.stdin is None or sys.stdin.closed else sys.stdin
+    stdin = None if sys.stdin is None or sys.stdin.closed else sys.stdin
+    if not end:
+        return stdin
+    if stdin is None:
+        return end
+    try:
+        source = stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (an embedding replaced it)
+        data = stdin.read()
+        return (data.encode() if isinstance(data, str) else data) + end
+    read_fd, write_fd = os.pipe()
+
+    def copy() -> None:
+        try:
+            while chunk := os.read(source, 65536):
+                _write_all(write_fd, chunk)
+            _write_all(write_fd, end)
+        except OSError:  # the board exited and closed its end
+            pass
+        finally:
+            os.close(write_fd)
+
+    threading.Thread(target=copy, name="waft-stdin", daemon=True).start()
+    return os.fdopen(read_fd, "rb")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def run_module(wasm: Path, target: Target, options: RunOptions) -> int:
