@@ -44,8 +44,11 @@ def test_every_example_passes_on_host(checkout: Path):
 
 
 @pytest.mark.qemu
-def test_every_example_passes_on_stm32f4_under_qemu(checkout: Path):
-    result = scons_test(checkout, "stm32f4")
+@pytest.mark.parametrize("target", ["stm32f4", "riscv32-virt"])
+def test_every_example_passes_on_a_board_under_qemu(checkout: Path, target: str):
+    """Cortex-M and RISC-V: the core-Wasm examples and the WASI ones (hello, data_logger) all build and pass."""
+    result = scons_test(checkout, target)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "no WASI port" not in result.stdout
     assert len(passed(result.stdout)) == len(EXAMPLES) >= 4, result.stdout
-    assert (checkout / "build/stm32f4/hello/hello.bin").is_file()
+    assert (checkout / f"build/{target}/hello/hello.bin").is_file()

@@ -1,22 +1,31 @@
 """WASI preview 1 on a board: wasi-libc programs compiled by Waft for stm32f4
-and run under QEMU (netduinoplus2), with the bare-metal port.
+(Cortex-M4F, QEMU netduinoplus2) and riscv32-virt (rv32imac, QEMU virt) and
+run under QEMU, with the bare-metal port.
 
 The programs and their cases are the host tests' (tests/wasi/programs/, in
 the wasi-testsuite's JSON shape) where they make sense on a board, plus
 board-only ones in tests/wasi/cortexm/ (the RAM filesystem seeded from a
-folder, sockets answering ENOTSUP).  Arguments and environment are baked into
-the firmware; each `dirs` entry is a folder copied into the RAM filesystem at
-build time (an empty one for the host programs, cortexm/<dir>/ for the
-board's own) and preopened under its name.  Modules are built with one page
-of memory (`-Wl,--initial-memory=65536`, 8 KiB guest stack) to fit the
-board's 128 KiB of RAM.
+folder, sockets answering ENOTSUP, clocks and sleeping, `waft run`'s
+options); the same programs and the same expected output on both boards
+(`BOARDS`).  Arguments and environment are baked into the firmware; each
+`dirs` entry is a folder copied into the RAM filesystem at build time (an
+empty one for the host programs, cortexm/<dir>/ for the board's own) and
+preopened under its name.  Modules are built with one page of memory
+(`-Wl,--initial-memory=65536`, 8 KiB guest stack) to fit stm32f4's 128 KiB
+of RAM, and compiled once per board (`_compiled`, cached on disk by content).
+The Cortex-M-only consoles (UART, RTT), pyOCD and the other Cortex-M QEMU
+boards are tested on their own below.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from functools import cache
@@ -35,7 +44,7 @@ from wasi_harness import (
 from aot.compiler import compile_module
 from aot.targets import Target, load_target
 from waftkit.firmware.size import measure
-from waftkit.firmware.wasi_firmware import link_firmware
+from waftkit.firmware.wasi_firmware import console_end_of_input, link_firmware
 from waftkit.runners.qemu import qemu_command
 
 pytestmark = pytest.mark.qemu
@@ -43,6 +52,8 @@ pytestmark = pytest.mark.qemu
 HERE = Path(__file__).resolve().parent
 BOARD_PROGRAMS = HERE / "cortexm"
 TARGET = load_target("stm32f4")
+# The boards every shared and board-only program runs on: Cortex-M and RISC-V.
+BOARDS = ["stm32f4", "riscv32-virt"]
 ONE_PAGE = ("-Wl,-z,stack-size=8192", "-Wl,--initial-memory=65536", "-Wl,--strip-debug")
 QEMU_TIMEOUT = 120.0
 
@@ -54,10 +65,21 @@ SHARED = ["args_env", "clocks_random", "exit_code", "raise", "trap"]
 BOARD_ONLY = ["all_imports", "ramfs_files", "sockets_notsup"]
 
 
-def _require_tools() -> None:
-    for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
+def _require_tools(target: Target = TARGET) -> None:
+    for tool in (target.cc, target.qemu_system or "qemu-system-arm"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
+
+
+@pytest.fixture(params=BOARDS)
+def board(request) -> Target:
+    """Each of BOARDS in turn (the test's id names it)."""
+    return load_target(request.param)
+
+
+def _tool(target: Target, name: str) -> str:
+    """A binutils program of the target's toolchain: arm-none-eabi-nm, riscv64-unknown-elf-nm."""
+    return target.cc[: -len("gcc")] + name
 
 
 @cache
@@ -83,7 +105,7 @@ def _compiled(source: Path, cap_pages: int, target_name: str = TARGET.name) -> t
 def build_firmware(source: Path, case: Case, work: Path, *, seed_root: Path | None = None, cap_pages: int = 1,
                    console: str = "semihost", defines: tuple[str, ...] = (), target: Target = TARGET) -> Path:
     """Firmware for `case`: its args and env baked in, each of case.dirs seeded from seed_root/<dir> (or empty)."""
-    _require_tools()
+    _require_tools(target)
     obj, header = _compiled(source, cap_pages, target.name)
     dirs = []
     for d in case.dirs:
@@ -98,8 +120,13 @@ def build_firmware(source: Path, case: Case, work: Path, *, seed_root: Path | No
 
 def run_firmware(elf: Path, *, stdin: str = "", extra: tuple[str, ...] = (),
                  target: Target = TARGET) -> subprocess.CompletedProcess:
-    """Boot `elf` under QEMU (waftkit.runners.qemu's command line plus `extra`), stdin fed to semihosting."""
+    """Boot `elf` under QEMU (waftkit.runners.qemu's command line plus `extra`), stdin fed to semihosting.
+
+    `stdin` is followed by the board's end-of-input mark (RISC-V's
+    semihosting console has no end of its own), as `waft run` does.
+    """
     command = qemu_command(target, elf) + list(extra)
+    stdin += console_end_of_input(target).decode()
     return subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=QEMU_TIMEOUT)
 
 
@@ -110,19 +137,19 @@ def check(result: subprocess.CompletedProcess, case: Case) -> None:
 
 
 @pytest.mark.parametrize("name", SHARED)
-def test_shared_program(name: str, tmp_path: Path) -> None:
+def test_shared_program(name: str, board: Target, tmp_path: Path) -> None:
     case = load_case(name)
-    check(run_firmware(build_firmware(PROGRAMS / f"{name}.c", case, tmp_path)), case)
+    check(run_firmware(build_firmware(PROGRAMS / f"{name}.c", case, tmp_path, target=board), target=board), case)
 
 
 @pytest.mark.parametrize("name", BOARD_ONLY)
-def test_board_program(name: str, tmp_path: Path) -> None:
+def test_board_program(name: str, board: Target, tmp_path: Path) -> None:
     case = load_case(name, BOARD_PROGRAMS)
-    elf = build_firmware(BOARD_PROGRAMS / f"{name}.c", case, tmp_path, seed_root=BOARD_PROGRAMS)
-    check(run_firmware(elf), case)
+    elf = build_firmware(BOARD_PROGRAMS / f"{name}.c", case, tmp_path, seed_root=BOARD_PROGRAMS, target=board)
+    check(run_firmware(elf, target=board), case)
 
 
-def test_errors_program(tmp_path: Path) -> None:
+def test_errors_program(board: Target, tmp_path: Path) -> None:
     """Every error path of the host's errors.c, with two differences a board makes.
 
     Sockets answer NOTSUP (58) here, not NOTSOCK (57); and the one-page memory
@@ -135,34 +162,90 @@ def test_errors_program(tmp_path: Path) -> None:
     for call in ("sock_recv", "sock_send", "sock_shutdown"):
         case.stdout = case.stdout.replace(f"{call} stdout: 57", f"{call} stdout: 58")
     case.stderr = "waft: sock_accept: sockets are not supported on this board (WASI errno notsup)\n"
-    check(run_firmware(build_firmware(PROGRAMS / "errors.c", case, tmp_path)), case)
+    check(run_firmware(build_firmware(PROGRAMS / "errors.c", case, tmp_path, target=board), target=board), case)
 
 
-def test_stdin_through_semihosting(tmp_path: Path) -> None:
+def test_stdin_through_semihosting(board: Target, tmp_path: Path) -> None:
     case = load_case("stdin_echo")
-    elf = build_firmware(PROGRAMS / "stdin_echo.c", case, tmp_path)
-    check(run_firmware(elf, stdin=case.stdin), case)
+    elf = build_firmware(PROGRAMS / "stdin_echo.c", case, tmp_path, target=board)
+    check(run_firmware(elf, stdin=case.stdin, target=board), case)
 
 
-def waft_run(wasm: Path, options: list[str], tmp_path: Path, stdin: str = "") -> subprocess.CompletedProcess:
-    """`waft run WASM OPTIONS...` as a user types it, with its own build cache under tmp_path."""
-    import os
-    import sys
+def test_stdin_last_line_without_newline(tmp_path: Path) -> None:
+    """RISC-V's console: a last line with no newline before the 0x04 end-of-input mark is read whole."""
+    target = load_target("riscv32-virt")
+    case = load_case("stdin_echo")
+    elf = build_firmware(PROGRAMS / "stdin_echo.c", case, tmp_path, target=target)
+    result = run_firmware(elf, stdin="one\nno newline", target=target)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("tell: 76\nONE\nNO NEWLINE"), result.stdout
 
-    _require_tools()
-    env = {**os.environ, "WAFT_CACHE_DIR": str(tmp_path / "cache")}
+
+def waft_run(wasm: Path, options: list[str], tmp_path: Path, stdin: str = "", *,
+             target: Target = TARGET, cache: Path | None = None) -> subprocess.CompletedProcess:
+    """`waft run WASM OPTIONS...` as a user types it, with its own build cache under tmp_path (or `cache`)."""
+    _require_tools(target)
+    env = {**os.environ, "WAFT_CACHE_DIR": str(cache or tmp_path / "cache")}
     return subprocess.run([sys.executable, "-m", "waftkit", "run", str(wasm), *options], input=stdin,
                           capture_output=True, text=True, timeout=QEMU_TIMEOUT * 3, env=env, cwd=HERE.parents[1])
 
 
-@pytest.mark.parametrize("runner", ["qemu", "pyocd"])
-def test_waft_run_feeds_its_stdin_to_the_board(runner: str, tmp_path: Path) -> None:
-    """`waft run --target stm32f4` passes piped stdin to the board's console (QEMU or pyOCD semihosting)."""
+@pytest.mark.parametrize("target_name, runner", [("stm32f4", "qemu"), ("stm32f4", "pyocd"), ("riscv32-virt", "qemu")])
+def test_waft_run_feeds_its_stdin_to_the_board(target_name: str, runner: str, tmp_path: Path) -> None:
+    """`waft run --target T` passes piped stdin to the board's console (QEMU or pyOCD semihosting)."""
     case = load_case("stdin_echo")
-    options = ["--target", TARGET.name, "--runner", runner]
+    options = ["--target", target_name, "--runner", runner]
     if runner == "pyocd":
         options += ["--probe", "qemu:netduinoplus2"]
-    check(waft_run(build_wasm(PROGRAMS / "stdin_echo.c", ONE_PAGE), options, tmp_path, case.stdin), case)
+    check(waft_run(build_wasm(PROGRAMS / "stdin_echo.c", ONE_PAGE), options, tmp_path, case.stdin,
+                   target=load_target(target_name)), case)
+
+
+def test_waft_run_hands_every_option_to_the_board(board: Target, tmp_path: Path) -> None:
+    """Arguments after --, --env, --dir HOST::GUEST (seeded into the RAM filesystem), piped stdin, exit status."""
+    wasm = tmp_path / "run_options.wasm"
+    shutil.copy(build_wasm(BOARD_PROGRAMS / "run_options.c", ONE_PAGE), wasm)
+    options = ["--target", board.name, "--dir", f"{BOARD_PROGRAMS / 'seed'}::data", "--env", "GREETING=hi there",
+               "--", "one", "two words"]
+    # The shared build cache: the module is compiled once per board, like the others here.
+    result = waft_run(wasm, options, tmp_path, "first\nsecond\n", target=board, cache=_build_root())
+    assert result.returncode == 7, result.stdout + result.stderr
+    assert result.stdout == ("argv[0]=[run_options.wasm]\nargv[1]=[one]\nargv[2]=[two words]\nGREETING=hi there\n"
+                             "data/hello.txt: hello from the build host\n"
+                             "data/written.txt: written at run time\n"
+                             "stdin 1: first\nstdin 2: second\n2 line(s) of stdin\nread after the end: 0\n"), result.stderr
+    assert result.stderr == ""
+
+
+# What clock_res_get says, in ns: one timer tick, rounded up.  stm32f4 under
+# QEMU: SysTick at the 168 MHz core clock; riscv32-virt: the CLINT's mtime at 10 MHz.
+RESOLUTION_NS = {"stm32f4": 6, "riscv32-virt": 100}
+LONG_SLEEP_MS = 1000
+
+
+def test_clock_and_sleep(board: Target, tmp_path: Path) -> None:
+    """Resolution reported truthfully, monotonic time advances, poll_oneoff sleeps at least what it is asked,
+    realtime moves with it, and a sleep is spent in WFI: QEMU uses far less CPU time than the sleep lasts."""
+    case = Case(name="clock_sleep", args=[str(LONG_SLEEP_MS)])
+    elf = build_firmware(BOARD_PROGRAMS / "clock_sleep.c", case, tmp_path, target=board)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = run_firmware(elf, target=board)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    resolution = RESOLUTION_NS[board.name]
+    for clock in ("realtime", "monotonic", "process", "thread"):
+        assert f"res {clock} 0 {resolution}\n" in out, out
+    step = int(re.search(r"^step (\d+)$", out, re.M).group(1))
+    assert resolution <= step < 1_000_000, out  # advances, never by less than its resolution
+    sleeps = [(int(a), int(b)) for a, b in re.findall(r"^sleep (\d+) took (\d+)", out, re.M)]
+    assert [asked for asked, _ in sleeps] == [1_000_000, 5_000_000, 20_000_000, 100_000_000, LONG_SLEEP_MS * 1_000_000]
+    for asked, took in sleeps:
+        assert asked <= took < asked + 50_000_000, out
+    realtime = int(re.search(r"realtime (\d+)$", out, re.M).group(1))
+    assert abs(realtime - sleeps[-1][1]) < 50_000_000, out
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    assert cpu < 0.5 * LONG_SLEEP_MS / 1000, f"QEMU used {cpu:.2f} s of CPU in a run with a {LONG_SLEEP_MS} ms sleep"
 
 
 def test_default_two_page_module_runs_on_mps2_an386(tmp_path: Path) -> None:
@@ -202,37 +285,38 @@ def test_rtt_console(tmp_path: Path) -> None:
     assert int(line.split()[1], 16) == 16 + 8 + 3 * 24
 
 
-def _symbols(elf: Path) -> set[str]:
-    out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+def _symbols(elf: Path, target: Target = TARGET) -> set[str]:
+    out = subprocess.run([_tool(target, "nm"), str(elf)], capture_output=True, text=True, check=True).stdout
     return {line.split()[-1] for line in out.splitlines() if line.strip()}
 
 
-def test_only_imported_functions_are_linked(tmp_path: Path) -> None:
+def test_only_imported_functions_are_linked(board: Target, tmp_path: Path) -> None:
     """A hello world's image has the few WASI functions it imports and none of the filesystem."""
     source = tmp_path / "hello.c"
     source.write_text('#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n')
     case = Case(name="hello", stdout="hello\n")
-    elf = build_firmware(source, case, tmp_path)
-    check(run_firmware(elf), case)
-    symbols = _symbols(elf)
+    elf = build_firmware(source, case, tmp_path, target=board)
+    check(run_firmware(elf, target=board), case)
+    symbols = _symbols(elf, board)
     wasi = {s.removeprefix("wasi_snapshot_preview1__") for s in symbols if s.startswith("wasi_snapshot_preview1__")}
     assert "fd_write" in wasi and "proc_exit" in wasi
     assert not wasi & {"path_open", "fd_readdir", "poll_oneoff", "random_get", "sock_accept", "clock_time_get"}
     assert not {s for s in symbols if s.startswith("waft_ramfs_") or s == "waft_insecure_fallback_random"}
-    report = measure(elf, TARGET)
-    assert report.ram_used + report.stack <= TARGET.ram.length
+    report = measure(elf, board)
+    assert report.ram_used + report.stack <= board.ram.length
 
 
-def test_every_import_links_on_the_board(tmp_path: Path) -> None:
-    """A module importing all 46 functions links (RAM filesystem included) and fits stm32f4."""
+def test_every_import_links_on_the_board(board: Target, tmp_path: Path) -> None:
+    """A module importing all 46 functions links (RAM filesystem included) and fits the board."""
     from waftkit import wasi
 
     case = load_case("all_imports", BOARD_PROGRAMS)
-    elf = build_firmware(BOARD_PROGRAMS / "all_imports.c", case, tmp_path, seed_root=BOARD_PROGRAMS)
-    linked = {s.removeprefix("wasi_snapshot_preview1__") for s in _symbols(elf) if s.startswith("wasi_snapshot_preview1__")}
+    elf = build_firmware(BOARD_PROGRAMS / "all_imports.c", case, tmp_path, seed_root=BOARD_PROGRAMS, target=board)
+    linked = {s.removeprefix("wasi_snapshot_preview1__") for s in _symbols(elf, board)
+              if s.startswith("wasi_snapshot_preview1__")}
     assert linked == set(wasi.FUNCTIONS_BY_NAME)
-    report = measure(elf, TARGET)
-    assert report.ram_used + report.stack <= TARGET.ram.length
+    report = measure(elf, board)
+    assert report.ram_used + report.stack <= board.ram.length
 
 
 # The other Cortex-M targets QEMU runs: Armv6-M (soft float), M4F, M7, M33.
