@@ -50,8 +50,15 @@ int32_t wasi_snapshot_preview1__path_open(void *ctx, int32_t fd, int32_t dirflag
     if ((base & ~dir->rights_inheriting) != 0 || (inheriting & ~dir->rights_inheriting) != 0) {
         return WAFT_WASI_ERRNO_NOTCAPABLE;
     }
-    if (((uint32_t)fdflags & WAFT_WASI_FDFLAGS_DSYNC) && !(base & R(FD_DATASYNC))) return WAFT_WASI_ERRNO_NOTCAPABLE;
-    if (((uint32_t)fdflags & (WAFT_WASI_FDFLAGS_RSYNC | WAFT_WASI_FDFLAGS_SYNC)) && !(base & R(FD_SYNC))) {
+    /* The sync fdflags make every write a sync, so the directory must be
+     * able to hand out the sync rights; the guest need not ask for them in
+     * the new fd's rights (as uvwasi, WAMR and wasi-common before the p2
+     * rewrite check it; current wasmtime has no rights at all). */
+    if (((uint32_t)fdflags & WAFT_WASI_FDFLAGS_DSYNC) && !(dir->rights_inheriting & R(FD_DATASYNC))) {
+        return WAFT_WASI_ERRNO_NOTCAPABLE;
+    }
+    if (((uint32_t)fdflags & (WAFT_WASI_FDFLAGS_RSYNC | WAFT_WASI_FDFLAGS_SYNC)) &&
+        !(dir->rights_inheriting & R(FD_SYNC))) {
         return WAFT_WASI_ERRNO_NOTCAPABLE;
     }
     uint8_t *out = wasi_mem(c, (uint32_t)opened_fd, 4);
