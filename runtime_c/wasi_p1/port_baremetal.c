@@ -50,6 +50,7 @@ uint32_t waft_wasi_build_seed[4];
 typedef struct open_node {
     bool used;
     bool append;
+    uint16_t sync; /* the sync fdflags it was opened with: RAM keeps them all, fdstat reports them */
     uint16_t node;
     uint64_t pos;
 } open_node;
@@ -128,7 +129,7 @@ void wasi_port_dir_stream_close(void *stream) { (void)stream; /* readdir keeps n
 
 uint16_t wasi_port_fdflags(int32_t host, uint16_t *fdflags) {
     open_node *o = open_of(host);
-    *fdflags = (o != NULL && o->append) ? WAFT_WASI_FDFLAGS_APPEND : 0;
+    *fdflags = o == NULL ? 0 : (uint16_t)((o->append ? WAFT_WASI_FDFLAGS_APPEND : 0) | o->sync);
     return 0;
 }
 
@@ -301,9 +302,6 @@ uint16_t wasi_port_path_open(int32_t dir, const char *path, bool follow, uint16_
                              bool read, bool write, int32_t *host, uint8_t *filetype, bool *seekable) {
     (void)follow, (void)read; /* no symlinks here */
     DIR_NODE(dir, d);
-    if (fdflags & (WAFT_WASI_FDFLAGS_DSYNC | WAFT_WASI_FDFLAGS_RSYNC | WAFT_WASI_FDFLAGS_SYNC)) {
-        /* RAM is always in sync: accept and ignore. */
-    }
     uint16_t node;
     uint16_t err = waft_ramfs_open(d, path, (oflags & WAFT_WASI_OFLAGS_CREAT) != 0, (oflags & WAFT_WASI_OFLAGS_EXCL) != 0,
                                    (oflags & WAFT_WASI_OFLAGS_DIRECTORY) != 0, (oflags & WAFT_WASI_OFLAGS_TRUNC) != 0,
@@ -312,6 +310,8 @@ uint16_t wasi_port_path_open(int32_t dir, const char *path, bool follow, uint16_
     err = open_new(node, host);
     if (err != 0) return err;
     open_of(*host)->append = (fdflags & WAFT_WASI_FDFLAGS_APPEND) != 0;
+    /* RAM is always in sync, so every sync mode holds: keep the flags, for fdstat. */
+    open_of(*host)->sync = fdflags & (WAFT_WASI_FDFLAGS_DSYNC | WAFT_WASI_FDFLAGS_RSYNC | WAFT_WASI_FDFLAGS_SYNC);
     waft_ramfs_stat st;
     waft_ramfs_stat_node(node, &st);
     *filetype = st.type;
