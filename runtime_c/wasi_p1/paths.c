@@ -69,14 +69,25 @@ int32_t wasi_snapshot_preview1__path_open(void *ctx, int32_t fd, int32_t dirflag
     if (slot < 0) {
         return WAFT_WASI_ERRNO_NFILE;
     }
+    /* Only fd_write asks for write access outright: with it a directory is
+     * ISDIR, as under wasmtime.  fd_allocate and fd_filestat_set_size need a
+     * writable host handle too, but they are file rights a directory simply
+     * lacks, so they never make opening a directory fail: when they alone
+     * asked for write access and the path is a directory, it is opened again
+     * read-only.  (fd_datasync needs no write access at all.) */
     bool is_dir = ((uint32_t)oflags & WAFT_WASI_OFLAGS_DIRECTORY) != 0;
     bool read = (base & (R(FD_READ) | R(FD_READDIR))) != 0;
-    bool write = !is_dir && (base & (R(FD_WRITE) | R(FD_DATASYNC) | R(FD_ALLOCATE) | R(FD_FILESTAT_SET_SIZE))) != 0;
+    bool write_asked = (base & R(FD_WRITE)) != 0;
+    bool write = write_asked || (!is_dir && (base & (R(FD_ALLOCATE) | R(FD_FILESTAT_SET_SIZE))) != 0);
     int32_t host;
     uint8_t filetype;
     bool seekable;
     err = wasi_port_path_open(dir->host, name, follows(dirflags), (uint16_t)oflags, (uint16_t)fdflags, read, write,
                               &host, &filetype, &seekable);
+    if (err == WAFT_WASI_ERRNO_ISDIR && write && !write_asked) {
+        err = wasi_port_path_open(dir->host, name, follows(dirflags), (uint16_t)oflags, (uint16_t)fdflags, read,
+                                  false, &host, &filetype, &seekable);
+    }
     if (err != 0) {
         return err;
     }

@@ -42,7 +42,9 @@ static void list(__wasi_fd_t fd) {
 int main(void) {
     __wasi_fd_t sub, file;
     printf("mkdir: %d %d\n", __wasi_path_create_directory(DIR_FD, "d"), __wasi_path_create_directory(DIR_FD, "d/inner"));
-    printf("open d: %d\n", __wasi_path_open(DIR_FD, 0, "d", __WASI_OFLAGS_DIRECTORY, 0x1fffffff, 0x1fffffff, 0, &sub));
+    /* Every right but fd_write, which would make it ISDIR. */
+    printf("open d: %d\n", __wasi_path_open(DIR_FD, 0, "d", __WASI_OFLAGS_DIRECTORY, 0x1fffffff & ~__WASI_RIGHTS_FD_WRITE,
+                                             0x1fffffff, 0, &sub));
     __wasi_fdstat_t st;
     int err = __wasi_fd_fdstat_get(sub, &st);
     printf("d fdstat: %d type %d readdir %d read %d\n", err, st.fs_filetype, !!(st.fs_rights_base & __WASI_RIGHTS_FD_READDIR),

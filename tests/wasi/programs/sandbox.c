@@ -16,7 +16,9 @@ int32_t raw_path_open(int32_t fd, int32_t dirflags, int32_t path, int32_t path_l
                       int64_t base, int64_t inheriting, int32_t fdflags, int32_t out);
 
 static int open_at(const char *path, __wasi_lookupflags_t follow, __wasi_oflags_t oflags, __wasi_fd_t *fd) {
-    return __wasi_path_open(DIR_FD, follow, path, oflags, ALL, ALL, 0, fd);
+    /* Every right, but no write access to a directory (that is ISDIR). */
+    __wasi_rights_t base = (oflags & __WASI_OFLAGS_DIRECTORY) ? ALL & ~__WASI_RIGHTS_FD_WRITE : ALL;
+    return __wasi_path_open(DIR_FD, follow, path, oflags, base, ALL, 0, fd);
 }
 
 static void try_open(const char *label, const char *path, __wasi_lookupflags_t follow, __wasi_oflags_t oflags) {
