@@ -422,7 +422,10 @@ uint16_t wasi_port_open_dir(const char *host_path, int32_t *host) {
  * component ("." when the path names the directory itself). */
 typedef struct resolved {
     int dir;
-    bool owned; /* `dir` was opened by the resolver: resolved_done closes it */
+    bool owned;   /* `dir` was opened by the resolver: resolved_done closes it */
+    bool slash;   /* the last component had a trailing slash: it must be a directory */
+    bool missing; /* the last component was looked up (a trailing slash, or `follow`)
+                   * and does not exist: the caller may be creating it */
     char name[256];
 } resolved;
 
@@ -444,13 +447,18 @@ static void step(resolved *r, int next) {
  * Resolve `path` beneath directory `root`.  `follow`: a symlink as the last
  * component is followed too (a trailing slash always follows, as POSIX has
  * it).  A missing last component is fine (the caller may be creating it); a
- * missing directory on the way is NOENT.
+ * missing directory on the way is NOENT.  A trailing slash is not dropped
+ * silently: an existing last component must then be a directory (NOTDIR),
+ * and r->slash tells the caller, which must not create anything but a
+ * directory there (`new_name_ok`).
  */
 static uint16_t resolve(int root, const char *path, bool follow, resolved *r) {
     char rest[WASI_PATH_MAX];
     size_t len = strlen(path);
     r->dir = root;
     r->owned = false;
+    r->slash = false;
+    r->missing = false;
     if (len == 0) {
         return WAFT_WASI_ERRNO_NOENT;
     }
@@ -469,6 +477,7 @@ static uint16_t resolve(int root, const char *path, bool follow, resolved *r) {
         while (rest[after] == '/') after++;
         bool slash = after > pos;
         bool last = rest[after] == '\0';
+        r->slash = slash;
         if (clen == 0) {
             strcpy(r->name, "."); /* nothing left: the directory itself */
             return 0;
@@ -511,6 +520,7 @@ static uint16_t resolve(int root, const char *path, bool follow, resolved *r) {
         struct stat st;
         if (fstatat(r->dir, r->name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
             if (errno == ENOENT && last) {
+                r->missing = true;
                 return 0;
             }
             uint16_t err = ERR();
@@ -574,6 +584,12 @@ static uint16_t resolve(int root, const char *path, bool follow, resolved *r) {
 /* Path operations                                                            */
 /* ------------------------------------------------------------------------- */
 
+/* A new link or symlink is never a directory, so a name with a trailing
+ * slash must already exist (a directory: the call then fails EXIST): a missing
+ * one is NOENT, as Linux's linkat/symlinkat and wasmtime answer, rather than
+ * the slash being dropped and the link made under the bare name. */
+static uint16_t new_name_ok(const resolved *r) { return r->slash && r->missing ? WAFT_WASI_ERRNO_NOENT : 0; }
+
 uint16_t wasi_port_path_open(int32_t dir, const char *path, bool follow, uint16_t oflags, uint16_t fdflags,
                              bool read, bool write, int32_t *host, uint8_t *filetype, bool *seekable) {
     int flags = O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
@@ -595,6 +611,12 @@ uint16_t wasi_port_path_open(int32_t dir, const char *path, bool follow, uint16_
     uint16_t err = resolve(dir, path, follow, &r);
     if (err != 0) {
         return err;
+    }
+    if (r.slash && r.missing && (oflags & WAFT_WASI_OFLAGS_CREAT)) {
+        /* "name/" with O_CREAT: only a directory could be meant, and open
+         * creates files (Linux: EISDIR; the RAM filesystem says the same). */
+        resolved_done(&r);
+        return WAFT_WASI_ERRNO_ISDIR;
     }
     int fd = openat(r.dir, r.name, flags, 0666);
     err = fd < 0 ? ERR() : 0;
@@ -660,7 +682,8 @@ uint16_t wasi_port_path_link(int32_t old_dir, const char *old_path, bool follow,
     }
     err = resolve(new_dir, new_path, false, &to);
     if (err == 0) {
-        err = linkat(from.dir, from.name, to.dir, to.name, 0) == 0 ? 0 : ERR();
+        err = new_name_ok(&to);
+        if (err == 0) err = linkat(from.dir, from.name, to.dir, to.name, 0) == 0 ? 0 : ERR();
         resolved_done(&to);
     }
     resolved_done(&from);
@@ -710,7 +733,8 @@ uint16_t wasi_port_path_symlink(const char *target, int32_t dir, const char *pat
     resolved r;
     uint16_t err = resolve(dir, path, false, &r);
     if (err == 0) {
-        err = symlinkat(target, r.dir, r.name) == 0 ? 0 : ERR();
+        err = new_name_ok(&r);
+        if (err == 0) err = symlinkat(target, r.dir, r.name) == 0 ? 0 : ERR();
         resolved_done(&r);
     }
     return err;
