@@ -637,8 +637,19 @@ uint16_t wasi_port_path_open(int32_t dir, const char *path, bool follow, uint16_
 }
 
 uint16_t wasi_port_path_mkdir(int32_t dir, const char *path) {
+    /* mkdir ignores trailing slashes, as Linux and wasmtime do: "name/" names
+     * the directory to make, so a file or a (dangling) symlink already there
+     * is EXIST, never followed; the RAM filesystem answers the same. */
+    char bare[WASI_PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof bare) {
+        return WAFT_WASI_ERRNO_NAMETOOLONG;
+    }
+    while (len > 1 && path[len - 1] == '/') len--;
+    memcpy(bare, path, len);
+    bare[len] = '\0';
     resolved r;
-    uint16_t err = resolve(dir, path, false, &r);
+    uint16_t err = resolve(dir, bare, false, &r);
     if (err == 0) {
         err = mkdirat(r.dir, r.name, 0777) == 0 ? 0 : ERR();
         resolved_done(&r);
