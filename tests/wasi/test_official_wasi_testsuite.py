@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,13 +109,16 @@ def test_official_suite_passes(target_name: str, tmp_path: Path) -> None:
         listing = "; ".join(f"{t} ({m:,} bytes)" for tests in refused.values() for t, m in tests)
         print(f"{target_name}: {sum(map(len, refused.values()))} tests refused for RAM "
               f"({ram:,} bytes on the board): {listing}")
+    # The tests write scratch files into their preopened folders (fs-tests.dir): run a private
+    # copy, so the shared suite stays untouched and parallel runs cannot collide.
+    copies = [shutil.copytree(folder, tmp_path / folder.relative_to(root)) for folder in folders]
     report = tmp_path / "results.json"
     command = [sys.executable, str(root / "test-runner" / "wasi_test_runner.py"),
-               "-t", *map(str, folders), "-r", str(ADAPTER),
+               "-t", *map(str, copies), "-r", str(ADAPTER),
                "--json-output-location", str(report), "--disable-colors"]
     if expectations:
         command += ["-e", *map(str, expectations)]
-    env = {**os.environ, "WAFT_TARGET": target_name, "WAFT_PYTHON": sys.executable,
+    env = {**os.environ, "WAFT_TARGET": target_name, "WAFT_PYTHON": sys.executable, "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     result = subprocess.run(command, capture_output=True, text=True, cwd=root, env=env, timeout=3600)
     assert report.is_file(), f"the runner wrote no results:\n{result.stdout[-8000:]}\n{result.stderr[-4000:]}"
