@@ -20,7 +20,8 @@ from pathlib import Path
 
 from aot.errors import AotError
 
-# The RAM filesystem's limit on one name (WAFT_RAMFS_NAME_MAX in ramfs.h).
+# The RAM filesystem's limit on one name: ramfs.h's default WAFT_RAMFS_NAME_MAX
+# (Waft's board builds define a longer one: wasi_firmware.RAMFS_NAME_MAX).
 NAME_MAX = 31
 FILETYPE_DIRECTORY = 3
 FILETYPE_REGULAR_FILE = 4
@@ -36,8 +37,11 @@ class SeedEntry:
     mtime_ns: int
 
 
-def seed_entries(folder: Path, root: str) -> list[SeedEntry]:
-    """`folder` and everything below it, placed at `root` ("d0") in the RAM filesystem."""
+def seed_entries(folder: Path, root: str, *, name_max: int = NAME_MAX) -> list[SeedEntry]:
+    """`folder` and everything below it, placed at `root` ("d0") in the RAM filesystem.
+
+    `name_max` is the filesystem's WAFT_RAMFS_NAME_MAX (a longer name is refused).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise AotError(f"--dir {folder}: not a directory (a board's RAM filesystem is seeded from a host folder)")
@@ -46,8 +50,8 @@ def seed_entries(folder: Path, root: str) -> list[SeedEntry]:
     def walk(host: Path, at: str) -> None:
         for child in sorted(host.iterdir(), key=lambda p: p.name):
             name = child.name
-            if len(name.encode()) > NAME_MAX:
-                raise AotError(f"{child}: name longer than the RAM filesystem's {NAME_MAX} bytes")
+            if len(name.encode()) > name_max:
+                raise AotError(f"{child}: name longer than the RAM filesystem's {name_max} bytes")
             path = f"{at}/{name}"
             if child.is_symlink():
                 raise AotError(f"{child}: a symbolic link; the RAM filesystem has none (copy the file instead)")

@@ -57,13 +57,25 @@ CONSOLES = KIND_CONSOLES["cortex-m"]
 _END_OF_INPUT = {"riscv": b"\x04"}
 
 # RAM filesystem storage when the caller does not say (bytes of file data
-# written at run time, and files + directories, the root included).
+# written at run time, and files + directories + links, the root included).
+# Boards with at least LARGE_BOARD_RAM bytes of RAM get the LARGE_ figures,
+# enough for a program that fills a directory with a hundred files.
 DEFAULT_RAMFS_BYTES = 8192
 DEFAULT_RAMFS_NODES = 32
+LARGE_BOARD_RAM = 1 << 20
+LARGE_RAMFS_BYTES = 64 * 1024
+LARGE_RAMFS_NODES = 256
+
+# Longest name in the RAM filesystem on a board (bytes).  It sizes each node,
+# so the runtime library and the firmware's configuration are built with the
+# same value (a runtime define); ramfs.h's own default is shorter.
+RAMFS_NAME_MAX = 127
 
 # The WASI runtime's limits on a board: 16 fds, 256-byte paths (two such
-# buffers live on the stack in path_rename), 8 waiting fds in one poll.
-_RUNTIME_DEFINES = ("WAFT_WASI_MAX_FDS=16", "WASI_PATH_MAX=256", "WASI_POLL_MAX=8")
+# buffers live on the stack in path_rename), 8 waiting fds in one poll, and
+# the RAM filesystem's longest name.
+_RUNTIME_DEFINES = ("WAFT_WASI_MAX_FDS=16", "WASI_PATH_MAX=256", "WASI_POLL_MAX=8",
+                    f"WAFT_RAMFS_NAME_MAX={RAMFS_NAME_MAX}")
 
 Dir = tuple[Path | str, str]  # (host folder, guest name)
 
@@ -109,9 +121,22 @@ def parse_dir(spec: str) -> Dir:
     return (host, guest if sep else Path(host).name)
 
 
+def ramfs_storage(target: Target) -> tuple[int, int]:
+    """Default RAM filesystem storage for a board: (pool bytes, minimum node count)."""
+    if target.ram is not None and target.ram.length >= LARGE_BOARD_RAM:
+        return LARGE_RAMFS_BYTES, LARGE_RAMFS_NODES
+    return DEFAULT_RAMFS_BYTES, DEFAULT_RAMFS_NODES
+
+
 def render_config(*, args: Sequence[str], env: Mapping[str, str] | Sequence[str] = (), dirs: Sequence[Dir] = (),
-                  epoch_ns: int | None = None, seed: bytes | None = None) -> str:
-    """The text of wasi_config.c (see the module docstring)."""
+                  epoch_ns: int | None = None, seed: bytes | None = None,
+                  ramfs_bytes: int = DEFAULT_RAMFS_BYTES, ramfs_nodes: int = DEFAULT_RAMFS_NODES) -> str:
+    """The text of wasi_config.c (see the module docstring).
+
+    `ramfs_bytes` and `ramfs_nodes` are the RAM filesystem's defaults (the
+    pool, and the fewest nodes: the seed's count + 16 when that is more);
+    -DWAFT_RAMFS_BYTES / -DWAFT_RAMFS_NODES still override them.
+    """
     if not args:
         raise ValueError("args must hold at least the program name (the guest's argv[0])")
     env_items = [f"{k}={v}" for k, v in env.items()] if isinstance(env, Mapping) else list(env)
@@ -133,15 +158,15 @@ def render_config(*, args: Sequence[str], env: Mapping[str, str] | Sequence[str]
     ]
     entries = []
     for i, (host, _guest) in enumerate(dirs):
-        entries += seed_entries(Path(host), f"d{i}")
+        entries += seed_entries(Path(host), f"d{i}", name_max=RAMFS_NAME_MAX)
     if dirs:
         out.append(render_c(entries))
         out += [
             "#ifndef WAFT_RAMFS_BYTES",
-            f"#define WAFT_RAMFS_BYTES {DEFAULT_RAMFS_BYTES}",
+            f"#define WAFT_RAMFS_BYTES {ramfs_bytes}",
             "#endif",
             "#ifndef WAFT_RAMFS_NODES",
-            f"#define WAFT_RAMFS_NODES {max(DEFAULT_RAMFS_NODES, len(entries) + 16)}",
+            f"#define WAFT_RAMFS_NODES {max(ramfs_nodes, len(entries) + 16)}",
             "#endif",
             "static uint8_t ramfs_pool[WAFT_RAMFS_BYTES];",
             "static waft_ramfs_node ramfs_nodes[WAFT_RAMFS_NODES];",
@@ -204,7 +229,9 @@ def firmware_sources(target: Target, build_dir: Path, *, args: Sequence[str],
     Compile them with `firmware_cflags`.
     """
     _require_board(target)
-    config = write_config(build_dir, args=args, env=env, dirs=dirs, epoch_ns=epoch_ns, seed=seed)
+    ramfs_bytes, ramfs_nodes = ramfs_storage(target)
+    config = write_config(build_dir, args=args, env=env, dirs=dirs, epoch_ns=epoch_ns, seed=seed,
+                          ramfs_bytes=ramfs_bytes, ramfs_nodes=ramfs_nodes)
     return [MAIN_SOURCE, config, *board_glue(target)]
 
 
