@@ -27,7 +27,10 @@
  * the console can exist without a mount, so these are never reached then;
  * wasi_port_open_dir checks, for embedders that preopen without one. */
 #pragma weak waft_ramfs_find
-#pragma weak waft_ramfs_open
+#pragma weak waft_ramfs_open_at
+#pragma weak waft_ramfs_symlink
+#pragma weak waft_ramfs_readlink
+#pragma weak waft_ramfs_link
 #pragma weak waft_ramfs_mkdir
 #pragma weak waft_ramfs_path_node
 #pragma weak waft_ramfs_rmdir
@@ -300,12 +303,12 @@ uint16_t wasi_port_open_dir(const char *host_path, int32_t *host) {
 
 uint16_t wasi_port_path_open(int32_t dir, const char *path, bool follow, uint16_t oflags, uint16_t fdflags,
                              bool read, bool write, int32_t *host, uint8_t *filetype, bool *seekable) {
-    (void)follow, (void)read; /* no symlinks here */
+    (void)read;
     DIR_NODE(dir, d);
     uint16_t node;
-    uint16_t err = waft_ramfs_open(d, path, (oflags & WAFT_WASI_OFLAGS_CREAT) != 0, (oflags & WAFT_WASI_OFLAGS_EXCL) != 0,
-                                   (oflags & WAFT_WASI_OFLAGS_DIRECTORY) != 0, (oflags & WAFT_WASI_OFLAGS_TRUNC) != 0,
-                                   write, now_ns(), &node);
+    uint16_t err = waft_ramfs_open_at(d, path, follow, (oflags & WAFT_WASI_OFLAGS_CREAT) != 0,
+                                      (oflags & WAFT_WASI_OFLAGS_EXCL) != 0, (oflags & WAFT_WASI_OFLAGS_DIRECTORY) != 0,
+                                      (oflags & WAFT_WASI_OFLAGS_TRUNC) != 0, write, now_ns(), &node);
     if (err != 0) return err;
     err = open_new(node, host);
     if (err != 0) return err;
@@ -325,36 +328,32 @@ uint16_t wasi_port_path_mkdir(int32_t dir, const char *path) {
 }
 
 uint16_t wasi_port_path_stat(int32_t dir, const char *path, bool follow, wasi_filestat *out) {
-    (void)follow;
     DIR_NODE(dir, d);
     uint16_t node;
-    uint16_t err = waft_ramfs_path_node(d, path, &node);
+    uint16_t err = waft_ramfs_path_node(d, path, follow, &node);
     if (err == 0) stat_of(node, out);
     return err;
 }
 
 uint16_t wasi_port_path_set_times(int32_t dir, const char *path, bool follow, uint64_t atim, uint64_t mtim,
                                   uint16_t fst_flags) {
-    (void)follow;
     DIR_NODE(dir, d);
     uint16_t node;
-    uint16_t err = waft_ramfs_path_node(d, path, &node);
+    uint16_t err = waft_ramfs_path_node(d, path, follow, &node);
     if (err == 0) apply_times(node, atim, mtim, fst_flags);
     return err;
 }
 
 uint16_t wasi_port_path_link(int32_t old_dir, const char *old_path, bool follow, int32_t new_dir,
                              const char *new_path) {
-    (void)old_dir, (void)old_path, (void)follow, (void)new_dir, (void)new_path;
-    return WAFT_WASI_ERRNO_NOTSUP; /* one name per file in the RAM filesystem */
+    DIR_NODE(old_dir, from);
+    DIR_NODE(new_dir, to);
+    return waft_ramfs_link(from, old_path, follow, to, new_path, now_ns());
 }
 
 uint16_t wasi_port_path_readlink(int32_t dir, const char *path, uint8_t *buf, size_t len, size_t *used) {
-    (void)buf, (void)len, (void)used;
     DIR_NODE(dir, d);
-    uint16_t node;
-    uint16_t err = waft_ramfs_path_node(d, path, &node);
-    return err != 0 ? err : WAFT_WASI_ERRNO_INVAL; /* it exists, and is not a symlink */
+    return waft_ramfs_readlink(d, path, buf, len, used);
 }
 
 uint16_t wasi_port_path_rmdir(int32_t dir, const char *path) {
@@ -369,8 +368,8 @@ uint16_t wasi_port_path_rename(int32_t old_dir, const char *old_path, int32_t ne
 }
 
 uint16_t wasi_port_path_symlink(const char *target, int32_t dir, const char *path) {
-    (void)target, (void)dir, (void)path;
-    return WAFT_WASI_ERRNO_NOTSUP; /* no symbolic links in the RAM filesystem */
+    DIR_NODE(dir, d);
+    return waft_ramfs_symlink(target, d, path, now_ns());
 }
 
 uint16_t wasi_port_path_unlink(int32_t dir, const char *path) {

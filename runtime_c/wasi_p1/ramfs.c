@@ -1,7 +1,8 @@
 /*
  * ramfs.c: the RAM filesystem of the bare-metal WASI port (see ramfs.h):
- * path resolution beneath a directory, the node table, and file contents
- * packed in one byte pool with copy-on-write from build-time seeds.
+ * path resolution beneath a directory (symlinks followed inside it), the
+ * node table, and file contents and symlink targets packed in one byte pool
+ * with copy-on-write from build-time seeds.
  */
 #include "ramfs.h"
 
@@ -11,6 +12,13 @@
 
 #define DIR_T WAFT_WASI_FILETYPE_DIRECTORY
 #define REG_T WAFT_WASI_FILETYPE_REGULAR_FILE
+#define SYM_T WAFT_WASI_FILETYPE_SYMBOLIC_LINK
+#define LINK_T RAMFS_HARD_LINK
+
+/* Longest path one resolution works on, symlink targets spliced in (the
+ * boards' WASI_PATH_MAX), and most symlinks followed in one resolution. */
+#define RAMFS_PATH_MAX 256
+#define RAMFS_MAX_SYMLINKS 40
 
 static struct {
     waft_ramfs_node *nodes;
@@ -78,14 +86,14 @@ static uint16_t resize(uint16_t i, uint32_t size) {
         memmove(fs.pool + end + grow, fs.pool + end, fs.used - end);
         memset(fs.pool + end, 0, grow);
         for (uint16_t j = 0; j < fs.n_nodes; j++) {
-            if (j != i && N(j)->type == REG_T && N(j)->in_pool && N(j)->off >= end) N(j)->off += grow;
+            if (j != i && N(j)->type != 0 && N(j)->in_pool && N(j)->off >= end) N(j)->off += grow;
         }
         fs.used += grow;
     } else if (size < n->size) {
         uint32_t shrink = n->size - size;
         memmove(fs.pool + end - shrink, fs.pool + end, fs.used - end);
         for (uint16_t j = 0; j < fs.n_nodes; j++) {
-            if (j != i && N(j)->type == REG_T && N(j)->in_pool && N(j)->off >= end) N(j)->off -= shrink;
+            if (j != i && N(j)->type != 0 && N(j)->in_pool && N(j)->off >= end) N(j)->off -= shrink;
         }
         fs.used -= shrink;
     }
@@ -102,7 +110,7 @@ static void node_remove(uint16_t i, uint64_t now) {
         n->parent = RAMFS_NONE;
         return;
     }
-    if (n->type == REG_T) (void)resize(i, 0); /* shrinking never fails */
+    if (n->type == REG_T || n->type == SYM_T) (void)resize(i, 0); /* shrinking never fails */
     n->type = 0;
 }
 
@@ -111,7 +119,7 @@ void waft_ramfs_retain(uint16_t node) { N(node)->opens++; }
 void waft_ramfs_release(uint16_t node) {
     waft_ramfs_node *n = N(node);
     if (n->opens > 0 && --n->opens == 0 && n->unlinked) {
-        if (n->type == REG_T) (void)resize(node, 0);
+        if (n->type == REG_T || n->type == SYM_T) (void)resize(node, 0);
         n->type = 0;
     }
 }
@@ -121,6 +129,44 @@ static bool dir_empty(uint16_t d) {
         if (N(i)->type != 0 && !N(i)->unlinked && N(i)->parent == d && i != d) return false;
     }
     return true;
+}
+
+/* The node a directory entry stands for: a hard link's file, else itself. */
+static uint16_t inode_of(uint16_t e) { return N(e)->type == LINK_T ? N(e)->target : e; }
+
+/* Names the node `i` has: its own (unless unlinked) and its hard links'. */
+static uint64_t nlink_of(uint16_t i) {
+    if (N(i)->unlinked) return 0;
+    uint64_t links = 1;
+    for (uint16_t j = 1; j < fs.n_nodes; j++) {
+        if (N(j)->type == LINK_T && N(j)->target == i) links++;
+    }
+    return links;
+}
+
+/* Remove directory entry `e` (a file, symlink or hard link; not a
+ * directory).  A file that has hard links keeps its storage: one of them
+ * takes over its name, and the file stays where it is in the node table. */
+static void entry_remove(uint16_t e, uint64_t now) {
+    waft_ramfs_node *n = N(e);
+    if (n->type == LINK_T) {
+        N(n->parent)->mtim = N(n->parent)->ctim = now;
+        N(n->target)->ctim = now;
+        n->type = 0;
+        return;
+    }
+    for (uint16_t j = 1; j < fs.n_nodes; j++) {
+        waft_ramfs_node *l = N(j);
+        if (l->type == LINK_T && l->target == e) {
+            N(n->parent)->mtim = N(n->parent)->ctim = now;
+            n->parent = l->parent;
+            memcpy(n->name, l->name, sizeof n->name);
+            n->ctim = now;
+            l->type = 0;
+            return;
+        }
+    }
+    node_remove(e, now);
 }
 
 /* The child of directory `d` named [name, name + len), or RAMFS_NONE. */
@@ -140,64 +186,108 @@ static uint16_t child(uint16_t d, const char *name, size_t len) {
 /* ------------------------------------------------------------------------- */
 
 /* Where a path leads: the directory holding its last component, that
- * component, and the node it names (RAMFS_NONE when absent).  A last
- * component of "." or ".." is resolved to a node here, and `name` is then
- * empty: such a path can be opened but not created, removed or renamed. */
+ * component, the directory entry it names and the node behind it (both
+ * RAMFS_NONE when absent; they differ for a hard link).  A last component of
+ * "." or ".." is resolved to a node here, and `name` is then empty: such a
+ * path can be opened but not created, removed or renamed.  Symlinks on the
+ * way are followed (their targets spliced into `buf`, which `name` points
+ * into), and so is one as the last component when asked to or when the path
+ * ends in '/', as POSIX has it. */
 typedef struct where {
     uint16_t parent;
     const char *name;
     size_t len;
+    uint16_t entry;
     uint16_t node;
-    bool must_dir; /* the path ended in '/' */
+    bool slash; /* the last component had a trailing slash: it must be a directory */
+    char buf[RAMFS_PATH_MAX];
 } where;
 
-static uint16_t resolve(uint16_t dir, const char *path, where *w) {
-    if (path[0] == '\0') return WAFT_WASI_ERRNO_NOENT;
+static void at_dir(where *w, uint16_t d) {
+    w->parent = N(d)->parent;
+    w->name = "";
+    w->len = 0;
+    w->entry = w->node = d;
+}
+
+static uint16_t resolve(uint16_t dir, const char *path, bool follow, where *w) {
+    size_t plen = strlen(path);
+    w->slash = false;
+    w->entry = w->node = RAMFS_NONE;
+    if (plen == 0) return WAFT_WASI_ERRNO_NOENT;
     if (path[0] == '/') return WAFT_WASI_ERRNO_PERM; /* the sandbox admits only relative paths */
+    if (plen >= sizeof w->buf) return WAFT_WASI_ERRNO_NAMETOOLONG;
+    memcpy(w->buf, path, plen + 1);
+    char *p = w->buf;
     uint16_t cur = dir;
-    unsigned depth = 0; /* directories below `dir`: ".." at 0 would leave it */
-    const char *p = path;
-    w->must_dir = path[strlen(path) - 1] == '/';
+    unsigned depth = 0, links = 0; /* depth: directories below `dir`; ".." at 0 would leave it */
+    size_t pos = 0;
     for (;;) {
-        while (*p == '/') p++;
-        const char *start = p;
-        while (*p != '\0' && *p != '/') p++;
-        size_t len = (size_t)(p - start);
-        const char *rest = p;
-        while (*rest == '/') rest++;
-        bool last = *rest == '\0';
-        uint16_t next;
-        if (len == 0) { /* the path was only slashes after a component: the directory itself */
-            next = cur;
-        } else if (len == 1 && start[0] == '.') {
-            next = cur;
-        } else if (len == 2 && start[0] == '.' && start[1] == '.') {
-            if (depth == 0) return WAFT_WASI_ERRNO_PERM;
-            depth--;
-            next = N(cur)->parent;
-        } else {
-            if (len > WAFT_RAMFS_NAME_MAX) return WAFT_WASI_ERRNO_NAMETOOLONG;
-            next = child(cur, start, len);
-            if (last) {
-                w->parent = cur;
-                w->name = start;
-                w->len = len;
-                w->node = next;
-                if (next != RAMFS_NONE && w->must_dir && N(next)->type != DIR_T) return WAFT_WASI_ERRNO_NOTDIR;
-                return 0;
-            }
-            if (next == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
-            if (N(next)->type != DIR_T) return WAFT_WASI_ERRNO_NOTDIR;
-            depth++;
-        }
-        if (last) {
-            w->parent = N(next)->parent;
-            w->name = "";
-            w->len = 0;
-            w->node = next;
+        while (p[pos] == '/') pos++;
+        size_t start = pos;
+        while (p[pos] != '\0' && p[pos] != '/') pos++;
+        size_t len = pos - start, after = pos;
+        while (p[after] == '/') after++;
+        bool last = p[after] == '\0';
+        w->slash = after > pos;
+        const char *name = p + start;
+        if (len == 0) { /* nothing left (a symlink to "." or ""): the directory itself */
+            at_dir(w, cur);
             return 0;
         }
-        cur = next;
+        if (len == 1 && name[0] == '.') {
+            if (last) {
+                at_dir(w, cur);
+                return 0;
+            }
+            pos = after;
+            continue;
+        }
+        if (len == 2 && name[0] == '.' && name[1] == '.') {
+            if (depth == 0) return WAFT_WASI_ERRNO_PERM;
+            depth--;
+            cur = N(cur)->parent;
+            if (last) {
+                at_dir(w, cur);
+                return 0;
+            }
+            pos = after;
+            continue;
+        }
+        if (len > WAFT_RAMFS_NAME_MAX) return WAFT_WASI_ERRNO_NAMETOOLONG;
+        uint16_t e = child(cur, name, len);
+        uint16_t node = e == RAMFS_NONE ? RAMFS_NONE : inode_of(e);
+        if (last && (node == RAMFS_NONE || N(node)->type != SYM_T || !(follow || w->slash))) {
+            w->parent = cur;
+            w->name = name;
+            w->len = len;
+            w->entry = e;
+            w->node = node;
+            if (node != RAMFS_NONE && w->slash && N(node)->type != DIR_T) return WAFT_WASI_ERRNO_NOTDIR;
+            return 0;
+        }
+        if (node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
+        if (N(node)->type == SYM_T) {
+            /* p := target [+ "/" + what followed the link], resolved from `cur`. */
+            waft_ramfs_node *l = N(node);
+            const uint8_t *target = l->in_pool ? fs.pool + l->off : l->seed;
+            if (++links > RAMFS_MAX_SYMLINKS) return WAFT_WASI_ERRNO_LOOP;
+            if (l->size == 0) return WAFT_WASI_ERRNO_NOENT;
+            if (target[0] == '/') return WAFT_WASI_ERRNO_PERM;
+            const char *tail = p + after;
+            size_t tail_len = strlen(tail);
+            bool sep = tail_len > 0 || w->slash;
+            if (l->size + sep + tail_len >= sizeof w->buf) return WAFT_WASI_ERRNO_NAMETOOLONG;
+            memmove(w->buf + l->size + sep, tail, tail_len + 1);
+            memcpy(w->buf, target, l->size);
+            if (sep) w->buf[l->size] = '/';
+            pos = 0;
+            continue;
+        }
+        if (N(node)->type != DIR_T) return WAFT_WASI_ERRNO_NOTDIR;
+        cur = node;
+        depth++;
+        pos = after;
     }
 }
 
@@ -219,14 +309,14 @@ uint16_t waft_ramfs_mount(waft_ramfs_node *nodes, uint16_t n_nodes, uint8_t *poo
     nodes[0].atim = nodes[0].mtim = nodes[0].ctim = now;
     for (size_t i = 0; i < n_seed; i++) {
         where w;
-        uint16_t err = resolve(0, seed[i].path, &w);
+        uint16_t err = resolve(0, seed[i].path, false, &w);
         if (err != 0) return err;
-        if (w.node != RAMFS_NONE) return WAFT_WASI_ERRNO_EXIST;
+        if (w.entry != RAMFS_NONE) return WAFT_WASI_ERRNO_EXIST;
         uint16_t made;
         err = node_new(w.parent, w.name, w.len, seed[i].type, seed[i].mtim, &made);
         if (err != 0) return err;
         N(made)->seed = seed[i].data;
-        N(made)->size = seed[i].type == REG_T ? seed[i].size : 0;
+        N(made)->size = seed[i].type == DIR_T ? 0 : seed[i].size;
     }
     return 0;
 }
@@ -237,26 +327,28 @@ uint16_t waft_ramfs_find(const char *path, uint16_t *node) {
         *node = 0;
         return 0;
     }
-    return waft_ramfs_path_node(0, path, node);
+    return waft_ramfs_path_node(0, path, true, node);
 }
 
 /* ------------------------------------------------------------------------- */
 /* Path operations                                                            */
 /* ------------------------------------------------------------------------- */
 
-uint16_t waft_ramfs_open(uint16_t dir, const char *path, bool creat, bool excl, bool directory, bool trunc,
-                         bool write, uint64_t now, uint16_t *node) {
+uint16_t waft_ramfs_open_at(uint16_t dir, const char *path, bool follow, bool creat, bool excl, bool directory,
+                            bool trunc, bool write, uint64_t now, uint16_t *node) {
     where w;
-    uint16_t err = resolve(dir, path, &w);
+    /* O_CREAT|O_EXCL never follows a symlink (POSIX: EEXIST when it exists). */
+    uint16_t err = resolve(dir, path, follow && !(creat && excl), &w);
     if (err != 0) return err;
     if (w.node == RAMFS_NONE) {
         if (!creat) return WAFT_WASI_ERRNO_NOENT;
-        if (directory || w.must_dir) return WAFT_WASI_ERRNO_ISDIR; /* O_CREAT|O_DIRECTORY: Linux says EISDIR too */
+        if (directory || w.slash) return WAFT_WASI_ERRNO_ISDIR; /* O_CREAT|O_DIRECTORY: Linux says EISDIR too */
         err = node_new(w.parent, w.name, w.len, REG_T, now, node);
         return err;
     }
     waft_ramfs_node *n = N(w.node);
     if (creat && excl) return WAFT_WASI_ERRNO_EXIST;
+    if (n->type == SYM_T) return WAFT_WASI_ERRNO_LOOP; /* O_NOFOLLOW on a symlink (O_DIRECTORY too: Linux) */
     if (n->type == DIR_T) {
         if (write || trunc) return WAFT_WASI_ERRNO_ISDIR;
     } else if (directory) {
@@ -270,35 +362,47 @@ uint16_t waft_ramfs_open(uint16_t dir, const char *path, bool creat, bool excl, 
     return 0;
 }
 
+uint16_t waft_ramfs_open(uint16_t dir, const char *path, bool creat, bool excl, bool directory, bool trunc,
+                         bool write, uint64_t now, uint16_t *node) {
+    return waft_ramfs_open_at(dir, path, true, creat, excl, directory, trunc, write, now, node);
+}
+
 uint16_t waft_ramfs_mkdir(uint16_t dir, const char *path, uint64_t now) {
+    /* mkdir ignores trailing slashes: "name/" names the directory to make,
+     * so whatever is there already (a dangling symlink too) is EXIST. */
+    char bare[RAMFS_PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof bare) return WAFT_WASI_ERRNO_NAMETOOLONG;
+    while (len > 1 && path[len - 1] == '/') len--;
+    memcpy(bare, path, len);
+    bare[len] = '\0';
     where w;
-    uint16_t err = resolve(dir, path, &w);
-    if (err == WAFT_WASI_ERRNO_NOTDIR && w.must_dir) err = WAFT_WASI_ERRNO_EXIST;
+    uint16_t err = resolve(dir, bare, false, &w);
     if (err != 0) return err;
-    if (w.node != RAMFS_NONE) return WAFT_WASI_ERRNO_EXIST;
+    if (w.entry != RAMFS_NONE) return WAFT_WASI_ERRNO_EXIST;
     uint16_t made;
     return node_new(w.parent, w.name, w.len, DIR_T, now, &made);
 }
 
-uint16_t waft_ramfs_path_node(uint16_t dir, const char *path, uint16_t *node) {
+uint16_t waft_ramfs_path_node(uint16_t dir, const char *path, bool follow, uint16_t *node) {
     where w;
-    uint16_t err = resolve(dir, path, &w);
+    uint16_t err = resolve(dir, path, follow, &w);
     if (err != 0) return err;
     if (w.node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
     *node = w.node;
     return 0;
 }
 
-uint16_t waft_ramfs_path_stat(uint16_t dir, const char *path, waft_ramfs_stat *out) {
+uint16_t waft_ramfs_path_stat(uint16_t dir, const char *path, bool follow, waft_ramfs_stat *out) {
     uint16_t node;
-    uint16_t err = waft_ramfs_path_node(dir, path, &node);
+    uint16_t err = waft_ramfs_path_node(dir, path, follow, &node);
     if (err == 0) waft_ramfs_stat_node(node, out);
     return err;
 }
 
 uint16_t waft_ramfs_rmdir(uint16_t dir, const char *path) {
     where w;
-    uint16_t err = resolve(dir, path, &w);
+    uint16_t err = resolve(dir, path, false, &w);
     if (err != 0) return err;
     if (w.node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
     if (N(w.node)->type != DIR_T) return WAFT_WASI_ERRNO_NOTDIR;
@@ -311,27 +415,86 @@ uint16_t waft_ramfs_rmdir(uint16_t dir, const char *path) {
 
 uint16_t waft_ramfs_unlink(uint16_t dir, const char *path) {
     where w;
-    uint16_t err = resolve(dir, path, &w);
+    uint16_t err = resolve(dir, path, false, &w);
     if (err != 0) return err;
     if (w.node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
     if (N(w.node)->type == DIR_T) return WAFT_WASI_ERRNO_ISDIR;
-    if (w.must_dir) return WAFT_WASI_ERRNO_NOTDIR;
-    node_remove(w.node, N(w.parent)->mtim);
+    if (w.slash) return WAFT_WASI_ERRNO_NOTDIR;
+    entry_remove(w.entry, N(w.parent)->mtim);
+    return 0;
+}
+
+/* A new name (link, symlink) must be missing; with a trailing slash it
+ * could only name a directory, which these never make: NOENT (Linux,
+ * wasmtime and the host port answer the same). */
+static uint16_t new_name(const where *w) {
+    if (w->entry != RAMFS_NONE || w->len == 0) return WAFT_WASI_ERRNO_EXIST;
+    return w->slash ? WAFT_WASI_ERRNO_NOENT : 0;
+}
+
+uint16_t waft_ramfs_symlink(const char *target, uint16_t dir, const char *path, uint64_t now) {
+    size_t tlen = strlen(target);
+    if (tlen >= RAMFS_PATH_MAX) return WAFT_WASI_ERRNO_NAMETOOLONG;
+    where w;
+    uint16_t err = resolve(dir, path, false, &w);
+    if (err == 0) err = new_name(&w);
+    if (err != 0) return err;
+    if (tlen > fs.capacity - fs.used) return WAFT_WASI_ERRNO_NOSPC;
+    uint16_t made;
+    err = node_new(w.parent, w.name, w.len, SYM_T, now, &made);
+    if (err != 0) return err;
+    err = resize(made, (uint32_t)tlen); /* room checked above: never fails */
+    if (err != 0) {
+        N(made)->type = 0;
+        return err;
+    }
+    memcpy(fs.pool + N(made)->off, target, tlen);
+    return 0;
+}
+
+uint16_t waft_ramfs_readlink(uint16_t dir, const char *path, uint8_t *buf, size_t len, size_t *used) {
+    where w;
+    uint16_t err = resolve(dir, path, false, &w);
+    if (err != 0) return err;
+    if (w.node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
+    waft_ramfs_node *n = N(w.node);
+    if (n->type != SYM_T) return WAFT_WASI_ERRNO_INVAL;
+    size_t n_bytes = n->size < len ? n->size : len; /* cut to the buffer, as the witx says */
+    memcpy(buf, n->in_pool ? fs.pool + n->off : n->seed, n_bytes);
+    *used = n_bytes;
+    return 0;
+}
+
+uint16_t waft_ramfs_link(uint16_t old_dir, const char *old_path, bool follow, uint16_t new_dir,
+                         const char *new_path, uint64_t now) {
+    where from, to;
+    uint16_t err = resolve(old_dir, old_path, follow, &from);
+    if (err != 0) return err;
+    if (from.node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
+    err = resolve(new_dir, new_path, false, &to);
+    if (err == 0) err = new_name(&to);
+    if (err != 0) return err;
+    if (N(from.node)->type == DIR_T) return WAFT_WASI_ERRNO_PERM; /* no hard links to directories */
+    uint16_t made;
+    err = node_new(to.parent, to.name, to.len, LINK_T, now, &made);
+    if (err != 0) return err;
+    N(made)->target = from.node;
+    N(from.node)->ctim = now;
     return 0;
 }
 
 uint16_t waft_ramfs_rename(uint16_t old_dir, const char *old_path, uint16_t new_dir, const char *new_path,
                            uint64_t now) {
     where from, to;
-    uint16_t err = resolve(old_dir, old_path, &from);
+    uint16_t err = resolve(old_dir, old_path, false, &from);
     if (err != 0) return err;
     if (from.node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
-    err = resolve(new_dir, new_path, &to);
+    err = resolve(new_dir, new_path, false, &to);
     if (err != 0) return err;
     if (from.len == 0 || to.len == 0) return WAFT_WASI_ERRNO_BUSY; /* "." or "..": not renameable */
-    uint16_t src = from.node;
-    bool is_dir = N(src)->type == DIR_T;
-    if (to.must_dir && !is_dir) return WAFT_WASI_ERRNO_NOTDIR;
+    uint16_t src = from.entry;
+    bool is_dir = N(from.node)->type == DIR_T;
+    if ((to.slash || from.slash) && !is_dir) return WAFT_WASI_ERRNO_NOTDIR;
     if (is_dir) {
         /* A directory cannot move beneath itself. */
         for (uint16_t d = to.parent;; d = N(d)->parent) {
@@ -339,14 +502,19 @@ uint16_t waft_ramfs_rename(uint16_t old_dir, const char *old_path, uint16_t new_
             if (d == 0 || d == N(d)->parent) break;
         }
     }
-    if (to.node == src) return 0;
+    if (to.entry == src) return 0;
     if (to.node != RAMFS_NONE) {
         waft_ramfs_node *t = N(to.node);
         if (t->type == DIR_T && !is_dir) return WAFT_WASI_ERRNO_ISDIR;
         if (t->type != DIR_T && is_dir) return WAFT_WASI_ERRNO_NOTDIR;
+        if (to.node == from.node) return 0; /* two names of one file: POSIX does nothing */
         if (t->type == DIR_T && !dir_empty(to.node)) return WAFT_WASI_ERRNO_NOTEMPTY;
         if (t->type == DIR_T && t->opens > 0) return WAFT_WASI_ERRNO_BUSY;
-        node_remove(to.node, now);
+        if (t->type == DIR_T) {
+            node_remove(to.node, now);
+        } else {
+            entry_remove(to.entry, now);
+        }
     }
     waft_ramfs_node *n = N(src);
     N(n->parent)->mtim = N(n->parent)->ctim = now;
@@ -354,7 +522,7 @@ uint16_t waft_ramfs_rename(uint16_t old_dir, const char *old_path, uint16_t new_
     n->parent = to.parent;
     memcpy(n->name, to.name, to.len);
     n->name[to.len] = '\0';
-    n->ctim = now;
+    N(from.node)->ctim = now;
     return 0;
 }
 
@@ -366,8 +534,8 @@ void waft_ramfs_stat_node(uint16_t node, waft_ramfs_stat *out) {
     waft_ramfs_node *n = N(node);
     out->ino = (uint64_t)node + 1;
     out->type = n->type;
-    out->nlink = n->unlinked ? 0 : 1;
-    out->size = n->type == REG_T ? n->size : 0;
+    out->nlink = nlink_of(node);
+    out->size = n->type == DIR_T ? 0 : n->size; /* a symlink's size is its target's length */
     out->atim = n->atim;
     out->mtim = n->mtim;
     out->ctim = n->ctim;
@@ -384,7 +552,7 @@ static const uint8_t *contents(const waft_ramfs_node *n) { return n->in_pool ? f
 
 uint16_t waft_ramfs_read(uint16_t node, uint64_t offset, uint8_t *buf, size_t len, size_t *done) {
     waft_ramfs_node *n = N(node);
-    if (n->type == DIR_T) return WAFT_WASI_ERRNO_ISDIR;
+    if (n->type != REG_T) return n->type == DIR_T ? WAFT_WASI_ERRNO_ISDIR : WAFT_WASI_ERRNO_INVAL;
     size_t got = 0;
     if (offset < n->size) {
         got = n->size - (uint32_t)offset < len ? n->size - (uint32_t)offset : len;
@@ -450,8 +618,8 @@ uint16_t waft_ramfs_readdir(uint16_t node, uint64_t cookie, char *name, size_t *
         if (k++ == cookie) {
             *namlen = strlen(n->name);
             memcpy(name, n->name, *namlen + 1);
-            *type = n->type;
-            *ino = (uint64_t)i + 1;
+            *type = N(inode_of(i))->type;
+            *ino = (uint64_t)inode_of(i) + 1;
             return 0;
         }
     }

@@ -12,8 +12,11 @@
  * Files seeded at build time keep their contents in flash (`seed`) until they
  * are first changed: copy-on-write, so read-only data costs no RAM.
  *
- * Not there, by design: hard links and symbolic links (path_link and
- * path_symlink answer NOTSUP), permissions, and more than one name per file.
+ * Symbolic links keep their target in the pool like file contents (no
+ * absolute targets: PERM; followed beneath the directory a path is relative
+ * to, as every path).  A hard link is a node of its own (RAMFS_HARD_LINK)
+ * naming another: removing a file's own name hands it to one of its links.
+ * Not there, by design: permissions, hard links to directories (PERM).
  * Paths are resolved beneath the directory they are relative to: `..` above
  * it is PERM, as the host port's sandbox answers.
  *
@@ -26,7 +29,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest name of one file or directory (bytes, NUL excluded). */
+/* Longest name of one file or directory (bytes, NUL excluded).  It sizes
+ * every node, so the firmware's configuration and the runtime library must
+ * agree: Waft's board builds define it for both (waftkit/firmware/wasi_firmware.py). */
 #ifndef WAFT_RAMFS_NAME_MAX
 #define WAFT_RAMFS_NAME_MAX 31
 #endif
@@ -34,13 +39,18 @@
 /* "No node". */
 #define RAMFS_NONE 0xFFFFu
 
+/* The type of a node that is another name (a hard link) of node `target`. */
+#define RAMFS_HARD_LINK 0x80u
+
 /* One file or directory. */
 typedef struct waft_ramfs_node {
-    uint8_t type;                      /* 0: free; WAFT_WASI_FILETYPE_DIRECTORY or _REGULAR_FILE */
+    uint8_t type;                      /* 0: free; WAFT_WASI_FILETYPE_DIRECTORY, _REGULAR_FILE,
+                                        * _SYMBOLIC_LINK (contents: the target) or RAMFS_HARD_LINK */
     bool in_pool;                      /* contents in the pool at `off`; else in `seed` (flash, read-only) */
     bool unlinked;                     /* removed while open: freed at the last close */
     uint16_t parent;                   /* the directory holding it (root: itself) */
     uint16_t opens;                    /* open handles on it */
+    uint16_t target;                   /* RAMFS_HARD_LINK: the node it names */
     char name[WAFT_RAMFS_NAME_MAX + 1];
     const uint8_t *seed;               /* build-time contents, while !in_pool */
     uint32_t off;                      /* contents in the pool, while in_pool */
@@ -80,12 +90,23 @@ uint32_t waft_ramfs_capacity(void);
 
 /* Open (and with `creat`, create) `path`: EXIST with `excl` when it exists,
  * NOTDIR with `directory` when it is a file, ISDIR when a directory is opened
- * for writing; `trunc` empties the file.  `now` stamps created files. */
+ * for writing; `trunc` empties the file.  `now` stamps created files.
+ * `follow`: a symlink as the last component is followed, else LOOP.
+ * waft_ramfs_open follows. */
+uint16_t waft_ramfs_open_at(uint16_t dir, const char *path, bool follow, bool creat, bool excl, bool directory,
+                            bool trunc, bool write, uint64_t now, uint16_t *node);
 uint16_t waft_ramfs_open(uint16_t dir, const char *path, bool creat, bool excl, bool directory, bool trunc,
                          bool write, uint64_t now, uint16_t *node);
 uint16_t waft_ramfs_mkdir(uint16_t dir, const char *path, uint64_t now);
-uint16_t waft_ramfs_path_stat(uint16_t dir, const char *path, waft_ramfs_stat *out);
-uint16_t waft_ramfs_path_node(uint16_t dir, const char *path, uint16_t *node);
+uint16_t waft_ramfs_path_stat(uint16_t dir, const char *path, bool follow, waft_ramfs_stat *out);
+uint16_t waft_ramfs_path_node(uint16_t dir, const char *path, bool follow, uint16_t *node);
+/* A symlink at `path` to `target` (NOSPC when the pool cannot hold it). */
+uint16_t waft_ramfs_symlink(const char *target, uint16_t dir, const char *path, uint64_t now);
+/* The target of the symlink at `path`, cut to `len` bytes; INVAL for anything else. */
+uint16_t waft_ramfs_readlink(uint16_t dir, const char *path, uint8_t *buf, size_t len, size_t *used);
+/* Another name `new_path` for the file or symlink at `old_path`. */
+uint16_t waft_ramfs_link(uint16_t old_dir, const char *old_path, bool follow, uint16_t new_dir,
+                         const char *new_path, uint64_t now);
 uint16_t waft_ramfs_rmdir(uint16_t dir, const char *path);
 uint16_t waft_ramfs_unlink(uint16_t dir, const char *path);
 uint16_t waft_ramfs_rename(uint16_t old_dir, const char *old_path, uint16_t new_dir, const char *new_path,
