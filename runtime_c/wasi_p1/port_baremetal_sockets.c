@@ -1,9 +1,10 @@
 /*
- * port_baremetal_sockets.c: sockets on bare metal: there are none.  Every
- * sock_* import answers NOTSUP (after BADF for a closed fd), and the first
- * call says why on the error console, so a port of a networked program fails
- * loudly instead of looking like a lost connection.  Replaces sockets.c,
- * whose fd checks would answer NOTSOCK for every fd a board can have.
+ * port_baremetal_sockets.c: sockets on bare metal: there are none.  No fd a
+ * board can have is a socket, so every sock_* import answers NOTSOCK (after
+ * BADF for a closed fd), as sockets.c and the host answer for a file, and
+ * the first call says on the error console that the board has no sockets
+ * at all, so a port of a networked program fails loudly instead of looking
+ * like a lost connection.  Replaces sockets.c (and the socket port calls).
  */
 #include "port_baremetal.h"
 
@@ -15,7 +16,7 @@ static void explain(const char *function) {
     if (!said) {
         said = true;
         static const char head[] = "waft: ";
-        static const char tail[] = ": sockets are not supported on this board (WASI errno notsup)\n";
+        static const char tail[] = ": this board has no sockets (WASI errno notsock)\n";
         (void)waft_console_write(2, (const uint8_t *)head, sizeof head - 1);
         size_t len = 0;
         while (function[len] != '\0') len++;
@@ -24,33 +25,33 @@ static void explain(const char *function) {
     }
 }
 
-static int32_t notsup(void *ctx, int32_t fd, const char *function) {
+static int32_t notsock(void *ctx, int32_t fd, const char *function) {
     uint16_t err;
     if (wasi_fd(WASI_CTX(ctx), fd, 0, &err) == NULL) return err;
     explain(function);
-    return WAFT_WASI_ERRNO_NOTSUP;
+    return WAFT_WASI_ERRNO_NOTSOCK;
 }
 
 int32_t wasi_snapshot_preview1__sock_accept(void *ctx, int32_t fd, int32_t flags, int32_t new_fd) {
     (void)flags, (void)new_fd;
-    return notsup(ctx, fd, "sock_accept");
+    return notsock(ctx, fd, "sock_accept");
 }
 
 int32_t wasi_snapshot_preview1__sock_recv(void *ctx, int32_t fd, int32_t ri_data, int32_t ri_data_len,
                                           int32_t ri_flags, int32_t ro_datalen, int32_t ro_flags) {
     (void)ri_data, (void)ri_data_len, (void)ri_flags, (void)ro_datalen, (void)ro_flags;
-    return notsup(ctx, fd, "sock_recv");
+    return notsock(ctx, fd, "sock_recv");
 }
 
 int32_t wasi_snapshot_preview1__sock_send(void *ctx, int32_t fd, int32_t si_data, int32_t si_data_len,
                                           int32_t si_flags, int32_t so_datalen) {
     (void)si_data, (void)si_data_len, (void)si_flags, (void)so_datalen;
-    return notsup(ctx, fd, "sock_send");
+    return notsock(ctx, fd, "sock_send");
 }
 
 int32_t wasi_snapshot_preview1__sock_shutdown(void *ctx, int32_t fd, int32_t how) {
     (void)how;
-    return notsup(ctx, fd, "sock_shutdown");
+    return notsock(ctx, fd, "sock_shutdown");
 }
 
 /* fds.c's transfer loop names these (IO_SEND/IO_RECV); no socket fd ever

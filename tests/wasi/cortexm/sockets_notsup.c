@@ -1,12 +1,13 @@
-/* Sockets on a board: there are none.  Every sock_* call answers ENOTSUP
- * (BADF for a closed fd), and the runtime says why on stderr, once. */
+/* Sockets on a board: there are none, so no fd is one.  Every sock_* call
+ * answers ENOTSOCK, as for a file on the host (BADF for a closed fd), and
+ * the runtime says why on stderr, once. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <wasi/api.h>
 
-static const char *name(int e) { return e == ENOTSUP ? "ENOTSUP" : e == EBADF ? "EBADF" : strerror(e); }
+static const char *name(int e) { return e == ENOTSOCK ? "ENOTSOCK" : e == EBADF ? "EBADF" : strerror(e); }
 
 int main(void) {
     errno = 0;
