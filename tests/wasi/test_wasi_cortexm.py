@@ -58,10 +58,11 @@ ONE_PAGE = ("-Wl,-z,stack-size=8192", "-Wl,--initial-memory=65536", "-Wl,--strip
 QEMU_TIMEOUT = 120.0
 
 # Host programs that run unchanged on the board: same JSON case, same output.
-# (files, dirs_raw and sandbox need links and symlinks, which the RAM
-# filesystem does not have; sockets needs a peer; errors is run below with
-# the socket lines changed.)
-SHARED = ["args_env", "clocks_random", "exit_code", "raise", "trap"]
+# files, dirs_raw, sandbox and path_rules hold the RAM filesystem to the host
+# port's rules (hard and symbolic links, readdir, trailing slashes, the
+# sandbox); sockets needs a peer; errors is run below with its memory line
+# changed.
+SHARED = ["args_env", "clocks_random", "exit_code", "raise", "trap", "files", "dirs_raw", "sandbox", "path_rules"]
 BOARD_ONLY = ["all_imports", "ramfs_files", "sockets_notsup"]
 
 

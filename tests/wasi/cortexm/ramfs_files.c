@@ -2,8 +2,8 @@
  * tests/wasi/cortexm/seed/ (preopened as "seed"), through wasi-libc's stdio
  * and POSIX calls: read a seeded file, copy it with stdio, change a seeded
  * file (copy-on-write out of flash), walk the tree, seek, truncate, times,
- * rename, unlink, mkdir/rmdir and their errors, what the RAM filesystem does
- * not have (links: ENOTSUP), and filling it up (ENOSPC). */
+ * rename, unlink, mkdir/rmdir and their errors, hard and symbolic links,
+ * long names, and filling it up (ENOSPC). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -129,12 +129,51 @@ int main(void) {
     errno = 0;
     CHECK(open("seed/../outside", O_CREAT | O_WRONLY, 0644) < 0);
     printf("escape: %s\n", errno == EPERM ? "EPERM" : strerror(errno));
+
+    /* Links: a hard link is the file under a second name (which keeps it
+     * when the first goes); a symlink holds its target and is followed
+     * beneath the preopen only. */
+    struct stat first, second;
+    CHECK(link("seed/hello.txt", "seed/hard") == 0);
+    CHECK(stat("seed/hello.txt", &first) == 0 && stat("seed/hard", &second) == 0);
+    printf("link: same inode %d, nlink %lld\n", first.st_ino == second.st_ino, (long long)second.st_nlink);
     errno = 0;
-    CHECK(link("seed/hello.txt", "seed/hard") != 0);
-    printf("link: %s\n", errno == ENOTSUP ? "ENOTSUP" : strerror(errno));
+    CHECK(link("seed/sub", "seed/dirlink") != 0);
+    printf("link to a directory: %s\n", errno == EPERM ? "EPERM" : strerror(errno));
+    CHECK(unlink("seed/hello.txt") == 0 && stat("seed/hard", &second) == 0);
+    printf("after unlinking the first name: nlink %lld, size %lld\n", (long long)second.st_nlink,
+           (long long)second.st_size);
+    CHECK(rename("seed/hard", "seed/hello.txt") == 0);
+    CHECK(symlink("sub/nested.txt", "seed/soft") == 0);
+    char target[32] = {0};
+    ssize_t n = readlink("seed/soft", target, 6);
+    CHECK(lstat("seed/soft", &st) == 0);
+    printf("symlink: %s, %lld bytes, readlink into 6: %.*s\n", S_ISLNK(st.st_mode) ? "a link" : "not a link",
+           (long long)st.st_size, (int)n, target);
+    fd = open("seed/soft", O_RDONLY);
+    CHECK(fd >= 0 && read(fd, line, 11) == 11 && close(fd) == 0);
+    printf("through it: %.11s\n", line);
     errno = 0;
-    CHECK(symlink("hello.txt", "seed/soft") != 0);
-    printf("symlink: %s\n", errno == ENOTSUP ? "ENOTSUP" : strerror(errno));
+    CHECK(open("seed/soft", O_RDONLY | O_NOFOLLOW) < 0);
+    printf("O_NOFOLLOW: %s\n", errno == ELOOP ? "ELOOP" : strerror(errno));
+    CHECK(symlink("sub", "seed/dirsoft") == 0 && stat("seed/dirsoft/nested.txt", &st) == 0);
+    errno = 0;
+    CHECK(symlink("x", "seed/slash/") != 0);
+    printf("symlink named with a slash: %s\n", errno == ENOENT ? "ENOENT" : strerror(errno));
+    CHECK(symlink("../..", "seed/up") == 0);
+    errno = 0;
+    CHECK(open("seed/up/etc", O_RDONLY) < 0);
+    printf("symlink out of the preopen: %s\n", errno == EPERM ? "EPERM" : strerror(errno));
+    CHECK(unlink("seed/soft") == 0 && unlink("seed/dirsoft") == 0 && unlink("seed/up") == 0);
+
+    /* Names: up to the board's WAFT_RAMFS_NAME_MAX (127 bytes). */
+    char name[140] = "seed/";
+    memset(name + 5, 'n', 127);
+    CHECK(mkdir(name, 0755) == 0 && rmdir(name) == 0);
+    memset(name + 5, 'n', 128);
+    errno = 0;
+    CHECK(mkdir(name, 0755) != 0);
+    printf("127-byte name: made; 128 bytes: %s\n", errno == ENAMETOOLONG ? "ENAMETOOLONG" : strerror(errno));
 
     /* An open file outlives its name. */
     fd = open("seed/new/moved.txt", O_RDONLY);
