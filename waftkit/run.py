@@ -117,7 +117,7 @@ def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,
 def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) -> int:
     """Link a firmware with the options baked in, run it (QEMU or pyOCD), pass its output through."""
     if options.listen:
-        raise TargetError(f"--listen: {target.name} has no sockets (WASI sockets answer ENOTSUP there)")
+        raise TargetError(f"--listen: {target.name} has no sockets (WASI sockets answer ENOTSOCK there)")
     runner = get_runner(target, options.runner, probe=options.probe)
     module = compiled_module(data, target, options, name)
     with tempfile.TemporaryDirectory(prefix="waft-run-") as tmp:
