@@ -94,7 +94,7 @@ class Runner:
 
 def run_program(target: Target, build: Build, runner: Runner = Runner()) -> dict:
     """Run one program and parse the harness's "key value" lines (run_ticks may repeat)."""
-    name = default_runner_name(target) if target.is_host else runner.name
+    name = default_runner_name(target, board_runner=runner.name)
     # Under QEMU, virtual time follows executed instructions (-icount shift=0), so
     # SysTick counts repeat exactly, run after run.
     options = {"instruction_count": True} if name == "qemu" else {}

@@ -94,11 +94,11 @@ def run_firmware(env, program: Path, run_args: tuple[str, ...] = ()):
 
     Returns the runner's RunResult; `run_args` go to a host program's command line.
     """
-    from waftkit.runners.base import get_runner
+    from waftkit.runners.base import default_runner_name, get_runner
 
     board = env["WAFT_TARGET_INFO"]
-    name = None if board.is_host else env.get("WAFT_RUNNER") or None
-    runner = get_runner(board, name, probe=env.get("WAFT_PROBE") or None)
+    probe = env.get("WAFT_PROBE") or None
+    runner = get_runner(board, default_runner_name(board, probe, env.get("WAFT_RUNNER") or None), probe=probe)
     return runner.run(program, args=run_args)
 
 

@@ -13,6 +13,7 @@ import pytest
 from aot.targets import load_target
 from waftkit.runners.base import (
     RunnerUnavailable,
+    default_runner_name,
     get_runner,
     runner_class,
     runner_names,
@@ -45,6 +46,10 @@ def test_get_runner_picks_the_default_and_refuses_what_cannot_run():
     assert isinstance(get_runner(load_target("host")), HostRunner)
     assert isinstance(get_runner(load_target("stm32f4")), QemuRunner)
     assert isinstance(get_runner(load_target("stm32f4"), probe="qemu:netduinoplus2"), PyocdRunner)
+    # A board-runner choice (RUNNER=, --runner) applies to boards; host programs always run natively.
+    assert default_runner_name(load_target("host"), board_runner="pyocd") == "host"
+    assert default_runner_name(load_target("stm32f4"), board_runner="pyocd") == "pyocd"
+    assert default_runner_name(load_target("stm32f4"), "qemu:netduinoplus2") == "pyocd"
     with pytest.raises(RunnerUnavailable, match="nrf52840 has no QEMU machine"):
         get_runner(load_target("nrf52840"))
     with pytest.raises(RunnerUnavailable, match="host programs run natively"):

@@ -153,11 +153,12 @@ def runner_class(name: str) -> type[Runner]:
     return register_runner(getattr(importlib.import_module(module), cls))
 
 
-def default_runner_name(target: Target, probe: str | None = None) -> str:
-    """Host programs run natively; board programs under QEMU, or through pyOCD when a probe is named."""
+def default_runner_name(target: Target, probe: str | None = None, board_runner: str | None = None) -> str:
+    """Host programs run natively, whatever `board_runner` asks; board programs run with
+    `board_runner` when given, else under QEMU, or through pyOCD when a probe is named."""
     if target.is_host:
         return "host"
-    return "pyocd" if probe else "qemu"
+    return board_runner or ("pyocd" if probe else "qemu")
 
 
 def get_runner(target: Target, name: str | None = None, **options) -> Runner:

@@ -74,7 +74,7 @@ def run_spectest(paths: list[Path], target_name: str, *, jobs: int, opt: str = "
     board); host programs run natively.
     """
     target = load_target(target_name)
-    name = default_runner_name(target, probe) if target.is_host or runner is None else runner
+    name = default_runner_name(target, probe, runner)
     program_runner = get_runner(target, name, probe=probe, timeout=PROGRAM_TIMEOUTS[name])
     root = cache_dir() / "spectest" / target.name
     root.mkdir(parents=True, exist_ok=True)
