@@ -210,14 +210,16 @@ static void at_dir(where *w, uint16_t d) {
     w->entry = w->node = d;
 }
 
-static uint16_t resolve(uint16_t dir, const char *path, bool follow, where *w) {
-    size_t plen = strlen(path);
+/* Resolve the first `plen` bytes of `path` (mkdir passes it without its
+ * trailing slashes, so it needs no copy of its own). */
+static uint16_t resolve_len(uint16_t dir, const char *path, size_t plen, bool follow, where *w) {
     w->slash = false;
     w->entry = w->node = RAMFS_NONE;
     if (plen == 0) return WAFT_WASI_ERRNO_NOENT;
     if (path[0] == '/') return WAFT_WASI_ERRNO_PERM; /* the sandbox admits only relative paths */
     if (plen >= sizeof w->buf) return WAFT_WASI_ERRNO_NAMETOOLONG;
-    memcpy(w->buf, path, plen + 1);
+    memcpy(w->buf, path, plen);
+    w->buf[plen] = '\0';
     char *p = w->buf;
     uint16_t cur = dir;
     unsigned depth = 0, links = 0; /* depth: directories below `dir`; ".." at 0 would leave it */
@@ -289,6 +291,34 @@ static uint16_t resolve(uint16_t dir, const char *path, bool follow, where *w) {
         depth++;
         pos = after;
     }
+}
+
+static uint16_t resolve(uint16_t dir, const char *path, bool follow, where *w) {
+    return resolve_len(dir, path, strlen(path), follow, w);
+}
+
+/* What a resolution found, without its path buffer: for link and rename,
+ * which resolve a second path before they act on the first.  Each path is
+ * resolved in a function of its own, never inlined (resolve_found for the
+ * first, link_to/rename_to for the second), so only one `where` and its
+ * RAMFS_PATH_MAX buffer is on the stack at a time.  With both in one frame
+ * these were the WASI imports that needed the most stack, more than a
+ * board's WAFT_STACK_MARGIN leaves for an import
+ * (tests/safety/test_import_stack_usage.py, docs/security.md). */
+typedef struct found {
+    uint16_t entry, node;
+    size_t len;
+    bool slash;
+} found;
+
+__attribute__((noinline)) static uint16_t resolve_found(uint16_t dir, const char *path, bool follow, found *f) {
+    where w;
+    uint16_t err = resolve(dir, path, follow, &w);
+    f->entry = w.entry;
+    f->node = w.node;
+    f->len = w.len;
+    f->slash = w.slash;
+    return err;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -370,14 +400,11 @@ uint16_t waft_ramfs_open(uint16_t dir, const char *path, bool creat, bool excl, 
 uint16_t waft_ramfs_mkdir(uint16_t dir, const char *path, uint64_t now) {
     /* mkdir ignores trailing slashes: "name/" names the directory to make,
      * so whatever is there already (a dangling symlink too) is EXIST. */
-    char bare[RAMFS_PATH_MAX];
     size_t len = strlen(path);
-    if (len >= sizeof bare) return WAFT_WASI_ERRNO_NAMETOOLONG;
+    if (len >= RAMFS_PATH_MAX) return WAFT_WASI_ERRNO_NAMETOOLONG;
     while (len > 1 && path[len - 1] == '/') len--;
-    memcpy(bare, path, len);
-    bare[len] = '\0';
     where w;
-    uint16_t err = resolve(dir, bare, false, &w);
+    uint16_t err = resolve_len(dir, path, len, false, &w);
     if (err != 0) return err;
     if (w.entry != RAMFS_NONE) return WAFT_WASI_ERRNO_EXIST;
     uint16_t made;
@@ -465,36 +492,41 @@ uint16_t waft_ramfs_readlink(uint16_t dir, const char *path, uint8_t *buf, size_
     return 0;
 }
 
-uint16_t waft_ramfs_link(uint16_t old_dir, const char *old_path, bool follow, uint16_t new_dir,
-                         const char *new_path, uint64_t now) {
-    where from, to;
-    uint16_t err = resolve(old_dir, old_path, follow, &from);
-    if (err != 0) return err;
-    if (from.node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
-    err = resolve(new_dir, new_path, false, &to);
+/* The rest of link once the old path is resolved: see `found`. */
+__attribute__((noinline)) static uint16_t link_to(const found *from, uint16_t new_dir, const char *new_path,
+                                                  uint64_t now) {
+    where to;
+    uint16_t err = resolve(new_dir, new_path, false, &to);
     if (err == 0) err = new_name(&to);
     if (err != 0) return err;
-    if (N(from.node)->type == DIR_T) return WAFT_WASI_ERRNO_PERM; /* no hard links to directories */
+    if (N(from->node)->type == DIR_T) return WAFT_WASI_ERRNO_PERM; /* no hard links to directories */
     uint16_t made;
     err = node_new(to.parent, to.name, to.len, LINK_T, now, &made);
     if (err != 0) return err;
-    N(made)->target = from.node;
-    N(from.node)->ctim = now;
+    N(made)->target = from->node;
+    N(from->node)->ctim = now;
     return 0;
 }
 
-uint16_t waft_ramfs_rename(uint16_t old_dir, const char *old_path, uint16_t new_dir, const char *new_path,
-                           uint64_t now) {
-    where from, to;
-    uint16_t err = resolve(old_dir, old_path, false, &from);
+uint16_t waft_ramfs_link(uint16_t old_dir, const char *old_path, bool follow, uint16_t new_dir,
+                         const char *new_path, uint64_t now) {
+    found from;
+    uint16_t err = resolve_found(old_dir, old_path, follow, &from);
     if (err != 0) return err;
     if (from.node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
-    err = resolve(new_dir, new_path, false, &to);
+    return link_to(&from, new_dir, new_path, now);
+}
+
+/* The rest of rename once the old path is resolved: see `found`. */
+__attribute__((noinline)) static uint16_t rename_to(const found *from, uint16_t new_dir, const char *new_path,
+                                                    uint64_t now) {
+    where to;
+    uint16_t err = resolve(new_dir, new_path, false, &to);
     if (err != 0) return err;
-    if (from.len == 0 || to.len == 0) return WAFT_WASI_ERRNO_BUSY; /* "." or "..": not renameable */
-    uint16_t src = from.entry;
-    bool is_dir = N(from.node)->type == DIR_T;
-    if ((to.slash || from.slash) && !is_dir) return WAFT_WASI_ERRNO_NOTDIR;
+    if (from->len == 0 || to.len == 0) return WAFT_WASI_ERRNO_BUSY; /* "." or "..": not renameable */
+    uint16_t src = from->entry;
+    bool is_dir = N(from->node)->type == DIR_T;
+    if ((to.slash || from->slash) && !is_dir) return WAFT_WASI_ERRNO_NOTDIR;
     if (is_dir) {
         /* A directory cannot move beneath itself. */
         for (uint16_t d = to.parent;; d = N(d)->parent) {
@@ -507,7 +539,7 @@ uint16_t waft_ramfs_rename(uint16_t old_dir, const char *old_path, uint16_t new_
         waft_ramfs_node *t = N(to.node);
         if (t->type == DIR_T && !is_dir) return WAFT_WASI_ERRNO_ISDIR;
         if (t->type != DIR_T && is_dir) return WAFT_WASI_ERRNO_NOTDIR;
-        if (to.node == from.node) return 0; /* two names of one file: POSIX does nothing */
+        if (to.node == from->node) return 0; /* two names of one file: POSIX does nothing */
         if (t->type == DIR_T && !dir_empty(to.node)) return WAFT_WASI_ERRNO_NOTEMPTY;
         if (t->type == DIR_T && t->opens > 0) return WAFT_WASI_ERRNO_BUSY;
         if (t->type == DIR_T) {
@@ -522,8 +554,17 @@ uint16_t waft_ramfs_rename(uint16_t old_dir, const char *old_path, uint16_t new_
     n->parent = to.parent;
     memcpy(n->name, to.name, to.len);
     n->name[to.len] = '\0';
-    N(from.node)->ctim = now;
+    N(from->node)->ctim = now;
     return 0;
+}
+
+uint16_t waft_ramfs_rename(uint16_t old_dir, const char *old_path, uint16_t new_dir, const char *new_path,
+                           uint64_t now) {
+    found from;
+    uint16_t err = resolve_found(old_dir, old_path, false, &from);
+    if (err != 0) return err;
+    if (from.node == RAMFS_NONE) return WAFT_WASI_ERRNO_NOENT;
+    return rename_to(&from, new_dir, new_path, now);
 }
 
 /* ------------------------------------------------------------------------- */
