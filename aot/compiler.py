@@ -11,18 +11,25 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aot import abi
 from aot.emit import check_opt, emit_object, target_machine
-from aot.errors import TargetError
+from aot.errors import AotError, TargetError
+from aot.frame_sizes import check_measurable, measure_frames
 from aot.header import generate_header
+from aot.lower.frames import largest_unguarded_frame, plan_frame_guards
 from aot.lower.module import lower_module, memory_cap
 from aot.targets import Target
 from aot.wasm.decode import decode_module
 from aot.wasm.module import Module
 from aot.wasm.validate import validate_module
+
+
+# Compiles needed until the frame sizes agree with the guards: 1 without big frames, 2 with;
+# a third only when guarding changed other functions' frames (inlining decisions).
+MAX_FRAME_PASSES = 4
 
 
 @dataclass
@@ -35,6 +42,8 @@ class CompileResult:
     instance_align: int  # its alignment
     llvm_ir: str = ""  # the optimised LLVM IR
     unoptimised_ir: str = ""  # the IR as lowered, before LLVM's pipeline
+    frame_sizes: dict[str, int] = field(default_factory=dict)  # native frame bytes by LLVM function name
+    frame_guards: dict[str, int] = field(default_factory=dict)  # functions checked before their frame
 
 
 def compile_module(
@@ -65,15 +74,29 @@ def compile_module(
     module = decode_module(data)
     validate_module(module)
     tm = target_machine(target, opt)
-    lowered = lower_module(module, target, prefix, tm.target_data, opt=opt,
-                           memory_cap_pages=memory_cap_pages, table_cap=table_cap,
-                           bounds_checks=bounds_checks)
-    if fit_check_name is not None:
-        check_fits(module, lowered.instance_size, target, fit_check_name, memory_cap_pages)
-    obj, optimised = emit_object(lowered.ir_text, target, opt)
-    header = generate_header(module, prefix, lowered.instance_size, lowered.instance_align, target)
+    check_measurable(tm)
+    # Compile until every frame is covered by the stack check (aot/lower/frames.py): once when
+    # no frame exceeds the target's unguarded limit, twice when some need a frame guard.
+    guards: dict[str, int] = {}
+    for _ in range(MAX_FRAME_PASSES):
+        lowered = lower_module(module, target, prefix, tm.target_data, opt=opt,
+                               memory_cap_pages=memory_cap_pages, table_cap=table_cap,
+                               bounds_checks=bounds_checks, frame_guards=guards)
+        if fit_check_name is not None:
+            check_fits(module, lowered.instance_size, target, fit_check_name, memory_cap_pages)
+        with measure_frames() as frames:
+            obj, optimised = emit_object(lowered.ir_text, target, opt)
+        planned = plan_frame_guards(frames.sizes, guards, target.max_unguarded_frame, lowered.defined_functions)
+        if planned is guards:
+            break
+        guards = planned
+    else:
+        raise AotError(f"internal error: the stack frames of {prefix} did not settle in {MAX_FRAME_PASSES} compiles")
+    max_frame = largest_unguarded_frame(frames.sizes, guards, lowered.defined_functions)
+    header = generate_header(module, prefix, lowered.instance_size, lowered.instance_align, target,
+                             max_unguarded_frame=max_frame)
     return CompileResult(obj, header, module, prefix, lowered.instance_size, lowered.instance_align,
-                         optimised, lowered.ir_text)
+                         optimised, lowered.ir_text, frame_sizes=frames.sizes, frame_guards=guards)
 
 
 def check_fits(module: Module, instance_size: int, target: Target, name: str,

@@ -37,8 +37,14 @@ _RESERVED_WORDS = frozenset(
 )
 
 
-def generate_header(module: Module, prefix: str, instance_size: int, instance_align: int, target: Target) -> str:
-    """The text of the module's C header (docs/abi.md, 'The instance')."""
+def generate_header(module: Module, prefix: str, instance_size: int, instance_align: int, target: Target,
+                    *, max_unguarded_frame: int = 0) -> str:
+    """The text of the module's C header (docs/abi.md, 'The instance').
+
+    `max_unguarded_frame` is the largest native frame of the object's code
+    that is pushed before its stack check (aot/lower/frames.py); the header
+    refuses to compile where WAFT_STACK_MARGIN could not hold it.
+    """
     abi.check_prefix(prefix)
     if instance_align < 1 or instance_align & (instance_align - 1):
         raise ValueError(f"instance alignment {instance_align} is not a power of two")
@@ -46,6 +52,7 @@ def generate_header(module: Module, prefix: str, instance_size: int, instance_al
     out += _banner(module, prefix, instance_size, instance_align, target.name)
     out += _open(prefix)
     out += _target_guard(prefix, target)
+    out += _stack_margin_check(prefix, max_unguarded_frame)
     out += _instance_type(prefix, instance_size, instance_align)
     out += _imports_struct(module, prefix)
     out += _lifecycle(prefix)
@@ -124,6 +131,22 @@ def _target_guard(prefix: str, target: Target) -> list[str]:
         f"#if !({' && '.join(abi_conditions(target))})",
         f'#error "{prefix}.h was generated for target {built_for}: compile this file for that target, '
         f'or regenerate the module with waft compile --target <yours>"',
+        "#endif",
+        "",
+    ]
+
+
+def _stack_margin_check(prefix: str, max_frame: int) -> list[str]:
+    # The entry check of a function runs after its frame is pushed, so the frame and
+    # then the trap path must fit the margin below the limit (docs/security.md).
+    name = abi.internal_symbol(prefix, "MAX_UNCHECKED_FRAME")
+    return [
+        "/* The largest stack frame this module's code pushes before checking the stack",
+        " * (bytes): WAFT_STACK_MARGIN must hold it and the trap path. */",
+        f"#define {name} {max_frame}",
+        f"#if WAFT_STACK_MARGIN < {name} + WAFT_TRAP_STACK_RESERVE",
+        f'#error "{prefix}.h: WAFT_STACK_MARGIN is too small for this module: its largest unchecked stack frame '
+        f'is {max_frame} bytes, and the trap path needs WAFT_TRAP_STACK_RESERVE more"',
         "#endif",
         "",
     ]

@@ -51,6 +51,10 @@ class Target:
     # Word accesses must be naturally aligned (Armv6-M faults, RV32 traps or emulates slowly):
     # target.toml `strict_alignment = true`.
     strict_alignment: bool = False
+    # Wasm functions whose native frame is bigger than this get their stack checked before
+    # the frame is pushed (aot/lower/frames.py); WAFT_STACK_MARGIN must hold this much plus
+    # the trap path and the imports.  target.toml `max_unguarded_frame`; default by kind.
+    max_unguarded_frame: int = 512
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -133,6 +137,7 @@ def load_target(name: str) -> Target:
         qemu_machine=qemu.get("machine"),
         pyocd_target=pyocd.get("target"),
         strict_alignment=bool(data.get("strict_alignment", False)),
+        max_unguarded_frame=int(data.get("max_unguarded_frame", _MAX_UNGUARDED_FRAME.get(data["kind"], 512))),
         extra={k: v for k, v in data.items() if k not in _KNOWN_KEYS},
     )
 
@@ -140,7 +145,10 @@ def load_target(name: str) -> Target:
 _KNOWN_KEYS = {
     "name", "description", "kind", "triple", "cpu", "features", "float_abi", "cc",
     "cflags", "default_memory_cap_pages", "abi_name", "memory", "qemu", "pyocd", "strict_alignment",
+    "max_unguarded_frame",
 }
+# A quarter of waft.h's default WAFT_STACK_MARGIN (64 KiB on a host, 2 KiB on bare metal).
+_MAX_UNGUARDED_FRAME = {"host": 16 * 1024}
 
 
 def target_names() -> list[str]:

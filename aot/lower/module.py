@@ -59,7 +59,9 @@ from llvmlite.ir._utils import DuplicatedNameError
 from aot import abi
 from aot.emit import function_attributes_for_opt
 from aot.errors import LinkError, TargetError, UnsupportedError
+from aot.frame_sizes import FRAME_SIZE_ATTRIBUTE
 from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zero_value
+from aot.lower.frames import FRAME_BODY_SUFFIX, define_frame_guard
 from aot.targets import Target
 from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
 
@@ -143,6 +145,17 @@ class ComdatConstant(ir.GlobalVariable):
         buf.append("".join(parts).replace(", align", ", comdat, align", 1))
 
 
+class FunctionAttributes(ir.FunctionAttributes):
+    """llvmlite's function attributes plus LLVM string attributes (`"key"="value"`), which it lacks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.strings: dict[str, str] = {}
+
+    def _to_list(self, ret_type: ir.Type) -> list[str]:
+        return super()._to_list(ret_type) + [f'"{key}"="{value}"' for key, value in sorted(self.strings.items())]
+
+
 def _sanitize(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.]", "_", name)[:64]
 
@@ -161,6 +174,7 @@ class ModuleContext:
         memory_cap_pages: int | None = None,
         table_cap: int | None = None,
         bounds_checks: bool = True,
+        frame_guards: dict[str, int] | None = None,
     ) -> None:
         self.module = module
         # False only for measurement builds (waft compile --unsafe-no-bounds-checks):
@@ -190,6 +204,11 @@ class ModuleContext:
         self.comdats: list[str] = []
         self.functions: list[ir.Function] = []  # internal convention, by function index
         self.import_decls: dict[str, ir.Function] = {}  # import symbol -> C declaration
+        # Frame guards (aot/lower/frames.py): LLVM function name -> bytes its body's frame may
+        # take, and the bodies of the guarded functions by guard name.
+        self.frame_guards = dict(frame_guards or {})
+        self.guarded_bodies: dict[str, ir.Function] = {}
+        self.defined_functions: set[str] = set()  # LLVM names of the functions this module defines
         self.import_ctx_index: list[int] = []  # function import index -> ctx slot
         self.num_ctx = 0  # distinct module names of function imports
         self.memories: list[MemoryInfo] = []
@@ -201,7 +220,27 @@ class ModuleContext:
 
     # --- small helpers ------------------------------------------------------
 
-    def add_function(self, fnty: ir.FunctionType, name: str, *, internal: bool) -> ir.Function:
+    def add_function(self, fnty: ir.FunctionType, name: str, *, internal: bool,
+                     functype: FuncType | None = None) -> ir.Function:
+        """Declare a function this module defines (or imports, for C declarations).
+
+        Every function carries the attribute that makes LLVM report its frame size
+        (aot/frame_sizes.py).  A name in `frame_guards` becomes a frame guard: the
+        function returned, which callers reference, checks the stack for the whole
+        frame and then calls the body, which `definition(fn)` returns for lowering.
+        `functype` (the Wasm type, for internal-convention functions) lets the guard
+        tail-call its body.
+        """
+        fn = self._new_function(fnty, name, internal=internal)
+        reserve = self.frame_guards.get(name)
+        if reserve is not None:
+            body = self._new_function(fnty, f"{name}{FRAME_BODY_SUFFIX}", internal=True)
+            body.attributes.add("noinline")  # inlined back into its guard, the frame would precede the check again
+            self.guarded_bodies[name] = body
+            define_frame_guard(self, fn, body, reserve, functype)
+        return fn
+
+    def _new_function(self, fnty: ir.FunctionType, name: str, *, internal: bool) -> ir.Function:
         try:
             fn = ir.Function(self.llmod, fnty, name=name)
         except DuplicatedNameError:
@@ -211,11 +250,19 @@ class ModuleContext:
             ) from None
         if internal:
             fn.linkage = "internal"
+        fn.attributes = FunctionAttributes()
         for attr in self.function_attributes:
             fn.attributes.add(attr)
+        # Report every frame: the guards need the big ones, the header the largest unguarded one.
+        fn.attributes.strings[FRAME_SIZE_ATTRIBUTE] = "0"
+        self.defined_functions.add(name)
         if self.cconv:
             fn.calling_convention = self.cconv
         return fn
+
+    def definition(self, fn: ir.Function) -> ir.Function:
+        """The function to lower `fn`'s code into: its body when `fn` is a frame guard, else `fn`."""
+        return self.guarded_bodies.get(fn.name, fn)
 
     def internal_type(self, functype: FuncType) -> ir.FunctionType:
         """`R f(ptr instance, params...)`: R is void, the one result or a literal struct."""
@@ -495,6 +542,7 @@ class LoweredModule:
     ir_text: str
     instance_size: int
     instance_align: int
+    defined_functions: frozenset[str] = frozenset()  # LLVM names, for matching LLVM's frame reports
 
 
 def lower_module(
@@ -507,15 +555,18 @@ def lower_module(
     memory_cap_pages: int | None = None,
     table_cap: int | None = None,
     bounds_checks: bool = True,
+    frame_guards: dict[str, int] | None = None,
 ) -> LoweredModule:
     """Lower a validated module to LLVM IR text plus the instance's size and alignment.
 
     `bounds_checks=False` drops the loads' and stores' bounds checks: for measuring their
     cost only, never the default (out-of-bounds accesses then corrupt memory).
+    `frame_guards` ({LLVM function name: bytes}) names the functions whose frames are
+    checked before they are pushed (aot/lower/frames.py).
     """
     mctx = ModuleContext(module, target, prefix, target_data, opt=opt,
                          memory_cap_pages=memory_cap_pages, table_cap=table_cap,
-                         bounds_checks=bounds_checks)
+                         bounds_checks=bounds_checks, frame_guards=frame_guards)
     _check_supported(module)
     _declare_data_segments(mctx)
     _declare_imports(mctx)
@@ -526,7 +577,8 @@ def lower_module(
         _lower_function(mctx, module.num_imported_funcs + index)
     _emit_initialize(mctx)
     _emit_exports(mctx)
-    return LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align)
+    return LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
+                         frozenset(mctx.defined_functions))
 
 
 def _check_supported(module: Module) -> None:
@@ -638,8 +690,10 @@ def _declare_functions(mctx: ModuleContext) -> None:
     for index in range(module.num_imported_funcs + len(module.functions)):
         functype = module.func_type(index)
         name = f"import.{index}" if index < module.num_imported_funcs else _function_name(mctx, index)
-        fn = mctx.add_function(mctx.internal_type(functype), name, internal=True)
+        fn = mctx.add_function(mctx.internal_type(functype), name, internal=True, functype=functype)
         mctx.mark_instance_param(fn)
+        if fn is not mctx.definition(fn):
+            mctx.mark_instance_param(mctx.definition(fn))
         mctx.functions.append(fn)
 
 
@@ -648,7 +702,7 @@ def _define_import_thunks(mctx: ModuleContext) -> None:
     module = mctx.module
     for index in range(module.num_imported_funcs):
         functype = module.func_type(index)
-        fn = mctx.functions[index]
+        fn = mctx.definition(mctx.functions[index])
         builder = ir.IRBuilder(fn.append_basic_block("entry"))
         inst, *params = fn.args
         callee = mctx.import_callee(builder, index)
@@ -675,7 +729,7 @@ def _lower_function(mctx: ModuleContext, index: int) -> None:
     module = mctx.module
     function = module.functions[index - module.num_imported_funcs]
     functype = module.func_type(index)
-    fn = mctx.functions[index]
+    fn = mctx.definition(mctx.functions[index])
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
     fctx = FuncContext(mctx, index, fn, builder)
     fctx.functype = functype
@@ -685,8 +739,15 @@ def _lower_function(mctx: ModuleContext, index: int) -> None:
         fctx.locals.append(builder.alloca(llvm_type(valtype), name=f"local{i}"))
         fctx.local_types.append(valtype)
     fn.args[0].name = "instance"
-    # The stack check comes before the first store into the new frame.
-    mctx.stack_check(fctx)
+    # The stack check comes before the first store into the new frame.  A guarded
+    # function's body needs none: its guard checked for the whole frame (frames.py).
+    # Either way the entry block ends here, so values hoisted into it precede the code.
+    if fn is mctx.functions[index]:
+        mctx.stack_check(fctx)
+    else:
+        start = fn.append_basic_block("start")
+        builder.branch(start)
+        builder.position_at_end(start)
     for i, (slot, valtype) in enumerate(zip(fctx.locals, valtypes)):
         if i < len(functype.params):
             arg = fn.args[1 + i]
@@ -747,7 +808,7 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     """`void P__initialize(void *inst, void *imports)`: docs/abi.md, 'The instance'."""
     module = mctx.module
     fnty = ir.FunctionType(ir.VoidType(), [PTR, PTR])
-    fn = mctx.add_function(fnty, abi.internal_symbol(mctx.prefix, "initialize"), internal=False)
+    fn = mctx.definition(mctx.add_function(fnty, abi.internal_symbol(mctx.prefix, "initialize"), internal=False))
     inst, imports = fn.args
     inst.name, imports.name = "instance", "imports"
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -849,7 +910,7 @@ def _emit_exports(mctx: ModuleContext) -> None:
         symbol = abi.export_symbol(mctx.prefix, export.name)
         if export.kind == "func":
             functype = module.func_type(export.index)
-            fn = mctx.add_function(mctx.c_type(functype), symbol, internal=False)
+            fn = mctx.definition(mctx.add_function(mctx.c_type(functype), symbol, internal=False))
             mctx.mark_instance_param(fn)
             builder = ir.IRBuilder(fn.append_basic_block("entry"))
             inst = fn.args[0]
@@ -868,7 +929,7 @@ def _emit_exports(mctx: ModuleContext) -> None:
                     builder.store(builder.extract_value(result, i), builder.bitcast(out, llvm_type(t).as_pointer()))
                 builder.ret_void()
             continue
-        fn = mctx.add_function(ir.FunctionType(PTR, [PTR]), symbol, internal=False)
+        fn = mctx.definition(mctx.add_function(ir.FunctionType(PTR, [PTR]), symbol, internal=False))
         builder = ir.IRBuilder(fn.append_basic_block("entry"))
         inst = fn.args[0]
         if export.kind == "memory":

@@ -70,22 +70,29 @@ extern "C" {
  * WAFT_STACK_MARGIN: how far above the true end of the native stack
  * waft_stack_limit sits.  Generated code traps with
  * WAFT_TRAP_CALL_STACK_EXHAUSTED when, on function entry, its frame address is
- * below waft_stack_limit, so the margin must hold (1) the deepest frame a Wasm
- * function may still push after its entry check, (2) the trap path
- * (waft_trap, longjmp, or the print-and-exit path when no frame is pushed), and
- * (3) any imported C function the module calls while near the limit.
+ * below waft_stack_limit.  That check runs after the function's prologue, so
+ * the margin must hold (1) the largest frame a Wasm function pushes before its
+ * check — the compiler measures every frame, checks bigger ones before they
+ * are pushed (frame guards), and writes the largest unchecked one into the
+ * module's header as P__MAX_UNCHECKED_FRAME, which the header checks against
+ * this margin —, (2) the trap path (WAFT_TRAP_STACK_RESERVE), and (3) any
+ * imported C function the module calls while near the limit
+ * (docs/security.md has the measured figures for the WASI imports).
  *
  * Host: 64 KiB.  Imports (WASI) call into libc, whose stdio can use several
  * KiB of stack; Linux stacks are megabytes, so the margin costs nothing.
- * Cortex-M: 2 KiB.  Measured with -fstack-usage (arm-none-eabi-gcc 12, -O2,
- * cortex-m4 and cortex-m0plus): the trap path is waft_trap (8 B) ->
+ * Cortex-M and RISC-V: 2 KiB.  Measured with -fstack-usage (arm-none-eabi-gcc
+ * 12, -O2, cortex-m4 and cortex-m0plus): the trap path is waft_trap (8 B) ->
  * waft_port_write_error (0 B) / waft_port_exit (8 B), or longjmp, well under
- * 100 bytes; the rest is left for the last Wasm frame and small imports.
+ * 100 bytes; the compiler guards Wasm frames above 512 bytes (target.toml
+ * max_unguarded_frame); the rest is left for imports.
  * Imports with deep C call chains (newlib's printf family among them) need a
  * larger margin: pass -DWAFT_STACK_MARGIN=... to everything that includes
  * this file.
  */
 #define WAFT_STACK_MARGIN_MIN 256
+/* Stack the trap path may use below a frame that failed its check. */
+#define WAFT_TRAP_STACK_RESERVE 256
 #ifndef WAFT_STACK_MARGIN
 #if defined(WAFT_PORT_HOST)
 #define WAFT_STACK_MARGIN (64u * 1024u)

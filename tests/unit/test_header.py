@@ -318,3 +318,19 @@ def test_header_from_a_decoded_module(tmp_path):
     source.write_text('#include "ctl.h"\n')
     result = _compile("cc", "c11", source, tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_margin_too_small_for_the_modules_unchecked_frames_stops_the_c_compiler(tmp_path):
+    # Frames pushed before their stack check must fit WAFT_STACK_MARGIN (2 KiB on a board)
+    # with the trap path: a header saying 1900 bytes cannot be built with the default...
+    target = load_target("stm32f4")
+    cc, flags = _target_compiler(target)
+    (tmp_path / "pid.h").write_text(generate_header(pid_module(), "pid", 64, 8, target, max_unguarded_frame=1900))
+    source = tmp_path / "user.c"
+    source.write_text('#include "pid.h"\n')
+    result = _compile(cc, "c11", source, tmp_path, flags)
+    assert result.returncode != 0
+    assert "pid.h: WAFT_STACK_MARGIN is too small for this module" in result.stderr, result.stderr
+    # ...and builds once the margin holds it.
+    result = _compile(cc, "c11", source, tmp_path, (*flags, "-DWAFT_STACK_MARGIN=2304u"))
+    assert result.returncode == 0, result.stderr

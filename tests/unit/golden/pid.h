@@ -27,6 +27,13 @@ extern "C" {
 #error "pid.h was generated for target stm32f4 (thumbv7em-unknown-none-eabihf, hard-float): compile this file for that target, or regenerate the module with waft compile --target <yours>"
 #endif
 
+/* The largest stack frame this module's code pushes before checking the stack
+ * (bytes): WAFT_STACK_MARGIN must hold it and the trap path. */
+#define pid__MAX_UNCHECKED_FRAME 0
+#if WAFT_STACK_MARGIN < pid__MAX_UNCHECKED_FRAME + WAFT_TRAP_STACK_RESERVE
+#error "pid.h: WAFT_STACK_MARGIN is too small for this module: its largest unchecked stack frame is 0 bytes, and the trap path needs WAFT_TRAP_STACK_RESERVE more"
+#endif
+
 /* One instance of the module: memories, tables, globals and function references.
  * Opaque: put it in static storage, on the stack or in allocated memory;
  * pid__instantiate sets it up. */
