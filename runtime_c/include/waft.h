@@ -81,14 +81,18 @@ extern "C" {
  *
  * Host: 64 KiB.  Imports (WASI) call into libc, whose stdio can use several
  * KiB of stack; Linux stacks are megabytes, so the margin costs nothing.
- * Cortex-M and RISC-V: 2 KiB.  Measured with -fstack-usage (arm-none-eabi-gcc
- * 12, -O2, cortex-m4 and cortex-m0plus): the trap path is waft_trap (8 B) ->
- * waft_port_write_error (0 B) / waft_port_exit (8 B), or longjmp, well under
- * 100 bytes; the compiler guards Wasm frames above 512 bytes (target.toml
- * max_unguarded_frame); the rest is left for imports.
+ * Cortex-M and RISC-V: 2 KiB, shared out as docs/security.md tabulates
+ * (measured by waftkit/firmware/stack_usage.py from GCC's call graphs and the
+ * libraries' machine code, and enforced by tests/safety): the trap path
+ * (48 bytes on Cortex-M, 144 on riscv32-virt; WAFT_TRAP_STACK_RESERVE keeps
+ * 256), the largest unchecked Wasm frame (the compiler guards frames above
+ * 512 bytes: target.toml max_unguarded_frame), an interrupt taken at the
+ * deepest point (the core's exception frame and the SysTick handler: 112
+ * bytes on a Cortex-M4F), and what is left, about 1.2 KiB, for the deepest
+ * import's whole call chain (1072 bytes on stm32f4 today).
  * Imports with deep C call chains (newlib's printf family among them) need a
- * larger margin: pass -DWAFT_STACK_MARGIN=... to everything that includes
- * this file.
+ * larger margin: measure them (python -m waftkit.firmware.stack_usage) and
+ * pass -DWAFT_STACK_MARGIN=... to everything that includes this file.
  */
 #define WAFT_STACK_MARGIN_MIN 256
 /* Stack the trap path may use below a frame that failed its check. */
