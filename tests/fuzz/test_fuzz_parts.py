@@ -276,6 +276,27 @@ def test_a_broken_case_file_is_one_error_naming_it(tmp_path) -> None:
         regressions.load(tmp_path)
 
 
+@needs_tools
+def test_the_waft_command_refuses_fuzzed_binaries_in_one_line(tmp_path, host_pool) -> None:
+    """What a user sees: `waft compile` on inputs Waft refuses prints one `waft: error:` line."""
+    refused = []
+    for seed in range(40):
+        item = accept.make_input(seed)
+        if item is not None and host_pool.submit(item.data, "m0").result()["status"] == "error":
+            refused.append(item.data)
+        if len(refused) == 3:
+            break
+    assert len(refused) == 3
+    for i, data in enumerate(refused):
+        wasm = tmp_path / f"in{i}.wasm"
+        wasm.write_bytes(data)
+        proc = subprocess.run([sys.executable, "-m", "waftkit", "compile", str(wasm), "-o", str(tmp_path / f"o{i}.o")],
+                              capture_output=True, text=True)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stderr.startswith("waft: error: ") and proc.stderr.count("\n") == 1, proc.stderr
+        assert not (tmp_path / f"o{i}.o").exists()
+
+
 # --- the overnight command ----------------------------------------------------------------------------
 
 
@@ -285,7 +306,7 @@ def test_the_fuzz_command_runs_and_sums_up(tmp_path) -> None:
                            "--save-to", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert lines[0] == f"fuzzing both on host from seed 7, 3 seeds; cases go to {tmp_path}"
+    assert lines[0] == f"fuzzing both on host (-O2) from seed 7, 3 seeds; cases go to {tmp_path}"
     assert lines[1].startswith("[exec host] seeds 7..9: ") and lines[2].startswith("[accept host] seeds 7..9: ")
     assert lines[-1].startswith("exec: 3 modules, ") and lines[-1].endswith("; 0 bugs")
     assert list(tmp_path.iterdir()) == []

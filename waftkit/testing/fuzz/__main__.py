@@ -19,6 +19,7 @@ from pathlib import Path
 
 import click
 
+from aot.emit import OPT_LEVELS
 from aot.errors import AotError
 from waftkit.testing.fuzz import oracle, regressions
 from waftkit.testing.fuzz.campaign import Options, run_campaign
@@ -51,6 +52,8 @@ def _fail(message: str) -> None:
 @click.option("--count", type=click.IntRange(1), default=None,
               help="Seeds per mode (default: 1000, or no limit with --time).")
 @click.option("--time", "budget", default=None, help="Stop after this long: 90s, 30m, 8h.")
+@click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True,
+              help="Waft's optimisation level, as `waft compile -O`.")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True,
               help="Compiler processes.")
 @click.option("--save-to", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -60,7 +63,7 @@ def _fail(message: str) -> None:
               help="Minimisation budget per bug (candidates tried).")
 @click.option("--max-saves", type=click.IntRange(0), default=20, show_default=True,
               help="Save at most this many cases in one run.")
-def main(mode: str, target: str, seed: int | None, count: int | None, budget: str | None, jobs: int,
+def main(mode: str, target: str, seed: int | None, count: int | None, budget: str | None, opt: str, jobs: int,
          save_to: Path | None, no_save: bool, shrink_attempts: int, max_saves: int) -> None:
     """Differential fuzzing of Waft against wasmtime and wasm-tools validate."""
     seconds = parse_duration(budget) if budget is not None else None
@@ -78,11 +81,11 @@ def main(mode: str, target: str, seed: int | None, count: int | None, budget: st
         _fail(str(exc))
     first = seed if seed is not None else secrets.randbelow(1 << 31)
     folder = None if no_save else (save_to or regressions.default_folder())
-    click.echo(f"fuzzing {mode} on {target} from seed {first}"
+    click.echo(f"fuzzing {mode} on {target} (-O{opt}) from seed {first}"
                f"{f', {count} seeds' if count else ''}{f', for {budget}' if budget else ''}"
                f"{f'; cases go to {folder}' if folder else ''}")
     options = Options(target=target, modes=("exec", "accept") if mode == "both" else (mode,),
-                      first_seed=first, count=count, seconds=seconds, jobs=jobs, save_to=folder,
+                      first_seed=first, count=count, seconds=seconds, jobs=jobs, opt=opt, save_to=folder,
                       shrink_attempts=shrink_attempts, max_saves=max_saves)
     summary = run_campaign(options, sys.stdout)
     sys.exit(1 if summary.bugs else 0)

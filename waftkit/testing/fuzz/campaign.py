@@ -34,6 +34,7 @@ class Options:
     count: int | None = 1000  # seeds per mode; None: until the time budget runs out
     seconds: float | None = None  # time budget
     jobs: int = 1
+    opt: str = "2"  # Waft's optimisation level (its -O)
     save_to: Path | None = None  # None: do not minimise or save
     shrink_attempts: int = 200
     max_saves: int = 20
@@ -59,9 +60,9 @@ class Summary:
         return "; ".join(parts) + f"; {len(self.bugs)} bugs{saved}"
 
 
-def _found(mode: str, target: str, seed: int) -> str:
-    return f"python -m waftkit.testing.fuzz --mode {mode} --target {target} --seed {seed} --count 1 " \
-           f"({tools.version()})"
+def _found(mode: str, target: str, seed: int, opt: str) -> str:
+    return f"python -m waftkit.testing.fuzz --mode {mode} --target {target} --opt {opt} --seed {seed} " \
+           f"--count 1 ({tools.version()})"
 
 
 class Campaign:
@@ -103,7 +104,8 @@ class Campaign:
         if not self._can_save(case.data):
             return
         data = reduce.minimise(
-            case.data, ["exec", "--target", self.target.name, "--seed", str(case.seed), "--want", kind],
+            case.data, ["exec", "--target", self.target.name, "--opt", self.o.opt, "--seed", str(case.seed),
+             "--want", kind],
             lambda d: predicate.exec_shows(d, case.seed, executor, kind), attempts=self.o.shrink_attempts)
         small = differential.run_modules([(case.seed, data)], executor)
         if not small or not small[0].verdict.bugs:  # the bug went away when run again: keep the original
@@ -115,7 +117,7 @@ class Campaign:
             self._say("    minimised to the module of a case saved before")
             return
         path = regressions.save_exec(self.o.save_to, self.target.name, keep.data, keep.plan, keep.expected,
-                                     keep.verdict, _found("exec", self.target.name, case.seed))
+                                     keep.verdict, _found("exec", self.target.name, case.seed, self.o.opt))
         self.summary.saved.append(path)
         self._say(f"    minimised {len(case.data)} -> {len(keep.data)} bytes, saved {path}")
 
@@ -139,7 +141,8 @@ class Campaign:
         self._say(line)
         if not self._can_save(item.data):
             return
-        data = reduce.minimise(item.data, ["accept", "--target", self.target.name, "--want", verdict.kind],
+        data = reduce.minimise(item.data, ["accept", "--target", self.target.name, "--opt", self.o.opt,
+                                "--want", verdict.kind],
                                lambda d: predicate.accept_shows(d, pool, verdict.kind),
                                attempts=self.o.shrink_attempts)
         final = accept.judge(data, pool.submit(data, "m0").result())
@@ -148,7 +151,7 @@ class Campaign:
         if duplicate:
             self._say("    minimised to the module of a case saved before")
             return
-        path = regressions.save_accept(self.o.save_to, data, final, _found("accept", self.target.name, seed))
+        path = regressions.save_accept(self.o.save_to, data, final, _found("accept", self.target.name, seed, self.o.opt))
         self.summary.saved.append(path)
         self._say(f"    minimised {len(item.data)} -> {len(data)} bytes, saved {path}")
 
@@ -158,8 +161,8 @@ class Campaign:
         deadline = None if self.o.seconds is None else time.monotonic() + self.o.seconds
         seed = self.o.first_seed
         done = 0
-        with WaftExecutor(self.target, jobs=self.o.jobs) as executor, \
-                CompilePool(self.target, jobs=self.o.jobs) as pool:
+        with WaftExecutor(self.target, opt=self.o.opt, jobs=self.o.jobs) as executor, \
+                CompilePool(self.target, opt=self.o.opt, jobs=self.o.jobs) as pool:
             while (self.o.count is None or done < self.o.count) and \
                     (deadline is None or time.monotonic() < deadline):
                 n = CHUNK if self.o.count is None else min(CHUNK, self.o.count - done)

@@ -40,18 +40,19 @@ def accept_shows(data: bytes, pool: CompilePool, want: str) -> bool:
 @click.argument("mode", type=click.Choice(["exec", "accept"]))
 @click.argument("wasm", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--target", "target_name", default="host", show_default=True)
+@click.option("--opt", default="2", show_default=True, help="Waft's optimisation level.")
 @click.option("--seed", type=int, default=0, help="exec: the seed that picks the call arguments.")
 @click.option("--want", required=True, help="The class of bug to keep (e.g. mismatch, crash).")
-def main(mode: str, wasm: Path, target_name: str, seed: int, want: str) -> None:
+def main(mode: str, wasm: Path, target_name: str, opt: str, seed: int, want: str) -> None:
     data = wasm.read_bytes()
     target = load_target(target_name)
     try:
         # jobs=0: one module to compile, in a fork of this process; no workers to start.
         if mode == "exec":
-            with WaftExecutor(target, jobs=0) as executor:
+            with WaftExecutor(target, opt=opt, jobs=0) as executor:
                 shows = exec_shows(data, seed, executor, want)
         else:
-            with CompilePool(target, jobs=0) as pool:
+            with CompilePool(target, opt=opt, jobs=0) as pool:
                 shows = accept_shows(data, pool, want)
     except Exception:  # a candidate that breaks the checking is not a smaller copy of the bug
         shows = False
