@@ -72,3 +72,35 @@ class TargetError(AotError):
     """An unknown target, or a module that does not fit the target's board."""
 
     kind = "target error"
+
+
+class WitError(AotError):
+    """A WIT document that does not parse or resolve, or that Waft does not support.
+
+    The place is the WIT source's `file:line:column` (1-based), worked out from a
+    span only when the error is raised, so the message reads like a compiler's:
+    `deps/io/streams.wit:12:5: expected `}`, found `fn``.  `snippet` holds the
+    source line with a caret under the column, for callers that show more than
+    one line.
+    """
+
+    kind = "invalid WIT"
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+                 column: int | None = None, snippet: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.column = column
+        self.snippet = snippet
+
+    def where(self) -> str:
+        if self.path is None:
+            return ""
+        if self.line is None:
+            return self.path
+        return f"{self.path}:{self.line}:{self.column}"
+
+    def __str__(self) -> str:
+        where = self.where()
+        return f"{where}: {self.message}" if where else self.message
