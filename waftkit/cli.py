@@ -304,5 +304,11 @@ def spectest(paths: tuple[Path, ...], target_name: str, jobs: int | None, opt: s
     sys.exit(status)
 
 
+# `waft wit ...` lives in its own file (waftkit/cli_wit.py); registered here so `waft --help` lists it.
+from waftkit.cli_wit import wit as _wit  # noqa: E402  (after main exists: cli_wit imports nothing from here at load)
+
+main.add_command(_wit)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

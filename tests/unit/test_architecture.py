@@ -28,6 +28,7 @@ ROOMS = {
     "waftkit.run": "run",
     "waftkit.testing": "testing",
     "waftkit.cli": "cli",
+    "waftkit.cli_wit": "cli",
     "waftkit.__main__": "cli",
 }
 
