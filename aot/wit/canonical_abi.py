@@ -102,6 +102,8 @@ class CanonicalAbi:
     # --- alignment and size ---------------------------------------------------------------
 
     def alignment(self, t: Type) -> int:
+        if isinstance(t, TypeDef) and isinstance(t.kind, Alias):
+            t = t.resolved()  # a chain of aliases is walked, not recursed
         if isinstance(t, Primitive):
             return self.ptr_size if t is Primitive.STRING else _PRIM_SIZE[t]
         cached = self._align.get(t)
@@ -132,6 +134,8 @@ class CanonicalAbi:
         return max((self.alignment(c) for c in cases if c is not None), default=1)
 
     def elem_size(self, t: Type) -> int:
+        if isinstance(t, TypeDef) and isinstance(t.kind, Alias):
+            t = t.resolved()  # a chain of aliases is walked, not recursed
         if isinstance(t, Primitive):
             return 2 * self.ptr_size if t is Primitive.STRING else _PRIM_SIZE[t]
         cached = self._size.get(t)
@@ -179,6 +183,8 @@ class CanonicalAbi:
     # --- flattening ---------------------------------------------------------------------------
 
     def flatten_type(self, t: Type) -> tuple[str, ...]:
+        if isinstance(t, TypeDef) and isinstance(t.kind, Alias):
+            t = t.resolved()  # a chain of aliases is walked, not recursed
         if isinstance(t, Primitive):
             return (self.ptr_type, self.ptr_type) if t is Primitive.STRING else (_PRIM_FLAT[t],)
         cached = self._flat.get(t)

@@ -46,7 +46,12 @@ def load_wit(path: str | os.PathLike, *, extra_deps: Iterable[str | os.PathLike]
     main, packages = _read_group(path, sources)
     for dep in _dependency_paths(path, [Path(p) for p in extra_deps]):
         packages.extend(_read_group(dep, sources)[1])
-    return resolve, resolve_packages(resolve, packages, main)
+    try:
+        return resolve, resolve_packages(resolve, packages, main)
+    except RecursionError:
+        # Chains of definitions (type a = b; type b = c; ...) are resolved depth first.
+        raise WitError(f"{path}: definitions refer to each other too deeply to resolve "
+                       f"(a chain of hundreds of types or interfaces)") from None
 
 
 def _dependency_paths(main: Path, extra: list[Path]) -> list[Path]:

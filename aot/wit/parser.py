@@ -17,6 +17,7 @@ from aot.wit.lexer import Token, tokenize
 from aot.wit.source import SourceFile, SourceMap
 from aot.wit.version import Version
 
+MAX_TYPE_NESTING = 100  # `list<list<...>>` deeper than this is refused rather than recursed into
 PRIMITIVES = frozenset("bool u8 u16 u32 u64 s8 s16 s32 s64 f32 f64 char string".split())
 _TYPEDEF_STARTS = frozenset(("type", "record", "variant", "enum", "flags", "resource"))
 _PREVIEW3 = {
@@ -38,6 +39,7 @@ class _Parser:
         self.pos = 0
         self.sources = sources
         self.path = path
+        self.depth = 0
 
     # --- token helpers ------------------------------------------------------------------
 
@@ -402,6 +404,15 @@ class _Parser:
     # --- types --------------------------------------------------------------------------
 
     def type(self) -> ast.TypeExpr:
+        self.depth += 1
+        if self.depth > MAX_TYPE_NESTING:
+            raise self.error(self.tok.span, f"types nest more than {MAX_TYPE_NESTING} deep here")
+        try:
+            return self._type()
+        finally:
+            self.depth -= 1
+
+    def _type(self) -> ast.TypeExpr:
         tok = self.tok
         kind = tok.kind
         if kind in PRIMITIVES:

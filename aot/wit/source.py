@@ -25,8 +25,8 @@ class SourceFile:
     base: int  # offset of the file's first character in the source map
     _line_starts: list[int] | None = field(default=None, repr=False)
 
-    def line_col(self, offset: int) -> tuple[int, int]:
-        """1-based line and column of a file-local offset."""
+    def _starts(self) -> list[int]:
+        # Lines end at "\n" only (a CR before it stays in the line), as the lexer counts them.
         if self._line_starts is None:
             starts = [0]
             find = self.text.find
@@ -35,11 +35,22 @@ class SourceFile:
                 starts.append(pos + 1)
                 pos = find("\n", pos + 1)
             self._line_starts = starts
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        return line + 1, offset - self._line_starts[line] + 1
+        return self._line_starts
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a file-local offset."""
+        starts = self._starts()
+        line = bisect.bisect_right(starts, offset) - 1
+        return line + 1, offset - starts[line] + 1
 
     def line_text(self, line: int) -> str:
-        return self.text.splitlines()[line - 1] if self.text else ""
+        """The text of a 1-based line, without its line end; "" past the last line."""
+        starts = self._starts()
+        if line > len(starts):
+            return ""
+        start = starts[line - 1]
+        end = self.text.find("\n", start)
+        return self.text[start:end if end != -1 else len(self.text)].rstrip("\r")
 
 
 class SourceMap:
