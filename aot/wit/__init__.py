@@ -22,6 +22,7 @@ The API a bindings generator calls:
     resolve, main = load_wit("wit/", extra_deps=[...], features=[...])   # WitError on bad input
     world = resolve.select_world(main, "command")        # or "wasi:cli/command", or None
     world.imports / world.exports                        # {Interface | "plain name": item}, elaborated
+    resolve.topological_types()                          # every TypeDef after the types it uses
     abi = CanonicalAbi()                                 # wasm32
     abi.alignment(t), abi.elem_size(t), abi.flatten_type(t), abi.field_offsets([...])
     abi.import_signature(func), abi.export_signature(func)   # CoreSignature

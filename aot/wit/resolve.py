@@ -512,7 +512,7 @@ class _PackageResolver:
         cache = self.ctx.borrow_cache
         if ty not in cache:
             cache[ty] = False  # types are acyclic; this only stops revisits
-            cache[ty] = any(self.contains_borrow(u) for u in _children(ty)) or isinstance(ty.kind, Borrow)
+            cache[ty] = any(self.contains_borrow(u) for u in t.children(ty)) or isinstance(ty.kind, Borrow)
         return cache[ty]
 
     # --- worlds ------------------------------------------------------------------------------
@@ -655,28 +655,6 @@ def _stability(gate: ast.Gate) -> Stability:
     if gate is ast.NO_GATE:
         return t.STABLE
     return Stability(gate.since, gate.unstable, gate.deprecated)
-
-
-def _children(td: TypeDef) -> list[t.Type]:
-    """The types a type definition is made of (one level)."""
-    k = td.kind
-    if isinstance(k, Record):
-        return [f.type for f in k.fields]
-    if isinstance(k, Variant):
-        return [c.type for c in k.cases if c.type is not None]
-    if isinstance(k, Tuple):
-        return list(k.types)
-    if isinstance(k, (List, FixedList)):
-        return [k.element]
-    if isinstance(k, Map):
-        return [k.key, k.value]
-    if isinstance(k, Option_):
-        return [k.type]
-    if isinstance(k, Result_):
-        return [x for x in (k.ok, k.err) if x is not None]
-    if isinstance(k, Alias):
-        return [k.target]
-    return []
 
 
 def _rename(name: str, old: str, new: str) -> str | None:

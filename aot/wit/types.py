@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Union
 
+from aot.errors import WitError
 from aot.wit.source import NO_SPAN, SourceMap, Span
 from aot.wit.version import Version
 
@@ -357,8 +358,6 @@ class Resolve:
         (the version may be left out when only one version of the package is
         loaded), or None when the main package has exactly one world.
         """
-        from aot.errors import WitError
-
         if spec is None:
             if main is None:
                 raise WitError("no main package: name the world as `ns:pkg/world`")
@@ -404,6 +403,25 @@ class Resolve:
                            f"(its worlds: {', '.join(pkg.worlds) or 'none'})")
         return pkg.worlds[world]
 
+    def topological_types(self) -> list[TypeDef]:
+        """Every TypeDef of the load, each after every type it refers to: the order in which a C
+        header can define them (`Resolve.types` is in creation order, which is not that)."""
+        order: list[TypeDef] = []
+        placed: set[TypeDef] = set()
+        for root in self.types:
+            stack = [(root, iter(children(root)))]
+            while stack:
+                td, rest = stack[-1]
+                nxt = next((c for c in rest if isinstance(c, TypeDef) and c not in placed), None)
+                if nxt is None:
+                    stack.pop()
+                    if td not in placed:
+                        placed.add(td)
+                        order.append(td)
+                elif all(nxt is not s[0] for s in stack):  # types are acyclic; this only guards
+                    stack.append((nxt, iter(children(nxt))))
+        return order
+
     def interface_direct_deps(self, iface: Interface) -> list[Interface]:
         """The interfaces whose types `iface` uses, in the order of its `use`d names."""
         deps: list[Interface] = []
@@ -429,3 +447,28 @@ def describe_function(func: Function) -> str:
     params = ", ".join(f"{p.name}: {describe(p.type)}" for p in func.params)
     result = f" -> {describe(func.result)}" if func.result is not None else ""
     return f"func({params}){result}"
+
+
+def children(td: TypeDef) -> list[Type]:
+    """The types a type definition refers to directly: fields, cases, elements, an alias's target,
+    a handle's resource."""
+    k = td.kind
+    if isinstance(k, Record):
+        return [f.type for f in k.fields]
+    if isinstance(k, Variant):
+        return [c.type for c in k.cases if c.type is not None]
+    if isinstance(k, Tuple):
+        return list(k.types)
+    if isinstance(k, (List, FixedList)):
+        return [k.element]
+    if isinstance(k, Map):
+        return [k.key, k.value]
+    if isinstance(k, Option_):
+        return [k.type]
+    if isinstance(k, Result_):
+        return [x for x in (k.ok, k.err) if x is not None]
+    if isinstance(k, Alias):
+        return [k.target]
+    if isinstance(k, (Own, Borrow)):
+        return [k.resource]
+    return []

@@ -183,3 +183,18 @@ def test_the_every_type_package_resolves(tmp_path: Path):
     assert isinstance(point.kind, Record) and [f.name for f in point.kind.fields] == ["x", "y", "label", "size"]
     length = point.kind.fields[3].type
     assert isinstance(length, TypeDef) and length.resolved().owner.id == "test:units/units@1.2.3-rc.1"
+
+
+def test_types_in_dependency_order_for_c_headers():
+    resolve, _ = load_wit(DATA / "all-types", features=["experimental"])
+    order = resolve.topological_types()
+    assert set(order) == set(resolve.types) and len(order) == len(resolve.types)
+    position = {td: i for i, td in enumerate(order)}
+    from aot.wit.types import children
+    for td in order:
+        for child in children(td):
+            if isinstance(child, TypeDef):
+                assert position[child] < position[td], (child, td)
+    # `shape` refers to `point`, defined before it in the file but named after it in `value`.
+    names = [td.name for td in order if td.name and td.owner and getattr(td.owner, "name", None) == "compound"]
+    assert names.index("point") < names.index("shape") < names.index("value")
