@@ -225,14 +225,29 @@ SIMD_WAT = """
 
 
 @needs_tools
-def test_minimising_keeps_the_finding_and_shrinks(host_pool) -> None:
-    """A module Waft refuses for SIMD (a clean 'unsupported' answer: the predicate machinery works
-    the same for any class) shrinks through wasm-tools shrink and the predicate command."""
+def test_a_finding_is_minimised_and_saved_as_a_case(tmp_path, host_pool) -> None:
+    """The campaign's path for a finding, run for real on a module Waft refuses for SIMD (a clean
+    'unsupported' answer, not a bug: the path is the same for every class): wasm-tools shrink
+    with the predicate command makes it smaller, and it is saved as a case that passes."""
+    import io
+
+    from waftkit.testing.fuzz.campaign import Campaign, Options
+
     data = tools.parse_wat(SIMD_WAT)
-    assert accept_shows(data, host_pool, "unsupported")
-    small = reduce.minimise(data, ["accept", "--want", "unsupported"],
-                            lambda d: accept_shows(d, host_pool, "unsupported"), attempts=5)
-    assert len(small) < len(data) and accept_shows(small, host_pool, "unsupported")
+    verdict = accept.judge(data, host_pool.submit(data, "m0").result())
+    assert verdict.kind == "unsupported"
+    out = io.StringIO()
+    campaign = Campaign(Options(save_to=tmp_path, shrink_attempts=5), out)
+    campaign._accept_bug(host_pool, 0, accept.Input(data, "hand-written"), verdict)
+    (case,) = regressions.load(tmp_path)
+    assert len(case.wasm) < len(data) and accept_shows(case.wasm, host_pool, "unsupported")
+    assert case.meta["expect"] == "refuse" and "--mode accept" in case.meta["found"]
+    assert f"minimised {len(data)} -> {len(case.wasm)} bytes, saved {case.path}" in out.getvalue()
+    waft = host_pool.submit(case.wasm, "m0").result()
+    assert regressions.accept_problems(case, waft, regressions.rejudge(case, waft)) == []
+    # The same input again is not saved twice.
+    campaign._accept_bug(host_pool, 0, accept.Input(data, "hand-written"), verdict)
+    assert len(regressions.load(tmp_path)) == 1
 
 
 @needs_tools

@@ -51,6 +51,9 @@ _TRAPS = {
 }
 
 
+STACK_BYTES = 1 << 20
+
+
 @cache
 def engine():
     """One wasmtime engine for Waft's language."""
@@ -64,6 +67,9 @@ def engine():
     for off in ("wasm_simd", "wasm_relaxed_simd", "wasm_threads", "wasm_memory64", "wasm_multi_memory",
                 "wasm_gc", "wasm_function_references", "wasm_exceptions", "wasm_wide_arithmetic"):
         setattr(config, off, False)
+    # A stated stack, not the version's default: how deep wasmtime recurses before "call stack
+    # exhausted" (compare.py classes a difference in depth as a stack limit, not a bug).
+    config.max_wasm_stack = STACK_BYTES
     # Modules are small; compiling them on one thread keeps the oracle from competing with
     # pytest-xdist's workers for the machine's cores.
     config.parallel_compilation = False
