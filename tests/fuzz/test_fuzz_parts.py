@@ -250,6 +250,50 @@ def test_a_finding_is_minimised_and_saved_as_a_case(tmp_path, host_pool) -> None
     assert len(regressions.load(tmp_path)) == 1
 
 
+EXTERNAL_ID_WIT = """package a:b;
+
+interface types {
+  type t = u32;
+  record r { x: u8, y: string }
+}
+
+interface user {
+  @external-id("hi")
+  use types.{t};
+  f: func(x: t) -> u32;
+  g: func();
+}
+
+world w {
+  import user;
+  export g: func();
+}
+"""
+
+
+@needs_tools
+def test_a_wit_finding_is_minimised_and_saved_as_a_failing_case(tmp_path) -> None:
+    """A WIT disagreement (a real one: `@external-id` before `use`, which wasm-tools takes and
+    Waft refuses) goes the campaign's way: minimised line by line, saved, and the saved case
+    fails while the bug is there."""
+    import io
+
+    from waftkit.testing.fuzz import wit
+    from waftkit.testing.fuzz.campaign import Campaign, Options
+
+    item = wit.WitInput({"main.wit": EXTERNAL_ID_WIT}, "hand-written")
+    verdict = wit.judge(item)
+    assert verdict.kind == "known" and verdict.reference == "valid"
+    campaign = Campaign(Options(save_to=tmp_path), io.StringIO())
+    campaign._wit_bug(0, item, verdict)
+    (case,) = regressions.load(tmp_path)
+    text = case.meta["files"]["main.wit"]
+    assert case.meta["expect"] == "accept" and '@external-id("hi")' in text and "record" not in text
+    assert text.count("\n") < EXTERNAL_ID_WIT.count("\n")
+    (problem,) = regressions.wit_problems(case, check_reference=True)
+    assert problem.startswith("expected the package to resolve, got: ") and "found keyword `use`" in problem
+
+
 @needs_tools
 def test_the_predicate_command_answers_with_its_exit_status(tmp_path) -> None:
     wasm = tmp_path / "simd.wasm"
@@ -321,8 +365,9 @@ def test_the_fuzz_command_runs_and_sums_up(tmp_path) -> None:
                            "--save-to", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert lines[0] == f"fuzzing both on host (-O2) from seed 7, 3 seeds; cases go to {tmp_path}"
+    assert lines[0] == f"fuzzing all on host (-O2) from seed 7, 3 seeds; cases go to {tmp_path}"
     assert lines[1].startswith("[exec host] seeds 7..9: ") and lines[2].startswith("[accept host] seeds 7..9: ")
+    assert lines[3].startswith("[wit] seeds 7..9: ")
     assert lines[-1].startswith("exec: 3 modules, ") and lines[-1].endswith("; 0 bugs")
     assert list(tmp_path.iterdir()) == []
 

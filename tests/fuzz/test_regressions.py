@@ -3,7 +3,8 @@
 An exec case runs its module on its target with its saved calls and must
 give the saved answers (no oracle needed; when wasmtime is here, it must
 still agree with the file).  An accept case must be compiled, refused or
-rejected as its file says, with one clean error line.  A case marked
+rejected as its file says, with one clean error line; a WIT case resolved or
+refused with a WitError (and wasm-tools, when here, must still agree).  A case marked
 `"xfail"` is a known Waft bug: it must still fail (strict), so fixing the
 bug shows up as a case to unmark.
 """
@@ -29,12 +30,13 @@ def _param(case: regressions.RegressionCase):
 
 EXEC = [_param(c) for c in CASES if c.kind == "exec"]
 ACCEPT = [_param(c) for c in CASES if c.kind == "accept"]
+WIT = [_param(c) for c in CASES if c.kind == "wit"]
 
 
 def test_the_regression_folder_is_read() -> None:
     assert REGRESSIONS.is_dir()
     assert len(CASES) == len(list(REGRESSIONS.glob("*.json")))
-    assert all(c.path.with_suffix(".wasm").is_file() for c in CASES)
+    assert all(c.path.with_suffix(".wasm").is_file() for c in CASES if c.kind != "wit")
 
 
 @pytest.mark.parametrize("case", EXEC)
@@ -54,4 +56,10 @@ def test_accept_case(case: regressions.RegressionCase, host_pool) -> None:
     waft = host_pool.submit(case.wasm, "m0").result()
     verdict = regressions.rejudge(case, waft) if tools_missing() is None else None
     problems = regressions.accept_problems(case, waft, verdict)
+    assert not problems, f"{case.name} ({case.meta.get('what', '')}):\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("case", WIT)
+def test_wit_case(case: regressions.RegressionCase) -> None:
+    problems = regressions.wit_problems(case, check_reference=tools_missing() is None)
     assert not problems, f"{case.name} ({case.meta.get('what', '')}):\n" + "\n".join(problems)

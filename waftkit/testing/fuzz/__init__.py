@@ -1,4 +1,4 @@
-"""Differential fuzzing of Waft: wasm-smith modules against wasmtime, mutated binaries against validate.
+"""Differential fuzzing of Waft: smith modules against wasmtime, mutated binaries against validate, WIT.
 
 Table of contents (one job a file):
 
@@ -11,6 +11,7 @@ Table of contents (one job a file):
     compare.py       Waft's answers against the oracle's: agree, bug, or an allowed difference
     differential.py  seeds -> modules -> both engines -> verdicts
     accept.py        accept/reject: Waft against `wasm-tools validate`
+    wit.py           WIT: wit-smith packages, edited, against wasm-tools' WIT parser
     reduce.py        minimise a module that shows a bug (wasm-tools shrink, then ddmin)
     predicate.py     "does it still show the bug?", also as a command for shrink
     regressions.py   saved cases: NAME.wasm + NAME.json

@@ -1,6 +1,6 @@
 """`python -m waftkit.testing.fuzz`: a long fuzzing run (overnight), with random or given seeds.
 
-    python -m waftkit.testing.fuzz --time 8h                      # both modes on the host
+    python -m waftkit.testing.fuzz --time 8h                      # all three modes on the host
     python -m waftkit.testing.fuzz --mode exec --target stm32f4 --count 500
     python -m waftkit.testing.fuzz --mode exec --seed 1234 --count 1   # replay one find
 
@@ -22,7 +22,7 @@ import click
 from aot.emit import OPT_LEVELS
 from aot.errors import AotError
 from waftkit.testing.fuzz import oracle, regressions
-from waftkit.testing.fuzz.campaign import Options, run_campaign
+from waftkit.testing.fuzz.campaign import MODES, Options, run_campaign
 from waftkit.testing.fuzz.tools import ToolMissing, wasm_tools
 
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
@@ -42,9 +42,9 @@ def _fail(message: str) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--mode", type=click.Choice(["exec", "accept", "both"]), default="both", show_default=True,
+@click.option("--mode", type=click.Choice(["exec", "accept", "wit", "all"]), default="all", show_default=True,
               help="exec: run smith modules on Waft and wasmtime; accept: mutated binaries against "
-                   "wasm-tools validate.")
+                   "wasm-tools validate; wit: wit-smith packages against wasm-tools' WIT parser.")
 @click.option("-t", "--target", default="host", show_default=True,
               help="Where exec runs the modules (host, or a board under QEMU).")
 @click.option("--seed", type=click.IntRange(0), default=None,
@@ -65,14 +65,14 @@ def _fail(message: str) -> None:
               help="Save at most this many cases in one run.")
 def main(mode: str, target: str, seed: int | None, count: int | None, budget: str | None, opt: str, jobs: int,
          save_to: Path | None, no_save: bool, shrink_attempts: int, max_saves: int) -> None:
-    """Differential fuzzing of Waft against wasmtime and wasm-tools validate."""
+    """Differential fuzzing of Waft against wasmtime and wasm-tools."""
     seconds = parse_duration(budget) if budget is not None else None
     if count is None and seconds is None:
         count = 1000
     try:
         wasm_tools()
         missing = oracle.available()
-        if missing and mode != "accept":
+        if missing and mode in ("exec", "all"):
             raise ToolMissing(missing)
         from aot.targets import load_target
 
@@ -84,7 +84,7 @@ def main(mode: str, target: str, seed: int | None, count: int | None, budget: st
     click.echo(f"fuzzing {mode} on {target} (-O{opt}) from seed {first}"
                f"{f', {count} seeds' if count else ''}{f', for {budget}' if budget else ''}"
                f"{f'; cases go to {folder}' if folder else ''}")
-    options = Options(target=target, modes=("exec", "accept") if mode == "both" else (mode,),
+    options = Options(target=target, modes=MODES if mode == "all" else (mode,),
                       first_seed=first, count=count, seconds=seconds, jobs=jobs, opt=opt, save_to=folder,
                       shrink_attempts=shrink_attempts, max_saves=max_saves)
     summary = run_campaign(options, sys.stdout)

@@ -3,7 +3,8 @@
 The overnight entry (`python -m waftkit.testing.fuzz`) is a thin command
 around `run_campaign`.  Seeds run from `first_seed` upwards, alternating
 chunks of execution fuzzing (smith modules, oracle against Waft on the
-target) and accept/reject fuzzing (mutated binaries against validate).
+target), accept/reject fuzzing (mutated binaries against validate) and WIT
+fuzzing (wit-smith packages, edited, against wasm-tools' WIT parser).
 Every bug is minimised (reduce.py) and saved as a regression case
 (regressions.py), at most one per distinct minimised module and at most
 `max_saves` in all, so a bug that every tenth seed hits does not fill the
@@ -12,6 +13,7 @@ folder.  Progress is one line per chunk; the last line sums it all up.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,17 +21,18 @@ from pathlib import Path
 from typing import TextIO
 
 from aot.targets import load_target
-from waftkit.testing.fuzz import accept, differential, predicate, reduce, regressions, tools
+from waftkit.testing.fuzz import accept, differential, predicate, reduce, regressions, tools, wit
 from waftkit.testing.fuzz.execute import WaftExecutor
 from waftkit.testing.fuzz.pool import CompilePool
 
 CHUNK = 50  # seeds per progress line
+MODES = ("exec", "accept", "wit")
 
 
 @dataclass
 class Options:
     target: str = "host"
-    modes: tuple[str, ...] = ("exec", "accept")
+    modes: tuple[str, ...] = ("exec", "accept", "wit")
     first_seed: int = 0
     count: int | None = 1000  # seeds per mode; None: until the time budget runs out
     seconds: float | None = None  # time budget
@@ -42,7 +45,7 @@ class Options:
 
 @dataclass
 class Summary:
-    counts: dict[str, Counter] = field(default_factory=lambda: {"exec": Counter(), "accept": Counter()})
+    counts: dict[str, Counter] = field(default_factory=lambda: {m: Counter() for m in MODES})
     modules: Counter = field(default_factory=Counter)  # mode -> inputs judged
     steps: int = 0  # exec: instantiations and calls compared
     bugs: list[str] = field(default_factory=list)  # one line per bug
@@ -50,11 +53,12 @@ class Summary:
 
     def line(self) -> str:
         parts = []
-        for mode in ("exec", "accept"):
+        for mode in MODES:
             if self.modules[mode]:
                 kinds = ", ".join(f"{n} {k}" for k, n in self.counts[mode].most_common())
-                what = f"{self.modules[mode]} modules, {self.steps} steps compared" if mode == "exec" \
-                    else f"{self.modules[mode]} inputs"
+                what = {"exec": f"{self.modules[mode]} modules, {self.steps} steps compared",
+                        "accept": f"{self.modules[mode]} inputs",
+                        "wit": f"{self.modules[mode]} packages"}[mode]
                 parts.append(f"{mode}: {what} ({kinds})")
         saved = f", {len(self.saved)} saved" if self.saved else ""
         return "; ".join(parts) + f"; {len(self.bugs)} bugs{saved}"
@@ -155,6 +159,42 @@ class Campaign:
         self.summary.saved.append(path)
         self._say(f"    minimised {len(item.data)} -> {len(data)} bytes, saved {path}")
 
+    # --- WIT fuzzing
+
+    def wit_chunk(self, seeds: list[int]) -> None:
+        inputs = [(s, i) for s in seeds if (i := wit.make_input(s)) is not None]
+        chunk: Counter = Counter()
+        for seed, item in inputs:
+            verdict = wit.judge(item)
+            chunk[verdict.kind] += 1
+            if verdict.is_bug:
+                self._wit_bug(seed, item, verdict)
+        self.summary.counts["wit"].update(chunk)
+        self.summary.modules["wit"] += len(inputs)
+        self._say(f"[wit] seeds {seeds[0]}..{seeds[-1]}: {len(inputs)} packages "
+                  f"({', '.join(f'{n} {k}' for k, n in chunk.most_common())})")
+
+    def _wit_bug(self, seed: int, item: wit.WitInput, verdict: wit.WitVerdict) -> None:
+        line = f"BUG wit seed {seed} ({item.origin}): {verdict}"
+        self.summary.bugs.append(line)
+        self._say(line)
+        key = json.dumps(item.files, sort_keys=True).encode()
+        if not self._can_save(key):
+            return
+        small = wit.minimise(item, verdict.kind, budget=self.o.shrink_attempts)
+        small_key = json.dumps(small.files, sort_keys=True).encode()
+        duplicate = small_key in self._seen
+        self._seen.update((key, small_key))
+        if duplicate:
+            self._say("    minimised to the package of a case saved before")
+            return
+        path = regressions.save_wit(self.o.save_to, small, wit.judge(small),
+                                    _found("wit", self.target.name, seed, self.o.opt))
+        self.summary.saved.append(path)
+        lines = sum(t.count("\n") for t in item.files.values())
+        self._say(f"    minimised {lines} -> {sum(t.count(chr(10)) for t in small.files.values())} lines, "
+                  f"saved {path}")
+
     # --- the loop
 
     def run(self) -> Summary:
@@ -171,6 +211,8 @@ class Campaign:
                     self.exec_chunk(executor, seeds)
                 if "accept" in self.o.modes:
                     self.accept_chunk(pool, seeds)
+                if "wit" in self.o.modes:
+                    self.wit_chunk(seeds)
                 seed += n
                 done += n
         return self.summary

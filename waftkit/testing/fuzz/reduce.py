@@ -5,7 +5,8 @@ valid; it asks `predicate.py` (a fresh process per candidate) whether a
 candidate still shows the same class of bug.  Inputs shrink cannot take
 (invalid or malformed modules, proposals it does not parse), and anything
 shrink leaves, then go through byte-level delta debugging (`ddmin`), which
-asks the same question in this process.
+asks the same question in this process.  WIT inputs use `ddmin` over lines
+(wit.py).
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ def shrink(data: bytes, predicate_args: list[str], *, attempts: int) -> bytes | 
         return tools.shrink(data, script, attempts=attempts)
 
 
-def ddmin(data: bytes, interesting: Callable[[bytes], bool], *, budget: int = 400) -> bytes:
-    """Delta debugging over bytes: drop ever smaller runs while `interesting` holds, at most
-    `budget` questions.  The header (8 bytes) is kept: without it every input is the same
-    'not a Wasm binary'."""
-    head, body = data[:8], data[8:]
+def ddmin(data, interesting: Callable, *, budget: int = 400, keep: int = 8):
+    """Delta debugging over a sequence (bytes of a module, lines of a text): drop ever smaller
+    runs while `interesting` holds, at most `budget` questions.  The first `keep` items stay
+    (a module's 8-byte header: without it every input is the same 'not a Wasm binary')."""
+    head, body = data[:keep], data[keep:]
     n = 2
     while len(body) >= 1 and budget > 0:
         chunk = max(1, -(-len(body) // n))

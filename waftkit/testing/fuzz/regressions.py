@@ -1,7 +1,8 @@
 """Regression cases: what the fuzzer found, saved as a module plus what was expected of it.
 
-A case is `NAME.wasm` beside `NAME.json`.  The JSON says which check it is
-for and what the right answer is, so a case runs without the oracle:
+A case is `NAME.wasm` beside `NAME.json` (a WIT case is the JSON alone, the
+package's files inside it).  The JSON says which check it is for and what
+the right answer is, so a case runs without the oracle:
 
     {"kind": "exec", "target": "host",
      "found": "python -m waftkit.testing.fuzz exec --seed 17 ... (wasm-tools 1.262.0)",
@@ -12,6 +13,8 @@ for and what the right answer is, so a case runs without the oracle:
 
     {"kind": "accept", "expect": "accept" | "reject" | "refuse", "found": ..., "what": ...}
 
+    {"kind": "wit", "expect": "accept" | "reject", "files": {"main.wit": "package a:b; ..."}, ...}
+
 ("refuse": a module valid only with a proposal Waft does not compile.)  An
 optional `"xfail": "reason"` marks a known Waft bug that is not fixed yet:
 the suite expects that case to fail, and says so when it starts passing.
@@ -21,14 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from waftkit.testing.fuzz import compare, plan as planmod
 from waftkit.testing.fuzz.accept import AcceptVerdict, judge
 from waftkit.testing.fuzz.plan import ModuleRun, Plan
+from waftkit.testing.fuzz.wit import WitInput, WitVerdict, reference, waft_answer
 
 ACCEPT_EXPECTATIONS = ("accept", "reject", "refuse")
+KINDS = ("exec", "accept", "wit")
 
 
 class CaseError(ValueError):
@@ -54,6 +60,9 @@ class RegressionCase:
     def xfail(self) -> str | None:
         return self.meta.get("xfail")
 
+    def wit_input(self) -> WitInput:
+        return WitInput(dict(self.meta["files"]), self.meta.get("found", self.name))
+
     # --- exec cases
 
     def plan(self) -> Plan:
@@ -75,16 +84,19 @@ def load(folder: Path) -> list[RegressionCase]:
     """Every case in `folder`, by name."""
     cases = []
     for meta_path in sorted(folder.glob("*.json")):
-        wasm_path = meta_path.with_suffix(".wasm")
         try:
             meta = json.loads(meta_path.read_text())
-            wasm = wasm_path.read_bytes()
+            kind = meta.get("kind")
+            wasm = b"" if kind == "wit" else meta_path.with_suffix(".wasm").read_bytes()
         except (OSError, json.JSONDecodeError) as exc:
             raise CaseError(f"{meta_path}: {exc}") from None
-        if meta.get("kind") not in ("exec", "accept"):
-            raise CaseError(f"{meta_path}: \"kind\" must be \"exec\" or \"accept\"")
-        if meta["kind"] == "accept" and meta.get("expect") not in ACCEPT_EXPECTATIONS:
+        if kind not in KINDS:
+            raise CaseError(f"{meta_path}: \"kind\" must be one of {', '.join(KINDS)}")
+        if kind == "accept" and meta.get("expect") not in ACCEPT_EXPECTATIONS:
             raise CaseError(f"{meta_path}: \"expect\" must be one of {', '.join(ACCEPT_EXPECTATIONS)}")
+        if kind == "wit" and (meta.get("expect") not in ("accept", "reject") or
+                              not isinstance(meta.get("files"), dict)):
+            raise CaseError(f"{meta_path}: a wit case needs \"files\" and \"expect\": accept or reject")
         if meta["kind"] == "exec" and not {"instantiate", "actions"} <= meta.keys():
             raise CaseError(f"{meta_path}: an exec case needs \"instantiate\" and \"actions\"")
         cases.append(RegressionCase(meta_path.stem, meta_path, wasm, meta))
@@ -92,6 +104,7 @@ def load(folder: Path) -> list[RegressionCase]:
 
 
 def _name(kind: str, target: str, data: bytes) -> str:
+    """`exec-host-1a2b3c4d5e6f`: the kind, the target and a hash of the input."""
     return f"{kind}-{target}-{hashlib.sha256(data).hexdigest()[:12]}"
 
 
@@ -115,6 +128,20 @@ def save_exec(folder: Path, target: str, data: bytes, plan: Plan, expected: Modu
                     for a, o in zip(plan.actions, expected.outcomes)],
     }
     return _write(folder, _name("exec", target, data), data, meta)
+
+
+def save_wit(folder: Path, item: WitInput, verdict: WitVerdict, found: str, xfail: str | None = None) -> Path:
+    """Save a WIT case: the package's files, and whether wasm-tools takes them."""
+    meta = {"kind": "wit", "expect": "accept" if verdict.reference == "valid" else "reject",
+            "found": found, "what": f"wasm-tools says {verdict.reference}; Waft: {verdict.waft}",
+            "files": item.files}
+    if xfail:
+        meta["xfail"] = xfail
+    digest = json.dumps(item.files, sort_keys=True).encode()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{_name('wit', 'host', digest)}.json"
+    path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+    return path
 
 
 def expectation(verdict: AcceptVerdict) -> str:
@@ -153,6 +180,26 @@ def accept_problems(case: RegressionCase, waft: dict, verdict: AcceptVerdict | N
             problems.append(f"expected one clean error line, got {waft['kind']}: {waft['message']}")
     if verdict is not None and expectation(verdict) != want:
         problems.append(f"the saved expectation ({want}) is not validate's ({expectation(verdict)}): {verdict}")
+    return problems
+
+
+def wit_problems(case: RegressionCase, check_reference: bool) -> list[str]:
+    """What is wrong with Waft's answer for a WIT case; with `check_reference`, also whether
+    wasm-tools still gives the saved expectation."""
+    with tempfile.TemporaryDirectory(prefix="waft-wit.") as tmp:
+        folder = case.wit_input().write(Path(tmp) / "wit")
+        kind, text = waft_answer(folder)
+        ref = reference(folder) if check_reference else None
+    want = case.meta["expect"]
+    problems = []
+    if kind == "crash" or (kind == "error" and "\n" in text):
+        problems.append(f"expected a clean WitError or none, got {text}")
+    elif want == "accept" and kind != "accepted":
+        problems.append(f"expected the package to resolve, got: {text}")
+    elif want == "reject" and kind == "accepted":
+        problems.append("expected a WitError, the package resolved")
+    if ref is not None and ("accept" if ref == "valid" else "reject") != want:
+        problems.append(f"the saved expectation ({want}) is not wasm-tools' ({ref})")
     return problems
 
 
