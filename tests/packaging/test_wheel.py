@@ -1,5 +1,6 @@
 """A plain `pip install` of Waft works: the wheel, installed into a fresh venv outside the checkout,
-compiles and runs modules for the host and for stm32f4 (under QEMU).
+compiles and runs modules for the host and for stm32f4 (under QEMU), and checks modules against the
+extensions' WIT worlds it carries (wasi_ext/).
 
 The wheel is built from the checkout with pip (build isolation: the
 setuptools that pyproject.toml asks for), installed with its dependencies
@@ -22,6 +23,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 HELLO_C = '#include <stdio.h>\nint main(int argc, char **argv) { printf("hello from %s\\n", argv[0]); return 3; }\n'
+RT_WAT = '(module (import "wasi-ext:threads/threads@0.1.0" "sleep-until" (func (param i64) (result i32))))'
 ADD_WAT = '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))'
 
 
@@ -30,6 +32,19 @@ def test_every_package_in_the_tree_is_in_pyproject():
     in_tree = {".".join(p.parent.relative_to(REPO).parts) for top in ("aot", "waftkit")
                for p in (REPO / top).rglob("__init__.py")}
     assert in_tree <= listed, f"add to [tool.setuptools] packages: {sorted(in_tree - listed)}"
+
+
+def test_every_data_folder_is_mapped_into_the_wheel():
+    """Each folder aot/package_data.py hands out is a mapped package with data, so it ships."""
+    from aot import package_data
+
+    tool = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    mapped = {folder: package for package, folder in tool["package-dir"].items()}
+    for path in (package_data.TARGETS_DIR, package_data.RUNTIME_DIR, package_data.SCONS_TOOLS_DIR,
+                 package_data.WASI_EXT_DIR):
+        top = path.relative_to(package_data.DATA_ROOT).parts[0]
+        assert top in mapped, f"{top}/ is not in [tool.setuptools.package-dir]"
+        assert mapped[top] in tool["packages"] and mapped[top] in tool["package-data"], mapped[top]
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess:
@@ -48,6 +63,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     wheel, = (root / "dist").glob("waft-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "aot/_data/targets/stm32f4/target.toml" in names and "aot/_data/runtime_c/include/waft.h" in names
+    # A wheel holds no symlinks: each wasi_ext package's deps/ arrives as copies of its siblings.
+    assert "aot/_data/wasi_ext/profiles/deps/threads/threads.wit" in names
     venv = root / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], root, env)
     _run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], root, env)
@@ -73,6 +90,21 @@ def test_the_installed_waft_compiles_a_module(installed, tmp_path: Path):
     out = _run([str(venv / "bin" / "waft"), "compile", "add.wasm", "--target", "stm32f4"], tmp_path, env)
     assert out.stdout.strip() == "wrote add.o and add.h (stm32f4, module add)"
     assert (tmp_path / "add.o").read_bytes()[:4] == b"\x7fELF"
+
+
+def test_the_installed_waft_checks_against_the_shipped_worlds(installed, tmp_path: Path):
+    """`waft check --world` finds wasi_ext/ in the installed package, under each spelling."""
+    venv, env = installed
+    if shutil.which("wat2wasm") is None:
+        pytest.skip("wat2wasm is not installed")
+    (tmp_path / "rt.wat").write_text(RT_WAT)
+    _run(["wat2wasm", "rt.wat", "-o", "rt.wasm"], tmp_path, env)
+    for world in ("wasi_ext/profiles:firmware-rt", "wasi-ext:profiles/firmware-rt", "firmware-rt"):
+        proc = subprocess.run([str(venv / "bin" / "waft"), "check", "rt.wasm", "--world", world],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stdout.split()[:3] == ["wasi-ext:threads/threads@0.1.0.sleep-until", "not", "provided"]
+        assert "(wasi-ext:profiles/firmware-rt@0.1.0 and p1)" in proc.stderr
 
 
 @pytest.mark.qemu
