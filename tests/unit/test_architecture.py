@@ -21,6 +21,7 @@ ROOMS = {
     "aot": "compiler",
     "waftkit": "kit",  # the package's own __init__ (its version)
     "waftkit.wasi": "wasi",
+    "waftkit.wasi_ext": "wasi",
     "waftkit.imports_check": "wasi",
     "waftkit.firmware": "firmware",
     "waftkit.runners": "runners",
