@@ -207,30 +207,55 @@ def _usable_runner(target, runner: str | None, probe: str | None) -> None:
 @click.argument("input", type=_INPUT)
 @click.option("-t", "--target", "target_name", default="host", show_default=True,
               help=_TARGET_HELP + " Its runtime decides which imports are provided.")
-def check(input: Path, target_name: str) -> None:
-    """List INPUT's imports and whether the target's runtime provides each one."""
+@click.option("-w", "--world", "world_spec", metavar="WORLD",
+              help="Check against this WIT world and p1: a profile (firmware-rt), ns:pkg/world, a WIT "
+                   "package PATH, or PATH:WORLD (default: p1 and the extensions the target provides).")
+def check(input: Path, target_name: str, world_spec: str | None) -> None:
+    """List INPUT's imports: which WASI function each is, and whether the target's runtime provides it.
+
+    One line per import: its name, its status, the core type the module
+    imports it at, and what it is (p1, the WIT function, or not WASI), with
+    the expected core type on a mismatch and the C prototype the firmware
+    must supply for anything that is not WASI.
+    """
     from aot.wasm.decode import decode_module
     from aot.wasm.validate import validate_module
-    from waftkit.imports_check import check_imports
+    from waftkit.imports_check import check_imports, describe_scope
+    from waftkit.wasi_ext import target_provides
 
     target = _load_target(target_name)
+    world = _load_world(world_spec) if world_spec is not None else None
+    with _AotErrors():
+        target_provides(target)  # a bad [wasi_ext] table is the target's fault, not the module's
     with _AotErrors(input):
         module = decode_module(input.read_bytes())
         validate_module(module)
-        statuses = check_imports(module, target)
-    width = max((len(f"{s.imp.module}.{s.imp.name}") for s in statuses), default=0)
-    for s in statuses:
-        name = f"{s.imp.module}.{s.imp.name}"
-        typ = str(s.functype) if s.functype else s.imp.kind
-        line = f"{name:<{width}}  {s.status:<13}  {typ}"
-        click.echo(line + (f"\n{'':<{width}}  {s.detail}" if s.detail and not s.ok else ""))
+        statuses = check_imports(module, target, world)
+    rows = [(f"{s.imp.module}.{s.imp.name}", s.status, str(s.functype) if s.functype else s.imp.kind,
+             "; ".join(x for x in (s.what, s.detail) if x)) for s in statuses]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + f"  {row[3]}".rstrip())
+    scope = describe_scope(target, world)
     bad = [s for s in statuses if not s.ok]
     if not statuses:
         click.echo(f"{input.name} imports nothing")
     if bad:
         _fail(f"{input.name}: {len(bad)} of {len(statuses)} imports are not provided by the "
-              f"{target.name} runtime: " + ", ".join(f"{s.imp.module}.{s.imp.name}" for s in bad))
-    click.echo(f"{input.name}: all {len(statuses)} imports are provided by the {target.name} runtime")
+              f"{target.name} runtime ({scope}): "
+              + ", ".join(f"{s.imp.module}.{s.imp.name} ({s.status})" for s in bad))
+    click.echo(f"{input.name}: all {len(statuses)} imports are provided by the {target.name} runtime ({scope})")
+
+
+def _load_world(spec: str):
+    """The world `--world` names; an unknown one is bad usage, WIT that does not resolve bad input."""
+    from waftkit.wasi_ext import WorldNotFound, load_world
+
+    try:
+        with _AotErrors():
+            return load_world(spec)
+    except WorldNotFound as exc:
+        _fail(str(exc), EXIT_BAD_USAGE)
 
 
 @main.command()
