@@ -294,6 +294,43 @@ def test_a_wit_finding_is_minimised_and_saved_as_a_failing_case(tmp_path) -> Non
     assert problem.startswith("expected the package to resolve, got: ") and "found keyword `use`" in problem
 
 
+FACE_WIT = """package a:b@1.0.0;
+
+interface files {
+  resource file {
+    constructor(name: string);
+    read: func(n: u32) -> result<list<u8>, string>;
+  }
+  open: func(path: string, mode: option<u8>) -> result<file, string>;
+}
+
+world app {
+  import files;
+  import log: func(msg: string, level: u8);
+  export run: func(args: list<string>) -> result<_, tuple<u32, string>>;
+}
+"""
+
+
+@needs_tools
+def test_core_faces_compare_with_wasm_tools(tmp_path) -> None:
+    """The signature check of the WIT mode: Waft's dummy module for each world has the core
+    imports and exports wasm-tools' has (names, types, order)."""
+    from aot.wit import load_wit
+    from aot.wit.dummy import dummy_module_bytes
+    from waftkit.testing.fuzz import wit
+
+    folder = wit.WitInput({"main.wit": FACE_WIT}, "hand-written").write(tmp_path / "wit")
+    resolve, main = load_wit(folder)
+    assert wit.world_specs(resolve, main) == ["app"]
+    imports, exports = wit.core_face(dummy_module_bytes(resolve.select_world(main, "app")))
+    assert ("a:b/files@1.0.0", "[constructor]file", "[i32 i32] -> [i32]") in imports
+    assert ("log", "[i32 i32 i32] -> []") in [(n, t) for _, n, t in imports]
+    assert ("run", "[i32 i32] -> [i32]") in exports
+    assert wit.face_difference(folder) is None
+    assert wit.judge(wit.WitInput({"main.wit": FACE_WIT}, "hand-written")).kind == "agree"
+
+
 @needs_tools
 def test_the_predicate_command_answers_with_its_exit_status(tmp_path) -> None:
     wasm = tmp_path / "simd.wasm"

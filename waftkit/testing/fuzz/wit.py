@@ -13,7 +13,11 @@ wit FOLDER` (parse and resolve); Waft answers with `load_wit(FOLDER)`.
 | rejects | reject with a WitError |
 
 Anything else Waft raises is a `crash`; an error message over several lines
-is `messy error`.  `KNOWN` lists disagreements already reported and tracked
+is `messy error`.  When both resolve a package, every world of its main
+package must also have the same core face: Waft's dummy module (aot/wit/
+dummy.py: the canonical ABI's core imports and exports, names, types and
+order) against `wasm-tools component embed --dummy-names legacy`'s, or it is a
+`signature mismatch`.  `KNOWN` lists disagreements already reported and tracked
 by an xfail regression case: they are classed `known`, so a fixed-seed run
 stays green until the owner fixes them (and the case starts passing).
 """
@@ -29,7 +33,7 @@ from pathlib import Path
 from waftkit.testing.fuzz import generate, tools
 from waftkit.testing.fuzz.reduce import ddmin
 
-BUGS = ("crash", "rejected valid", "accepted invalid", "messy error")
+BUGS = ("crash", "rejected valid", "accepted invalid", "messy error", "signature mismatch")
 KINDS = (*BUGS, "known", "unsupported", "agree")
 
 # Disagreements already reported to the WIT front end's owner, each tracked by an xfail case in
@@ -151,11 +155,64 @@ def waft_answer(folder: Path) -> tuple[str, str]:
     return "accepted", ""
 
 
+def core_face(wasm: bytes) -> tuple[list, list]:
+    """[(module, name, type)] of a core module's imports and [(name, type or kind)] of its exports."""
+    from aot.wasm.decode import decode_module
+
+    m = decode_module(wasm)
+    imports = [(i.module, i.name, str(m.types[i.desc])) for i in m.imports]
+    exports = [(e.name, str(m.types[m.functions[e.index - len(m.imports)].type_index]) if e.kind == "func"
+                else e.kind) for e in m.exports]
+    return imports, exports
+
+
+def world_specs(resolve, main) -> list[str]:
+    """Every world of every package, as `--world` names it: `w` in the main package, else
+    `ns:pkg/w@version`."""
+    specs = []
+    for pkg in resolve.packages:
+        for name in pkg.worlds:
+            if pkg is main:
+                specs.append(name)
+            else:
+                version = f"@{pkg.name.version}" if pkg.name.version else ""
+                specs.append(f"{pkg.name.namespace}:{pkg.name.name}/{name}{version}")
+    return specs
+
+
+def face_difference(folder: Path) -> str | None:
+    """The first world whose core face differs from wasm-tools', described; None when all
+    agree (worlds wasm-tools cannot embed are left out)."""
+    from aot.wit import load_wit
+    from aot.wit.dummy import dummy_module_bytes
+
+    resolve, main = load_wit(folder)
+    for spec in world_specs(resolve, main):
+        out = folder.parent / "theirs.wasm"
+        proc = subprocess.run([tools.wasm_tools(), "component", "embed", "--dummy-names", "legacy", str(folder),
+                               "--world", spec, "-o", str(out)], capture_output=True)
+        if proc.returncode != 0:
+            continue
+        theirs = core_face(out.read_bytes())
+        ours = core_face(dummy_module_bytes(resolve.select_world(main, spec)))
+        name = spec
+        for what, a, b in (("imports", ours[0], theirs[0]), ("exports", ours[1], theirs[1])):
+            if a != b:
+                first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+                mine = a[first] if first < len(a) else "(none)"
+                their = b[first] if first < len(b) else "(none)"
+                return f"world {name}: core {what} differ at #{first}: Waft {mine}, wasm-tools {their}"
+    return None
+
+
 def judge(item: WitInput) -> WitVerdict:
     with tempfile.TemporaryDirectory(prefix="waft-wit.") as tmp:
         folder = item.write(Path(tmp) / "wit")
         ref = reference(folder)
         kind, text = waft_answer(folder)
+        difference = face_difference(folder) if ref == "valid" and kind == "accepted" else None
+        if difference is not None:
+            return WitVerdict("signature mismatch", ref, difference)
     # Paths in messages name the temporary folder: keep them relative.
     text = text.replace(str(folder) + "/", "")
     waft = "accepted" if kind == "accepted" else f"{'WitError' if kind == 'error' else 'crash'}: {text}"
