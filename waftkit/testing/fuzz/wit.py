@@ -13,8 +13,8 @@ wit FOLDER` (parse and resolve); Waft answers with `load_wit(FOLDER)`.
 | rejects | reject with a WitError |
 
 Anything else Waft raises is a `crash`; an error message over several lines
-is `messy error`.  When both resolve a package, every world of its main
-package must also have the same core face: Waft's dummy module (aot/wit/
+is `messy error`.  When both resolve a package, every world in it must
+also have the same core face: Waft's dummy module (aot/wit/
 dummy.py: the canonical ABI's core imports and exports, names, types and
 order) against `wasm-tools component embed --dummy-names legacy`'s, or it is a
 `signature mismatch`.  `KNOWN` lists disagreements already reported and tracked
@@ -196,24 +196,28 @@ def face_difference(folder: Path) -> str | None:
             continue
         theirs = core_face(out.read_bytes())
         ours = core_face(dummy_module_bytes(resolve.select_world(main, spec)))
-        name = spec
         for what, a, b in (("imports", ours[0], theirs[0]), ("exports", ours[1], theirs[1])):
             if a != b:
                 first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
                 mine = a[first] if first < len(a) else "(none)"
                 their = b[first] if first < len(b) else "(none)"
-                return f"world {name}: core {what} differ at #{first}: Waft {mine}, wasm-tools {their}"
+                return f"world {spec}: core {what} differ at #{first}: Waft {mine}, wasm-tools {their}"
     return None
 
 
 def judge(item: WitInput) -> WitVerdict:
+    """Waft's answer for a package folder against wasm-tools', classed (see the table above)."""
     with tempfile.TemporaryDirectory(prefix="waft-wit.") as tmp:
         folder = item.write(Path(tmp) / "wit")
         ref = reference(folder)
         kind, text = waft_answer(folder)
-        difference = face_difference(folder) if ref == "valid" and kind == "accepted" else None
-        if difference is not None:
-            return WitVerdict("signature mismatch", ref, difference)
+        if ref == "valid" and kind == "accepted":
+            try:
+                difference = face_difference(folder)
+            except Exception as exc:  # noqa: BLE001 - the canonical ABI or the dummy module broke
+                return WitVerdict("crash", ref, f"crash: {type(exc).__name__}: {exc}")
+            if difference is not None:
+                return WitVerdict("signature mismatch", ref, difference)
     # Paths in messages name the temporary folder: keep them relative.
     text = text.replace(str(folder) + "/", "")
     waft = "accepted" if kind == "accepted" else f"{'WitError' if kind == 'error' else 'crash'}: {text}"
