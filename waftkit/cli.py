@@ -329,10 +329,13 @@ def spectest(paths: tuple[Path, ...], target_name: str, jobs: int | None, opt: s
     sys.exit(status)
 
 
-# `waft wit ...` lives in its own file (waftkit/cli_wit.py); registered here so `waft --help` lists it.
+# `waft wit ...` and `waft bindgen` live in their own file (waftkit/cli_wit.py); registered here so
+# `waft --help` lists them.
+from waftkit.cli_wit import bindgen as _bindgen  # noqa: E402
 from waftkit.cli_wit import wit as _wit  # noqa: E402  (after main exists: cli_wit imports nothing from here at load)
 
 main.add_command(_wit)
+main.add_command(_bindgen)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,11 +5,13 @@
                                             its core signature and the WIT function behind it
     waft wit dummy WIT_PATH --world W -o M  the core module W describes (wasm-tools'
                                             `component embed --dummy-names legacy`)
+    waft bindgen WIT_PATH --world W --guest DIR --host DIR
+                                            C bindings for both sides of W (docs/bindgen.md)
 
 WIT_PATH is a package folder (with its deps/) or a single .wit file; `--deps`
 adds dependency locations.  Errors follow `waft`'s rules: one line, exit status
 1 for bad WIT, 2 for bad usage (an unknown world among them).  The `waft`
-group registers this one (waftkit/cli.py); helpers from there are imported
+group registers `wit` and `bindgen` (waftkit/cli.py); helpers from there are imported
 when a command runs, so either module can be imported first.
 """
 
@@ -126,3 +128,47 @@ def dummy(wit_path: Path, world_spec: str | None, output: Path, deps: tuple[Path
     with cli._AotErrors(output):
         output.write_bytes(dummy_module_bytes(world))
     click.echo(f"wrote {output} (world {world.id})")
+
+
+@click.command()
+@click.argument("wit_path", type=_WIT_PATH)
+@click.option("-w", "--world", "world_spec", metavar="WORLD",
+              help="The world (`name`, or `ns:pkg/name[@version]`); needed when the package has several.")
+@click.option("--guest", "guest_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write the guest bindings here: NAME.h, NAME.c (C for clang --target=wasm32-wasi).")
+@click.option("--host", "host_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Write the host bindings here: NAME_host.h/.c (the imports) and NAME_host_module.h/.c "
+                   "(the exports, over the module's header).")
+@click.option("--name", metavar="NAME",
+              help="C prefix of the files and of the world's own names (default: the world's name).")
+@click.option("--module-prefix", metavar="P",
+              help="The guest module's C prefix, as given to `waft compile --name` (default: NAME).")
+@_common
+def bindgen(wit_path: Path, world_spec: str | None, guest_dir: Path | None, host_dir: Path | None,
+            name: str | None, module_prefix: str | None, deps: tuple[Path, ...], features: tuple[str, ...],
+            all_features: bool) -> None:
+    """Generate C bindings for both sides of a WIT world.
+
+    The guest side is C for programs compiled with clang --target=wasm32-wasi:
+    imports declared with import_module/import_name, exports with export_name,
+    cabi_realloc and post-return functions. The host side is the C that a
+    Waft-compiled module's imports link to, checking every guest pointer
+    against the module's memory, and wrappers that call its exports. Every
+    file is written, or none.
+    """
+    from aot.wit.bindgen import binding_names, generate_bindings, write_bindings
+    from waftkit import cli
+
+    if guest_dir is None and host_dir is None:
+        cli._fail("nothing to write: give --guest DIR, --host DIR or both", cli.EXIT_BAD_USAGE)
+    resolve, main = _load(wit_path, deps, features, all_features)
+    world = _world(resolve, main, world_spec)
+    try:
+        name, module_prefix = binding_names(world, name, module_prefix)
+    except ValueError as exc:
+        cli._fail(f"--name/--module-prefix: {exc}", cli.EXIT_BAD_USAGE)
+    with cli._AotErrors():
+        bindings = generate_bindings(resolve, world, name=name, module_prefix=module_prefix)
+    with cli._AotErrors():
+        written = write_bindings(bindings, guest_dir, host_dir)
+    click.echo(f"wrote {', '.join(str(p) for p in written)} (world {world.id})")
