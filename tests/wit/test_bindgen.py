@@ -10,6 +10,7 @@ The round trip that runs the code is tests/wit/test_bindgen_roundtrip.py.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -119,6 +120,24 @@ def test_c_keywords_and_macro_names_are_escaped(tmp_path):
                   "-o", str(tmp_path / "g.o")])
         _compile(["clang", "-std=c11", "-DWAFT_PORT_HOST", *WARNINGS, f"-I{INCLUDE_DIR}", "-c",
                   str(tmp_path / "h" / "w_host.c"), "-o", str(tmp_path / "h.o")])
+
+
+GOLDEN = Path(__file__).parent / "golden" / "bindgen-faults"
+
+
+def test_output_is_pinned_by_golden_files():
+    """Every file for the small test:bindgen-faults world, as text: a change to what users compile
+    against shows in review (regenerate with WAFT_UPDATE_GOLDEN=1)."""
+    resolve, main = load_wit(DATA / "bindgen-faults")
+    bindings = generate_bindings(resolve, resolve.select_world(main, "faults"), module_prefix="bad")
+    files = {**bindings.guest, **bindings.host}
+    if os.environ.get("WAFT_UPDATE_GOLDEN"):
+        GOLDEN.mkdir(exist_ok=True)
+        for name, text in files.items():
+            (GOLDEN / name).write_text(text)
+    assert sorted(files) == sorted(p.name for p in GOLDEN.iterdir())
+    for name, text in files.items():
+        assert text == (GOLDEN / name).read_text(), name
 
 
 def test_output_is_deterministic():

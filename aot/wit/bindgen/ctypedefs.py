@@ -35,8 +35,8 @@ from aot.wit.bindgen.cwriter import Block, comment
 from aot.wit.bindgen.names import CNames, c_ident
 from aot.wit.canonical_abi import discriminant_type, flags_size
 from aot.wit.types import (
-    Alias, Enum_, FixedList, Flags, List, Map, Option_, Primitive, Record, Resource, Result_, Tuple, TypeDef,
-    Variant,
+    Alias, Borrow, Enum_, FixedList, Flags, List, Map, Option_, Own, Primitive, Record, Resource, Result_, Tuple,
+    TypeDef, Variant,
 )
 
 _UINT = {1: "uint8_t", 2: "uint16_t", 4: "uint32_t"}
@@ -47,6 +47,8 @@ def define_type(names: CNames, td: TypeDef, export: bool, side: str, out: Block)
     ("guest" or "host")."""
     k = td.kind
     const = "const " if side == "host" else ""
+    if isinstance(k, (Own, Borrow)):
+        return  # defined with their resource
     if isinstance(k, Resource):
         _define_resource(names, td, export, side, out)
         return
@@ -58,8 +60,6 @@ def define_type(names: CNames, td: TypeDef, export: bool, side: str, out: Block)
         out.line(f"typedef {names.ctype(k.target, export)} {name};")
         return
     name = names.ctype(td, export)
-    if not name:
-        return  # own<r>/borrow<r>: defined with their resource
     for ln in comment(td.docs):
         out.line(ln)
     if isinstance(k, Record):
