@@ -10,8 +10,7 @@ The guest (tests/wit/bindgen/roundtrip_guest.c, clang -> wasm32 against the
 guest bindings) and the host (roundtrip_host.c against the host bindings)
 each check every value they receive against constants, and each answers with
 a different value the other checks; roundtrip.h says how.  The guest is built
-once; it runs on the host and, under QEMU, on stm32f4, cortex-m0plus and
-riscv32-virt.
+once; it runs on the host and, under QEMU, on stm32f4 and cortex-m0plus.
 
 World test:bindgen-faults (tests/wit/data/bindgen-faults) is for the other
 half of the contract: a hand-written guest (bindgen/faults_guest.c, core
@@ -103,10 +102,10 @@ def roundtrip(tmp_path_factory) -> Path:
     return out
 
 
-# stm32f4 is the board the issue names; cortex-m0plus adds strict alignment and soft float,
-# riscv32-virt another architecture.
+# stm32f4 is the board the issue names; cortex-m0plus adds strict alignment and soft float.
+# (riscv32-virt passes too; left out to keep the suite's time down.)
 @pytest.mark.parametrize("name", ["host", *(pytest.param(t, marks=pytest.mark.qemu)
-                                           for t in ("stm32f4", "cortex-m0plus", "riscv32-virt"))])
+                                           for t in ("stm32f4", "cortex-m0plus"))])
 def test_every_value_arrives_intact_both_ways(name, roundtrip, tmp_path):
     out = roundtrip
     module, run = _run_on(name, out / "guest.wasm", "guest",
