@@ -23,7 +23,7 @@ from aot.abi import import_symbol
 from aot.compiler import compile_module
 from aot.errors import WitError
 from aot.targets import load_target
-from aot.wit import load_wit
+from aot.wit import CanonicalAbi, load_wit
 from aot.wit.bindgen import generate_bindings, write_bindings
 from aot.wit.dummy import dummy_module_bytes
 from waftkit.firmware.runtime import INCLUDE_DIR
@@ -158,6 +158,12 @@ def test_a_host_resource_lent_to_an_export_is_refused(tmp_path):
     resolve, main = load_wit(tmp_path)
     with pytest.raises(WitError, match="exported function `inspect` takes a borrow of a resource the host"):
         generate_bindings(resolve, resolve.select_world(main, "w"))
+
+
+def test_memory64_guests_are_refused():
+    resolve, main = load_wit(DATA / "all-types")
+    with pytest.raises(WitError, match="only wasm32 guests"):
+        generate_bindings(resolve, resolve.select_world(main, "small"), abi=CanonicalAbi("i64"))
 
 
 # --- the command line --------------------------------------------------------------------

@@ -71,7 +71,10 @@ def generate_bindings(resolve: Resolve, world: World, *, name: str | None = None
         name, prefix = binding_names(world, name, module_prefix)
     except ValueError as exc:
         raise WitError(f"bindgen: {exc}") from None
-    plan = Plan(resolve, world, abi or CanonicalAbi(), name)
+    abi = abi or CanonicalAbi()
+    if abi.ptr_type != "i32":
+        raise WitError("bindgen: only wasm32 guests (32-bit pointers) are generated, not memory64")
+    plan = Plan(resolve, world, abi, name)
     backends = [GuestBindings(plan), HostBindings(plan), HostModuleBindings(plan, prefix)]
     for b in backends:
         b.begin()
