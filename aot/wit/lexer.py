@@ -9,7 +9,8 @@ Token kinds are plain strings: a keyword's own text (`record`, `func`,
 the identifier without a leading `%`), `number` (digits, or a whole SemVer
 version such as `0.2.0-rc.1`: numbers only ever appear as versions and
 fixed-list lengths, so one token serves both and the parser checks which it
-needs), `string` (a `@external-id` literal, value decoded) and `eof`.
+needs), `literal` (a `@external-id` string, value decoded; not `string`, which is
+the type's keyword) and `eof`.
 
 Identifiers are checked here against the component model's `label` grammar
 (kebab-case words `[a-z][0-9a-z]*` or acronyms `[A-Z][0-9A-Z]*`), and the
@@ -69,8 +70,8 @@ class Token:
             return "end of file"
         if self.kind in KEYWORDS:
             return f"keyword `{self.kind}`"
-        if self.kind == "string":
-            return "a string"
+        if self.kind == "literal":
+            return "a string literal"
         return f"`{self.value}`"
 
     def __repr__(self) -> str:
@@ -108,7 +109,7 @@ def tokenize(src: SourceFile, sources: SourceMap) -> list[Token]:
             continue
         if group == "string":
             value, pos = _string(text, start, base, sources)
-            kind = "string"
+            kind = "literal"  # not "string": that is the keyword (the type), a different token
         elif group == "id":
             raw = m.group()
             explicit = raw.startswith("%")

@@ -65,7 +65,15 @@ def test_a_version_stops_before_a_use_list():
 
 
 def test_string_literals_decode_escapes():
-    assert kinds(r'"a\tb\u{2603}\7f\"\\"') == [("string", "a\tb\u2603\x7f\"\\")]
+    assert kinds(r'"a\tb\u{2603}\7f\"\\"') == [("literal", "a\tb\u2603\x7f\"\\")]
+
+
+def test_a_string_literal_is_not_the_keyword_string():
+    """`"string"` and `string` are different tokens: a literal where a type goes (or the type's
+    keyword where @external-id wants a literal) must not parse."""
+    tokens = lex('string "string"')
+    assert [(t.kind, t.value) for t in tokens[:-1]] == [("string", "string"), ("literal", "string")]
+    assert [t.describe() for t in tokens[:-1]] == ["keyword `string`", "a string literal"]
 
 
 def test_comments_vanish_and_block_comments_nest():
