@@ -241,6 +241,7 @@ class Use:
     names: list[UseName]
     gate: Gate = NO_GATE
     span: Span = (-1, -1)
+    external_id: str | None = None  # wit-parser keeps it on the aliases a world's `use` makes
 
 
 # --- interfaces and worlds --------------------------------------------------------------

@@ -7,10 +7,15 @@ of preview 3 (`async` functions, `future`, `stream`, `error-context`) are
 recognised only to be refused with a message that says so; nested namespaces
 (`a:b:c`, the spec's 🪺) likewise.  Fixed-length lists (`list<T, N>`, 🔧),
 `map<K, V>` (🗺️), `@external-id` and `import name: path` (🏷️) are parsed and
-kept, as wasm-tools does.
+kept, as wasm-tools does.  Attributes are read as wit-parser reads them: gates
+and `@external-id` in any order before any item but a top-level `use`, even
+where WIT.md's grammar has no `external-id` (a `use`, an `include`, a whole
+interface or world); only the items that can carry an external id keep it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from aot.wit import ast
 from aot.wit.lexer import Token, tokenize
@@ -153,61 +158,85 @@ class _Parser:
     def package_item(self) -> ast.PackageItem:
         """package-items ::= toplevel-use-item | interface-item | world-item"""
         docs = _docs(self.tok)
-        gate = self.gate()
+        attrs = self.attributes()
         kind = self.tok.kind
+        # An @external-id on an interface or world is accepted and dropped, as wit-parser does:
+        # WIT.md gives it no meaning there.
         if kind == "interface":
             self.next()
             name = self.ident()
-            return ast.Interface(name, self.interface_items(), docs, gate)
+            return ast.Interface(name, self.interface_items(), docs, attrs.gate)
         if kind == "world":
             self.next()
             name = self.ident()
-            return ast.World(name, self.world_items(), docs, gate)
+            return ast.World(name, self.world_items(), docs, attrs.gate)
         if kind == "use":
+            if attrs.span is not None:
+                # toplevel-use-item has no gate in WIT.md's grammar; wit-parser refuses one too.
+                raise self.error(attrs.span, "a top-level `use` takes no attributes (no gates, no "
+                                 "@external-id): gate the items that use what it names instead")
             self.next()
             path = self.use_path()
             alias = self.ident() if self.eat("as") else None
             self.expect(";")
-            return ast.TopUse(path, alias, gate)
+            return ast.TopUse(path, alias)
+        if kind == "package" and attrs.span is not None:
+            raise self.error(attrs.span, "a nested `package ... { }` block takes no attributes: "
+                             "put them on the interfaces and worlds inside it")
         raise self.unexpected("`world`, `interface` or `use`")
 
-    # --- gates --------------------------------------------------------------------------
+    # --- attributes ---------------------------------------------------------------------
 
-    def gate(self) -> ast.Gate:
-        """gate ::= gate-item*; external ids are taken by the callers that allow them."""
-        if self.tok.kind != "@" or self.peek().value == "external-id":
-            return ast.NO_GATE
-        start = self.tok.span
+    def attributes(self) -> _Attributes:
+        """gate ::= gate-item*, with @external-id anywhere among the gate items.
+
+        wit-parser reads one list of attributes, in any order and each gate at most once,
+        before every item; the item then keeps what it can use (`external_id()`)."""
+        if self.tok.kind != "@":
+            return _NO_ATTRIBUTES
+        first = self.tok.span
+        gate_start = None
         since = unstable = deprecated = None
-        while self.tok.kind == "@" and self.peek().value != "external-id":
+        external_ids: list[tuple[str, tuple[int, int]]] = []
+        while self.tok.kind == "@":
             at = self.next()
             name = self.ident()
             span = (at.start, name.span[1])
+            if name.name == "external-id":
+                self.expect("(")
+                external_ids.append((self.expect("literal", "a string literal").value, span))
+                self.expect(")")
+                continue
+            if name.name not in ("since", "unstable", "deprecated"):
+                raise self.error(name.span, f"unknown attribute `@{name.name}` (WIT has @since, @unstable, "
+                                 "@deprecated and @external-id)")
+            if {"since": since, "unstable": unstable, "deprecated": deprecated}[name.name] is not None:
+                raise self.error(span, f"cannot specify @{name.name} twice")
             self.expect("(")
+            gate_start = gate_start or span
             if name.name == "since":
-                if since is not None:
-                    raise self.error(span, "cannot specify @since twice")
                 if unstable is not None:
                     raise self.error(span, "cannot specify both @since and @unstable")
                 since = self.gate_version("version")
             elif name.name == "unstable":
-                if unstable is not None:
-                    raise self.error(span, "cannot specify @unstable twice")
                 if since is not None:
                     raise self.error(span, "cannot specify both @since and @unstable")
                 self.gate_key("feature")
                 unstable = self.ident().name
-            elif name.name == "deprecated":
-                if deprecated is not None:
-                    raise self.error(span, "cannot specify @deprecated twice")
-                deprecated = self.gate_version("version")
             else:
-                raise self.error(name.span, f"unknown attribute `@{name.name}` "
-                                 "(gates are @since, @unstable and @deprecated)")
+                deprecated = self.gate_version("version")
             self.expect(")")
         if deprecated is not None and since is None and unstable is None:
-            raise self.error(start, "@deprecated needs a @since or @unstable gate beside it")
-        return ast.Gate(since, unstable, deprecated, start)
+            raise self.error(gate_start, "@deprecated needs a @since or @unstable gate beside it")
+        gate = ast.Gate(since, unstable, deprecated, gate_start) if gate_start else ast.NO_GATE
+        return _Attributes(gate, tuple(external_ids), first)
+
+    def external_id(self, attrs: _Attributes) -> str | None:
+        """The one @external-id of an item that keeps it (a function, type, `use`, import or
+        export).  Interfaces, worlds and `include`s drop theirs unchecked, as wit-parser does."""
+        if len(attrs.external_ids) > 1:
+            raise self.error(attrs.external_ids[1][1], "cannot specify @external-id twice")
+        return attrs.external_ids[0][0] if attrs.external_ids else None
 
     def gate_key(self, key: str) -> None:
         name = self.ident()
@@ -218,17 +247,6 @@ class _Parser:
     def gate_version(self, key: str) -> Version:
         self.gate_key(key)
         return self.version()
-
-    def external_id(self) -> str | None:
-        """external-id ::= '@external-id' '(' string-literal ')'"""
-        if self.tok.kind != "@" or self.peek().value != "external-id":
-            return None
-        self.next()
-        self.next()
-        self.expect("(")
-        value = self.expect("string", "a string literal").value
-        self.expect(")")
-        return value
 
     # --- use paths ----------------------------------------------------------------------
 
@@ -259,20 +277,21 @@ class _Parser:
         return items
 
     def interface_item(self) -> ast.InterfaceItem:
-        """interface-items ::= gate (use-item | external-id? typedef-item | external-id? func-item)"""
+        """interface-items ::= gate (use-item | external-id? typedef-item | external-id? func-item);
+        wit-parser also takes an @external-id before a `use` (and keeps it)."""
         docs = _docs(self.tok)
-        gate = self.gate()
-        ext = self.external_id()
+        attrs = self.attributes()
+        gate, ext = attrs.gate, self.external_id(attrs)
         kind = self.tok.kind
-        if kind == "use" and ext is None:
-            return self.use_item(gate)
+        if kind == "use":
+            return self.use_item(gate, ext)
         if kind in _TYPEDEF_STARTS:
             return self.typedef(docs, gate, ext)
         if kind == "id":
             return self.func_item(docs, gate, ext)
         raise self.unexpected("`use`, a type definition or a function (`name: func(...)`)")
 
-    def use_item(self, gate: ast.Gate) -> ast.Use:
+    def use_item(self, gate: ast.Gate, ext: str | None) -> ast.Use:
         """use-item ::= 'use' use-path '.' '{' use-names-list '}' ';'"""
         start = self.expect("use").start
         path = self.use_path()
@@ -290,7 +309,7 @@ class _Parser:
             self.expect("}", "`,` or `}`")
             break
         self.expect(";")
-        return ast.Use(path, names, gate, (start, path.span[1]))
+        return ast.Use(path, names, gate, (start, path.span[1]), ext)
 
     def func_item(self, docs: str, gate: ast.Gate, ext: str | None) -> ast.Func:
         """func-item ::= id ':' func-type ';'"""
@@ -380,8 +399,8 @@ class _Parser:
         funcs = []
         while not self.eat("}"):
             docs = _docs(self.tok)
-            gate = self.gate()
-            ext = self.external_id()
+            attrs = self.attributes()
+            gate, ext = attrs.gate, self.external_id(attrs)
             if self.tok.kind == "constructor":
                 start = self.next().start
                 params = self.param_list()
@@ -488,17 +507,16 @@ class _Parser:
         return items
 
     def world_item(self) -> ast.WorldItem:
-        """world-items ::= gate (export-item | import-item | use-item | typedef-item | include-item)"""
+        """world-items ::= gate (export-item | import-item | use-item | typedef-item | include-item);
+        as in wit-parser, an @external-id may precede any of them (on an `include` it is dropped)."""
         docs = _docs(self.tok)
-        gate = self.gate()
-        ext = self.external_id()
-        kind = self.tok.kind
+        attrs = self.attributes()
+        gate, kind = attrs.gate, self.tok.kind
+        ext = self.external_id(attrs) if kind != "include" else None
         if kind in ("import", "export"):
             return self.extern(docs, gate, ext)
-        if ext is not None and kind not in _TYPEDEF_STARTS:
-            raise self.unexpected("`import`, `export` or a type definition after @external-id")
         if kind == "use":
-            return self.use_item(gate)
+            return self.use_item(gate, ext)
         if kind in _TYPEDEF_STARTS:
             return self.typedef(docs, gate, ext)
         if kind == "include":
@@ -554,6 +572,18 @@ class _Parser:
         path = self.use_path()
         self.expect(";")
         return ast.Extern(direction.kind, ast.ExternPath(path), docs, gate, ext, (start, path.span[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class _Attributes:
+    """The `@...(...)` list before an item: its gate, its @external-id, where the list starts."""
+
+    gate: ast.Gate
+    external_ids: tuple[tuple[str, tuple[int, int]], ...]  # (value, span of `@external-id`)
+    span: tuple[int, int] | None  # None when there is no attribute
+
+
+_NO_ATTRIBUTES = _Attributes(ast.NO_GATE, (), None)
 
 
 def _docs(tok: Token) -> str:

@@ -115,6 +115,43 @@ def test_external_id_on_interface_items():
     assert r.body.funcs[0].func.external_id == "baz/1"
 
 
+def test_external_id_before_a_use_is_kept():
+    (use,) = iface_items('@external-id("x")\nuse j.{t};')
+    assert isinstance(use, ast.Use) and use.external_id == "x"
+    (use,) = world_items('@since(version = 1.0.0)\n@external-id("y")\nuse j.{t};')
+    assert use.external_id == "y" and use.gate.since == Version(1, 0, 0)
+
+
+def test_external_id_wherever_wit_parser_takes_it():
+    """Gates and @external-id in any order; on an interface, a world or an `include` it is
+    accepted and dropped, twice even (wasm-tools 1.262 does the same)."""
+    f = parse('package a:b@1.0.0;\n@external-id("x")\ninterface i {}\n'
+              '@external-id("w") @since(version = 1.0.0) @external-id("w2")\nworld w {\n'
+              '  @external-id("a") @external-id("b") include v;\n'
+              '  @external-id("c") @unstable(feature = f) @deprecated(version = 0.1.0) import g: func();\n}')
+    i, w = f.items
+    assert isinstance(i, ast.Interface) and i.gate is ast.NO_GATE
+    assert w.gate.since == Version(1, 0, 0)
+    inc, imp = w.items
+    assert isinstance(inc, ast.Include) and str(inc.path) == "v"
+    assert (imp.external_id, imp.gate.unstable, imp.gate.deprecated) == ("c", "f", Version(0, 1, 0))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('package a:b;\ninterface i {}\n@external-id("x")\nuse i;', "a top-level `use` takes no attributes"),
+    ("package a:b;\n@since(version = 1.0.0)\nuse x:y/z;", "a top-level `use` takes no attributes"),
+    ('package a:b;\n@external-id("x")\npackage c:d {}', "a nested `package ... { }` block takes no attributes"),
+    ('package a:b;\ninterface i {\n  @external-id("x") @external-id("y") type t = u8;\n}',
+     "cannot specify @external-id twice"),
+    ("package a:b;\ninterface i {\n  @fancy f: func();\n}", "unknown attribute `@fancy`"),
+    ('package a:b;\nworld w { @external-id("x") }', "expected `import`, `export`, `include`, `use` or a type "
+     "definition, found `}`"),
+])
+def test_attributes_refused(text: str, message: str):
+    with pytest.raises(WitError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse(text)
+
+
 # --- types --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["bool", "u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "f32", "f64",

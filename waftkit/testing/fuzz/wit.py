@@ -39,10 +39,6 @@ KINDS = (*BUGS, "known", "unsupported", "agree")
 # Disagreements already reported to the WIT front end's owner, each tracked by an xfail case in
 # tests/fuzz/regressions/: (why, does this verdict show it? given wasm-tools' answer and Waft's).
 KNOWN: list[tuple[str, Callable[[str, str], bool]]] = [
-    ("`@external-id(...)` before a `use` (in an interface or a world) or before a top-level "
-     "`interface` or `world`: wasm-tools 1.262 accepts it, aot/wit/parser.py refuses it",
-     lambda ref, waft: ref == "valid" and ("found keyword `use`" in waft or
-                                           "expected `world`, `interface` or `use`, found `@`" in waft)),
     ("feature gates: wasm-tools 1.262 refuses an item left ungated inside an @unstable interface "
      "or world, and an @unstable type defined in a world whose feature is off (\"excluded due to "
      "its feature not being activated\"); aot/wit accepts both, leaving the gated items out",
