@@ -78,7 +78,15 @@ def resolve_packages(resolve: Resolve, packages: list[PackageSource], main: Pack
     for src in packages:
         if _package_name(src.name) not in state:
             visit(src)
-    ctx = _Context(resolve)
+    # wit-parser looks up every name of a package whatever its features, and only then leaves
+    # the gated items out: a mistake inside an item that is gated off is still a mistake.  A
+    # first pass with every item in (into a Resolve that is thrown away) finds those.
+    _resolve_in_order(_Context(Resolve(resolve.sources, all_features=True), shadow=True), order, by_name, main)
+    return _resolve_in_order(_Context(resolve), order, by_name, main)
+
+
+def _resolve_in_order(ctx: _Context, order: list[PackageSource], by_name: dict, main: PackageSource | None
+                      ) -> Package | None:
     ctx.known = list(by_name)
     main_pkg = None
     for src in order:
@@ -117,8 +125,12 @@ def _foreign_refs(src: PackageSource):
 class _Context:
     """What one load shares across packages: the Resolve, anonymous-type interning, gated-off names."""
 
-    def __init__(self, resolve: Resolve) -> None:
+    def __init__(self, resolve: Resolve, shadow: bool = False) -> None:
         self.resolve = resolve
+        # The first pass (see resolve_packages): every gated item in, and none of the checks
+        # wit-parser makes only on the items it keeps (@since against the package version,
+        # borrows in results, `include`, world elaboration).
+        self.shadow = shadow
         self.sources = resolve.sources
         self.anonymous: dict[tuple, TypeDef] = {}
         # (package or interface, name) -> why it is left out, for errors that name the gate
@@ -231,6 +243,8 @@ class _PackageResolver:
 
     def included(self, gate: ast.Gate) -> bool:
         """Whether an item with these gates is part of the package (wit-parser's include_stability)."""
+        if self.ctx.shadow:
+            return True
         if gate.since is not None:
             version = self.pkg.name.version
             if version is None:
@@ -254,6 +268,8 @@ class _PackageResolver:
         if not self.included(node.gate):
             self.ctx.gated_off[(self.pkg, name)] = node.gate.unstable or ""
             self.done[name] = None
+            what = "interface" if isinstance(node, ast.Interface) else "world"
+            self.check_left_out(node.items, f"{what} `{self.item_id(name)}`", node.gate)
             return None
         self.visiting.add(name)
         if isinstance(node, ast.Interface):
@@ -308,6 +324,41 @@ class _PackageResolver:
         return (f"`{name}` is gated off: it is @unstable(feature = {feature}), which is not enabled "
                 "(enable it with --features)")
 
+    def item_id(self, name: str) -> str:
+        pkg = self.pkg.name
+        text = f"{pkg.namespace}:{pkg.name}/{name}"
+        return f"{text}@{pkg.version}" if pkg.version else text
+
+    def check_left_out(self, items: list, where: str, gate: ast.Gate) -> None:
+        """Items of an interface or world that is gated off must be gated off too.
+
+        WIT.md: an item contained by a gated item must be compatibly gated.  wit-parser
+        enforces it where it shows: it keeps every type (a definition or a `use`) whose own
+        gate lets it in, then finds its interface or world gone ("this type is not gated by a
+        feature but its interface is").  Functions it drops with their interface, unchecked.
+        A world's `import name: interface { ... }` gated off is an interface left out too."""
+        for item in items:
+            if isinstance(item, (ast.TypeDef, ast.Use)) and self.included(item.gate):
+                name = item.name if isinstance(item, ast.TypeDef) else item.names[0].local
+                raise self.error(name.span, f"type `{name.name}` is not gated off, but {where}, which "
+                                 f"holds it, is (@unstable(feature = {gate.unstable}) is not enabled): "
+                                 f"gate the type too, e.g. `@unstable(feature = {gate.unstable})`")
+            if isinstance(item, ast.Extern) and isinstance(item.kind, ast.ExternInterface) \
+                    and not self.included(item.gate):
+                self.check_left_out(item.kind.items, f"interface `{item.kind.name.name}` of {where}", item.gate)
+
+    def check_resource_left_out(self, node: ast.TypeDef) -> None:
+        """A resource gated off takes its functions with it only if they are gated off too:
+        wit-parser keeps an ungated method and then finds the resource it needs gone."""
+        if not isinstance(node.body, ast.ResourceBody):
+            return
+        feature = node.gate.unstable
+        for rf in node.body.funcs:
+            if self.included(rf.func.gate):
+                raise self.error(rf.func.name.span, f"`{rf.func.name.name}` of resource `{node.name.name}` is not "
+                                 f"gated off, but the resource is (@unstable(feature = {feature}) is not "
+                                 f"enabled): gate it too, e.g. `@unstable(feature = {feature})`")
+
     # --- interfaces ---------------------------------------------------------------------------
 
     def interface_body(self, iface: Interface, items: list[ast.InterfaceItem], scope: int, where: str) -> None:
@@ -335,6 +386,8 @@ class _PackageResolver:
             claim(item.name)
             if not self.included(gate):
                 names.gated_off[item.name.name] = gate.unstable or ""
+                if isinstance(item, ast.TypeDef):
+                    self.check_resource_left_out(item)
                 continue
             if isinstance(item, ast.TypeDef):
                 names.types[item.name.name] = self.declare(item, iface, names)
@@ -500,7 +553,7 @@ class _PackageResolver:
                                  f"`result<{resource.name}, E>` (or leave it out: `{resource.name}`)")
         else:
             name = f"[{kind}]{resource.name}.{node.name.name}"
-        if result is not None and self.contains_borrow(result):
+        if result is not None and not self.ctx.shadow and self.contains_borrow(result):
             raise self.error(node.name.span, f"function `{node.name.name}` returns a type which contains a "
                              "`borrow<T>`, which is not allowed: return an owned handle")
         return Function(name, kind, params, result, resource, node.docs, _stability(node.gate),
@@ -541,6 +594,13 @@ class _PackageResolver:
         includes: list[ast.Include] = []
         for item in node.items:
             if not self.included(item.gate):
+                # A type of its own left out leaves nothing behind (WIT.md lets every world item
+                # be gated); wit-parser 1.262 refuses one, which we take for its quirk
+                # (docs/fuzzing.md).  Its contents must be gated off with it, though.
+                if isinstance(item, ast.TypeDef):
+                    self.check_resource_left_out(item)
+                elif isinstance(item, ast.Extern) and isinstance(item.kind, ast.ExternInterface):
+                    self.check_left_out(item.kind.items, f"interface `{item.kind.name.name}` of {where}", item.gate)
                 continue
             if isinstance(item, ast.Use):
                 target = self.interface_at(item.path, scope, "`use`")
@@ -593,6 +653,12 @@ class _PackageResolver:
                     raise self.error(kind.path.span, f"interface `{target.id}` is {item.direction}ed more than "
                                      f"once in {where}")
                 table[target] = target
+        if self.ctx.shadow:
+            # wit-parser finds the world an `include` names whatever its features, and merges
+            # and elaborates only the worlds it keeps.
+            for inc in includes:
+                self.include_target(inc, scope)
+            return world
         for inc in includes:
             self.include(world, inc, scope)
         _check_folded_names(self.ctx, world, includes)
@@ -602,10 +668,14 @@ class _PackageResolver:
             raise self.error(node.name.span, str(exc)) from None
         return world
 
-    def include(self, world: World, inc: ast.Include, scope: int) -> None:
+    def include_target(self, inc: ast.Include, scope: int) -> World:
         target = self.path_target(inc.path, scope)
         if not isinstance(target, World):
             raise self.error(inc.path.span, f"`{inc.path}` is an interface, but `include` takes a world")
+        return target
+
+    def include(self, world: World, inc: ast.Include, scope: int) -> None:
+        target = self.include_target(inc, scope)
         renames = {old.name: new.name for old, new in inc.renames}
         used: set[str] = set()
 

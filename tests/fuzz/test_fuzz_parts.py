@@ -309,6 +309,18 @@ def test_a_wit_finding_is_minimised_and_saved_as_a_failing_case(tmp_path, monkey
     assert regressions.wit_problems(case, check_reference=True) == []
 
 
+@needs_tools
+def test_a_deliberate_difference_is_classed_so() -> None:
+    """Waft leaves out a world's own type gated off, where wasm-tools refuses the package
+    (DELIBERATE in wit.py, docs/fuzzing.md): classed `deliberate`, not a bug."""
+    from waftkit.testing.fuzz import wit
+
+    gated = "package a:b@1.0.0;\nworld w {\n  @unstable(feature = x)\n  type p = f64;\n}\n"
+    verdict = wit.judge(wit.WitInput({"main.wit": gated}, "hand-written"))
+    assert (verdict.kind, verdict.waft) == ("deliberate", "accepted") and not verdict.is_bug
+    assert "excluded due to its feature not being activated" in verdict.reference
+
+
 FACE_WIT = """package a:b@1.0.0;
 
 interface files {

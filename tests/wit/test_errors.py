@@ -48,6 +48,19 @@ PARSE_ERRORS = [
     ({"e.wit": "package a:b;\npackage c:d;"}, "a file declares its package once", ("e.wit", 2, 9)),
     ({"e.wit": H + "world w {\n  import a:b;\n}"}, "expected `/` and an interface or world name, found `;`",
      ("e.wit", 3, 13)),
+    # Attributes, read as wit-parser reads them: where they may not go, and an external id twice.
+    ({"e.wit": H + "interface i {}\n@unstable(feature = x)\nuse i as j;"},
+     "a top-level `use` takes no attributes", ("e.wit", 3, 1)),
+    ({"e.wit": H + '@external-id("x")\npackage c:d { interface i {} }'},
+     "a nested `package ... { }` block takes no attributes", ("e.wit", 2, 1)),
+    ({"e.wit": H + 'interface i {\n  @external-id("a") @since(version = 1.0.0) @external-id("b") f: func();\n}'},
+     "cannot specify @external-id twice", ("e.wit", 3, 45)),
+    ({"e.wit": H + 'world w {\n  @external-id("a")\n  @external-id("b")\n  use i.{t};\n}'},
+     "cannot specify @external-id twice", ("e.wit", 4, 3)),
+    # A string literal is not the type `string`, nor the keyword a string literal.
+    ({"e.wit": H + 'interface i {\n  type t = "s";\n}'}, "expected a type, found a string literal", ("e.wit", 3, 12)),
+    ({"e.wit": H + "interface i {\n  @external-id(string) f: func();\n}"},
+     "expected a string literal, found keyword `string`", ("e.wit", 3, 16)),
 ]
 
 RESOLVE_ERRORS = [
@@ -94,10 +107,34 @@ RESOLVE_ERRORS = [
      "package a:b has a @since gate, so it must have a version", ("e.wit", 3, 3)),
     ({"e.wit": H + "interface i {\n  @since(version = 1.0.1)\n  f: func();\n}"},
      "@since(version = 1.0.1) is later than the package's own version", ("e.wit", 3, 3)),
-    ({"e.wit": H + "@unstable(feature = x)\ninterface i { type t = u8; }\ninterface j {\n  use i.{t};\n}"},
+    ({"e.wit": H + "@unstable(feature = x)\ninterface i { @unstable(feature = x) type t = u8; }\n"
+               "interface j {\n  use i.{t};\n}"},
      "`i` is gated off: it is @unstable(feature = x), which is not enabled", ("e.wit", 5, 7)),
     ({"e.wit": H + "interface i {\n  @unstable(feature = x)\n  type t = u8;\n  f: func(a: t);\n}"},
      "`t` is gated off", ("e.wit", 5, 14)),
+    # Gated off with what holds it: wit-parser keeps a type whose own gate lets it in, then finds
+    # its interface or world gone; a resource's functions need the resource.
+    ({"e.wit": H + "@unstable(feature = x)\ninterface i {\n  type t = u8;\n}"},
+     "type `t` is not gated off, but interface `a:b/i@1.0.0`, which holds it, is (@unstable(feature = x) is not "
+     "enabled)", ("e.wit", 4, 8)),
+    ({"e.wit": H + "interface j { type t = u8; }\n@unstable(feature = x)\ninterface i {\n  @since(version = 1.0.0)"
+      "\n  use j.{t as u};\n}"}, "type `u` is not gated off, but interface `a:b/i@1.0.0`", ("e.wit", 6, 15)),
+    ({"e.wit": H + "@unstable(feature = x)\nworld w {\n  import f: func();\n  variant v { a }\n}"},
+     "type `v` is not gated off, but world `a:b/w@1.0.0`", ("e.wit", 5, 11)),
+    ({"e.wit": H + "world w {\n  @unstable(feature = x)\n  import f: interface {\n    record r { a: u8 }\n  }\n}"},
+     "type `r` is not gated off, but interface `f` of world `a:b/w@1.0.0`", ("e.wit", 5, 12)),
+    ({"e.wit": H + "interface i {\n  @unstable(feature = x)\n  resource r {\n    @unstable(feature = x)\n"
+      "    constructor();\n    get: func() -> u8;\n  }\n}"},
+     "`get` of resource `r` is not gated off, but the resource is", ("e.wit", 7, 5)),
+    ({"e.wit": H + "world w {\n  @unstable(feature = x)\n  resource r { constructor(); }\n}"},
+     "`constructor` of resource `r` is not gated off", ("e.wit", 4, 16)),
+    # ...and what is gated off is still checked: wit-parser looks up every name first.
+    ({"e.wit": H + "@unstable(feature = x)\ninterface i {\n  @unstable(feature = x)\n  f: func(a: nope);\n}"},
+     "type `nope` does not exist in interface `a:b/i@1.0.0`", ("e.wit", 5, 14)),
+    ({"e.wit": H + "world w {\n  @unstable(feature = x)\n  import nope;\n}"},
+     "interface or world `nope` does not exist", ("e.wit", 4, 10)),
+    ({"e.wit": H + "world w {\n  @unstable(feature = x) import f: func();\n  @unstable(feature = y) import f: func();\n}"},
+     "import `f` conflicts with an earlier import", ("e.wit", 4, 33)),
     ({"e.wit": H + "interface i {}\nworld w {\n  include i;\n}"}, "`i` is an interface, but `include` takes a world",
      ("e.wit", 4, 11)),
     ({"e.wit": H + "world v {}\nworld w {\n  import v;\n}"}, "`v` is a world, but `import` takes an interface",

@@ -17,7 +17,10 @@ the right answer is, so a case runs without the oracle:
 
 ("refuse": a module valid only with a proposal Waft does not compile.)  An
 optional `"xfail": "reason"` marks a known Waft bug that is not fixed yet:
-the suite expects that case to fail, and says so when it starts passing.
+the suite expects that case to fail, and says so when it starts passing.  A
+WIT case may instead be `"deliberate": "reason"`: Waft differs from wasm-tools
+on purpose, its `"expect"` is Waft's answer, and wasm-tools must still give the
+other one (when it no longer does, the mark and its `DELIBERATE` entry can go).
 """
 
 from __future__ import annotations
@@ -198,7 +201,12 @@ def wit_problems(case: RegressionCase, check_reference: bool) -> list[str]:
         problems.append(f"expected the package to resolve, got: {text}")
     elif want == "reject" and kind == "accepted":
         problems.append("expected a WitError, the package resolved")
-    if ref is not None and ("accept" if ref == "valid" else "reject") != want:
+    theirs = None if ref is None else "accept" if ref == "valid" else "reject"
+    if case.meta.get("deliberate"):
+        if theirs == want:
+            problems.append(f"wasm-tools now agrees with Waft ({ref}): the \"deliberate\" mark and its "
+                            "DELIBERATE entry in waftkit/testing/fuzz/wit.py can go")
+    elif theirs is not None and theirs != want:
         problems.append(f"the saved expectation ({want}) is not wasm-tools' ({ref})")
     return problems
 
