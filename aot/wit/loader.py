@@ -10,7 +10,8 @@ The layout is wasm-tools' (WIT.md, "Filesystem structure"):
 
 A file may also carry whole packages inline as `package ns:name { ... }` blocks.
 All files of one folder must agree on the package name, and at least one must
-declare it.  `extra_deps` adds dependency locations beyond `deps/`: a package
+declare it (`package ns:name;`), even when the others hold only blocks: WIT.md
+asks it of a root file, and wasm-tools of every package folder and file.  `extra_deps` adds dependency locations beyond `deps/`: a package
 folder or file, or a folder of package folders (such as a checkout of the WASI
 proposals side by side), from which the main package itself is skipped.
 """
@@ -33,8 +34,7 @@ def load_wit(path: str | os.PathLike, *, extra_deps: Iterable[str | os.PathLike]
              features: Iterable[str] = (), all_features: bool = False) -> tuple[Resolve, Package | None]:
     """Parse and resolve the package at `path` with its dependencies.
 
-    Returns the `Resolve` and its main package (None when `path` holds only
-    `package { }` blocks).  `features` enables `@unstable(feature = ...)` items,
+    Returns the `Resolve` and its main package.  `features` enables `@unstable(feature = ...)` items,
     `all_features` every one of them, as wasm-tools' `--features`/`--all-features` do.
     Every problem is a `WitError` naming file:line:column.
     """
@@ -126,6 +126,10 @@ def _read_group(path: Path, sources: SourceMap) -> tuple[PackageSource | None, l
             root.scopes.append(f.items)
         for block in f.nested:
             packages.append(PackageSource(block.name, [block.items], block.docs))
-    if root is not None:
-        packages.append(root)
+    if root is None:
+        message = ("no package declaration: one file of the package must start with `package namespace:name;` "
+                   "(a `package ... { }` block is another package, not this one)")
+        first = next((b.name.span for f in parsed for b in f.nested), None)
+        raise sources.error(first, message) if first else WitError(f"{path}: {message}")
+    packages.append(root)
     return root, packages

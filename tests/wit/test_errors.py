@@ -156,6 +156,9 @@ RESOLVE_ERRORS = [
      "package a:b@1.0.0 depends on itself", ("y.wit", 2, 19)),
     ({"e.wit": H, "deps/again.wit": "package a:b@1.0.0;"}, "package a:b@1.0.0 is defined twice", ("again.wit", 1, 9)),
     ({"e.wit": "interface i {}"}, "no package declaration", ("e.wit", 1, 11)),
+    ({"e.wit": "package a:b { interface i {} }"}, "no package declaration", ("e.wit", 1, 9)),
+    ({"e.wit": H + "interface i { use x:y/j.{t}; }", "deps/y.wit": "package x:y { interface j { type t = u8; } }"},
+     "a `package ... { }` block is another package, not this one", ("y.wit", 1, 9)),
     ({"e.wit": H, "f.wit": "package a:c;"}, "package a:c differs from package a:b@1.0.0", ("f.wit", 1, 9)),
     ({"e.wit": H + "world w {\n  export a;\n  export c;\n}\ninterface a { type t = u8; }\n"
       "interface b { use a.{t}; }\ninterface c { use a.{t}; use b.{t as t2}; }"},
