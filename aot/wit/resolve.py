@@ -1,7 +1,8 @@
 """Name resolution: the syntax of several packages -> one `types.Resolve`, every name looked up.
 
 Table of contents:
-    resolve_packages()        packages in dependency order (cycles and duplicates refused)
+    resolve_packages()        packages in dependency order (cycles and duplicates refused), twice:
+                              every gated item in (a check, thrown away), then with the features
     _PackageResolver.run()    one package: its interfaces and worlds, each resolved on first use,
                               so `use` order between them needs no sorting and a cycle is caught
     ._interface_body()        `use`, type definitions (resolved on demand: a type cycle is an
@@ -15,7 +16,8 @@ Table of contents:
 The rules and the order of items follow wasm-tools' wit-parser (the reference
 the core names are checked against): package references match name and
 version exactly; `@unstable` items are left out unless their feature is
-enabled; `@since` needs a versioned package and may not name a later version;
+enabled, yet checked all the same, and what they hold must be gated off with
+them; `@since` needs a versioned package and may not name a later version;
 names are unique within an interface (types and functions share one scope) and
 within a world's imports and within its exports, case-insensitively.
 """
