@@ -2,7 +2,9 @@
 
 `wast2json` does the text parsing (and writes every module as a `.wasm`
 binary); this module only gives its commands Python types, each with the
-script's file name and line so every report can point at the source.
+script's file name and line so every report can point at the source.  Output
+that cannot be read (wabt 1.0.32 writes invalid JSON for some scripts, see
+`wast2json_output.py`) is a `WastError` naming the script, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from waftkit.testing.spectest.values import Value, parse_value
+from waftkit.testing.spectest.wast2json_output import UnreadableOutput, read_wast2json_output
 
 # wabt names for the proposals the suite keeps in proposals/<name>/.
 _PROPOSAL_FLAGS = {
@@ -90,10 +93,17 @@ def load_script(path: Path, workdir: Path) -> Script:
     if proc.returncode != 0:
         first = (proc.stderr.strip().splitlines() or ["(no message)"])[0]
         raise WastError(f"wast2json failed: {first}")
-    data = json.loads(out.read_text())
+    try:
+        data = read_wast2json_output(out)
+    except UnreadableOutput as exc:
+        raise WastError(f"wast2json's output for {path.name} cannot be read: {exc}") from None
     script = Script(path=path)
     for raw in data["commands"]:
-        script.commands.append(_command(raw, path.name, workdir))
+        try:
+            script.commands.append(_command(raw, path.name, workdir))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WastError(f"wast2json's output for {path.name} has a command that cannot be read "
+                            f"({type(exc).__name__}: {exc}): {json.dumps(raw)[:200]}") from None
     return script
 
 
