@@ -198,9 +198,24 @@ class Module:
     custom_sections: list[tuple[str, bytes]] = field(default_factory=list)
 
     # --- index spaces: imports come first, then definitions -----------------
+    # Derived lists are cached: the lowering looks them up once per call and
+    # global instruction, and rebuilding them from the import list each time
+    # made compiling quadratic in the number of imports (issue 12).  A list is
+    # rebuilt when a list it comes from has been replaced or has changed length
+    # (the decoder appends); callers must not modify what these return.
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _cached(self, name: str, build):
+        key = tuple((id(part), len(part)) for part in (self.imports, self.functions, self.tables, self.memories,
+                                                      self.globals))
+        hit = self._derived.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, build())
+            self._derived[name] = hit
+        return hit[1]
 
     def imports_of(self, kind: str) -> list[Import]:
-        return [imp for imp in self.imports if imp.kind == kind]
+        return self._cached(f"imports {kind}", lambda: [imp for imp in self.imports if imp.kind == kind])
 
     @property
     def num_imported_funcs(self) -> int:
@@ -226,13 +241,14 @@ class Module:
         return self.types[self.functions[func_index - len(imported)].type_index]
 
     def all_tables(self) -> list[TableType]:
-        return [imp.desc for imp in self.imports_of("table")] + self.tables
+        return self._cached("tables", lambda: [imp.desc for imp in self.imports_of("table")] + self.tables)
 
     def all_memories(self) -> list[MemoryType]:
-        return [imp.desc for imp in self.imports_of("memory")] + self.memories
+        return self._cached("memories", lambda: [imp.desc for imp in self.imports_of("memory")] + self.memories)
 
     def all_globals(self) -> list[GlobalType]:
-        return [imp.desc for imp in self.imports_of("global")] + [g.type for g in self.globals]
+        return self._cached("globals", lambda: [imp.desc for imp in self.imports_of("global")]
+                            + [g.type for g in self.globals])
 
     def block_type(self, bt: BlockType) -> FuncType:
         """A block type as a function type."""
