@@ -49,6 +49,7 @@ never above `TABLE_CAP_LIMIT` (10,000,000); `table_cap` overrides it
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass
 
@@ -62,12 +63,17 @@ from aot.errors import LinkError, TargetError, UnsupportedError
 from aot.frame_sizes import FRAME_SIZE_ATTRIBUTE
 from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zero_value
 from aot.lower.frames import FRAME_BODY_SUFFIX, define_frame_guard
+from aot.lower.irtext import ByteArrayConstant, FunctionTexts
 from aot.targets import Target
 from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
 
 TABLE_CAP_LIMIT = 10_000_000
 TABLE_GROWTH = 1024  # room for table.grow in a table declared without a max
 MEMORY_ALIGN = 16
+# Past this many functions, lower_module runs a full garbage collection before it returns
+# (below, what is left for the collector is small, and a collection costs time in
+# proportion to everything the process holds).
+GC_AFTER_FUNCTIONS = 1000
 
 # Fields of the instance's first member (see the module docstring).
 F_CTX, F_MEMPTR, F_TABPTR, F_GLOBPTR, F_MEMDESC, F_TABDESC, F_GLOBALS, F_FUNCS, F_DROPPED, F_ELEMS, F_TABSTORE = range(11)
@@ -186,6 +192,7 @@ class ModuleContext:
         self.llmod = ir.Module(name=prefix, context=ir.Context())
         self.llmod.triple = target.triple
         self.llmod.data_layout = str(target_data)
+        self.texts = FunctionTexts(self.llmod)  # finished functions, printed and dropped (irtext.py)
         self.pointer_bits = target.pointer_bits
         self.intptr = ir.IntType(self.pointer_bits)
         # Hard-float Arm: C and Wasm code alike pass floats in VFP registers.
@@ -524,11 +531,11 @@ class ModuleContext:
 
     def ir_text(self) -> str:
         head = [f"${name} = comdat any" for name in self.comdats] if self.target_is_elf() else []
-        text = str(self.llmod)
+        # After the body: LLVM wants the target lines first and resolves comdat references late.
+        text = self.texts.module_text(trailer=[*head, ""] if head else ["", ""])
         if not self.target_is_elf():
             text = text.replace(", comdat, align", ", align")
-        # After the body: LLVM wants the target lines first and resolves comdat references late.
-        return text + "\n" + "\n".join(head) + "\n"
+        return text
 
     def target_is_elf(self) -> bool:
         return "apple" not in self.target.triple and "windows" not in self.target.triple
@@ -573,12 +580,31 @@ def lower_module(
     _define_instance_layout(mctx)
     _declare_functions(mctx)
     _define_import_thunks(mctx)
-    for index in range(len(module.functions)):
-        _lower_function(mctx, module.num_imported_funcs + index)
+    # Each function is printed and dropped as soon as it is lowered: memory stays
+    # proportional to the IR text, not to llvmlite's far larger objects (irtext.py).
+    for fn in mctx.functions[:module.num_imported_funcs]:
+        _retire(mctx, fn)
+    for index in range(module.num_imported_funcs, len(mctx.functions)):
+        _lower_function(mctx, index)
+        _retire(mctx, mctx.functions[index])
     _emit_initialize(mctx)
     _emit_exports(mctx)
-    return LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
-                         frozenset(mctx.defined_functions))
+    lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
+                            frozenset(mctx.defined_functions))
+    if len(mctx.functions) > GC_AFTER_FUNCTIONS:
+        # llvmlite's objects reference each other in cycles, which only the collector
+        # frees: free them now, before LLVM needs the memory for the same module.
+        del mctx
+        gc.collect()
+    return lowered
+
+
+def _retire(mctx: ModuleContext, fn: ir.Function) -> None:
+    """Print a finished function and drop its objects (irtext.py); a frame guard's body with it."""
+    mctx.texts.retire(fn)
+    body = mctx.definition(fn)
+    if body is not fn:
+        mctx.texts.retire(body)
 
 
 def _check_supported(module: Module) -> None:
@@ -602,14 +628,8 @@ def _declare_data_segments(mctx: ModuleContext) -> None:
         if not seg.data:
             mctx.data_constants.append(None)
             continue
-        arr = ir.ArrayType(I8, len(seg.data))
-        gv = ir.GlobalVariable(mctx.llmod, arr, name=f"data.{index}")
-        gv.global_constant = True
-        gv.linkage = "private"
-        gv.unnamed_addr = True
-        gv.initializer = ir.Constant(arr, bytearray(seg.data))
-        gv.align = 1
-        mctx.data_constants.append(gv)
+        # Printed by irtext.py: a big segment is big text, made without per-byte objects.
+        mctx.data_constants.append(ByteArrayConstant(mctx.llmod, f"data.{index}", seg.data))
 
 
 def _declare_imports(mctx: ModuleContext) -> None:
@@ -928,6 +948,7 @@ def _emit_exports(mctx: ModuleContext) -> None:
                 for i, (t, out) in enumerate(zip(functype.results, outs)):
                     builder.store(builder.extract_value(result, i), builder.bitcast(out, llvm_type(t).as_pointer()))
                 builder.ret_void()
+            mctx.texts.retire(fn)
             continue
         fn = mctx.definition(mctx.add_function(ir.FunctionType(PTR, [PTR]), symbol, internal=False))
         builder = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -942,3 +963,4 @@ def _emit_exports(mctx: ModuleContext) -> None:
             raise UnsupportedError(f"export kind {export.kind} is not supported", section="export",
                                    offset=export.offset)
         builder.ret(builder.bitcast(ptr, PTR))
+        mctx.texts.retire(fn)
