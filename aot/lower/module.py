@@ -61,6 +61,7 @@ from aot import abi
 from aot.emit import function_attributes_for_opt
 from aot.errors import LinkError, TargetError, UnsupportedError
 from aot.frame_sizes import FRAME_SIZE_ATTRIBUTE
+from aot.lower import init_bulk
 from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zero_value
 from aot.lower.frames import FRAME_BODY_SUFFIX, define_frame_guard
 from aot.lower.irtext import ByteArrayConstant, FunctionTexts
@@ -266,6 +267,13 @@ class ModuleContext:
         if self.cconv:
             fn.calling_convention = self.cconv
         return fn
+
+    def retire(self, fn: ir.Function) -> None:
+        """Print a finished function and drop its objects (irtext.py); a frame guard's body with it."""
+        self.texts.retire(fn)
+        body = self.definition(fn)
+        if body is not fn:
+            self.texts.retire(body)
 
     def definition(self, fn: ir.Function) -> ir.Function:
         """The function to lower `fn`'s code into: its body when `fn` is a frame guard, else `fn`."""
@@ -583,10 +591,10 @@ def lower_module(
     # Each function is printed and dropped as soon as it is lowered: memory stays
     # proportional to the IR text, not to llvmlite's far larger objects (irtext.py).
     for fn in mctx.functions[:module.num_imported_funcs]:
-        _retire(mctx, fn)
+        mctx.retire(fn)
     for index in range(module.num_imported_funcs, len(mctx.functions)):
         _lower_function(mctx, index)
-        _retire(mctx, mctx.functions[index])
+        mctx.retire(mctx.functions[index])
     _emit_initialize(mctx)
     _emit_exports(mctx)
     lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
@@ -597,14 +605,6 @@ def lower_module(
         del mctx
         gc.collect()
     return lowered
-
-
-def _retire(mctx: ModuleContext, fn: ir.Function) -> None:
-    """Print a finished function and drop its objects (irtext.py); a frame guard's body with it."""
-    mctx.texts.retire(fn)
-    body = mctx.definition(fn)
-    if body is not fn:
-        mctx.texts.retire(body)
 
 
 def _check_supported(module: Module) -> None:
@@ -825,7 +825,12 @@ def _store_member(mctx: ModuleContext, builder: ir.IRBuilder, desc: ir.Value, st
 
 
 def _emit_initialize(mctx: ModuleContext) -> None:
-    """`void P__initialize(void *inst, void *imports)`: docs/abi.md, 'The instance'."""
+    """`void P__initialize(void *inst, void *imports)`: docs/abi.md, 'The instance'.
+
+    Each piece of work is a step from `steps`, which spreads the steps of a big
+    module over helper functions (init_bulk.py): a step uses only its own
+    `builder`, `inst` and `imports`.
+    """
     module = mctx.module
     fnty = ir.FunctionType(ir.VoidType(), [PTR, PTR])
     fn = mctx.definition(mctx.add_function(fnty, abi.internal_symbol(mctx.prefix, "initialize"), internal=False))
@@ -833,15 +838,22 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     inst.name, imports.name = "instance", "imports"
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
     word = mctx.intptr
+    import_fields = abi.imports_struct_fields(module)
+    steps = init_bulk.InitSteps(mctx, fn, builder, total=(
+        len(import_fields) + len(mctx.memories) + len(mctx.tables) + len(mctx.functions) + len(module.globals)
+        + sum(len(seg.init) for seg in module.elems) + len(module.elems) + len(module.datas)))
 
     # Imports: ctx pointers, then memory/table/global pointers, in imports-struct order.
-    import_slots = builder.bitcast(imports, PTR.as_pointer())
+    first_func_import = {}
+    for position, imp in enumerate(module.imports_of("func")):
+        first_func_import.setdefault(imp.module, position)
     kind_counts = {"memory": 0, "table": 0, "global": 0}
-    for i, field in enumerate(abi.imports_struct_fields(module)):
+    for i, field in enumerate(import_fields):
+        builder, inst, imports = steps.next()
+        import_slots = steps.per_part("import slots", lambda b, _, imports: b.bitcast(imports, PTR.as_pointer()))
         value = builder.load(builder.gep(import_slots, [ir.Constant(I32, i)]), name=f"import.{field.name}")
         if field.kind == "ctx":
-            slot = [imp.module for imp in module.imports if imp.kind == "func"].index(field.module)
-            target = mctx.field(builder, inst, F_CTX, mctx.import_ctx_index[slot])
+            target = mctx.field(builder, inst, F_CTX, mctx.import_ctx_index[first_func_import[field.module]])
         else:
             n = kind_counts[field.kind]
             kind_counts[field.kind] += 1
@@ -852,6 +864,7 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     for index, info in enumerate(mctx.memories):
         if info.imported:
             continue
+        builder, inst, imports = steps.next()
         lim = info.type.limits
         desc = mctx.field(builder, inst, F_MEMDESC, info.own_index)
         base = memory_storage(mctx, builder, inst, info.own_index)
@@ -867,6 +880,7 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     for index, info in enumerate(mctx.tables):
         if info.imported:
             continue
+        builder, inst, imports = steps.next()
         desc = mctx.field(builder, inst, F_TABDESC, info.own_index)
         elems = builder.bitcast(mctx.field(builder, inst, F_TABSTORE, info.own_index, 0), PTR)
         _store_member(mctx, builder, desc, "waft_table", "elems", elems)
@@ -876,23 +890,46 @@ def _emit_initialize(mctx: ModuleContext) -> None:
         builder.store(builder.bitcast(desc, PTR), mctx.field(builder, inst, F_TABPTR, index))
 
     # Function descriptors (before globals: ref.func in a global's initialiser points here).
-    for index, fn_value in enumerate(mctx.functions):
-        desc = mctx.field(builder, inst, F_FUNCS, index)
-        _store_member(mctx, builder, desc, "waft_func", "signature", mctx.signature_ptr(module.func_type(index)))
-        _store_member(mctx, builder, desc, "waft_func", "code", fn_value.bitcast(PTR))
-        _store_member(mctx, builder, desc, "waft_func", "instance", inst)
+    # Many functions and element entries are written by loops over constant tables,
+    # or LLVM's schedulers spend quadratic time on one long block (init_bulk.py).
+    loops = init_bulk.wants_loops(module)
+    if loops:
+        builder, inst, imports = steps.next()
+        init_bulk.fill_function_descriptors(mctx, builder, inst)
+    else:
+        for index, fn_value in enumerate(mctx.functions):
+            builder, inst, imports = steps.next()
+            desc = mctx.field(builder, inst, F_FUNCS, index)
+            _store_member(mctx, builder, desc, "waft_func", "signature", mctx.signature_ptr(module.func_type(index)))
+            _store_member(mctx, builder, desc, "waft_func", "code", fn_value.bitcast(PTR))
+            _store_member(mctx, builder, desc, "waft_func", "instance", inst)
 
     # Globals, in order (an initialiser may read imported globals and earlier ones).
+    # Many globals: the constant initial values come from one table in one copy.
     nimp = module.num_imported_globals
+    constants = init_bulk.constant_global_values(mctx)
+    if constants is not None:
+        builder, inst, imports = steps.next()
+        init_bulk.copy_constant_globals(mctx, builder, inst, constants)
     for i, g in enumerate(module.globals):
+        if constants is not None and constants[i] is not None:
+            continue
+        builder, inst, imports = steps.next()
         value = _const_expr(mctx, builder, inst, g.init)
         builder.store(value, mctx.global_ptr(builder, inst, nimp + i))
 
     # Segments: nothing dropped yet; element segments evaluated into the instance.
+    builder, inst, imports = steps.next()
     _memset(mctx, builder, builder.bitcast(mctx.field(builder, inst, F_DROPPED, 0), PTR),
             len(module.datas) + len(module.elems))
     for e, seg in enumerate(module.elems):
-        for j, expr in enumerate(seg.init):
+        if loops:
+            builder, inst, imports = steps.next()
+            entries = init_bulk.fill_element_segment(mctx, builder, inst, e)
+        else:
+            entries = enumerate(seg.init)
+        for j, expr in entries:
+            builder, inst, imports = steps.next()
             value = _const_expr(mctx, builder, inst, expr)
             builder.store(value, mctx.field(builder, inst, F_ELEMS, e, j))
 
@@ -900,17 +937,20 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     # if out of bounds (earlier segments stay written, as the spec requires).
     one = ir.Constant(I8, 1)
     for e, seg in enumerate(module.elems):
+        if seg.mode not in ("active", "declarative"):
+            continue
+        builder, inst, imports = steps.next()
         if seg.mode == "active":
             offset = _const_expr(mctx, builder, inst, seg.offset_expr)
             table = builder.bitcast(mctx.table_desc(builder, inst, seg.table), PTR)
             n = ir.Constant(I32, len(seg.init))
             builder.call(mctx.runtime_function("waft_table_init"),
                          [table, offset, mctx.elem_storage(builder, inst, e), n, ir.Constant(I32, 0), n])
-        if seg.mode in ("active", "declarative"):
-            builder.store(one, mctx.dropped_flag(builder, inst, "elem", e))
+        builder.store(one, mctx.dropped_flag(builder, inst, "elem", e))
     for d, seg in enumerate(module.datas):
         if seg.mode != "active":
             continue
+        builder, inst, imports = steps.next()
         offset = _const_expr(mctx, builder, inst, seg.offset_expr)
         mem = builder.bitcast(mctx.memory_desc(builder, inst, seg.memory), PTR)
         n = ir.Constant(I32, len(seg.data))
@@ -918,6 +958,8 @@ def _emit_initialize(mctx: ModuleContext) -> None:
                      [mem, offset, mctx.data_constant(d), n, ir.Constant(I32, 0), n])
         builder.store(one, mctx.dropped_flag(builder, inst, "data", d))
 
+    builder = steps.finish()
+    inst = fn.args[0]
     if module.start is not None:
         mctx.call_function(builder, inst, module.start, [])
     builder.ret_void()
