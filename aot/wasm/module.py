@@ -76,9 +76,9 @@ class MemArg:
 BlockType = Union[None, ValType, int]
 
 
-@dataclass
+@dataclass(slots=True)
 class Instr:
-    """One decoded instruction.
+    """One decoded instruction (slotted: a module holds millions of them, 56 bytes each instead of ~200).
 
     `imm` by op family:
       block/loop/if        BlockType
