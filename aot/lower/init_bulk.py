@@ -52,7 +52,9 @@ def fill_function_descriptors(mctx, builder: ir.IRBuilder, inst: ir.Value) -> No
     types = [module.types[imp.desc] for imp in module.imports_of("func")]
     types += [module.types[f.type_index] for f in module.functions]
     pair = ir.LiteralStructType([PTR, PTR])
-    rows = [ir.Constant(pair, [mctx.signature_ptr(t), fn.bitcast(PTR)]) for t, fn in zip(types, mctx.functions)]
+    signatures = {t: mctx.signature_ptr(t).get_reference() for t in set(types)}
+    rows = [f"{pair} {{{PTR} {signatures[t]}, {PTR} {fn.bitcast(PTR).get_reference()}}}"
+            for t, fn in zip(types, mctx.functions)]
     table = _private_table(mctx, "funcs.table", pair, rows)
 
     def body(b: ir.IRBuilder, i: ir.Value) -> None:
@@ -87,8 +89,7 @@ def fill_element_segment(mctx, builder: ir.IRBuilder, inst: ir.Value, index: int
                 rest.append((j, expr))
     if not indices:
         return rest
-    table = _private_table(mctx, f"elem.{index}.table", I32,
-                           [ir.Constant(I32, k & 0xFFFFFFFF) for k in indices])
+    table = _private_table(mctx, f"elem.{index}.table", I32, [f"{I32} {k}" for k in indices])
 
     def body(b: ir.IRBuilder, j: ir.Value) -> None:
         k = b.load(b.gep(table, [_i32(0), j], inbounds=True), name="func.index")
@@ -211,8 +212,11 @@ def _i32(value: int) -> ir.Constant:
     return ir.Constant(I32, value)
 
 
-def _private_table(mctx, name: str, element: ir.Type, rows: list[ir.Constant]) -> ir.GlobalVariable:
-    return _private_constant(mctx, name, ir.Constant(ir.ArrayType(element, len(rows)), rows))
+def _private_table(mctx, name: str, element: ir.Type, rows: list[str]) -> ir.GlobalVariable:
+    """A private constant array of `rows`, given as text ("i32 7"): a million
+    llvmlite constants would take hundreds of megabytes, their text a few."""
+    text = ir.FormattedConstant(ir.ArrayType(element, len(rows)), "[" + ", ".join(rows) + "]")
+    return _private_constant(mctx, name, text)
 
 
 def _private_constant(mctx, name: str, value: ir.Constant) -> ir.GlobalVariable:
