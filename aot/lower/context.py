@@ -73,7 +73,7 @@ class FuncContext:
         self.function = function
         self.builder = builder
         self.stack: list[ir.Value] = []
-        self.locals: list[ir.AllocaInstr] = []  # one alloca per param and local
+        self.locals: list[ir.AllocaInstr | None] = []  # one alloca per param and used local (None: unused)
         self.local_types: list[ValType] = []
         self.instr: Instr | None = None  # the instruction being lowered, for errors
         self.functype: FuncType | None = None  # the Wasm type of the function being lowered

@@ -754,9 +754,13 @@ def _lower_function(mctx: ModuleContext, index: int) -> None:
     fctx = FuncContext(mctx, index, fn, builder)
     fctx.functype = functype
     # Locals live in allocas in the entry block; mem2reg turns them into SSA values.
+    # Only params and the locals the body mentions get one: three bytes declare
+    # 50,000 locals, and each alloca costs LLVM time and memory (issue 12).
     valtypes = list(functype.params) + list(function.locals)
+    mentioned = _mentioned_locals(function.body)
     for i, valtype in enumerate(valtypes):
-        fctx.locals.append(builder.alloca(llvm_type(valtype), name=f"local{i}"))
+        wanted = i < len(functype.params) or i in mentioned
+        fctx.locals.append(builder.alloca(llvm_type(valtype), name=f"local{i}") if wanted else None)
         fctx.local_types.append(valtype)
     fn.args[0].name = "instance"
     # The stack check comes before the first store into the new frame.  A guarded
@@ -769,6 +773,8 @@ def _lower_function(mctx: ModuleContext, index: int) -> None:
         builder.branch(start)
         builder.position_at_end(start)
     for i, (slot, valtype) in enumerate(zip(fctx.locals, valtypes)):
+        if slot is None:
+            continue
         if i < len(functype.params):
             arg = fn.args[1 + i]
             arg.name = f"p{i}"
@@ -777,6 +783,14 @@ def _lower_function(mctx: ModuleContext, index: int) -> None:
             builder.store(zero_value(valtype), slot)
     control.begin_function(fctx, functype)
     lower_body(fctx, function.body)
+
+
+def _mentioned_locals(body: list) -> set[int]:
+    """The local indices that local.get, local.set and local.tee use in `body`."""
+    return {instr.imm for instr in body if instr.op in _LOCAL_OPS}
+
+
+_LOCAL_OPS = frozenset(("local.get", "local.set", "local.tee"))
 
 
 def _const_expr(mctx: ModuleContext, builder: ir.IRBuilder, inst: ir.Value, expr: ConstExpr) -> ir.Value:
