@@ -597,13 +597,18 @@ def lower_module(
         mctx.retire(mctx.functions[index])
     _emit_initialize(mctx)
     _emit_exports(mctx)
-    lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
-                            frozenset(mctx.defined_functions))
-    if len(mctx.functions) > GC_AFTER_FUNCTIONS:
-        # llvmlite's objects reference each other in cycles, which only the collector
-        # frees: free them now, before LLVM needs the memory for the same module.
-        del mctx
-        gc.collect()
+    if len(mctx.functions) <= GC_AFTER_FUNCTIONS:
+        return LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
+                             frozenset(mctx.defined_functions))
+    # A big module: give the memory of the lowering back before LLVM needs as much again.
+    # llvmlite's objects reference each other in cycles, which only the collector frees,
+    # and a few small survivors scattered among them (the function names) would keep
+    # Python's memory pools from being returned: they are rebuilt after the collection.
+    lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align)
+    names = "\n".join(mctx.defined_functions)
+    del mctx
+    gc.collect()
+    lowered.defined_functions = frozenset(names.split("\n")) if names else frozenset()
     return lowered
 
 
