@@ -62,6 +62,12 @@ class UnsupportedError(AotError):
     kind = "unsupported feature"
 
 
+class LimitError(UnsupportedError):
+    """The module is valid but beyond one of Waft's limits (aot/limits.py): the message names it."""
+
+    kind = "module too large"
+
+
 class LinkError(AotError):
     """An import cannot be satisfied, or two modules' types disagree."""
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 import gc
 import struct
 
-from aot.errors import AotError, DecodeError, UnsupportedError
+from aot import limits
+from aot.errors import AotError, DecodeError, LimitError, UnsupportedError
 from aot.wasm import opcodes as _oc
 from aot.wasm.module import (
     DataSegment,
@@ -55,10 +56,12 @@ EXTERNAL_KINDS = ("func", "table", "memory", "global")
 
 # Functions may declare at most this many locals.  The format allows 2^32-1;
 # a larger count would make us build a list of billions of entries, so past
-# this (the limit V8 and SpiderMonkey use) the module is refused as unsupported.
-MAX_LOCALS = 50_000
+# this (the limit V8 and SpiderMonkey use) the module is refused.
+MAX_LOCALS = limits.MAX_LOCALS
 
 _VALTYPES = _oc.VALTYPE_BYTES
+_MAX_NESTING = limits.MAX_NESTING  # module constants: read in the instruction loop
+_MAX_BR_TABLE_LABELS = limits.MAX_BR_TABLE_LABELS
 _REFTYPES = _oc.REFTYPE_BYTES
 _UNPACK_F32 = struct.Struct("<I").unpack_from
 _UNPACK_F64 = struct.Struct("<Q").unpack_from
@@ -68,7 +71,8 @@ def decode_module(data: bytes) -> Module:
     """Decode a Wasm binary.
 
     Raises DecodeError when it is malformed, UnsupportedError when it is well
-    formed but uses SIMD or declares more than MAX_LOCALS locals in a function."""
+    formed but uses SIMD, LimitError (an UnsupportedError) when it is beyond one
+    of the limits in aot/limits.py."""
     if not isinstance(data, bytes):
         data = bytes(data)
     # Decoding allocates one Instr per instruction and nothing cyclic; with
@@ -88,6 +92,14 @@ def decode_module(data: bytes) -> Module:
 # ---------------------------------------------------------------------------
 def _eof(pos: int) -> DecodeError:
     return DecodeError("unexpected end of section or function", offset=pos)
+
+
+def _check_limit(what: str, count: int, name: str, offset: int) -> None:
+    """LimitError when `count` of `what` exceeds the limit `name` of aot/limits.py."""
+    limit = getattr(limits, name)
+    if count > limit:
+        raise LimitError(f"too many {what}: {count:,} (Waft's limit is {limit:,}: {name} in aot/limits.py)",
+                         offset=offset)
 
 
 def _read_u32(data: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -244,6 +256,8 @@ def _decode_expr(data: bytes, pos: int, end: int, st: _ExprState) -> tuple[list[
                         raise DecodeError("malformed block type", offset=start + 1)
                     bt = idx
                 blocks.append(1 if b == 0x04 else 0)
+                if len(blocks) > _MAX_NESTING:
+                    _check_limit("blocks, loops and ifs nested", len(blocks), "MAX_NESTING", start)
                 append(Instr(names[b], bt, start))
             elif kind == 4:  # I64_CONST
                 v, pos = _read_sleb(data, pos, end, 64)
@@ -267,6 +281,8 @@ def _decode_expr(data: bytes, pos: int, end: int, st: _ExprState) -> tuple[list[
                 n, pos = read_u32(data, pos, end)
                 if n > end - pos:  # each label takes at least one byte
                     raise _eof(end)
+                if n > _MAX_BR_TABLE_LABELS:
+                    _check_limit("labels in one br_table", n, "MAX_BR_TABLE_LABELS", start)
                 labels = []
                 for _ in range(n):
                     v, pos = read_u32(data, pos, end)
@@ -393,6 +409,7 @@ class _Decoder:
         self.func_type_indices: list[int] | None = None
         self.simd_section: str | None = None
         self.simd_func: int | None = None
+        self.module_locals = 0  # locals declared so far, all functions together
 
     # --- primitive readers, bounded by self.end ----------------------------
     def byte(self) -> int:
@@ -412,6 +429,14 @@ class _Decoder:
         n = self.u32()
         if n * min_item_size > self.end - self.pos:
             raise DecodeError("length out of bounds: unexpected end of section or function", offset=at)
+        return n
+
+    def limited_count(self, what: str, name: str, already: int = 0) -> int:
+        """A vector length that, with `already` items of the same index space, must stay within
+        limit `name` (aot/limits.py)."""
+        at = self.pos
+        n = self.count()
+        _check_limit(what, already + n, name, at)
         return n
 
     def bytes_(self) -> bytes:
@@ -566,18 +591,18 @@ class _Decoder:
 
     # --- the sections ------------------------------------------------------
     def type_section(self) -> None:
-        for _ in range(self.count()):
+        for _ in range(self.limited_count("types", "MAX_TYPES")):
             at = self.pos
             form = self.byte()
             if form != 0x60:
                 raise DecodeError(f"malformed function type: expected 0x60, got 0x{form:02x}", offset=at)
-            params = tuple(self.valtype() for _ in range(self.count()))
-            results = tuple(self.valtype() for _ in range(self.count()))
+            params = tuple(self.valtype() for _ in range(self.limited_count("parameters in a function type", "MAX_PARAMS")))
+            results = tuple(self.valtype() for _ in range(self.limited_count("results in a function type", "MAX_RESULTS")))
             self.module.types.append(FuncType(params, results))
         self._mark_simd("type")
 
     def import_section(self) -> None:
-        for _ in range(self.count()):
+        for _ in range(self.limited_count("imports", "MAX_IMPORTS")):
             at = self.pos
             module_name = self.name()
             field = self.name()
@@ -605,10 +630,13 @@ class _Decoder:
         return GlobalType(t, mut == 1)
 
     def function_section(self) -> None:
-        self.func_type_indices = [self.u32() for _ in range(self.count())]
+        count = self.limited_count("functions (imported and defined)", "MAX_FUNCTIONS",
+                                   self.module.num_imported_funcs)
+        self.func_type_indices = [self.u32() for _ in range(count)]
 
     def table_section(self) -> None:
-        for _ in range(self.count()):
+        for _ in range(self.limited_count("tables (imported and defined)", "MAX_TABLES",
+                                          self.module.num_imported_tables)):
             self.module.tables.append(TableType(self.reftype(), self.limits(False)))
 
     def memory_section(self) -> None:
@@ -616,14 +644,15 @@ class _Decoder:
             self.module.memories.append(MemoryType(self.limits(True)))
 
     def global_section(self) -> None:
-        for _ in range(self.count()):
+        for _ in range(self.limited_count("globals (imported and defined)", "MAX_GLOBALS",
+                                          self.module.num_imported_globals)):
             at = self.pos
             gt = self.global_type()
             self.module.globals.append(Global(gt, self.expr(), at))
         self._mark_simd("global")
 
     def export_section(self) -> None:
-        for _ in range(self.count()):
+        for _ in range(self.limited_count("exports", "MAX_EXPORTS")):
             at = self.pos
             name = self.name()
             kind_at = self.pos
@@ -636,7 +665,7 @@ class _Decoder:
         self.module.start = self.u32()
 
     def element_section(self) -> None:
-        for _ in range(self.count()):
+        for _ in range(self.limited_count("element segments", "MAX_ELEMENT_SEGMENTS")):
             at = self.pos
             flags = self.u32()
             if flags > 7:
@@ -652,21 +681,24 @@ class _Decoder:
             if flags & 4:  # vec(expr)
                 if flags & 3:
                     elem_type = self.reftype()
-                init = [self.expr() for _ in range(self.count())]
+                init = [self.expr() for _ in range(self.limited_count("entries of an element segment",
+                                                                      "MAX_TABLE_ENTRIES"))]
             else:  # vec(funcidx)
                 if flags & 3:
                     kind_at = self.pos
                     if self.byte() != 0x00:
                         raise DecodeError("malformed element kind", offset=kind_at)
                 init = []
-                for _ in range(self.count()):
+                for _ in range(self.limited_count("entries of an element segment", "MAX_TABLE_ENTRIES")):
                     ref_at = self.pos
                     init.append([Instr("ref.func", self.u32(), ref_at)])
             self.module.elems.append(ElemSegment(mode, elem_type, init, table, offset_expr, at))
         self._mark_simd("element")
 
     def data_count_section(self) -> None:
+        at = self.pos
         self.module.data_count = self.u32()
+        _check_limit("data segments", self.module.data_count, "MAX_DATA_SEGMENTS", at)
         self.st.has_data_count = True
 
     def code_section(self) -> None:
@@ -686,6 +718,7 @@ class _Decoder:
                 body_start = self.pos
                 if size > self.end - body_start:
                     raise DecodeError("length out of bounds: function body past the section end", offset=fat)
+                _check_limit("bytes in a function body", size, "MAX_FUNCTION_SIZE", fat)
                 body_end = body_start + size
                 section_end = self.end
                 self.end = body_end
@@ -714,11 +747,9 @@ class _Decoder:
             if total >= 1 << 32:
                 raise DecodeError("too many locals", offset=at)
             groups.append((n, t))
-        if total > MAX_LOCALS:
-            raise UnsupportedError(
-                f"too many locals: {total} (Waft accepts at most {MAX_LOCALS} per function)",
-                offset=self.pos,
-            )
+        _check_limit("locals in a function", total, "MAX_LOCALS", self.pos)
+        self.module_locals += total
+        _check_limit("locals in all functions together", self.module_locals, "MAX_MODULE_LOCALS", self.pos)
         out: list[str] = []
         for n, t in groups:
             out.extend([t] * n)
@@ -729,17 +760,22 @@ class _Decoder:
         n = self.count()
         if self.module.data_count is not None and n != self.module.data_count:
             raise DecodeError("data count and data section have inconsistent lengths", offset=at0)
+        _check_limit("data segments", n, "MAX_DATA_SEGMENTS", at0)
+        total = 0
         for _ in range(n):
             at = self.pos
             flags = self.u32()
             if flags > 2:
                 raise DecodeError(f"malformed data segment kind {flags}", offset=at)
             if flags == 1:
-                self.module.datas.append(DataSegment("passive", self.bytes_(), 0, None, at))
-                continue
-            memory = self.u32() if flags == 2 else 0
-            offset_expr = self.expr()
-            self.module.datas.append(DataSegment("active", self.bytes_(), memory, offset_expr, at))
+                segment = DataSegment("passive", self.bytes_(), 0, None, at)
+            else:
+                memory = self.u32() if flags == 2 else 0
+                offset_expr = self.expr()
+                segment = DataSegment("active", self.bytes_(), memory, offset_expr, at)
+            total += len(segment.data)
+            _check_limit("bytes of data in all segments together", total, "MAX_DATA_BYTES", at)
+            self.module.datas.append(segment)
         self._mark_simd("data")
 
     def custom_section(self) -> None:
