@@ -23,7 +23,9 @@ objects stay byte for byte the same:
 
 from __future__ import annotations
 
-from typing import Callable
+from array import array
+from itertools import islice
+from typing import Callable, Iterable
 
 from llvmlite import ir
 
@@ -53,9 +55,9 @@ def fill_function_descriptors(mctx, builder: ir.IRBuilder, inst: ir.Value) -> No
     types += [module.types[f.type_index] for f in module.functions]
     pair = ir.LiteralStructType([PTR, PTR])
     signatures = {t: mctx.signature_ptr(t).get_reference() for t in set(types)}
-    rows = [f"{pair} {{{PTR} {signatures[t]}, {PTR} {fn.bitcast(PTR).get_reference()}}}"
-            for t, fn in zip(types, mctx.functions)]
-    table = _private_table(mctx, "funcs.table", pair, rows)
+    rows = (f"{pair} {{{PTR} {signatures[t]}, {PTR} {fn.bitcast(PTR).get_reference()}}}"
+            for t, fn in zip(types, mctx.functions))
+    table = _private_table(mctx, "funcs.table", pair, len(types), rows)
 
     def body(b: ir.IRBuilder, i: ir.Value) -> None:
         row = b.gep(table, [_i32(0), i], inbounds=True)
@@ -65,7 +67,7 @@ def fill_function_descriptors(mctx, builder: ir.IRBuilder, inst: ir.Value) -> No
         for member, value in (("signature", signature), ("code", code), ("instance", inst)):
             b.store(value, b.gep(desc, [_i32(0), _i32(abi.field_index("waft_func", member))], inbounds=True))
 
-    _counted_loop(builder, len(rows), "funcs", body)
+    _counted_loop(builder, len(types), "funcs", body)
 
 
 def fill_element_segment(mctx, builder: ir.IRBuilder, inst: ir.Value, index: int) -> list[tuple[int, ConstExpr]]:
@@ -78,7 +80,7 @@ def fill_element_segment(mctx, builder: ir.IRBuilder, inst: ir.Value, index: int
     from aot.lower.module import F_ELEMS, F_FUNCS  # late: module.py imports this file
 
     seg = mctx.module.elems[index]
-    indices: list[int] = []
+    indices = array("i")  # 4 bytes an entry: a segment may hold ten million
     rest: list[tuple[int, ConstExpr]] = []
     for j, expr in enumerate(seg.init):
         if len(expr) == 1 and expr[0].op == "ref.func":
@@ -89,7 +91,7 @@ def fill_element_segment(mctx, builder: ir.IRBuilder, inst: ir.Value, index: int
                 rest.append((j, expr))
     if not indices:
         return rest
-    table = _private_table(mctx, f"elem.{index}.table", I32, [f"{I32} {k}" for k in indices])
+    table = _private_table(mctx, f"elem.{index}.table", I32, len(indices), (f"{I32} {k}" for k in indices))
 
     def body(b: ir.IRBuilder, j: ir.Value) -> None:
         k = b.load(b.gep(table, [_i32(0), j], inbounds=True), name="func.index")
@@ -102,43 +104,55 @@ def fill_element_segment(mctx, builder: ir.IRBuilder, inst: ir.Value, index: int
     return rest
 
 
-def constant_global_values(mctx) -> list[ir.Constant | None] | None:
-    """Each own global's initial value where it is a constant (None where it is computed), or None
-    when the module has too few globals to bother: then initialize stores them one by one."""
-    module = mctx.module
-    if len(module.globals) <= STRAIGHT_LINE_LIMIT:
-        return None
-    from aot.lower.numeric import float_const  # late: the opcode families import the module driver
-
-    values: list[ir.Constant | None] = []
-    for g in module.globals:
-        op, imm = (g.init[0].op, g.init[0].imm) if len(g.init) == 1 else ("", None)
-        if op in ("i32.const", "i64.const"):
-            bits = 32 if op == "i32.const" else 64
-            values.append(ir.Constant(ir.IntType(bits), imm & ((1 << bits) - 1)))
-        elif op in ("f32.const", "f64.const"):
-            values.append(float_const(op[:3], imm))
-        elif op == "ref.null":
-            values.append(ir.Constant(PTR, None))
-        else:
-            values.append(None)
-    return values
+def copies_globals(module: Module) -> bool:
+    """Whether initialize copies the globals' constant initial values from a table (many globals)."""
+    return len(module.globals) > STRAIGHT_LINE_LIMIT
 
 
-def copy_constant_globals(mctx, builder: ir.IRBuilder, inst: ir.Value, values: list[ir.Constant | None]) -> None:
-    """Copy all own globals' initial values from one constant (zero where computed) with one memcpy."""
+def copy_constant_globals(mctx, builder: ir.IRBuilder, inst: ir.Value) -> bytearray:
+    """Copy every own global's constant initial value from one private constant, with one memcpy.
+
+    Returns a flag per own global: 1 where the copy set it, 0 where the value is
+    computed (`global.get`, extended-const, `ref.func`; zero in the table) and
+    the caller must store it.
+    """
     from aot.lower.module import F_GLOBALS  # late: module.py imports this file
 
     globals_ = mctx.module.globals
+    copied = bytearray(len(globals_))
     struct = ir.LiteralStructType([llvm_type(g.type.valtype) for g in globals_])
-    initial = ir.Constant(struct, [v if v is not None else zero_value(g.type.valtype)
-                                   for v, g in zip(values, globals_)])
+
+    def values():
+        for i, g in enumerate(globals_):
+            text = _constant_text(g.init)
+            copied[i] = text is not None
+            yield text if text is not None else str(zero_value(g.type.valtype))
+
+    initial = ir.FormattedConstant(struct, "{" + _join(values()) + "}")
     table = _private_constant(mctx, "globals.initial", initial)
     memcpy = mctx.intrinsic(f"llvm.memcpy.p0.p0.i{mctx.pointer_bits}", ir.VoidType(),
                             [PTR, PTR, mctx.intptr, I1])
     dest = builder.bitcast(mctx.field(builder, inst, F_GLOBALS), PTR)
     size = ir.Constant(mctx.intptr, struct.get_abi_size(mctx.target_data))
     builder.call(memcpy, [dest, builder.bitcast(table, PTR), size, ir.Constant(I1, 0)])
+    return copied
+
+
+def _constant_text(expr: ConstExpr) -> str | None:
+    """The typed LLVM text of a constant expression that is one constant ("i32 7"), else None."""
+    if len(expr) != 1:
+        return None
+    op, imm = expr[0].op, expr[0].imm
+    if op in ("i32.const", "i64.const"):
+        bits = 32 if op == "i32.const" else 64
+        return f"i{bits} {imm & ((1 << bits) - 1)}"
+    if op in ("f32.const", "f64.const"):
+        from aot.lower.numeric import float_const  # late: the opcode families import the module driver
+
+        return str(float_const(op[:3], imm))  # a bitcast of the bits: NaN payloads survive
+    if op == "ref.null":
+        return f"{PTR} null"
+    return None
 
 
 class InitSteps:
@@ -212,11 +226,19 @@ def _i32(value: int) -> ir.Constant:
     return ir.Constant(I32, value)
 
 
-def _private_table(mctx, name: str, element: ir.Type, rows: list[str]) -> ir.GlobalVariable:
-    """A private constant array of `rows`, given as text ("i32 7"): a million
-    llvmlite constants would take hundreds of megabytes, their text a few."""
-    text = ir.FormattedConstant(ir.ArrayType(element, len(rows)), "[" + ", ".join(rows) + "]")
-    return _private_constant(mctx, name, text)
+def _private_table(mctx, name: str, element: ir.Type, count: int, rows: Iterable[str]) -> ir.GlobalVariable:
+    """A private constant array of `count` `rows`, given as text ("i32 7"): ten million
+    llvmlite constants would take gigabytes, their text a hundred megabytes."""
+    return _private_constant(mctx, name, ir.FormattedConstant(ir.ArrayType(element, count), "[" + _join(rows) + "]"))
+
+
+def _join(parts: Iterable[str], batch: int = 1 << 16) -> str:
+    """`", ".join(parts)`, holding at most `batch` of the parts at once (not ten million small strings)."""
+    parts = iter(parts)
+    joined = []
+    while chunk := list(islice(parts, batch)):
+        joined.append(", ".join(chunk))
+    return ", ".join(joined)
 
 
 def _private_constant(mctx, name: str, value: ir.Constant) -> ir.GlobalVariable:

@@ -926,12 +926,12 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     # Globals, in order (an initialiser may read imported globals and earlier ones).
     # Many globals: the constant initial values come from one table in one copy.
     nimp = module.num_imported_globals
-    constants = init_bulk.constant_global_values(mctx)
-    if constants is not None:
+    copied = None
+    if init_bulk.copies_globals(module):
         builder, inst, imports = steps.next()
-        init_bulk.copy_constant_globals(mctx, builder, inst, constants)
+        copied = init_bulk.copy_constant_globals(mctx, builder, inst)
     for i, g in enumerate(module.globals):
-        if constants is not None and constants[i] is not None:
+        if copied is not None and copied[i]:
             continue
         builder, inst, imports = steps.next()
         value = _const_expr(mctx, builder, inst, g.init)
