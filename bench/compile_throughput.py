@@ -58,12 +58,12 @@ RESULTS = BENCH_DIR / "results"
 # --scaling: the sizes measured for each generator of bench/synthetic.py; the last
 # size of a limited case is one past its limit (aot/limits.py), to show the refusal.
 SCALING_CASES: dict[str, list[int]] = {
-    "functions": [1_000, 5_000, 10_000, 20_000, 50_000],
+    "functions": [1_000, 5_000, 10_000, 20_000, 50_000, 100_001],
     "exported_functions": [5_000, 50_000],
     "br_table": [100_000, 300_000, 1_000_000, 1_000_001],
     "data": [1 << 20, 16 << 20, 64 << 20, (64 << 20) + 1],
     "data_segments": [1_000, 10_000, 100_000],
-    "element_entries": [100_000, 1_000_000, 10_000_000],
+    "element_entries": [100_000, 1_000_000, 1_000_001],
     "globals": [10_000, 100_000, 1_000_000],
     "imports": [1_000, 10_000],
     "nested_blocks": [1_000, 10_000, 10_001],

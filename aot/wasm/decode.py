@@ -410,6 +410,7 @@ class _Decoder:
         self.simd_section: str | None = None
         self.simd_func: int | None = None
         self.module_locals = 0  # locals declared so far, all functions together
+        self.element_entries = 0  # entries of the element segments so far
 
     # --- primitive readers, bounded by self.end ----------------------------
     def byte(self) -> int:
@@ -681,19 +682,25 @@ class _Decoder:
             if flags & 4:  # vec(expr)
                 if flags & 3:
                     elem_type = self.reftype()
-                init = [self.expr() for _ in range(self.limited_count("entries of an element segment",
-                                                                      "MAX_TABLE_ENTRIES"))]
+                init = [self.expr() for _ in range(self.element_count())]
             else:  # vec(funcidx)
                 if flags & 3:
                     kind_at = self.pos
                     if self.byte() != 0x00:
                         raise DecodeError("malformed element kind", offset=kind_at)
                 init = []
-                for _ in range(self.limited_count("entries of an element segment", "MAX_TABLE_ENTRIES")):
+                for _ in range(self.element_count()):
                     ref_at = self.pos
                     init.append([Instr("ref.func", self.u32(), ref_at)])
             self.module.elems.append(ElemSegment(mode, elem_type, init, table, offset_expr, at))
         self._mark_simd("element")
+
+    def element_count(self) -> int:
+        """The entry count of an element segment, within MAX_ELEMENT_ENTRIES with the earlier segments'."""
+        n = self.limited_count("entries in all element segments together", "MAX_ELEMENT_ENTRIES",
+                               self.element_entries)
+        self.element_entries += n
+        return n
 
     def data_count_section(self) -> None:
         at = self.pos

@@ -47,7 +47,7 @@ def test_memory_per_function_stays_small() -> None:
 @pytest.mark.parametrize("case, size, budget_mb", [
     ("br_table", 300_000, 300),  # ~600 bytes a label
     ("data", 16 << 20, 420),  # ~17 bytes a byte
-    ("element_entries", 1_000_000, 450),
+    ("element_entries", limits.MAX_ELEMENT_ENTRIES, 450),  # at the limit
     ("globals", 100_000, 220),
     ("data_segments", 10_000, 170),
     ("nested_blocks", limits.MAX_NESTING, 100),  # at the limit
@@ -83,8 +83,10 @@ def _many_results() -> bytes:
 
 
 def _many_entries() -> bytes:
-    return synthetic.HEADER + synthetic.section(9, synthetic.vec([b"\x01\x00" + synthetic.uleb(
-        limits.MAX_TABLE_ENTRIES + 1) + bytes(limits.MAX_TABLE_ENTRIES + 1)]))
+    """Two passive segments whose entries together are one too many."""
+    half = limits.MAX_ELEMENT_ENTRIES // 2
+    segments = [b"\x01\x00" + synthetic.uleb(n) + bytes(n) for n in (half, limits.MAX_ELEMENT_ENTRIES - half + 1)]
+    return synthetic.HEADER + synthetic.section(9, synthetic.vec(segments))
 
 
 REFUSED = {
@@ -96,7 +98,7 @@ REFUSED = {
     "MAX_FUNCTION_SIZE": _big_function_body,
     "MAX_PARAMS": _many_params,
     "MAX_RESULTS": _many_results,
-    "MAX_TABLE_ENTRIES": _many_entries,
+    "MAX_ELEMENT_ENTRIES": _many_entries,
     "MAX_TYPES": lambda: synthetic.HEADER + _section(1, limits.MAX_TYPES + 1),
     "MAX_IMPORTS": lambda: synthetic.HEADER + _section(2, limits.MAX_IMPORTS + 1),
     "MAX_FUNCTIONS": lambda: synthetic.HEADER + _section(3, limits.MAX_FUNCTIONS + 1),
