@@ -54,7 +54,8 @@ def fill_function_descriptors(mctx, builder: ir.IRBuilder, inst: ir.Value) -> No
     types = [module.types[imp.desc] for imp in module.imports_of("func")]
     types += [module.types[f.type_index] for f in module.functions]
     pair = ir.LiteralStructType([PTR, PTR])
-    signatures = {t: mctx.signature_ptr(t).get_reference() for t in set(types)}
+    # In order of first use, so that the signature constants are created (and laid out) the same every run.
+    signatures = {t: mctx.signature_ptr(t).get_reference() for t in dict.fromkeys(types)}
     rows = (f"{pair} {{{PTR} {signatures[t]}, {PTR} {fn.bitcast(PTR).get_reference()}}}"
             for t, fn in zip(types, mctx.functions))
     table = _private_table(mctx, "funcs.table", pair, len(types), rows)
