@@ -39,8 +39,10 @@ MAX_LOCALS = 50_000  # declared locals of one function
 # --- Waft's own -------------------------------------------------------------------------
 # Functions, imported and defined (the engines allow 1,000,000).  A small function is ten
 # bytes of Wasm and costs the compiler ~30 KB of memory and ~2 ms (LLVM's optimiser keeps
-# its analyses of every function until the module is done): 50,000 take ~1.5 GB and
-# 100,000 ~3 GB.  No firmware comes near; the largest programs compiled to Wasm do.
+# its analyses of every function until the module is done): 50,000 take ~1.4 GB and
+# 100,000 ~3 GB on the host, half as much again for Arm, whose code generator keeps all
+# the machine code to the end.  No firmware comes near; the largest programs compiled
+# to Wasm do.
 MAX_FUNCTIONS = 100_000
 # Entries of all element segments together (the engines allow 10,000,000 in one).  An
 # entry is a byte or two of Wasm, ~150 bytes decoded, and a table of them is evaluated

@@ -597,8 +597,10 @@ class _Decoder:
             form = self.byte()
             if form != 0x60:
                 raise DecodeError(f"malformed function type: expected 0x60, got 0x{form:02x}", offset=at)
-            params = tuple(self.valtype() for _ in range(self.limited_count("parameters in a function type", "MAX_PARAMS")))
-            results = tuple(self.valtype() for _ in range(self.limited_count("results in a function type", "MAX_RESULTS")))
+            nparams = self.limited_count("parameters in a function type", "MAX_PARAMS")
+            params = tuple(self.valtype() for _ in range(nparams))
+            nresults = self.limited_count("results in a function type", "MAX_RESULTS")
+            results = tuple(self.valtype() for _ in range(nresults))
             self.module.types.append(FuncType(params, results))
         self._mark_simd("type")
 
