@@ -5,12 +5,15 @@ The inputs of the compile-resource benchmark (`bench/compile_throughput.py
 each generator returns the bytes of one valid module that stresses one
 dimension of the compiler — many functions, one huge `br_table`, big data
 or element segments, deep block nesting, many locals — with a size chosen
-by the caller.  A few lines of binary writing instead of wat2wasm, so
+by the caller.  A few lines of binary writing (on aot.wasm.encode's LEB128
+and vector primitives) instead of wat2wasm, so
 that a million-entry `br_table` costs milliseconds to make and the tests
 need no external tool.
 """
 
 from __future__ import annotations
+
+from aot.wasm.encode import name, sleb, uleb, vec
 
 HEADER = b"\x00asm\x01\x00\x00\x00"
 I32 = 0x7F
@@ -18,38 +21,6 @@ FUNCREF = 0x70
 OP_BLOCK, OP_IF, OP_ELSE, OP_END, OP_BR_TABLE, OP_CALL = 0x02, 0x04, 0x05, 0x0B, 0x0E, 0x10
 OP_LOCAL_GET, OP_LOCAL_SET, OP_GLOBAL_GET, OP_I32_CONST, OP_I32_ADD = 0x20, 0x21, 0x23, 0x41, 0x6A
 VOID = 0x40
-
-
-def uleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def sleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if (n == 0 and not b & 0x40) or (n == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
-
-
-def vec(items: list[bytes]) -> bytes:
-    return uleb(len(items)) + b"".join(items)
-
-
-def name(s: str) -> bytes:
-    raw = s.encode()
-    return uleb(len(raw)) + raw
 
 
 def section(sid: int, payload: bytes) -> bytes:

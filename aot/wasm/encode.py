@@ -25,19 +25,19 @@ def encode_module(module: Module) -> bytes:
     if module.elems or module.datas:
         raise ValueError("encode_module does not write element or data segments")
     out = bytearray(b"\0asm\x01\0\0\0")
-    _section(out, 1, _vec([_functype(ft) for ft in module.types]), bool(module.types))
-    _section(out, 2, _vec([_import(imp) for imp in module.imports]), bool(module.imports))
-    _section(out, 3, _vec([_u32(f.type_index) for f in module.functions]), bool(module.functions))
-    _section(out, 4, _vec([_tabletype(t) for t in module.tables]), bool(module.tables))
-    _section(out, 5, _vec([_limits(m.limits) for m in module.memories]), bool(module.memories))
-    _section(out, 6, _vec([_globaltype(g.type) + _expr(g.init + _end()) for g in module.globals]),
+    _section(out, 1, vec([_functype(ft) for ft in module.types]), bool(module.types))
+    _section(out, 2, vec([_import(imp) for imp in module.imports]), bool(module.imports))
+    _section(out, 3, vec([_u32(f.type_index) for f in module.functions]), bool(module.functions))
+    _section(out, 4, vec([_tabletype(t) for t in module.tables]), bool(module.tables))
+    _section(out, 5, vec([_limits(m.limits) for m in module.memories]), bool(module.memories))
+    _section(out, 6, vec([_globaltype(g.type) + _expr(g.init + _end()) for g in module.globals]),
              bool(module.globals))
-    _section(out, 7, _vec([_name(e.name) + bytes([_EXTERN_KINDS[e.kind]]) + _u32(e.index)
+    _section(out, 7, vec([name(e.name) + bytes([_EXTERN_KINDS[e.kind]]) + _u32(e.index)
                            for e in module.exports]), bool(module.exports))
     _section(out, 8, _u32(module.start or 0), module.start is not None)
-    _section(out, 10, _vec([_body(f) for f in module.functions]), bool(module.functions))
-    for name, payload in module.custom_sections:
-        _section(out, 0, _name(name) + payload, True)
+    _section(out, 10, vec([_body(f) for f in module.functions]), bool(module.functions))
+    for section_name, payload in module.custom_sections:
+        _section(out, 0, name(section_name) + payload, True)
     return bytes(out)
 
 
@@ -56,10 +56,10 @@ def _section(out: bytearray, section_id: int, payload: bytes, present: bool) -> 
 def _u32(n: int) -> bytes:
     if not 0 <= n < 1 << 32:
         raise ValueError(f"{n} does not fit a u32")
-    return _uleb(n)
+    return uleb(n)
 
 
-def _uleb(n: int) -> bytes:
+def uleb(n: int) -> bytes:
     out = bytearray()
     while True:
         byte = n & 0x7F
@@ -71,7 +71,7 @@ def _uleb(n: int) -> bytes:
             return bytes(out)
 
 
-def _sleb(n: int) -> bytes:
+def sleb(n: int) -> bytes:
     out = bytearray()
     while True:
         byte = n & 0x7F
@@ -82,11 +82,11 @@ def _sleb(n: int) -> bytes:
         out.append(byte | 0x80)
 
 
-def _vec(items: list[bytes]) -> bytes:
+def vec(items: list[bytes]) -> bytes:
     return _u32(len(items)) + b"".join(items)
 
 
-def _name(text: str) -> bytes:
+def name(text: str) -> bytes:
     raw = text.encode("utf-8")
     return _u32(len(raw)) + raw
 
@@ -98,7 +98,7 @@ def _valtype(vt: str) -> bytes:
 
 
 def _functype(ft: FuncType) -> bytes:
-    return b"\x60" + _vec([_valtype(v) for v in ft.params]) + _vec([_valtype(v) for v in ft.results])
+    return b"\x60" + vec([_valtype(v) for v in ft.params]) + vec([_valtype(v) for v in ft.results])
 
 
 def _limits(limits: Limits) -> bytes:
@@ -122,7 +122,7 @@ def _globaltype(g: GlobalType) -> bytes:
 
 
 def _import(imp) -> bytes:
-    head = _name(imp.module) + _name(imp.name) + bytes([_EXTERN_KINDS[imp.kind]])
+    head = name(imp.module) + name(imp.name) + bytes([_EXTERN_KINDS[imp.kind]])
     if imp.kind == "func":
         return head + _u32(imp.desc)
     if imp.kind == "memory":
@@ -143,10 +143,10 @@ def _expr(instrs) -> bytes:
             out += _u32(ins.imm)
         elif ins.op == "i32.const":
             out.append(0x41)
-            out += _sleb(ins.imm)
+            out += sleb(ins.imm)
         elif ins.op == "i64.const":
             out.append(0x42)
-            out += _sleb(ins.imm)
+            out += sleb(ins.imm)
         else:
             raise ValueError(f"encode_module does not write the instruction {ins.op}")
     return bytes(out)
@@ -159,5 +159,5 @@ def _body(func) -> bytes:
             groups[-1] = (groups[-1][0] + 1, vt)
         else:
             groups.append((1, vt))
-    body = _vec([_u32(n) + _valtype(vt) for n, vt in groups]) + _expr(func.body)
+    body = vec([_u32(n) + _valtype(vt) for n, vt in groups]) + _expr(func.body)
     return _u32(len(body)) + body
