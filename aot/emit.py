@@ -19,17 +19,16 @@ what clang makes of them: the `-O2` pipeline over functions carrying the
 from __future__ import annotations
 
 import io
-import os
 import re
 import struct
 import sys
-import tempfile
 from functools import cache
 
 import llvmlite.binding as llvm
 from elftools.elf.elffile import ELFFile
 
 from aot.errors import AotError, TargetError
+from aot.llvm_stderr import captured_stderr
 from aot.targets import Target
 
 OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
@@ -102,18 +101,10 @@ def _check_cpu_and_features(name: str, triple: str, cpu: str, features: str, abi
     once per target description.
     """
     llvm_target = llvm.Target.from_triple(triple)
-    with tempfile.TemporaryFile() as capture:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(capture.fileno(), 2)
-        try:
-            llvm_target.create_target_machine(cpu=cpu, features=features, reloc="static",
-                                              codemodel="small", abiname=abi_name)
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        capture.seek(0)
-        warnings = capture.read().decode("utf-8", "replace")
+    with captured_stderr() as captured:
+        llvm_target.create_target_machine(cpu=cpu, features=features, reloc="static",
+                                          codemodel="small", abiname=abi_name)
+    warnings = "".join(captured)
     unknown = dict.fromkeys(f"{kind} '{value}'" for value, kind in _UNRECOGNISED.findall(warnings))
     if unknown:
         raise TargetError(f"target '{name}': LLVM does not know {' or '.join(unknown)} for {triple} "

@@ -17,10 +17,9 @@ around code generation.  (LLVM's `-stack-size-section` would be the quieter
 way, but llvmlite's LLVM does not register the code generator's command-line
 options, so it cannot be switched on.)
 
-The capture redirects descriptor 2 for the whole process, so it holds a lock:
-two threads compiling at once (SCons -j runs Python actions in threads) would
-otherwise swap each other's descriptors and lose reports.  Anything else
-written to stderr meanwhile is passed on afterwards, unchanged.
+The capture (aot/llvm_stderr.py) redirects descriptor 2 for the whole process
+under a lock; anything else written to stderr meanwhile is passed on
+afterwards, unchanged.
 
 A failure to see the reports must never read as "no big frames": the first
 measurement per target compiles a probe function with a known big frame and
@@ -29,11 +28,8 @@ raises AotError if LLVM did not report it.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,12 +37,12 @@ from dataclasses import dataclass, field
 import llvmlite.binding as llvm
 
 from aot.errors import AotError
+from aot.llvm_stderr import captured_stderr
 
 # The function attribute that asks for the reports (value: the byte threshold).
 FRAME_SIZE_ATTRIBUTE = "warn-stack-size"
 
 _REPORT = re.compile(r"stack frame size \((\d+)\) exceeds limit \(\d+\) in function '([^']*)'")
-_LOCK = threading.Lock()
 
 
 @dataclass
@@ -64,21 +60,13 @@ class FrameSizes:
 def measure_frames() -> Iterator[FrameSizes]:
     """Collect the frame-size reports LLVM prints while the body runs code generation."""
     frames = FrameSizes()
-    with _LOCK, tempfile.TemporaryFile() as capture:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield frames
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            text = capture.read().decode("utf-8", "replace")
-            frames.sizes.update(parse_reports(text))
-            rest = [line for line in text.splitlines(keepends=True) if not _REPORT.search(line)]
-            if rest:
-                sys.stderr.write("".join(rest))
+    with captured_stderr() as captured:
+        yield frames
+    text = "".join(captured)
+    frames.sizes.update(parse_reports(text))
+    rest = [line for line in text.splitlines(keepends=True) if not _REPORT.search(line)]
+    if rest:
+        sys.stderr.write("".join(rest))
 
 
 def parse_reports(text: str) -> dict[str, int]:
