@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
+from aot.abi import TRAP_CODES
 from aot.errors import AotError
-from aot.lower.context import I32, PTR
+from aot.lower.context import I32
 
 if TYPE_CHECKING:
     from aot.lower.module import ModuleContext
@@ -47,9 +48,7 @@ def define_frame_guard(mctx: ModuleContext, guard: ir.Function, body: ir.Functio
                        functype: FuncType | None) -> None:
     """Fill `guard` in: trap unless `reserve` bytes of stack are left above the limit, then call `body`."""
     builder = ir.IRBuilder(guard.append_basic_block("entry"))
-    save = mctx.intrinsic("llvm.stacksave.p0", PTR, [])
-    sp = builder.ptrtoint(builder.call(save, [], name="sp"), mctx.intptr, name="sp.int")
-    limit = mctx.tbaa(builder.load(mctx.stack_limit(), name="stack.limit"), "stack limit")
+    sp, limit = mctx.stack_pointer_and_limit(builder)
     needed = builder.add(limit, ir.Constant(mctx.intptr, reserve), name="stack.needed")
     # The limit is 0 until the runtime sets it, and then no check may fire (waft.h).
     low = builder.and_(builder.icmp_unsigned("<", sp, needed, name="stack.short"),
@@ -58,7 +57,7 @@ def define_frame_guard(mctx: ModuleContext, guard: ir.Function, body: ir.Functio
     call_block = guard.append_basic_block("call")
     builder.cbranch(low, trap_block, call_block).set_weights([1, 2000])
     builder.position_at_end(trap_block)
-    builder.call(mctx.runtime_function("waft_trap"), [ir.Constant(I32, _exhausted_code())],
+    builder.call(mctx.runtime_function("waft_trap"), [ir.Constant(I32, TRAP_CODES["CALL_STACK_EXHAUSTED"])],
                  cconv=mctx.cconv or None)
     builder.unreachable()
     builder.position_at_end(call_block)
@@ -69,12 +68,6 @@ def define_frame_guard(mctx: ModuleContext, guard: ir.Function, body: ir.Functio
         builder.ret_void()
     else:
         builder.ret(result)
-
-
-def _exhausted_code() -> int:
-    from aot.abi import TRAP_CODES
-
-    return TRAP_CODES["CALL_STACK_EXHAUSTED"]
 
 
 def plan_frame_guards(sizes: dict[str, int], guards: dict[str, int], max_unguarded: int,

@@ -526,12 +526,17 @@ class ModuleContext:
 
     # --- function entry -----------------------------------------------------
 
-    def stack_check(self, fctx: FuncContext) -> None:
-        """Trap CALL_STACK_EXHAUSTED when the stack pointer is below waft_stack_limit."""
-        builder = fctx.builder
+    def stack_pointer_and_limit(self, builder: ir.IRBuilder) -> tuple[ir.Value, ir.Value]:
+        """The stack pointer and waft_stack_limit, as integers, for a stack check."""
         save = self.intrinsic("llvm.stacksave.p0", PTR, [])
         sp = builder.ptrtoint(builder.call(save, [], name="sp"), self.intptr, name="sp.int")
         limit = self.tbaa(builder.load(self.stack_limit(), name="stack.limit"), "stack limit")
+        return sp, limit
+
+    def stack_check(self, fctx: FuncContext) -> None:
+        """Trap CALL_STACK_EXHAUSTED when the stack pointer is below waft_stack_limit."""
+        builder = fctx.builder
+        sp, limit = self.stack_pointer_and_limit(builder)
         low = builder.icmp_unsigned("<", sp, limit, name="stack.low")
         fctx.trap_if(low, trap_code("CALL_STACK_EXHAUSTED"), name="stack")
 
