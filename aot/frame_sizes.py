@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import llvmlite.binding as llvm
 
+from aot.emit import generate_code
 from aot.errors import AotError
 from aot.llvm_stderr import captured_stderr
 
@@ -106,7 +107,7 @@ def check_measurable(tm: llvm.TargetMachine) -> None:
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
     with measure_frames() as frames:
-        tm.emit_object(mod)
+        generate_code(tm, mod)
     if frames.sizes.get("waft.frame.probe", 0) < _PROBE_BYTES:
         raise AotError(f"internal error: LLVM {'.'.join(map(str, llvm.llvm_version_info))} did not report "
                        f"the stack frame sizes Waft's stack check relies on (target {tm.triple})")

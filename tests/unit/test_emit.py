@@ -17,6 +17,7 @@ from aot.emit import (
     add_vfp_args_attribute,
     check_opt,
     emit_object,
+    machine_outliner_mode,
     speed_level,
     unrolls_loops,
 )
@@ -206,3 +207,29 @@ def test_invalid_ir_is_reported_not_crashing():
 def test_vfp_args_patch_is_idempotent(module_wasm):
     obj = compile_module(module_wasm, load_target("stm32f4"), prefix="m").object
     assert add_vfp_args_attribute(obj) == obj
+
+
+def _repeated_work(functions: int) -> str:
+    """WAT: functions that each do the same dozen stores, the Machine Outliner's favourite shape."""
+    body = " ".join(f"(i32.store offset={4 * k} (local.get 0) (i32.const {1000 + 37 * k}))" for k in range(12))
+    funcs = "\n".join(f'(func (export "f{i}") (param i32) {body})' for i in range(functions))
+    return f"(module (memory 1 1)\n{funcs})"
+
+
+def test_machine_outliner_runs_only_at_oz(tmp_path):
+    """-Oz still outlines repeated sequences into OUTLINED_FUNCTION_*, on Arm and RISC-V.
+
+    Below -Oz the pass is switched off (aot/emit.py, machine_outliner_mode): it
+    would change no code there, only keep every function's machine code alive to
+    the end of the module — which shows in memory, not in the object
+    (bench/results/compile_scaling_stm32f4.md).
+    """
+    assert [machine_outliner_mode(o) for o in OPT_LEVELS] == ["never"] * 5 + ["always"]
+    wasm = wat_to_wasm(_repeated_work(6), tmp_path, "repeated")
+    for name in ("stm32f4", "riscv32-virt"):
+        target = load_target(name)
+        outlined = {}
+        for opt in ("2", "z"):
+            symbols = _symbols(_elf(compile_module(wasm, target, prefix="m", opt=opt).object))
+            outlined[opt] = [s for s in symbols if s.startswith("OUTLINED_FUNCTION")]
+        assert outlined["z"] and not outlined["2"], (name, outlined)
