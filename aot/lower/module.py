@@ -336,10 +336,21 @@ class ModuleContext:
         return gv.bitcast(PTR)
 
     def stack_limit(self) -> ir.GlobalVariable:
+        """waft_stack_limit: a thread-local on host targets, where every POSIX thread has its own.
+
+        The default (general-dynamic) TLS model, so a host object also works in a
+        shared library; linked into an executable, the linker relaxes each access
+        to a thread-pointer-relative load.  Bare-metal targets keep one global that
+        the scheduler switches with the stack (waft.h, WAFT_THREAD_LOCAL).
+        """
         gv = self.llmod.globals.get("waft_stack_limit")
         if gv is None:
             gv = ir.GlobalVariable(self.llmod, self.intptr, name="waft_stack_limit")
             gv.linkage = "external"
+            if self.target.is_host:
+                # llvmlite has no thread-local flag; its storage-class slot is printed
+                # exactly where LLVM's `thread_local` goes (`external thread_local global`).
+                gv.storage_class = "thread_local"
         return gv
 
     def mark_instance_param(self, fn: ir.Function) -> None:

@@ -11,9 +11,12 @@
  * Nothing here allocates: instances are plain structs the embedder places in
  * .bss, on the stack or (on the host, for 4 GiB memories) in calloc'ed memory.
  *
- * Threads: the runtime is single-threaded for now.  waft_stack_limit and the
- * trap-frame chain are process-wide globals; call into Wasm from one thread
- * only (or set waft_stack_limit yourself whenever you switch stacks).
+ * Threads: waft_stack_limit and the trap-frame chain belong to the thread
+ * that runs Wasm.  On the host they are thread-locals (generated code
+ * reads the limit as a thread-local too), so any POSIX thread may call into
+ * Wasm after its own waft_stack_init.  On bare metal they are plain globals:
+ * a scheduler that switches threads switches them with the stack (set
+ * waft_stack_limit yourself whenever you switch stacks).
  *
  * Build options (define with -D when building runtime_c and your code alike):
  *   WAFT_PORT_HOST / WAFT_PORT_CORTEX_M / WAFT_PORT_RISCV  which port the code
@@ -64,6 +67,19 @@ extern "C" {
 
 #if defined(WAFT_THREADS)
 #error "waft.h: WAFT_THREADS is not supported yet: the runtime is single-threaded (see the comment at the top)"
+#endif
+
+/* Storage class of the per-thread runtime state (the stack limit and the
+ * trap-frame chain): one copy per POSIX thread on the host; on bare metal one
+ * copy that the scheduler switches.  Generated code for host targets reads
+ * waft_stack_limit as a thread-local (aot/lower/module.py), so the two must
+ * agree: do not redefine it. */
+#if defined(WAFT_PORT_HOST)
+/* GNU `__thread` rather than C11's `_Thread_local`: the header is also C++,
+ * and `__thread` means the same (static initialisation only) in both. */
+#define WAFT_THREAD_LOCAL __thread
+#else
+#define WAFT_THREAD_LOCAL
 #endif
 
 /*
@@ -174,8 +190,9 @@ typedef struct waft_trap_frame {
     volatile waft_trap_code code;       /* set by waft_trap before the longjmp; volatile because it changes between setjmp and longjmp */
 } waft_trap_frame;
 
-/* The innermost pushed frame, NULL when none (for embedders that replace waft_trap). */
-extern waft_trap_frame *waft_trap_current;
+/* The calling thread's innermost pushed frame, NULL when none (for embedders
+ * that replace waft_trap). */
+extern WAFT_THREAD_LOCAL waft_trap_frame *waft_trap_current;
 
 /* Link `frame` as the innermost one.  Also initialises waft_stack_limit (via
  * waft_stack_init) the first time, while it is still 0.  Call setjmp(frame->jmp)
@@ -207,8 +224,9 @@ WAFT_NORETURN void waft_exit(int32_t status);
  * entry, its frame address is below this value.  0 means "not set yet": no
  * check fires.  Set by waft_stack_init (lazily from waft_trap_push); an
  * embedder that runs Wasm on another stack (an RTOS task) sets it to that
- * stack's low end + WAFT_STACK_MARGIN before calling in. */
-extern uintptr_t waft_stack_limit;
+ * stack's low end + WAFT_STACK_MARGIN before calling in.  Per thread on the
+ * host (WAFT_THREAD_LOCAL). */
+extern WAFT_THREAD_LOCAL uintptr_t waft_stack_limit;
 
 /* Port function: set waft_stack_limit to the current thread's stack low end
  * plus WAFT_STACK_MARGIN.  Host: from pthread_getattr_np.  Cortex-M: from the

@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-waft_trap_frame *waft_trap_current = NULL;
-uintptr_t waft_stack_limit = 0;
+WAFT_THREAD_LOCAL waft_trap_frame *waft_trap_current = NULL;
+WAFT_THREAD_LOCAL uintptr_t waft_stack_limit = 0;
 int32_t waft_exit_status = 0;
 
 /* Indexed by waft_trap_code; the texts are the spec interpreter's, so the

@@ -179,8 +179,11 @@ def _prototype_check_source() -> str:
     lines = ['#include "waft.h"']
     for name, (result, params) in abi.RUNTIME_FUNCTIONS.items():
         lines.append(f"{result} (*check_{name})({', '.join(params) or 'void'}) = {name};")
+    # Inside a function: a thread-local's address is not a constant initialiser.
+    lines.append("void check_globals(void) {")
     for name, c_type in abi.RUNTIME_GLOBALS.items():
-        lines.append(f"{c_type} *check_{name} = &{name};")
+        lines.append(f"    {c_type} *check_{name} = &{name}; (void)check_{name};")
+    lines.append("}")
     return "\n".join(lines) + "\n"
 
 

@@ -158,6 +158,14 @@ def test_arm_objects_link_with_gcc(tmp_path, module_wasm, name):
     assert (tmp_path / "a.elf").exists(), proc.stderr
 
 
+@pytest.mark.parametrize("name", ["host", "stm32f4", "riscv32-virt"])
+def test_stack_limit_is_thread_local_on_hosts_only(module_wasm, name):
+    """Each POSIX thread has its own waft_stack_limit; a board has one that its scheduler switches."""
+    target = load_target(name)
+    limit = _symbols(_elf(compile_module(module_wasm, target, prefix="m").object))["waft_stack_limit"]
+    assert (limit["st_info"]["type"] == "STT_TLS") == target.is_host, limit["st_info"]
+
+
 def test_opt_levels():
     assert OPT_LEVELS == ("0", "1", "2", "3", "s", "z")
     assert [speed_level(o) for o in OPT_LEVELS] == [0, 1, 2, 3, 2, 2]

@@ -310,10 +310,12 @@ static void test_stack_exhaustion(void) {
     CHECK(waft_trap_current == NULL);
 }
 
-/* On a thread with a small stack, the lazily read limit is that thread's. */
+/* On a thread with a small stack, the lazily read limit is that thread's: the
+ * limit and the trap chain are per-thread (the main thread's are set by now). */
 static void *thread_main(void *arg) {
     int result = 0;
-    waft_stack_limit = 0; /* this thread runs Wasm now: re-read the bounds */
+    CHECK(waft_stack_limit == 0);
+    CHECK(waft_trap_current == NULL);
     depth = 0;
     *(waft_trap_code *)arg = waft_call_guarded(run_recursion, &result, NULL);
     return NULL;
