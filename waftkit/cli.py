@@ -163,9 +163,12 @@ def targets() -> None:
 @click.option("--runner", type=click.Choice(BOARD_RUNNERS), default=None,
               help="Boards: run under QEMU (default), or flash and run through pyOCD.")
 @click.option("--probe", metavar="UID", help="pyOCD probe unique ID (default: the only one attached).")
+@click.option("--max-threads", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="wasi-threads: how many threads the module may run besides the main one "
+                   "(instances in the static pool; a spawn beyond it fails with EAGAIN).")
 def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, ...],
         env: tuple[str, ...], listen: tuple[str, ...], opt: str, max_pages: int | None,
-        runner: str, probe: str | None) -> None:
+        runner: str, probe: str | None, max_threads: int) -> None:
     """Compile INPUT.wasm (a WASI command), link it with the target's runtime and run it.
 
     Arguments after `--` go to the program. Its stdout, stderr and exit
@@ -185,7 +188,8 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
     if target.is_host and (runner or probe):
         _fail(f"--runner/--probe are for boards: {target.name} programs run natively", EXIT_BAD_USAGE)
     options = RunOptions(args=list(args), env=list(env), dirs=list(dirs), listen=list(listen),
-                         opt=opt, memory_cap_pages=max_pages, runner=runner, probe=probe)
+                         opt=opt, memory_cap_pages=max_pages, runner=runner, probe=probe,
+                         max_threads=max_threads)
     _usable_runner(target, runner, probe)
     with _AotErrors(input):
         status = run_module(input, target, options)

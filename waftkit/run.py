@@ -23,9 +23,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aot import abi
 from aot.compiler import compile_module
 from aot.errors import LinkError, TargetError
+from aot.package_data import RUNTIME_DIR
 from aot.targets import Target
+from aot.wasm.module import Module
 from aot.wasm.decode import decode_module
 from aot.wasm.validate import validate_module
 from waftkit import wasi
@@ -39,6 +42,11 @@ from waftkit.runners.base import get_runner
 # Embedder mains live apart from the runtime sources (runtime_sources globs wasi_p1/*.c).
 HOST_MAIN = wasi.WASI_DIR / "main" / "host_main.c"
 PREFIX = "prog"  # host_main.c is written against this module prefix
+# wasi-threads' pool and spawn (runtime_c/threads), and the host's OS port for it.
+THREADS_DIR = RUNTIME_DIR / "threads"
+THREADS_SOURCES = {"host": ("spawn.c", "os_posix.c")}
+DEFAULT_MAX_THREADS = 8  # `waft run --max-threads`: instances in the thread pool
+THREAD_SPAWN = ("wasi", "thread-spawn")
 
 
 @dataclass
@@ -51,6 +59,7 @@ class RunOptions:
     memory_cap_pages: int | None = None
     runner: str | None = None  # boards: "qemu" (default), or "pyocd" (a real probe or the emulated board)
     probe: str | None = None  # pyOCD probe unique ID
+    max_threads: int = DEFAULT_MAX_THREADS  # wasi-threads: the pool of thread instances
 
 
 def check_runnable(data: bytes, target: Target, name: str) -> None:
@@ -63,7 +72,11 @@ def check_runnable(data: bytes, target: Target, name: str) -> None:
                         "(build it with clang --target=wasm32-wasi and a main)")
     if exports.get("memory") != "memory":
         raise LinkError(f"{name} exports no memory named 'memory', which WASI needs")
-    bad = [s for s in check_imports(module, target) if not s.ok]
+    memories = [imp for imp in module.imports if imp.kind == "memory"]
+    if len(memories) > 1:
+        raise LinkError(f"{name} imports {len(memories)} memories; waft run provides one")
+    # The runner provides one imported memory (wasi-threads modules import theirs).
+    bad = [s for s in check_imports(module, target) if not s.ok and s.imp.kind != "memory"]
     if bad:
         names = ", ".join(f"{s.imp.module}.{s.imp.name} ({s.status})" for s in bad)
         raise LinkError(f"{name}: the {target.name} runtime cannot satisfy {len(bad)} import(s): "
@@ -78,15 +91,42 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
     """
     cache = cache or cache_dir()
     folder = compiled_module(data, target, options, name, cache)
-    exe = folder / "program"
+    module = decode_module(data)
+    defines = host_main_defines(module, target, options)
+    # The embedding options (thread pool size...) are part of the program, not of the object.
+    exe = folder / ("program-" + hashlib.sha256("|".join(defines).encode()).hexdigest()[:12] if defines else "program")
     if exe.is_file():
         return exe
-    runtime = runtime_library(target, cache, extra_sources=wasi.runtime_sources(target))
+    threads = [THREADS_DIR / f for f in THREADS_SOURCES.get(target.kind, ())] if _imports_spawn(module) else []
+    runtime = runtime_library(target, cache, extra_sources=wasi.runtime_sources(target) + threads)
     partial = folder / f".program-{os.getpid()}"
     link(target, [HOST_MAIN, folder / f"{PREFIX}.o", runtime], partial,
-         cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{folder}"])
+         cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{THREADS_DIR}", f"-I{folder}", *(f"-D{d}" for d in defines)])
     os.replace(partial, exe)  # atomic: a parallel run sees the old state or the whole program
     return exe
+
+
+def _imports_spawn(module: Module) -> bool:
+    return any((imp.module, imp.name) == THREAD_SPAWN and imp.kind == "func" for imp in module.imports)
+
+
+def host_main_defines(module: Module, target: Target, options: RunOptions) -> list[str]:
+    """The -D options that tell host_main.c what the module imports beyond WASI p1 (see its comment)."""
+    defines: list[str] = []
+    fields = {(f.module, f.import_name): f for f in abi.imports_struct_fields(module) if f.kind == "memory"}
+    for imp in module.imports:
+        if imp.kind == "memory":
+            lim = imp.desc.limits
+            cap = lim.max if lim.max is not None else target.default_memory_cap_pages
+            if options.memory_cap_pages is not None:
+                cap = max(lim.min, min(cap, options.memory_cap_pages))
+            defines += [f"PROG_IMPORTED_MEMORY={fields[(imp.module, imp.name)].name}",
+                        f"PROG_IMPORTED_MEMORY_MIN={lim.min}", f"PROG_IMPORTED_MEMORY_CAP={cap}"]
+    if _imports_spawn(module):
+        defines.append("PROG_IMPORTS_WASI")
+        if any(e.name == "wasi_thread_start" and e.kind == "func" for e in module.exports):
+            defines += ["PROG_THREADS", f"WAFT_MAX_THREADS={options.max_threads}"]
+    return defines
 
 
 def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,

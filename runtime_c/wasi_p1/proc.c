@@ -70,6 +70,10 @@ int32_t waft_wasi_run_start(waft_wasi_ctx *ctx, void (*start)(void *inst), void 
     ctx->raised_signal = 0;
     waft_trap_code code = waft_call_guarded(call_start, &call, inst);
     fflush(stdout); /* the embedder's own stdio, before any message of ours */
+    return waft_wasi_exit_status(ctx, code);
+}
+
+int32_t waft_wasi_exit_status(waft_wasi_ctx *ctx, waft_trap_code code) {
     switch (code) {
     case WAFT_TRAP_NONE:
         return 0; /* returning from _start is exit(0) */

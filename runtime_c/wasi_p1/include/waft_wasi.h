@@ -124,6 +124,12 @@ void waft_wasi_destroy(waft_wasi_ctx *ctx);
  * console as "waft: trap: <message>". */
 int32_t waft_wasi_run_start(waft_wasi_ctx *ctx, void (*start)(void *inst), void *inst);
 
+/* The exit status of a run that ended with `code` (WAFT_TRAP_NONE: _start
+ * returned), by waft_wasi_run_start's rules, saying the trap or signal on the
+ * error console.  For embedders that run Wasm on more threads than one: a
+ * trap or proc_exit in any of them ends the process with this status. */
+int32_t waft_wasi_exit_status(waft_wasi_ctx *ctx, waft_trap_code code);
+
 /* The witx name of a WASI errno ("badf"), "unknown" outside the enum. */
 const char *waft_wasi_errno_name(int32_t err);
 

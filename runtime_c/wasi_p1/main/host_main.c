@@ -8,6 +8,17 @@
  * "waft: listening on PORT" to stderr once the socket is bound, so a test
  * can connect to a port the kernel picked (":0").  The module must have been
  * compiled under the prefix `prog`.
+ *
+ * What the module imports besides WASI p1 is described by -D options
+ * (waftkit/run.py works them out from the module):
+ *   PROG_IMPORTED_MEMORY=member  the module imports its memory (wasi-threads
+ *       modules do: `(import "env" "memory" (memory 1 16 shared))`); the runner
+ *       provides it, PROG_IMPORTED_MEMORY_MIN pages initially and room for
+ *       PROG_IMPORTED_MEMORY_CAP.
+ *   PROG_IMPORTS_WASI            the module imports `wasi.thread-spawn`;
+ *   PROG_THREADS                 ... and exports wasi_thread_start: spawned
+ *       threads run on a pool of WAFT_MAX_THREADS instances (without it every
+ *       spawn answers -ENOTSUP).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +26,94 @@
 
 #include "prog.h"
 #include "waft_wasi.h"
+#if defined(PROG_IMPORTS_WASI)
+#include "waft_threads.h"
+#endif
 
 #define MAX_ENV 64
 
 static void start(void *inst) { prog___x5fstart((prog__instance *)inst); }
 
+static waft_wasi_ctx ctx;
+
+#if defined(PROG_IMPORTED_MEMORY)
+static waft_memory memory;
+
+/* The imported memory, zero-filled, with its whole cap reserved up front so
+ * that memory.grow never moves it under another thread. */
+static int provide_memory(void) {
+    memory.base = calloc(PROG_IMPORTED_MEMORY_CAP ? (size_t)PROG_IMPORTED_MEMORY_CAP : 1, 65536);
+    if (memory.base == NULL) {
+        return -1;
+    }
+    memory.pages = PROG_IMPORTED_MEMORY_MIN;
+    memory.size = (size_t)PROG_IMPORTED_MEMORY_MIN << 16;
+    memory.max_pages = PROG_IMPORTED_MEMORY_CAP;
+    memory.page_size_log2 = 16;
+    return 0;
+}
+#endif
+
+#if defined(PROG_IMPORTS_WASI)
+static waft_threads threads;
+#endif
+
+static void fill_imports(prog__imports *imports) {
+    imports->wasi_snapshot_preview1 = &ctx;
+#if defined(PROG_IMPORTED_MEMORY)
+    imports->PROG_IMPORTED_MEMORY = &memory;
+#endif
+#if defined(PROG_IMPORTS_WASI)
+    imports->wasi = &threads;
+#endif
+}
+
+#if defined(PROG_THREADS)
+#ifndef WAFT_MAX_THREADS
+#define WAFT_MAX_THREADS 8
+#endif
+static prog__instance thread_instances[WAFT_MAX_THREADS];
+
+static waft_trap_code instantiate_thread(void *inst, void *user) {
+    (void)user;
+    prog__imports imports = {0};
+    fill_imports(&imports);
+    return prog__instantiate((prog__instance *)inst, &imports);
+}
+
+static void thread_start(void *inst, int32_t tid, int32_t start_arg) {
+    prog_wasi_thread_start((prog__instance *)inst, tid, start_arg);
+}
+
+/* A thread trapped or called proc_exit: the whole process ends, with the
+ * status _start would have given. */
+static void end_program(void *user, waft_trap_code code) {
+    (void)user;
+    fflush(stdout);
+    waft_port_exit(waft_wasi_exit_status(&ctx, code));
+}
+#endif
+
+static int start_threads(void) {
+#if defined(PROG_THREADS)
+    waft_threads_module module = {
+        .instances = thread_instances,
+        .instance_stride = sizeof thread_instances[0],
+        .max_threads = WAFT_MAX_THREADS,
+        .instantiate = instantiate_thread,
+        .thread_start = thread_start,
+        .end_program = end_program,
+    };
+    return waft_threads_init(&threads, &module);
+#elif defined(PROG_IMPORTS_WASI)
+    waft_threads_module none = {0}; /* no wasi_thread_start: spawn answers -ENOTSUP */
+    return waft_threads_init(&threads, &none);
+#else
+    return 0;
+#endif
+}
+
 int main(int argc, char **argv) {
-    static waft_wasi_ctx ctx;
     const char *dirs[16][2];
     const char *listens[4];
     const char *env[MAX_ENV + 1];
@@ -73,7 +165,18 @@ int main(int argc, char **argv) {
         fprintf(stderr, "runner: out of memory for the instance\n");
         return 2;
     }
-    prog__imports imports = {.wasi_snapshot_preview1 = &ctx};
+#if defined(PROG_IMPORTED_MEMORY)
+    if (provide_memory() != 0) {
+        fprintf(stderr, "runner: out of memory for the module's imported memory\n");
+        return 2;
+    }
+#endif
+    if (start_threads() != 0) {
+        fprintf(stderr, "runner: the thread pool cannot be set up\n");
+        return 2;
+    }
+    prog__imports imports = {0};
+    fill_imports(&imports);
     waft_trap_code code = prog__instantiate(inst, &imports);
     if (code != WAFT_TRAP_NONE) {
         fprintf(stderr, "waft: trap: %s (instantiating)\n", waft_strerror(code));
