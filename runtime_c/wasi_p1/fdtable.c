@@ -51,8 +51,18 @@ uint64_t wasi_inheriting_for(uint8_t filetype) {
     return filetype == WAFT_WASI_FILETYPE_DIRECTORY ? (DIR_RIGHTS | FILE_RIGHTS) : 0;
 }
 
+/* Threads (wasi-threads) share one fd table.  A slot changes hands through its
+ * `kind` alone: claimed FREE -> RESERVED with a compare-and-swap, filled in,
+ * then published with a release store of its real kind; freed by a release
+ * store of FREE after its fields are reset.  So two threads opening at once
+ * never get the same slot, and a lookup that sees a kind sees its fields. */
+static waft_wasi_fd_kind kind_of(const waft_wasi_fd *slot) {
+    return __atomic_load_n(&slot->kind, __ATOMIC_ACQUIRE);
+}
+
 waft_wasi_fd *wasi_fd(waft_wasi_ctx *ctx, int32_t fd, uint64_t need, uint16_t *err) {
-    if (fd < 0 || fd >= WAFT_WASI_MAX_FDS || ctx->fds[fd].kind == WAFT_WASI_FD_FREE) {
+    if (fd < 0 || fd >= WAFT_WASI_MAX_FDS || kind_of(&ctx->fds[fd]) == WAFT_WASI_FD_FREE ||
+        kind_of(&ctx->fds[fd]) == WAFT_WASI_FD_RESERVED) {
         *err = WAFT_WASI_ERRNO_BADF;
         return NULL;
     }
@@ -84,23 +94,31 @@ waft_wasi_fd *wasi_dir_fd(waft_wasi_ctx *ctx, int32_t fd, uint64_t need, uint16_
 
 int32_t wasi_fd_alloc(waft_wasi_ctx *ctx) {
     for (int32_t i = 0; i < WAFT_WASI_MAX_FDS; i++) {
-        if (ctx->fds[i].kind == WAFT_WASI_FD_FREE) {
+        waft_wasi_fd_kind free_kind = WAFT_WASI_FD_FREE;
+        if (__atomic_compare_exchange_n(&ctx->fds[i].kind, &free_kind, WAFT_WASI_FD_RESERVED, false,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
             return i;
         }
     }
     return -1;
 }
 
+void wasi_fd_unreserve(waft_wasi_ctx *ctx, int32_t fd) {
+    __atomic_store_n(&ctx->fds[fd].kind, WAFT_WASI_FD_FREE, __ATOMIC_RELEASE);
+}
+
 void wasi_fd_set(waft_wasi_ctx *ctx, int32_t fd, waft_wasi_fd_kind kind, int32_t host, uint8_t filetype,
                  uint64_t base, uint64_t inheriting) {
     waft_wasi_fd *slot = &ctx->fds[fd];
-    memset(slot, 0, sizeof *slot);
-    slot->kind = kind;
     slot->host = host;
     slot->owned = true;
     slot->filetype = filetype;
     slot->rights_base = base;
     slot->rights_inheriting = inheriting;
+    slot->guest_name = NULL;
+    slot->dir_stream = NULL;
+    slot->dir_cookie = 0;
+    __atomic_store_n(&slot->kind, kind, __ATOMIC_RELEASE); /* last: publishes the fields */
 }
 
 uint16_t wasi_fd_release(waft_wasi_fd *slot) {
@@ -111,9 +129,11 @@ uint16_t wasi_fd_release(waft_wasi_fd *slot) {
     if (slot->owned) {
         err = wasi_port_close(slot->host);
     }
+    waft_wasi_fd_kind kind = slot->kind;
     memset(slot, 0, sizeof *slot);
-    slot->kind = WAFT_WASI_FD_FREE;
+    slot->kind = kind; /* still claimed until the store below */
     slot->host = -1;
+    __atomic_store_n(&slot->kind, WAFT_WASI_FD_FREE, __ATOMIC_RELEASE);
     return err;
 }
 
@@ -152,6 +172,7 @@ int32_t waft_wasi_preopen_dir(waft_wasi_ctx *ctx, const char *host_path, const c
     int32_t host;
     uint16_t err = wasi_port_open_dir(host_path, &host);
     if (err != 0) {
+        wasi_fd_unreserve(ctx, fd);
         return -(int32_t)err;
     }
     wasi_fd_set(ctx, fd, WAFT_WASI_FD_PREOPEN, host, WAFT_WASI_FILETYPE_DIRECTORY, DIR_RIGHTS,

@@ -89,6 +89,7 @@ int32_t wasi_snapshot_preview1__path_open(void *ctx, int32_t fd, int32_t dirflag
                                   false, &host, &filetype, &seekable);
     }
     if (err != 0) {
+        wasi_fd_unreserve(c, slot);
         return err;
     }
     wasi_fd_set(c, slot, filetype == WAFT_WASI_FILETYPE_DIRECTORY ? WAFT_WASI_FD_DIR : WAFT_WASI_FD_FILE, host,

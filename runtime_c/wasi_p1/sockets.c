@@ -45,6 +45,7 @@ int32_t wasi_snapshot_preview1__sock_accept(void *ctx, int32_t fd, int32_t flags
     int32_t conn;
     err = wasi_port_sock_accept(slot->host, ((uint32_t)flags & WAFT_WASI_FDFLAGS_NONBLOCK) != 0, &conn);
     if (err != 0) {
+        wasi_fd_unreserve(c, conn_fd);
         return err;
     }
     wasi_fd_set(c, conn_fd, WAFT_WASI_FD_SOCKET, conn, WAFT_WASI_FILETYPE_SOCKET_STREAM,

@@ -101,10 +101,14 @@ waft_wasi_fd *wasi_fd(waft_wasi_ctx *ctx, int32_t fd, uint64_t need, uint16_t *e
 /* Same, and the fd must be a directory (NOTDIR otherwise). */
 waft_wasi_fd *wasi_dir_fd(waft_wasi_ctx *ctx, int32_t fd, uint64_t need, uint16_t *err);
 
-/* The lowest free slot, or -1 (the table is full: NFILE). */
+/* Claim the lowest free slot (RESERVED until wasi_fd_set fills it or
+ * wasi_fd_unreserve gives it back), or -1 (the table is full: NFILE). */
 int32_t wasi_fd_alloc(waft_wasi_ctx *ctx);
 
-/* Fill slot `fd` with an open port handle. */
+/* Give back a slot wasi_fd_alloc claimed when the open failed. */
+void wasi_fd_unreserve(waft_wasi_ctx *ctx, int32_t fd);
+
+/* Fill claimed slot `fd` with an open port handle and publish it. */
 void wasi_fd_set(waft_wasi_ctx *ctx, int32_t fd, waft_wasi_fd_kind kind, int32_t host, uint8_t filetype,
                  uint64_t base, uint64_t inheriting);
 

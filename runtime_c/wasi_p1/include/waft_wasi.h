@@ -58,6 +58,7 @@ typedef enum waft_wasi_fd_kind {
     WAFT_WASI_FD_DIR,           /* a directory opened by path_open */
     WAFT_WASI_FD_PREOPEN,       /* a preopened directory (fd_prestat_get answers for it) */
     WAFT_WASI_FD_SOCKET,        /* a socket: preopened listener or an accepted connection */
+    WAFT_WASI_FD_RESERVED,      /* claimed by a call still opening it (another thread sees BADF) */
     WAFT_WASI_FD__FORCE_32BIT = 0x7fffffff
 } waft_wasi_fd_kind;
 
