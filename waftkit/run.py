@@ -94,7 +94,7 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
     module = decode_module(data)
     defines = host_main_defines(module, target, options)
     # The embedding options (thread pool size...) are part of the program, not of the object.
-    exe = folder / ("program-" + hashlib.sha256("|".join(defines).encode()).hexdigest()[:12] if defines else "program")
+    exe = folder / ("program-" + hashlib.sha256("|".join(defines).encode()).hexdigest()[:12])
     if exe.is_file():
         return exe
     threads = [THREADS_DIR / f for f in THREADS_SOURCES.get(target.kind, ())] if _imports_spawn(module) else []
@@ -113,6 +113,8 @@ def _imports_spawn(module: Module) -> bool:
 def host_main_defines(module: Module, target: Target, options: RunOptions) -> list[str]:
     """The -D options that tell host_main.c what the module imports beyond WASI p1 (see its comment)."""
     defines: list[str] = []
+    if any(imp.module == wasi.MODULE and imp.kind == "func" for imp in module.imports):
+        defines.append("PROG_IMPORTS_WASI_P1")
     fields = {(f.module, f.import_name): f for f in abi.imports_struct_fields(module) if f.kind == "memory"}
     for imp in module.imports:
         if imp.kind == "memory":

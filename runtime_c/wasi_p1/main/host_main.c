@@ -9,8 +9,10 @@
  * can connect to a port the kernel picked (":0").  The module must have been
  * compiled under the prefix `prog`.
  *
- * What the module imports besides WASI p1 is described by -D options
- * (waftkit/run.py works them out from the module):
+ * What the module imports is described by -D options (waftkit/run.py works
+ * them out from the module):
+ *   PROG_IMPORTS_WASI_P1         it imports from wasi_snapshot_preview1 (a
+ *       module that imports nothing from it has no such member);
  *   PROG_IMPORTED_MEMORY=member  the module imports its memory (wasi-threads
  *       modules do: `(import "env" "memory" (memory 1 16 shared))`); the runner
  *       provides it, PROG_IMPORTED_MEMORY_MIN pages initially and room for
@@ -59,7 +61,9 @@ static waft_threads threads;
 #endif
 
 static void fill_imports(prog__imports *imports) {
+#if defined(PROG_IMPORTS_WASI_P1)
     imports->wasi_snapshot_preview1 = &ctx;
+#endif
 #if defined(PROG_IMPORTED_MEMORY)
     imports->PROG_IMPORTED_MEMORY = &memory;
 #endif
