@@ -40,6 +40,13 @@ from waftkit.testing.spectest.wast import Command, load_script
 
 SIMD_REASON = "SIMD is not supported yet"
 TEXT_MODULE_REASON = "text-format module (tests the WAT parser)"
+# Assertions a proposal's copy of a core script still makes against the core spec it
+# forked from, where Wasm 2.0 (which Waft implements) says otherwise:
+# (proposal folder, command, expected text) -> why the assertion is skipped.
+SUPERSEDED = {
+    ("threads", "assert_invalid", "multiple tables"):
+        "the threads proposal's copy predates reference types: Wasm 2.0 allows several tables",
+}
 # Budget for one test program, by runner: CPU seconds natively (a script takes
 # well under one) and under QEMU (the biggest scripts take about a minute);
 # wall-clock seconds through pyOCD, where every semihosting call is a round trip.
@@ -327,6 +334,10 @@ class ScriptRun:
             if kind in ("assert_invalid", "assert_malformed"):
                 if cmd.module_type != "binary":
                     self._out(cmd, "skip", TEXT_MODULE_REASON)
+                    continue
+                superseded = SUPERSEDED.get((self.path.parent.name, kind, cmd.text))
+                if superseded is not None:
+                    self._out(cmd, "skip", superseded)
                     continue
                 res = jobs[pos][1].result()
                 self._judge_rejection(cmd, res)
