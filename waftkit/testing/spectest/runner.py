@@ -301,7 +301,7 @@ class ScriptRun:
     # --- pass 2: link and plan
 
     def _plan(self, commands: list[Command], jobs: dict) -> tuple[HarnessWriter, dict[int, tuple]]:
-        spectest_pages = 0
+        spectest_pages: dict[str, int] = {}  # spectest memory -> pages of storage
         writer = HarnessWriter()
         named: dict[str, int | Unavailable] = {}
         registry: dict[str, int | Unavailable] = {}
@@ -394,10 +394,12 @@ class ScriptRun:
                                 parent[find(j)] = find(k)
                                 use(j, pos)
                             elif b.kind == "memory":
-                                spectest_pages = 2 if self.cap is None else min(2, max(1, self.cap))
-                                if spectest_pages < 2:
-                                    capped[k] = (f"needs 128 KiB of linear memory (spectest.memory, "
-                                                 f"capped at {human_bytes(spectest_pages * 65536)}); "
+                                # spectest.memory and spectest.shared_memory both have max 2.
+                                pages = 2 if self.cap is None else min(2, max(1, self.cap))
+                                spectest_pages[b.source[1]] = pages
+                                if pages < 2:
+                                    capped[k] = (f"needs 128 KiB of linear memory (spectest.{b.source[1]}, "
+                                                 f"capped at {human_bytes(pages * 65536)}); "
                                                  f"{self.target.name} has {self.ram_text} RAM")
                         use(k, pos)
                         if res.get("capped") and k not in capped:
@@ -455,7 +457,7 @@ class ScriptRun:
                 writer.add_step(step)
             for k in sorted(frees_at.get(p, [])):
                 writer.add_step(Step("free", 0, k))
-        writer.spectest_memory_pages = spectest_pages
+        writer.spectest_memories = spectest_pages
         self._capped = {k: capped[k] for k in capped}
         self._groups = {k: find(k) for k in parent}
         self._writer = writer
