@@ -382,6 +382,9 @@ class ScriptRun:
                     elif isinstance(bound, str):
                         self._out(cmd, "fail", f"module failed to link: {bound}")
                         avail = Unavailable("fail", f"module at line {cmd.line} failed to link")
+                    elif (crowded := self._spectest_memories_do_not_fit(bound[0], spectest_pages)) is not None:
+                        self._out(cmd, "skip", crowded)
+                        avail = Unavailable("skip", crowded)
                     else:
                         bindings, ctx = bound
                         modules[k] = module
@@ -462,6 +465,23 @@ class ScriptRun:
         self._groups = {k: find(k) for k in parent}
         self._writer = writer
         return writer, pending
+
+    def _spectest_memories_do_not_fit(self, bindings: list[Binding], have: dict[str, int]) -> str | None:
+        """Why a module cannot import another spectest memory here, or None when it can.
+
+        On a board whose memory cap is below the spectest memories' two pages
+        (stm32f4: 128 KiB of RAM), one spectest memory of one page is all the
+        test image holds; a module importing a second one (spectest.memory and
+        spectest.shared_memory) is skipped with the figures.
+        """
+        if self.cap is None or self.cap >= 2:
+            return None
+        wanted = {b.source[1] for b in bindings if b.kind == "memory" and b.source[0] == "spectest"}
+        if len(set(have) | wanted) <= 1:
+            return None
+        names = " and ".join(f"spectest.{n}" for n in sorted(set(have) | wanted))
+        return (f"needs {names} at once, 128 KiB of linear memory; "
+                f"{self.target.name} has {self.ram_text} RAM")
 
     def _cap_reason(self, module: Module) -> str:
         mem = module.memories[0]
