@@ -62,6 +62,16 @@ UNSHARED = r"""
 """
 
 
+def test_every_threads_opcode_has_a_handler_here_and_only_here():
+    from aot.lower import DISPATCH, atomic
+    from aot.wasm import opcodes
+
+    ops = set(opcodes.FE_OPS.values())
+    assert len(ops) == 67  # 4 + 7 loads + 7 stores + 6 x 7 read-modify-writes + 7 compare-exchanges
+    assert set(atomic.HANDLERS) == ops
+    assert all(DISPATCH[op] is atomic.HANDLERS[op] for op in ops)
+
+
 @pytest.mark.parametrize("opt", ["0", "2"])
 def test_atomic_results_and_trap_order(tmp_path, opt):
     lines = run_wat(tmp_path, ATOMICS, r"""
