@@ -177,6 +177,9 @@ class TrapCode(IntEnum):
     NULL_REFERENCE = 11
     HOST = 12
     EXIT = 13
+    UNALIGNED_ATOMIC = 14
+    EXPECTED_SHARED_MEMORY = 15
+    DEADLOCK = 16
 
 
 # name -> value, in the header's order ("MEMORY_OUT_OF_BOUNDS": 2).
@@ -199,6 +202,9 @@ TRAP_MESSAGES: dict[str, str] = {
     "NULL_REFERENCE": "null reference",
     "HOST": "host function trapped",
     "EXIT": "exit",
+    "UNALIGNED_ATOMIC": "unaligned atomic",
+    "EXPECTED_SHARED_MEMORY": "expected shared memory",
+    "DEADLOCK": "deadlock: memory.atomic.wait without a timeout, and no other thread can notify",
 }
 
 # Exit status of a process whose trap reached no trap frame (WAFT_TRAP_EXIT_STATUS).
@@ -262,6 +268,12 @@ RUNTIME_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "waft_table_copy": ("void", ("waft_table *", "uint32_t", "const waft_table *", "uint32_t", "uint32_t")),
     "waft_table_fill": ("void", ("waft_table *", "uint32_t", "void *", "uint32_t")),
     "waft_func_signature_equal": ("bool", ("const char *", "const char *")),
+    "waft_atomic_wait32": ("uint32_t", ("volatile uint32_t *", "uint32_t", "int64_t")),
+    "waft_atomic_wait64": ("uint32_t", ("volatile uint64_t *", "uint64_t", "int64_t")),
+    "waft_atomic_notify": ("uint32_t", ("volatile void *", "uint32_t")),
+    "waft_port_wait_block": ("uint32_t", ("volatile void *", "uint64_t", "uint32_t", "int64_t")),
+    "waft_port_wait_wake": ("uint32_t", ("volatile void *", "uint32_t")),
+    "waft_port_sleep_ns": ("void", ("uint64_t",)),
     # The port layer: for embedders and board code more than for generated code.
     "waft_port_write_error": ("void", ("const char *",)),
     "waft_port_exit": ("void", ("int",)),
@@ -277,6 +289,8 @@ def _llvm_scalar(c_type: str, pointer_bits: int) -> ir.Type:
         return ir.PointerType(ir.IntType(8))
     if c_type in ("int", "int32_t", "uint32_t", "waft_trap_code"):
         return ir.IntType(32)  # int is 32 bits on every target; waft_trap_code is forced to be
+    if c_type in ("int64_t", "uint64_t"):
+        return ir.IntType(64)
     if c_type in ("size_t", "uintptr_t"):
         return ir.IntType(pointer_bits)
     if c_type == "bool":

@@ -1,7 +1,7 @@
 """Wasm-to-LLVM lowering: the dispatch table from opcode to handler, and the body loop.
 
 Every family module (`numeric`, `compare`, `convert`, `control`, `call`,
-`memory`, `table`, `variable`) exports `HANDLERS: dict[str, handler]`; the
+`memory`, `atomic`, `table`, `variable`) exports `HANDLERS: dict[str, handler]`; the
 table is merged once, here, and a name claimed by two families is an error at
 import time.  `lower_body` feeds a function's instructions to their handlers,
 skipping dead code after br/return/unreachable (`control.skip_unreachable`).
@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Callable
 
 from aot.errors import UnsupportedError
-from aot.lower import call, compare, control, convert, memory, numeric, table, variable
+from aot.lower import atomic, call, compare, control, convert, memory, numeric, table, variable
 from aot.lower.context import FuncContext
 from aot.wasm.module import Instr
 
 Handler = Callable[[FuncContext, Instr], None]
 
-_FAMILIES = (control, call, memory, table, variable, numeric, compare, convert)
+_FAMILIES = (control, call, memory, atomic, table, variable, numeric, compare, convert)
 
 _SIMD_PREFIXES = ("v128", "i8x16", "i16x8", "i32x4", "i64x2", "f32x4", "f64x2")
 

@@ -19,7 +19,9 @@ integer image and bitcast, so no FPU instruction can touch a NaN's payload.
 
 An own memory's base is its storage inside the instance (no load), and a
 memory that cannot grow (cap == min) has a constant size, so LLVM folds and
-merges its checks.
+merges its checks.  An own *shared* memory is reached through the instance's
+memory pointer, like an imported one, so that a thread's instance can point
+at another instance's memory (docs/abi.md, "Shared memories").
 
 Bulk operations call the runtime (`waft_memory_fill/copy/init`), which does
 the spec's bounds checks and traps.
@@ -70,7 +72,7 @@ def memory_base(fctx: FuncContext, index: int) -> ir.Value:
 
     mctx = fctx.mctx
     info = mctx.memories[index]
-    if not info.imported:
+    if not info.through_pointer:
         return fctx.hoist(("memory", index, "storage"),
                           lambda b: memory_storage(mctx, b, fctx.instance, info.own_index))
     return mctx.tbaa(fctx.builder.load(_member(fctx, index, "base"), name="mem.base"), "descriptor")
@@ -78,6 +80,15 @@ def memory_base(fctx: FuncContext, index: int) -> ir.Value:
 
 def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     """Pop an address; check `addr + offset + size <= size of memory`; return an i8* into memory."""
+    return checked_address(fctx, memarg, size)[0]
+
+
+def checked_address(fctx: FuncContext, memarg: MemArg, size: int) -> tuple[ir.Value, ir.Value]:
+    """`effective_address`, and also the Wasm effective address `addr + offset` (an intptr).
+
+    The effective address is what atomics test for alignment (aot/lower/atomic.py);
+    on 32-bit targets it may have wrapped only where the bounds check traps first.
+    """
     mctx = fctx.mctx
     builder = fctx.builder
     addr = fctx.pop()
@@ -90,11 +101,11 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
         # Wraps only where the check below traps first (or, unchecked, like the hardware would).
         ea = builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
     if not mctx.bounds_checks:
-        return builder.gep(base, [ea], name="addr")  # measurement-only unsafe build: no check
+        return builder.gep(base, [ea], name="addr"), ea  # measurement-only unsafe build: no check
     if mctx.pointer_bits == 64:
         end = builder.add(ea, ir.Constant(I64, size), name="ea.end")
         fctx.trap_if(builder.icmp_unsigned(">", end, memsize, name="oob"), oob, name="bounds")
-        return builder.gep(base, [ea], name="addr")
+        return builder.gep(base, [ea], name="addr"), ea
     span = memarg.offset + size
     if span > 0xFFFFFFFF:
         # No 32-bit address can make this access fit.
@@ -106,7 +117,7 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     wrapped = builder.extract_value(pair, 1)
     past = builder.icmp_unsigned(">", end, memsize)
     fctx.trap_if(builder.or_(wrapped, past, name="oob"), oob, name="bounds")
-    return builder.gep(base, [ea], name="addr")
+    return builder.gep(base, [ea], name="addr"), ea
 
 
 def _by_alignment(fctx: FuncContext, ptr: ir.Value, memarg: MemArg, size: int,

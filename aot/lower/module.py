@@ -3,7 +3,7 @@
 `lower_module` reads like the object it produces (docs/abi.md is the
 contract):
 
-    check for features Waft does not compile (SIMD, shared memory)
+    check for features Waft does not compile (SIMD)
     declare data segments (private constants)
     declare imports (C functions; memory and table descriptors)
     define the instance layout
@@ -87,6 +87,16 @@ class MemoryInfo:
     own_index: int | None  # index among own memories, None for imports
     cap_pages: int = 0
     cap_bytes: int = 0
+
+    @property
+    def through_pointer(self) -> bool:
+        """Reached through the instance's pointer slot (F_MEMPTR) rather than in place.
+
+        Imported memories, and own shared ones: every instance of a module that
+        shares a memory (one per thread) must reach the same one, so code never
+        assumes that a shared memory lives inside its own instance (docs/abi.md).
+        """
+        return self.imported or self.type.limits.shared
 
 
 @dataclass
@@ -397,17 +407,20 @@ class ModuleContext:
     def _desc(self, builder: ir.IRBuilder, inst: ir.Value, kind: str, index: int) -> ir.Value:
         """Typed pointer to memory or table `index`'s descriptor (`kind` "memory" or "table").
 
-        Memories and tables share the instance layout: an imported one is
-        reached through its pointer slot (F_MEMPTR / F_TABPTR), an own one
-        lives in place in F_MEMDESC / F_TABDESC, so one path serves both.
+        Memories and tables share the instance layout: an imported one (and an
+        own shared memory, `MemoryInfo.through_pointer`) is reached through its
+        pointer slot (F_MEMPTR / F_TABPTR), an own one lives in place in
+        F_MEMDESC / F_TABDESC, so one path serves both.
         """
         if kind == "memory":
             info, ptr_field, own_field, ty, label = (self.memories[index], F_MEMPTR, F_MEMDESC,
                                                      self.memory_type, f"mem{index}.desc")
+            via_pointer = info.through_pointer
         else:
             info, ptr_field, own_field, ty, label = (self.tables[index], F_TABPTR, F_TABDESC,
                                                      self.table_type, f"table{index}.desc")
-        if info.imported:
+            via_pointer = info.imported
+        if via_pointer:
             raw = self.tbaa(builder.load(self.field(builder, inst, ptr_field, index), name=label), "descriptor")
             return builder.bitcast(raw, ty.as_pointer())
         return self.field(builder, inst, own_field, info.own_index)
@@ -639,9 +652,6 @@ def _check_supported(module: Module) -> None:
         if "v128" in function.locals:
             raise UnsupportedError("SIMD (v128) locals are not supported yet", section="code",
                                    func_index=func_index, offset=function.offset)
-    for mem in module.all_memories():
-        if mem.limits.shared:
-            raise UnsupportedError("shared memories (threads) are not supported yet", section="memory")
 
 
 def _declare_data_segments(mctx: ModuleContext) -> None:

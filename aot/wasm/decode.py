@@ -324,6 +324,8 @@ def _decode_expr(data: bytes, pos: int, end: int, st: _ExprState) -> tuple[list[
                 pos = _decode_fc(data, pos, end, start, st, append)
             elif kind == 16:  # 0xFD prefix: SIMD
                 pos = _skip_simd(data, pos, end, start, st)
+            elif kind == 17:  # 0xFE prefix: threads (atomics)
+                pos = _decode_fe(data, pos, end, start, append)
             else:
                 raise DecodeError(f"illegal opcode 0x{b:02x}", offset=start)
     except IndexError:
@@ -370,6 +372,25 @@ def _decode_fc(data: bytes, pos: int, end: int, start: int, st: _ExprState, appe
             raise DecodeError("zero byte expected", offset=pos)
         pos += 1
         append(Instr(name, 0, start))
+    return pos
+
+
+def _decode_fe(data: bytes, pos: int, end: int, start: int, append) -> int:
+    """One threads-proposal instruction: a memarg, or atomic.fence's reserved zero byte."""
+    sub, pos = _read_u32(data, pos, end)
+    name = _oc.FE_OPS.get(sub)
+    if name is None:
+        raise DecodeError(f"illegal opcode 0xfe 0x{sub:x}", offset=start)
+    if name == "atomic.fence":
+        if pos >= end:
+            raise _eof(pos)
+        if data[pos] != 0:
+            raise DecodeError("zero byte expected", offset=pos)
+        append(Instr(name, None, start))
+        return pos + 1
+    align, pos = _read_u32(data, pos, end)
+    off, pos = _read_u32(data, pos, end)
+    append(Instr(name, MemArg(align, off), start))
     return pos
 
 
@@ -481,10 +502,12 @@ class _Decoder:
         at = self.pos
         flags = self.byte()
         if is_memory:
-            if flags & 0x02:
+            # Bit 0: a maximum follows; bit 1: shared (threads); bit 3: custom page size.
+            # The threads proposal's binary grammar has shared limits only with a maximum
+            # (0x03): 0x02 is malformed, as Wasm 2.0's binary.wast also requires.
+            if flags & 0x03 == 0x02:
                 raise DecodeError(
-                    "malformed memory limits flags: shared memories (threads) are not supported",
-                    offset=at,
+                    "malformed memory limits flags: a shared memory must have a maximum", offset=at
                 )
             if flags & 0x04:
                 raise DecodeError(
@@ -505,7 +528,7 @@ class _Decoder:
             # be represented; other non-{0,16} values are a validation error.
             if page_size_log2 >= 64:
                 raise DecodeError("invalid custom page size", offset=ps_at)
-        return Limits(lo, hi, page_size_log2=page_size_log2)
+        return Limits(lo, hi, page_size_log2=page_size_log2, shared=bool(flags & 0x02))
 
     def expr(self) -> list[Instr]:
         """A constant expression, without its final `end`."""

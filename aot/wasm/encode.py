@@ -102,9 +102,10 @@ def _functype(ft: FuncType) -> bytes:
 
 
 def _limits(limits: Limits) -> bytes:
-    if limits.shared:
-        raise ValueError("encode_module does not write shared memories")
-    flags = (0x01 if limits.max is not None else 0) | (0x08 if limits.page_size_log2 != 16 else 0)
+    if limits.shared and limits.max is None:
+        raise ValueError("a shared memory must have a maximum (the binary format has no flags for one without)")
+    flags = (0x01 if limits.max is not None else 0) | (0x02 if limits.shared else 0) | \
+        (0x08 if limits.page_size_log2 != 16 else 0)
     out = bytes([flags]) + _u32(limits.min)
     if limits.max is not None:
         out += _u32(limits.max)

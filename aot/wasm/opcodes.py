@@ -1,4 +1,4 @@
-"""The Wasm 2.0 (+ tail-call, extended-const) opcode table: byte -> mnemonic, immediate shape, stack signature.
+"""The Wasm 2.0 (+ tail-call, extended-const, threads) opcode table: byte -> mnemonic, immediate shape, stack signature.
 
 Built once at import.  `decode` dispatches on `IMM_KIND[byte]` to read the
 immediates; `validate` checks every instruction with a fixed stack effect
@@ -30,6 +30,7 @@ SELECT_T = 13  # vec(valtype)
 REF_NULL = 14  # reftype byte
 PREFIX_FC = 15
 PREFIX_FD = 16  # SIMD: not supported
+PREFIX_FE = 17  # threads: atomic memory accesses, wait/notify, fence
 
 # Sub-opcode kinds after the 0xFC prefix.
 FC_NONE = 0
@@ -215,6 +216,38 @@ for _n, _src, _dst in [
     SIGNATURES[_n] = ((_src,), (_dst,))
 SIGNATURES["memory.copy"] = (("i32", "i32", "i32"), ())
 SIGNATURES["memory.fill"] = (("i32", "i32", "i32"), ())
+
+# 0xFE sub-opcodes (threads proposal): index -> name.  Every one but atomic.fence
+# takes a memarg whose alignment must be exactly the natural one (ATOMIC_ALIGN);
+# atomic.fence takes one reserved 0x00 byte.
+IMM_KIND[0xFE] = PREFIX_FE
+FE_OPS: dict[int, str] = {0x00: "memory.atomic.notify", 0x01: "memory.atomic.wait32",
+                          0x02: "memory.atomic.wait64", 0x03: "atomic.fence"}
+# Natural alignment (log2 of the access width) of each atomic memory op.
+ATOMIC_ALIGN: dict[str, int] = {"memory.atomic.notify": 2, "memory.atomic.wait32": 2,
+                                "memory.atomic.wait64": 3}
+SIGNATURES["memory.atomic.notify"] = (("i32", "i32"), ("i32",))
+SIGNATURES["memory.atomic.wait32"] = (("i32", "i32", "i64"), ("i32",))
+SIGNATURES["memory.atomic.wait64"] = (("i32", "i64", "i64"), ("i32",))
+SIGNATURES["atomic.fence"] = ((), ())
+# (value type, access bits, name suffix) in the order of each group's sub-opcodes.
+_ATOMIC_WIDTHS = [("i32", 32, ""), ("i64", 64, ""), ("i32", 8, "8"), ("i32", 16, "16"),
+                  ("i64", 8, "8"), ("i64", 16, "16"), ("i64", 32, "32")]
+
+
+def _atomic(sub: int, name: str, bits: int, sig: tuple) -> None:
+    FE_OPS[sub] = name
+    ATOMIC_ALIGN[name] = {8: 0, 16: 1, 32: 2, 64: 3}[bits]
+    SIGNATURES[name] = sig
+
+
+for _i, (_t, _bits, _sfx) in enumerate(_ATOMIC_WIDTHS):
+    _u = "_u" if _sfx else ""
+    _atomic(0x10 + _i, f"{_t}.atomic.load{_sfx}{_u}", _bits, (("i32",), (_t,)))
+    _atomic(0x17 + _i, f"{_t}.atomic.store{_sfx}", _bits, (("i32", _t), ()))
+    for _g, _rmw in enumerate(("add", "sub", "and", "or", "xor", "xchg")):
+        _atomic(0x1E + 7 * _g + _i, f"{_t}.atomic.rmw{_sfx}.{_rmw}{_u}", _bits, (("i32", _t), (_t,)))
+    _atomic(0x48 + _i, f"{_t}.atomic.rmw{_sfx}.cmpxchg{_u}", _bits, (("i32", _t, _t), (_t,)))
 
 # Ops that may appear in a constant expression (Wasm 2.0 + extended-const).
 CONST_OPS = frozenset({

@@ -37,12 +37,19 @@ NUMERIC_OR_VEC = frozenset(("i32", "i64", "f32", "f64", "v128"))
 _PURE: dict[str, tuple[int, list, list]] = {
     op: (len(p), list(p), list(r))
     for op, (p, r) in _oc.SIGNATURES.items()
-    if op not in _oc.NATURAL_ALIGN and op not in ("memory.copy", "memory.fill")
+    if op not in _oc.NATURAL_ALIGN and op not in _oc.ATOMIC_ALIGN and op not in ("memory.copy", "memory.fill")
 }
 # Memory access ops: op -> (params, results, natural alignment log2).
 _MEMOPS: dict[str, tuple[list, list, int]] = {
     op: (list(_oc.SIGNATURES[op][0]), list(_oc.SIGNATURES[op][1]), a)
     for op, a in _oc.NATURAL_ALIGN.items()
+}
+# Atomic memory ops (threads): op -> (params, results, alignment log2, which must be exact).
+# atomic.fence needs no memory and is in _PURE.  Atomics on an unshared memory are
+# valid (wait traps at run time), as the proposal says.
+_ATOMICS: dict[str, tuple[list, list, int]] = {
+    op: (list(_oc.SIGNATURES[op][0]), list(_oc.SIGNATURES[op][1]), a)
+    for op, a in _oc.ATOMIC_ALIGN.items()
 }
 
 # The remaining ops, numbered for an if-chain ordered by how common they are.
@@ -184,8 +191,8 @@ class _ModuleValidator:
             self.err("size minimum must not be greater than maximum", section, offset)
 
     def check_memory_limits(self, lim: Limits, section: str, offset: int | None) -> None:
-        if lim.shared:
-            self.err("shared memories (threads) are not supported", section, offset)
+        if lim.shared and lim.max is None:
+            self.err("shared memory must have maximum", section, offset)
         if lim.page_size_log2 == 16:
             bound, what = MAX_PAGES_64K, "memory size must be at most 65536 pages (4GiB)"
         elif lim.page_size_log2 == 0:
@@ -406,12 +413,20 @@ class _FuncValidator:
             code = special.get(op)
             if code is None:
                 mem = _MEMOPS.get(op)
-                if mem is None:
-                    self.err(f"unknown instruction {op}")
+                atomic = mem is None
+                if atomic:
+                    mem = _ATOMICS.get(op)
+                    if mem is None:
+                        self.err(f"unknown instruction {op}")
                 params, results, natural = mem
                 memarg = ins.imm
                 if memarg.memory >= n_mems:
                     self.err(f"unknown memory {memarg.memory}")
+                if atomic and memarg.align != natural:
+                    self.err(
+                        f"alignment must be exactly natural for atomics: {op} align={1 << min(memarg.align, 63)}"
+                        f" != {1 << natural}"
+                    )
                 if memarg.align > natural:
                     self.err(
                         f"alignment must not be larger than natural: {op} align={1 << memarg.align}"

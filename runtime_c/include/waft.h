@@ -16,7 +16,9 @@
  * reads the limit as a thread-local too), so any POSIX thread may call into
  * Wasm after its own waft_stack_init.  On bare metal they are plain globals:
  * a scheduler that switches threads switches them with the stack (set
- * waft_stack_limit yourself whenever you switch stacks).
+ * waft_stack_limit yourself whenever you switch stacks).  memory.atomic.wait
+ * blocks through two port hooks (below): a single-threaded build can only
+ * time out; the host's threads (runtime_c/threads) wake each other.
  *
  * Build options (define with -D when building runtime_c and your code alike):
  *   WAFT_PORT_HOST / WAFT_PORT_CORTEX_M / WAFT_PORT_RISCV  which port the code
@@ -158,11 +160,14 @@ typedef enum waft_trap_code {
     WAFT_TRAP_NULL_REFERENCE = 11,         /* a null reference where a non-null one is required */
     WAFT_TRAP_HOST = 12,                   /* an imported (embedder) function gave up: an unsupported call, a bad argument */
     WAFT_TRAP_EXIT = 13,                   /* not an error: waft_exit() (WASI proc_exit) ended the program; see waft_exit_status */
+    WAFT_TRAP_UNALIGNED_ATOMIC = 14,       /* an atomic access (threads proposal) at an address that is not a multiple of its size */
+    WAFT_TRAP_EXPECTED_SHARED_MEMORY = 15, /* memory.atomic.wait32/64 on a memory that is not shared */
+    WAFT_TRAP_DEADLOCK = 16,               /* memory.atomic.wait without a timeout where no other thread can ever notify (single-threaded runtime) */
     WAFT_TRAP__FORCE_32BIT = 0x7fffffff    /* not a code: keeps the enum 32 bits wide under -fshort-enums (arm-none-eabi's default) */
 } waft_trap_code;
 
 /* The number of trap codes, WAFT_TRAP_NONE included. */
-#define WAFT_TRAP_CODE_COUNT 14
+#define WAFT_TRAP_CODE_COUNT 17
 
 /* The spec interpreter's message for a trap ("out of bounds memory access"...),
  * "unknown trap" for a value outside the enum.  Never NULL. */
@@ -281,6 +286,59 @@ void waft_memory_copy(waft_memory *dst_mem, uint32_t dst, const waft_memory *src
 /* memory.fill: set m[dst .. dst+n) to the low byte of `value`.  Traps with
  * WAFT_TRAP_MEMORY_OUT_OF_BOUNDS when the range is out of bounds. */
 void waft_memory_fill(waft_memory *m, uint32_t dst, uint32_t value, uint32_t n);
+
+/* ------------------------------------------------------------------------- */
+/* Threads proposal: memory.atomic.wait32/64 and memory.atomic.notify          */
+/* ------------------------------------------------------------------------- */
+
+/* Generated code checks bounds and alignment (and traps with
+ * WAFT_TRAP_EXPECTED_SHARED_MEMORY for a wait on an unshared memory) before it
+ * calls these, so `cell` always points at a naturally aligned cell inside a
+ * shared linear memory.  The cell's address is the wait queue's key: instances
+ * that share the memory share the cell.  src/atomic_wait.c implements them on
+ * top of the two port hooks below. */
+
+/* What memory.atomic.wait32/64 return (the proposal's numbers). */
+#define WAFT_WAIT_OK 0u         /* woken by memory.atomic.notify */
+#define WAFT_WAIT_NOT_EQUAL 1u  /* the cell did not hold `expected` */
+#define WAFT_WAIT_TIMED_OUT 2u  /* `timeout_ns` passed first */
+
+/* memory.atomic.wait32: WAFT_WAIT_NOT_EQUAL at once unless *cell == expected,
+ * else block until notified or until timeout_ns nanoseconds pass (a negative
+ * timeout waits forever). */
+uint32_t waft_atomic_wait32(volatile uint32_t *cell, uint32_t expected, int64_t timeout_ns);
+
+/* memory.atomic.wait64: the same on a 64-bit cell. */
+uint32_t waft_atomic_wait64(volatile uint64_t *cell, uint64_t expected, int64_t timeout_ns);
+
+/* memory.atomic.notify: wake up to `count` threads waiting on `cell`; returns
+ * how many were woken. */
+uint32_t waft_atomic_notify(volatile void *cell, uint32_t count);
+
+/*
+ * Port hooks for the blocking part, so that a multi-threaded runtime (host
+ * pthreads, a Cortex-M kernel, an RTOS) replaces only these two.  Both are weak;
+ * the defaults in src/atomic_wait.c are for a single thread, where nobody can
+ * notify: waft_port_wait_block sleeps for the timeout (waft_port_sleep_ns) and
+ * returns WAFT_WAIT_TIMED_OUT, or traps with WAFT_TRAP_DEADLOCK for a negative
+ * timeout, and waft_port_wait_wake wakes nobody.
+ *
+ * waft_port_wait_block: block the calling thread on `cell` until woken by
+ * waft_port_wait_wake or until timeout_ns passes (negative: no timeout).  A
+ * multi-threaded port must compare the `size`-byte (4 or 8) value at `cell`
+ * with `expected` again under its wait-queue lock, and return
+ * WAFT_WAIT_NOT_EQUAL when it differs, so that a notify between the runtime's
+ * first comparison and the enqueue is never lost.  Returns a WAFT_WAIT_* value.
+ */
+uint32_t waft_port_wait_block(volatile void *cell, uint64_t expected, uint32_t size, int64_t timeout_ns);
+
+/* Wake up to `count` threads blocked on `cell`; returns how many were woken. */
+uint32_t waft_port_wait_wake(volatile void *cell, uint32_t count);
+
+/* Port function: sleep at least `ns` nanoseconds (weak).  Host: nanosleep.
+ * Cortex-M and RISC-V: polls the semihosting clock (SYS_CLOCK, 10 ms steps), so
+ * like the error console it needs a debugger or QEMU; boards replace it. */
+void waft_port_sleep_ns(uint64_t ns);
 
 /* ------------------------------------------------------------------------- */
 /* Tables and functions                                                       */

@@ -30,6 +30,9 @@ static const char *const trap_messages[WAFT_TRAP_CODE_COUNT] = {
     [WAFT_TRAP_NULL_REFERENCE] = "null reference",
     [WAFT_TRAP_HOST] = "host function trapped",
     [WAFT_TRAP_EXIT] = "exit",
+    [WAFT_TRAP_UNALIGNED_ATOMIC] = "unaligned atomic",
+    [WAFT_TRAP_EXPECTED_SHARED_MEMORY] = "expected shared memory",
+    [WAFT_TRAP_DEADLOCK] = "deadlock: memory.atomic.wait without a timeout, and no other thread can notify",
 };
 
 /* Generated code passes trap codes as i32; -fshort-enums must not shrink them. */

@@ -1,7 +1,7 @@
 """The official spec suite against the decoder and validator: every module must be judged as the suite says.
 
-For each `.wast` file (the core suite plus the tail-call, extended-const and
-custom-page-sizes proposals), `wast2json` turns the script into binaries and
+For each `.wast` file (the core suite plus the tail-call, extended-const,
+custom-page-sizes and threads proposals), `wast2json` turns the script into binaries and
 a JSON command list; then:
   - `module` (and the modules of assert_unlinkable / assert_uninstantiable,
     which are valid) must decode and validate; a module using SIMD may
@@ -12,8 +12,7 @@ a JSON command list; then:
   - `assert_malformed` with a text module is skipped: it tests the text
     parser, which is wast2json's job, not ours.
 The suite is read in place from ../shared/wasm-spec-testsuite, never copied.
-Not run, by scope: simd_*.wast (SIMD is refused as unsupported) and
-proposals/threads (shared memories are refused as malformed, as in Wasm 2.0).
+Not run, by scope: simd_*.wast (SIMD is refused as unsupported).
 Run with -s to see each file's counts.
 """
 
@@ -30,6 +29,7 @@ import pytest
 from aot.errors import DecodeError, UnsupportedError, ValidationError
 from aot.wasm.decode import decode_module
 from aot.wasm.validate import validate_module
+from waftkit.testing.spectest.runner import SUPERSEDED
 
 SUITE = Path(__file__).resolve().parents[2].parent / "shared" / "wasm-spec-testsuite"
 
@@ -38,6 +38,7 @@ PROPOSALS = {
     "tail-call": ["--enable-tail-call"],
     "extended-const": ["--enable-extended-const"],
     "custom-page-sizes": [],
+    "threads": ["--enable-threads"],
 }
 
 # Files that wabt 1.0.32's wast2json cannot parse (the `(pagesize N)` syntax
@@ -58,7 +59,12 @@ UNPARSEABLE = {
 INVALID_BUT_MALFORMED_BINARY = {
     ("core/memory_init.wast", 190): "data.drop without a data count section",
     ("core/memory_init.wast", 227): "memory.init without a data count section",
+    # The text `(memory 1 shared)` has no binary form: the threads proposal encodes
+    # shared limits only with a maximum (flags 0x03), so the 0x02 that wast2json
+    # writes is malformed (core/binary.wast requires that of flags 0x02 too).
+    ("threads/memory.wast", 12): "shared memory without a maximum (limits flags 0x02)",
 }
+
 
 
 def _wast_files() -> list[pytest.param]:
@@ -128,8 +134,12 @@ def test_spec_file(wast: Path, tmp_path_factory: pytest.TempPathFactory) -> None
             expected = "malformed" if kind == "assert_malformed" else "invalid"
         else:
             continue  # assert_return, invoke, ...: run-time behaviour, not ours
-        got, message = _judge((out / cmd["filename"]).read_bytes())
         line = cmd["line"]
+        # Assertions a proposal's copy makes against an older core spec (the runner skips them too).
+        if wast.parent != SUITE and (wast.parent.name, kind, cmd.get("text")) in SUPERSEDED:
+            counts[f"{kind}: superseded by Wasm 2.0 (listed)"] += 1
+            continue
+        got, message = _judge((out / cmd["filename"]).read_bytes())
         if got == expected:
             counts[f"{kind}: as expected"] += 1
         elif expected == "ok" and got == "unsupported":

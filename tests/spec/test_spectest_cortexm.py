@@ -1,11 +1,13 @@
-"""The numeric and memory spec scripts on emulated Cortex-M cores under QEMU, no failures.
+"""The numeric and memory spec scripts, and the threads proposal's, on emulated Cortex-M cores under QEMU, no failures.
 
 stm32f4 (Cortex-M4F, hard float, 128 KiB RAM, QEMU netduinoplus2) and
 cortex-m0plus (Armv6-M, soft float, no divide, on QEMU mps2-an385): each
 script is built into bare-metal images with the target's toolchain and run
 with semihosting, exactly as `waft spectest FILE --target T` does.
 Assertions that need more memory than the board has are skipped (with the
-figures) by the runner, never passed.
+figures) by the runner, never passed.  The threads scripts prove both ways of
+doing atomics: LDREX/STREX inline on the Cortex-M4, the runtime's PRIMASK
+critical sections on Armv6-M (and for 64-bit atomics on both).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ SCRIPTS = """
 i32 i64 f32 f32_bitwise f32_cmp f64 f64_bitwise f64_cmp conversions float_exprs float_misc
 float_literals float_memory int_exprs int_literals memory memory_grow memory_size address align
 endianness left-to-right load store traps call call_indirect br_table select stack fac names
-""".split()
+""".split() + [f"proposals/threads/{name}" for name in ("atomic", "exports", "imports", "memory")]
 TARGETS = ("stm32f4", "cortex-m0plus")
 
 pytestmark = [

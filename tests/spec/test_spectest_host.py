@@ -13,7 +13,7 @@ import pytest
 
 SUITE = Path(__file__).resolve().parents[2].parent / "shared" / "wasm-spec-testsuite"
 
-PROPOSALS = ("tail-call", "extended-const")
+PROPOSALS = ("tail-call", "extended-const", "threads")
 
 
 def _scripts() -> list[Path]:

@@ -1,7 +1,9 @@
 """The riscv32-virt board (rv32imac, picolibc, semihosting) runs spec scripts under QEMU.
 
-fac.wast and i32.wast are built into bare-metal images exactly as
-`waft spectest FILE --target riscv32-virt` does and must pass with no
+fac.wast, i32.wast and the threads proposal's atomic.wast (A-extension
+atomics inline, 64-bit ones through the port's critical sections) are built
+into bare-metal images exactly as `waft spectest FILE --target riscv32-virt`
+does and must pass with no
 failures; a runtime trap with no trap frame must reach QEMU's exit status
 (70) with its message, which proves the port's console and exit path.
 """
@@ -29,7 +31,7 @@ pytestmark = [
 
 
 @pytest.mark.skipif(not SUITE.is_dir(), reason=f"spec suite not found at {SUITE}")
-@pytest.mark.parametrize("script", ["fac", "i32"])
+@pytest.mark.parametrize("script", ["fac", "i32", "proposals/threads/atomic"])
 def test_spec_script_on_riscv32_virt(script: str) -> None:
     from waftkit.testing.spectest import run_spectest
 

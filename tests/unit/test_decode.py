@@ -319,8 +319,11 @@ def test_table_memory_global_export_start() -> None:
 def test_limits_flags() -> None:
     with pytest.raises(DecodeError, match="malformed table limits flags"):
         decode_module(module(section(4, vec([b"\x70\x02\x00"]))))
-    with pytest.raises(DecodeError, match="shared memories"):
-        decode_module(module(section(5, vec([b"\x03\x00\x01"]))))
+    # Threads: 0x03 is a shared memory with a maximum; shared without one (0x02) is malformed.
+    assert decode_module(module(section(5, vec([b"\x03\x00\x01"])))).memories == \
+        [MemoryType(Limits(0, 1, shared=True))]
+    with pytest.raises(DecodeError, match="a shared memory must have a maximum"):
+        decode_module(module(section(5, vec([b"\x02\x00"]))))
     with pytest.raises(DecodeError, match="memory64"):
         decode_module(module(section(5, vec([b"\x04\x00"]))))
     with pytest.raises(DecodeError, match="malformed memory limits flags"):

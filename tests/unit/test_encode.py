@@ -51,6 +51,10 @@ def test_memories_with_and_without_a_maximum_and_small_pages():
     assert decode_module(encode_module(m)).memories == m.memories
     m = Module(memories=[MemoryType(Limits(1, 1, page_size_log2=0))])
     assert decode_module(encode_module(m)).memories == m.memories
+    m = Module(memories=[MemoryType(Limits(1, 2, shared=True))])  # threads: flags 0x03
+    assert decode_module(encode_module(m)).memories == m.memories
+    with pytest.raises(ValueError, match="shared memory must have a maximum"):
+        encode_module(Module(memories=[MemoryType(Limits(1, shared=True))]))
 
 
 def test_what_it_cannot_write_is_refused_by_name():

@@ -213,6 +213,12 @@ def _vcg_string(text: str) -> str:
     return text.replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\")
 
 
+def _asm_title(title: str) -> str:
+    """A title GCC gives as `*symbol` (a function named with an asm label, as the runtime's
+    __atomic_* helpers are) -> `symbol`, the name its callers and the object use."""
+    return title[1:] if title.startswith("*") else title
+
+
 def parse_callgraph_info(text: str, source: str = "<ci>", linkage: Mapping[str, str] | None = None) -> list[Function]:
     """The functions a `.ci` file defines, with their frames and calls.
 
@@ -236,9 +242,12 @@ def parse_callgraph_info(text: str, source: str = "<ci>", linkage: Mapping[str, 
                 match = _FRAME.match(label[-1])
                 if match is None:
                     raise ValueError(f"{source}: unreadable stack figure {label[-1]!r} for {fields['title']}")
-                nodes[fields["title"]] = (label[0], int(match.group(1)), match.group(2), label[1])
+                title = _asm_title(fields["title"])
+                # An asm-labelled function's label holds its C name; the symbol is what links.
+                name = title if fields["title"].startswith("*") else label[0]
+                nodes[title] = (name, int(match.group(1)), match.group(2), label[1])
         elif line.startswith("edge:"):
-            caller, callee = fields["sourcename"], fields["targetname"]
+            caller, callee = _asm_title(fields["sourcename"]), _asm_title(fields["targetname"])
             if callee == INDIRECT_CALL:
                 indirect.add(caller)
             elif callee not in calls.setdefault(caller, []):

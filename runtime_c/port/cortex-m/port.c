@@ -18,6 +18,7 @@ extern char __StackLimit[];
 
 /* Semihosting operations (Arm "Semihosting for AArch32 and AArch64"). */
 #define SYS_WRITE0 0x04
+#define SYS_CLOCK 0x10
 #define SYS_EXIT 0x18
 #define SYS_EXIT_EXTENDED 0x20
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
@@ -48,5 +49,22 @@ __attribute__((weak)) WAFT_NORETURN void waft_port_exit(int status) {
     semihost(SYS_EXIT, status == 0 ? ADP_STOPPED_APPLICATION_EXIT : ADP_STOPPED_RUN_TIME_ERROR_UNKNOWN);
     for (;;) {
         __asm__ volatile("wfi");
+    }
+}
+
+/* Sleep by polling the debugger's clock: SYS_CLOCK counts centiseconds since
+ * the program started (-1 when the host has no clock: then there is nothing to
+ * wait by, and the call returns at once).  The first step may come at any
+ * moment, so waiting for one step more than the timeout covers guarantees "at
+ * least `ns`".  Only memory.atomic.wait with a timeout calls this; a board
+ * with a timer replaces it. */
+__attribute__((weak)) void waft_port_sleep_ns(uint64_t ns) {
+    const uint64_t step_ns = 10000000u;
+    uintptr_t start = semihost(SYS_CLOCK, 0);
+    if (start == (uintptr_t)-1) {
+        return;
+    }
+    uint64_t steps = ns / step_ns + 1 + (ns % step_ns != 0);
+    while ((uint64_t)(semihost(SYS_CLOCK, 0) - start) < steps) {
     }
 }

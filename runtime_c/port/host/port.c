@@ -5,9 +5,11 @@
 #define _GNU_SOURCE /* pthread_getattr_np */
 #include "waft.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* Used when the stack bounds cannot be read: assume at least this much stack
  * below the caller's frame (glibc's smallest default thread stack is 2 MiB,
@@ -42,4 +44,11 @@ __attribute__((weak)) void waft_port_write_error(const char *text) {
 __attribute__((weak)) WAFT_NORETURN void waft_port_exit(int status) {
     fflush(stdout);
     exit(status);
+}
+
+__attribute__((weak)) void waft_port_sleep_ns(uint64_t ns) {
+    struct timespec left = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    /* A signal ends nanosleep early with the rest in `left`: sleep that too. */
+    while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+    }
 }

@@ -17,6 +17,7 @@
  */
 #include "waft.h"
 
+#include <semihost.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,5 +70,23 @@ __attribute__((weak)) WAFT_NORETURN void waft_port_exit(int status) {
     semihost(SYS_EXIT, status == 0 ? ADP_STOPPED_APPLICATION_EXIT : ADP_STOPPED_RUN_TIME_ERROR_UNKNOWN);
     for (;;) {
         __asm__ volatile("wfi");
+    }
+}
+
+/* Sleep by polling the debugger's clock: SYS_CLOCK (picolibc's
+ * sys_semihost_clock, which also keeps the trap sequence's alignment right)
+ * counts centiseconds since the program started, -1 when the host has no
+ * clock: then there is nothing to wait by, and the call returns at once.  The
+ * first step may come at any moment, so waiting for one step more than the
+ * timeout covers guarantees "at least `ns`".  Only memory.atomic.wait with a
+ * timeout calls this; a board with a timer (CLINT mtime) replaces it. */
+__attribute__((weak)) void waft_port_sleep_ns(uint64_t ns) {
+    const uint64_t step_ns = 10000000u;
+    uintptr_t start = (uintptr_t)sys_semihost_clock();
+    if (start == (uintptr_t)-1) {
+        return;
+    }
+    uint64_t steps = ns / step_ns + 1 + (ns % step_ns != 0);
+    while ((uint64_t)((uintptr_t)sys_semihost_clock() - start) < steps) {
     }
 }

@@ -41,8 +41,9 @@ FEATURE_OPTIONS = (
 )
 
 # `wasm-tools validate --features` for exactly what Waft accepts: Wasm 2.0 less SIMD, plus
-# the proposals above.  Anything valid beyond it must be refused cleanly.
-WAFT_FEATURES = "wasm2,-simd,tail-call,extended-const,custom-page-sizes"
+# the proposals above and threads (which smith leaves out of Waft's language because the
+# execution oracle, wasmtime, runs without it).  Anything valid beyond it must be refused cleanly.
+WAFT_FEATURES = "wasm2,-simd,tail-call,extended-const,custom-page-sizes,threads"
 
 # What a module run calls: each exported function this many times (state carries over).
 CALLS_PER_EXPORT = 2

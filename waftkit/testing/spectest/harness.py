@@ -86,11 +86,12 @@ def _c_result_type(results: tuple[str, ...]) -> str:
 class HarnessWriter:
     """Collects instances and steps, then writes the C program."""
 
-    def __init__(self, spectest_memory_pages: int = 0) -> None:
+    def __init__(self, spectest_memories: dict[str, int] | None = None) -> None:
         self.instances: dict[int, Instance] = {}
         self.steps: list[Step] = []
-        # Pages of storage for spectest.memory; 0 when no module imports it.
-        self.spectest_memory_pages = spectest_memory_pages
+        # Pages of storage for each spectest memory a module imports ("memory",
+        # "shared_memory"); one that nobody imports is left out.
+        self.spectest_memories = dict(spectest_memories or {})
         self._callers: dict[tuple[int, str, str], int] = {}
         self._caller_code: list[str] = []
         self._caller_results: list[str] = []
@@ -165,7 +166,7 @@ class HarnessWriter:
         n_inst = max(self.instances, default=0) + 1
         out.append(f"\nstatic void *insts[{n_inst}];  /* live, successfully instantiated */")
         out.append(f"static void *allocs[{n_inst}];  /* allocated (freed when unreachable) */\n")
-        out.append(_spectest(self.spectest_memory_pages))
+        out.append(_spectest(self.spectest_memories))
         for k in sorted(self.instances):
             out.append(self._thunks(self.instances[k]))
             out.append(self._instantiator(self.instances[k]))
@@ -250,8 +251,7 @@ class HarnessWriter:
             if b.kind == "func":
                 continue
             if b.source[0] == "spectest":
-                value = {"table": "&spectest_table", "memory": "&spectest_memory"}.get(
-                    b.kind, f"&spectest_{b.source[1]}")
+                value = "&spectest_table" if b.kind == "table" else f"&spectest_{b.source[1]}"
             else:
                 src = self.instances[b.source[1]]
                 value = f"{abi.export_symbol(src.prefix, b.source[2])}(({src.prefix}__instance *)" \
@@ -440,8 +440,8 @@ int main(void) {
 """
 
 
-def _spectest(memory_pages: int) -> str:
-    """The spec's `spectest` module: print functions, globals, a table and a memory."""
+def _spectest(memories: dict[str, int]) -> str:
+    """The spec's `spectest` module: print functions, globals, a table and its memories."""
     text = """/* ---- the spectest module ---- */
 static void spectest_print(void) { out_str("spectest: print\\n"); }
 static void spectest_print_i32(int32_t a) { out_str("spectest: print_i32 "); out_hex((uint32_t)a); out_str("\\n"); }
@@ -457,9 +457,9 @@ static double spectest_global_f64 = 666.6;
 static void *spectest_table_elems[20];
 static waft_table spectest_table = {spectest_table_elems, 10, 20};
 """
-    if memory_pages:
-        # Only a script that imports spectest.memory pays for its RAM.
-        text += f"""static uint8_t spectest_memory_bytes[{memory_pages} * 65536] __attribute__((aligned(16)));
-static waft_memory spectest_memory = {{spectest_memory_bytes, 65536, 1, {memory_pages}, 16}};
+    # Only a script that imports a memory pays for its RAM.  Both start at one page.
+    for name, pages in sorted(memories.items()):
+        text += f"""static uint8_t spectest_{name}_bytes[{pages} * 65536] __attribute__((aligned(16)));
+static waft_memory spectest_{name} = {{spectest_{name}_bytes, 65536, 1, {pages}, 16}};
 """
     return text

@@ -33,6 +33,8 @@ SPECTEST: dict[str, tuple[str, object]] = {
     "global_f64": ("global", GlobalType("f64", False)),
     "table": ("table", TableType("funcref", Limits(10, 20))),
     "memory": ("memory", MemoryType(Limits(1, 2))),
+    # The threads proposal's spectest adds a shared memory of the same size.
+    "shared_memory": ("memory", MemoryType(Limits(1, 2, shared=True))),
 }
 
 
