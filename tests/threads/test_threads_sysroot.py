@@ -4,13 +4,15 @@ The official wasi-threads test thread_spawn-simple.c (with its own
 wasi_thread_start in wasi_thread_spawn.S) and a pthread_create/join program
 become modules shaped as wasi-threads wants: a shared, imported memory,
 `wasi.thread-spawn`, and the export `wasi_thread_start`. wasmtime (PyPI, a
-test extra) runs them as an oracle; running them under `waft run` is
-test_wasi_threads_host.py's business.
+test extra) runs them as an oracle, and `waft run` must give the same output
+and exit status on the host's POSIX threads.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,13 @@ def test_pthread_counter_on_wasmtime(modules, wasmtime):
     code, out = run_on_wasmtime(modules["pthread"])
     assert out == "counter 4000 sum 68 errno 0 mine 0\n"
     assert code == 0
+
+
+@pytest.mark.parametrize(("name", "output"), [
+    ("simple", ""),
+    ("pthread", "counter 4000 sum 68 errno 0 mine 0\n"),
+])
+def test_threaded_c_under_waft_run(modules, name, output):
+    result = subprocess.run([sys.executable, "-m", "waftkit", "run", str(modules[name])],
+                            capture_output=True, text=True, timeout=300)
+    assert (result.returncode, result.stdout) == (0, output), result.stderr

@@ -5,8 +5,9 @@ expectations in the wasi-testsuite format, and one C program) is built here —
 `wat2wasm --enable-threads` for the .wat files — into a private copy, then the
 runner from ../shared/wasi-testsuite drives tests/wasi/wasi_testsuite_adapter.py
 on it, exactly as for the p1 suite (tests/wasi/test_official_wasi_testsuite.py).
-The C program needs a wasi-libc built for threads (wasm32-wasi-threads), which
-Debian does not ship; it joins the run once the project builds that sysroot.
+The C program is built with the project's wasm32-wasi-threads sysroot
+(tools/build_wasi_threads_sysroot.sh; Debian ships only the single-threaded
+wasi-libc) and runs with the others; the test fails, saying why, without it.
 
 Three tests state "assumption: read from FD 0 blocks" (`*_wasi_read`: a thread
 blocked in fd_read must not keep the program alive).  The runner feeds its
@@ -26,6 +27,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from waftkit.testing.wasi_threads import build_threads_c, sysroot_missing
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -61,8 +64,11 @@ def test_wasi_threads_suite_passes(target_name: str, tmp_path: Path) -> None:
         pytest.skip(f"the wasi-threads suite ({THREADS_SUITE}) or the WASI runner ({RUNNER}) is missing")
     suite = shutil.copytree(THREADS_SUITE, tmp_path / "wasi-threads")
     names = build_wat_tests(suite)
-    for leftover in suite.glob("*.c"):  # the C test is not built (see the module docstring)
-        leftover.unlink()
+    missing = sysroot_missing()
+    assert missing is None, missing
+    for source in suite.glob("*.c"):
+        build_threads_c([source, suite / "wasi_thread_spawn.S"], source.with_suffix(".wasm"))
+        names.append(source.stem)
     blocking = tmp_path / "blocking-stdin"
     blocking.mkdir()
     for name in NEED_BLOCKING_STDIN:

@@ -21,6 +21,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+from aot.wasm.encode import uleb
+
 REPO = Path(__file__).resolve().parents[2]
 SYSROOT = Path(os.environ.get("WAFT_WASI_THREADS_SYSROOT", REPO / "build" / "toolchain" / "wasi-sysroot-threads"))
 CLANG = os.environ.get("WAFT_WASI_CLANG", "clang-14")
@@ -68,7 +70,7 @@ def build_threads_c(sources, output, extra_flags=(), *, max_memory: int = DEFAUL
 
 # ---- the module's binary: export the imported memory as "memory" ----
 
-def _uleb(data: bytes, pos: int) -> tuple[int, int]:
+def _read_uleb(data: bytes, pos: int) -> tuple[int, int]:
     value = shift = 0
     while True:
         byte = data[pos]
@@ -79,16 +81,6 @@ def _uleb(data: bytes, pos: int) -> tuple[int, int]:
             return value, pos
 
 
-def _leb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def export_memory(data: bytes, name: str = "memory") -> bytes:
     """`data` with memory 0 exported as `name` (unchanged if some memory export exists)."""
     EXPORT, MEMORY_KIND = 7, 2
@@ -96,21 +88,21 @@ def export_memory(data: bytes, name: str = "memory") -> bytes:
     done = False
     while pos < len(data):
         sid = data[pos]
-        size, body = _uleb(data, pos + 1)
+        size, body = _read_uleb(data, pos + 1)
         end = body + size
         if sid == EXPORT:
-            count, p = _uleb(data, body)
+            count, p = _read_uleb(data, body)
             entries = data[p:end]
             q = 0
             for _ in range(count):
-                n, q2 = _uleb(entries, q)
+                n, q2 = _read_uleb(entries, q)
                 kind = entries[q2 + n]
                 if kind == MEMORY_KIND:
                     return data
-                _, q = _uleb(entries, q2 + n + 1)
+                _, q = _read_uleb(entries, q2 + n + 1)
             encoded = name.encode()
-            new = _leb(count + 1) + entries + _leb(len(encoded)) + encoded + bytes([MEMORY_KIND]) + _leb(0)
-            out += bytes([EXPORT]) + _leb(len(new)) + new
+            new = uleb(count + 1) + entries + uleb(len(encoded)) + encoded + bytes([MEMORY_KIND]) + uleb(0)
+            out += bytes([EXPORT]) + uleb(len(new)) + new
             done = True
         else:
             out += data[pos:end]
