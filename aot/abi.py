@@ -274,6 +274,8 @@ RUNTIME_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "waft_port_wait_block": ("uint32_t", ("volatile void *", "uint64_t", "uint32_t", "int64_t")),
     "waft_port_wait_wake": ("uint32_t", ("volatile void *", "uint32_t")),
     "waft_port_sleep_ns": ("void", ("uint64_t",)),
+    "waft_port_memory_grow_lock": ("void", ()),
+    "waft_port_memory_grow_unlock": ("void", ()),
     # The port layer: for embedders and board code more than for generated code.
     "waft_port_write_error": ("void", ("const char *",)),
     "waft_port_exit": ("void", ("int",)),

@@ -267,8 +267,17 @@ typedef struct waft_memory {
 
 /* memory.grow: add `delta_pages` zero-filled pages.  Returns the old page count,
  * or -1 (memory unchanged) when the result would pass max_pages or not fit a
- * size_t.  Works for any page_size_log2, 0 included. */
+ * size_t.  Works for any page_size_log2, 0 included.  Threads sharing the
+ * memory may grow it at once: growth is serialised by the port hooks below,
+ * and `pages`/`size` only ever increase, so a thread reading them without the
+ * lock sees an old or a new size, both backed by storage. */
 int32_t waft_memory_grow(waft_memory *m, uint32_t delta_pages);
+
+/* Port hooks (weak; no-ops for a single thread): hold off other threads'
+ * waft_memory_grow while one zero-fills and publishes its pages.  The host's
+ * threads (runtime_c/threads/os_posix.c) use a mutex. */
+void waft_port_memory_grow_lock(void);
+void waft_port_memory_grow_unlock(void);
 
 /* memory.init and active data segments: copy data[src .. src+n) to
  * m[dst .. dst+n).  Traps with WAFT_TRAP_MEMORY_OUT_OF_BOUNDS, copying nothing,

@@ -9,7 +9,21 @@
 
 #include <string.h>
 
+__attribute__((weak)) void waft_port_memory_grow_lock(void) {}
+__attribute__((weak)) void waft_port_memory_grow_unlock(void) {}
+
+static int32_t grow_locked(waft_memory *m, uint32_t delta_pages);
+
 int32_t waft_memory_grow(waft_memory *m, uint32_t delta_pages) {
+    /* Under the lock, so that two threads growing one shared memory neither
+     * hand out the same pages nor zero-fill pages the other has published. */
+    waft_port_memory_grow_lock();
+    int32_t old_pages = grow_locked(m, delta_pages);
+    waft_port_memory_grow_unlock();
+    return old_pages;
+}
+
+static int32_t grow_locked(waft_memory *m, uint32_t delta_pages) {
     uint32_t old_pages = m->pages;
     /* pages <= max_pages always holds, so this subtraction cannot wrap. */
     if (delta_pages > m->max_pages - old_pages) {
@@ -27,8 +41,9 @@ int32_t waft_memory_grow(waft_memory *m, uint32_t delta_pages) {
     }
     size_t old_size = m->size;
     memset(m->base + old_size, 0, (size_t)new_size - old_size);
-    m->pages = (uint32_t)new_pages;
-    m->size = (size_t)new_size;
+    /* Release stores: a thread that sees the new size also sees the zeroes. */
+    __atomic_store_n(&m->pages, (uint32_t)new_pages, __ATOMIC_RELEASE);
+    __atomic_store_n(&m->size, (size_t)new_size, __ATOMIC_RELEASE);
     return (int32_t)old_pages;
 }
 

@@ -5,8 +5,8 @@
  * Threads are detached: wasi-threads has no join (wasi-libc joins through
  * shared memory), and the pool slot, not the pthread, is what gets reused.
  *
- * The wait/notify hooks live here rather than in a file of their own because
- * they must replace runtime_c/src/atomic_wait.c's weak single-thread defaults
+ * The wait/notify and memory.grow hooks live here rather than in a file of
+ * their own because they must replace runtime_c/src's weak single-thread defaults
  * exactly when threads exist: this object is linked whenever the module can
  * spawn, and only then.
  */
@@ -64,6 +64,18 @@ int32_t waft_threads_os_start(waft_threads_slot *slot, size_t stack_size, void (
     int rc = pthread_create(&thread, &attr, run, call);
     pthread_attr_destroy(&attr);
     return rc == 0 ? 0 : -WAFT_THREADS_EAGAIN;
+}
+
+/* --- memory.grow on a memory the threads share ------------------------------------ */
+
+static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void waft_port_memory_grow_lock(void) {
+    pthread_mutex_lock(&grow_lock);
+}
+
+void waft_port_memory_grow_unlock(void) {
+    pthread_mutex_unlock(&grow_lock);
 }
 
 /* --- memory.atomic.wait / notify ------------------------------------------------ */

@@ -122,10 +122,54 @@ NO_START = f"""(module {IMPORTS}
   (func (export "_start") (call $proc_exit (i32.sub (i32.const 0) (call $spawn (i32.const 0))))))"""
 
 
+# Four threads, released together (flag at 4), grow one shared memory 250 pages
+# each and mark every page they got with a 1; the main thread waits for all
+# (atomic counter at 0, wait/notify), checks memory.size and exits with 0 when
+# all 1,000 new pages are marked once — no page handed out twice — else 1.
+# Without the grow lock, 4 x 15 pages lost a page in about one run in four.
+CONCURRENT_GROW = """(module
+  (memory (export "memory") (import "env" "memory") 1 1001 shared)
+  (func $spawn (import "wasi" "thread-spawn") (param i32) (result i32))
+  (func $proc_exit (import "wasi_snapshot_preview1" "proc_exit") (param i32))
+  (func (export "wasi_thread_start") (param $tid i32) (param $arg i32) (local $i i32) (local $page i32)
+    (loop $go (br_if $go (i32.eqz (i32.atomic.load (i32.const 4)))))
+    (loop $more
+      (local.set $page (memory.grow (i32.const 1)))
+      (if (i32.lt_s (local.get $page) (i32.const 0)) (then unreachable))
+      (i32.atomic.rmw.add (i32.shl (local.get $page) (i32.const 16)) (i32.const 1))
+      drop
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $more (i32.lt_u (local.get $i) (i32.const 250))))
+    (drop (i32.atomic.rmw.sub (i32.const 0) (i32.const 1)))
+    (drop (memory.atomic.notify (i32.const 0) (i32.const 1))))
+  (func (export "_start") (local $left i32) (local $page i32) (local $marked i32)
+    (i32.atomic.store (i32.const 0) (i32.const 4))
+    (drop (call $spawn (i32.const 0)))
+    (drop (call $spawn (i32.const 0)))
+    (drop (call $spawn (i32.const 0)))
+    (drop (call $spawn (i32.const 0)))
+    (i32.atomic.store (i32.const 4) (i32.const 1))
+    (loop $wait
+      (local.set $left (i32.atomic.load (i32.const 0)))
+      (if (local.get $left)
+        (then
+          (drop (memory.atomic.wait32 (i32.const 0) (local.get $left) (i64.const -1)))
+          (br $wait))))
+    (if (i32.ne (memory.size) (i32.const 1001)) (then unreachable))
+    (local.set $page (i32.const 1))
+    (loop $count
+      (if (i32.eq (i32.load (i32.shl (local.get $page) (i32.const 16))) (i32.const 1))
+        (then (local.set $marked (i32.add (local.get $marked) (i32.const 1)))))
+      (local.set $page (i32.add (local.get $page) (i32.const 1)))
+      (br_if $count (i32.lt_u (local.get $page) (i32.const 1001))))
+    (call $proc_exit (i32.ne (local.get $marked) (i32.const 1000)))))
+"""
+
+
 def waft_run(tmp_path: Path, name: str, wat: str, *options: str) -> subprocess.CompletedProcess:
     wasm = tmp_path / f"{name}.wasm"
     (tmp_path / f"{name}.wat").write_text(wat)
-    subprocess.run(["wat2wasm", str(tmp_path / f"{name}.wat"), "-o", str(wasm)], check=True)
+    subprocess.run(["wat2wasm", "--enable-threads", str(tmp_path / f"{name}.wat"), "-o", str(wasm)], check=True)
     return subprocess.run([sys.executable, "-m", "waftkit", "run", str(wasm), *options],
                           capture_output=True, text=True, timeout=120)
 
@@ -166,3 +210,8 @@ def test_max_threads_out_of_range_is_bad_usage(tmp_path):
     result = waft_run(tmp_path, "spawn", SPAWN, "--max-threads", "0")
     assert result.returncode == 2
     assert "--max-threads" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_threads_grow_one_shared_memory_at_once(tmp_path):
+    result = waft_run(tmp_path, "grow", CONCURRENT_GROW)
+    assert result.returncode == 0, result.stderr
