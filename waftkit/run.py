@@ -75,6 +75,10 @@ def check_runnable(data: bytes, target: Target, name: str) -> None:
     memories = [imp for imp in module.imports if imp.kind == "memory"]
     if len(memories) > 1:
         raise LinkError(f"{name} imports {len(memories)} memories; waft run provides one")
+    if _imports_spawn(module) and not memories:
+        # Each thread is a new instance; only an imported memory is one they all share.
+        raise LinkError(f"{name} imports wasi.thread-spawn but defines its own memory: a wasi-threads "
+                        "module must import it, shared (clang: -Wl,--import-memory,--shared-memory)")
     # The runner provides one imported memory (wasi-threads modules import theirs).
     bad = [s for s in check_imports(module, target) if not s.ok and s.imp.kind != "memory"]
     if bad:

@@ -215,3 +215,18 @@ def test_max_threads_out_of_range_is_bad_usage(tmp_path):
 def test_threads_grow_one_shared_memory_at_once(tmp_path):
     result = waft_run(tmp_path, "grow", CONCURRENT_GROW)
     assert result.returncode == 0, result.stderr
+
+
+OWN_MEMORY = """(module
+  (func $spawn (import "wasi" "thread-spawn") (param i32) (result i32))
+  (memory (export "memory") 1 1 shared)
+  (func (export "wasi_thread_start") (param i32 i32))
+  (func (export "_start") (drop (call $spawn (i32.const 0)))))"""
+
+
+def test_threads_with_an_own_memory_are_refused_in_one_line(tmp_path):
+    """Thread instances can only share an imported memory: say so before anything is built."""
+    result = waft_run(tmp_path, "own_memory", OWN_MEMORY)
+    assert result.returncode == 1
+    assert "must import it, shared" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
