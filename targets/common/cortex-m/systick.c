@@ -9,6 +9,10 @@
  * crystal set up is +-1%).  The count starts at the first clock reading,
  * which happens when the WASI runtime starts.  64 bits of milliseconds never
  * wrap.
+ *
+ * The same interrupt is the kernel's tick (runtime_c/kernel): when a firmware
+ * links the kernel, its waft_clock_tick_hook runs on every tick with that
+ * tick's time; without it the reference is weak and stays null.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,7 +32,11 @@ static volatile uint64_t millis;
 static uint32_t reload, hz;
 
 /* Replaces startup.c's weak SysTick_Handler (which reports a fault). */
-void SysTick_Handler(void) { millis++; }
+void SysTick_Handler(void) {
+    uint64_t ms = millis + 1u;
+    millis = ms;
+    if (waft_clock_tick_hook) waft_clock_tick_hook(ms * 1000000u);
+}
 
 void waft_clock_start(void) {
     if (hz != 0) return;
