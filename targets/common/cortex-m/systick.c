@@ -46,6 +46,12 @@ void waft_clock_start(void) {
     SYST_RVR = reload;
     SYST_CVR = 0;
     SYST_CSR = CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE;
+    /* The counter reads 0 until its first load from the reload register (one
+     * clock on a chip, longer under QEMU), and 0 means "a whole millisecond
+     * counted" to waft_clock_ns: readings would start 1 ms ahead and then go
+     * back.  Wait for the load. */
+    while (SYST_CVR == 0) {
+    }
 }
 
 uint64_t waft_clock_ns(void) {
