@@ -324,7 +324,7 @@ int waft_os_join(waft_os_thread *t, uint64_t deadline_ns, uint32_t *status) {
     } else if (t->detached || t->joiner != NULL) {
         result = WAFT_OS_EINVAL;
     } else if (t->state != WAFT_OS_EXITED) {
-        if (deadline_ns <= waft_os_now_ns()) {
+        if (deadline_ns != WAFT_OS_FOREVER && deadline_ns <= waft_os_now_ns()) {
             result = WAFT_OS_ETIMEDOUT;
         } else {
             t->joiner = cur;
@@ -405,7 +405,8 @@ int waft_os_wait_period(uint32_t *missed) {
 /* Block on `addr` (inside the critical section `s`) once the caller has seen
  * the expected value there. */
 static int wait_locked(waft_os_irq_state s, const volatile void *addr, uint64_t deadline_ns) {
-    if (deadline_ns <= waft_os_now_ns()) {
+    /* No clock read for "never": it costs a 64-bit division. */
+    if (deadline_ns != WAFT_OS_FOREVER && deadline_ns <= waft_os_now_ns()) {
         waft_os_critical_exit(s);
         return WAFT_OS_WAIT_TIMED_OUT;
     }
