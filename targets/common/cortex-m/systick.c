@@ -10,9 +10,12 @@
  * which happens when the WASI runtime starts.  64 bits of milliseconds never
  * wrap.
  *
- * The same interrupt is the kernel's tick (runtime_c/kernel): when a firmware
- * links the kernel, its waft_clock_tick_hook runs on every tick with that
- * tick's time; without it the reference is weak and stays null.
+ * The same interrupt is the kernel's tick (runtime_c/kernel): every tick calls
+ * waft_clock_tick_hook with that tick's time.  The definition here is weak
+ * and empty; a firmware that links the kernel gets the kernel's instead.  (A
+ * weak definition rather than a weak reference tested for null: the stack
+ * analysis of tests/safety then sees a function with a known frame either
+ * way, not a call to nothing.)
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,8 +38,10 @@ static uint32_t reload, hz;
 void SysTick_Handler(void) {
     uint64_t ms = millis + 1u;
     millis = ms;
-    if (waft_clock_tick_hook) waft_clock_tick_hook(ms * 1000000u);
+    waft_clock_tick_hook(ms * 1000000u);
 }
+
+__attribute__((weak)) void waft_clock_tick_hook(uint64_t now_ns) { (void)now_ns; }
 
 void waft_clock_start(void) {
     if (hz != 0) return;
