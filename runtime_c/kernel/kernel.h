@@ -200,7 +200,7 @@ int waft_os_sleep_until(uint64_t deadline_ns);
 /* Release the calling thread at first_release_ns + k * period_ns (k = 0, 1,
  * ...); a first release in the past anchors the grid there.  period_ns 0
  * makes it aperiodic again.  Errors: WAFT_OS_EINVAL (a period below one
- * tick). */
+ * tick), WAFT_OS_EPERM (from an interrupt). */
 int waft_os_set_period(uint64_t period_ns, uint64_t first_release_ns);
 
 /* Block until the next release; store in *missed how many releases passed

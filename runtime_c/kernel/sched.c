@@ -362,6 +362,7 @@ int waft_os_sleep_until(uint64_t deadline_ns) {
 }
 
 int waft_os_set_period(uint64_t period_ns, uint64_t first_release_ns) {
+    if (waft_os_in_isr()) return WAFT_OS_EPERM; /* it would change the interrupted thread */
     waft_os_thread *cur = waft_os__sched.current;
     if (period_ns == 0) {
         cur->period = 0;

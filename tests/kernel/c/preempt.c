@@ -96,7 +96,7 @@ static void scenario_timer(void) {
 
 /* --- isr --------------------------------------------------------------------------- */
 
-static volatile int isr_sleep_result, isr_wait_result, isr_join_result;
+static volatile int isr_sleep_result, isr_wait_result, isr_join_result, isr_period_result;
 static waft_os_thread *volatile isr_join_target;
 
 static void test_isr(void) {
@@ -105,6 +105,7 @@ static void test_isr(void) {
     isr_sleep_result = waft_os_sleep_until(waft_os_now_ns() + MS);
     isr_wait_result = waft_os_wait32(&word2, word2, WAFT_OS_FOREVER);
     isr_join_result = waft_os_join(isr_join_target, WAFT_OS_FOREVER, NULL);
+    isr_period_result = waft_os_set_period(MS, 0);
     word2 = 1;
     waft_os_notify(&word2, 1);
 }
@@ -120,6 +121,7 @@ static void scenario_isr(void) {
     CHECK(isr_sleep_result == WAFT_OS_EPERM);
     CHECK(isr_wait_result == WAFT_OS_EPERM);
     CHECK(isr_join_result == WAFT_OS_EPERM);
+    CHECK(isr_period_result == WAFT_OS_EPERM);
 }
 
 /* --- priorities ------------------------------------------------------------------------ */
