@@ -46,6 +46,11 @@ uint64_t waft_clock_ns(void);
 uint64_t waft_clock_resolution_ns(void);
 /* Sleep until an interrupt (WFI); the timer wakes it within a millisecond. */
 void waft_clock_idle(void);
+/* Called from the clock's interrupt at every tick (Cortex-M SysTick: each
+ * millisecond) with the tick's time in ns on the waft_clock_ns scale.  The
+ * clock's own definition is weak and does nothing; the kernel
+ * (runtime_c/kernel) defines the real one. */
+void waft_clock_tick_hook(uint64_t now_ns);
 
 /* --- board (targets/<board>/board.c, weak defaults in common/board_default.c) */
 

@@ -6,7 +6,11 @@ libsemihost on RISC-V), so QEMU's own exit status is the program's.  A run
 that exceeds its budget of CPU seconds (waftkit.runners.process) is stopped and
 reported as timed out.  `QemuRunner` is this module's entry in the runner
 registry (waftkit.runners.base); `instruction_count=True` makes virtual time
-follow executed instructions (`-icount shift=0`), which the benchmarks use.
+follow executed instructions (`-icount shift=0`), which the benchmarks use;
+`idle_sleeps=False` adds `sleep=off`, so that time spent idle (WFI) jumps to
+the next timer instead of passing in real time, which keeps wake-up times
+exact for the kernel's timing tests (with sleep on, a wake-up from WFI comes
+late by a varying amount of real time).
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ class QemuRunner(Runner):
                        instruction_count=self.instruction_count)
 
 
-def qemu_command(target: Target, elf: Path, *, instruction_count: bool = False) -> list[str]:
+def qemu_command(target: Target, elf: Path, *, instruction_count: bool = False,
+                 idle_sleeps: bool = True) -> list[str]:
     """The QEMU command line that boots `elf` on the target's machine."""
     if not target.qemu_machine:
         raise TargetError(f"target '{target.name}' has no QEMU machine to run on")
@@ -67,17 +72,17 @@ def qemu_command(target: Target, elf: Path, *, instruction_count: bool = False) 
     if instruction_count:
         # Virtual time advances one unit per instruction, so SysTick counts follow
         # executed instructions exactly, run after run.
-        cmd += ["-icount", "shift=0"]
+        cmd += ["-icount", "shift=0" if idle_sleeps else "shift=0,sleep=off"]
     return cmd + ["-kernel", str(elf)]
 
 
 def run_elf(target: Target, elf: Path, *, timeout: float = DEFAULT_TIMEOUT,
-            stdin: Stdin = None, instruction_count: bool = False) -> RunResult:
+            stdin: Stdin = None, instruction_count: bool = False, idle_sleeps: bool = True) -> RunResult:
     """Boot `elf` under QEMU and wait for it to exit through semihosting.
 
     `timeout` is in CPU seconds; `stdin` is what the program reads from its
     semihosting console (none: EOF).
     """
-    cmd = qemu_command(target, elf, instruction_count=instruction_count)
+    cmd = qemu_command(target, elf, instruction_count=instruction_count, idle_sleeps=idle_sleeps)
     proc = run_with_cpu_budget(cmd, timeout, stdin=stdin)
     return RunResult(proc.returncode, text(proc.stdout), text(proc.stderr), cmd, timed_out=proc.timed_out)

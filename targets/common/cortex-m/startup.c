@@ -102,9 +102,11 @@ __attribute__((naked)) void Fault_Handler(void) {
         ".ltorg\n");
 }
 
-/* SysTick reports a fault like any unexpected exception, unless the image
- * links a handler (the WASI port's clock, systick.c). */
+/* SysTick and PendSV report a fault like any unexpected exception, unless the
+ * image links a handler (SysTick: the WASI port's clock, systick.c; PendSV:
+ * the kernel's context switch, runtime_c/kernel/port_cortexm.c). */
 void SysTick_Handler(void) __attribute__((weak, alias("Fault_Handler")));
+void PendSV_Handler(void) __attribute__((weak, alias("Fault_Handler")));
 
 __attribute__((section(".isr_vector"), used)) const void *const __isr_vector[16] = {
     __StackTop,    /* initial stack pointer */
@@ -121,6 +123,6 @@ __attribute__((section(".isr_vector"), used)) const void *const __isr_vector[16]
     Fault_Handler, /* SVCall */
     Fault_Handler, /* DebugMonitor */
     0,
-    Fault_Handler, /* PendSV */
+    PendSV_Handler, /* PendSV */
     SysTick_Handler, /* SysTick */
 };

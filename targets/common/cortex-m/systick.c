@@ -9,6 +9,13 @@
  * crystal set up is +-1%).  The count starts at the first clock reading,
  * which happens when the WASI runtime starts.  64 bits of milliseconds never
  * wrap.
+ *
+ * The same interrupt is the kernel's tick (runtime_c/kernel): every tick calls
+ * waft_clock_tick_hook with that tick's time.  The definition here is weak
+ * and empty; a firmware that links the kernel gets the kernel's instead.  (A
+ * weak definition rather than a weak reference tested for null: the stack
+ * analysis of tests/safety then sees a function with a known frame either
+ * way, not a call to nothing.)
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,7 +35,13 @@ static volatile uint64_t millis;
 static uint32_t reload, hz;
 
 /* Replaces startup.c's weak SysTick_Handler (which reports a fault). */
-void SysTick_Handler(void) { millis++; }
+void SysTick_Handler(void) {
+    uint64_t ms = millis + 1u;
+    millis = ms;
+    waft_clock_tick_hook(ms * 1000000u);
+}
+
+__attribute__((weak)) void waft_clock_tick_hook(uint64_t now_ns) { (void)now_ns; }
 
 void waft_clock_start(void) {
     if (hz != 0) return;
@@ -38,6 +51,12 @@ void waft_clock_start(void) {
     SYST_RVR = reload;
     SYST_CVR = 0;
     SYST_CSR = CSR_ENABLE | CSR_TICKINT | CSR_CLKSOURCE;
+    /* The counter reads 0 until its first load from the reload register (one
+     * clock on a chip, longer under QEMU), and 0 means "a whole millisecond
+     * counted" to waft_clock_ns: readings would start 1 ms ahead and then go
+     * back.  Wait for the load. */
+    while (SYST_CVR == 0) {
+    }
 }
 
 uint64_t waft_clock_ns(void) {
