@@ -42,11 +42,14 @@ from waftkit.runners.base import get_runner
 # Embedder mains live apart from the runtime sources (runtime_sources globs wasi_p1/*.c).
 HOST_MAIN = wasi.WASI_DIR / "main" / "host_main.c"
 PREFIX = "prog"  # host_main.c is written against this module prefix
-# wasi-threads' pool and spawn (runtime_c/threads), and the host's OS port for it.
+# Threads (runtime_c/threads: wasi-threads' spawn and wasi-ext:threads) over the OS port API
+# (runtime_c/kernel/kernel.h), which the host implements on POSIX threads.
 THREADS_DIR = RUNTIME_DIR / "threads"
-THREADS_SOURCES = {"host": ("spawn.c", "os_posix.c")}
+KERNEL_DIR = RUNTIME_DIR / "kernel"
+THREADS_SOURCES = {"host": (THREADS_DIR / "spawn.c", THREADS_DIR / "ext_threads.c", KERNEL_DIR / "host_posix.c")}
 DEFAULT_MAX_THREADS = 8  # `waft run --max-threads`: instances in the thread pool
 THREAD_SPAWN = ("wasi", "thread-spawn")
+EXT_THREADS = "wasi-ext:threads/threads@0.1.0"
 
 
 @dataclass
@@ -75,9 +78,9 @@ def check_runnable(data: bytes, target: Target, name: str) -> None:
     memories = [imp for imp in module.imports if imp.kind == "memory"]
     if len(memories) > 1:
         raise LinkError(f"{name} imports {len(memories)} memories; waft run provides one")
-    if _imports_spawn(module) and not memories:
+    if _can_spawn(module) and not memories:
         # Each thread is a new instance; only an imported memory is one they all share.
-        raise LinkError(f"{name} imports wasi.thread-spawn but defines its own memory: a wasi-threads "
+        raise LinkError(f"{name} creates threads but defines its own memory: a threaded "
                         "module must import it, shared (clang: -Wl,--import-memory,--shared-memory)")
     # The runner provides one imported memory (wasi-threads modules import theirs).
     bad = [s for s in check_imports(module, target) if not s.ok and s.imp.kind != "memory"]
@@ -101,17 +104,31 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
     exe = folder / ("program-" + hashlib.sha256("|".join(defines).encode()).hexdigest()[:12])
     if exe.is_file():
         return exe
-    threads = [THREADS_DIR / f for f in THREADS_SOURCES.get(target.kind, ())] if _imports_spawn(module) else []
-    runtime = runtime_library(target, cache, extra_sources=wasi.runtime_sources(target) + threads)
+    threaded = _uses_threads(module)
+    threads = list(THREADS_SOURCES.get(target.kind, ())) if threaded else []
+    # The pool's size reaches the OS port (in the library) and host_main.c alike.
+    pool = [f"WAFT_MAX_THREADS={options.max_threads + 1}"] if threaded else []
+    runtime = runtime_library(target, cache, extra_sources=wasi.runtime_sources(target) + threads, defines=pool)
     partial = folder / f".program-{os.getpid()}"
     link(target, [HOST_MAIN, folder / f"{PREFIX}.o", runtime], partial,
-         cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{THREADS_DIR}", f"-I{folder}", *(f"-D{d}" for d in defines)])
+         cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{THREADS_DIR}", f"-I{KERNEL_DIR}", f"-I{folder}",
+                 *(f"-D{d}" for d in defines + pool)])
     os.replace(partial, exe)  # atomic: a parallel run sees the old state or the whole program
     return exe
 
 
 def _imports_spawn(module: Module) -> bool:
     return any((imp.module, imp.name) == THREAD_SPAWN and imp.kind == "func" for imp in module.imports)
+
+
+def _can_spawn(module: Module) -> bool:
+    """Whether the module can create threads (wasi-threads' spawn or wasi-ext's)."""
+    return _imports_spawn(module) or any((imp.module, imp.name) == (EXT_THREADS, "spawn") for imp in module.imports)
+
+
+def _uses_threads(module: Module) -> bool:
+    """Whether the module imports wasi-threads' spawn or anything of wasi-ext:threads."""
+    return _imports_spawn(module) or any(imp.module == EXT_THREADS for imp in module.imports)
 
 
 def host_main_defines(module: Module, target: Target, options: RunOptions) -> list[str]:
@@ -130,8 +147,11 @@ def host_main_defines(module: Module, target: Target, options: RunOptions) -> li
                         f"PROG_IMPORTED_MEMORY_MIN={lim.min}", f"PROG_IMPORTED_MEMORY_CAP={cap}"]
     if _imports_spawn(module):
         defines.append("PROG_IMPORTS_WASI")
-        if any(e.name == "wasi_thread_start" and e.kind == "func" for e in module.exports):
-            defines += ["PROG_THREADS", f"WAFT_MAX_THREADS={options.max_threads}"]
+    ext = [f for f in abi.imports_struct_fields(module) if f.kind == "ctx" and f.module == EXT_THREADS]
+    if ext:
+        defines.append(f"PROG_IMPORTS_EXT_THREADS={ext[0].name}")
+    if _uses_threads(module) and any(e.name == "wasi_thread_start" and e.kind == "func" for e in module.exports):
+        defines.append("PROG_THREADS")
     return defines
 
 

@@ -3,10 +3,12 @@
  * wait/notify and critical sections, as the rest of the runtime (the
  * wasi-ext threads glue, memory.atomic.wait/notify) calls them.
  *
- * Two things implement this header:
+ * Three things implement this header:
  *   - the built-in kernel in this folder: a preemptive, fixed-priority
  *     scheduler for bare-metal Cortex-M (sched.c: every policy decision;
  *     port_cortexm.c: initial frame, PendSV switch, critical sections, idle);
+ *   - host_posix.c: the host's, over POSIX threads (SCHED_FIFO priorities
+ *     where the process may use them);
  *   - a vendor RTOS port (FreeRTOS, Zephyr, CMSIS-RTOS2), written by whoever
  *     needs one: docs/threads.md says, function by function, what each one
  *     maps to.  Such a port replaces sched.c and port_cortexm.c and keeps this
@@ -50,7 +52,8 @@
  * that they are sane):
  *   WAFT_MAX_THREADS          thread pool size, the main thread included,
  *                             the idle thread not (default 4)
- *   WAFT_OS_STACK_SIZE        bytes of each pooled stack (default 4096);
+ *   WAFT_OS_STACK_SIZE        bytes of each pooled stack (default 4096 on
+ *                             boards, 1 MiB on the host);
  *                             must exceed WAFT_STACK_MARGIN
  *   WAFT_OS_ISR_STACK_SIZE    bytes of the interrupt (main) stack handlers run
  *                             on once the kernel has started (default 1024)
@@ -77,7 +80,11 @@ extern "C" {
 #define WAFT_MAX_THREADS 4
 #endif
 #ifndef WAFT_OS_STACK_SIZE
+#if defined(WAFT_PORT_HOST)
+#define WAFT_OS_STACK_SIZE (1024u * 1024u) /* the host's WAFT_STACK_MARGIN alone is 64 KiB */
+#else
 #define WAFT_OS_STACK_SIZE 4096u
+#endif
 #endif
 #ifndef WAFT_OS_ISR_STACK_SIZE
 #define WAFT_OS_ISR_STACK_SIZE 1024u

@@ -1,39 +1,80 @@
 /*
- * spawn.c: wasi.thread-spawn over a static pool of instances (waft_threads.h).
+ * spawn.c: the thread pool of waft_threads.h — spawn, ids, join and exit, and
+ * the rule that a trap or proc_exit in any thread ends the program — over
+ * the OS port API (kernel.h).
  *
- * OS-independent: the pool, thread ids, and the rule that a trap or proc_exit
- * in a thread ends the program.  Native threads and the lock come from the OS
- * port (os_posix.c on the host).
+ * Also here, because they must be linked exactly when threads exist: the
+ * multi-threaded versions of the runtime's blocking hooks (waft.h), which
+ * replace the weak single-thread defaults in runtime_c/src:
+ * memory.atomic.wait/notify on the port's futex-style queues, and
+ * memory.grow's lock as a critical section.
  */
 #include "waft_threads.h"
 
+#include <string.h>
+
 /* wasi-threads: ids are in [1, 2^29); 1 is the main thread's. */
+#define MAIN_TID 1
 #define FIRST_SPAWNED_TID 2u
 #define TID_LIMIT (1u << 29)
 
+/* Negated errno values (WASI p1 numbering, as wasi-ext's errno). */
+#define E_AGAIN (-6)
+#define E_INVAL (-28)
+#define E_NOTSUP (-58)
+#define E_PERM (-63)
+#define E_SRCH (-71)
+
 int32_t waft_threads_init(waft_threads *threads, const waft_threads_module *module) {
     if (module->max_threads > WAFT_THREADS_POOL_LIMIT) {
-        return -28; /* EINVAL */
+        return WAFT_OS_EINVAL;
     }
-    *threads = (waft_threads){.module = *module, .next_tid = FIRST_SPAWNED_TID};
+    memset(threads, 0, sizeof *threads);
+    threads->module = *module;
+    threads->next_tid = FIRST_SPAWNED_TID;
+    threads->main = (waft_threads_slot){.owner = threads, .os = waft_os_current(), .tid = MAIN_TID};
     for (uint32_t i = 0; i < WAFT_THREADS_POOL_LIMIT; i++) {
         threads->slots[i] = (waft_threads_slot){.owner = threads, .index = i};
     }
-    return waft_threads_os_init(threads);
+    return WAFT_OS_OK;
 }
 
-uint32_t waft_threads_running(waft_threads *threads) {
-    waft_threads_os_lock(threads);
-    uint32_t running = threads->running;
-    waft_threads_os_unlock(threads);
-    return running;
-}
+void waft_threads_set_memory(waft_threads *threads, waft_memory *memory) { threads->memory = memory; }
 
 static void *slot_instance(waft_threads *threads, uint32_t index) {
     return (uint8_t *)threads->module.instances + (size_t)index * threads->module.instance_stride;
 }
 
-/* An id no live thread has: ids wrap within [2, 2^29) and skip the busy ones. */
+waft_threads_slot *waft_threads_current(waft_threads *threads) {
+    waft_os_thread *me = waft_os_current();
+    for (uint32_t i = 0; i < threads->module.max_threads; i++) {
+        if (threads->slots[i].tid != 0 && threads->slots[i].os == me) {
+            return &threads->slots[i];
+        }
+    }
+    return &threads->main;
+}
+
+waft_threads_slot *waft_threads_find(waft_threads *threads, int32_t tid) {
+    if (tid == 0) {
+        return waft_threads_current(threads);
+    }
+    if (tid == MAIN_TID) {
+        return &threads->main;
+    }
+    waft_threads_slot *found = NULL;
+    waft_os_irq_state s = waft_os_critical_enter();
+    for (uint32_t i = 0; i < threads->module.max_threads && found == NULL; i++) {
+        if (threads->slots[i].tid == tid) {
+            found = &threads->slots[i];
+        }
+    }
+    waft_os_critical_exit(s);
+    return found;
+}
+
+/* An id no live thread has: ids wrap within [2, 2^29) and skip the busy ones.
+ * Called inside a critical section. */
 static int32_t next_free_tid(waft_threads *threads) {
     for (;;) {
         uint32_t tid = threads->next_tid;
@@ -48,20 +89,18 @@ static int32_t next_free_tid(waft_threads *threads) {
     }
 }
 
+static void free_slot(waft_threads_slot *slot) {
+    waft_os_irq_state s = waft_os_critical_enter();
+    slot->tid = 0;
+    slot->os = NULL;
+    waft_os_critical_exit(s);
+}
+
 /* A thread trapped or called proc_exit: the embedder ends the program; if its
- * callback came back anyway, stop here rather than run on with a dead thread's
- * slot half set up. */
+ * callback came back anyway, stop here rather than run on. */
 static WAFT_NORETURN void end_program(waft_threads *threads, waft_trap_code code) {
     threads->module.end_program(threads->module.user, code);
     waft_port_exit(WAFT_TRAP_EXIT_STATUS);
-}
-
-static void release(waft_threads_slot *slot) {
-    waft_threads *threads = slot->owner;
-    waft_threads_os_lock(threads);
-    slot->tid = 0;
-    threads->running--;
-    waft_threads_os_unlock(threads);
 }
 
 static void call_thread_start(void *slot_ptr, void *unused) {
@@ -71,52 +110,152 @@ static void call_thread_start(void *slot_ptr, void *unused) {
     threads->module.thread_start(slot_instance(threads, slot->index), slot->tid, slot->start_arg);
 }
 
-/* The native thread's body: its own stack limit and trap chain (thread-locals
- * on the host, switched by the kernel on boards), then wasi_thread_start. */
-static void thread_entry(waft_threads_slot *slot) {
+/* The OS thread's body: wasi_thread_start behind the thread's own trap
+ * boundary (the port gives each thread its own stack limit and trap chain). */
+static uint32_t thread_entry(void *slot_ptr) {
+    waft_threads_slot *slot = slot_ptr;
     waft_threads *threads = slot->owner;
-    waft_stack_init();
     waft_trap_code code = waft_call_guarded(call_thread_start, slot, NULL);
-    if (code != WAFT_TRAP_NONE) {
+    uint32_t status = 0;
+    if (code == WAFT_TRAP_EXIT && slot->exiting) {
+        status = slot->exit_status; /* wasi-ext exit: this thread only */
+    } else if (code != WAFT_TRAP_NONE) {
         end_program(threads, code); /* ends every thread */
     }
-    release(slot); /* returning from wasi_thread_start ends only this thread */
+    if (slot->detached) {
+        free_slot(slot); /* nobody joins it: the instance is free again */
+    }
+    return status;
 }
 
-int32_t waft_threads_spawn(waft_threads *threads, int32_t start_arg) {
-    if (threads == NULL || threads->module.max_threads == 0 || threads->module.thread_start == NULL) {
-        return -WAFT_THREADS_ENOTSUP;
+static void store32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof v); }
+
+/* wasi-ext's result<tid, errno> in the guest's 8-byte return area. */
+static void store_result(uint8_t *ret_area, int32_t value) {
+    if (ret_area == NULL) {
+        return;
     }
-    waft_threads_os_lock(threads);
+    ret_area[0] = value < 0;
+    memset(ret_area + 1, 0, 7);
+    if (value < 0) {
+        ret_area[4] = (uint8_t)-value; /* errno (an enum of < 256 cases: one byte) */
+    } else {
+        store32(ret_area + 4, (uint32_t)value);
+    }
+}
+
+int32_t waft_threads_spawn(waft_threads *threads, int32_t start_arg, uint8_t priority, uint32_t stack_size,
+                           bool detached, uint8_t *ret_area) {
+    int32_t result = 0;
+    if (threads == NULL || threads->module.max_threads == 0 || threads->module.thread_start == NULL) {
+        result = E_NOTSUP;
+    } else if (priority > WAFT_OS_PRIORITY_MAX) {
+        result = E_PERM;
+    } else if (stack_size > WAFT_OS_STACK_SIZE) {
+        result = E_INVAL;
+    }
+    if (result != 0) {
+        store_result(ret_area, result);
+        return result;
+    }
+    waft_os_irq_state s = waft_os_critical_enter();
     waft_threads_slot *slot = NULL;
     for (uint32_t i = 0; i < threads->module.max_threads && slot == NULL; i++) {
         if (threads->slots[i].tid == 0) {
             slot = &threads->slots[i];
         }
     }
-    if (slot == NULL) {
-        waft_threads_os_unlock(threads);
-        return -WAFT_THREADS_EAGAIN;
+    if (slot != NULL) {
+        slot->tid = next_free_tid(threads);
+        slot->start_arg = start_arg;
+        slot->detached = detached;
+        slot->exiting = false;
+        slot->spawn_priority = 0;
+        slot->spawn_stack_size = 0;
     }
-    /* The id is fixed here, before the thread exists: the child's first
-     * instruction already sees the id its parent is about to receive. */
-    slot->tid = next_free_tid(threads);
-    slot->start_arg = start_arg;
-    threads->running++;
-    waft_threads_os_unlock(threads);
+    waft_os_critical_exit(s);
+    if (slot == NULL) {
+        store_result(ret_area, E_AGAIN);
+        return E_AGAIN;
+    }
 
     waft_trap_code code = threads->module.instantiate(slot_instance(threads, slot->index), threads->module.user);
     if (code != WAFT_TRAP_NONE) {
         end_program(threads, code);
     }
     int32_t tid = slot->tid;
-    if (waft_threads_os_start(slot, threads->module.stack_size, thread_entry) != 0) {
-        release(slot);
-        return -WAFT_THREADS_EAGAIN;
+    /* The id reaches the guest before the thread exists, so before it can run. */
+    store_result(ret_area, tid);
+    waft_os_thread_attr attr = {.priority = priority, .stack_size = stack_size, .detached = detached};
+    int rc = waft_os_thread_create(&slot->os, &attr, thread_entry, slot);
+    if (rc != WAFT_OS_OK) {
+        free_slot(slot);
+        store_result(ret_area, rc);
+        return rc;
     }
     return tid;
 }
 
-int32_t wasi___thread_x2dspawn(void *ctx, int32_t start_arg) {
-    return waft_threads_spawn((waft_threads *)ctx, start_arg);
+int32_t waft_threads_join(waft_threads *threads, int32_t tid, uint64_t deadline_ns, uint32_t *status) {
+    waft_threads_slot *me = waft_threads_current(threads);
+    if (tid == 0 || tid == me->tid) {
+        return WAFT_OS_EDEADLK;
+    }
+    waft_threads_slot *slot = waft_threads_find(threads, tid);
+    if (slot == NULL) {
+        return E_SRCH;
+    }
+    if (slot == &threads->main || slot->detached) {
+        return E_INVAL;
+    }
+    int rc = waft_os_join(slot->os, deadline_ns, status);
+    if (rc == WAFT_OS_OK) {
+        free_slot(slot);
+    }
+    return rc;
 }
+
+WAFT_NORETURN void waft_threads_exit(waft_threads *threads, uint32_t status) {
+    waft_threads_slot *me = waft_threads_current(threads);
+    if (me == &threads->main) {
+        waft_exit((int32_t)status); /* the main thread's exit is proc_exit: it ends every thread */
+    }
+    me->exit_status = status;
+    me->exiting = true;
+    waft_trap(WAFT_TRAP_EXIT); /* to thread_entry's trap frame, which ends only this thread */
+}
+
+int32_t wasi___thread_x2dspawn(void *ctx, int32_t start_arg) {
+    waft_threads *threads = ctx;
+    if (threads == NULL) {
+        return E_NOTSUP;
+    }
+    waft_threads_slot *me = waft_threads_current(threads);
+    return waft_threads_spawn(threads, start_arg, me->spawn_priority, me->spawn_stack_size, true, NULL);
+}
+
+/* --- the multi-threaded blocking hooks (waft.h) ---------------------------------- */
+
+uint32_t waft_port_wait_block(volatile void *cell, uint64_t expected, uint32_t size, int64_t timeout_ns) {
+    uint64_t deadline = WAFT_OS_FOREVER;
+    if (timeout_ns >= 0) {
+        uint64_t now = waft_os_now_ns();
+        deadline = (uint64_t)timeout_ns > WAFT_OS_FOREVER - now - 1 ? WAFT_OS_FOREVER - 1 : now + (uint64_t)timeout_ns;
+    }
+    int rc = size == 8 ? waft_os_wait64((volatile uint64_t *)cell, expected, deadline)
+                       : waft_os_wait32((volatile uint32_t *)cell, (uint32_t)expected, deadline);
+    if (rc < 0) {
+        waft_trap(WAFT_TRAP_HOST); /* blocking where the port cannot (an interrupt handler) */
+    }
+    return (uint32_t)rc;
+}
+
+uint32_t waft_port_wait_wake(volatile void *cell, uint32_t count) { return waft_os_notify(cell, count); }
+
+/* Growth is rare and short: a critical section serialises it.  The state of
+ * the outermost one is kept while it is held (nothing else can enter). */
+static waft_os_irq_state grow_state;
+
+void waft_port_memory_grow_lock(void) { grow_state = waft_os_critical_enter(); }
+
+void waft_port_memory_grow_unlock(void) { waft_os_critical_exit(grow_state); }

@@ -18,9 +18,11 @@
  *       provides it, PROG_IMPORTED_MEMORY_MIN pages initially and room for
  *       PROG_IMPORTED_MEMORY_CAP.
  *   PROG_IMPORTS_WASI            the module imports `wasi.thread-spawn`;
+ *   PROG_IMPORTS_EXT_THREADS=member  ... or wasi-ext:threads (that member);
  *   PROG_THREADS                 ... and exports wasi_thread_start: spawned
- *       threads run on a pool of WAFT_MAX_THREADS instances (without it every
- *       spawn answers -ENOTSUP).
+ *       threads run on a pool of WAFT_MAX_THREADS - 1 instances (the OS
+ *       port's pool counts the main thread too); without it every spawn
+ *       answers -ENOTSUP.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,8 @@
 
 #include "prog.h"
 #include "waft_wasi.h"
-#if defined(PROG_IMPORTS_WASI)
+#if defined(PROG_IMPORTS_WASI) || defined(PROG_IMPORTS_EXT_THREADS)
+#define PROG_USES_THREADS 1
 #include "waft_threads.h"
 #endif
 
@@ -56,7 +59,7 @@ static int provide_memory(void) {
 }
 #endif
 
-#if defined(PROG_IMPORTS_WASI)
+#if defined(PROG_USES_THREADS)
 static waft_threads threads;
 #endif
 
@@ -70,13 +73,13 @@ static void fill_imports(prog__imports *imports) {
 #if defined(PROG_IMPORTS_WASI)
     imports->wasi = &threads;
 #endif
+#if defined(PROG_IMPORTS_EXT_THREADS)
+    imports->PROG_IMPORTS_EXT_THREADS = &threads;
+#endif
 }
 
 #if defined(PROG_THREADS)
-#ifndef WAFT_MAX_THREADS
-#define WAFT_MAX_THREADS 8
-#endif
-static prog__instance thread_instances[WAFT_MAX_THREADS];
+static prog__instance thread_instances[WAFT_MAX_THREADS - 1];
 
 static waft_trap_code instantiate_thread(void *inst, void *user) {
     (void)user;
@@ -99,17 +102,22 @@ static void end_program(void *user, waft_trap_code code) {
 #endif
 
 static int start_threads(void) {
+#if defined(PROG_USES_THREADS)
+    if (waft_os_init(1) != WAFT_OS_OK) {
+        return -1;
+    }
+#endif
 #if defined(PROG_THREADS)
     waft_threads_module module = {
         .instances = thread_instances,
         .instance_stride = sizeof thread_instances[0],
-        .max_threads = WAFT_MAX_THREADS,
+        .max_threads = WAFT_MAX_THREADS - 1,
         .instantiate = instantiate_thread,
         .thread_start = thread_start,
         .end_program = end_program,
     };
     return waft_threads_init(&threads, &module);
-#elif defined(PROG_IMPORTS_WASI)
+#elif defined(PROG_USES_THREADS)
     waft_threads_module none = {0}; /* no wasi_thread_start: spawn answers -ENOTSUP */
     return waft_threads_init(&threads, &none);
 #else
@@ -187,6 +195,9 @@ int main(int argc, char **argv) {
         return WAFT_TRAP_EXIT_STATUS;
     }
     waft_wasi_set_memory(&ctx, prog_memory(inst));
+#if defined(PROG_USES_THREADS)
+    waft_threads_set_memory(&threads, prog_memory(inst));
+#endif
     int32_t status = waft_wasi_run_start(&ctx, start, inst);
     waft_wasi_destroy(&ctx);
     free(inst);
