@@ -23,17 +23,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aot import abi
 from aot.compiler import compile_module
 from aot.errors import LinkError, TargetError
-from aot.package_data import RUNTIME_DIR
 from aot.targets import Target
-from aot.wasm.module import Module
 from aot.wasm.decode import decode_module
 from aot.wasm.validate import validate_module
 from waftkit import wasi
 from waftkit.cache import cache_dir, inputs_digest, prune, touch
-from waftkit.firmware import wasi_firmware
+from waftkit.firmware import embedding, wasi_firmware
 from waftkit.firmware.link import link
 from waftkit.firmware.runtime import runtime_library
 from waftkit.imports_check import check_imports
@@ -42,14 +39,6 @@ from waftkit.runners.base import get_runner
 # Embedder mains live apart from the runtime sources (runtime_sources globs wasi_p1/*.c).
 HOST_MAIN = wasi.WASI_DIR / "main" / "host_main.c"
 PREFIX = "prog"  # host_main.c is written against this module prefix
-# Threads (runtime_c/threads: wasi-threads' spawn and wasi-ext:threads) over the OS port API
-# (runtime_c/kernel/kernel.h), which the host implements on POSIX threads.
-THREADS_DIR = RUNTIME_DIR / "threads"
-KERNEL_DIR = RUNTIME_DIR / "kernel"
-THREADS_SOURCES = {"host": (THREADS_DIR / "spawn.c", THREADS_DIR / "ext_threads.c", KERNEL_DIR / "host_posix.c")}
-DEFAULT_MAX_THREADS = 8  # `waft run --max-threads`: instances in the thread pool
-THREAD_SPAWN = ("wasi", "thread-spawn")
-EXT_THREADS = "wasi-ext:threads/threads@0.1.0"
 
 
 @dataclass
@@ -62,7 +51,7 @@ class RunOptions:
     memory_cap_pages: int | None = None
     runner: str | None = None  # boards: "qemu" (default), or "pyocd" (a real probe or the emulated board)
     probe: str | None = None  # pyOCD probe unique ID
-    max_threads: int = DEFAULT_MAX_THREADS  # wasi-threads: the pool of thread instances
+    max_threads: int = embedding.DEFAULT_MAX_THREADS  # the pool of thread instances
 
 
 def check_runnable(data: bytes, target: Target, name: str) -> None:
@@ -75,13 +64,7 @@ def check_runnable(data: bytes, target: Target, name: str) -> None:
                         "(build it with clang --target=wasm32-wasi and a main)")
     if exports.get("memory") != "memory":
         raise LinkError(f"{name} exports no memory named 'memory', which WASI needs")
-    memories = [imp for imp in module.imports if imp.kind == "memory"]
-    if len(memories) > 1:
-        raise LinkError(f"{name} imports {len(memories)} memories; waft run provides one")
-    if _can_spawn(module) and not memories:
-        # Each thread is a new instance; only an imported memory is one they all share.
-        raise LinkError(f"{name} creates threads but defines its own memory: a threaded "
-                        "module must import it, shared (clang: -Wl,--import-memory,--shared-memory)")
+    embedding.check_embeddable(module, name)
     # The runner provides one imported memory (wasi-threads modules import theirs).
     bad = [s for s in check_imports(module, target) if not s.ok and s.imp.kind != "memory"]
     if bad:
@@ -99,60 +82,21 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
     cache = cache or cache_dir()
     folder = compiled_module(data, target, options, name, cache)
     module = decode_module(data)
-    defines = host_main_defines(module, target, options)
+    defines = embedding.main_defines(module, target, options.memory_cap_pages, options.max_threads)
     # The embedding options (thread pool size...) are part of the program, not of the object.
     exe = folder / ("program-" + hashlib.sha256("|".join(defines).encode()).hexdigest()[:12])
     if exe.is_file():
         return exe
-    threaded = _uses_threads(module)
-    threads = list(THREADS_SOURCES.get(target.kind, ())) if threaded else []
+    threaded = embedding.uses_threads(module)
+    threads = embedding.thread_sources(target) if threaded else []
     # The pool's size reaches the OS port (in the library) and host_main.c alike.
-    pool = [f"WAFT_MAX_THREADS={options.max_threads + 1}"] if threaded else []
+    pool = embedding.thread_defines(target, options.max_threads) if threaded else []
     runtime = runtime_library(target, cache, extra_sources=wasi.runtime_sources(target) + threads, defines=pool)
     partial = folder / f".program-{os.getpid()}"
     link(target, [HOST_MAIN, folder / f"{PREFIX}.o", runtime], partial,
-         cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{THREADS_DIR}", f"-I{KERNEL_DIR}", f"-I{folder}",
-                 *(f"-D{d}" for d in defines + pool)])
+         cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{embedding.THREADS_DIR}", f"-I{folder}", *(f"-D{d}" for d in defines)])
     os.replace(partial, exe)  # atomic: a parallel run sees the old state or the whole program
     return exe
-
-
-def _imports_spawn(module: Module) -> bool:
-    return any((imp.module, imp.name) == THREAD_SPAWN and imp.kind == "func" for imp in module.imports)
-
-
-def _can_spawn(module: Module) -> bool:
-    """Whether the module can create threads (wasi-threads' spawn or wasi-ext's)."""
-    return _imports_spawn(module) or any((imp.module, imp.name) == (EXT_THREADS, "spawn") for imp in module.imports)
-
-
-def _uses_threads(module: Module) -> bool:
-    """Whether the module imports wasi-threads' spawn or anything of wasi-ext:threads."""
-    return _imports_spawn(module) or any(imp.module == EXT_THREADS for imp in module.imports)
-
-
-def host_main_defines(module: Module, target: Target, options: RunOptions) -> list[str]:
-    """The -D options that tell host_main.c what the module imports beyond WASI p1 (see its comment)."""
-    defines: list[str] = []
-    if any(imp.module == wasi.MODULE and imp.kind == "func" for imp in module.imports):
-        defines.append("PROG_IMPORTS_WASI_P1")
-    fields = {(f.module, f.import_name): f for f in abi.imports_struct_fields(module) if f.kind == "memory"}
-    for imp in module.imports:
-        if imp.kind == "memory":
-            lim = imp.desc.limits
-            cap = lim.max if lim.max is not None else target.default_memory_cap_pages
-            if options.memory_cap_pages is not None:
-                cap = max(lim.min, min(cap, options.memory_cap_pages))
-            defines += [f"PROG_IMPORTED_MEMORY={fields[(imp.module, imp.name)].name}",
-                        f"PROG_IMPORTED_MEMORY_MIN={lim.min}", f"PROG_IMPORTED_MEMORY_CAP={cap}"]
-    if _imports_spawn(module):
-        defines.append("PROG_IMPORTS_WASI")
-    ext = [f for f in abi.imports_struct_fields(module) if f.kind == "ctx" and f.module == EXT_THREADS]
-    if ext:
-        defines.append(f"PROG_IMPORTS_EXT_THREADS={ext[0].name}")
-    if _uses_threads(module) and any(e.name == "wasi_thread_start" and e.kind == "func" for e in module.exports):
-        defines.append("PROG_THREADS")
-    return defines
 
 
 def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,

@@ -29,7 +29,7 @@
 #include <stdint.h>
 
 #include "kernel_port.h"
-#include "port_baremetal.h"
+#include "../wasi_p1/port_baremetal.h" /* the board clock, beside the WASI port */
 
 #if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__)
 #define PORT_V6M 1 /* no BASEPRI, STM/LDM of r0-r7 only */

@@ -11,15 +11,15 @@
  *
  * What the module imports is described by -D options (waftkit/run.py works
  * them out from the module):
- *   PROG_IMPORTS_WASI_P1         it imports from wasi_snapshot_preview1 (a
+ *   WAFT_MAIN_IMPORTS_WASI_P1         it imports from wasi_snapshot_preview1 (a
  *       module that imports nothing from it has no such member);
- *   PROG_IMPORTED_MEMORY=member  the module imports its memory (wasi-threads
+ *   WAFT_MAIN_IMPORTED_MEMORY=member  the module imports its memory (wasi-threads
  *       modules do: `(import "env" "memory" (memory 1 16 shared))`); the runner
- *       provides it, PROG_IMPORTED_MEMORY_MIN pages initially and room for
- *       PROG_IMPORTED_MEMORY_CAP.
- *   PROG_IMPORTS_WASI            the module imports `wasi.thread-spawn`;
- *   PROG_IMPORTS_EXT_THREADS=member  ... or wasi-ext:threads (that member);
- *   PROG_THREADS                 ... and exports wasi_thread_start: spawned
+ *       provides it, WAFT_MAIN_IMPORTED_MEMORY_MIN pages initially and room for
+ *       WAFT_MAIN_IMPORTED_MEMORY_CAP.
+ *   WAFT_MAIN_IMPORTS_WASI            the module imports `wasi.thread-spawn`;
+ *   WAFT_MAIN_IMPORTS_EXT_THREADS=member  ... or wasi-ext:threads (that member);
+ *   WAFT_MAIN_THREADS                 ... and exports wasi_thread_start: spawned
  *       threads run on a pool of WAFT_MAX_THREADS - 1 instances (the OS
  *       port's pool counts the main thread too); without it every spawn
  *       answers -ENOTSUP.
@@ -30,8 +30,8 @@
 
 #include "prog.h"
 #include "waft_wasi.h"
-#if defined(PROG_IMPORTS_WASI) || defined(PROG_IMPORTS_EXT_THREADS)
-#define PROG_USES_THREADS 1
+#if defined(WAFT_MAIN_IMPORTS_WASI) || defined(WAFT_MAIN_IMPORTS_EXT_THREADS)
+#define WAFT_MAIN_USES_THREADS 1
 #include "waft_threads.h"
 #endif
 
@@ -41,44 +41,44 @@ static void start(void *inst) { prog___x5fstart((prog__instance *)inst); }
 
 static waft_wasi_ctx ctx;
 
-#if defined(PROG_IMPORTED_MEMORY)
+#if defined(WAFT_MAIN_IMPORTED_MEMORY)
 static waft_memory memory;
 
 /* The imported memory, zero-filled, with its whole cap reserved up front so
  * that memory.grow never moves it under another thread. */
 static int provide_memory(void) {
-    memory.base = calloc(PROG_IMPORTED_MEMORY_CAP ? (size_t)PROG_IMPORTED_MEMORY_CAP : 1, 65536);
+    memory.base = calloc(WAFT_MAIN_IMPORTED_MEMORY_CAP ? (size_t)WAFT_MAIN_IMPORTED_MEMORY_CAP : 1, 65536);
     if (memory.base == NULL) {
         return -1;
     }
-    memory.pages = PROG_IMPORTED_MEMORY_MIN;
-    memory.size = (size_t)PROG_IMPORTED_MEMORY_MIN << 16;
-    memory.max_pages = PROG_IMPORTED_MEMORY_CAP;
+    memory.pages = WAFT_MAIN_IMPORTED_MEMORY_MIN;
+    memory.size = (size_t)WAFT_MAIN_IMPORTED_MEMORY_MIN << 16;
+    memory.max_pages = WAFT_MAIN_IMPORTED_MEMORY_CAP;
     memory.page_size_log2 = 16;
     return 0;
 }
 #endif
 
-#if defined(PROG_USES_THREADS)
+#if defined(WAFT_MAIN_USES_THREADS)
 static waft_threads threads;
 #endif
 
 static void fill_imports(prog__imports *imports) {
-#if defined(PROG_IMPORTS_WASI_P1)
+#if defined(WAFT_MAIN_IMPORTS_WASI_P1)
     imports->wasi_snapshot_preview1 = &ctx;
 #endif
-#if defined(PROG_IMPORTED_MEMORY)
-    imports->PROG_IMPORTED_MEMORY = &memory;
+#if defined(WAFT_MAIN_IMPORTED_MEMORY)
+    imports->WAFT_MAIN_IMPORTED_MEMORY = &memory;
 #endif
-#if defined(PROG_IMPORTS_WASI)
+#if defined(WAFT_MAIN_IMPORTS_WASI)
     imports->wasi = &threads;
 #endif
-#if defined(PROG_IMPORTS_EXT_THREADS)
-    imports->PROG_IMPORTS_EXT_THREADS = &threads;
+#if defined(WAFT_MAIN_IMPORTS_EXT_THREADS)
+    imports->WAFT_MAIN_IMPORTS_EXT_THREADS = &threads;
 #endif
 }
 
-#if defined(PROG_THREADS)
+#if defined(WAFT_MAIN_THREADS)
 static prog__instance thread_instances[WAFT_MAX_THREADS - 1];
 
 static waft_trap_code instantiate_thread(void *inst, void *user) {
@@ -102,12 +102,12 @@ static void end_program(void *user, waft_trap_code code) {
 #endif
 
 static int start_threads(void) {
-#if defined(PROG_USES_THREADS)
+#if defined(WAFT_MAIN_USES_THREADS)
     if (waft_os_init(1) != WAFT_OS_OK) {
         return -1;
     }
 #endif
-#if defined(PROG_THREADS)
+#if defined(WAFT_MAIN_THREADS)
     waft_threads_module module = {
         .instances = thread_instances,
         .instance_stride = sizeof thread_instances[0],
@@ -117,7 +117,7 @@ static int start_threads(void) {
         .end_program = end_program,
     };
     return waft_threads_init(&threads, &module);
-#elif defined(PROG_USES_THREADS)
+#elif defined(WAFT_MAIN_USES_THREADS)
     waft_threads_module none = {0}; /* no wasi_thread_start: spawn answers -ENOTSUP */
     return waft_threads_init(&threads, &none);
 #else
@@ -177,7 +177,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "runner: out of memory for the instance\n");
         return 2;
     }
-#if defined(PROG_IMPORTED_MEMORY)
+#if defined(WAFT_MAIN_IMPORTED_MEMORY)
     if (provide_memory() != 0) {
         fprintf(stderr, "runner: out of memory for the module's imported memory\n");
         return 2;
@@ -195,7 +195,7 @@ int main(int argc, char **argv) {
         return WAFT_TRAP_EXIT_STATUS;
     }
     waft_wasi_set_memory(&ctx, prog_memory(inst));
-#if defined(PROG_USES_THREADS)
+#if defined(WAFT_MAIN_USES_THREADS)
     waft_threads_set_memory(&threads, prog_memory(inst));
 #endif
     int32_t status = waft_wasi_run_start(&ctx, start, inst);

@@ -1,0 +1,110 @@
+"""What an embedder's main must provide for a module's imports beyond WASI p1, for the host and the boards.
+
+`waft run` links a module with a generic main (runtime_c/wasi_p1/main/host_main.c
+on the host, runtime_c/wasi_p1/baremetal_main.c on a board).  The module
+decides what that main must supply — an imported memory, the thread pool of
+wasi-threads and `wasi-ext:threads` — so this file reads the module once and
+says it as -D options both mains understand (each main's comment lists them),
+plus the runtime sources and their sizing that threads bring:
+runtime_c/threads over the OS port, which is runtime_c/kernel/host_posix.c on
+the host and the built-in kernel on Cortex-M.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aot import abi
+from aot.errors import LinkError, TargetError
+from aot.package_data import RUNTIME_DIR
+from aot.targets import Target
+from aot.wasm.module import Module
+
+THREADS_DIR = RUNTIME_DIR / "threads"
+KERNEL_DIR = RUNTIME_DIR / "kernel"
+WASI_P1 = "wasi_snapshot_preview1"
+THREAD_SPAWN = ("wasi", "thread-spawn")
+EXT_THREADS = "wasi-ext:threads/threads@0.1.0"
+DEFAULT_MAX_THREADS = 8  # `waft run --max-threads`: instances in the thread pool
+
+# The thread layer and the OS port under it, by target kind.
+_THREAD_SOURCES = {
+    "host": (THREADS_DIR / "spawn.c", THREADS_DIR / "ext_threads.c", KERNEL_DIR / "host_posix.c"),
+    "cortex-m": (THREADS_DIR / "spawn.c", THREADS_DIR / "ext_threads.c",
+                 KERNEL_DIR / "sched.c", KERNEL_DIR / "port_cortexm.c"),
+}
+
+# Native stack of each spawned thread on a board: the margin below the limit is
+# 2 KiB there (waft.h), so small boards get 4 KiB and boards with RAM to spare 16 KiB.
+_BIG_RAM = 1 << 20
+
+
+def imports_spawn(module: Module) -> bool:
+    return any((imp.module, imp.name) == THREAD_SPAWN and imp.kind == "func" for imp in module.imports)
+
+
+def can_spawn(module: Module) -> bool:
+    """Whether the module can create threads (wasi-threads' spawn or wasi-ext's)."""
+    return imports_spawn(module) or any((imp.module, imp.name) == (EXT_THREADS, "spawn") for imp in module.imports)
+
+
+def uses_threads(module: Module) -> bool:
+    """Whether the module imports wasi-threads' spawn or anything of wasi-ext:threads."""
+    return imports_spawn(module) or any(imp.module == EXT_THREADS for imp in module.imports)
+
+
+def check_embeddable(module: Module, name: str) -> None:
+    """LinkError, in one line, for a module the generic mains cannot supply."""
+    memories = [imp for imp in module.imports if imp.kind == "memory"]
+    if len(memories) > 1:
+        raise LinkError(f"{name} imports {len(memories)} memories; waft run provides one")
+    if can_spawn(module) and not memories:
+        # Each thread is a new instance; only an imported memory is one they all share.
+        raise LinkError(f"{name} creates threads but defines its own memory: a threaded module must "
+                        "import it, shared (clang: -Wl,--import-memory,--shared-memory)")
+
+
+def main_defines(module: Module, target: Target, memory_cap_pages: int | None = None,
+                 max_threads: int = DEFAULT_MAX_THREADS) -> list[str]:
+    """The -D options that tell the generic main what the module imports (see the mains' comments)."""
+    defines: list[str] = []
+    if any(imp.module == WASI_P1 and imp.kind == "func" for imp in module.imports):
+        defines.append("WAFT_MAIN_IMPORTS_WASI_P1")
+    fields = abi.imports_struct_fields(module)
+    members = {(f.module, f.import_name): f.name for f in fields if f.kind == "memory"}
+    for imp in module.imports:
+        if imp.kind == "memory":
+            lim = imp.desc.limits
+            cap = lim.max if lim.max is not None else target.default_memory_cap_pages
+            if memory_cap_pages is not None:
+                cap = max(lim.min, min(cap, memory_cap_pages))
+            defines += [f"WAFT_MAIN_IMPORTED_MEMORY={members[(imp.module, imp.name)]}",
+                        f"WAFT_MAIN_IMPORTED_MEMORY_MIN={lim.min}", f"WAFT_MAIN_IMPORTED_MEMORY_CAP={cap}"]
+    if imports_spawn(module):
+        defines.append("WAFT_MAIN_IMPORTS_WASI")
+    ext = [f.name for f in fields if f.kind == "ctx" and f.module == EXT_THREADS]
+    if ext:
+        defines.append(f"WAFT_MAIN_IMPORTS_EXT_THREADS={ext[0]}")
+    if uses_threads(module):
+        defines += thread_defines(target, max_threads)
+        if any(e.name == "wasi_thread_start" and e.kind == "func" for e in module.exports):
+            defines.append("WAFT_MAIN_THREADS")
+    return defines
+
+
+def thread_defines(target: Target, max_threads: int) -> list[str]:
+    """Sizing of the thread pool and the OS port's (the main thread counts in WAFT_MAX_THREADS)."""
+    defines = [f"WAFT_MAX_THREADS={max_threads + 1}"]
+    if not target.is_host:
+        big = target.ram is not None and target.ram.length >= _BIG_RAM
+        defines.append(f"WAFT_OS_STACK_SIZE={16384 if big else 4096}u")
+    return defines
+
+
+def thread_sources(target: Target) -> list[Path]:
+    """The runtime sources a threaded module adds for `target`; TargetError where there is no OS port."""
+    sources = _THREAD_SOURCES.get(target.kind)
+    if sources is None:
+        raise TargetError(f"threads: target '{target.name}' has no OS port for them yet "
+                          f"({target.kind}; ports: {', '.join(_THREAD_SOURCES)})")
+    return list(sources)
