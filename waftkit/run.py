@@ -130,12 +130,15 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
         raise TargetError(f"--listen: {target.name} has no sockets (WASI sockets answer ENOTSOCK there)")
     runner = get_runner(target, options.runner, probe=options.probe)
     module = compiled_module(data, target, options, name)
+    decoded = decode_module(data)
+    defines = embedding.main_defines(decoded, target, options.memory_cap_pages, options.max_threads)
+    threads = embedding.thread_defines(target, options.max_threads) if embedding.uses_threads(decoded) else None
     with tempfile.TemporaryDirectory(prefix="waft-run-") as tmp:
         elf = wasi_firmware.link_firmware(
             target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", Path(tmp) / "program.elf",
             prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
             args=[name, *options.args], env=options.env,
-            dirs=[wasi_firmware.parse_dir(d) for d in options.dirs])
+            dirs=[wasi_firmware.parse_dir(d) for d in options.dirs], defines=defines, thread_defines=threads)
         stdin = _console_input(wasi_firmware.console_end_of_input(target))
         try:
             result = runner.run(elf, stdin=stdin)

@@ -210,3 +210,50 @@ def test_sleep_until_and_periodic_release(tmp_path):
 def test_the_host_declares_the_interface_provided(name):
     provided = wasi_ext.target_provides(load_target(name))
     assert {n for (m, n) in provided if m == EXT} == {n for (m, n) in wasi_ext.catalogue() if m == EXT}
+
+
+# On the kernel a child of higher priority runs the moment it exists, inside
+# the parent's spawn: the event log (at 200) must read child, then parent, and
+# the child must already find its id in the parent's return area (at 64) —
+# which a result stored after spawn returns could not give.  Then preemption of
+# a busy thread: the parent spins at priority 1, counting, while the child
+# sleeps 3 ms at priority 5; the child's wake-up must interrupt the spin (the
+# parent stops only when the child has set the flag at 300).
+PREEMPTION = f"""(module {IMPORTS}
+  (func $log (param $event i32) (local $n i32)
+    (local.set $n (i32.atomic.rmw.add (i32.const 196) (i32.const 1)))
+    (i32.store (i32.add (i32.const 200) (i32.shl (local.get $n) (i32.const 2))) (local.get $event)))
+  (func (export "wasi_thread_start") (param $tid i32) (param $arg i32)
+    (call $log (i32.const 1))
+    (i32.store (i32.const 20) (i32.eq (i32.load (i32.const 68)) (local.get $tid)))
+    (drop (call $sleep_until (i64.add (call $now) (i64.const 3000000))))
+    (i32.store (i32.const 304) (i32.load (i32.const 308)))   ;; the parent's count when the child woke
+    (i32.atomic.store (i32.const 300) (i32.const 1)))
+  (func (export "_start")
+    (call $spawn (i32.const 0) (i32.const 5) (i32.const 0) (i32.const 1) (i32.const 64))
+    (call $log (i32.const 2))
+    (call $check (i32.eqz (i32.load8_u (i32.const 64))) (i32.const 10))
+    (call $check (i32.eq (i32.load (i32.const 200)) (i32.const 1)) (i32.const 11))
+    (call $check (i32.eq (i32.load (i32.const 204)) (i32.const 2)) (i32.const 12))
+    (call $check (i32.load (i32.const 20)) (i32.const 13))
+    (loop $spin
+      (i32.store (i32.const 308) (i32.add (i32.load (i32.const 308)) (i32.const 1)))
+      (br_if $spin (i32.eqz (i32.atomic.load (i32.const 300)))))
+    (call $check (i32.gt_u (i32.load (i32.const 304)) (i32.const 0)) (i32.const 14))
+    (call $proc_exit (i32.const 0))))
+"""
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("target_name", ["stm32f4", "cortex-m0plus"])
+def test_a_higher_priority_child_preempts_at_once_on_the_kernel(tmp_path, target_name):
+    result = waft_run(tmp_path, "preemption", PREEMPTION, "--target", target_name)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("program", ["spawn_join", "errors", "priorities"])
+def test_the_interface_on_the_kernel(tmp_path, program):
+    wat = {"spawn_join": SPAWN_JOIN, "errors": ERRORS, "priorities": PRIORITIES}[program]
+    result = waft_run(tmp_path, program, wat, "--target", "stm32f4")
+    assert result.returncode == (70 if program == "errors" else 0), result.stdout + result.stderr

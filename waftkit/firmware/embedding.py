@@ -68,8 +68,8 @@ def main_defines(module: Module, target: Target, memory_cap_pages: int | None = 
                  max_threads: int = DEFAULT_MAX_THREADS) -> list[str]:
     """The -D options that tell the generic main what the module imports (see the mains' comments)."""
     defines: list[str] = []
-    if any(imp.module == WASI_P1 and imp.kind == "func" for imp in module.imports):
-        defines.append("WAFT_MAIN_IMPORTS_WASI_P1")
+    if not any(imp.module == WASI_P1 and imp.kind == "func" for imp in module.imports):
+        defines.append("WAFT_MAIN_NO_WASI_P1")
     fields = abi.imports_struct_fields(module)
     members = {(f.module, f.import_name): f.name for f in fields if f.kind == "memory"}
     for imp in module.imports:

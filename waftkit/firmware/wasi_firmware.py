@@ -37,6 +37,7 @@ from pathlib import Path
 from aot.errors import TargetError
 from aot.targets import TARGETS_DIR, Target
 from waftkit import wasi
+from waftkit.firmware import embedding
 from waftkit.firmware import link as link_mod
 from waftkit.firmware.ramfs_image import c_string, render_c, seed_entries
 from waftkit.firmware.runtime import port_define, runtime_library
@@ -253,24 +254,35 @@ def firmware_cflags(target: Target, *, prefix: str, header: Path, console: str =
     return flags
 
 
-def wasi_runtime(target: Target, build_dir: Path) -> Path:
-    """libwaft.a with the WASI runtime for a board (cached by runtime_build)."""
+def wasi_runtime(target: Target, build_dir: Path, thread_defines: Sequence[str] | None = None) -> Path:
+    """libwaft.a with the WASI runtime for a board (cached by runtime_build).
+
+    With `thread_defines` (waftkit.firmware.embedding.thread_defines), the
+    thread layer and the kernel are in it too, sized by them.
+    """
     _require_board(target)
-    return runtime_library(target, build_dir, extra_sources=wasi.runtime_sources(target), defines=runtime_defines())
+    sources = wasi.runtime_sources(target)
+    defines = runtime_defines()
+    if thread_defines is not None:
+        sources += embedding.thread_sources(target)
+        defines += list(thread_defines)
+    return runtime_library(target, build_dir, extra_sources=sources, defines=defines)
 
 
 def link_firmware(target: Target, module_object: Path, module_header: Path, output: Path, *, prefix: str,
                   build_dir: Path, args: Sequence[str], env: Mapping[str, str] | Sequence[str] = (),
                   dirs: Sequence[Dir] = (), console: str = "semihost", defines: Sequence[str] = (),
                   runtime_dir: Path | None = None, map_file: Path | None = None,
-                  epoch_ns: int | None = None, seed: bytes | None = None) -> Path:
+                  epoch_ns: int | None = None, seed: bytes | None = None,
+                  thread_defines: Sequence[str] | None = None) -> Path:
     """Link a compiled WASI module (object + header from aot.compiler) into firmware `output`.
 
     `build_dir` receives the generated configuration; `runtime_dir` (default:
-    build_dir) holds the cached runtime library.  Raises TargetError when a
-    step fails.
+    build_dir) holds the cached runtime library.  A module with threads needs
+    `thread_defines` (and embedding.main_defines among `defines`).  Raises
+    TargetError when a step fails.
     """
     sources = firmware_sources(target, build_dir, args=args, env=env, dirs=dirs, epoch_ns=epoch_ns, seed=seed)
-    library = wasi_runtime(target, Path(runtime_dir or build_dir))
+    library = wasi_runtime(target, Path(runtime_dir or build_dir), thread_defines)
     cflags = firmware_cflags(target, prefix=prefix, header=Path(module_header), console=console, defines=defines)
     return link_mod.link(target, [*sources, module_object, library], output, map_file=map_file, cflags=cflags)

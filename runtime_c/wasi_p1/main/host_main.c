@@ -11,8 +11,8 @@
  *
  * What the module imports is described by -D options (waftkit/run.py works
  * them out from the module):
- *   WAFT_MAIN_IMPORTS_WASI_P1         it imports from wasi_snapshot_preview1 (a
- *       module that imports nothing from it has no such member);
+ *   WAFT_MAIN_NO_WASI_P1         it imports nothing from wasi_snapshot_preview1
+ *       (so its imports struct has no such member);
  *   WAFT_MAIN_IMPORTED_MEMORY=member  the module imports its memory (wasi-threads
  *       modules do: `(import "env" "memory" (memory 1 16 shared))`); the runner
  *       provides it, WAFT_MAIN_IMPORTED_MEMORY_MIN pages initially and room for
@@ -64,7 +64,7 @@ static waft_threads threads;
 #endif
 
 static void fill_imports(prog__imports *imports) {
-#if defined(WAFT_MAIN_IMPORTS_WASI_P1)
+#if !defined(WAFT_MAIN_NO_WASI_P1)
     imports->wasi_snapshot_preview1 = &ctx;
 #endif
 #if defined(WAFT_MAIN_IMPORTED_MEMORY)
