@@ -25,6 +25,7 @@ functions it provides.  One status per import:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from aot import abi
 from aot.errors import TargetError
@@ -96,8 +97,12 @@ class _Checker:
         self.world = world
         self.p1 = wasi.provided_imports()
         self.p1_provided = has_wasi_port(target)
-        self.ext_provided = wasi_ext.target_provides(target)
         self.in_world = wasi_ext.world_imports(world) if world is not None else {}
+
+    @cached_property
+    def ext_provided(self) -> dict:
+        # Only when a module imports beyond p1: expanding a target's "all" reads the WIT.
+        return wasi_ext.target_provides(self.target)
 
     def check(self, imp: Import, module: Module) -> ImportStatus:
         if imp.kind != "func":
