@@ -11,17 +11,16 @@ exiting with a status the test asserts.
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from aot.package_data import RUNTIME_DIR
 from aot.targets import load_target
+from aot.wasm.module import Import
 from waftkit import wasi_ext
 from waftkit.firmware.runtime import runtime_cflags
 from waftkit.imports_check import c_prototype
-from aot.wasm.module import Import
+from waftkit.testing.wasi_threads import waft_run_wat
 
 EXT = "wasi-ext:threads/threads@0.1.0"
 
@@ -175,33 +174,27 @@ TIMING = f"""(module {IMPORTS}
 """
 
 
-def waft_run(tmp_path: Path, name: str, wat: str, *options: str) -> subprocess.CompletedProcess:
-    (tmp_path / f"{name}.wat").write_text(wat)
-    wasm = tmp_path / f"{name}.wasm"
-    subprocess.run(["wat2wasm", "--enable-threads", str(tmp_path / f"{name}.wat"), "-o", str(wasm)], check=True)
-    return subprocess.run([sys.executable, "-m", "waftkit", "run", str(wasm), *options],
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_spawn_join_exit_and_the_id_before_the_child_runs(tmp_path):
-    result = waft_run(tmp_path, "spawn_join", SPAWN_JOIN)
+    result = waft_run_wat(tmp_path, "spawn_join", SPAWN_JOIN)
     assert result.returncode == 0, result.stderr
 
 
 def test_errors_are_the_wit_errnos(tmp_path):
-    result = waft_run(tmp_path, "errors", ERRORS)
+    result = waft_run_wat(tmp_path, "errors", ERRORS)
     # Every check passed and the last call, a return area past the memory, trapped.
     assert result.returncode == 70, result.stderr
     assert "waft: trap: out of bounds memory access" in result.stderr
 
 
 def test_priorities_and_spawn_attributes(tmp_path):
-    result = waft_run(tmp_path, "priorities", PRIORITIES)
+    result = waft_run_wat(tmp_path, "priorities", PRIORITIES)
     assert result.returncode == 0, result.stderr
 
 
 def test_sleep_until_and_periodic_release(tmp_path):
-    result = waft_run(tmp_path, "timing", TIMING)
+    result = waft_run_wat(tmp_path, "timing", TIMING)
     # Statuses from 10 are failed checks; below, releases a loaded CI host made the loop miss.
     assert result.returncode < 10, result.stderr
 
@@ -247,7 +240,7 @@ PREEMPTION = f"""(module {IMPORTS}
 @pytest.mark.qemu
 @pytest.mark.parametrize("target_name", ["stm32f4", "cortex-m0plus"])
 def test_a_higher_priority_child_preempts_at_once_on_the_kernel(tmp_path, target_name):
-    result = waft_run(tmp_path, "preemption", PREEMPTION, "--target", target_name)
+    result = waft_run_wat(tmp_path, "preemption", PREEMPTION, "--target", target_name)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -255,5 +248,5 @@ def test_a_higher_priority_child_preempts_at_once_on_the_kernel(tmp_path, target
 @pytest.mark.parametrize("program", ["spawn_join", "errors", "priorities"])
 def test_the_interface_on_the_kernel(tmp_path, program):
     wat = {"spawn_join": SPAWN_JOIN, "errors": ERRORS, "priorities": PRIORITIES}[program]
-    result = waft_run(tmp_path, program, wat, "--target", "stm32f4")
+    result = waft_run_wat(tmp_path, program, wat, "--target", "stm32f4")
     assert result.returncode == (70 if program == "errors" else 0), result.stdout + result.stderr

@@ -9,11 +9,9 @@ test_wasi_threads_suite.py.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+
+from waftkit.testing.wasi_threads import waft_run_wat
 
 IMPORTS = """
   (memory (export "memory") (import "env" "memory") 1 1)
@@ -166,27 +164,21 @@ CONCURRENT_GROW = """(module
 """
 
 
-def waft_run(tmp_path: Path, name: str, wat: str, *options: str) -> subprocess.CompletedProcess:
-    wasm = tmp_path / f"{name}.wasm"
-    (tmp_path / f"{name}.wat").write_text(wat)
-    subprocess.run(["wat2wasm", "--enable-threads", str(tmp_path / f"{name}.wat"), "-o", str(wasm)], check=True)
-    return subprocess.run([sys.executable, "-m", "waftkit", "run", str(wasm), *options],
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_spawned_thread_sees_its_id_at_once(tmp_path):
-    result = waft_run(tmp_path, "spawn", SPAWN)
+    result = waft_run_wat(tmp_path, "spawn", SPAWN)
     # The first spawned id is 2 (1 is the main thread's): 40 + 2.
     assert result.returncode == 42, result.stderr
 
 
 def test_exhausted_pool_is_eagain(tmp_path):
-    result = waft_run(tmp_path, "pool", POOL, "--max-threads", "3")
+    result = waft_run_wat(tmp_path, "pool", POOL, "--max-threads", "3")
     assert result.returncode == 103, result.stderr
 
 
 def test_slots_are_reused_after_a_thread_returns(tmp_path):
-    result = waft_run(tmp_path, "reuse", REUSE, "--max-threads", "1")
+    result = waft_run_wat(tmp_path, "reuse", REUSE, "--max-threads", "1")
     assert result.returncode == 20, result.stderr
 
 
@@ -196,24 +188,24 @@ def test_slots_are_reused_after_a_thread_returns(tmp_path):
     ("child_recurses", CHILD_RECURSES, 70, "waft: trap: call stack exhausted"),
 ])
 def test_a_thread_ending_the_program_ends_every_thread(tmp_path, name, wat, status, message):
-    result = waft_run(tmp_path, name, wat)
+    result = waft_run_wat(tmp_path, name, wat)
     assert result.returncode == status, result.stderr
     assert message in result.stderr
 
 
 def test_spawn_without_wasi_thread_start_is_enotsup(tmp_path):
-    result = waft_run(tmp_path, "no_start", NO_START)
+    result = waft_run_wat(tmp_path, "no_start", NO_START)
     assert result.returncode == 58, result.stderr
 
 
 def test_max_threads_out_of_range_is_bad_usage(tmp_path):
-    result = waft_run(tmp_path, "spawn", SPAWN, "--max-threads", "0")
+    result = waft_run_wat(tmp_path, "spawn", SPAWN, "--max-threads", "0")
     assert result.returncode == 2
     assert "--max-threads" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_threads_grow_one_shared_memory_at_once(tmp_path):
-    result = waft_run(tmp_path, "grow", CONCURRENT_GROW)
+    result = waft_run_wat(tmp_path, "grow", CONCURRENT_GROW)
     assert result.returncode == 0, result.stderr
 
 
@@ -226,7 +218,7 @@ OWN_MEMORY = """(module
 
 def test_threads_with_an_own_memory_are_refused_in_one_line(tmp_path):
     """Thread instances can only share an imported memory: say so before anything is built."""
-    result = waft_run(tmp_path, "own_memory", OWN_MEMORY)
+    result = waft_run_wat(tmp_path, "own_memory", OWN_MEMORY)
     assert result.returncode == 1
     assert "must import it, shared" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr

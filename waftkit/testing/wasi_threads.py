@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -202,3 +203,13 @@ def run_on_wasmtime(wasm: Path, args=(), timeout: float = 60.0) -> tuple[int, st
         if exit_code and code == 0:
             code = exit_code[0]
         return code, Path(out_path).read_text() if Path(out_path).exists() else ""
+
+
+def waft_run_wat(folder: Path, name: str, wat: str, *options: str) -> subprocess.CompletedProcess:
+    """Assemble `wat` (threads enabled) as folder/name.wasm and run it with `waft run OPTIONS`, output captured."""
+    source = Path(folder) / f"{name}.wat"
+    source.write_text(wat)
+    wasm = source.with_suffix(".wasm")
+    subprocess.run(["wat2wasm", "--enable-threads", str(source), "-o", str(wasm)], check=True)
+    return subprocess.run([sys.executable, "-m", "waftkit", "run", str(wasm), *options],
+                          capture_output=True, text=True, timeout=120)
