@@ -7,7 +7,9 @@
  * multi-threaded versions of the runtime's blocking hooks (waft.h), which
  * replace the weak single-thread defaults in runtime_c/src:
  * memory.atomic.wait/notify on the port's futex-style queues, and
- * memory.grow's lock as a critical section.
+ * memory.grow's lock as a critical section, and the bare-metal WASI port's
+ * lock, sleep and yield (runtime_c/wasi_p1/port_baremetal.h; unused on the
+ * host, whose port is the OS's).
  */
 #include "waft_threads.h"
 
@@ -259,3 +261,51 @@ static waft_os_irq_state grow_state;
 void waft_port_memory_grow_lock(void) { grow_state = waft_os_critical_enter(); }
 
 void waft_port_memory_grow_unlock(void) { waft_os_critical_exit(grow_state); }
+
+/* --- the bare-metal WASI port (port_baremetal.h) ------------------------------------------------ */
+
+/* The port lock: a futex mutex (Drepper, "Futexes Are Tricky", mutex 2:
+ * 0 free, 1 held, 2 held and maybe waited for), taken at the immediate
+ * priority ceiling: the holder runs at WAFT_OS_PRIORITY_MAX until it lets
+ * go, so no thread of middle priority can keep it from finishing while a
+ * more urgent one waits (unbounded priority inversion); a waiter blocks for
+ * at most one filesystem operation.  The ceiling is the top of the module's
+ * priorities, which are the kernel's own (ext_threads.c's priority-max).
+ * An interrupt handler never waits: it takes the lock only when it is free. */
+static volatile uint32_t wasi_lock_word;
+static int wasi_lock_saved_priority; /* the holder's own priority; written only by the holder */
+
+bool waft_port_wasi_lock(void) {
+    uint32_t seen = 0;
+    if (waft_os_in_isr()) {
+        return __atomic_compare_exchange_n(&wasi_lock_word, &seen, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    }
+    int own = waft_os_get_priority(NULL);
+    (void)waft_os_set_priority(NULL, WAFT_OS_PRIORITY_MAX);
+    if (!__atomic_compare_exchange_n(&wasi_lock_word, &seen, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        if (seen != 2) seen = __atomic_exchange_n(&wasi_lock_word, 2, __ATOMIC_ACQUIRE);
+        while (seen != 0) {
+            (void)waft_os_wait32(&wasi_lock_word, 2, WAFT_OS_FOREVER);
+            seen = __atomic_exchange_n(&wasi_lock_word, 2, __ATOMIC_ACQUIRE);
+        }
+    }
+    wasi_lock_saved_priority = own;
+    return true;
+}
+
+void waft_port_wasi_unlock(void) {
+    bool in_isr = waft_os_in_isr();
+    int own = wasi_lock_saved_priority;
+    if (__atomic_exchange_n(&wasi_lock_word, 0, __ATOMIC_RELEASE) == 2) {
+        (void)waft_os_notify(&wasi_lock_word, 1);
+    }
+    if (!in_isr && own > 0) {
+        (void)waft_os_set_priority(NULL, (uint8_t)own); /* back down: a waiting thread above runs now */
+    }
+}
+
+/* From an interrupt handler sleep_until answers EPERM at once: the caller
+ * loops on the clock, as it must where nothing can block. */
+void waft_port_wasi_sleep(uint64_t until_ns) { (void)waft_os_sleep_until(until_ns); }
+
+void waft_port_wasi_yield(void) { waft_os_yield(); }

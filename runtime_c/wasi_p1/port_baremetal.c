@@ -7,6 +7,13 @@
  * hardware is board glue behind port_baremetal.h.  Sockets are in
  * port_baremetal_sockets.c.
  *
+ * Threads: the open-file table, the RAM filesystem and the fallback
+ * generator are plain data, so every function that touches them holds the
+ * port lock (FS_LOCK below); a console read never does, since it may wait.
+ * The lock, the sleep of poll_oneoff and sched_yield are weak single-thread
+ * defaults here; the thread layer (runtime_c/threads/spawn.c) replaces them
+ * when the firmware runs threads.
+ *
  * Port handles: 0-2 are the console (stdin, stdout, stderr); a handle from
  * HANDLE_BASE up is an open RAM-filesystem node (a slot of `opens`, which
  * keeps the node and the file position).  Each function is in its own
@@ -20,6 +27,27 @@
 #include "wasi_internal.h"
 
 #define HANDLE_BASE 16
+
+/* One thread: nothing to serialise, and waiting is WFI (the tick wakes it). */
+__attribute__((weak)) bool waft_port_wasi_lock(void) { return true; }
+__attribute__((weak)) void waft_port_wasi_unlock(void) {}
+__attribute__((weak)) void waft_port_wasi_sleep(uint64_t until_ns) {
+    (void)until_ns;
+    waft_clock_idle();
+}
+__attribute__((weak)) void waft_port_wasi_yield(void) {}
+
+static void fs_unlock(const bool *held) {
+    if (*held) waft_port_wasi_unlock();
+}
+
+/* Hold the port lock from here to the end of the enclosing block, however it
+ * is left (the cleanup attribute, as the Linux kernel's guard(), so no early
+ * return can forget the unlock).  An interrupt handler that interrupted the
+ * holder cannot wait for it: the call answers AGAIN. */
+#define FS_LOCK()                                                                                              \
+    __attribute__((cleanup(fs_unlock))) const bool fs_held_ = waft_port_wasi_lock();                          \
+    if (!fs_held_) return WAFT_WASI_ERRNO_AGAIN
 
 /* The RAM filesystem is linked only when the firmware mounts it (the
  * generated configuration does, for --dir): referring to it weakly here
@@ -120,6 +148,7 @@ void wasi_port_stdio(int i, int32_t *host, uint8_t *filetype, bool *seekable) {
 }
 
 uint16_t wasi_port_close(int32_t host) {
+    FS_LOCK();
     if (is_console(host)) return 0;
     open_node *o = open_of(host);
     if (o == NULL) return WAFT_WASI_ERRNO_BADF;
@@ -131,12 +160,14 @@ uint16_t wasi_port_close(int32_t host) {
 void wasi_port_dir_stream_close(void *stream) { (void)stream; /* readdir keeps no stream here */ }
 
 uint16_t wasi_port_fdflags(int32_t host, uint16_t *fdflags) {
+    FS_LOCK();
     open_node *o = open_of(host);
     *fdflags = o == NULL ? 0 : (uint16_t)((o->append ? WAFT_WASI_FDFLAGS_APPEND : 0) | o->sync);
     return 0;
 }
 
 uint16_t wasi_port_set_fdflags(int32_t host, uint16_t fdflags) {
+    FS_LOCK();
     /* RAM is always in sync; NONBLOCK changes nothing for files, and the
      * console reads what is there once a byte arrived anyway. */
     if (fdflags & (WAFT_WASI_FDFLAGS_DSYNC | WAFT_WASI_FDFLAGS_RSYNC | WAFT_WASI_FDFLAGS_SYNC)) {
@@ -152,6 +183,7 @@ uint16_t wasi_port_set_fdflags(int32_t host, uint16_t fdflags) {
 }
 
 uint16_t wasi_port_filestat(int32_t host, wasi_filestat *out) {
+    FS_LOCK();
     if (is_console(host)) {
         memset(out, 0, sizeof *out);
         out->filetype = WAFT_WASI_FILETYPE_CHARACTER_DEVICE;
@@ -165,12 +197,14 @@ uint16_t wasi_port_filestat(int32_t host, wasi_filestat *out) {
 }
 
 uint16_t wasi_port_set_size(int32_t host, uint64_t size) {
+    FS_LOCK();
     open_node *o = open_of(host);
     if (o == NULL) return WAFT_WASI_ERRNO_INVAL;
     return waft_ramfs_set_size(o->node, size, now_ns());
 }
 
 uint16_t wasi_port_set_times(int32_t host, uint64_t atim, uint64_t mtim, uint16_t fst_flags) {
+    FS_LOCK();
     open_node *o = open_of(host);
     if (o == NULL) return WAFT_WASI_ERRNO_NOTSUP; /* the console has no times to set */
     apply_times(o->node, atim, mtim, fst_flags);
@@ -209,6 +243,7 @@ uint16_t wasi_port_readv(int32_t host, const wasi_iov *iov, int n, size_t *done)
         return 0;
     }
     if (is_console(host)) return WAFT_WASI_ERRNO_BADF;
+    FS_LOCK();
     open_node *o = open_of(host);
     if (o == NULL) return WAFT_WASI_ERRNO_BADF;
     uint16_t err = file_io(o, false, iov, n, o->pos, done);
@@ -223,6 +258,7 @@ uint16_t wasi_port_writev(int32_t host, const wasi_iov *iov, int n, size_t *done
         return 0;
     }
     if (is_console(host)) return WAFT_WASI_ERRNO_BADF;
+    FS_LOCK();
     open_node *o = open_of(host);
     if (o == NULL) return WAFT_WASI_ERRNO_BADF;
     if (o->append) o->pos = waft_ramfs_size(o->node);
@@ -232,18 +268,21 @@ uint16_t wasi_port_writev(int32_t host, const wasi_iov *iov, int n, size_t *done
 }
 
 uint16_t wasi_port_preadv(int32_t host, const wasi_iov *iov, int n, uint64_t offset, size_t *done) {
+    FS_LOCK();
     open_node *o = open_of(host);
     if (o == NULL) return WAFT_WASI_ERRNO_SPIPE;
     return file_io(o, false, iov, n, offset, done);
 }
 
 uint16_t wasi_port_pwritev(int32_t host, const wasi_iov *iov, int n, uint64_t offset, size_t *done) {
+    FS_LOCK();
     open_node *o = open_of(host);
     if (o == NULL) return WAFT_WASI_ERRNO_SPIPE;
     return file_io(o, true, iov, n, offset, done);
 }
 
 uint16_t wasi_port_seek(int32_t host, int64_t offset, uint8_t whence, uint64_t *newoffset) {
+    FS_LOCK();
     open_node *o = open_of(host);
     if (o == NULL) return WAFT_WASI_ERRNO_SPIPE;
     int64_t base = whence == WAFT_WASI_WHENCE_SET ? 0
@@ -268,6 +307,7 @@ uint16_t wasi_port_advise(int32_t host, uint64_t offset, uint64_t len, uint8_t a
 }
 
 uint16_t wasi_port_allocate(int32_t host, uint64_t offset, uint64_t len) {
+    FS_LOCK();
     open_node *o = open_of(host);
     if (o == NULL) return WAFT_WASI_ERRNO_SPIPE;
     if (offset + len > waft_ramfs_size(o->node)) return waft_ramfs_set_size(o->node, offset + len, now_ns());
@@ -275,6 +315,7 @@ uint16_t wasi_port_allocate(int32_t host, uint64_t offset, uint64_t len) {
 }
 
 uint16_t wasi_port_readdir(waft_wasi_fd *slot, uint64_t cookie, wasi_dirent *out, bool *end) {
+    FS_LOCK();
     open_node *o = open_of(slot->host);
     if (o == NULL) return WAFT_WASI_ERRNO_BADF;
     return waft_ramfs_readdir(o->node, cookie, out->name, &out->namlen, &out->filetype, &out->ino, end);
@@ -285,6 +326,7 @@ uint16_t wasi_port_readdir(waft_wasi_fd *slot, uint64_t cookie, wasi_dirent *out
 /* ------------------------------------------------------------------------- */
 
 uint16_t wasi_port_open_dir(const char *host_path, int32_t *host) {
+    FS_LOCK();
     if (waft_ramfs_find == NULL) return WAFT_WASI_ERRNO_NOENT; /* nothing mounted: no folders at all */
     uint16_t node;
     uint16_t err = waft_ramfs_find(host_path, &node);
@@ -303,6 +345,7 @@ uint16_t wasi_port_open_dir(const char *host_path, int32_t *host) {
 
 uint16_t wasi_port_path_open(int32_t dir, const char *path, bool follow, uint16_t oflags, uint16_t fdflags,
                              bool read, bool write, int32_t *host, uint8_t *filetype, bool *seekable) {
+    FS_LOCK();
     (void)read;
     DIR_NODE(dir, d);
     uint16_t node;
@@ -323,11 +366,13 @@ uint16_t wasi_port_path_open(int32_t dir, const char *path, bool follow, uint16_
 }
 
 uint16_t wasi_port_path_mkdir(int32_t dir, const char *path) {
+    FS_LOCK();
     DIR_NODE(dir, d);
     return waft_ramfs_mkdir(d, path, now_ns());
 }
 
 uint16_t wasi_port_path_stat(int32_t dir, const char *path, bool follow, wasi_filestat *out) {
+    FS_LOCK();
     DIR_NODE(dir, d);
     uint16_t node;
     uint16_t err = waft_ramfs_path_node(d, path, follow, &node);
@@ -337,6 +382,7 @@ uint16_t wasi_port_path_stat(int32_t dir, const char *path, bool follow, wasi_fi
 
 uint16_t wasi_port_path_set_times(int32_t dir, const char *path, bool follow, uint64_t atim, uint64_t mtim,
                                   uint16_t fst_flags) {
+    FS_LOCK();
     DIR_NODE(dir, d);
     uint16_t node;
     uint16_t err = waft_ramfs_path_node(d, path, follow, &node);
@@ -346,33 +392,39 @@ uint16_t wasi_port_path_set_times(int32_t dir, const char *path, bool follow, ui
 
 uint16_t wasi_port_path_link(int32_t old_dir, const char *old_path, bool follow, int32_t new_dir,
                              const char *new_path) {
+    FS_LOCK();
     DIR_NODE(old_dir, from);
     DIR_NODE(new_dir, to);
     return waft_ramfs_link(from, old_path, follow, to, new_path, now_ns());
 }
 
 uint16_t wasi_port_path_readlink(int32_t dir, const char *path, uint8_t *buf, size_t len, size_t *used) {
+    FS_LOCK();
     DIR_NODE(dir, d);
     return waft_ramfs_readlink(d, path, buf, len, used);
 }
 
 uint16_t wasi_port_path_rmdir(int32_t dir, const char *path) {
+    FS_LOCK();
     DIR_NODE(dir, d);
     return waft_ramfs_rmdir(d, path);
 }
 
 uint16_t wasi_port_path_rename(int32_t old_dir, const char *old_path, int32_t new_dir, const char *new_path) {
+    FS_LOCK();
     DIR_NODE(old_dir, from);
     DIR_NODE(new_dir, to);
     return waft_ramfs_rename(from, old_path, to, new_path, now_ns());
 }
 
 uint16_t wasi_port_path_symlink(const char *target, int32_t dir, const char *path) {
+    FS_LOCK();
     DIR_NODE(dir, d);
     return waft_ramfs_symlink(target, d, path, now_ns());
 }
 
 uint16_t wasi_port_path_unlink(int32_t dir, const char *path) {
+    FS_LOCK();
     DIR_NODE(dir, d);
     return waft_ramfs_unlink(d, path);
 }
@@ -419,15 +471,30 @@ static bool poll_ready(wasi_pollfd *fds, int n) {
     return any;
 }
 
+/* How often a sleeping poll_oneoff looks at the console again. */
+#define CONSOLE_POLL_NS 1000000u
+
+static bool awaits_console(const wasi_pollfd *fds, int n) {
+    for (int i = 0; i < n; i++) {
+        if (fds[i].want_read && fds[i].host == 0) return true;
+    }
+    return false;
+}
+
 uint16_t wasi_port_poll(wasi_pollfd *fds, int n, int64_t timeout_ns, bool *any) {
     waft_clock_start();
     uint64_t start = waft_clock_ns();
     for (;;) {
         *any = poll_ready(fds, n);
         if (*any) return 0;
-        if (timeout_ns >= 0 && waft_clock_ns() - start >= (uint64_t)timeout_ns) return 0;
-        /* Sleep until the next interrupt: the timer's, at the latest a millisecond on. */
-        waft_clock_idle();
+        uint64_t now = waft_clock_ns();
+        if (timeout_ns >= 0 && now - start >= (uint64_t)timeout_ns) return 0;
+        /* Sleep to the deadline, or a millisecond at a time while the console
+         * may bring input (it is polled, not interrupt-driven).  With one
+         * thread this is WFI until the next interrupt. */
+        uint64_t until = timeout_ns >= 0 ? start + (uint64_t)timeout_ns : UINT64_MAX;
+        if (awaits_console(fds, n) && until - now > CONSOLE_POLL_NS) until = now + CONSOLE_POLL_NS;
+        waft_port_wasi_sleep(until);
     }
 }
 
@@ -486,8 +553,14 @@ void waft_insecure_fallback_random(uint8_t *buf, size_t len) {
 }
 
 uint16_t wasi_port_random(uint8_t *buf, size_t len) {
-    if (!waft_board_random(buf, len)) waft_insecure_fallback_random(buf, len);
+    if (!waft_board_random(buf, len)) {
+        FS_LOCK(); /* the generator's state is shared */
+        waft_insecure_fallback_random(buf, len);
+    }
     return 0;
 }
 
-uint16_t wasi_port_yield(void) { return 0; /* one thread: nothing else to run */ }
+uint16_t wasi_port_yield(void) {
+    waft_port_wasi_yield();
+    return 0;
+}

@@ -70,6 +70,20 @@ void waft_board_uart_init(void);
 void waft_board_uart_putc(uint8_t c);
 int waft_board_uart_getc(void); /* -1: nothing received yet */
 
+/* --- threads (weak single-thread defaults in port_baremetal.c; the thread
+ *     layer's versions in runtime_c/threads/spawn.c) ----------------------- */
+
+/* Take the lock that serialises the port's files, open-file table and
+ * fallback generator between threads.  False when the caller cannot wait
+ * for it (an interrupt handler that interrupted the holder). */
+bool waft_port_wasi_lock(void);
+void waft_port_wasi_unlock(void);
+/* Block the calling thread until the clock reaches `until_ns` (or earlier:
+ * callers loop).  One thread: WFI until the next interrupt. */
+void waft_port_wasi_sleep(uint64_t until_ns);
+/* p1 sched_yield: go behind the other ready threads of the caller's priority. */
+void waft_port_wasi_yield(void);
+
 /* --- from the firmware's main (runtime_c/wasi_p1/baremetal_main.c) ------- */
 
 /* CLOCK_REALTIME without an RTC: this plus the monotonic clock.  The
