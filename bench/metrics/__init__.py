@@ -22,10 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aot.targets import Target
-
 from bench.metrics.common import GroupResult, MetricError, Row, RunContext, Stat
 
-__all__ = ["GROUPS", "MetricError", "RunContext", "run_metrics", "unknown_groups", "markdown"]
+__all__ = ["GROUPS", "MetricError", "RunContext", "markdown", "run_metrics", "unknown_groups"]
 
 # group name -> module (imported when the group runs)
 GROUPS: dict[str, str] = {

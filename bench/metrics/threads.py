@@ -28,14 +28,13 @@ from pathlib import Path
 
 from aot.targets import Target
 from aot.wasm.decode import decode_module
+from bench.metrics.common import GroupResult, MetricError, Row, RunContext, Stat
 from waftkit.firmware import embedding, wasi_firmware
 from waftkit.firmware.kernel import kernel_program
 from waftkit.firmware.runtime import runtime_cflags
 from waftkit.run import PREFIX, RunOptions, build_host_program, compiled_module
 from waftkit.runners.base import get_runner
 from waftkit.runners.qemu import run_elf
-
-from bench.metrics.common import GroupResult, MetricError, Row, RunContext, Stat
 
 TITLE = "Threads: switch, spawn, wait/notify, wake-up, 1 kHz loop under load"
 SOURCES = Path(__file__).resolve().parent / "threads"
@@ -85,7 +84,7 @@ def build_wasm(work: Path, repetitions: int, periods: int) -> Path:
     source.write_text(wat_source(repetitions, periods))
     wasm = source.with_suffix(".wasm")
     proc = subprocess.run(["wat2wasm", "--enable-threads", str(source), "-o", str(wasm)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise MetricError(f"wat2wasm {source} failed: {proc.stderr.strip()}")
     return wasm
@@ -105,7 +104,7 @@ def build_native_host(target: Target, work: Path, repetitions: int, periods: int
     exe = work / "native"
     cmd = [target.cc, *runtime_cflags(target, native_defines(repetitions, periods)), f"-I{KERNEL_DIR}",
            "-Wall", "-Wextra", str(NATIVE_SOURCE), str(KERNEL_DIR / "host_posix.c"), "-pthread", "-o", str(exe)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise MetricError(f"building native.c for the host failed:\n{proc.stderr.strip()}")
     return exe
@@ -134,7 +133,7 @@ def run_board(target: Target, elf: Path, ctx: RunContext) -> str:
     if ctx.runner == "pyocd":
         try:
             result = get_runner(target, "pyocd", probe=ctx.probe, timeout=TIMEOUT).run(elf)
-        except Exception as exc:  # pyOCD's own errors (no probe, a bad probe type) end this group in one line
+        except Exception as exc:  # noqa: BLE001 -- pyOCD's own errors (no probe, a bad probe type) end this group in one line
             raise MetricError(f"pyOCD could not run {elf.name}: {exc}") from None
     else:
         # -icount shift=0: the clock counts instructions; sleep=off: idle time jumps to the next
@@ -155,7 +154,8 @@ def _one_cpu() -> Callable[[], None] | None:
 
 
 def run_host(command: list[str]) -> str:
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=_one_cpu())
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=_one_cpu(),
+                          check=False)
     if proc.returncode != 0 or "done" not in proc.stdout.split():
         raise MetricError(f"{' '.join(command)} failed (exit status {proc.returncode}):\n"
                           f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")

@@ -29,7 +29,7 @@ DISTRIBUTIONS = ["notify_wake", "release_latency", "isr_wake"]
 
 def waft_bench(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "waftkit", "bench", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=300)
+                          cwd=REPO, timeout=300, check=False)
 
 
 def numeric(value) -> bool:
