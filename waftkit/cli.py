@@ -279,12 +279,24 @@ def _load_world(spec: str):
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--report-only", is_flag=True,
               help="Re-render the Markdown report and plots from the existing <target>.json.")
+@click.option("--metrics", is_flag=True,
+              help="Run the runtime metric groups instead of the workloads: native C next to Waft per figure "
+                   "(bench/results/metrics_<target>.json and .md).")
+@click.option("--group", "groups", multiple=True, metavar="NAME",
+              help="With --metrics: run only this group (repeatable; default: all; groups: threads).")
+@click.option("--repetitions", type=click.IntRange(1), default=10000, show_default=True,
+              help="With --metrics: operations averaged per figure.")
+@click.option("--periods", type=click.IntRange(1), default=1000, show_default=True,
+              help="With --metrics: releases of the 1 kHz loop.")
 def bench(target_name: str, workloads: tuple[str, ...], jobs: int, runner: str, probe: str | None,
-          results: Path | None, no_engines: bool, no_plots: bool, report_only: bool) -> None:
+          results: Path | None, no_engines: bool, no_plots: bool, report_only: bool, metrics: bool,
+          groups: tuple[str, ...], repetitions: int, periods: int) -> None:
     """Run the embedded benchmark suite: native C, Waft and wasm2c side by side.
 
-    Writes bench/results/<target>.json, a Markdown report and plots. Needs a
-    checkout (the workloads live in bench/, beside the package).
+    Writes bench/results/<target>.json, a Markdown report and plots. With
+    --metrics, runs the runtime metric groups (today: threads) and writes
+    bench/results/metrics_<target>.json and .md. Needs a checkout (the
+    workloads live in bench/, beside the package).
     """
     repo = Path(__file__).resolve().parent.parent
     if not (repo / "bench" / "run.py").is_file():
@@ -292,7 +304,11 @@ def bench(target_name: str, workloads: tuple[str, ...], jobs: int, runner: str, 
     target = _load_target(target_name)
     if runner == "pyocd" and target.is_host:
         _fail("--runner pyocd runs board programs; the host target runs natively", EXIT_BAD_USAGE)
+    if not metrics and groups:
+        _fail("--group picks a metric group: give --metrics too", EXIT_BAD_USAGE)
     sys.path.insert(0, str(repo))
+    if metrics:
+        _bench_metrics(repo, target, groups, workloads, report_only, runner, probe, results, repetitions, periods)
     from bench import run as suite
 
     results = results or suite.RESULTS_DIR
@@ -301,6 +317,27 @@ def bench(target_name: str, workloads: tuple[str, ...], jobs: int, runner: str, 
     sys.exit(suite.run_benchmarks(target.name, list(workloads) or None, jobs=jobs, results_dir=results,
                                   engines=not no_engines, plots=not no_plots,
                                   runner=suite.Runner(runner, probe)))
+
+
+def _bench_metrics(repo: Path, target, groups: tuple[str, ...], workloads: tuple[str, ...], report_only: bool,
+                   runner: str, probe: str | None, results: Path | None, repetitions: int, periods: int) -> NoReturn:
+    """`waft bench --metrics`: the metric groups of bench/metrics on one target (exits)."""
+    if workloads or report_only:
+        _fail("--metrics runs metric groups: --workload and --report-only are for the workload suite",
+              EXIT_BAD_USAGE)
+    from bench import metrics
+
+    unknown = metrics.unknown_groups(groups)
+    if unknown:
+        _fail(f"unknown metric group '{unknown[0]}' (groups: {', '.join(metrics.GROUPS)})", EXIT_BAD_USAGE)
+    if not target.is_host:
+        _usable_runner(target, runner, probe)
+    context = metrics.RunContext(work=repo / "build" / "bench" / "metrics" / target.name, runner=runner,
+                                 probe=probe, repetitions=repetitions, periods=periods)
+    with _AotErrors():
+        status = metrics.run_metrics(target, list(groups) or None, context,
+                                     results or repo / "bench" / "results", log=click.echo)
+    sys.exit(status)
 
 
 @main.command()
