@@ -292,7 +292,7 @@ int waft_os_join(waft_os_thread *t, uint64_t deadline_ns, uint32_t *status) {
         }
         t->joining = false;
         if (result == WAFT_OS_OK) {
-            *status = t->exit_status;
+            if (status != NULL) *status = t->exit_status; /* NULL: the caller does not want it (kernel.h) */
             t->in_use = false;
         }
     }

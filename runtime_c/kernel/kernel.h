@@ -187,9 +187,10 @@ int waft_os_get_priority(waft_os_thread *t);
 /* End the calling thread with `status` (what waft_os_join returns). */
 WAFT_NORETURN void waft_os_exit(uint32_t status);
 
-/* Wait until `t` ends (or `deadline_ns` passes), store its status and free
- * its slot.  Errors: WAFT_OS_EDEADLK (the caller), WAFT_OS_EINVAL (detached,
- * or already being joined), WAFT_OS_ESRCH, WAFT_OS_ETIMEDOUT, WAFT_OS_EPERM. */
+/* Wait until `t` ends (or `deadline_ns` passes), store its status (unless
+ * `status` is NULL) and free its slot.  Errors: WAFT_OS_EDEADLK (the
+ * caller), WAFT_OS_EINVAL (detached, or already being joined),
+ * WAFT_OS_ESRCH, WAFT_OS_ETIMEDOUT, WAFT_OS_EPERM. */
 int waft_os_join(waft_os_thread *t, uint64_t deadline_ns, uint32_t *status);
 
 /* --- time ---------------------------------------------------------------- */
