@@ -43,11 +43,11 @@ def scons_test(checkout: Path, target: str) -> subprocess.CompletedProcess:
 
 
 def passed(output: str) -> set[str]:
-    return {Path(m).stem for m in re.findall(r"^PASS (\S+)$", output, re.M)}
+    return {Path(m).stem for m in re.findall(r"^PASS (\S+)$", output, re.MULTILINE)}
 
 
 def not_built(output: str) -> set[str]:
-    return set(re.findall(r"^waft: (\w+) .*not built", output, re.M))
+    return set(re.findall(r"^waft: (\w+) .*not built", output, re.MULTILINE))
 
 
 def check_rt_threads(output: str, board: bool) -> None:
@@ -56,13 +56,13 @@ def check_rt_threads(output: str, board: bool) -> None:
         assert "rt_threads" in not_built(output), output
         return
     control = re.search(r"^control: 1000 periods of 1000 us at priority 10: (\d+) releases, (\d+) missed$",
-                        output, re.M)
+                        output, re.MULTILINE)
     latency = re.search(r"^latency: min ([\d.]+) us, max ([\d.]+) us, .*\(([\d.]+)% of the period\)$",
-                        output, re.M)
+                        output, re.MULTILINE)
     assert control and latency, output
     taken, missed = map(int, control.groups())
     assert taken + missed == 1000, output
-    assert re.search(r"^logger: \d+ blocks .* at least [1-9]\d* per 100 ms$", output, re.M), output
+    assert re.search(r"^logger: \d+ blocks .* at least [1-9]\d* per 100 ms$", output, re.MULTILINE), output
     if board:
         assert missed == 0 and float(latency.group(3)) <= 1.0, output
         assert float(latency.group(2)) < 10.0, output  # a few hundred instructions from the tick

@@ -71,7 +71,7 @@ def test_the_control_thread_keeps_its_period_only_above_the_logger(wasm, tmp_pat
         assert result.returncode == 0, out
         assert "100 releases, 0 missed" in out
         assert jitter_pct(out) == 0.0  # -icount: the same wake-up path, instruction for instruction
-        assert re.search(r"^ok: missed 0 \(<= 0\), jitter 0\.000% \(<= 1\.00%\)$", out, re.M), out
+        assert re.search(r"^ok: missed 0 \(<= 0\), jitter 0\.000% \(<= 1\.00%\)$", out, re.MULTILINE), out
         # The logger really was saturating the core in every 100 ms window.
         assert int(re.search(r"at least (\d+) per 100 ms", out).group(1)) > 1000, out
     else:
