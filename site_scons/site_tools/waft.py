@@ -8,13 +8,14 @@ Loading it is enough for a project:
 
 It loads, in order: waft_target (the board's compiler, flags and memory map),
 waft_wasm (Wasm from C and WAT), waft_aot (.wasm -> .o + .h), waft_runtime (the
-C runtime, built per target) and waft_firmware (link, .bin/.hex/.map, size
-check, and the run/test/size aliases) and waft_wasi (WASI command modules).
+C runtime, built per target), waft_firmware (link, .bin/.hex/.map, size
+check, and the run/test/size aliases), waft_wasi (WASI command modules) and
+waft_wit (guest C bindings of a WIT world, `waft bindgen`).
 """
 
 from __future__ import annotations
 
-TOOLS = ("waft_target", "waft_wasm", "waft_aot", "waft_runtime", "waft_firmware", "waft_wasi")
+TOOLS = ("waft_target", "waft_wasm", "waft_aot", "waft_runtime", "waft_firmware", "waft_wasi", "waft_wit")
 
 
 def generate(env) -> None:

@@ -1,7 +1,7 @@
 """SCons tool waft_firmware: link firmware from C and Wasm sources, check its size, run and test it.
 
     fw = env.WaftFirmware('control_loop', ['main.c', 'pid.wasm'],
-                          expect_stdout='...', expect_exit=0)
+                          expect_stdout='...', expect_exit=0, icount=False)
 
 builds, in the current (variant) directory:
     control_loop.elf (or the host executable), .map, and for boards .bin and .hex;
@@ -16,6 +16,13 @@ Aliases (all AlwaysBuild): `size` prints each firmware's report, `run` runs
 each firmware (natively on host, under QEMU for emulated boards) and `test`
 runs it and checks its exit status and, when given, its output.  `flash`
 (boards only) programs each firmware through pyOCD's Python API.
+
+`icount=True` is for firmware whose result depends on timing (a real-time
+loop checking its own jitter): under QEMU, virtual time then follows executed
+instructions (`-icount shift=0`, one instruction per nanosecond), so the
+figures are the same run after run and do not depend on the host's load.
+Natively and through pyOCD (a board, or QEMU behind the pyOCD probe) time is
+real and the option changes nothing.
 
 Construction variables (SConstruct sets them from the command line):
     WAFT_RUNNER  "qemu" (default) or "pyocd": how `run`/`test` run board images.
@@ -89,16 +96,19 @@ def _size_action(target, source, env):
     return _check_size(Path(str(source[0])), env)
 
 
-def run_firmware(env, program: Path, run_args: tuple[str, ...] = ()):
+def run_firmware(env, program: Path, run_args: tuple[str, ...] = (), icount: bool = False):
     """Run a firmware image the way its target runs (waftkit.runners: natively, QEMU or pyOCD).
 
-    Returns the runner's RunResult; `run_args` go to a host program's command line.
+    Returns the runner's RunResult; `run_args` go to a host program's command line;
+    `icount` makes QEMU's virtual time follow executed instructions (QEMU only).
     """
     from waftkit.runners.base import default_runner_name, get_runner
 
     board = env["WAFT_TARGET_INFO"]
     probe = env.get("WAFT_PROBE") or None
-    runner = get_runner(board, default_runner_name(board, probe, env.get("WAFT_RUNNER") or None), probe=probe)
+    name = default_runner_name(board, probe, env.get("WAFT_RUNNER") or None)
+    options = {"instruction_count": True} if icount and name == "qemu" else {}
+    runner = get_runner(board, name, probe=probe, **options)
     return runner.run(program, args=run_args)
 
 
@@ -117,7 +127,8 @@ def _run_action(check: bool, spec: dict):
                 shutil.copytree(host, copy)
                 dir_args += ["--dir", f"{copy}::{guest}"]
             try:
-                result = run_firmware(env, program, run_args=(*dir_args, *spec.get("run_args", ())))
+                result = run_firmware(env, program, run_args=(*dir_args, *spec.get("run_args", ())),
+                                      icount=spec.get("icount", False))
             except TargetError as exc:  # no emulator for this board, no probe...: one line, no traceback
                 sys.stderr.write(f"waft: error: {program.name}: {exc}\n")
                 return 1
@@ -161,7 +172,7 @@ def _flash_action(target, source, env):
 
 
 def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtime=None,
-                   run_args=(), run_dirs=(), **overrides):
+                   run_args=(), run_dirs=(), icount=False, **overrides):
     link, _ = _aot()
     fw_env = env.Clone(**overrides) if overrides else env
     objects = []
@@ -186,7 +197,7 @@ def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtim
         outputs += fw_env.Command(Path(name).stem + ".bin", program, "$OBJCOPY -O binary $SOURCE $TARGET")
         outputs += fw_env.Command(Path(name).stem + ".hex", program, "$OBJCOPY -O ihex $SOURCE $TARGET")
 
-    spec = {"exit": expect_exit, "run_args": tuple(run_args), "dirs": tuple(run_dirs)}
+    spec = {"exit": expect_exit, "run_args": tuple(run_args), "dirs": tuple(run_dirs), "icount": icount}
     if expect_stdout is not None:
         spec["stdout"] = expect_stdout
     # One alias per firmware and verb (its action sees only that firmware), gathered

@@ -95,7 +95,7 @@ def _threads_runtime(board, max_threads):
 
 
 def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console="semihost",
-                        expect_stdout=None, expect_exit=0):
+                        expect_stdout=None, expect_exit=0, icount=False):
     wasi, baremetal = _aot()
     from aot.errors import TargetError
 
@@ -128,7 +128,7 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
         run_dirs = [(fw_env.Dir(h).srcnode().abspath, g) for h, g in dirs]
         return env.WaftFirmware(name, main + module, runtime=runtime, run_args=run_args,
                                 run_dirs=run_dirs, expect_stdout=expect_stdout,
-                                expect_exit=expect_exit)
+                                expect_exit=expect_exit, icount=icount)
     seeds = [fw_env.Glob(f"{host}/*") for host, _guest in dirs]
     config = fw_env.Command("wasi_config.c", [wasm, *seeds],
                             SCons.Action.Action(_write_config, "generating $TARGET",
@@ -150,7 +150,7 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
     runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads,
                               defines=baremetal.runtime_defines() + thread_defines)
     return env.WaftFirmware(name, objects + module, runtime=runtime,
-                            expect_stdout=expect_stdout, expect_exit=expect_exit)
+                            expect_stdout=expect_stdout, expect_exit=expect_exit, icount=icount)
 
 
 def generate(env) -> None:
