@@ -95,7 +95,8 @@ void EXT(capabilities)(void *ctx, int32_t line, int32_t ret) {
     waft_signals *sig = signals_of(ctx);
     uint8_t *out = ret_area(sig, ret, 2, 1);
     uint8_t caps = 0;
-    store_byte_result(out, waft_signals_caps(sig, (uint32_t)line, &caps), caps);
+    int32_t err = waft_signals_caps(sig, (uint32_t)line, &caps); /* before `caps` is read: argument order is unspecified */
+    store_byte_result(out, err, caps);
 }
 
 int32_t EXT(_priority_x2dmax)(void *ctx) { return waft_signals_priority_max(signals_of(ctx)); }
@@ -136,7 +137,8 @@ void EXT(_is_x2dpending)(void *ctx, int32_t line, int32_t ret) {
     waft_signals *sig = signals_of(ctx);
     uint8_t *out = ret_area(sig, ret, 2, 1);
     bool pending = false;
-    store_byte_result(out, waft_signals_is_pending(sig, (uint32_t)line, &pending), pending ? 1 : 0);
+    int32_t err = waft_signals_is_pending(sig, (uint32_t)line, &pending);
+    store_byte_result(out, err, pending ? 1 : 0);
 }
 
 int32_t EXT(_set_x2dmask)(void *ctx, int32_t level) {
