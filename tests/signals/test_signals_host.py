@@ -405,3 +405,49 @@ def test_a_line_or_a_name_granted_twice_is_refused(tmp_path):
     assert result.returncode == 2 and "line 0x0001000a is already granted as 'usr1'" in result.stderr
     result = waft_run(wasm, "--grant", "a=soft:1", "--grant", "a=soft:2")
     assert result.returncode == 2 and "the name 'a' is granted twice" in result.stderr
+
+
+# With threads, a line runs on the thread that attached it: a spawned thread
+# attaches and waits in wait-for-event; the main thread pends the line, and
+# its own dispatch runs nothing (the line is not its own).
+THREADED = f"""(module
+  (memory (export "memory") (import "env" "memory") 1 1 shared)
+  (import "{EXT}" "attach-export" (func $attach_export (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "{EXT}" "enable" (func $enable (param i32) (result i32)))
+  (import "{EXT}" "pend" (func $pend (param i32) (result i32)))
+  (import "{EXT}" "dispatch" (func $dispatch (param i32 i32)))
+  (import "{EXT}" "wait-for-event" (func $wait (param i64 i32)))
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (data (i32.const 0) "on_event")
+  (func (export "on_event") (param $line i32) (param $arg i32)
+    (i32.store (i32.const 700) (i32.add (i32.load (i32.const 700)) (local.get $arg))))
+  (func (export "wasi_thread_start") (param $tid i32) (param $arg i32)
+    (i32.store (i32.const 808) (call $attach_export (i32.const 0x20000) (i32.const 0) (i32.const 8) (i32.const 5)
+                                                   (i32.const 1) (i32.const 1)))
+    (drop (call $enable (i32.const 0x20000)))
+    (i32.atomic.store (i32.const 800) (i32.const 1))
+    (drop (memory.atomic.notify (i32.const 800) (i32.const 1)))
+    (call $wait (i64.const -1) (i32.const 600))
+    (i32.atomic.store (i32.const 804) (i32.add (i32.const 1) (i32.load (i32.const 604))))
+    (drop (memory.atomic.notify (i32.const 804) (i32.const 1))))
+  (func (export "_start")
+    (drop (call $spawn (i32.const 0)))
+    (drop (memory.atomic.wait32 (i32.const 800) (i32.const 0) (i64.const 10000000000)))
+    (if (i32.load (i32.const 808)) (then (call $proc_exit (i32.const 10))))
+    (call $dispatch (i32.const 0) (i32.const 620))
+    (if (i32.load (i32.const 624)) (then (call $proc_exit (i32.const 11))))
+    (drop (call $pend (i32.const 0x20000)))
+    (drop (memory.atomic.wait32 (i32.const 804) (i32.const 0) (i64.const 10000000000)))
+    (if (i32.ne (i32.atomic.load (i32.const 804)) (i32.const 2)) (then (call $proc_exit (i32.const 12))))
+    (if (i32.ne (i32.load (i32.const 700)) (i32.const 5)) (then (call $proc_exit (i32.const 13))))
+    (call $proc_exit (i32.const 0))))
+"""
+
+
+def test_with_threads_a_line_runs_on_the_thread_that_attached_it(tmp_path):
+    source = tmp_path / "threaded.wat"
+    source.write_text(THREADED)
+    subprocess.run(["wat2wasm", "--enable-threads", str(source), "-o", str(tmp_path / "threaded.wasm")], check=True)
+    result = waft_run(tmp_path / "threaded.wasm", "--grant", "bell=soft:0", "--max-threads", "2")
+    assert result.returncode == 0, result.stderr
