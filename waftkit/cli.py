@@ -166,13 +166,26 @@ def targets() -> None:
 @click.option("--max-threads", type=click.IntRange(1, 256), default=8, show_default=True,
               help="wasi-threads: how many threads the module may run besides the main one "
                    "(instances in the static pool; a spawn beyond it fails with EAGAIN).")
+@click.option("--grant", "grants", multiple=True, metavar="NAME=SOURCE",
+              help="wasi-ext:signals: let the module use a line under NAME (its `lookup`), repeatable. "
+                   "SOURCE is a signal (usr1, SIGTERM...), timer:N, soft:N, irq:N (boards) or a line "
+                   "number (0x0001000a); a signal alone grants it under its own name: --grant usr1. "
+                   "Lines not granted answer notcapable.")
 def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, ...],
         env: tuple[str, ...], listen: tuple[str, ...], opt: str, max_pages: int | None,
-        runner: str, probe: str | None, max_threads: int) -> None:
+        runner: str, probe: str | None, max_threads: int, grants: tuple[str, ...]) -> None:
     """Compile INPUT.wasm (a WASI command), link it with the target's runtime and run it.
 
     Arguments after `--` go to the program. Its stdout, stderr and exit
     status pass through. Built programs are cached, so a second run is quick.
+
+    \b
+    Signals and interrupts (wasi-ext:signals, docs/interrupts.md):
+      --grant usr1               SIGUSR1, looked up as "usr1"
+      --grant stop=term          SIGTERM, looked up as "stop"
+      --grant tick=timer:0       a timer line (host: POSIX timer, CLOCK_MONOTONIC)
+      --grant bell=soft:0        a software line, raised only by `pend`
+    On the host, signals sent to this process reach the program.
     """
     from waftkit.run import RunOptions, run_module
 
@@ -187,9 +200,15 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
             _fail(f"--env wants K=V, got '{spec}'", EXIT_BAD_USAGE)
     if target.is_host and (runner or probe):
         _fail(f"--runner/--probe are for boards: {target.name} programs run natively", EXIT_BAD_USAGE)
+    from waftkit.firmware.signal_grants import GrantError, check_grants, parse_grant
+
+    try:
+        granted = check_grants([parse_grant(spec) for spec in grants], target)
+    except GrantError as exc:
+        _fail(str(exc), EXIT_BAD_USAGE)
     options = RunOptions(args=list(args), env=list(env), dirs=list(dirs), listen=list(listen),
                          opt=opt, memory_cap_pages=max_pages, runner=runner, probe=probe,
-                         max_threads=max_threads)
+                         max_threads=max_threads, grants=granted)
     _usable_runner(target, runner, probe)
     with _AotErrors(input):
         status = run_module(input, target, options)

@@ -9,6 +9,12 @@ Compiled modules and runtimes are cached under the cache folder by a hash of
 their inputs (module bytes, options, and Waft's own inputs: compiler, runtime
 and board descriptions; waftkit.cache), so running the same module again skips
 the compiler.
+
+Signal grants (`--grant`, waftkit/firmware/signal_grants.py) are build
+options of the program, as on a board.  A host run that grants POSIX signals
+replaces `waft run` itself with the program (exec), so a signal sent to
+`waft run`'s process id, or a terminal's Ctrl-C, reaches the program exactly
+once, as sent.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from waftkit import wasi
 from waftkit.cache import cache_dir, inputs_digest, prune, touch
 from waftkit.firmware import embedding, wasi_firmware
 from waftkit.firmware.link import link
+from waftkit.firmware.signal_grants import CLASS_SIGNAL, Grant
 from waftkit.firmware.runtime import runtime_library
 from waftkit.imports_check import check_imports
 from waftkit.runners.base import get_runner
@@ -52,6 +59,7 @@ class RunOptions:
     runner: str | None = None  # boards: "qemu" (default), or "pyocd" (a real probe or the emulated board)
     probe: str | None = None  # pyOCD probe unique ID
     max_threads: int = embedding.DEFAULT_MAX_THREADS  # the pool of thread instances
+    grants: list[Grant] = field(default_factory=list)  # wasi-ext:signals lines, checked, in line order
 
 
 def check_runnable(data: bytes, target: Target, name: str) -> None:
@@ -82,8 +90,9 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
     cache = cache or cache_dir()
     folder = compiled_module(data, target, options, name, cache)
     module = decode_module(data)
-    defines = embedding.main_defines(module, target, options.memory_cap_pages, options.max_threads)
-    # The embedding options (thread pool size...) are part of the program, not of the object.
+    defines = embedding.main_defines(module, target, options.memory_cap_pages, options.max_threads,
+                                     options.grants, PREFIX)
+    # The embedding options (thread pool size, grants...) are part of the program, not of the object.
     exe = folder / ("program-" + hashlib.sha256("|".join(defines).encode()).hexdigest()[:12])
     if exe.is_file():
         return exe
@@ -91,7 +100,9 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
     threads = embedding.thread_sources(target) if threaded else []
     # The pool's size reaches the OS port (in the library) and host_main.c alike.
     pool = embedding.thread_defines(target, options.max_threads) if threaded else []
-    runtime = runtime_library(target, cache, extra_sources=wasi.runtime_sources(target) + threads, defines=pool)
+    signals = embedding.signal_sources(target) if embedding.uses_signals(module) else []
+    runtime = runtime_library(target, cache, extra_sources=wasi.runtime_sources(target) + threads + signals,
+                              defines=pool)
     partial = folder / f".program-{os.getpid()}"
     link(target, [HOST_MAIN, folder / f"{PREFIX}.o", runtime], partial,
          cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{embedding.THREADS_DIR}", f"-I{folder}", *(f"-D{d}" for d in defines)])
@@ -131,7 +142,8 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
     runner = get_runner(target, options.runner, probe=options.probe)
     module = compiled_module(data, target, options, name)
     decoded = decode_module(data)
-    defines = embedding.main_defines(decoded, target, options.memory_cap_pages, options.max_threads)
+    defines = embedding.main_defines(decoded, target, options.memory_cap_pages, options.max_threads,
+                                     options.grants, PREFIX)
     threads = embedding.thread_defines(target, options.max_threads) if embedding.uses_threads(decoded) else None
     with tempfile.TemporaryDirectory(prefix="waft-run-") as tmp:
         elf = wasi_firmware.link_firmware(
@@ -208,4 +220,8 @@ def run_module(wasm: Path, target: Target, options: RunOptions) -> int:
     for spec in options.listen:
         command += ["--listen", spec]
     command += ["--", wasm.name, *options.args]
+    if any(g.line_class == CLASS_SIGNAL for g in options.grants) and embedding.uses_signals(decode_module(data)):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(exe, command)  # the program receives the signals sent to this process
     return subprocess.run(command).returncode

@@ -19,25 +19,16 @@
  *   WAFT_MAIN_IMPORTED_MEMORY=member its memory is imported (threaded modules'
  *       is): a static array of WAFT_MAIN_IMPORTED_MEMORY_CAP pages, of which
  *       WAFT_MAIN_IMPORTED_MEMORY_MIN are in use at the start;
- *   WAFT_MAIN_IMPORTS_WASI, WAFT_MAIN_IMPORTS_EXT_THREADS=member  it imports
- *       wasi-threads' spawn or wasi-ext:threads: the kernel (runtime_c/kernel)
- *       starts before the module, with main() as the thread of priority
- *       WAFT_MAIN_PRIORITY (default 1), and the module's threads run on a pool
- *       of WAFT_MAX_THREADS - 1 static instances (WAFT_MAIN_THREADS: it
- *       exports wasi_thread_start; without it every spawn answers -ENOTSUP).
+ * and the threads and signals options of main/embed_ext.h, which does that
+ * wiring for this main and host_main.c alike (with threads, the kernel starts
+ * before the module, main() being the thread of priority
+ * WAFT_MAIN_PRIORITY, default 1).
  */
 #include "port_baremetal.h"
 #include "waft_wasi.h"
-#if defined(WAFT_MAIN_IMPORTS_WASI) || defined(WAFT_MAIN_IMPORTS_EXT_THREADS)
-#define WAFT_MAIN_USES_THREADS 1
-#include "../threads/waft_threads.h"
-#endif
 
 #ifndef WAFT_MODULE
 #error "baremetal_main.c: compile with -DWAFT_MODULE=<prefix> -include <prefix>.h"
-#endif
-#ifndef WAFT_MAIN_PRIORITY
-#define WAFT_MAIN_PRIORITY 1
 #endif
 
 #define WAFT_BM_CAT2(a, b) a##b
@@ -64,83 +55,19 @@ static waft_memory memory = {
 };
 #endif
 
-#if defined(WAFT_MAIN_USES_THREADS)
-static waft_threads threads;
-#endif
-
-static void fill_imports(M(__imports) *imports) {
-#if !defined(WAFT_MAIN_NO_WASI_P1)
-    imports->wasi_snapshot_preview1 = &ctx;
-#endif
-#if defined(WAFT_MAIN_IMPORTED_MEMORY)
-    imports->WAFT_MAIN_IMPORTED_MEMORY = &memory;
-#endif
-#if defined(WAFT_MAIN_IMPORTS_WASI)
-    imports->wasi = &threads;
-#endif
-#if defined(WAFT_MAIN_IMPORTS_EXT_THREADS)
-    imports->WAFT_MAIN_IMPORTS_EXT_THREADS = &threads;
-#endif
-    (void)imports;
-}
-
-#if defined(WAFT_MAIN_THREADS)
-static M(__instance) thread_instances[WAFT_MAX_THREADS - 1];
-
-static waft_trap_code instantiate_thread(void *inst, void *user) {
-    (void)user;
-    M(__imports) imports = {0};
-    fill_imports(&imports);
-    return M(__instantiate)((M(__instance) *)inst, &imports);
-}
-
-static void thread_start(void *inst, int32_t tid, int32_t start_arg) {
-    M(_wasi_thread_start)((M(__instance) *)inst, tid, start_arg);
-}
-
-/* A thread trapped or called proc_exit: the firmware ends, with the status
- * _start would have given (under QEMU, the emulator's exit status). */
-static void end_program(void *user, waft_trap_code code) {
-    (void)user;
-    waft_port_exit(waft_wasi_exit_status(&ctx, code));
-}
-#endif
-
-static int start_threads(void) {
-#if defined(WAFT_MAIN_USES_THREADS)
-    if (waft_os_init(WAFT_MAIN_PRIORITY) != WAFT_OS_OK) {
-        return -1;
-    }
-#endif
-#if defined(WAFT_MAIN_THREADS)
-    waft_threads_module module = {
-        .instances = thread_instances,
-        .instance_stride = sizeof thread_instances[0],
-        .max_threads = WAFT_MAX_THREADS - 1,
-        .instantiate = instantiate_thread,
-        .thread_start = thread_start,
-        .end_program = end_program,
-    };
-    return waft_threads_init(&threads, &module);
-#elif defined(WAFT_MAIN_USES_THREADS)
-    waft_threads_module none = {0}; /* no wasi_thread_start: spawn answers -ENOTSUP */
-    return waft_threads_init(&threads, &none);
-#else
-    return 0;
-#endif
-}
+#define EMBED_M(name) M(name)
+#include "main/embed_ext.h"
 
 int main(void) {
     static M(__instance) inst;
     if (waft_wasi_baremetal_setup(&ctx) != 0) {
         return WAFT_TRAP_EXIT_STATUS;
     }
-    if (start_threads() != 0) {
-        waft_port_write_error("waft: the thread pool cannot be set up\n");
+    if (embed_start() != 0) {
         return WAFT_TRAP_EXIT_STATUS;
     }
     M(__imports) imports = {0};
-    fill_imports(&imports);
+    embed_fill_imports(&imports);
     waft_trap_code code = M(__instantiate)(&inst, &imports);
     if (code != WAFT_TRAP_NONE) {
         waft_port_write_error("waft: trap: ");
@@ -148,9 +75,6 @@ int main(void) {
         waft_port_write_error(" (instantiating)\n");
         return WAFT_TRAP_EXIT_STATUS;
     }
-    waft_wasi_set_memory(&ctx, M(_memory)(&inst));
-#if defined(WAFT_MAIN_USES_THREADS)
-    waft_threads_set_memory(&threads, M(_memory)(&inst));
-#endif
+    embed_instantiated(&inst);
     return waft_wasi_run_start(&ctx, start, &inst);
 }

@@ -2,11 +2,14 @@
  * proc.c: the process: proc_exit, proc_raise, sched_yield, and
  * waft_wasi_run_start, the trap boundary an embedder runs `_start` behind.
  *
- * proc_exit unwinds through waft_exit (WAFT_TRAP_EXIT).  proc_raise with a
- * signal whose default action terminates the process unwinds with
- * WAFT_TRAP_HOST after noting the signal in the ctx: the guest never installs
- * handlers (p1 has no sigaction), so the default action is the whole story,
- * and raising a real host signal would take the embedder down with it.
+ * proc_exit unwinds through waft_exit (WAFT_TRAP_EXIT).  proc_raise first
+ * offers the signal to the raise hook (waft_wasi_set_raise_hook): with
+ * wasi-ext:signals, a signal line that has a handler attached is pended
+ * instead, and the call returns success.  Otherwise a signal whose default
+ * action terminates the process unwinds with WAFT_TRAP_HOST after noting the
+ * signal in the ctx: p1 itself has no sigaction, so the default action is
+ * the whole story, and raising a real host signal would take the embedder
+ * down with it.
  */
 #include "wasi_internal.h"
 
@@ -44,11 +47,19 @@ int32_t wasi_snapshot_preview1__proc_raise(void *ctx, int32_t sig) {
     if (sig < 0 || sig >= WAFT_WASI_SIGNAL_COUNT) {
         return WAFT_WASI_ERRNO_INVAL;
     }
+    if (c->raise_hook != NULL && c->raise_hook(c->raise_user, sig)) {
+        return 0;
+    }
     if (ignored_by_default((uint8_t)sig)) {
         return 0;
     }
     c->raised_signal = (uint8_t)sig;
     waft_trap(WAFT_TRAP_HOST);
+}
+
+void waft_wasi_set_raise_hook(waft_wasi_ctx *ctx, bool (*hook)(void *user, int32_t sig), void *user) {
+    ctx->raise_hook = hook;
+    ctx->raise_user = user;
 }
 
 int32_t wasi_snapshot_preview1__sched_yield(void *ctx) {

@@ -4,10 +4,12 @@
 on the host, runtime_c/wasi_p1/baremetal_main.c on a board).  The module
 decides what that main must supply — an imported memory, the thread pool of
 wasi-threads and `wasi-ext:threads` — so this file reads the module once and
-says it as -D options both mains understand (each main's comment lists them),
-plus the runtime sources and their sizing that threads bring:
-runtime_c/threads over the OS port, which is runtime_c/kernel/host_posix.c on
-the host and the built-in kernel on Cortex-M.
+says it as -D options both mains understand (main/embed_ext.h and each main's
+comment list them), plus the runtime sources and their sizing that the
+extensions bring: runtime_c/threads over the OS port (runtime_c/kernel/
+host_posix.c on the host, the built-in kernel on Cortex-M), and
+runtime_c/signals over its signals port (POSIX on the host) with the lines the
+firmware grants (waftkit/firmware/signal_grants.py).
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from aot import abi
 from aot.errors import LinkError, TargetError
 from aot.package_data import RUNTIME_DIR
 from aot.targets import Target
-from aot.wasm.module import Module
+from aot.wasm.module import FuncType, Module
+from waftkit.firmware.signal_grants import Grant, c_string, grants_define
 
 THREADS_DIR = RUNTIME_DIR / "threads"
+SIGNALS_DIR = RUNTIME_DIR / "signals"
 KERNEL_DIR = RUNTIME_DIR / "kernel"
 WASI_P1 = "wasi_snapshot_preview1"
 THREAD_SPAWN = ("wasi", "thread-spawn")
 EXT_THREADS = "wasi-ext:threads/threads@0.1.0"
+EXT_SIGNALS = "wasi-ext:signals/signals@0.1.0"
+HANDLER_TYPE = FuncType(("i32", "i32"), ())  # a signal handler: handler(line, arg)
 DEFAULT_MAX_THREADS = 8  # `waft run --max-threads`: instances in the thread pool
 
 # The thread layer and the OS port under it, by target kind.
@@ -32,6 +38,12 @@ _THREAD_SOURCES = {
     "host": (THREADS_DIR / "spawn.c", THREADS_DIR / "ext_threads.c", KERNEL_DIR / "host_posix.c"),
     "cortex-m": (THREADS_DIR / "spawn.c", THREADS_DIR / "ext_threads.c",
                  KERNEL_DIR / "sched.c", KERNEL_DIR / "port_cortexm.c"),
+}
+
+# The signals layer and its port, by target kind (the Cortex-M port, with NVIC
+# vectors for granted lines, is the next step of issue 15).
+_SIGNAL_SOURCES = {
+    "host": tuple(SIGNALS_DIR / f for f in ("lines.c", "dispatch.c", "ext_signals.c", "port_posix.c")),
 }
 
 # Native stack of each spawned thread on a board: the margin below the limit is
@@ -53,6 +65,11 @@ def uses_threads(module: Module) -> bool:
     return imports_spawn(module) or any(imp.module == EXT_THREADS for imp in module.imports)
 
 
+def uses_signals(module: Module) -> bool:
+    """Whether the module imports anything of wasi-ext:signals."""
+    return any(imp.module == EXT_SIGNALS for imp in module.imports)
+
+
 def check_embeddable(module: Module, name: str) -> None:
     """LinkError, in one line, for a module the generic mains cannot supply."""
     memories = [imp for imp in module.imports if imp.kind == "memory"]
@@ -65,8 +82,13 @@ def check_embeddable(module: Module, name: str) -> None:
 
 
 def main_defines(module: Module, target: Target, memory_cap_pages: int | None = None,
-                 max_threads: int = DEFAULT_MAX_THREADS) -> list[str]:
-    """The -D options that tell the generic main what the module imports (see the mains' comments)."""
+                 max_threads: int = DEFAULT_MAX_THREADS, grants: list[Grant] | tuple[Grant, ...] = (),
+                 prefix: str = "prog") -> list[str]:
+    """The -D options that tell the generic main what the module imports (see the mains' comments).
+
+    `grants` (already checked: signal_grants.check_grants) matter only to a
+    module that imports wasi-ext:signals; `prefix` is the module's C prefix.
+    """
     defines: list[str] = []
     if not any(imp.module == WASI_P1 and imp.kind == "func" for imp in module.imports):
         defines.append("WAFT_MAIN_NO_WASI_P1")
@@ -89,7 +111,39 @@ def main_defines(module: Module, target: Target, memory_cap_pages: int | None = 
         defines += thread_defines(target, max_threads)
         if any(e.name == "wasi_thread_start" and e.kind == "func" for e in module.exports):
             defines.append("WAFT_MAIN_THREADS")
+    signals = [f.name for f in fields if f.kind == "ctx" and f.module == EXT_SIGNALS]
+    if signals:
+        defines.append(f"WAFT_MAIN_IMPORTS_EXT_SIGNALS={signals[0]}")
+        defines += signal_defines(module, grants, prefix)
     return defines
+
+
+def signal_defines(module: Module, grants, prefix: str) -> list[str]:
+    """The grants, attach-export's name -> function map and table 0's accessor, for main/embed_ext.h."""
+    defines = [f"WAFT_MAIN_SIGNAL_GRANTS={grants_define(list(grants))}"]
+    entries = []
+    for e in module.exports:
+        if e.kind != "func":
+            continue
+        suffix = abi.export_symbol(prefix, e.name)[len(prefix):]
+        if module.func_type(e.index) == HANDLER_TYPE:
+            entries.append(f"H({c_string(e.name)},{suffix})")
+        else:
+            entries.append(f"N({c_string(e.name)})")
+    defines.append(f"WAFT_MAIN_SIGNAL_EXPORTS={' '.join(entries)}")
+    table0 = next((e for e in module.exports if e.kind == "table" and e.index == 0), None)
+    if table0 is not None:
+        defines.append(f"WAFT_MAIN_SIGNAL_TABLE0={abi.export_symbol(prefix, table0.name)[len(prefix):]}")
+    return defines
+
+
+def signal_sources(target: Target) -> list[Path]:
+    """The runtime sources a module importing wasi-ext:signals adds for `target`."""
+    sources = _SIGNAL_SOURCES.get(target.kind)
+    if sources is None:
+        raise TargetError(f"signals: target '{target.name}' has no signals port yet "
+                          f"({target.kind}; ports: {', '.join(_SIGNAL_SOURCES)})")
+    return list(sources)
 
 
 def thread_defines(target: Target, max_threads: int) -> list[str]:

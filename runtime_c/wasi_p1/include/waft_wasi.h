@@ -85,6 +85,11 @@ typedef struct waft_wasi_ctx {
     int32_t exit_code;             /* proc_exit's status, once `exited` */
     bool exited;                   /* proc_exit ran */
     uint8_t raised_signal;         /* proc_raise's terminating signal (WAFT_WASI_SIGNAL_*), 0 if none */
+    /* proc_raise asks this first (waft_wasi_set_raise_hook): true means the
+     * signal was taken (wasi-ext:signals pended a line with a handler) and
+     * the default action does not happen.  NULL: p1's default actions only. */
+    bool (*raise_hook)(void *user, int32_t sig);
+    void *raise_user;
     waft_wasi_fd fds[WAFT_WASI_MAX_FDS];
 } waft_wasi_ctx;
 
@@ -99,6 +104,11 @@ void waft_wasi_init(waft_wasi_ctx *ctx, int argc, const char *const *argv, const
 /* The guest memory every pointer refers to (after instantiation: the
  * module's exported memory accessor, e.g. P_memory(inst)). */
 void waft_wasi_set_memory(waft_wasi_ctx *ctx, waft_memory *memory);
+
+/* Let `hook(user, sig)` take proc_raise(sig) before its default action
+ * (the signals extension: runtime_c/signals, waft_signals_proc_raise).  Call
+ * after waft_wasi_init, which clears it. */
+void waft_wasi_set_raise_hook(waft_wasi_ctx *ctx, bool (*hook)(void *user, int32_t sig), void *user);
 
 /* Preopen host directory `host_path` as guest directory `guest_name` (e.g.
  * "/" or "."); `guest_name` is borrowed.  Returns the guest fd, or minus a

@@ -16,13 +16,9 @@
  *   WAFT_MAIN_IMPORTED_MEMORY=member  the module imports its memory (wasi-threads
  *       modules do: `(import "env" "memory" (memory 1 16 shared))`); the runner
  *       provides it, WAFT_MAIN_IMPORTED_MEMORY_MIN pages initially and room for
- *       WAFT_MAIN_IMPORTED_MEMORY_CAP.
- *   WAFT_MAIN_IMPORTS_WASI            the module imports `wasi.thread-spawn`;
- *   WAFT_MAIN_IMPORTS_EXT_THREADS=member  ... or wasi-ext:threads (that member);
- *   WAFT_MAIN_THREADS                 ... and exports wasi_thread_start: spawned
- *       threads run on a pool of WAFT_MAX_THREADS - 1 instances (the OS
- *       port's pool counts the main thread too); without it every spawn
- *       answers -ENOTSUP.
+ *       WAFT_MAIN_IMPORTED_MEMORY_CAP;
+ * and the threads and signals options of embed_ext.h, which does that wiring
+ * for this main and baremetal_main.c alike.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +26,6 @@
 
 #include "prog.h"
 #include "waft_wasi.h"
-#if defined(WAFT_MAIN_IMPORTS_WASI) || defined(WAFT_MAIN_IMPORTS_EXT_THREADS)
-#define WAFT_MAIN_USES_THREADS 1
-#include "waft_threads.h"
-#endif
 
 #define MAX_ENV 64
 
@@ -59,71 +51,10 @@ static int provide_memory(void) {
 }
 #endif
 
-#if defined(WAFT_MAIN_USES_THREADS)
-static waft_threads threads;
-#endif
-
-static void fill_imports(prog__imports *imports) {
-#if !defined(WAFT_MAIN_NO_WASI_P1)
-    imports->wasi_snapshot_preview1 = &ctx;
-#endif
-#if defined(WAFT_MAIN_IMPORTED_MEMORY)
-    imports->WAFT_MAIN_IMPORTED_MEMORY = &memory;
-#endif
-#if defined(WAFT_MAIN_IMPORTS_WASI)
-    imports->wasi = &threads;
-#endif
-#if defined(WAFT_MAIN_IMPORTS_EXT_THREADS)
-    imports->WAFT_MAIN_IMPORTS_EXT_THREADS = &threads;
-#endif
-}
-
-#if defined(WAFT_MAIN_THREADS)
-static prog__instance thread_instances[WAFT_MAX_THREADS - 1];
-
-static waft_trap_code instantiate_thread(void *inst, void *user) {
-    (void)user;
-    prog__imports imports = {0};
-    fill_imports(&imports);
-    return prog__instantiate((prog__instance *)inst, &imports);
-}
-
-static void thread_start(void *inst, int32_t tid, int32_t start_arg) {
-    prog_wasi_thread_start((prog__instance *)inst, tid, start_arg);
-}
-
-/* A thread trapped or called proc_exit: the whole process ends, with the
- * status _start would have given. */
-static void end_program(void *user, waft_trap_code code) {
-    (void)user;
-    fflush(stdout);
-    waft_port_exit(waft_wasi_exit_status(&ctx, code));
-}
-#endif
-
-static int start_threads(void) {
-#if defined(WAFT_MAIN_USES_THREADS)
-    if (waft_os_init(1) != WAFT_OS_OK) {
-        return -1;
-    }
-#endif
-#if defined(WAFT_MAIN_THREADS)
-    waft_threads_module module = {
-        .instances = thread_instances,
-        .instance_stride = sizeof thread_instances[0],
-        .max_threads = WAFT_MAX_THREADS - 1,
-        .instantiate = instantiate_thread,
-        .thread_start = thread_start,
-        .end_program = end_program,
-    };
-    return waft_threads_init(&threads, &module);
-#elif defined(WAFT_MAIN_USES_THREADS)
-    waft_threads_module none = {0}; /* no wasi_thread_start: spawn answers -ENOTSUP */
-    return waft_threads_init(&threads, &none);
-#else
-    return 0;
-#endif
-}
+#define EMBED_CAT2(a, b) a##b
+#define EMBED_M(name) EMBED_CAT2(prog, name) /* two levels: `name` may be a macro */
+#define EMBED_FLUSH() fflush(stdout)
+#include "embed_ext.h"
 
 int main(int argc, char **argv) {
     const char *dirs[16][2];
@@ -183,21 +114,17 @@ int main(int argc, char **argv) {
         return 2;
     }
 #endif
-    if (start_threads() != 0) {
-        fprintf(stderr, "runner: the thread pool cannot be set up\n");
+    if (embed_start() != 0) {
         return 2;
     }
     prog__imports imports = {0};
-    fill_imports(&imports);
+    embed_fill_imports(&imports);
     waft_trap_code code = prog__instantiate(inst, &imports);
     if (code != WAFT_TRAP_NONE) {
         fprintf(stderr, "waft: trap: %s (instantiating)\n", waft_strerror(code));
         return WAFT_TRAP_EXIT_STATUS;
     }
-    waft_wasi_set_memory(&ctx, prog_memory(inst));
-#if defined(WAFT_MAIN_USES_THREADS)
-    waft_threads_set_memory(&threads, prog_memory(inst));
-#endif
+    embed_instantiated(inst);
     int32_t status = waft_wasi_run_start(&ctx, start, inst);
     waft_wasi_destroy(&ctx);
     free(inst);
