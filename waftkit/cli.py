@@ -163,9 +163,9 @@ def targets() -> None:
 @click.option("--runner", type=click.Choice(BOARD_RUNNERS), default=None,
               help="Boards: run under QEMU (default), or flash and run through pyOCD.")
 @click.option("--probe", metavar="UID", help="pyOCD probe unique ID (default: the only one attached).")
-@click.option("--max-threads", type=click.IntRange(1, 256), default=8, show_default=True,
+@click.option("--max-threads", type=click.IntRange(1), default=8, show_default=True,
               help="wasi-threads: how many threads the module may run besides the main one "
-                   "(instances in the static pool; a spawn beyond it fails with EAGAIN).")
+                   "(instances in the static pool, at most 64; a spawn beyond it fails with EAGAIN).")
 @click.option("--grant", "grants", multiple=True, metavar="NAME=SOURCE",
               help="wasi-ext:signals: let the module use a line under NAME (its `lookup`), repeatable. "
                    "SOURCE is a signal (usr1, SIGTERM...), timer:N, soft:N, irq:N (boards) or a line "
@@ -200,6 +200,11 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
             _fail(f"--env wants K=V, got '{spec}'", EXIT_BAD_USAGE)
     if target.is_host and (runner or probe):
         _fail(f"--runner/--probe are for boards: {target.name} programs run natively", EXIT_BAD_USAGE)
+    from waftkit.firmware.embedding import MAX_THREADS_LIMIT
+
+    if max_threads > MAX_THREADS_LIMIT:
+        _fail(f"--max-threads {max_threads}: the thread pool holds at most {MAX_THREADS_LIMIT} threads "
+              "besides the main one (WAFT_THREADS_POOL_LIMIT)", EXIT_BAD_USAGE)
     from waftkit.firmware.signal_grants import GrantError, check_grants, parse_grant
 
     try:

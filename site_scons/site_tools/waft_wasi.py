@@ -81,6 +81,8 @@ def _write_main_config(target, source, env):
         grants = check_grants([parse_grant(str(g)) for g in env.Flatten(env.get("WAFT_SIGNAL_GRANTS", []))], board)
         defines = embedding.main_defines(module, board, int(max_pages) if max_pages else None,
                                          int(env["WAFT_MAX_THREADS"]), grants, PREFIX)
+        if embedding.uses_threads(module):
+            embedding.thread_defines(board, int(env["WAFT_MAX_THREADS"]))  # a pool out of range: LimitError
     except (AotError, GrantError) as error:
         print(f"waft: error: {error}".replace("--grant ", "WAFT_SIGNAL_GRANTS: "))
         return 1
@@ -92,13 +94,15 @@ def _write_main_config(target, source, env):
 
 def _threads_runtime(board, max_threads):
     """(extra sources, defines) of the thread layer for `board`, or empty ones where it has no OS port."""
-    from aot.errors import TargetError
+    from aot.errors import LimitError, TargetError
     from waftkit.firmware import embedding
 
     try:
         return embedding.thread_sources(board), embedding.thread_defines(board, max_threads)
     except TargetError:
         return [], []
+    except LimitError:
+        return [], []  # said in one line by _write_main_config, which then fails the build
 
 
 def _signals_runtime(board):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from waftkit.firmware.embedding import MAX_THREADS_LIMIT
+
 REPO = Path(__file__).resolve().parents[2]
 SCONS = Path(sys.executable).with_name("scons")
 
@@ -88,3 +90,11 @@ def test_max_threads_sizes_the_pool(project: Path):
     result = scons(project, "MAX_THREADS=1", "test")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS spawn_two" in result.stdout
+
+
+def test_a_pool_beyond_the_runtimes_limit_fails_in_one_line(project: Path):
+    (project / "SConscript").write_text(sconscript(41))
+    result = scons(project, f"MAX_THREADS={MAX_THREADS_LIMIT + 1}", "test")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"outside 1..{MAX_THREADS_LIMIT}" in output and "Traceback" not in output, output

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from aot.package_data import RUNTIME_DIR
+from waftkit.firmware.embedding import MAX_THREADS_LIMIT
 from waftkit.testing.wasi_threads import waft_run_wat
 
 IMPORTS = """
@@ -198,10 +200,20 @@ def test_spawn_without_wasi_thread_start_is_enotsup(tmp_path):
     assert result.returncode == 58, result.stderr
 
 
-def test_max_threads_out_of_range_is_bad_usage(tmp_path):
-    result = waft_run_wat(tmp_path, "spawn", SPAWN, "--max-threads", "0")
-    assert result.returncode == 2
+@pytest.mark.parametrize("count", ["0", str(MAX_THREADS_LIMIT + 1)])
+def test_max_threads_out_of_range_is_bad_usage(tmp_path, count):
+    result = waft_run_wat(tmp_path, "spawn", SPAWN, "--max-threads", count)
+    assert result.returncode == 2, result.stderr
     assert "--max-threads" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr  # click's usage lines at most
+
+
+def test_the_pool_limit_is_the_runtimes(tmp_path):
+    """waft run's bound and the C pool's (WAFT_THREADS_POOL_LIMIT) are one number."""
+    header = (RUNTIME_DIR / "threads" / "waft_threads.h").read_text()
+    assert f"#define WAFT_THREADS_POOL_LIMIT {MAX_THREADS_LIMIT}\n" in header
+    result = waft_run_wat(tmp_path, "spawn", SPAWN, "--max-threads", str(MAX_THREADS_LIMIT))
+    assert "Traceback" not in result.stderr and "--max-threads" not in result.stderr, result.stderr
 
 
 def test_threads_grow_one_shared_memory_at_once(tmp_path):

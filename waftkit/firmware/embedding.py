@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aot import abi
-from aot.errors import LinkError, TargetError
+from aot.errors import LimitError, LinkError, TargetError
 from aot.package_data import RUNTIME_DIR
 from aot.targets import Target
 from aot.wasm.module import FuncType, Module
@@ -32,6 +32,9 @@ EXT_THREADS = "wasi-ext:threads/threads@0.1.0"
 EXT_SIGNALS = "wasi-ext:signals/signals@0.1.0"
 HANDLER_TYPE = FuncType(("i32", "i32"), ())  # a signal handler: handler(line, arg)
 DEFAULT_MAX_THREADS = 8  # `waft run --max-threads`: instances in the thread pool
+# The most a pool may hold: WAFT_THREADS_POOL_LIMIT in runtime_c/threads/waft_threads.h
+# (tests/threads/test_ext_threads.py keeps the two equal).
+MAX_THREADS_LIMIT = 64
 
 # The thread layer and the OS port under it, by target kind.
 _THREAD_SOURCES = {
@@ -147,7 +150,13 @@ def signal_sources(target: Target) -> list[Path]:
 
 
 def thread_defines(target: Target, max_threads: int) -> list[str]:
-    """Sizing of the thread pool and the OS port's (the main thread counts in WAFT_MAX_THREADS)."""
+    """Sizing of the thread pool and the OS port's (the main thread counts in WAFT_MAX_THREADS).
+
+    LimitError when `max_threads` is outside 1..MAX_THREADS_LIMIT.
+    """
+    if not 1 <= max_threads <= MAX_THREADS_LIMIT:
+        raise LimitError(f"threads: a pool of {max_threads} threads besides the main one is outside "
+                         f"1..{MAX_THREADS_LIMIT} (WAFT_THREADS_POOL_LIMIT)")
     defines = [f"WAFT_MAX_THREADS={max_threads + 1}"]
     if not target.is_host:
         big = target.ram is not None and target.ram.length >= _BIG_RAM
