@@ -204,9 +204,12 @@ class InstantiationGraph:
         if isinstance(item, ImportedInstance):
             return "import " + " ".join(f'"{p}"' for p in item.path)
         if isinstance(item, ComponentInstanceValue):
-            return item.path
+            exports = ", ".join(f'"{k}" = {self.describe_item(v)}' for k, (_, v) in item.exports.items())
+            return f"{item.path} {{{exports}}}"
         if isinstance(item, ModuleValue):
             return item.path
+        if isinstance(item, TypeDef):
+            return f"type {type(item.type).__name__}"
         return type(item).__name__
 
     def describe(self) -> list[str]:
@@ -236,7 +239,7 @@ def _describe_options(graph: InstantiationGraph, options: ResolvedOptions) -> st
         value = getattr(options, key)
         if value is not None:
             parts.append(f"{key.replace('_', '-')}={graph.describe_item(value)}")
-    if parts or options.string_encoding != "utf8":
+    if options.string_encoding != "utf8":
         parts.append(f"string-encoding={options.string_encoding}")
     return (" (" + ", ".join(parts) + ")") if parts else ""
 
