@@ -80,6 +80,8 @@ class _Waft(click.Group):
 
 
 _INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
+# `waft unwrap` and the input type through which `run` and `check` take a component too (waftkit/cli_component.py).
+from waftkit.cli_component import MODULE_OR_COMPONENT as _MODULE_OR_COMPONENT, unwrap as _unwrap  # noqa: E402
 _TARGET_HELP = "Target board or core (see `waft targets`)."
 _OPT_HELP = "LLVM optimisation level: 0-3, s (size) or z (min size). -Os works."
 
@@ -148,7 +150,7 @@ def targets() -> None:
 
 
 @main.command(context_settings={"ignore_unknown_options": True})
-@click.argument("input", type=_INPUT)
+@click.argument("input", type=_MODULE_OR_COMPONENT)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.option("-t", "--target", "target_name", default="host", show_default=True,
               help=_TARGET_HELP + " Boards run under QEMU or through pyOCD.")
@@ -232,7 +234,7 @@ def _usable_runner(target, runner: str | None, probe: str | None) -> None:
 
 
 @main.command()
-@click.argument("input", type=_INPUT)
+@click.argument("input", type=_MODULE_OR_COMPONENT)
 @click.option("-t", "--target", "target_name", default="host", show_default=True,
               help=_TARGET_HELP + " Its runtime decides which imports are provided.")
 @click.option("-w", "--world", "world_spec", metavar="WORLD",
@@ -401,6 +403,7 @@ from waftkit.cli_wit import wit as _wit  # noqa: E402  (after main exists: cli_w
 
 main.add_command(_wit)
 main.add_command(_bindgen)
+main.add_command(_unwrap)
 
 
 if __name__ == "__main__":  # pragma: no cover

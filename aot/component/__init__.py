@@ -1,6 +1,21 @@
-"""Components in the compiler (issue 16): the component decoder and `waft unwrap` live here.
+"""Components in the compiler (issue 16): decode a component, replay its instantiation, unwrap it.
 
-Not built yet: this room is reserved so the layout shows where components
-enter the pipeline (decode -> static instantiation -> one core module).
-Nothing imports it.
+One job per file:
+
+    model.py        the decoded component: one dataclass per production of Binary.md
+    errors.py       malformed / invalid / unsupported component, cannot unwrap (the compiler's error classes)
+    decode.py       bytes -> model; preview-3 constructs refused by name after a full decode
+    coremodule.py   an embedded core module's imports/exports read from its bytes; import names rewritten
+    instantiate.py  static instantiation: the flat graph of core instances, lowerings and lifts
+    adapter.py      path (a): recognise the preview1 adapter, recover the original p1 module
+    unwrap.py       the library entry point `waft unwrap` and the pipeline hooks call
+
+Lower layer rule: nothing here imports `waftkit`.
 """
+
+from aot.component.decode import decode_component, is_component, is_core_module
+from aot.component.instantiate import InstantiationGraph, instantiate
+from aot.component.unwrap import UnwrapResult, core_module_bytes, unwrap_component
+
+__all__ = ["InstantiationGraph", "UnwrapResult", "core_module_bytes", "decode_component", "instantiate",
+           "is_component", "is_core_module", "unwrap_component"]

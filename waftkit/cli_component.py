@@ -1,0 +1,120 @@
+"""`waft unwrap`: a component in, the p1 core module inside it out (thin wrapper over `aot.component`).
+
+    waft unwrap COMPONENT [-o OUT.wasm] [--show]
+
+Today this is path (a) of issue 16: a p1 module wrapped by `wasm-tools
+component new --adapt wasi_snapshot_preview1=...` comes back as it was
+(docs/components.md).  A core module given to `waft unwrap` is refused (exit
+1): asking to unwrap something that is not wrapped is a mistake worth
+saying, while `waft run` and `waft check`, which take either, pass a core
+module through untouched.
+
+Also here: `MODULE_OR_COMPONENT`, the click type through which `waft run` and
+`waft check` accept a component: it unwraps it into the run cache (keyed by
+the component's hash, named like the input so messages and symbols do not
+change) and hands the command the core module's path.
+
+Errors follow `waft`'s rules: one line, exit 1 for bad input, 2 for bad usage.
+The output is written to a temporary file and renamed, so a failure leaves no
+half-written module behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("input", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Core module to write (default: INPUT's name with .p1.wasm, beside it).")
+@click.option("--show", is_flag=True, help="Also print the component's instantiation graph, one line per item.")
+def unwrap(input: Path, output: Path | None, show: bool) -> None:
+    """Recover the p1 core module from an adapter-built component (wasm-tools component new --adapt)."""
+    from aot.component import is_component, is_core_module, unwrap_component
+    from waftkit import cli
+
+    data = input.read_bytes()
+    if is_core_module(data):
+        cli._fail(f"{input}: already a core module, nothing to unwrap (waft run/compile/check take it as it is)")
+    output = output or input.with_name(input.name.removesuffix(".wasm") + ".p1.wasm")
+    if output.resolve() == input.resolve():
+        cli._fail("-o: the output would overwrite the input", cli.EXIT_BAD_USAGE)
+    with cli._AotErrors(input):
+        if not is_component(data):
+            from aot.component.errors import ComponentDecodeError
+
+            raise ComponentDecodeError("neither a component nor a core module (no \\0asm preamble)", offset=0)
+        result = unwrap_component(data)
+    if show:
+        for line in result.graph.describe():
+            click.echo(line)
+    with cli._AotErrors(output):
+        _write_atomically(output, result.module)
+    recovered = result.recovered
+    how = "byte for byte" if recovered.byte_identical else (
+        "import names restored: " + ", ".join(f"'{old}' -> '{new}'" for old, new in recovered.renamed_imports))
+    click.echo(f"wrote {output}: the p1 module of {input.name} ({recovered.main}), {how}; "
+               f"dropped {len(recovered.dropped)} adapter and helper modules")
+    for note in recovered.notes:
+        click.echo(f"note: {note}")
+    if recovered.lifted_exports:
+        click.echo("note: the component lifts these exports of the module, kept as core exports: "
+                   + ", ".join(recovered.lifted_exports))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write beside the target, then rename: readers see the old file or the whole new one, never a part."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ModuleOrComponent(click.Path):
+    """An existing .wasm file; a component is unwrapped (path (a)) and the core module's cached path returned."""
+
+    def __init__(self) -> None:
+        super().__init__(exists=True, dir_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        path = super().convert(value, param, ctx)
+        with open(path, "rb") as f:
+            head = f.read(8)
+        from aot.component import is_component
+
+        if not is_component(head):
+            return path
+        return unwrapped_path(path)
+
+
+def unwrapped_path(path: Path) -> Path:
+    """The unwrapped core module of component `path`, cached by content, with the same file name."""
+    from aot.component import unwrap_component
+    from waftkit import cli
+    from waftkit.cache import cache_dir, inputs_digest
+
+    data = path.read_bytes()
+    # Keyed by the compiler's own digest too: a fixed recovery never reuses a stale module.
+    key = hashlib.sha256(data + inputs_digest().encode()).hexdigest()[:32]
+    entry = cache_dir() / "unwrap" / key
+    target = entry / path.name
+    if target.is_file():
+        return target
+    with cli._AotErrors(path):
+        module = unwrap_component(data).module
+        entry.mkdir(parents=True, exist_ok=True)
+        _write_atomically(target, module)
+    return target
+
+
+MODULE_OR_COMPONENT = ModuleOrComponent()
