@@ -30,6 +30,7 @@ ROOMS = {
     "waftkit.testing": "testing",
     "waftkit.cli": "cli",
     "waftkit.cli_wit": "cli",
+    "waftkit.cli_component": "cli",
     "waftkit.__main__": "cli",
 }
 
