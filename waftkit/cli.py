@@ -112,9 +112,14 @@ def main() -> None:
                    "checks of loads and stores, so out-of-bounds accesses corrupt memory instead of trapping.")
 def compile(input: Path, output: Path | None, target_name: str, prefix: str | None, opt: str,
             max_pages: int | None, emit_llvm: bool, no_bounds_checks: bool) -> None:
-    """Compile INPUT.wasm to an ELF object and a C header."""
+    """Compile INPUT.wasm to an ELF object and a C header.
+
+    INPUT may be a component built from a p1 module: the module inside is
+    compiled (`waft unwrap`, docs/components.md), named after INPUT.
+    """
     from aot import abi
     from aot.compiler import compile_file, output_paths
+    from waftkit.cli_component import core_module_path
 
     target = _load_target(target_name)
     output = output or input.with_suffix(".o")
@@ -129,7 +134,7 @@ def compile(input: Path, output: Path | None, target_name: str, prefix: str | No
     except ValueError as exc:
         _fail(f"--name: {exc}", EXIT_BAD_USAGE)
     with _AotErrors(input):
-        compile_file(input, output, target, prefix=prefix, opt=opt, fits_board=True,
+        compile_file(core_module_path(input), output, target, prefix=prefix, opt=opt, fits_board=True,
                      memory_cap_pages=max_pages, emit_llvm=emit_llvm,
                      bounds_checks=not no_bounds_checks)
     click.echo(f"wrote {output} and {output.with_suffix('.h')} ({target.name}, module {prefix})")

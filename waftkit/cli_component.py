@@ -10,9 +10,10 @@ saying, while `waft run` and `waft check`, which take either, pass a core
 module through untouched.
 
 Also here: `MODULE_OR_COMPONENT`, the click type through which `waft run` and
-`waft check` accept a component: it unwraps it into the run cache (keyed by
-the component's hash, named like the input so messages and symbols do not
-change) and hands the command the core module's path.
+`waft check` accept a component, and `core_module_path`, which `waft compile`
+calls (its outputs and symbol prefix stay named after the input): both unwrap
+a component into the run cache (keyed by the component's hash, named like the
+input so messages and symbols do not change) and give the core module's path.
 
 Errors follow `waft`'s rules: one line, exit 1 for bad input, 2 for bad usage.
 The output is written to a temporary file and renamed, so a failure leaves no
@@ -87,14 +88,16 @@ class ModuleOrComponent(click.Path):
         super().__init__(exists=True, dir_okay=False, path_type=Path)
 
     def convert(self, value, param, ctx):
-        path = super().convert(value, param, ctx)
-        with open(path, "rb") as f:
-            head = f.read(8)
-        from aot.component import is_component
+        return core_module_path(super().convert(value, param, ctx))
 
-        if not is_component(head):
-            return path
-        return unwrapped_path(path)
+
+def core_module_path(path: Path) -> Path:
+    """`path` itself when it holds a core module; the cached unwrapped module when it is a component."""
+    from aot.component import is_component
+
+    with open(path, "rb") as f:
+        head = f.read(8)
+    return unwrapped_path(path) if is_component(head) else path
 
 
 def unwrapped_path(path: Path) -> Path:

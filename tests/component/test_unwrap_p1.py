@@ -167,3 +167,13 @@ def test_official_suite_passes_through_unwrap(target_name: str, tmp_path: Path) 
     failed = sorted(name for name, outcome in outcomes.items() if outcome == "fail")
     assert not failed and result.returncode == 0, f"failed through unwrap on {target_name}: {failed}"
     assert len(outcomes) == 72
+
+
+def test_compile_takes_a_component_and_names_its_outputs_after_it(tmp_path: Path) -> None:
+    program = next(p for p in p1_suite_programs() if p.stem == "fd_write-to-stdout")
+    component = tmp_path / "greeter.wasm"
+    shutil.copyfile(wrap(program), component)
+    result = subprocess.run([sys.executable, "-m", "waftkit", "compile", str(component), "--target", "stm32f4"],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "greeter.o").is_file() and "greeter__instance" in (tmp_path / "greeter.h").read_text()
