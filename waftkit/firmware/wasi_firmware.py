@@ -274,7 +274,7 @@ def link_firmware(target: Target, module_object: Path, module_header: Path, outp
                   dirs: Sequence[Dir] = (), console: str = "semihost", defines: Sequence[str] = (),
                   runtime_dir: Path | None = None, map_file: Path | None = None,
                   epoch_ns: int | None = None, seed: bytes | None = None,
-                  thread_defines: Sequence[str] | None = None, printf_float: bool = True) -> Path:
+                  thread_defines: Sequence[str] | None = None, printf_float: bool = False) -> Path:
     """Link a compiled WASI module (object + header from aot.compiler) into firmware `output`.
 
     `build_dir` receives the generated configuration; `runtime_dir` (default:
