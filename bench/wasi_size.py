@@ -222,6 +222,24 @@ def _run(target: Target, elf: Path) -> dict:
     return {"exit": result.returncode, "stdout": result.stdout}
 
 
+def module_functions(obj: Path, module, top: int = 8) -> list[dict]:
+    """The module's largest compiled functions: Thumb bytes beside their Wasm body bytes."""
+    from elftools.elf.elffile import ELFFile
+
+    names = {}
+    with obj.open("rb") as f:
+        for sym in ELFFile(f).get_section_by_name(".symtab").iter_symbols():
+            m = re.match(r"^wasm\.(\d+)\.(.*)$", sym.name)
+            if m and sym["st_info"]["type"] == "STT_FUNC":
+                names[int(m.group(1))] = (m.group(2), sym["st_size"])
+    rows = []
+    for index, (name, size) in names.items():
+        local = index - module.num_imported_funcs
+        if 0 <= local < len(module.functions):
+            rows.append({"name": name, "compiled": size, "wasm": module.functions[local].body_size})
+    return sorted(rows, key=lambda r: -r["compiled"])[:top]
+
+
 def measure_waft(target: Target, prog: Program, work: Path, run: bool) -> dict:
     wasm = _wasm(prog.source, prog.wasm_flags, work / "prog.wasm")
     result = compile_module(wasm.read_bytes(), target, prefix="prog", memory_cap_pages=1)
@@ -244,7 +262,10 @@ def measure_waft(target: Target, prog: Program, work: Path, run: bool) -> dict:
     parts.ram["WASI main + glue"] -= min(parts.ram["WASI main + glue"], instance)
     imports = len([i for i in result.module.imports if i.module == "wasi_snapshot_preview1"])
     row = _row(elf, whole, parts, work / "prog.map")
-    row.update({"wasm_bytes": wasm.stat().st_size, "wasi_imports": imports, "instance_ram": instance})
+    row.update({"wasm_bytes": wasm.stat().st_size, "wasi_imports": imports, "instance_ram": instance,
+                "wasm_code_bytes": sum(f.body_size for f in result.module.functions),
+                "wasm_data_bytes": sum(len(d.data) for d in result.module.datas),
+                "module_functions": module_functions(work / "prog.o", result.module)})
     if run:
         row["run"] = _run(target, elf)
     return row
@@ -329,6 +350,16 @@ def render(target_name: str, rows: list[dict]) -> str:
                 f = r[kind]["ram"]
                 out.append(f"| {r['program']} | {kind} | " +
                            " | ".join(_kb(f[p]) if f.get(p) else "" for p in PART_ORDER) + " |")
+    out += ["", "## The module: compiled code against its Wasm", "",
+            "| program | Wasm code | module code | ratio | data segments | module rodata | largest functions (compiled / Wasm bytes) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        w = r["waft"]
+        code = w["flash"].get("module code", 0)
+        funcs = ", ".join(f"{f['name']} {f['compiled']:,}/{f['wasm']:,}" for f in w["module_functions"][:6])
+        out.append(f"| {r['program']} | {_kb(w['wasm_code_bytes'])} | {_kb(code)} | "
+                   f"{code / max(1, w['wasm_code_bytes']):.2f}x | {_kb(w['wasm_data_bytes'])} | "
+                   f"{_kb(w['flash'].get('module rodata', 0))} | {funcs} |")
     out += ["", "## Largest library objects (flash)", ""]
     for r in rows:
         for kind in ("waft", "native"):
