@@ -371,11 +371,12 @@ def render(target_name: str, rows: list[dict]) -> str:
         out += ["", "## Both images run (QEMU)", "", "| program | image | exit | stdout |", "| --- | --- | ---: | --- |"]
         for label, kind, res in runs:
             out.append(f"| {label} | {kind} | {res['exit']} | `{res['stdout'].strip()}` |")
-    out += ["", "Module parts: the Wasm's own code (wasi-libc's printf, malloc, stdio compiled to Wasm) and its",
-            "data segments, stored once in flash and copied into linear memory at instantiation.",
-            "Only the WASI functions a module imports reach its image (-ffunction-sections,",
-            "--gc-sections). WASI firmware links newlib-nano without float printf: its C never",
-            "formats a float (see docs/firmware.md, image size).", ""]
+    out += ["", "The module is wasi-libc compiled to Wasm (printf, dlmalloc for argv, stdio) and its data",
+            "segments, stored once in flash and copied into linear memory at instantiation; its code is",
+            "about 1.2x its Wasm bytes. Only the WASI functions a module imports reach the image",
+            "(-ffunction-sections, --gc-sections). WASI firmware links newlib-nano without float printf",
+            "(its C never formats a float), without newlib's stdio (fflush is a weak reference), strcmp",
+            "or second memset: see docs/wasi.md, Image size.", ""]
     return "\n".join(out)
 
 
