@@ -59,12 +59,12 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 
-from aot.compiler import compile_module  # noqa: E402
-from aot.targets import Target, load_target  # noqa: E402
-from waftkit.firmware import link as link_mod  # noqa: E402
-from waftkit.firmware import runtime as runtime_mod  # noqa: E402
-from waftkit.firmware import wasi_firmware  # noqa: E402
-from waftkit.firmware.size import measure  # noqa: E402
+from aot.compiler import compile_module
+from aot.targets import Target, load_target
+from waftkit.firmware import link as link_mod
+from waftkit.firmware import runtime as runtime_mod
+from waftkit.firmware import wasi_firmware
+from waftkit.firmware.size import measure
 
 GOAL_RATIO = 2.0  # issue 17: a WASI hello within 2x of the native newlib-nano image
 
@@ -119,7 +119,7 @@ class Breakdown:
 
 def compiler_temporaries(map_text: str) -> list[str]:
     """The objects the compiler driver made from C sources on the way, in command-line order."""
-    loads = re.findall(r"^LOAD (\S+)$", map_text, re.M)
+    loads = re.findall(r"^LOAD (\S+)$", map_text, re.MULTILINE)
     return [p for p in loads if re.search(r"/cc[^/]*\.o$", p)]
 
 
