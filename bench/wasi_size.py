@@ -1,19 +1,46 @@
-"""Flash and RAM of the WASI runtime on a board: a hello world vs a module importing all of WASI.
+"""Flash and RAM of WASI firmware on a board, part by part, beside the same program built natively.
 
-Builds two WASI command modules for the target (examples/hello/hello.c, and
-tests/wasi/cortexm/all_imports.c, which imports every one of the 46
-wasi_snapshot_preview1 functions, with a seeded RAM filesystem), links each
-into firmware exactly as `waft run` does, and splits the image by where each
-byte came from, using the linker's map file:
+Builds WASI command modules for the target, links each into firmware exactly
+as `waft run` does, and splits the image by where each byte came from, using
+the linker's map file.  Programs:
 
-  module    the compiled Wasm (prog.o), code and data
-  instance  the module's instance in RAM (linear memory, globals, tables)
-  runtime   libwaft.a (the runtime core and the WASI port) + WASI main/config + board glue
-  libc      newlib-nano, libm and libgcc
+  hello world         examples/hello/hello.c with wasi-libc's default printf
+                      (float conversions inside the module); its native twin
+                      links newlib-nano's float printf (-u _printf_float), so
+                      both print %f
+  hello, int printf   the same source with wasi-libc's integer-only printf
+                      (-lc-printscan-no-floating-point); its native twin is
+                      plain newlib-nano, whose printf has no floats unless asked
+  all of WASI         tests/wasi/cortexm/all_imports.c: every one of the 46
+                      wasi_snapshot_preview1 functions, a seeded RAM
+                      filesystem (no native twin: it exercises the runtime)
 
-Run:  .venv/bin/python bench/wasi_size.py [--target stm32f4]
+A native twin is the same C source compiled by the board's C compiler (-O2,
+as the firmware's C is) with newlib-nano, the same startup and semihosting
+console, and a main(void) that passes the argv the WASI firmware gets.  Both
+images run under QEMU and their output is compared.
+
+Parts of an image (flash: code, read-only data, vector and unwind tables, the
+initial image of .data; RAM: .data and .bss):
+
+  module code/rodata  the compiled Wasm (prog.o): functions; data segments,
+                      signatures (.rodata); unwind index (.ARM.exidx)
+  runtime             libwaft.a: the runtime core (runtime_c/src + port)
+  WASI                libwaft.a: the WASI preview1 port (runtime_c/wasi_p1)
+  WASI main + glue    baremetal_main.c, wasi_config.c, the board's clock,
+                      console and RNG/UART hooks
+  startup             the board's startup.c and semihost.c (native too)
+  program             the native twin's own code
+  libc, libm, libgcc  newlib-nano, its libm, GCC's helpers
+  other               linker fill between sections
+
+The instance (linear memory, globals, tables) is RAM the WASI main defines;
+it is reported apart, not in the WASI main's RAM.
+
+Run:  .venv/bin/python bench/wasi_size.py [--target stm32f4] [--no-run]
 It writes bench/results/wasi_size_<target>.json and .md.  A measurement,
-not a test: nothing here asserts a size.
+not a test: nothing here asserts a size (it does check that the parts add up
+to the image's size from its section headers, so the breakdown is complete).
 """
 
 from __future__ import annotations
@@ -25,128 +52,344 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 
-from aot.compiler import compile_module  # noqa: E402
-from aot.targets import load_target  # noqa: E402
-from waftkit.firmware import wasi_firmware  # noqa: E402
-from waftkit.firmware.size import measure  # noqa: E402
+from aot.compiler import compile_module
+from aot.targets import Target, load_target
+from waftkit.firmware import link as link_mod
+from waftkit.firmware import runtime as runtime_mod
+from waftkit.firmware import wasi_firmware
+from waftkit.firmware.size import measure
 
-PROGRAMS = {
-    "hello world": (REPO / "examples" / "hello" / "hello.c", None),
-    "all of WASI": (REPO / "tests" / "wasi" / "cortexm" / "all_imports.c",
-                    REPO / "tests" / "wasi" / "cortexm" / "seed"),
-}
+GOAL_RATIO = 2.0  # issue 17: a WASI hello within 2x of the native newlib-nano image
+
+
+@dataclass(frozen=True)
+class Program:
+    label: str
+    source: Path
+    seed: Path | None = None
+    wasm_flags: tuple[str, ...] = ()
+    native: bool = True          # build a native twin
+    printf_float: bool = False   # the native twin's printf formats floats, like the module's
+
+
+HELLO = REPO / "examples" / "hello" / "hello.c"
+PROGRAMS = (
+    Program("hello world", HELLO, printf_float=True),
+    Program("hello, int printf", HELLO, wasm_flags=("-lc-printscan-no-floating-point",)),
+    Program("all of WASI", REPO / "tests" / "wasi" / "cortexm" / "all_imports.c",
+            REPO / "tests" / "wasi" / "cortexm" / "seed", native=False),
+)
 CLANG = ["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wl,-z,stack-size=8192",
          "-Wl,--initial-memory=65536", "-Wl,--strip-debug"]
 
-# One input-section line of a GNU ld map: " .text.foo  0xADDR  0xSIZE  file(member)".
-_MAP_LINE = re.compile(r"^\s*(\.\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)$")
+# The native twin's entry: startup.c calls main(void); the program wants argc/argv.
+NATIVE_MAIN = """/* GENERATED by bench/wasi_size.py: the native twin's main, with the WASI firmware's argv. */
+int waft_twin_main(int argc, char **argv);
+int main(void) {
+    static char *argv[] = {%s, 0};
+    return waft_twin_main(1, argv);
+}
+"""
+
+# Output sections that occupy flash, and those that occupy RAM (.data: both).
+FLASH_SECTIONS = (".isr_vector", ".text", ".ARM.extab", ".ARM.exidx", ".data")
+RAM_SECTIONS = (".data", ".bss")
+PART_ORDER = ("module code", "module rodata", "module unwind", "program", "runtime", "WASI",
+              "WASI main + glue", "startup", "libc", "libm", "libgcc", "other")
+
+_TOP = re.compile(r"^(\.\S+|/DISCARD/)(?:\s+0x([0-9a-f]+)\s+0x([0-9a-f]+))?")
+_INPUT = re.compile(r"^ (\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$")
+_NAME_ONLY = re.compile(r"^ ?(\S+)$")
+_FILL = re.compile(r"^ \*fill\*\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)")
 
 
-def part_of(path: str) -> str:
+@dataclass
+class Breakdown:
+    flash: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    ram: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    members: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # libc/libgcc objects, flash
+
+
+def compiler_temporaries(map_text: str) -> list[str]:
+    """The objects the compiler driver made from C sources on the way, in command-line order."""
+    loads = re.findall(r"^LOAD (\S+)$", map_text, re.MULTILINE)
+    return [p for p in loads if re.search(r"/cc[^/]*\.o$", p)]
+
+
+def classify(path: str, names: dict[str, str], core_objects: int) -> str:
+    """The part of the image an input file belongs to (see the module docstring)."""
+    if path in names:
+        return names[path]
     if path.endswith("prog.o"):
         return "module"
-    # The link compiles the WASI main, its generated configuration and the board
-    # glue on the way (waftkit.firmware.link), so they appear as the compiler's temporary objects.
-    if "libwaft.a" in path or re.search(r"/cc[^/]*\.o$", path):
-        return "runtime"
-    return "libc"
+    member = re.search(r"libwaft\.a\((\d+)_", path)
+    if member:
+        return "runtime" if int(member.group(1)) < core_objects else "WASI"
+    for lib in ("libgcc", "libm", "libc"):
+        if re.search(rf"/{lib}(_nano)?\.a\(", path):
+            return lib
+    return "other"
 
 
-def split_by_part(map_file: Path) -> dict[str, dict[str, int]]:
-    """Bytes of flash (text/rodata/data image) and RAM (data/bss) per part, from the map."""
-    sizes: dict[str, dict[str, int]] = defaultdict(lambda: {"flash": 0, "ram": 0})
+def split_map(map_file: Path, sources: list[Path], source_part: dict[Path, str], core_objects: int) -> Breakdown:
+    """Bytes of flash and RAM per part, from the map's memory map.
+
+    `sources` are the C files the link compiled, in command-line order, and
+    `source_part` names each one's part: the driver's temporary objects
+    appear in the map in that order.
+    """
+    text = map_file.read_text()
+    temps = compiler_temporaries(text)
+    c_sources = [s for s in sources if s.suffix == ".c"]
+    if len(temps) != len(c_sources):
+        raise RuntimeError(f"{map_file}: {len(temps)} compiled objects for {len(c_sources)} C sources")
+    names = {t: source_part[s] for t, s in zip(temps, c_sources)}
+    # Output section -> (address, size), and its input pieces: (address, listed size, input name, file).
+    sections: dict[str, tuple[int, int]] = {}
+    pieces: dict[str, list[tuple[int, int, str, str]]] = defaultdict(list)
+    body = text.split("Linker script and memory map", 1)[1]
     section = ""
     pending = ""
-    in_memory_map = False
-    for raw in map_file.read_text().splitlines():
-        if raw.startswith("Linker script and memory map"):
-            in_memory_map = True
+    for raw in body.splitlines():
+        top = _TOP.match(raw)
+        if top:
+            section = top.group(1)
+            if top.group(2):
+                sections[section] = (int(top.group(2), 16), int(top.group(3), 16))
             continue
-        if not in_memory_map:
+        if section not in FLASH_SECTIONS and section not in RAM_SECTIONS:
+            continue
+        fill = _FILL.match(raw)
+        if fill:
+            pieces[section].append((int(fill.group(1), 16), int(fill.group(2), 16), section, "*fill*"))
             continue
         line = pending + raw if pending else raw
         pending = ""
-        if re.match(r"^\s*\.\S+$", line):  # a long section name: the numbers follow on the next line
-            pending = line
+        if _NAME_ONLY.match(line) and not line.lstrip().startswith("*"):
+            pending = line  # a long input-section name: its numbers are on the next line
             continue
-        m = _MAP_LINE.match(line)
-        if not m:
-            top = re.match(r"^(\.\S+)", raw)
-            if top:
-                section = top.group(1)
+        m = _INPUT.match(line)
+        if m and not m.group(4).startswith("0x") and int(m.group(3), 16):
+            pieces[section].append((int(m.group(2), 16), int(m.group(3), 16), m.group(1), m.group(4)))
+    out = Breakdown()
+    for section, (base, total) in sections.items():
+        if section not in FLASH_SECTIONS and section not in RAM_SECTIONS:
             continue
-        size = int(m.group(3), 16)
-        if size == 0 or m.group(4).startswith("0x"):
-            continue
-        name = m.group(1) or section
-        part = part_of(m.group(4))
-        if name.startswith((".text", ".rodata", ".ARM")):
-            sizes[part]["flash"] += size
-        elif name.startswith(".data"):
-            sizes[part]["flash"] += size
-            sizes[part]["ram"] += size
-        elif name.startswith((".bss", "COMMON")):
-            sizes[part]["ram"] += size
-    return sizes
+        # A piece owns the bytes from its address up to the next piece's: merged strings
+        # (listed at their size before merging) overlap the next piece, and alignment
+        # gaps that ld does not print as *fill* go to "other".
+        ordered = sorted(pieces[section])
+        counted = 0
+        for i, (addr, size, name, path) in enumerate(ordered):
+            following = ordered[i + 1][0] if i + 1 < len(ordered) else base + total
+            size = max(0, min(size, following - addr))
+            if size == 0:
+                continue
+            counted += size
+            part = classify(path, names, core_objects)
+            if part == "module":
+                part = ("module unwind" if section.startswith(".ARM") else
+                        "module rodata" if name.startswith(".rodata") else "module code")
+            if section in FLASH_SECTIONS:
+                out.flash[part] += size
+                if part in ("libc", "libm", "libgcc"):
+                    member = re.sub(r"^.*[(](?:lib_a-)?(.*)[.]o[)]$", r"\1", path)
+                    out.members[f"{part}: {member}"] += size
+            if section in RAM_SECTIONS:
+                out.ram[part] += size
+        if section in FLASH_SECTIONS:
+            out.flash["other"] += total - counted
+        if section in RAM_SECTIONS:
+            out.ram["other"] += total - counted
+    return out
 
 
-def measure_program(target, label: str, source: Path, seed: Path | None, work: Path) -> dict:
-    wasm = work / "prog.wasm"
-    subprocess.run([*CLANG, str(source), "-o", str(wasm)], check=True)
+def _wasm(source: Path, flags: tuple[str, ...], out: Path) -> Path:
+    subprocess.run([*CLANG, str(source), *flags, "-o", str(out)], check=True)
+    return out
+
+
+def _run(target: Target, elf: Path) -> dict:
+    from waftkit.runners.qemu import run_elf
+    result = run_elf(target, elf, timeout=30)
+    return {"exit": result.returncode, "stdout": result.stdout}
+
+
+def module_functions(obj: Path, module, top: int = 8) -> list[dict]:
+    """The module's largest compiled functions: Thumb bytes beside their Wasm body bytes."""
+    from elftools.elf.elffile import ELFFile
+
+    names = {}
+    with obj.open("rb") as f:
+        for sym in ELFFile(f).get_section_by_name(".symtab").iter_symbols():
+            m = re.match(r"^wasm\.(\d+)\.(.*)$", sym.name)
+            if m and sym["st_info"]["type"] == "STT_FUNC":
+                names[int(m.group(1))] = (m.group(2), sym["st_size"])
+    rows = []
+    for index, (name, size) in names.items():
+        local = index - module.num_imported_funcs
+        if 0 <= local < len(module.functions):
+            rows.append({"name": name, "compiled": size, "wasm": module.functions[local].body_size})
+    return sorted(rows, key=lambda r: -r["compiled"])[:top]
+
+
+def measure_waft(target: Target, prog: Program, work: Path, run: bool) -> dict:
+    wasm = _wasm(prog.source, prog.wasm_flags, work / "prog.wasm")
     result = compile_module(wasm.read_bytes(), target, prefix="prog", memory_cap_pages=1)
     (work / "prog.o").write_bytes(result.object)
     (work / "prog.h").write_text(result.header)
+    args = [prog.source.stem]
+    dirs = [(prog.seed, "data")] if prog.seed else []
     elf = wasi_firmware.link_firmware(
         target, work / "prog.o", work / "prog.h", work / "prog.elf", prefix="prog",
-        build_dir=work, args=[source.stem], dirs=[(seed, "data")] if seed else (),
-        map_file=work / "prog.map", epoch_ns=0, seed=bytes(16))
+        build_dir=work, args=args, dirs=dirs, map_file=work / "prog.map", epoch_ns=0, seed=bytes(16))
+    # The sources link_firmware compiled, in its order (board glue first, then the WASI ones).
+    fw = wasi_firmware.firmware_sources(target, work, args=args, dirs=dirs, epoch_ns=0, seed=bytes(16))
+    board = link_mod.board_sources(target)
+    part = {s: "startup" for s in board} | {s: "WASI main + glue" for s in fw}
+    core = len(runtime_mod.runtime_sources(target))
+    parts = split_map(work / "prog.map", [*board, *fw], part, core)
     whole = measure(elf, target)
-    parts = split_by_part(work / "prog.map")
+    # The static instance is defined by the WASI main: report it apart.
     instance = result.instance_size
-    # The static instance is defined by the WASI main (runtime side): report it apart.
-    parts["runtime"]["ram"] -= min(parts["runtime"]["ram"], instance)
+    parts.ram["WASI main + glue"] -= min(parts.ram["WASI main + glue"], instance)
     imports = len([i for i in result.module.imports if i.module == "wasi_snapshot_preview1"])
-    return {"program": label, "source": str(source.relative_to(REPO)), "wasi_imports": imports,
-            "flash_total": whole.flash_used, "ram_static_total": whole.ram_used,
-            "stack": whole.stack, "instance_ram": instance,
-            "parts": {k: dict(v) for k, v in sorted(parts.items())}}
+    row = _row(elf, whole, parts, work / "prog.map")
+    row.update({"wasm_bytes": wasm.stat().st_size, "wasi_imports": imports, "instance_ram": instance,
+                "wasm_code_bytes": sum(f.body_size for f in result.module.functions),
+                "wasm_data_bytes": sum(len(d.data) for d in result.module.datas),
+                "module_functions": module_functions(work / "prog.o", result.module)})
+    if run:
+        row["run"] = _run(target, elf)
+    return row
+
+
+def measure_native(target: Target, prog: Program, work: Path, run: bool) -> dict:
+    main = work / "twin_main.c"
+    main.write_text(NATIVE_MAIN % json.dumps(prog.source.stem))
+    program = work / prog.source.name
+    program.write_text(f"#define main waft_twin_main\n#line 1 \"{prog.source}\"\n" + prog.source.read_text())
+    elf = link_mod.link(target, [main, program], work / "native.elf", map_file=work / "native.map",
+                        printf_float=prog.printf_float)
+    board = link_mod.board_sources(target)
+    part = {s: "startup" for s in board} | {main: "program", program: "program"}
+    parts = split_map(work / "native.map", [*board, main, program], part, 0)
+    row = _row(elf, measure(elf, target), parts, work / "native.map")
+    row["printf_float"] = prog.printf_float
+    if run:
+        row["run"] = _run(target, elf)
+    return row
+
+
+def _row(elf: Path, whole, parts: Breakdown, map_file: Path) -> dict:
+    if sum(parts.flash.values()) != whole.flash_used:
+        raise RuntimeError(f"{map_file}: the parts add up to {sum(parts.flash.values()):,} bytes of flash, "
+                           f"the image holds {whole.flash_used:,}: the map parser missed something")
+    top = sorted(parts.members.items(), key=lambda kv: -kv[1])[:12]
+    return {"flash_total": whole.flash_used, "ram_static_total": whole.ram_used, "stack": whole.stack,
+            "flash": {k: parts.flash[k] for k in PART_ORDER if parts.flash.get(k)},
+            "ram": {k: parts.ram[k] for k in PART_ORDER if parts.ram.get(k)},
+            "libraries_top": dict(top)}
+
+
+def measure_program(target: Target, prog: Program, work: Path, run: bool = True) -> dict:
+    row = {"program": prog.label, "source": str(prog.source.relative_to(REPO)),
+           "wasm_flags": list(prog.wasm_flags)}
+    (work / "waft").mkdir()
+    row["waft"] = measure_waft(target, prog, work / "waft", run)
+    if prog.native:
+        (work / "native").mkdir()
+        row["native"] = measure_native(target, prog, work / "native", run)
+        row["ratio"] = round(row["waft"]["flash_total"] / row["native"]["flash_total"], 2)
+    return row
+
+
+def _kb(n: int) -> str:
+    return f"{n:,}"
 
 
 def render(target_name: str, rows: list[dict]) -> str:
-    out = [f"# WASI runtime size on {target_name}", "",
-           "Measured by `bench/wasi_size.py` from the linker map (bytes). The runtime column is",
-           "libwaft.a (core + WASI port) plus the WASI main, its generated configuration and the",
-           "board glue (startup, console, clock); libc is newlib-nano, libm and libgcc.", "",
-           "| program | WASI imports | flash total | module flash | runtime flash | libc flash |"
-           " runtime RAM | instance RAM | stack |",
-           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    out = [f"# WASI firmware size on {target_name}", "",
+           "Measured by `bench/wasi_size.py --target " + target_name + "` from the linker map (bytes of",
+           "flash: code, read-only data, tables and the initial image of .data). The native twin is the same",
+           "C source built with arm-none-eabi-gcc -O2 and newlib-nano, same startup and console.", "",
+           f"| program | image | flash total | vs native (goal <= {GOAL_RATIO:g}x) | static RAM | instance RAM |",
+           "| --- | --- | ---: | ---: | ---: | ---: |"]
     for r in rows:
-        p = r["parts"]
-        out.append(f"| {r['program']} | {r['wasi_imports']} | {r['flash_total']:,} | "
-                   f"{p.get('module', {}).get('flash', 0):,} | {p.get('runtime', {}).get('flash', 0):,} | "
-                   f"{p.get('libc', {}).get('flash', 0):,} | {p.get('runtime', {}).get('ram', 0):,} | "
-                   f"{r['instance_ram']:,} | {r['stack']:,} |")
-    out += ["", "Only the WASI functions a module imports reach its image (-ffunction-sections and",
-            "--gc-sections). About 12 KB of the libc column is newlib-nano's float printf, which",
-            "Waft's link asks for (`-u _printf_float`) so that C code in the firmware can print floats.", ""]
+        w = r["waft"]
+        ratio = f"{r['ratio']:.2f}x" if "ratio" in r else "—"
+        out.append(f"| {r['program']} | Waft | {_kb(w['flash_total'])} | {ratio} | "
+                   f"{_kb(w['ram_static_total'] - w['instance_ram'])} | {_kb(w['instance_ram'])} |")
+        if "native" in r:
+            n = r["native"]
+            fl = "newlib-nano + float printf" if n["printf_float"] else "newlib-nano"
+            out.append(f"| {r['program']} | native ({fl}) | {_kb(n['flash_total'])} | 1.00x | "
+                       f"{_kb(n['ram_static_total'])} | — |")
+    out += ["", "## Flash by part", "",
+            "| program | image | " + " | ".join(PART_ORDER) + " |",
+            "| --- | --- | " + " | ".join("---:" for _ in PART_ORDER) + " |"]
+    for r in rows:
+        for kind in ("waft", "native"):
+            if kind in r:
+                f = r[kind]["flash"]
+                out.append(f"| {r['program']} | {kind} | " +
+                           " | ".join(_kb(f[p]) if f.get(p) else "" for p in PART_ORDER) + " |")
+    out += ["", "## RAM by part (.data + .bss; the instance apart)", "",
+            "| program | image | " + " | ".join(PART_ORDER) + " |",
+            "| --- | --- | " + " | ".join("---:" for _ in PART_ORDER) + " |"]
+    for r in rows:
+        for kind in ("waft", "native"):
+            if kind in r:
+                f = r[kind]["ram"]
+                out.append(f"| {r['program']} | {kind} | " +
+                           " | ".join(_kb(f[p]) if f.get(p) else "" for p in PART_ORDER) + " |")
+    out += ["", "## The module: compiled code against its Wasm", "",
+            "| program | Wasm code | module code | ratio | data segments | module rodata | largest functions (compiled / Wasm bytes) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        w = r["waft"]
+        code = w["flash"].get("module code", 0)
+        funcs = ", ".join(f"{f['name']} {f['compiled']:,}/{f['wasm']:,}" for f in w["module_functions"][:6])
+        out.append(f"| {r['program']} | {_kb(w['wasm_code_bytes'])} | {_kb(code)} | "
+                   f"{code / max(1, w['wasm_code_bytes']):.2f}x | {_kb(w['wasm_data_bytes'])} | "
+                   f"{_kb(w['flash'].get('module rodata', 0))} | {funcs} |")
+    out += ["", "## Largest library objects (flash)", ""]
+    for r in rows:
+        for kind in ("waft", "native"):
+            if kind in r:
+                items = ", ".join(f"{k} {v:,}" for k, v in r[kind]["libraries_top"].items())
+                out.append(f"- {r['program']}, {kind}: {items}")
+    runs = [(r["program"], k, r[k]["run"]) for r in rows for k in ("waft", "native") if k in r and "run" in r[k]]
+    if runs:
+        out += ["", "## Both images run (QEMU)", "", "| program | image | exit | stdout |", "| --- | --- | ---: | --- |"]
+        for label, kind, res in runs:
+            out.append(f"| {label} | {kind} | {res['exit']} | `{res['stdout'].strip()}` |")
+    out += ["", "The module is wasi-libc compiled to Wasm (printf, dlmalloc for argv, stdio) and its data",
+            "segments, stored once in flash and copied into linear memory at instantiation; its code is",
+            "about 1.2x its Wasm bytes. Only the WASI functions a module imports reach the image",
+            "(-ffunction-sections, --gc-sections). WASI firmware links newlib-nano without float printf",
+            "(its C never formats a float), without newlib's stdio (fflush is a weak reference), strcmp",
+            "or second memset: see docs/wasi.md, Image size.", ""]
     return "\n".join(out)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", default="stm32f4")
-    args = parser.parse_args()
+    parser.add_argument("--no-run", action="store_true", help="measure only; do not run the images under QEMU")
+    args = parser.parse_args(argv)
     target = load_target(args.target)
     rows = []
-    for label, (source, seed) in PROGRAMS.items():
+    for prog in PROGRAMS:
         with tempfile.TemporaryDirectory() as tmp:
-            rows.append(measure_program(target, label, source, seed, Path(tmp)))
+            rows.append(measure_program(target, prog, Path(tmp), run=not args.no_run))
     results = BENCH_DIR / "results"
     results.mkdir(exist_ok=True)
     (results / f"wasi_size_{target.name}.json").write_text(json.dumps(rows, indent=2) + "\n")

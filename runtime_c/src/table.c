@@ -55,5 +55,13 @@ bool waft_func_signature_equal(const char *a, const char *b) {
     if (a == NULL || b == NULL) {
         return false;
     }
-    return strcmp(a, b) == 0;
+    /* A byte loop, not strcmp: signatures are a few characters (and equal ones
+     * usually share one COMDAT string, caught above), while newlib's strcmp for
+     * Armv7E-M is a 732-byte word-at-a-time routine that every firmware with a
+     * call_indirect would otherwise link. */
+    while (*a != '\0' && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
 }

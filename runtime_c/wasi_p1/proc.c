@@ -15,6 +15,15 @@
 
 #include <stdio.h>
 
+#if defined(WAFT_PORT_CORTEX_M) && defined(_NEWLIB_VERSION)
+/* On a newlib board, a weak reference: firmware whose C never uses newlib's stdio
+ * (a WASI firmware: the console is the port's) must not link fflush, which
+ * brings __sinit, the FILE allocator, malloc and the stdio syscalls (~2 KB).
+ * Any C that does use stdio links fflush itself (__sinit, fvwrite and wbuf
+ * call _fflush_r, which lives in fflush's object), and then it is flushed. */
+#pragma weak fflush
+#endif
+
 WAFT_NORETURN void wasi_snapshot_preview1__proc_exit(void *ctx, int32_t rval) {
     waft_wasi_ctx *c = WASI_CTX(ctx);
     c->exit_code = rval;
@@ -80,7 +89,9 @@ int32_t waft_wasi_run_start(waft_wasi_ctx *ctx, void (*start)(void *inst), void 
     ctx->exited = false;
     ctx->raised_signal = 0;
     waft_trap_code code = waft_call_guarded(call_start, &call, inst);
-    fflush(stdout); /* the embedder's own stdio, before any message of ours */
+    if (fflush != NULL) {
+        fflush(stdout); /* the embedder's own stdio, before any message of ours */
+    }
     return waft_wasi_exit_status(ctx, code);
 }
 

@@ -43,13 +43,39 @@ int main(void) {
 """
 
 
-def _build(tmp_path: Path, target_name: str, source: str) -> Path:
+FLOATS = r"""
+#include <stdio.h>
+int main(void) {
+    volatile double x = 3.14159;
+    printf("[%.2f] [%d]\n", x, 42);
+    return 0;
+}
+"""
+
+
+def _build(tmp_path: Path, target_name: str, source: str, **link_options) -> Path:
     target = load_target(target_name)
     c = tmp_path / "main.c"
     c.write_text(source)
     elf = tmp_path / "main.elf"
-    subprocess.run(link_command(target, [c], elf), check=True, capture_output=True)
+    subprocess.run(link_command(target, [c], elf, **link_options), check=True, capture_output=True)
     return elf
+
+
+def _symbols(elf: Path) -> set[str]:
+    out = subprocess.run(["arm-none-eabi-nm", str(elf)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.strip()}
+
+
+@pytest.mark.parametrize("printf_float", [True, False])
+def test_float_printf_only_when_asked(tmp_path: Path, printf_float: bool) -> None:
+    """C firmware that prints floats asks for newlib-nano's float printf (printf_float=True,
+    the generic link's default); without it %f prints nothing and the 12 KB stay out."""
+    elf = _build(tmp_path, "stm32f4", FLOATS, printf_float=printf_float)
+    result = run_elf(load_target("stm32f4"), elf, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("[3.14] [42]\n" if printf_float else "[] [42]\n")
+    assert ("_printf_float" in _symbols(elf)) == printf_float
 
 
 @pytest.mark.parametrize("target", ["stm32f4", "cortex-m0plus", "mps2-an386", "mps2-an500", "mps2-an505"])

@@ -42,6 +42,7 @@ from wasi_harness import (
 )
 
 from aot.compiler import compile_module
+from aot.wasm.decode import decode_module
 from aot.targets import Target, load_target
 from waftkit.firmware.size import measure
 from waftkit.firmware.wasi_firmware import console_end_of_input, link_firmware
@@ -303,6 +304,32 @@ def test_only_imported_functions_are_linked(board: Target, tmp_path: Path) -> No
     assert not {s for s in symbols if s.startswith("waft_ramfs_") or s == "waft_insecure_fallback_random"}
     report = measure(elf, board)
     assert report.ram_used + report.stack <= board.ram.length
+
+
+def test_printf_hello_links_none_of_newlibs_stdio(tmp_path: Path) -> None:
+    """issue 17: a printf hello's image holds no newlib float printf, stdio or strcmp (the
+    module's printf is its own), and its data segments once; printf_float=True is the way back."""
+    source = tmp_path / "hello.c"
+    source.write_text('#include <stdio.h>\n'
+                      'int main(int argc, char **argv) { printf("hi %s %d\\n", argv[0], argc); return 0; }\n')
+    case = Case(name="hello", stdout="hi hello.wasm 1\n")
+    elf = build_firmware(source, case, tmp_path)
+    check(run_firmware(elf), case)
+    symbols = _symbols(elf, TARGET)
+    # Float printf (dtoa, malloc...), stdio's FILE machinery (fflush after _start), strcmp
+    # (call_indirect's signature check), newlib's second memset (__aeabi_memclr).
+    assert not symbols & {"_printf_float", "_dtoa_r", "fflush", "__sinit", "_malloc_r", "strcmp", "__aeabi_memset"}
+    obj, header = _compiled(source, 1)
+    with_float = link_firmware(TARGET, obj, header, tmp_path / "float.elf", prefix="prog",
+                               build_dir=tmp_path / "build-float", runtime_dir=_build_root(),
+                               args=["hello.wasm"], printf_float=True)
+    assert "_printf_float" in _symbols(with_float, TARGET)
+    # The module's flash holds each data segment once (they are copied into linear memory).
+    segments = sum(len(d.data) for d in decode_module(build_wasm(source, ONE_PAGE).read_bytes()).datas)
+    rodata = subprocess.run([_tool(TARGET, "size"), "-A", str(obj)], capture_output=True, text=True,
+                            check=True).stdout
+    module_rodata = sum(int(line.split()[1]) for line in rodata.splitlines() if line.startswith(".rodata"))
+    assert segments <= module_rodata < segments + 512
 
 
 def test_every_import_links_on_the_board(board: Target, tmp_path: Path) -> None:

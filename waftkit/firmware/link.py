@@ -58,12 +58,31 @@ def linker_script(target: Target) -> Path | None:
     return script
 
 
-def link_flags(target: Target, map_file: Path | None = None) -> list[str]:
-    """Flags for the final link (given to the C compiler driver), before the inputs."""
+def printf_float_flags(target: Target) -> list[str]:
+    """Link flags that give the C library's printf/scanf float conversions (%f, %g, %e).
+
+    newlib-nano leaves them out unless the link asks (`-u _printf_float`,
+    `-u _scanf_float`): they cost about 12 KB of flash on a Cortex-M (dtoa,
+    multiprecision arithmetic, malloc, assert/abort, libgcc's soft double).
+    Only C code in the firmware needs them: a Wasm module's printf is
+    compiled into the module and never calls the board's C library.
+    picolibc (RISC-V) chooses its printf at compile time instead: nothing to add.
+    """
+    if target.kind == "cortex-m":
+        return ["-u", "_printf_float"]
+    return []
+
+
+def link_flags(target: Target, map_file: Path | None = None, *, printf_float: bool = True) -> list[str]:
+    """Flags for the final link (given to the C compiler driver), before the inputs.
+
+    `printf_float`: link the C library's float printf (printf_float_flags).
+    The default keeps it for C firmware, whose authors expect %f; WASI firmware,
+    whose only C is Waft's own, links without (wasi_firmware.link_firmware).
+    """
     flags = list(target.cflags)
     if target.kind == "cortex-m":
-        # newlib-nano leaves float formatting out of printf unless asked: users expect %f.
-        flags += ["-nostartfiles", "--specs=nano.specs", "-u", "_printf_float", "-Wl,--gc-sections",
+        flags += ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections",
                   # libgcc.a objects lack .note.GNU-stack; bare metal has no executable-stack notion.
                   "-Wl,--no-warn-execstack",
                   f"-L{CORTEX_M_GLUE}", f"-T{linker_script(target)}"]
@@ -71,6 +90,8 @@ def link_flags(target: Target, map_file: Path | None = None) -> list[str]:
         # picolibc's semihosting crt0 and OS layer: stdout/stderr and exit(status) reach QEMU.
         flags += ["--crt0=semihost", "--oslib=semihost", "-Wl,--gc-sections",
                   "-Wl,--no-warn-execstack", f"-T{linker_script(target)}"]
+    if printf_float:
+        flags += printf_float_flags(target)
     if map_file is not None:
         flags.append(f"-Wl,-Map={map_file}")
     return flags
@@ -82,18 +103,19 @@ def link_libraries(target: Target) -> list[str]:
 
 
 def link_command(target: Target, inputs: Sequence[Path | str], output: Path, *,
-                 map_file: Path | None = None, cflags: Sequence[str] = ()) -> list[str]:
+                 map_file: Path | None = None, cflags: Sequence[str] = (),
+                 printf_float: bool = True) -> list[str]:
     """The whole link command: C sources among `inputs` are compiled on the way."""
     includes = [f"-I{d}" for d in include_dirs(target)]
     sources = [str(p) for p in board_sources(target)] + [str(p) for p in inputs]
-    return [target.cc, *link_flags(target, map_file), "-O2", "-std=gnu11", *includes, *cflags,
+    return [target.cc, *link_flags(target, map_file, printf_float=printf_float), "-O2", "-std=gnu11", *includes, *cflags,
             *sources, *link_libraries(target), "-o", str(output)]
 
 
 def link(target: Target, inputs: Sequence[Path | str], output: Path, *,
-         map_file: Path | None = None, cflags: Sequence[str] = ()) -> Path:
+         map_file: Path | None = None, cflags: Sequence[str] = (), printf_float: bool = True) -> Path:
     """Link `inputs` (C files, objects, libraries) into `output`; TargetError on failure."""
-    cmd = link_command(target, inputs, output, map_file=map_file, cflags=cflags)
+    cmd = link_command(target, inputs, output, map_file=map_file, cflags=cflags, printf_float=printf_float)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         output.unlink(missing_ok=True)

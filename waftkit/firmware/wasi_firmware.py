@@ -274,15 +274,21 @@ def link_firmware(target: Target, module_object: Path, module_header: Path, outp
                   dirs: Sequence[Dir] = (), console: str = "semihost", defines: Sequence[str] = (),
                   runtime_dir: Path | None = None, map_file: Path | None = None,
                   epoch_ns: int | None = None, seed: bytes | None = None,
-                  thread_defines: Sequence[str] | None = None) -> Path:
+                  thread_defines: Sequence[str] | None = None, printf_float: bool = False) -> Path:
     """Link a compiled WASI module (object + header from aot.compiler) into firmware `output`.
 
     `build_dir` receives the generated configuration; `runtime_dir` (default:
     build_dir) holds the cached runtime library.  A module with threads needs
     `thread_defines` (and embedding.main_defines among `defines`).  Raises
     TargetError when a step fails.
+
+    `printf_float` links the C library's float printf (link.printf_float_flags).
+    Off by default: the firmware's C is Waft's own, which never formats a float,
+    and the module's printf is compiled into the module.  Turn it on only when
+    C code of your own that prints floats joins the link.
     """
     sources = firmware_sources(target, build_dir, args=args, env=env, dirs=dirs, epoch_ns=epoch_ns, seed=seed)
     library = wasi_runtime(target, Path(runtime_dir or build_dir), thread_defines)
     cflags = firmware_cflags(target, prefix=prefix, header=Path(module_header), console=console, defines=defines)
-    return link_mod.link(target, [*sources, module_object, library], output, map_file=map_file, cflags=cflags)
+    return link_mod.link(target, [*sources, module_object, library], output, map_file=map_file, cflags=cflags,
+                         printf_float=printf_float)
