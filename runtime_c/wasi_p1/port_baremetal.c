@@ -109,11 +109,19 @@ static uint16_t open_new(uint16_t node, int32_t *host) {
 
 static bool is_console(int32_t host) { return host >= 0 && host <= 2; }
 
-static uint64_t now_ns(void) {
+uint64_t waft_wasi_realtime_ns(void) {
     uint64_t ns;
     (void)wasi_port_clock_time(WAFT_WASI_CLOCKID_REALTIME, &ns);
     return ns;
 }
+
+/* File times.  The clock comes through a hook that the configuration which
+ * mounts the RAM filesystem defines (waftkit/firmware/wasi_firmware.py), so a
+ * program without files links no clock, RTC or 64-bit division for them even
+ * though writev's file branch is in its image.  No mount, no file: the
+ * fallback is never used. */
+#pragma weak waft_ramfs_clock_ns
+static uint64_t now_ns(void) { return waft_ramfs_clock_ns != NULL ? waft_ramfs_clock_ns() : 0; }
 
 static void stat_of(uint16_t node, wasi_filestat *out) {
     waft_ramfs_stat st;

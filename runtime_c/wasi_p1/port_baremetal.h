@@ -84,6 +84,16 @@ void waft_port_wasi_sleep(uint64_t until_ns);
 /* p1 sched_yield: go behind the other ready threads of the caller's priority. */
 void waft_port_wasi_yield(void);
 
+/* --- file times ------------------------------------------------------------ */
+
+/* The realtime clock in ns: the board's RTC, else waft_wasi_epoch_ns plus the
+ * monotonic clock (port_baremetal.c). */
+uint64_t waft_wasi_realtime_ns(void);
+/* The clock the RAM filesystem stamps files with.  Defined by the
+ * configuration that mounts it (as waft_wasi_realtime_ns), referenced weakly
+ * by the port: firmware without files links no clock code for them. */
+uint64_t waft_ramfs_clock_ns(void);
+
 /* --- from the firmware's main (runtime_c/wasi_p1/baremetal_main.c) ------- */
 
 /* CLOCK_REALTIME without an RTC: this plus the monotonic clock.  The

@@ -172,6 +172,9 @@ def render_config(*, args: Sequence[str], env: Mapping[str, str] | Sequence[str]
             "static uint8_t ramfs_pool[WAFT_RAMFS_BYTES];",
             "static waft_ramfs_node ramfs_nodes[WAFT_RAMFS_NODES];",
             "",
+            "/* Files are stamped with the realtime clock (port_baremetal.h says why the hook is here). */",
+            "uint64_t waft_ramfs_clock_ns(void) { return waft_wasi_realtime_ns(); }",
+            "",
         ]
     out.append("static const char *const guest_argv[] = {" + ", ".join(c_string(a) for a in args) + ", NULL};")
     out.append("static const char *const guest_env[] = {" + "".join(c_string(e) + ", " for e in env_items) + "NULL};")
