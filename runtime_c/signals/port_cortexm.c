@@ -201,6 +201,7 @@ int32_t waft_signals_port_init(waft_signals *sig) {
         return WAFT_SIGNALS_EINVAL;
     }
     the_signals = sig;
+    waft_clock_start(); /* timer lines and deadlines are on it (idempotent) */
     /* Immediate handlers run on the interrupt stack: the kernel's own once it
      * has started (threads run on theirs), else the main stack, which main()
      * shares with them (its limit is the main thread's). */
