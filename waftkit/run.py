@@ -146,11 +146,15 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
                                      options.grants, PREFIX)
     threads = embedding.thread_defines(target, options.max_threads) if embedding.uses_threads(decoded) else None
     with tempfile.TemporaryDirectory(prefix="waft-run-") as tmp:
-        elf = wasi_firmware.link_firmware(
-            target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", Path(tmp) / "program.elf",
-            prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
-            args=[name, *options.args], env=options.env,
-            dirs=[wasi_firmware.parse_dir(d) for d in options.dirs], defines=defines, thread_defines=threads)
+        dirs = [wasi_firmware.parse_dir(d) for d in options.dirs]
+        if embedding.uses_signals(decoded):
+            elf = _link_signals_firmware(target, module, Path(tmp), [name, *options.args], options.env, dirs,
+                                         defines, threads)
+        else:
+            elf = wasi_firmware.link_firmware(
+                target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", Path(tmp) / "program.elf",
+                prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
+                args=[name, *options.args], env=options.env, dirs=dirs, defines=defines, thread_defines=threads)
         stdin = _console_input(wasi_firmware.console_end_of_input(target))
         try:
             result = runner.run(elf, stdin=stdin)
@@ -165,6 +169,25 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
         raise TargetError(f"{name} on {target.name}: no exit within {runner.timeout:.0f} s "
                           f"({runner.name} runner)")
     return result.returncode
+
+
+def _link_signals_firmware(target: Target, module: Path, tmp: Path, args: list[str], env: list[str],
+                           dirs: list, defines: list[str], threads: list[str] | None) -> Path:
+    """wasi_firmware.link_firmware, with the signals layer and its port in the runtime library.
+
+    The signals layer is in the library only for modules that import it (its
+    port takes over the vector table), so it is added here rather than to
+    every board runtime.
+    """
+    sources = wasi_firmware.firmware_sources(target, tmp, args=args, env=env, dirs=dirs)
+    extra = wasi.runtime_sources(target) + embedding.signal_sources(target)
+    lib_defines = wasi_firmware.runtime_defines()
+    if threads is not None:
+        extra += embedding.thread_sources(target)
+        lib_defines += list(threads)
+    library = runtime_library(target, cache_dir(), extra_sources=extra, defines=lib_defines)
+    cflags = wasi_firmware.firmware_cflags(target, prefix=PREFIX, header=module / f"{PREFIX}.h", defines=defines)
+    return link(target, [*sources, module / f"{PREFIX}.o", library], tmp / "program.elf", cflags=cflags)
 
 
 def _console_input(end: bytes = b""):

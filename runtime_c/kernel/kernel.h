@@ -241,6 +241,12 @@ void waft_os_critical_exit(waft_os_irq_state state);
 /* Is the caller an interrupt handler? */
 bool waft_os_in_isr(void);
 
+/* Cortex-M: the bounds [*low, *high) of the stack interrupt handlers run on
+ * once waft_os_init has moved main() to the process stack (its size is
+ * WAFT_OS_ISR_STACK_SIZE).  The signals port runs immediate Wasm handlers
+ * there, under a stack limit of *low + WAFT_STACK_MARGIN. */
+void waft_os_isr_stack(uintptr_t *low, uintptr_t *high);
+
 #ifdef __cplusplus
 }
 #endif

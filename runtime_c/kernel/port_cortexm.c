@@ -97,6 +97,11 @@ bool waft_os_in_isr(void) {
     return ipsr != 0;
 }
 
+void waft_os_isr_stack(uintptr_t *low, uintptr_t *high) {
+    *low = (uintptr_t)isr_stack;
+    *high = (uintptr_t)isr_stack + sizeof isr_stack;
+}
+
 /* --- time --------------------------------------------------------------------- */
 
 uint64_t waft_os_now_ns(void) { return waft_clock_ns(); }

@@ -87,10 +87,20 @@ static WAFT_NORETURN void handler_trapped(waft_signals *sig, waft_signals_line *
 static uint8_t effective_mask(const waft_signals_thread *t) { return t->mask > t->running ? t->mask : t->running; }
 
 uint8_t waft_signals_set_mask(waft_signals *sig, uint32_t level) {
-    waft_signals_thread *t = &sig->module.threads[waft_signals_current(sig)];
     uint8_t max = waft_signals_port_priority_max();
+    uint8_t now = level > max ? max : (uint8_t)level;
+    if (waft_signals_port_in_immediate()) {
+        /* An immediate handler masks for itself only: the hardware level,
+         * which its vector restores on the way out; the interrupted thread's
+         * own level is left alone. */
+        uint8_t old = waft_signals_port_get_mask();
+        waft_signals_port_set_mask(now);
+        return old;
+    }
+    waft_signals_thread *t = &sig->module.threads[waft_signals_current(sig)];
     uint8_t old = t->mask;
-    t->mask = level > max ? max : (uint8_t)level;
+    t->mask = now;
+    waft_signals_port_set_mask(now);
     return old;
 }
 
@@ -155,6 +165,7 @@ int32_t waft_signals_dispatch(waft_signals *sig, uint32_t limit, uint32_t *ran) 
         if (code != WAFT_TRAP_NONE) {
             handler_trapped(sig, l, code);
         }
+        waft_signals_port_handled(sig, l);
         ++*ran;
     }
     return WAFT_SIGNALS_OK;

@@ -210,6 +210,8 @@ static int32_t install(waft_signals *sig, waft_signals_line *l, const waft_func 
     int32_t err = waft_signals_port_attach(sig, l);
     if (err != WAFT_SIGNALS_OK) {
         l->attached = false;
+    } else {
+        waft_signals_port_priority(sig, l);
     }
     waft_signals_port_unlock(lock);
     return err;
@@ -283,6 +285,7 @@ int32_t waft_signals_detach(waft_signals *sig, uint32_t line) {
     l->entry = NULL;
     l->export_call = NULL;
     atomic_store(&l->pending, false);
+    waft_signals_port_hw_clear(sig, l);
     waft_signals_port_unlock(lock);
     return WAFT_SIGNALS_OK;
 }
@@ -333,6 +336,9 @@ int32_t waft_signals_set_priority(waft_signals *sig, uint32_t line, uint32_t pri
     }
     uint32_t lock = waft_signals_port_lock();
     l->priority = (uint8_t)priority;
+    if (l->attached) {
+        waft_signals_port_priority(sig, l);
+    }
     waft_signals_port_unlock(lock);
     return WAFT_SIGNALS_OK;
 }
@@ -359,6 +365,7 @@ int32_t waft_signals_clear_pending(waft_signals *sig, uint32_t line) {
     int32_t err = slot_for(sig, line, &l);
     if (err == WAFT_SIGNALS_OK) {
         atomic_store(&l->pending, false);
+        waft_signals_port_hw_clear(sig, l);
     }
     return err;
 }
@@ -367,7 +374,7 @@ int32_t waft_signals_is_pending(waft_signals *sig, uint32_t line, bool *pending)
     waft_signals_line *l;
     int32_t err = slot_for(sig, line, &l);
     if (err == WAFT_SIGNALS_OK) {
-        *pending = atomic_load(&l->pending);
+        *pending = atomic_load(&l->pending) || waft_signals_port_hw_pending(sig, l);
     }
     return err;
 }

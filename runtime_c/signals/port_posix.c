@@ -197,6 +197,23 @@ void waft_signals_port_pend_immediate(waft_signals *sig, waft_signals_line *l) {
     waft_signals_latch(sig, l); /* unreachable: no line is immediate on the host */
 }
 
+void waft_signals_port_priority(waft_signals *sig, waft_signals_line *l) {
+    (void)sig, (void)l; /* one priority on the host: set-priority answers notsup before this */
+}
+
+void waft_signals_port_handled(waft_signals *sig, waft_signals_line *l) { (void)sig, (void)l; }
+
+bool waft_signals_port_hw_pending(waft_signals *sig, waft_signals_line *l) {
+    (void)sig, (void)l;
+    return false; /* the portable flag is the whole story */
+}
+
+void waft_signals_port_hw_clear(waft_signals *sig, waft_signals_line *l) { (void)sig, (void)l; }
+
+void waft_signals_port_set_mask(uint8_t level) { (void)level; /* it gates deferred dispatch only */ }
+
+uint8_t waft_signals_port_get_mask(void) { return 0; /* never in an immediate handler here */ }
+
 static struct timespec to_timespec(uint64_t ns) {
     return (struct timespec){.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
 }

@@ -10,11 +10,12 @@
  *                  async-signal-safe handler, POSIX timers on CLOCK_MONOTONIC
  *                  for timer lines, one POSIX semaphore per thread to wake
  *                  it; deferred delivery only.
- *   (next)         Cortex-M: NVIC lines granted at build time with generated
- *                  vectors (immediate: the vector calls the compiled handler;
- *                  deferred: the vector latches), a hardware timer per timer
- *                  line, set-mask as BASEPRI, waiting in the kernel
- *                  (waft_os_wait32/notify) or WFI without one.
+ *   port_cortexm.c Cortex-M: NVIC lines granted at build time with vectors
+ *                  generated into the firmware (main/embed_ext.h: immediate,
+ *                  the vector calls the compiled handler; deferred, it
+ *                  latches), a board timer per timer line, set-mask as
+ *                  BASEPRI, waiting in the kernel (waft_os_wait32/notify) or
+ *                  in WFI without one.
  *
  * Contract for every function below: `l` is a granted slot; the portable
  * layer has checked the arguments the WIT defines errors for.  Functions
@@ -58,6 +59,29 @@ void waft_signals_port_enable(waft_signals *sig, waft_signals_line *l, bool on);
 /* Raise an immediate line from software (NVIC: set-pending).  Deferred lines
  * never come here: pend latches them in the portable layer. */
 void waft_signals_port_pend_immediate(waft_signals *sig, waft_signals_line *l);
+
+/* `l`'s priority changed (attach, set-priority): NVIC priority of its
+ * vector; nothing on the host. */
+void waft_signals_port_priority(waft_signals *sig, waft_signals_line *l);
+
+/* A deferred handler of `l` returned: a device interrupt whose vector masked
+ * it after latching (so a level-triggered source could not storm) is
+ * unmasked again.  Nothing on the host. */
+void waft_signals_port_handled(waft_signals *sig, waft_signals_line *l);
+
+/* An event the hardware holds for an immediate line (NVIC pending bit) that
+ * the portable `pending` flag does not show; clear drops it.  Host: none. */
+bool waft_signals_port_hw_pending(waft_signals *sig, waft_signals_line *l);
+void waft_signals_port_hw_clear(waft_signals *sig, waft_signals_line *l);
+
+/* set-mask(level) took effect for the caller: make the hardware hold back
+ * immediate lines of priority <= level (Cortex-M: BASEPRI; 0 unmasks).
+ * Host: nothing (the mask gates deferred dispatch only). */
+void waft_signals_port_set_mask(uint8_t level);
+
+/* Inside an immediate handler, the mask level the hardware is at now (so
+ * set-mask there returns it); never called elsewhere.  Host: 0. */
+uint8_t waft_signals_port_get_mask(void);
 
 /* Timer lines: first event at `first_release` (absolute, ns on the monotonic
  * clock; passed: at once), then every `period` ns (0: once), on the grid

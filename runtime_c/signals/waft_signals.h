@@ -21,7 +21,7 @@
  *                  calling a handler behind its own trap boundary
  *   signals_port.h what differs per platform (sources, timers, waking a
  *                  waiting thread, immediate delivery); port_posix.c is the
- *                  host's, a Cortex-M (NVIC) port is the next step.
+ *                  host's, port_cortexm.c the Cortex-M (NVIC) one.
  *
  * The event path is the only part that runs asynchronously (a POSIX signal
  * handler, an interrupt): waft_signals_latch, which touches atomics only and

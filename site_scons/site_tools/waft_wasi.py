@@ -19,12 +19,15 @@ must supply is read from the module when it is built (a generated
 every WASI runtime of a target that can run threads, and an archive links it
 only into the firmware that calls it.  Signals: a module that imports
 `wasi-ext:signals` may use the lines the build grants it (docs/interrupts.md),
-on the targets with a signals port (the host today).  Construction variables:
+on the targets with a signals port (the host, and Cortex-M boards whose
+target.toml has an [interrupts] table: the granted lines' vectors are
+generated into the firmware).  Construction variables:
     WAFT_MAX_THREADS    threads a module may run besides the main one (default 8;
                         `scons MAX_THREADS=N` in the repository's SConstruct)
     WAFT_SIGNAL_GRANTS  lines granted to the module, as `waft run --grant` spells
-                        them: ["usr1", "tick=timer:0", "bell=soft:0"] (default none:
-                        every line answers notcapable)
+                        them: ["usr1", "tick=timer:0@on_tick", "bell=soft:0"] (default
+                        none: every line answers notcapable; `@export` binds the line
+                        to that export, whose vector then calls it directly)
 """
 
 from __future__ import annotations
@@ -171,7 +174,8 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
     objects += [c_env.Object(f"glue_{src.stem}", fw_env.File(str(src)))
                 for src in baremetal.board_glue(board)]
     c_env.Depends(objects, [header, main_config])
-    runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads,
+    # The signals layer rides in the archive: only a module importing it links it.
+    runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads + _signals_runtime(board),
                               defines=baremetal.runtime_defines() + thread_defines)
     return env.WaftFirmware(name, objects + module, runtime=runtime,
                             expect_stdout=expect_stdout, expect_exit=expect_exit, icount=icount)

@@ -201,3 +201,92 @@ bool waft_board_rtc_ns(uint64_t *ns) {
     *ns = (uint64_t)seconds * 1000000000u + sub_ns;
     return true;
 }
+
+/* ---- timers for wasi-ext:signals timer lines (runtime_c/signals/port_cortexm.c) ----
+ *
+ * Board timer 0 is TIM2 (IRQ 28), timer 1 is TIM5 (IRQ 50): the two 32-bit
+ * general-purpose timers, so a wait of up to 2^32 ticks is one interrupt
+ * (target.toml's [interrupts] names the same).  SysTick stays the kernel's.
+ * The port arms a timer for one interval at a time and re-arms it from its
+ * vector on the monotonic clock's grid, so the timer's own rate only decides
+ * how close to the grid point the interrupt comes, never the drift.  Their
+ * clock: TIMxCLK = APB1 x 1 = 16 MHz from the HSI after reset (nothing here
+ * changes the clock tree; -DWAFT_TIMER_HZ for one that does); under QEMU it
+ * is measured (below). */
+static const uint32_t TIMER_BASE[2] = {0x40000000u, 0x40000C00u};
+static const uint32_t TIMER_RCC_BIT[2] = {1u << 0, 1u << 3}; /* RCC_APB1ENR: TIM2EN, TIM5EN */
+#define TIM_CR1(b) REG((b) + 0x00u)
+#define TIM_DIER(b) REG((b) + 0x0Cu)
+#define TIM_SR(b) REG((b) + 0x10u)
+#define TIM_CNT(b) REG((b) + 0x24u)
+#define TIM_PSC(b) REG((b) + 0x28u)
+#define TIM_ARR(b) REG((b) + 0x2Cu)
+#define TIM_CR1_CEN 1u
+#define TIM_DIER_UIE 1u
+
+/* QEMU's netduinoplus2 counts the timers at 1 GHz of virtual time, but its
+ * SysTick (the monotonic clock) follows virtual time only under -icount; in
+ * real-time mode the two differ by a factor of about 3.5.  So under
+ * emulation the rate is measured once against the clock (500 us of it). */
+static uint32_t measured_timer_hz(uint32_t b) {
+    waft_clock_start(); /* idempotent: the clock the timer lines' grid is on */
+    TIM_CR1(b) = 0;
+    TIM_PSC(b) = 0;
+    TIM_DIER(b) = 0;
+    TIM_ARR(b) = 0xFFFFFFFFu;
+    TIM_CNT(b) = 0;
+    TIM_CR1(b) = TIM_CR1_CEN;
+    uint64_t t0 = waft_clock_ns();
+    uint32_t c0 = TIM_CNT(b);
+    uint64_t t1;
+    while ((t1 = waft_clock_ns()) - t0 < 500000u) {
+    }
+    uint32_t c1 = TIM_CNT(b);
+    TIM_CR1(b) = 0;
+    uint64_t hz = (uint64_t)(c1 - c0) * 1000000000u / (t1 - t0);
+    return hz == 0 ? 1u : hz > 1000000000u ? 1000000000u : (uint32_t)hz;
+}
+
+uint32_t waft_board_timer_hz(uint32_t n) {
+#ifdef WAFT_TIMER_HZ
+    (void)n;
+    return WAFT_TIMER_HZ;
+#else
+    if (emulated()) {
+        RCC_APB1ENR |= TIMER_RCC_BIT[n & 1u];
+        return measured_timer_hz(TIMER_BASE[n & 1u]);
+    }
+    return 16000000u;
+#endif
+}
+
+uint32_t waft_board_timer_max_ticks(uint32_t n) {
+    (void)n;
+    return 0xFFFFFFFEu; /* ARR = ticks - 1 must stay a 32-bit value */
+}
+
+void waft_board_timer_arm(uint32_t n, uint32_t ticks) {
+    uint32_t b = TIMER_BASE[n & 1u];
+    RCC_APB1ENR |= TIMER_RCC_BIT[n & 1u];
+    (void)RCC_APB1ENR;
+    TIM_CR1(b) = 0;
+    TIM_PSC(b) = 0;
+    TIM_ARR(b) = ticks > 1u ? ticks - 1u : 1u; /* the update event comes when CNT wraps past ARR */
+    /* CNT last: QEMU's model computes the next update from the count at the
+     * ARR write, and a count already past a short ARR would never update. */
+    TIM_CNT(b) = 0;
+    TIM_SR(b) = 0;
+    TIM_DIER(b) = TIM_DIER_UIE;
+    TIM_CR1(b) = TIM_CR1_CEN;
+}
+
+void waft_board_timer_ack(uint32_t n) { TIM_SR(TIMER_BASE[n & 1u]) = 0; }
+
+void waft_board_timer_stop(uint32_t n) {
+    uint32_t b = TIMER_BASE[n & 1u];
+    RCC_APB1ENR |= TIMER_RCC_BIT[n & 1u];
+    (void)RCC_APB1ENR;
+    TIM_CR1(b) = 0;
+    TIM_DIER(b) = 0;
+    TIM_SR(b) = 0;
+}

@@ -21,7 +21,7 @@ from aot.errors import LimitError, LinkError, TargetError
 from aot.package_data import RUNTIME_DIR
 from aot.targets import Target
 from aot.wasm.module import FuncType, Module
-from waftkit.firmware.signal_grants import Grant, c_string, grants_define
+from waftkit.firmware.signal_grants import Grant, board_lines, c_string, grants_define, vectors_define
 
 THREADS_DIR = RUNTIME_DIR / "threads"
 SIGNALS_DIR = RUNTIME_DIR / "signals"
@@ -43,11 +43,16 @@ _THREAD_SOURCES = {
                  KERNEL_DIR / "sched.c", KERNEL_DIR / "port_cortexm.c"),
 }
 
-# The signals layer and its port, by target kind (the Cortex-M port, with NVIC
-# vectors for granted lines, is the next step of issue 15).
+# The signals layer and its port, by target kind (Cortex-M: the NVIC port; the
+# granted lines' vectors are generated into the firmware's main, embed_ext.h).
 _SIGNAL_SOURCES = {
     "host": tuple(SIGNALS_DIR / f for f in ("lines.c", "dispatch.c", "ext_signals.c", "port_posix.c")),
+    "cortex-m": tuple(SIGNALS_DIR / f for f in ("lines.c", "dispatch.c", "ext_signals.c", "port_cortexm.c")),
 }
+# The interrupt stack of a board whose firmware may run immediate Wasm
+# handlers on it: WAFT_STACK_MARGIN (2 KiB) below the limit, plus 6 KiB for
+# the handlers and the vectors nesting under them.
+ISR_STACK_WITH_HANDLERS = 8192
 
 # Native stack of each spawned thread on a board: the margin below the limit is
 # 2 KiB there (waft.h), so small boards get 4 KiB and boards with RAM to spare 16 KiB.
@@ -117,23 +122,40 @@ def main_defines(module: Module, target: Target, memory_cap_pages: int | None = 
     signals = [f.name for f in fields if f.kind == "ctx" and f.module == EXT_SIGNALS]
     if signals:
         defines.append(f"WAFT_MAIN_IMPORTS_EXT_SIGNALS={signals[0]}")
-        defines += signal_defines(module, grants, prefix)
+        defines += signal_defines(module, grants, prefix, target)
     return defines
 
 
-def signal_defines(module: Module, grants, prefix: str) -> list[str]:
-    """The grants, attach-export's name -> function map and table 0's accessor, for main/embed_ext.h."""
+def signal_defines(module: Module, grants, prefix: str, target: Target | None = None) -> list[str]:
+    """The grants, attach-export's name -> function map and table 0's accessor, for main/embed_ext.h.
+
+    On a Cortex-M board also the granted lines' vectors and the board's NVIC
+    (signal_grants.vectors_define).  LinkError, in one line, for a grant
+    bound to an export the module does not have with the handler type.
+    """
     defines = [f"WAFT_MAIN_SIGNAL_GRANTS={grants_define(list(grants))}"]
     entries = []
+    handlers: dict[str, str] = {}
     for e in module.exports:
         if e.kind != "func":
             continue
         suffix = abi.export_symbol(prefix, e.name)[len(prefix):]
         if module.func_type(e.index) == HANDLER_TYPE:
             entries.append(f"H({c_string(e.name)},{suffix})")
+            handlers[e.name] = suffix
         else:
             entries.append(f"N({c_string(e.name)})")
+    for g in grants:
+        if g.export is not None and g.export not in handlers:
+            raise LinkError(f"--grant {g.describe()}: the module exports no function '{g.export}' of type "
+                            "(func (param i32 i32)) to bind the line to")
     defines.append(f"WAFT_MAIN_SIGNAL_EXPORTS={' '.join(entries)}")
+    board = board_lines(target) if target is not None and target.kind == "cortex-m" else None
+    if board is not None:
+        defines += [f"WAFT_MAIN_SIGNAL_VECTORS={vectors_define(list(grants), board, handlers)}",
+                    f"WAFT_MAIN_SIGNAL_IRQ_COUNT={board.irq_count}",
+                    f"WAFT_MAIN_SIGNAL_VTOR_ALIGN={board.vtor_align}",
+                    f"WAFT_MAIN_SIGNAL_PRIO_BITS={board.priority_bits}"]
     table0 = next((e for e in module.exports if e.kind == "table" and e.index == 0), None)
     if table0 is not None:
         defines.append(f"WAFT_MAIN_SIGNAL_TABLE0={abi.export_symbol(prefix, table0.name)[len(prefix):]}")
@@ -161,6 +183,9 @@ def thread_defines(target: Target, max_threads: int) -> list[str]:
     if not target.is_host:
         big = target.ram is not None and target.ram.length >= _BIG_RAM
         defines.append(f"WAFT_OS_STACK_SIZE={16384 if big else 4096}u")
+        if board_lines(target) is not None:
+            # Immediate Wasm handlers run on the kernel's interrupt stack, under its own limit.
+            defines.append(f"WAFT_OS_ISR_STACK_SIZE={ISR_STACK_WITH_HANDLERS}u")
     return defines
 
 

@@ -10,6 +10,16 @@ embedded engineer names the source:
     bell=soft:3          software line 3 (only `pend` raises it)
     adc=irq:18           device interrupt 18 (NVIC external interrupt 18; boards only)
     raw=0x0002000a       any line by number, as docs/wasi-ext.md lays them out
+    tick=timer:0@on_tick the line bound to the module's export `on_tick` at build
+                         time: on Cortex-M its vector calls the compiled function
+                         directly (no table lookup), and the module may attach
+                         only that export to it
+
+On Cortex-M the board's target.toml says which lines exist ([interrupts]:
+free device interrupts, spare vectors for software lines, timers); a grant
+of anything else is refused here, before the firmware is built, and the
+vectors of the granted lines are generated into the firmware
+(`vectors_define`, runtime_c/wasi_p1/main/embed_ext.h).
 
 Grants are fixed when the program is built (the runtime keeps one static
 slot per granted line), so they are part of the program's build options.
@@ -35,8 +45,10 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,63}$")
 # runtime_c/signals/port_posix.c's POSIX_OF_P1 leaves the same ones out.
 UNGRANTABLE_SIGNALS = frozenset({"none", "ill", "trap", "abrt", "bus", "fpe", "kill", "segv", "stop"})
 
-# The line classes each kind of target's signals port provides.
-_PORT_CLASSES = {"host": frozenset({CLASS_SIGNAL, CLASS_SOFT, CLASS_TIMER})}
+# The line classes each kind of target's signals port provides (a Cortex-M
+# board's own lines: its [interrupts] table, BoardLines).
+_PORT_CLASSES = {"host": frozenset({CLASS_SIGNAL, CLASS_SOFT, CLASS_TIMER}),
+                 "cortex-m": frozenset({CLASS_IRQ, CLASS_SIGNAL, CLASS_SOFT, CLASS_TIMER})}
 
 
 class GrantError(ValueError):
@@ -47,13 +59,63 @@ class GrantError(ValueError):
 class Grant:
     name: str
     line: int
+    export: str | None = None  # bound at build time: the only handler the line takes
 
     @property
     def line_class(self) -> int:
         return self.line >> 16
 
     def describe(self) -> str:
-        return f"{self.name}={self.line:#010x}"
+        return f"{self.name}={self.line:#010x}" + (f"@{self.export}" if self.export else "")
+
+
+@dataclass(frozen=True)
+class BoardLines:
+    """A Cortex-M board's [interrupts] table in target.toml: what wasi-ext:signals lines it has."""
+
+    irq_count: int          # external interrupts: the RAM vector table holds 16 + irq_count entries
+    priority_bits: int      # NVIC priority bits the chip implements
+    free: tuple[int, ...]   # device interrupts a module may be granted
+    soft: tuple[int, ...]   # spare vectors: software line n is soft[n]
+    timers: tuple[int, ...]  # timer line n interrupts on timers[n]
+
+    @property
+    def vtor_align(self) -> int:
+        """VTOR wants the table aligned to its size rounded up to a power of two, at least 128 bytes."""
+        size = 4 * (16 + self.irq_count)
+        return max(128, 1 << (size - 1).bit_length())
+
+    def irq_of(self, line: int) -> int | None:
+        """The NVIC external interrupt of a device, software or timer line; None for a signal."""
+        klass, number = line >> 16, line & 0xFFFF
+        if klass == CLASS_IRQ:
+            return number
+        if klass == CLASS_SOFT:
+            return self.soft[number]
+        if klass == CLASS_TIMER:
+            return self.timers[number]
+        return None
+
+
+def board_lines(target: Target) -> BoardLines | None:
+    """`target`'s [interrupts] table, or None when it has none; GrantError for a malformed one."""
+    table = target.extra.get("interrupts")
+    if table is None:
+        return None
+    where = f"{target.directory / 'target.toml'}: [interrupts]"
+    try:
+        irq_count, bits = int(table["irq_count"]), int(table["priority_bits"])
+        free = tuple(int(n) for n in table.get("free", ()))
+        soft = tuple(int(n) for n in table.get("soft", ()))
+        timers = tuple(int(t["irq"]) for t in table.get("timers", ()))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise GrantError(f"{where} wants irq_count, priority_bits, free, soft and timers "
+                         f"([{{name, irq}}]): {exc}") from None
+    if not 2 <= bits <= 8 or any(not 0 <= n < irq_count for n in (*free, *soft, *timers)):
+        raise GrantError(f"{where}: priority_bits must be 2..8 and every IRQ below irq_count ({irq_count})")
+    if len(set(free + soft + timers)) != len(free) + len(soft) + len(timers):
+        raise GrantError(f"{where}: an IRQ is listed twice among free, soft and timers")
+    return BoardLines(irq_count, bits, free, soft, timers)
 
 
 def _signal_number(word: str) -> int | None:
@@ -84,20 +146,26 @@ def parse_line(source: str, spec: str) -> int:
 
 
 def parse_grant(spec: str) -> Grant:
-    """`NAME=SOURCE`, or a signal name alone (granted under that name)."""
-    name, sep, source = spec.partition("=")
+    """`NAME=SOURCE[@EXPORT]`, or a signal name alone (granted under that name)."""
+    body, at, export = spec.partition("@")
+    if at and not re.fullmatch(r"[^\s@]{1,255}", export):
+        raise GrantError(f"--grant {spec}: '@' must be followed by the name of the module's handler export")
+    name, sep, source = body.partition("=")
     if not sep:
-        if _signal_number(spec) is None:
+        if _signal_number(body) is None:
             raise GrantError(f"--grant wants NAME=SOURCE (e.g. tick=timer:0) or a signal name, got '{spec}'")
-        name, source = spec.lower().removeprefix("sig"), spec
+        name, source = body.lower().removeprefix("sig"), body
     if not _NAME.match(name):
         raise GrantError(f"--grant {spec}: the name '{name}' must be 1-63 letters, digits, '_', '.' or '-'")
-    return Grant(name, parse_line(source, spec))
+    return Grant(name, parse_line(source, spec), export if at else None)
 
 
 def check_grants(grants: list[Grant], target: Target) -> list[Grant]:
     """The grants in line order (the runtime's slot order), or GrantError for the first bad one."""
     classes = _PORT_CLASSES.get(target.kind, frozenset())
+    board = board_lines(target) if target.kind == "cortex-m" else None
+    if target.kind == "cortex-m" and board is None:
+        classes = frozenset()  # a board that describes no interrupts has no lines to give
     names: dict[str, Grant] = {}
     lines: dict[int, Grant] = {}
     for g in grants:
@@ -115,6 +183,8 @@ def check_grants(grants: list[Grant], target: Target) -> list[Grant]:
             if wasi.SIGNAL[number] in UNGRANTABLE_SIGNALS:
                 raise GrantError(f"--grant {g.describe()}: signal {wasi.SIGNAL[number]} cannot be a line "
                                  "(it cannot be caught, or is a synchronous fault)")
+        if board is not None:
+            _check_board_line(g, board, target.name)
         if g.name in names:
             raise GrantError(f"--grant {g.describe()}: the name '{g.name}' is granted twice")
         if g.line in lines:
@@ -122,6 +192,40 @@ def check_grants(grants: list[Grant], target: Target) -> list[Grant]:
                              f"'{lines[g.line].name}'")
         names[g.name] = lines[g.line] = g
     return sorted(grants, key=lambda g: g.line)
+
+
+def _check_board_line(g: Grant, board: BoardLines, board_name: str) -> None:
+    klass, number = g.line_class, g.line & 0xFFFF
+    if klass == CLASS_IRQ and number not in board.free:
+        raise GrantError(f"--grant {g.describe()}: {board_name} has no free device interrupt {number} "
+                         f"(free: {', '.join(map(str, board.free)) or 'none'}; target.toml [interrupts])")
+    if klass == CLASS_SOFT and number >= len(board.soft):
+        raise GrantError(f"--grant {g.describe()}: {board_name} has {len(board.soft)} software lines "
+                         f"(soft:0..soft:{len(board.soft) - 1})")
+    if klass == CLASS_TIMER and number >= len(board.timers):
+        raise GrantError(f"--grant {g.describe()}: {board_name} has {len(board.timers)} timer lines "
+                         f"(timer:0..timer:{len(board.timers) - 1})")
+    if klass == CLASS_SIGNAL and g.export:
+        raise GrantError(f"--grant {g.describe()}: a signal line has no vector to bind to an export")
+
+
+def vectors_define(grants: list[Grant], board: BoardLines, export_symbols: dict[str, str]) -> str:
+    """WAFT_MAIN_SIGNAL_VECTORS for main/embed_ext.h: each slot's vector, in slot (line) order.
+
+    `export_symbols` maps the module's handler exports to their C symbol
+    suffixes; a grant bound to an export gets a direct-call vector.
+    """
+    kinds = {CLASS_IRQ: "IRQ", CLASS_SOFT: "SOFT", CLASS_TIMER: "TIMER"}
+    out = []
+    for slot, g in enumerate(sorted(grants, key=lambda g: g.line)):
+        irq = board.irq_of(g.line)
+        if irq is None:
+            out.append(f"S({g.line:#x}u)")
+            continue
+        timer = g.line & 0xFFFF if g.line_class == CLASS_TIMER else -1
+        head = f"{slot},{g.line:#x}u,{irq},{timer},{kinds[g.line_class]}"
+        out.append(f"D({head},{export_symbols[g.export]})" if g.export else f"V({head})")
+    return " ".join(out)
 
 
 def c_string(text: str) -> str:

@@ -28,7 +28,16 @@
  *       attach-export: H("name", symbol) for those of type (func (param i32
  *       i32)), N("name") for the others (known, refused with `inval`);
  *   WAFT_MAIN_SIGNAL_TABLE0=symbol      its table 0 is exported as EMBED_M(symbol)
- *       (without it `attach` sees no table: every index is `inval`).
+ *       (without it `attach` sees no table: every index is `inval`);
+ *   WAFT_MAIN_SIGNAL_VECTORS            Cortex-M: each slot's hardware, in slot
+ *       order (signals_cortexm.h): S(line) no vector (a p1 signal line);
+ *       V(slot, line, irq, timer, kind) the generic vector of NVIC interrupt
+ *       `irq` (kind SOFT, IRQ or TIMER; timer: the board timer, -1 for others);
+ *       D(slot, line, irq, timer, kind, symbol) the same with a direct call of
+ *       the export EMBED_M(symbol) the grant bound the line to;
+ *   WAFT_MAIN_SIGNAL_IRQ_COUNT, WAFT_MAIN_SIGNAL_VTOR_ALIGN, WAFT_MAIN_SIGNAL_PRIO_BITS
+ *       the board's external interrupt count (the RAM vector table's size),
+ *       that table's alignment, and its NVIC priority bits.
  */
 #ifndef WAFT_EMBED_EXT_H
 #define WAFT_EMBED_EXT_H
@@ -191,7 +200,127 @@ static void *signal_instance(uint32_t thread, void *user) {
 static waft_table *signal_table0(void *inst) { return EMBED_M(WAFT_MAIN_SIGNAL_TABLE0)((EMBED_M(__instance) *)inst); }
 #endif
 
+#if defined(WAFT_MAIN_SIGNAL_VECTORS)
+/* ---- Cortex-M: the granted lines' vectors, generated for this build ------
+ *
+ * One function per granted NVIC line, installed by the port in the RAM
+ * vector table below.  An immediate handler runs as the interrupt itself:
+ * on the interrupt stack, whose own limit (waft_signals_cortexm_isr_limit)
+ * replaces the interrupted code's waft_stack_limit for the handler's stack
+ * checks, and behind its own trap frame, so a trap unwinds to this vector and
+ * never into the code it interrupted.  Both are saved on this vector's own
+ * frame and restored on the way out, so nested vectors (a more urgent line
+ * preempting a handler) save and restore them in turn.  BASEPRI is restored
+ * too: a handler's set-mask is its own.  A trap (or proc_exit) in an
+ * immediate handler ends the program after one line naming the line, as a
+ * trap in a deferred handler does: the interrupted code cannot be resumed
+ * with the module's globals (its shadow stack pointer) wherever the trap left
+ * them (docs/interrupts.md). */
+#include "../../signals/signals_cortexm.h"
+
+typedef void (*signal_code_fn)(void *, int32_t, int32_t);
+
+static void (*signal_ram_vectors[16 + WAFT_MAIN_SIGNAL_IRQ_COUNT])(void)
+    __attribute__((aligned(WAFT_MAIN_SIGNAL_VTOR_ALIGN)));
+
+static void signal_end_program(waft_trap_code code) {
+    EMBED_FLUSH();
+    waft_port_exit(waft_wasi_exit_status(&ctx, code));
+}
+
+/* The immediate call, as a macro: a function that calls setjmp is never
+ * inlined, and a call more would be latency.  CALL is the handler call:
+ * a direct one for a line bound to an export, else from the slot. */
+#define SIGNAL_IMMEDIATE(l, CALL)                                                                             \
+    do {                                                                                                      \
+        uintptr_t limit_ = waft_stack_limit;                                                                  \
+        waft_trap_frame *outer_ = waft_trap_current;                                                          \
+        uint32_t basepri_;                                                                                    \
+        __asm__ volatile("mrs %0, basepri" : "=r"(basepri_));                                                 \
+        waft_trap_frame frame_;                                                                               \
+        frame_.prev = outer_;                                                                                 \
+        frame_.code = WAFT_TRAP_NONE;                                                                         \
+        waft_stack_limit = waft_signals_cortexm_isr_limit;                                                    \
+        waft_trap_current = &frame_;                                                                          \
+        if (setjmp(frame_.jmp) == 0) {                                                                        \
+            CALL;                                                                                             \
+        } else {                                                                                              \
+            waft_stack_limit = limit_; /* the report runs on what is left of this stack */                    \
+            waft_signals_cortexm_trapped(l, frame_.code, signal_end_program);                                 \
+        }                                                                                                     \
+        waft_trap_current = outer_;                                                                           \
+        waft_stack_limit = limit_;                                                                            \
+        __asm__ volatile("msr basepri, %0" ::"r"(basepri_) : "memory");                                       \
+    } while (0)
+
+/* A handler from the slot: the table 0 entry attach gave, or attach-export's export. */
+static void signal_call_slot(waft_signals_line *l) {
+    if (l->entry != NULL) {
+        ((signal_code_fn)(void (*)(void))l->entry->code)(l->entry->instance, (int32_t)l->line, (int32_t)l->arg);
+    } else {
+        l->export_call(l->instance, (int32_t)l->line, (int32_t)l->arg);
+    }
+}
+
+/* The vector of `slot`, by kind.  SOFT: only an attached, enabled immediate
+ * line has its NVIC line enabled (deferred software lines latch in `pend`
+ * and never come here), so the vector goes straight to the handler.  IRQ:
+ * a deferred device line latches and stays masked until dispatched.  TIMER:
+ * the timer's grid first; a disabled or deferred line latches. */
+#define SIGNAL_VECTOR_SOFT(slot, CALL) SIGNAL_IMMEDIATE(&signal_lines[slot], CALL)
+#define SIGNAL_VECTOR_IRQ(slot, CALL)                                                                         \
+    if (signal_lines[slot].delivery == WAFT_SIGNALS_IMMEDIATE) {                                              \
+        SIGNAL_IMMEDIATE(&signal_lines[slot], CALL);                                                          \
+    } else {                                                                                                  \
+        waft_signals_cortexm_latch_masked(&signals, &signal_lines[slot]);                                     \
+    }
+#define SIGNAL_VECTOR_TIMER(slot, CALL)                                                                       \
+    waft_signals_line *l_ = &signal_lines[slot];                                                              \
+    if (!waft_signals_cortexm_timer_fired(l_)) {                                                              \
+        return;                                                                                               \
+    }                                                                                                         \
+    if (l_->attached && l_->delivery == WAFT_SIGNALS_IMMEDIATE && atomic_load(&l_->enabled)) {                \
+        SIGNAL_IMMEDIATE(l_, CALL);                                                                           \
+    } else {                                                                                                  \
+        waft_signals_latch(&signals, l_); /* deferred, or disabled: delivered on enable */                    \
+    }
+
+#define S(line)
+#define V(slot, line, irq, timer, kind)                                                                       \
+    static void signal_vector_##slot(void) { SIGNAL_VECTOR_##kind(slot, signal_call_slot(&signal_lines[slot])); }
+#define D(slot, line, irq, timer, kind, symbol)                                                               \
+    static void signal_vector_##slot(void) {                                                                  \
+        SIGNAL_VECTOR_##kind(slot, EMBED_M(symbol)((EMBED_M(__instance) *)signal_lines[slot].instance,         \
+                                                   (int32_t)(line), (int32_t)signal_lines[slot].arg));         \
+    }
+WAFT_MAIN_SIGNAL_VECTORS
+#undef S
+#undef V
+#undef D
+#define S(line) {line, WAFT_SIGNALS_NO_IRQ, -1, NULL, NULL},
+#define V(slot, line, irq, timer, kind) {line, irq, timer, signal_vector_##slot, NULL},
+#define D(slot, line, irq, timer, kind, symbol) {line, irq, timer, signal_vector_##slot, signal_export_##symbol},
+static const waft_signals_cortexm_line signal_hw[] = {WAFT_MAIN_SIGNAL_VECTORS{0, WAFT_SIGNALS_NO_IRQ, -1, NULL, NULL}};
+#undef S
+#undef V
+#undef D
+
+static const waft_signals_cortexm_config signal_board = {
+    .lines = signal_hw,
+    .count = (uint32_t)(sizeof signal_hw / sizeof signal_hw[0] - 1),
+    .ram_vectors = signal_ram_vectors,
+    .irq_count = WAFT_MAIN_SIGNAL_IRQ_COUNT,
+    .priority_bits = WAFT_MAIN_SIGNAL_PRIO_BITS,
+#if defined(WAFT_MAIN_USES_THREADS)
+    .os = {.wait32 = waft_os_wait32, .notify = waft_os_notify, .isr_stack = waft_os_isr_stack},
+#endif
+};
+#endif /* WAFT_MAIN_SIGNAL_VECTORS */
+
 static int embed_start_signals(void) {
+#if defined(WAFT_MAIN_SIGNAL_VECTORS)
+    waft_signals_cortexm_configure(&signal_board);
+#endif
     waft_signals_module module = {
         .grants = signal_grants,
         .grant_count = (uint32_t)SIGNAL_GRANT_COUNT,
