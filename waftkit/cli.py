@@ -178,9 +178,12 @@ def targets() -> None:
                    "SOURCE is a signal (usr1, SIGTERM...), timer:N, soft:N, irq:N (boards) or a line "
                    "number (0x0001000a); a signal alone grants it under its own name: --grant usr1. "
                    "Lines not granted answer notcapable.")
+@click.option("--icount", is_flag=True,
+              help="QEMU boards: time follows executed instructions (one per ns of the board's clock), "
+                   "not the host's clock, so timing is the same run after run, whatever the load.")
 def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, ...],
         env: tuple[str, ...], listen: tuple[str, ...], opt: str, max_pages: int | None,
-        runner: str, probe: str | None, max_threads: int, grants: tuple[str, ...]) -> None:
+        runner: str, probe: str | None, max_threads: int, grants: tuple[str, ...], icount: bool) -> None:
     """Compile INPUT.wasm (a WASI command), link it with the target's runtime and run it.
 
     Arguments after `--` go to the program. Its stdout, stderr and exit
@@ -207,6 +210,8 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
             _fail(f"--env wants K=V, got '{spec}'", EXIT_BAD_USAGE)
     if target.is_host and (runner or probe):
         _fail(f"--runner/--probe are for boards: {target.name} programs run natively", EXIT_BAD_USAGE)
+    if icount and (target.is_host or runner == "pyocd" or (probe and not runner)):
+        _fail("--icount is for boards under QEMU: the host and pyOCD run in real time", EXIT_BAD_USAGE)
     from waftkit.firmware.embedding import MAX_THREADS_LIMIT
 
     if max_threads > MAX_THREADS_LIMIT:
@@ -219,7 +224,7 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
     except GrantError as exc:
         _fail(str(exc), EXIT_BAD_USAGE)
     options = RunOptions(args=list(args), env=list(env), dirs=list(dirs), listen=list(listen),
-                         opt=opt, memory_cap_pages=max_pages, runner=runner, probe=probe,
+                         opt=opt, memory_cap_pages=max_pages, runner=runner, probe=probe, icount=icount,
                          max_threads=max_threads, grants=granted)
     _usable_runner(target, runner, probe)
     with _AotErrors(input):

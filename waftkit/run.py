@@ -38,8 +38,8 @@ from waftkit import wasi
 from waftkit.cache import cache_dir, inputs_digest, prune, touch
 from waftkit.firmware import embedding, wasi_firmware
 from waftkit.firmware.link import link
-from waftkit.firmware.signal_grants import CLASS_SIGNAL, Grant
 from waftkit.firmware.runtime import runtime_library
+from waftkit.firmware.signal_grants import CLASS_SIGNAL, Grant
 from waftkit.imports_check import check_imports
 from waftkit.runners.base import get_runner
 
@@ -60,6 +60,7 @@ class RunOptions:
     probe: str | None = None  # pyOCD probe unique ID
     max_threads: int = embedding.DEFAULT_MAX_THREADS  # the pool of thread instances
     grants: list[Grant] = field(default_factory=list)  # wasi-ext:signals lines, checked, in line order
+    icount: bool = False  # QEMU: time follows executed instructions (deterministic timing)
 
 
 def check_runnable(data: bytes, target: Target, name: str) -> None:
@@ -139,7 +140,9 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
     """Link a firmware with the options baked in, run it (QEMU or pyOCD), pass its output through."""
     if options.listen:
         raise TargetError(f"--listen: {target.name} has no sockets (WASI sockets answer ENOTSOCK there)")
-    runner = get_runner(target, options.runner, probe=options.probe)
+    # -icount: one instruction per ns of virtual time, so timers and the clock agree whatever the host's load.
+    counting = {"instruction_count": True} if options.icount else {}
+    runner = get_runner(target, options.runner, probe=options.probe, **counting)
     module = compiled_module(data, target, options, name)
     decoded = decode_module(data)
     defines = embedding.main_defines(decoded, target, options.memory_cap_pages, options.max_threads,
@@ -147,14 +150,11 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
     threads = embedding.thread_defines(target, options.max_threads) if embedding.uses_threads(decoded) else None
     with tempfile.TemporaryDirectory(prefix="waft-run-") as tmp:
         dirs = [wasi_firmware.parse_dir(d) for d in options.dirs]
-        if embedding.uses_signals(decoded):
-            elf = _link_signals_firmware(target, module, Path(tmp), [name, *options.args], options.env, dirs,
-                                         defines, threads)
-        else:
-            elf = wasi_firmware.link_firmware(
-                target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", Path(tmp) / "program.elf",
-                prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
-                args=[name, *options.args], env=options.env, dirs=dirs, defines=defines, thread_defines=threads)
+        elf = wasi_firmware.link_firmware(
+            target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", Path(tmp) / "program.elf",
+            prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
+            args=[name, *options.args], env=options.env, dirs=dirs, defines=defines, thread_defines=threads,
+            signals=embedding.uses_signals(decoded))
         stdin = _console_input(wasi_firmware.console_end_of_input(target))
         try:
             result = runner.run(elf, stdin=stdin)
@@ -169,25 +169,6 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
         raise TargetError(f"{name} on {target.name}: no exit within {runner.timeout:.0f} s "
                           f"({runner.name} runner)")
     return result.returncode
-
-
-def _link_signals_firmware(target: Target, module: Path, tmp: Path, args: list[str], env: list[str],
-                           dirs: list, defines: list[str], threads: list[str] | None) -> Path:
-    """wasi_firmware.link_firmware, with the signals layer and its port in the runtime library.
-
-    The signals layer is in the library only for modules that import it (its
-    port takes over the vector table), so it is added here rather than to
-    every board runtime.
-    """
-    sources = wasi_firmware.firmware_sources(target, tmp, args=args, env=env, dirs=dirs)
-    extra = wasi.runtime_sources(target) + embedding.signal_sources(target)
-    lib_defines = wasi_firmware.runtime_defines()
-    if threads is not None:
-        extra += embedding.thread_sources(target)
-        lib_defines += list(threads)
-    library = runtime_library(target, cache_dir(), extra_sources=extra, defines=lib_defines)
-    cflags = wasi_firmware.firmware_cflags(target, prefix=PREFIX, header=module / f"{PREFIX}.h", defines=defines)
-    return link(target, [*sources, module / f"{PREFIX}.o", library], tmp / "program.elf", cflags=cflags)
 
 
 def _console_input(end: bytes = b""):

@@ -257,15 +257,20 @@ def firmware_cflags(target: Target, *, prefix: str, header: Path, console: str =
     return flags
 
 
-def wasi_runtime(target: Target, build_dir: Path, thread_defines: Sequence[str] | None = None) -> Path:
+def wasi_runtime(target: Target, build_dir: Path, thread_defines: Sequence[str] | None = None,
+                 signals: bool = False) -> Path:
     """libwaft.a with the WASI runtime for a board (cached by runtime_build).
 
     With `thread_defines` (waftkit.firmware.embedding.thread_defines), the
-    thread layer and the kernel are in it too, sized by them.
+    thread layer and the kernel are in it too, sized by them.  With `signals`
+    the signals layer and its port: only for modules that import it, since its
+    port takes over the vector table.
     """
     _require_board(target)
     sources = wasi.runtime_sources(target)
     defines = runtime_defines()
+    if signals:
+        sources += embedding.signal_sources(target)
     if thread_defines is not None:
         sources += embedding.thread_sources(target)
         defines += list(thread_defines)
@@ -277,12 +282,14 @@ def link_firmware(target: Target, module_object: Path, module_header: Path, outp
                   dirs: Sequence[Dir] = (), console: str = "semihost", defines: Sequence[str] = (),
                   runtime_dir: Path | None = None, map_file: Path | None = None,
                   epoch_ns: int | None = None, seed: bytes | None = None,
-                  thread_defines: Sequence[str] | None = None, printf_float: bool = False) -> Path:
+                  thread_defines: Sequence[str] | None = None, signals: bool = False,
+                  printf_float: bool = False) -> Path:
     """Link a compiled WASI module (object + header from aot.compiler) into firmware `output`.
 
     `build_dir` receives the generated configuration; `runtime_dir` (default:
     build_dir) holds the cached runtime library.  A module with threads needs
-    `thread_defines` (and embedding.main_defines among `defines`).  Raises
+    `thread_defines`, one that imports wasi-ext:signals `signals` (and both
+    embedding.main_defines among `defines`).  Raises
     TargetError when a step fails.
 
     `printf_float` links the C library's float printf (link.printf_float_flags).
@@ -291,7 +298,7 @@ def link_firmware(target: Target, module_object: Path, module_header: Path, outp
     C code of your own that prints floats joins the link.
     """
     sources = firmware_sources(target, build_dir, args=args, env=env, dirs=dirs, epoch_ns=epoch_ns, seed=seed)
-    library = wasi_runtime(target, Path(runtime_dir or build_dir), thread_defines)
+    library = wasi_runtime(target, Path(runtime_dir or build_dir), thread_defines, signals)
     cflags = firmware_cflags(target, prefix=prefix, header=Path(module_header), console=console, defines=defines)
     return link_mod.link(target, [*sources, module_object, library], output, map_file=map_file, cflags=cflags,
                          printf_float=printf_float)
