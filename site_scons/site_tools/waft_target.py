@@ -2,7 +2,8 @@
 
 Reads `targets/<name>/target.toml` through aot.targets and sets, where the
 project has not: CC, AR, RANLIB, CFLAGS, CPPPATH (waft.h and the board glue),
-LINKFLAGS (linker script, newlib-nano, --gc-sections), LIBS, PROGSUFFIX
+LINKFLAGS (linker script, newlib-nano, --gc-sections; newlib's float printf while
+WAFT_PRINTF_FLOAT is true, the default), LIBS, PROGSUFFIX
 (`.elf` for boards) and WAFT_BUILD_DIR (`build/<target>`).  The Target
 itself is in env['WAFT_TARGET_INFO'] for the other waft tools.
 """
@@ -42,8 +43,13 @@ def generate(env) -> None:
     env.AppendUnique(CFLAGS=[*target.cflags, "-O2", "-std=gnu11", "-Wall",
                              "-ffunction-sections", "-fdata-sections"],
                      CPPPATH=[str(d) for d in link.include_dirs(target)],
-                     LINKFLAGS=link.link_flags(target),
+                     LINKFLAGS=[*link.link_flags(target, printf_float=False), "$_WAFT_PRINTF_FLOAT"],
                      LIBS=["m"])
+    # The C library's float printf (~12 KB on a Cortex-M) when WAFT_PRINTF_FLOAT is true: the default for C
+    # firmware, whose authors expect %f; WaftWasiFirmware turns it off (its only C is Waft's own).
+    env.SetDefault(WAFT_PRINTF_FLOAT=True)
+    env["_WAFT_PRINTF_FLOAT_FLAGS"] = link.printf_float_flags(target)
+    env["_WAFT_PRINTF_FLOAT"] = "${_WAFT_PRINTF_FLOAT_FLAGS if WAFT_PRINTF_FLOAT else []}"
     if not target.is_host:
         env["PROGSUFFIX"] = ".elf"
     # Cross compilers live on PATH like the host's: keep the user's PATH.

@@ -153,7 +153,7 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
                                   defines=thread_defines)
         run_args = [arg for e in env_items for arg in ("--env", e)] + ["--", *argv]
         run_dirs = [(fw_env.Dir(h).srcnode().abspath, g) for h, g in dirs]
-        return env.WaftFirmware(name, main + module, runtime=runtime, run_args=run_args,
+        return env.WaftFirmware(name, main + module, runtime=runtime, run_args=run_args, WAFT_PRINTF_FLOAT=False,
                                 run_dirs=run_dirs, expect_stdout=expect_stdout,
                                 expect_exit=expect_exit, icount=icount)
     seeds = [fw_env.Glob(f"{host}/*") for host, _guest in dirs]
@@ -177,7 +177,9 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
     # The signals layer rides in the archive: only a module importing it links it.
     runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads + _signals_runtime(board),
                               defines=baremetal.runtime_defines() + thread_defines)
-    return env.WaftFirmware(name, objects + module, runtime=runtime,
+    # No float printf from the board's C library: the module's printf is inside the module, and the
+    # firmware's only C is Waft's own.
+    return env.WaftFirmware(name, objects + module, runtime=runtime, WAFT_PRINTF_FLOAT=False,
                             expect_stdout=expect_stdout, expect_exit=expect_exit, icount=icount)
 
 

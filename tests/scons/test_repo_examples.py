@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from aot.targets import load_target
 from waftkit.testing.wasi_threads import sysroot_missing
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,6 +69,10 @@ def check_rt_threads(output: str, board: bool) -> None:
         assert float(latency.group(2)) < 10.0, output  # a few hundred instructions from the tick
 
 
+def target_cc(target: str) -> str:
+    return load_target(target).cc
+
+
 def test_every_example_passes_on_host(checkout: Path):
     result = scons_test(checkout, "host")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -91,3 +96,10 @@ def test_every_example_passes_on_a_board_under_qemu(checkout: Path, target: str)
         assert "waft: rt_threads needs threads and riscv32-virt has none" in result.stdout, result.stdout
     else:
         check_rt_threads(result.stdout, board=True)
+        # newlib's float printf only where C of the firmware's own prints floats (control_loop's %f),
+        # never in WASI firmware, whose printf is inside the module
+        nm = f"{target_cc(target)[:-len('gcc')]}nm"
+        symbols = {name: subprocess.run([nm, str(checkout / f"build/{target}/{name}/{name}.elf")],
+                                        capture_output=True, text=True, check=True).stdout
+                   for name in ("hello", "control_loop")}
+        assert "_printf_float" not in symbols["hello"] and "_printf_float" in symbols["control_loop"]
