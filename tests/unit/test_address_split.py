@@ -154,7 +154,7 @@ REG = r"(?:r\d+|sl|fp|ip|lr)"  # a core register as objdump spells it
 
 
 def _function(dump: str, name: str) -> str:
-    match = re.search(rf"<{re.escape(name)}>:\n(.*?)(?:\n\n|\Z)", dump, re.S)
+    match = re.search(rf"<{re.escape(name)}>:\n(.*?)(?:\n\n|\Z)", dump, re.DOTALL)
     assert match, f"{name} is not in the object:\n{dump}"
     return match.group(1)
 

@@ -54,7 +54,7 @@ LEAF, EXPORTED_LEAF, IN_TABLE, IN_GLOBAL, REFERENCED, GROWS, CALLER, START = ran
 def _functions_with_stack_check(ir: str) -> set[int]:
     """Indices of the `wasm.N` functions whose definition loads waft_stack_limit."""
     found = set()
-    for name, body in re.findall(r"^define [^@]*@\"?wasm\.(\d+)[^(]*\(.*?\n(.*?)^}", ir, re.S | re.M):
+    for name, body in re.findall(r"^define [^@]*@\"?wasm\.(\d+)[^(]*\(.*?\n(.*?)^}", ir, re.DOTALL | re.MULTILINE):
         if "waft_stack_limit" in body:
             found.add(int(name))
     return found
@@ -80,7 +80,7 @@ def test_the_leaf_has_no_stack_check_on_cortex_m(tmp_path):
     (tmp_path / "m.o").write_bytes(result.object)
     dump = subprocess.run(["arm-none-eabi-objdump", "-dr", "--no-show-raw-insn", str(tmp_path / "m.o")],
                           capture_output=True, text=True, check=True).stdout
-    bodies = dict(re.findall(r"<(wasm\.\d+)>:\n(.*?)(?:\n\n|\Z)", dump, re.S))
+    bodies = dict(re.findall(r"<(wasm\.\d+)>:\n(.*?)(?:\n\n|\Z)", dump, re.DOTALL))
     assert f"wasm.{LEAF}" in bodies, "the leaf was inlined: the test needs it out of line"
     assert "waft_stack_limit" not in bodies[f"wasm.{LEAF}"], bodies[f"wasm.{LEAF}"]
     assert "waft_stack_limit" in bodies[f"wasm.{CALLER}"], bodies[f"wasm.{CALLER}"]
