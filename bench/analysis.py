@@ -14,6 +14,17 @@ hot paths and how big each variant's machine code is:
 - calls left in the IR (LLVM did not inline them) and loads of the
   instance's memory base/size;
 - instructions of each variant's module code (objdump).
+
+For a board program, `qemu_profile` counts executed instructions per function
+without plugins: QEMU's `-d in_asm,exec,nochain` log lists each translated
+block's instructions once and every execution of a block, so counts follow.
+From the command line (any ELF the suite built, e.g. under build/bench/stm32f4/):
+
+    python bench/analysis.py ELF [--target stm32f4] [--top 15] [--annotate FUNCTION]
+
+prints the functions that execute most and, with --annotate, that function's
+disassembly with an execution count per instruction (how the findings below
+were read).
 """
 
 from __future__ import annotations
@@ -114,6 +125,106 @@ def callgrind_profile(program: Path, top: int = 3) -> dict | None:
     if total is None:
         return None
     return {"total": total, "top": functions[:top]}
+
+
+def qemu_profile(elf: Path, target_name: str = "stm32f4", log: Path | None = None) -> dict[int, int]:
+    """Executions of each instruction address of a bare-metal ELF run to its exit under QEMU.
+
+    Without -icount (instruction counts do not need it) and with block chaining
+    off, so every block execution is logged.  The log is large (about 12 bytes
+    per executed instruction): `log` defaults to a temporary file, deleted after.
+    """
+    import collections
+    import tempfile
+
+    target = _load_target(target_name)
+    exe = target.qemu_system or "qemu-system-arm"
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = log or Path(tmp) / "qemu.log"
+        subprocess.run([exe, "-M", target.qemu_machine, "-nographic", "-monitor", "none", "-serial", "null",
+                        "-semihosting-config", "enable=on,target=native", "-d", "in_asm,exec,nochain",
+                        "-D", str(log_path), "-kernel", str(elf)], capture_output=True, timeout=1800, check=False)
+        blocks: dict[int, list[int]] = {}
+        hits: collections.Counter = collections.Counter()
+        current: list[int] | None = None
+        insn = re.compile(r"0x([0-9a-f]+):\s")
+        trace = re.compile(r"Trace .*?\[[0-9a-f]+/([0-9a-f]+)/")
+        with open(log_path, errors="replace") as f:
+            for line in f:
+                if line.startswith("IN:"):
+                    current = None
+                elif (m := insn.match(line)) is not None:
+                    if current is None:
+                        current = blocks.setdefault(int(m.group(1), 16), [])
+                        current.clear()
+                    current.append(int(m.group(1), 16))
+                elif (m := trace.search(line)) is not None:
+                    current = None
+                    pc = int(m.group(1), 16)
+                    for address in blocks.get(pc, [pc]):
+                        hits[address] += 1
+    return dict(hits)
+
+
+def _load_target(name: str):
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    from aot.targets import load_target
+
+    return load_target(name)
+
+
+def functions_of(elf: Path, nm: str = "arm-none-eabi-nm") -> list[tuple[int, str]]:
+    """(address, name) of an ELF's code symbols, sorted (Thumb bit cleared)."""
+    out = subprocess.run([nm, "-n", str(elf)], capture_output=True, text=True, check=True).stdout
+    symbols = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tTwW":
+            symbols.append((int(parts[0], 16) & ~1, parts[2]))
+    return symbols
+
+
+def per_function(hits: dict[int, int], symbols: list[tuple[int, str]]) -> list[tuple[str, int]]:
+    """Executed instructions per function, most first."""
+    import bisect
+    import collections
+
+    starts = [a for a, _ in symbols]
+    totals: collections.Counter = collections.Counter()
+    for address, n in hits.items():
+        i = bisect.bisect_right(starts, address) - 1
+        totals[symbols[i][1] if i >= 0 else "?"] += n
+    return totals.most_common()
+
+
+def _profile_main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Executed instructions per function of a board ELF under QEMU.")
+    parser.add_argument("elf", type=Path)
+    parser.add_argument("--target", default="stm32f4")
+    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--annotate", metavar="FUNCTION", help="print FUNCTION's disassembly with counts")
+    args = parser.parse_args(argv)
+    hits = qemu_profile(args.elf, args.target)
+    ranked = per_function(hits, functions_of(args.elf))
+    total = sum(n for _, n in ranked)
+    print(f"{total:>14,} instructions executed")
+    for name, n in ranked[:args.top]:
+        print(f"{n:>14,} {100 * n / total:5.1f}%  {name}")
+    if args.annotate:
+        dump = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", str(args.elf)],
+                              capture_output=True, text=True, check=True).stdout
+        body = re.search(rf"^[0-9a-f]+ <{re.escape(args.annotate)}>:\n(.*?)(?:\n\n|\Z)", dump,
+                         re.DOTALL | re.MULTILINE)
+        for line in (body.group(1).splitlines() if body else []):
+            m = re.match(r"\s+([0-9a-f]+):", line)
+            print(f"{hits.get(int(m.group(1), 16), 0) if m else '':>10} {line}")
+    return 0
 
 
 def where_time_goes(data: dict, work: Path) -> list[str]:
@@ -237,3 +348,7 @@ FINDINGS = [
     "scheduling and if-conversion against GCC 12 -O2, not Wasm: against the same C through clang "
     "(native_clang) those workloads are at 0.7-1.0x. The native_clang column is the fairer ceiling.",
 ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(_profile_main())
