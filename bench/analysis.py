@@ -14,6 +14,17 @@ hot paths and how big each variant's machine code is:
 - calls left in the IR (LLVM did not inline them) and loads of the
   instance's memory base/size;
 - instructions of each variant's module code (objdump).
+
+For a board program, `qemu_profile` counts executed instructions per function
+without plugins: QEMU's `-d in_asm,exec,nochain` log lists each translated
+block's instructions once and every execution of a block, so counts follow.
+From the command line (any ELF the suite built, e.g. under build/bench/stm32f4/):
+
+    python bench/analysis.py ELF [--target stm32f4] [--top 15] [--annotate FUNCTION]
+
+prints the functions that execute most and, with --annotate, that function's
+disassembly with an execution count per instruction (how the findings below
+were read).
 """
 
 from __future__ import annotations
@@ -116,6 +127,106 @@ def callgrind_profile(program: Path, top: int = 3) -> dict | None:
     return {"total": total, "top": functions[:top]}
 
 
+def qemu_profile(elf: Path, target_name: str = "stm32f4", log: Path | None = None) -> dict[int, int]:
+    """Executions of each instruction address of a bare-metal ELF run to its exit under QEMU.
+
+    Without -icount (instruction counts do not need it) and with block chaining
+    off, so every block execution is logged.  The log is large (about 12 bytes
+    per executed instruction): `log` defaults to a temporary file, deleted after.
+    """
+    import collections
+    import tempfile
+
+    target = _load_target(target_name)
+    exe = target.qemu_system or "qemu-system-arm"
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = log or Path(tmp) / "qemu.log"
+        subprocess.run([exe, "-M", target.qemu_machine, "-nographic", "-monitor", "none", "-serial", "null",
+                        "-semihosting-config", "enable=on,target=native", "-d", "in_asm,exec,nochain",
+                        "-D", str(log_path), "-kernel", str(elf)], capture_output=True, timeout=1800, check=False)
+        blocks: dict[int, list[int]] = {}
+        hits: collections.Counter = collections.Counter()
+        current: list[int] | None = None
+        insn = re.compile(r"0x([0-9a-f]+):\s")
+        trace = re.compile(r"Trace .*?\[[0-9a-f]+/([0-9a-f]+)/")
+        with open(log_path, errors="replace") as f:
+            for line in f:
+                if line.startswith("IN:"):
+                    current = None
+                elif (m := insn.match(line)) is not None:
+                    if current is None:
+                        current = blocks.setdefault(int(m.group(1), 16), [])
+                        current.clear()
+                    current.append(int(m.group(1), 16))
+                elif (m := trace.search(line)) is not None:
+                    current = None
+                    pc = int(m.group(1), 16)
+                    for address in blocks.get(pc, [pc]):
+                        hits[address] += 1
+    return dict(hits)
+
+
+def _load_target(name: str):
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    from aot.targets import load_target
+
+    return load_target(name)
+
+
+def functions_of(elf: Path, nm: str = "arm-none-eabi-nm") -> list[tuple[int, str]]:
+    """(address, name) of an ELF's code symbols, sorted (Thumb bit cleared)."""
+    out = subprocess.run([nm, "-n", str(elf)], capture_output=True, text=True, check=True).stdout
+    symbols = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "tTwW":
+            symbols.append((int(parts[0], 16) & ~1, parts[2]))
+    return symbols
+
+
+def per_function(hits: dict[int, int], symbols: list[tuple[int, str]]) -> list[tuple[str, int]]:
+    """Executed instructions per function, most first."""
+    import bisect
+    import collections
+
+    starts = [a for a, _ in symbols]
+    totals: collections.Counter = collections.Counter()
+    for address, n in hits.items():
+        i = bisect.bisect_right(starts, address) - 1
+        totals[symbols[i][1] if i >= 0 else "?"] += n
+    return totals.most_common()
+
+
+def _profile_main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Executed instructions per function of a board ELF under QEMU.")
+    parser.add_argument("elf", type=Path)
+    parser.add_argument("--target", default="stm32f4")
+    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--annotate", metavar="FUNCTION", help="print FUNCTION's disassembly with counts")
+    args = parser.parse_args(argv)
+    hits = qemu_profile(args.elf, args.target)
+    ranked = per_function(hits, functions_of(args.elf))
+    total = sum(n for _, n in ranked)
+    print(f"{total:>14,} instructions executed")
+    for name, n in ranked[:args.top]:
+        print(f"{n:>14,} {100 * n / total:5.1f}%  {name}")
+    if args.annotate:
+        dump = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", str(args.elf)],
+                              capture_output=True, text=True, check=True).stdout
+        body = re.search(rf"^[0-9a-f]+ <{re.escape(args.annotate)}>:\n(.*?)(?:\n\n|\Z)", dump,
+                         re.DOTALL | re.MULTILINE)
+        for line in (body.group(1).splitlines() if body else []):
+            m = re.match(r"\s+([0-9a-f]+):", line)
+            print(f"{hits.get(int(m.group(1), 16), 0) if m else '':>10} {line}")
+    return 0
+
+
 def where_time_goes(data: dict, work: Path) -> list[str]:
     lines = [
         "Static facts per workload where Waft misses the native goal (< 0.95x) or loses to wasm2c: "
@@ -194,6 +305,13 @@ FINDINGS = [
     "- **Stack check per function entry**: `movw/movt; ldr waft_stack_limit; mov r, sp; cmp; bhi trap` "
     "(6 instructions) in every function that is not inlined; this is most of the host->Wasm call "
     "overhead above (an empty export costs ~9 instructions where a C call costs 2).",
+    "- **Done: no entry check in leaves only checked Wasm code can call** (coremark_libc on stm32f4: "
+    "3.40M -> 3.14M ticks, linked_alloc and sha256 -1.5%). wasi-libc's memcpy, strlen and memset, "
+    "and any call-free helper not inlined, are called from functions that have just checked the "
+    "stack; the leaf's own frame then ends at most its size below the limit, which the margin "
+    "already holds for a function failing its check. Exported, start and funcref'd functions keep "
+    "the check (C can call them at any depth); tests/unit/test_leaf_stack_check.py shows stack "
+    "exhaustion still trapping with the canary below the stack intact on both boards.",
     "- **Done: trapping float-to-int conversions** (pid: 907k -> 739k ticks on stm32f4, now 1.18x "
     "wasm2c). clang guards C's `(int) x` with `fabs(x) < 2^31`; Waft now checks `i32.trunc_f32_s` "
     "with that same ordered compare where the FPU computes the type, so LLVM deletes its own check "
@@ -207,7 +325,30 @@ FINDINGS = [
     "default, and without it clang 14 compiles this C 1.65x worse than GCC even natively.",
     "- **Done: export wrappers call the body** instead of carrying an inlined copy of it (pid was "
     "2,024 bytes, 924 of them twice).",
+    "- **Done: table lookups index from a hoisted `base + TABLE`** (crc32 on stm32f4: 1.38M -> 1.21M "
+    "ticks, now level with GCC). A C array in linear memory is `i32.load offset=TABLE (i << 2)`; Waft "
+    "emitted `base + ((i << 2) + TABLE)`, which Arm computes with an add before every load. A scaled "
+    "index now becomes `(base + TABLE) + (i << 2)`: the first sum is loop-invariant and the load is "
+    "`ldr rT, [rB, rI, lsl #2]`. The bounds check still tests the Wasm address, wraparound included "
+    "(tests/unit/test_address_split.py). Splitting every constant too (struct fields `p->next`) cost "
+    "linked_alloc 3%: one hoisted register per field offset.",
+    "- **Instruction profiles of the real-firmware workloads** (QEMU `-d in_asm,exec,nochain`, "
+    "executed instructions per function, stm32f4, 10 iterations): regex's `match_here` runs 8.83M "
+    "instructions against native clang's 5.00M: 0.66M of it is the entry stack check of a recursive "
+    "function called 110k times, and each single-character atom pays two bounds checks (the atom "
+    "array and the text) where native code has none. coremark_libc: wasi-libc's qsort is musl's "
+    "smoothsort, which swaps the 20-byte records through memcpy (5,393 calls, 0.44M instructions of "
+    "musl's C memcpy) where newlib's qsort swaps inline: the C library, not the compiler, is most of "
+    "that gap (checks off it is still 1.8x GCC). linked_alloc: dlmalloc + dlfree 0.50M against "
+    "newlib-nano's 0.32M, and the tree walks pay a check per `p->left`. huffman's decoder "
+    "rematerialises `0x1ffffffc` (the `(pos >> 3) & ~3` of `stream[pos >> 5]`) with movw/movt in its "
+    "inner loop. montmul64 (i64 on a 32-bit core) is *faster* than GCC: LLVM's 64-bit multiplies "
+    "(umull/umlal) beat GCC 12's; there is no i64 helper call in the hot path.",
     "- **GCC vs LLVM.** Where Waft beats native (fir, matmul, aes128 on Cortex-M) it is LLVM's "
     "scheduling and if-conversion against GCC 12 -O2, not Wasm: against the same C through clang "
     "(native_clang) those workloads are at 0.7-1.0x. The native_clang column is the fairer ceiling.",
 ]
+
+
+if __name__ == "__main__":
+    raise SystemExit(_profile_main())

@@ -42,6 +42,11 @@ PREFIX = "wl"  # the C prefix of every module: one module per program
 WASM_MEMORY = 65536  # every workload module is one 64 KiB page (min == max)
 CALLS_WORKLOAD = "calls"  # the call-overhead probe, not a timed workload
 CALLS_EXPORTS = ("bench_empty", "bench_call_import")
+# Workloads that use the C library (malloc/free, memcpy/memset, qsort, strcmp...): their Wasm is
+# built against wasi-libc, which is compiled into the module (no WASI imports: nothing they call
+# reaches the OS), and their native builds link the target's C library (newlib-nano on Cortex-M).
+LIBC_WORKLOADS = frozenset({"linked_alloc", "coremark_libc"})
+WASI_SYSROOT = "/usr"  # Debian's wasi-libc (NOTES.md): clang --target=wasm32-wasi --sysroot=/usr
 
 C_FLAGS = ["-O2", "-ffp-contract=off", "-ffunction-sections", "-fdata-sections", "-std=gnu11"]
 
@@ -74,10 +79,20 @@ def run(command: list[str], what: str, cwd: Path | None = None) -> str:
 
 
 def wasm_module(workload: str, out_dir: Path) -> Path:
-    """Compile a workload to a reactor-style Wasm module: no WASI, no libc, one page."""
+    """Compile a workload to a reactor-style Wasm module: one page, no WASI imports.
+
+    Freestanding (no libc) unless the workload is in LIBC_WORKLOADS: then wasi-libc's
+    objects (memcpy, malloc, qsort...) are linked into the module, as clang-built WASI
+    programs have them; `-nostartfiles` leaves out crt1's `_start`, which would pull in
+    the WASI imports of argv, environ and exit that a reactor never uses.
+    """
     out = out_dir / f"{workload}.wasm"
     exports = ["bench_run", "bench_verify"] + (list(CALLS_EXPORTS) if workload == CALLS_WORKLOAD else [])
-    command = ["clang", "--target=wasm32", "-ffreestanding", "-nostdlib", "-O2", "-ffp-contract=off",
+    if workload in LIBC_WORKLOADS:
+        libc = ["--target=wasm32-wasi", f"--sysroot={WASI_SYSROOT}", "-nostartfiles"]
+    else:
+        libc = ["--target=wasm32", "-ffreestanding", "-nostdlib"]
+    command = ["clang", *libc, "-O2", "-ffp-contract=off",
                "-Wl,--no-entry", "-Wl,--strip-debug", "-Wl,-z,stack-size=8192",
                f"-Wl,--initial-memory={WASM_MEMORY}", f"-Wl,--max-memory={WASM_MEMORY}",
                *[f"-Wl,--export={name}" for name in exports]]
@@ -117,26 +132,47 @@ def _calls_flags(workload: str) -> list[str]:
 
 # --------------------------------------------------------------------------- native
 
-def compile_clang(target: Target, source: Path, obj: Path, flags: list[str] = ()) -> Path:
-    """Compile freestanding C (a workload) with clang for the target, ABI-compatible with its cc."""
+def compile_clang(target: Target, source: Path, obj: Path, flags: list[str] = (), *,
+                  libc: bool = False) -> Path:
+    """Compile a workload with clang for the target, ABI-compatible with its cc.
+
+    Freestanding, unless `libc`: then clang sees the C library's headers (on a
+    bare-metal target, those of the cc's newlib) and treats memcpy, strlen...
+    as the library functions they are, as GCC does.
+    """
     if target.is_host:
         arch = []
     elif target.kind in CLANG_TARGETS:
         # The target's GCC cflags (-mcpu, -mthumb, -mfloat-abi, -mfpu) mean the same to clang.
         arch = [f"--target={CLANG_TARGETS[target.kind]}", *target.cflags]
+        if libc:
+            arch += ["-isystem", str(_cc_libc_headers(target))]
     else:
         raise BuildError(f"no clang triple for {target.kind} targets")
-    run(["clang", *arch, "-ffreestanding", *C_FLAGS, *flags, "-c", str(source), "-o", str(obj)],
+    mode = [] if libc else ["-ffreestanding"]
+    run(["clang", *arch, *mode, *C_FLAGS, *flags, "-c", str(source), "-o", str(obj)],
         f"clang of {source.name} for {target.name}")
     return obj
+
+
+def _cc_libc_headers(target: Target) -> Path:
+    """The C library's headers of a cross compiler: beside its libc.a (Debian's
+    arm-none-eabi-gcc has no sysroot to ask for; newlib is /usr/lib/arm-none-eabi/{lib,include})."""
+    libc = Path(run([target.cc, "-print-file-name=libc.a"], f"{target.cc} -print-file-name").strip())
+    headers = libc.parent.parent / "include"
+    if not (headers / "stdlib.h").is_file():
+        raise BuildError(f"no C library headers beside {libc} for clang")
+    return headers
 
 
 def build_native(target: Target, workload: str, build_dir: Path, iterations: int, repeats: int,
                  compiler: str = "cc") -> Build:
     build_dir.mkdir(parents=True, exist_ok=True)
-    compile_fn = compile_clang if compiler == "clang" else compile_c
-    module = compile_fn(target, WORKLOAD_DIR / f"{workload}.c", build_dir / f"{workload}.o",
-                        [f"-I{WORKLOAD_DIR}"])
+    source, obj, flags = WORKLOAD_DIR / f"{workload}.c", build_dir / f"{workload}.o", [f"-I{WORKLOAD_DIR}"]
+    if compiler == "clang":
+        module = compile_clang(target, source, obj, flags, libc=workload in LIBC_WORKLOADS)
+    else:
+        module = compile_c(target, source, obj, flags)
     glue = """/* native: the workload's C functions called directly. */
 #include <stdint.h>
 uint32_t bench_run(uint32_t iterations);

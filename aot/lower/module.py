@@ -65,6 +65,7 @@ from aot.lower import init_bulk
 from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zero_value
 from aot.lower.frames import FRAME_BODY_SUFFIX, define_frame_guard
 from aot.lower.irtext import ByteArrayConstant, FunctionTexts
+from aot.lower.leaves import unchecked_leaves
 from aot.targets import Target
 from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
 
@@ -227,6 +228,8 @@ class ModuleContext:
         self.frame_guards = dict(frame_guards or {})
         self.guarded_bodies: dict[str, ir.Function] = {}
         self.defined_functions: set[str] = set()  # LLVM names of the functions this module defines
+        # Leaves only checked Wasm code can call: no entry stack check (aot/lower/leaves.py).
+        self.unchecked_leaves = unchecked_leaves(module)
         self.import_ctx_index: list[int] = []  # function import index -> ctx slot
         self.num_ctx = 0  # distinct module names of function imports
         self.memories: list[MemoryInfo] = []
@@ -795,9 +798,10 @@ def _lower_function(mctx: ModuleContext, index: int) -> None:
         fctx.local_types.append(valtype)
     fn.args[0].name = "instance"
     # The stack check comes before the first store into the new frame.  A guarded
-    # function's body needs none: its guard checked for the whole frame (frames.py).
+    # function's body needs none: its guard checked for the whole frame (frames.py);
+    # nor does a leaf that only checked Wasm code can call (leaves.py).
     # Either way the entry block ends here, so values hoisted into it precede the code.
-    if fn is mctx.functions[index]:
+    if fn is mctx.functions[index] and index not in mctx.unchecked_leaves:
         mctx.stack_check(fctx)
     else:
         start = fn.append_basic_block("start")

@@ -200,7 +200,12 @@ def _int_shift(method: str, itype: str) -> Handler:
 
     def lower(fctx: FuncContext, instr: Instr) -> None:
         value, count = fctx.pop_n(2)
-        count = fctx.builder.and_(count, mask, name="shift.count")
+        if isinstance(count, ir.Constant) and isinstance(count.constant, int):
+            # A constant count stays a constant: the address lowering recognises `i << 2`
+            # as a scaled index (memory.access_pointer).
+            count = ir.Constant(llty, count.constant & (llty.width - 1))
+        else:
+            count = fctx.builder.and_(count, mask, name="shift.count")
         fctx.push(getattr(fctx.builder, method)(value, count, name=instr.op.split(".")[1]))
 
     return lower
