@@ -88,7 +88,9 @@ extern "C" {
  * WAFT_STACK_MARGIN: how far above the true end of the native stack
  * waft_stack_limit sits.  Generated code traps with
  * WAFT_TRAP_CALL_STACK_EXHAUSTED when, on function entry, its frame address is
- * below waft_stack_limit.  That check runs after the function's prologue, so
+ * below waft_stack_limit (leaves, which call nothing and are reached only by
+ * direct calls from checked functions, skip it: docs/security.md).  That check
+ * runs after the function's prologue, so
  * the margin must hold (1) the largest frame a Wasm function pushes before its
  * check — the compiler measures every frame, checks bigger ones before they
  * are pushed (frame guards), and writes the largest unchecked one into the
