@@ -157,8 +157,9 @@ void waft_signals_set_memory(waft_signals *sig, waft_memory *memory);
 void waft_signals_latch(waft_signals *sig, waft_signals_line *l);
 
 /* p1 proc_raise(signal) with a handler attached to that signal's line: pend
- * the line and answer true; false leaves the default action to p1.  Its type
- * is waft_wasi's raise hook's (waft_wasi_set_raise_hook). */
+ * the line and answer true; false leaves the default action to p1.  p1's
+ * proc_raise calls it directly (waft_wasi.h says why; proc.c has the weak
+ * stand-in for firmware without signals) once waft_wasi_set_signals ran. */
 bool waft_signals_proc_raise(void *sig, int32_t signal);
 
 /* ---- for the layers of this folder ------------------------------------- */

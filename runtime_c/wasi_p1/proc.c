@@ -3,8 +3,8 @@
  * waft_wasi_run_start, the trap boundary an embedder runs `_start` behind.
  *
  * proc_exit unwinds through waft_exit (WAFT_TRAP_EXIT).  proc_raise first
- * offers the signal to the raise hook (waft_wasi_set_raise_hook): with
- * wasi-ext:signals, a signal line that has a handler attached is pended
+ * offers the signal to the signals extension (waft_wasi_set_signals,
+ * waft_signals_proc_raise): with wasi-ext:signals, a signal line that has a handler attached is pended
  * instead, and the call returns success.  Otherwise a signal whose default
  * action terminates the process unwinds with WAFT_TRAP_HOST after noting the
  * signal in the ctx: p1 itself has no sigaction, so the default action is
@@ -56,7 +56,7 @@ int32_t wasi_snapshot_preview1__proc_raise(void *ctx, int32_t sig) {
     if (sig < 0 || sig >= WAFT_WASI_SIGNAL_COUNT) {
         return WAFT_WASI_ERRNO_INVAL;
     }
-    if (c->raise_hook != NULL && c->raise_hook(c->raise_user, sig)) {
+    if (c->signals != NULL && waft_signals_proc_raise(c->signals, sig)) {
         return 0;
     }
     if (ignored_by_default((uint8_t)sig)) {
@@ -66,9 +66,12 @@ int32_t wasi_snapshot_preview1__proc_raise(void *ctx, int32_t sig) {
     waft_trap(WAFT_TRAP_HOST);
 }
 
-void waft_wasi_set_raise_hook(waft_wasi_ctx *ctx, bool (*hook)(void *user, int32_t sig), void *user) {
-    ctx->raise_hook = hook;
-    ctx->raise_user = user;
+void waft_wasi_set_signals(waft_wasi_ctx *ctx, void *signals) { ctx->signals = signals; }
+
+/* No signals extension linked: every signal takes p1's default action. */
+__attribute__((weak)) bool waft_signals_proc_raise(void *signals, int32_t sig) {
+    (void)signals, (void)sig;
+    return false;
 }
 
 int32_t wasi_snapshot_preview1__sched_yield(void *ctx) {

@@ -78,8 +78,8 @@ from aot import abi
 from aot.errors import TargetError
 from aot.targets import Target, load_target
 from waftkit import wasi
+from waftkit.firmware import embedding, wasi_firmware
 from waftkit.firmware import link as link_mod
-from waftkit.firmware import wasi_firmware
 from waftkit.firmware.runtime import runtime_cflags, runtime_sources
 
 # The flags that make GCC write NAME.su and NAME.ci beside the object.
@@ -711,7 +711,8 @@ def _firmware_compile_flags(target: Target, header: Path, console: str) -> list[
 
 
 def wasi_runtime_graph(target: Target, work_dir: Path, console: str | None = None) -> CallGraph:
-    """The call graph of a board's WASI firmware minus the module: runtime, WASI port, board glue, libraries.
+    """The call graph of a board's WASI firmware minus the module: runtime, WASI port, board glue with
+    the generated configuration of a firmware with files, libraries.
 
     Everything is compiled as `waftkit.firmware.wasi_firmware` builds it: the
     runtime library with `runtime_cflags(target, runtime_defines())`, the board
@@ -721,12 +722,23 @@ def wasi_runtime_graph(target: Target, work_dir: Path, console: str | None = Non
     wasi_firmware.board_glue(target)  # TargetError for a target without a bare-metal WASI port
     work_dir = Path(work_dir)
     console = console or wasi_firmware.KIND_CONSOLES[target.kind][0]
+    # The signals layer where the board has its port: proc_raise calls into it (waft_signals_proc_raise).
+    try:
+        signals = embedding.signal_sources(target)
+    except TargetError:
+        signals = []
     graph = compile_callgraph(target.cc, runtime_cflags(target, wasi_firmware.runtime_defines()),
-                              runtime_sources(target) + wasi.runtime_sources(target), work_dir / "runtime")
+                              runtime_sources(target) + wasi.runtime_sources(target) + signals, work_dir / "runtime")
     header = work_dir / "stack_usage_module.h"
     header.write_text("/* stands in for a module's header: board glue does not use it */\n")
+    # The generated configuration of a firmware with a preopened folder: it mounts the RAM
+    # filesystem and defines the hooks the port calls only then (waft_ramfs_clock_ns).
+    folder = work_dir / "preopened"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = wasi_firmware.write_config(work_dir / "config", args=["stack_usage"], dirs=[(folder, "/data")])
     glue = compile_callgraph(target.cc, _firmware_compile_flags(target, header, console),
-                             [*link_mod.board_sources(target), *wasi_firmware.board_glue(target)], work_dir / "glue")
+                             [*link_mod.board_sources(target), *wasi_firmware.board_glue(target), config],
+                             work_dir / "glue")
     graph.merge(glue)
     graph.fill_in(library_functions(target, graph.undefined(), work_dir / "libraries"))
     return graph

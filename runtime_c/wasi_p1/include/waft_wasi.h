@@ -85,11 +85,9 @@ typedef struct waft_wasi_ctx {
     int32_t exit_code;             /* proc_exit's status, once `exited` */
     bool exited;                   /* proc_exit ran */
     uint8_t raised_signal;         /* proc_raise's terminating signal (WAFT_WASI_SIGNAL_*), 0 if none */
-    /* proc_raise asks this first (waft_wasi_set_raise_hook): true means the
-     * signal was taken (wasi-ext:signals pended a line with a handler) and
-     * the default action does not happen.  NULL: p1's default actions only. */
-    bool (*raise_hook)(void *user, int32_t sig);
-    void *raise_user;
+    /* The module's wasi-ext:signals state (waft_wasi_set_signals), which
+     * proc_raise offers the signal to first; NULL: p1's default actions only. */
+    void *signals;
     waft_wasi_fd fds[WAFT_WASI_MAX_FDS];
 } waft_wasi_ctx;
 
@@ -105,10 +103,17 @@ void waft_wasi_init(waft_wasi_ctx *ctx, int argc, const char *const *argv, const
  * module's exported memory accessor, e.g. P_memory(inst)). */
 void waft_wasi_set_memory(waft_wasi_ctx *ctx, waft_memory *memory);
 
-/* Let `hook(user, sig)` take proc_raise(sig) before its default action
- * (the signals extension: runtime_c/signals, waft_signals_proc_raise).  Call
- * after waft_wasi_init, which clears it. */
-void waft_wasi_set_raise_hook(waft_wasi_ctx *ctx, bool (*hook)(void *user, int32_t sig), void *user);
+/* Let the signals extension (runtime_c/signals) take proc_raise(sig) before
+ * its default action: proc_raise calls waft_signals_proc_raise(signals, sig),
+ * and true means a line with a handler was pended.  Call after
+ * waft_wasi_init, which clears it. */
+void waft_wasi_set_signals(waft_wasi_ctx *ctx, void *signals);
+
+/* The signals extension's side of proc_raise.  A direct call rather than a
+ * function pointer, so the stack analysis (waftkit/firmware/stack_usage.py)
+ * follows it: proc.c has a weak definition answering false, which
+ * runtime_c/signals/lines.c replaces when the extension is linked. */
+bool waft_signals_proc_raise(void *signals, int32_t sig);
 
 /* Preopen host directory `host_path` as guest directory `guest_name` (e.g.
  * "/" or "."); `guest_name` is borrowed.  Returns the guest fd, or minus a

@@ -341,7 +341,7 @@ static int embed_start_signals(void) {
     if (waft_signals_init(&signals, &module) != WAFT_SIGNALS_OK) {
         return -1;
     }
-    waft_wasi_set_raise_hook(&ctx, waft_signals_proc_raise, &signals);
+    waft_wasi_set_signals(&ctx, &signals);
     return 0;
 }
 #endif
