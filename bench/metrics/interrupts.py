@@ -183,9 +183,11 @@ def rows(unit: str, native: dict, waft: dict) -> tuple[list[Row], list[str]]:
         notes.append(f"Goal (issue 15): the Wasm immediate handler's entry latency within {GOAL_EXTRA_ENTRY} "
                      f"{unit} of the native C handler's: {'met' if extra <= GOAL_EXTRA_ENTRY else 'NOT met'} "
                      f"({extra:+,.1f} {unit}). The difference is the generated vector's prologue "
-                     "(save waft_stack_limit, the trap-frame chain and BASEPRI; switch to the interrupt "
-                     "stack's limit; push a trap frame with setjmp) and the compiled handler's own entry "
-                     "(its stack check, the import's context from the instance).")
+                     "(runtime_c/wasi_p1/main/embed_ext.h: record the line for the trap boundary, save "
+                     "BASEPRI, load the slot's instance and argument) and the compiled handler's own entry "
+                     "(the export's branch to the function, its stack check, the import's context). The "
+                     "firmware here has no threads; with threads the vector also switches to the kernel's "
+                     "interrupt-stack limit and back (a few loads and stores more).")
     notes.append("Each figure is net of the instrument: the cost of one counter read and a call of the "
                  "mark function, measured in thread code with no interrupt in between, is taken off every "
                  "sample. Both sides pend the line the same way (an NVIC ISPR store, dsb, isb), from the same "
