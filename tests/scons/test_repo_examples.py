@@ -73,13 +73,14 @@ def check_rt_threads(output: str, board: bool) -> None:
 
 def check_irq_control(output: str, board: bool) -> None:
     """The irq_control summary: 1000 ticks accounted for, the plant settled; on a board every tick taken by the
-    immediate handler (the timer's vector), on the host at most 10 % missed by the deferred one."""
+    immediate handler (the timer's vector), on the host (a loaded general-purpose OS) at most half missed by the
+    deferred one."""
     delivery = "immediate" if board else "deferred"
     ticks = re.search(rf"^ticks: (\d+) handled, (\d+) missed, of 1000 \({delivery} delivery\)$", output, re.MULTILINE)
     plant = re.search(r"^plant: ([\d.]+) \(setpoint 60.00\), within 0.5 from (\d+) ms$", output, re.MULTILINE)
     assert ticks and plant, output
     handled, missed = map(int, ticks.groups())
-    assert handled + missed == 1000 and missed <= (0 if board else 100), output
+    assert handled + missed == 1000 and missed <= (0 if board else 500), output
     assert abs(float(plant.group(1)) - 60.0) < 0.5 and int(plant.group(2)) < 1000, output
     assert re.search(r"^ok: missed \d+ \(<= \d+\), settled$", output, re.MULTILINE), output
     # the main loop logged every 100 ms while the handler ran
