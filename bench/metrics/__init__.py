@@ -8,9 +8,9 @@ figure, native C, Waft, their ratio and difference, and the goal the figure
 is held to and whether each side meets it.  Goals are reported, never
 asserted: this is a benchmark, not a test.
 
-Groups today: `threads` (issue 14).  A later group (call overhead, WASI
-cost, start-up, footprint, interrupts) is a module with `TITLE` and
-`measure(target, ctx)`, named in GROUPS.
+Groups today: `threads` (issue 14) and `interrupts` (issue 15).  A later
+group (call overhead, WASI cost, start-up, footprint) is a module with
+`TITLE` and `measure(target, ctx)`, named in GROUPS.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = ["GROUPS", "MetricError", "RunContext", "markdown", "run_metrics", "un
 # group name -> module (imported when the group runs)
 GROUPS: dict[str, str] = {
     "threads": "bench.metrics.threads",
+    "interrupts": "bench.metrics.interrupts",
 }
 
 
@@ -42,7 +43,8 @@ def _method(target: Target, ctx: RunContext) -> str:
     if ctx.runner == "pyocd":
         return (f"pyOCD on probe {ctx.probe or '(the only one attached)'}: core cycles from the kernel's "
                 "SysTick clock")
-    return "QEMU -icount shift=0,sleep=off: executed instructions"
+    # A group may run QEMU at another shift (its parameters say icount_shift): still instructions.
+    return "QEMU -icount shift=0,sleep=off (or the group's icount_shift): executed instructions"
 
 
 def run_metrics(target: Target, groups: Sequence[str] | None, ctx: RunContext, results_dir: Path,

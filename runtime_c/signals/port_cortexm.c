@@ -7,8 +7,10 @@
  * (runtime_c/wasi_p1/main/embed_ext.h): an immediate line's vector calls the
  * compiled Wasm handler itself (a direct call when the grant binds the line
  * to an export), on the interrupt stack under the interrupt stack's own
- * waft_stack_limit and behind its own trap frame; a deferred line's vector
- * latches (waft_signals_latch) and wakes the attaching thread.  At start-up
+ * waft_stack_limit and behind its own trap boundary (a trap there ends the
+ * program naming the line, never returns into the interrupted code); a
+ * deferred line's vector latches (waft_signals_latch) and wakes the
+ * attaching thread.  At start-up
  * the port copies the boot table's 16 system entries into the firmware's RAM
  * table, fills every other entry with the boot table's HardFault handler (an
  * unexpected interrupt is reported as a fault, never run as something else),

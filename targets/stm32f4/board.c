@@ -234,8 +234,7 @@ static uint32_t measured_timer_hz(uint32_t b) {
     TIM_PSC(b) = 0;
     TIM_DIER(b) = 0;
     TIM_ARR(b) = 0xFFFFFFFFu;
-    TIM_CNT(b) = 0;
-    TIM_CR1(b) = TIM_CR1_CEN;
+    TIM_CR1(b) = TIM_CR1_CEN; /* no CNT write: see waft_board_timer_arm */
     uint64_t t0 = waft_clock_ns();
     uint32_t c0 = TIM_CNT(b);
     uint64_t t1;
@@ -271,10 +270,20 @@ void waft_board_timer_arm(uint32_t n, uint32_t ticks) {
     (void)RCC_APB1ENR;
     TIM_CR1(b) = 0;
     TIM_PSC(b) = 0;
-    TIM_ARR(b) = ticks > 1u ? ticks - 1u : 1u; /* the update event comes when CNT wraps past ARR */
-    /* CNT last: QEMU's model computes the next update from the count at the
-     * ARR write, and a count already past a short ARR would never update. */
-    TIM_CNT(b) = 0;
+    /* On the chip the update event comes when CNT wraps past ARR, so CNT
+     * restarts from 0.  Not under QEMU 7.2: its model (stm32f2xx_timer.c)
+     * schedules each update at `now + ARR + tick_offset`, where tick_offset
+     * is the virtual time of the last CNT write (0 from reset), so a CNT
+     * write at time t delays every later update by t -- re-armed at t, the
+     * line fired at about 2t, halving the rate each time.  Never written,
+     * tick_offset stays 0, the ARR write schedules the update ARR ticks
+     * ahead, and the model re-arms itself by ARR after each update, as the
+     * hardware does (after ARR ticks there, not ARR + 1). */
+    bool model = emulated();
+    if (!model) {
+        TIM_CNT(b) = 0;
+    }
+    TIM_ARR(b) = model ? ticks : ticks > 1u ? ticks - 1u : 1u;
     TIM_SR(b) = 0;
     TIM_DIER(b) = TIM_DIER_UIE;
     TIM_CR1(b) = TIM_CR1_CEN;

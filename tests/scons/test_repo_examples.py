@@ -6,10 +6,12 @@ test running at the same time.
 
 An example a target cannot build says so in one line ending "not built" and
 is left out, never failing the build: examples/rt_threads needs threads
-(riscv32-virt has none) and the wasm32-wasi-threads sysroot.  Its summary is
-checked here from the same run: on stm32f4 under -icount every release taken
-with jitter within 1 % of the period; on the host, whose scheduling is the
-OS's, the loop and its accounting, not the timing.
+(riscv32-virt has none) and the wasm32-wasi-threads sysroot, and
+examples/irq_control needs wasi-ext:signals (riscv32-virt has none either).
+Their summaries are checked here from the same run: on stm32f4 under -icount
+every release (every tick) taken, rt_threads' jitter within 1 % of the
+period; on the host, whose scheduling is the OS's, the loops and their
+accounting, not the timing.
 """
 
 from __future__ import annotations
@@ -69,6 +71,22 @@ def check_rt_threads(output: str, board: bool) -> None:
         assert float(latency.group(2)) < 10.0, output  # a few hundred instructions from the tick
 
 
+def check_irq_control(output: str, board: bool) -> None:
+    """The irq_control summary: 1000 ticks accounted for, the plant settled; on a board every tick taken by the
+    immediate handler (the timer's vector), on the host (a loaded general-purpose OS) at most half missed by the
+    deferred one."""
+    delivery = "immediate" if board else "deferred"
+    ticks = re.search(rf"^ticks: (\d+) handled, (\d+) missed, of 1000 \({delivery} delivery\)$", output, re.MULTILINE)
+    plant = re.search(r"^plant: ([\d.]+) \(setpoint 60.00\), within 0.5 from (\d+) ms$", output, re.MULTILINE)
+    assert ticks and plant, output
+    handled, missed = map(int, ticks.groups())
+    assert handled + missed == 1000 and missed <= (0 if board else 500), output
+    assert abs(float(plant.group(1)) - 60.0) < 0.5 and int(plant.group(2)) < 1000, output
+    assert re.search(r"^ok: missed \d+ \(<= \d+\), settled$", output, re.MULTILINE), output
+    # the main loop logged every 100 ms while the handler ran
+    assert len(re.findall(r"^t= *\d+ ms  temperature .* handled +\d+  missed \d+$", output, re.MULTILINE)) >= 5, output
+
+
 def target_cc(target: str) -> str:
     return load_target(target).cc
 
@@ -79,6 +97,7 @@ def test_every_example_passes_on_host(checkout: Path):
     built = set(EXAMPLES) - not_built(result.stdout)
     assert passed(result.stdout) == built and len(built) >= 4, result.stdout
     check_rt_threads(result.stdout, board=False)
+    check_irq_control(result.stdout, board=False)
 
 
 @pytest.mark.qemu
@@ -94,8 +113,10 @@ def test_every_example_passes_on_a_board_under_qemu(checkout: Path, target: str)
     assert (checkout / f"build/{target}/hello/hello.bin").is_file()
     if target == "riscv32-virt":
         assert "waft: rt_threads needs threads and riscv32-virt has none" in result.stdout, result.stdout
+        assert "waft: irq_control needs wasi-ext:signals and riscv32-virt has none" in result.stdout, result.stdout
     else:
         check_rt_threads(result.stdout, board=True)
+        check_irq_control(result.stdout, board=True)
         # newlib's float printf only where C of the firmware's own prints floats (control_loop's %f),
         # never in WASI firmware, whose printf is inside the module
         nm = f"{target_cc(target)[:-len('gcc')]}nm"

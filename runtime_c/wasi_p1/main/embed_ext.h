@@ -204,18 +204,33 @@ static waft_table *signal_table0(void *inst) { return EMBED_M(WAFT_MAIN_SIGNAL_T
 /* ---- Cortex-M: the granted lines' vectors, generated for this build ------
  *
  * One function per granted NVIC line, installed by the port in the RAM
- * vector table below.  An immediate handler runs as the interrupt itself:
- * on the interrupt stack, whose own limit (waft_signals_cortexm_isr_limit)
- * replaces the interrupted code's waft_stack_limit for the handler's stack
- * checks, and behind its own trap frame, so a trap unwinds to this vector and
- * never into the code it interrupted.  Both are saved on this vector's own
- * frame and restored on the way out, so nested vectors (a more urgent line
- * preempting a handler) save and restore them in turn.  BASEPRI is restored
- * too: a handler's set-mask is its own.  A trap (or proc_exit) in an
- * immediate handler ends the program after one line naming the line, as a
- * trap in a deferred handler does: the interrupted code cannot be resumed
- * with the module's globals (its shadow stack pointer) wherever the trap left
- * them (docs/interrupts.md). */
+ * vector table below.  An immediate handler runs as the interrupt itself,
+ * and three things keep it apart from the code it interrupted:
+ *
+ * - its own stack limit: it runs on the interrupt stack, whose limit
+ *   (waft_signals_cortexm_isr_limit) replaces the interrupted code's
+ *   waft_stack_limit for the handler's stack checks.  With threads that is
+ *   the kernel's interrupt stack, so the vector switches the limit and
+ *   restores it; without threads handlers share the main stack with the
+ *   only thread there is, whose limit is the interrupt stack's already
+ *   (port_cortexm.c sets them equal), so there is nothing to switch.
+ * - its trap boundary: a trap (or proc_exit) in an immediate handler never
+ *   returns into the interrupted code, whose globals (the shadow-stack
+ *   pointer) and memory are as the trap left them; it ends the program after
+ *   one line naming the line (docs/interrupts.md).  That needs no setjmp:
+ *   the vector records the line it runs in signal_immediate (saved and
+ *   restored around the handler, so vectors nest), and this firmware's
+ *   waft_trap (replacing the runtime's weak one, as waft.h allows) reports
+ *   and ends the program from where the trap happened whenever
+ *   signal_immediate is set.  Nothing an immediate handler may call pushes a
+ *   trap frame of its own (dispatch, wait-for-event and thread start answer
+ *   perm or cannot run there), so every trap while it is set is the
+ *   handler's.
+ * - its BASEPRI: a handler's set-mask is its own; the vector restores the
+ *   level it found.
+ *
+ * Each of these is a few loads and stores on the vector's path, which is
+ * what bench/metrics/interrupts.py measures against a native C handler. */
 #include "../../signals/signals_cortexm.h"
 
 typedef void (*signal_code_fn)(void *, int32_t, int32_t);
@@ -223,33 +238,66 @@ typedef void (*signal_code_fn)(void *, int32_t, int32_t);
 static void (*signal_ram_vectors[16 + WAFT_MAIN_SIGNAL_IRQ_COUNT])(void)
     __attribute__((aligned(WAFT_MAIN_SIGNAL_VTOR_ALIGN)));
 
+/* The innermost immediate handler's line while one runs, NULL otherwise. */
+static waft_signals_line *volatile signal_immediate;
+
 static void signal_end_program(waft_trap_code code) {
     EMBED_FLUSH();
     waft_port_exit(waft_wasi_exit_status(&ctx, code));
 }
 
-/* The immediate call, as a macro: a function that calls setjmp is never
- * inlined, and a call more would be latency.  CALL is the handler call:
- * a direct one for a line bound to an export, else from the slot. */
+/* The runtime's waft_trap (runtime_c/src/trap.c), with immediate handlers'
+ * traps ended here: inside one, report the line and end the program;
+ * elsewhere unwind to the innermost trap frame, or end the program when
+ * there is none, as trap.c does. */
+WAFT_NORETURN void waft_trap(waft_trap_code code) {
+    if (code == WAFT_TRAP_NONE) {
+        code = WAFT_TRAP_HOST;
+    }
+    waft_signals_line *l = signal_immediate;
+    if (l != NULL) {
+        waft_signals_cortexm_trapped(l, code, signal_end_program);
+    }
+    waft_trap_frame *frame = waft_trap_current;
+    if (frame != NULL) {
+        waft_trap_current = frame->prev;
+        frame->code = code;
+        longjmp(frame->jmp, 1);
+    }
+    if (code == WAFT_TRAP_EXIT) {
+        waft_port_exit((int)waft_exit_status);
+    }
+    waft_port_write_error("waft: trap: ");
+    waft_port_write_error(waft_strerror(code));
+    waft_port_write_error("\n");
+    waft_port_exit(WAFT_TRAP_EXIT_STATUS);
+}
+
+#if defined(WAFT_MAIN_USES_THREADS)
+/* Threads run on their own stacks and handlers on the kernel's interrupt stack. */
+#define SIGNAL_LIMIT_ENTER()                                                                                  \
+    uintptr_t limit_ = waft_stack_limit;                                                                      \
+    waft_stack_limit = waft_signals_cortexm_isr_limit
+#define SIGNAL_LIMIT_LEAVE() waft_stack_limit = limit_
+#else
+/* One stack and one limit for main and handlers (port_cortexm.c: isr_limit = waft_stack_limit). */
+#define SIGNAL_LIMIT_ENTER() ((void)0)
+#define SIGNAL_LIMIT_LEAVE() ((void)0)
+#endif
+
+/* The immediate call, as a macro: one call less on the interrupt's path.
+ * CALL is the handler call: a direct one for a line bound to an export,
+ * else from the slot. */
 #define SIGNAL_IMMEDIATE(l, CALL)                                                                             \
     do {                                                                                                      \
-        uintptr_t limit_ = waft_stack_limit;                                                                  \
-        waft_trap_frame *outer_ = waft_trap_current;                                                          \
+        waft_signals_line *outer_ = signal_immediate;                                                         \
         uint32_t basepri_;                                                                                    \
         __asm__ volatile("mrs %0, basepri" : "=r"(basepri_));                                                 \
-        waft_trap_frame frame_;                                                                               \
-        frame_.prev = outer_;                                                                                 \
-        frame_.code = WAFT_TRAP_NONE;                                                                         \
-        waft_stack_limit = waft_signals_cortexm_isr_limit;                                                    \
-        waft_trap_current = &frame_;                                                                          \
-        if (setjmp(frame_.jmp) == 0) {                                                                        \
-            CALL;                                                                                             \
-        } else {                                                                                              \
-            waft_stack_limit = limit_; /* the report runs on what is left of this stack */                    \
-            waft_signals_cortexm_trapped(l, frame_.code, signal_end_program);                                 \
-        }                                                                                                     \
-        waft_trap_current = outer_;                                                                           \
-        waft_stack_limit = limit_;                                                                            \
+        SIGNAL_LIMIT_ENTER();                                                                                 \
+        signal_immediate = (l);                                                                               \
+        CALL;                                                                                                 \
+        signal_immediate = outer_;                                                                            \
+        SIGNAL_LIMIT_LEAVE();                                                                                 \
         __asm__ volatile("msr basepri, %0" ::"r"(basepri_) : "memory");                                       \
     } while (0)
 
