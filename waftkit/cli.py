@@ -163,7 +163,14 @@ def targets() -> None:
               help="Preopen host directory HOST as GUEST (repeatable).")
 @click.option("--env", "env", multiple=True, metavar="K=V", help="Set a guest environment variable.")
 @click.option("--listen", multiple=True, metavar="ADDR:PORT",
-              help="Preopen a listening TCP socket (host only).")
+              help="Preopen a listening TCP socket (host only); for a module importing wasi-ext:sockets, "
+                   "grant it binding to [tcp:|udp:]ADDR:PORTS instead (port 0: an ephemeral one).")
+@click.option("--allow-connect", "allow_connect", multiple=True, metavar="[tcp:|udp:]HOST:PORTS",
+              help="wasi-ext:sockets: let the module connect / send to HOST:PORTS (repeatable). HOST is an "
+                   "address, a network (10.0.0.0/8, [fd00::/8]), * or a name (admits what its resolve "
+                   "returned); PORTS a port, LOW-HIGH or *. Anything else answers acces.")
+@click.option("--resolve", "resolve", multiple=True, metavar="NAME=ADDRESS",
+              help="wasi-ext:sockets name lookup: answer NAME with ADDRESS before asking the host's resolver.")
 @click.option("-O", "--opt", type=click.Choice(OPT_LEVELS), default="2", show_default=True, help=_OPT_HELP)
 @click.option("--max-pages", type=click.IntRange(0, 65536),
               help="Build-time cap on linear memory, in pages.")
@@ -183,7 +190,8 @@ def targets() -> None:
                    "not the host's clock, so timing is the same run after run, whatever the load.")
 def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, ...],
         env: tuple[str, ...], listen: tuple[str, ...], opt: str, max_pages: int | None,
-        runner: str, probe: str | None, max_threads: int, grants: tuple[str, ...], icount: bool) -> None:
+        runner: str, probe: str | None, max_threads: int, grants: tuple[str, ...], icount: bool,
+        allow_connect: tuple[str, ...], resolve: tuple[str, ...]) -> None:
     """Compile INPUT.wasm (a WASI command), link it with the target's runtime and run it.
 
     Arguments after `--` go to the program. Its stdout, stderr and exit
@@ -196,6 +204,13 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
       --grant tick=timer:0       a timer line (host: POSIX timer, CLOCK_MONOTONIC)
       --grant bell=soft:0        a software line, raised only by `pend`
     On the host, signals sent to this process reach the program.
+
+    \b
+    Sockets (wasi-ext:sockets, docs/sockets.md):
+      --allow-connect 127.0.0.1:8080    one TCP/UDP destination
+      --allow-connect tcp:10.0.0.0/8:*  any port of a network, TCP only
+      --allow-connect example.com:443   the addresses resolve gave for the name
+      --listen 127.0.0.1:0              bind an ephemeral port on loopback
     """
     from waftkit.run import RunOptions, run_module
 
@@ -223,9 +238,19 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
         granted = check_grants([parse_grant(spec) for spec in grants], target)
     except GrantError as exc:
         _fail(str(exc), EXIT_BAD_USAGE)
+    from waftkit.firmware import socket_grants
+
+    try:
+        for spec in allow_connect:
+            socket_grants.check_grant(spec, "--allow-connect")
+        for spec in resolve:
+            socket_grants.check_host_entry(spec)
+    except socket_grants.SocketGrantError as exc:
+        _fail(str(exc), EXIT_BAD_USAGE)
     options = RunOptions(args=list(args), env=list(env), dirs=list(dirs), listen=list(listen),
                          opt=opt, memory_cap_pages=max_pages, runner=runner, probe=probe, icount=icount,
-                         max_threads=max_threads, grants=granted)
+                         max_threads=max_threads, grants=granted, allow_connect=list(allow_connect),
+                         resolve=list(resolve))
     _usable_runner(target, runner, probe)
     with _AotErrors(input):
         status = run_module(input, target, options)

@@ -61,6 +61,8 @@ class RunOptions:
     max_threads: int = embedding.DEFAULT_MAX_THREADS  # the pool of thread instances
     grants: list[Grant] = field(default_factory=list)  # wasi-ext:signals lines, checked, in line order
     icount: bool = False  # QEMU: time follows executed instructions (deterministic timing)
+    allow_connect: list[str] = field(default_factory=list)  # wasi-ext:sockets destinations
+    resolve: list[str] = field(default_factory=list)  # wasi-ext:sockets name table, "NAME=ADDRESS"
 
 
 def check_runnable(data: bytes, target: Target, name: str) -> None:
@@ -102,7 +104,9 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
     # The pool's size reaches the OS port (in the library) and host_main.c alike.
     pool = embedding.thread_defines(target, options.max_threads) if threaded else []
     signals = embedding.signal_sources(target) if embedding.uses_signals(module) else []
-    runtime = runtime_library(target, cache, extra_sources=wasi.runtime_sources(target) + threads + signals,
+    sockets = embedding.socket_sources(target) if embedding.uses_sockets(module) else []
+    runtime = runtime_library(target, cache,
+                              extra_sources=wasi.runtime_sources(target) + threads + signals + sockets,
                               defines=pool)
     partial = folder / f".program-{os.getpid()}"
     link(target, [HOST_MAIN, folder / f"{PREFIX}.o", runtime], partial,
@@ -138,8 +142,9 @@ def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,
 
 def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) -> int:
     """Link a firmware with the options baked in, run it (QEMU or pyOCD), pass its output through."""
-    if options.listen:
-        raise TargetError(f"--listen: {target.name} has no sockets (WASI sockets answer ENOTSOCK there)")
+    if options.listen or options.allow_connect or options.resolve:
+        raise TargetError(f"--listen/--allow-connect/--resolve: {target.name} runs no Wasm sockets yet "
+                          "(WASI sockets answer ENOTSOCK there; docs/sockets.md)")
     # -icount: one instruction per ns of virtual time, so timers and the clock agree whatever the host's load.
     counting = {"instruction_count": True} if options.icount else {}
     runner = get_runner(target, options.runner, probe=options.probe, **counting)
@@ -215,6 +220,18 @@ def run_module(wasm: Path, target: Target, options: RunOptions) -> int:
     data = wasm.read_bytes()
     if not target.is_host:
         return run_on_board(data, target, options, wasm.name)
+    sockets = embedding.uses_sockets(decode_module(data))
+    if (options.allow_connect or options.resolve) and not sockets:
+        raise LinkError(f"--allow-connect/--resolve: {wasm.name} imports nothing of wasi-ext:sockets, "
+                        "so they would grant nothing")
+    if sockets:
+        from waftkit.firmware.socket_grants import SocketGrantError, check_grant
+
+        try:
+            for spec in options.listen:  # a grant here, not a preopen: the same grammar as --allow-connect
+                check_grant(spec, "--listen")
+        except SocketGrantError as exc:
+            raise LinkError(str(exc)) from None
     exe = build_host_program(data, target, options, wasm.name)
     command = [str(exe)]
     for spec in options.dirs:
@@ -223,6 +240,10 @@ def run_module(wasm: Path, target: Target, options: RunOptions) -> int:
         command += ["--env", spec]
     for spec in options.listen:
         command += ["--listen", spec]
+    for spec in options.allow_connect:
+        command += ["--allow-connect", spec]
+    for spec in options.resolve:
+        command += ["--resolve", spec]
     command += ["--", wasm.name, *options.args]
     if any(g.line_class == CLASS_SIGNAL for g in options.grants) and embedding.uses_signals(decode_module(data)):
         sys.stdout.flush()

@@ -133,6 +133,10 @@ static uint16_t wasi_errno(int e) {
     }
 }
 
+/* Other host-side rooms (runtime_c/sockets/port_posix.c) translate errno
+ * with the same table rather than a second copy of it. */
+uint16_t wasi_port_posix_errno(int host_errno) { return wasi_errno(host_errno); }
+
 /* The WASI errno for the last failed call. */
 #define ERR() wasi_errno(errno)
 

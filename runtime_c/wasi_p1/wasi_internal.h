@@ -227,4 +227,8 @@ uint16_t wasi_port_sock_recv(int32_t host, const wasi_iov *iov, int n, uint16_t 
 uint16_t wasi_port_sock_send(int32_t host, const wasi_iov *iov, int n, size_t *len);
 uint16_t wasi_port_sock_shutdown(int32_t host, uint8_t how);
 
+/* Host port only: the WASI errno for a POSIX errno value (port_posix.c's
+ * table, shared with the sockets layer's host port). */
+uint16_t wasi_port_posix_errno(int host_errno);
+
 #endif /* WAFT_WASI_INTERNAL_H */

@@ -9,7 +9,8 @@ comment list them), plus the runtime sources and their sizing that the
 extensions bring: runtime_c/threads over the OS port (runtime_c/kernel/
 host_posix.c on the host, the built-in kernel on Cortex-M), and
 runtime_c/signals over its signals port (POSIX on the host) with the lines the
-firmware grants (waftkit/firmware/signal_grants.py).
+firmware grants (waftkit/firmware/signal_grants.py), and runtime_c/sockets over
+its network port (BSD sockets on the host) for wasi-ext:sockets.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from waftkit.firmware.signal_grants import Grant, board_lines, c_string, grants_
 THREADS_DIR = RUNTIME_DIR / "threads"
 SIGNALS_DIR = RUNTIME_DIR / "signals"
 KERNEL_DIR = RUNTIME_DIR / "kernel"
+SOCKETS_DIR = RUNTIME_DIR / "sockets"
 WASI_P1 = "wasi_snapshot_preview1"
 THREAD_SPAWN = ("wasi", "thread-spawn")
 EXT_THREADS = "wasi-ext:threads/threads@0.1.0"
 EXT_SIGNALS = "wasi-ext:signals/signals@0.1.0"
+EXT_SOCKETS = "wasi-ext:sockets/sockets@0.1.0"
+EXT_NAME_LOOKUP = "wasi-ext:sockets/name-lookup@0.1.0"
 HANDLER_TYPE = FuncType(("i32", "i32"), ())  # a signal handler: handler(line, arg)
 DEFAULT_MAX_THREADS = 8  # `waft run --max-threads`: instances in the thread pool
 # The most a pool may hold: WAFT_THREADS_POOL_LIMIT in runtime_c/threads/waft_threads.h
@@ -48,6 +52,11 @@ _THREAD_SOURCES = {
 _SIGNAL_SOURCES = {
     "host": tuple(SIGNALS_DIR / f for f in ("lines.c", "dispatch.c", "ext_signals.c", "port_posix.c")),
     "cortex-m": tuple(SIGNALS_DIR / f for f in ("lines.c", "dispatch.c", "ext_signals.c", "port_cortexm.c")),
+}
+# The sockets layer, its grants and its network port, by target kind (boards: the
+# lwIP port, runtime_c/sockets/lwip/, is not wired to Wasm yet: docs/sockets.md).
+_SOCKET_SOURCES = {
+    "host": tuple(SOCKETS_DIR / f for f in ("ext_sockets.c", "grants.c", "port_posix.c")),
 }
 # The interrupt stack of a board whose firmware may run immediate Wasm
 # handlers on it: WAFT_STACK_MARGIN (2 KiB) below the limit, plus 6 KiB for
@@ -76,6 +85,20 @@ def uses_threads(module: Module) -> bool:
 def uses_signals(module: Module) -> bool:
     """Whether the module imports anything of wasi-ext:signals."""
     return any(imp.module == EXT_SIGNALS for imp in module.imports)
+
+
+def uses_sockets(module: Module) -> bool:
+    """Whether the module imports anything of wasi-ext:sockets (sockets or name-lookup)."""
+    return any(imp.module in (EXT_SOCKETS, EXT_NAME_LOOKUP) for imp in module.imports)
+
+
+def socket_sources(target: Target) -> list[Path]:
+    """The runtime sources a module importing wasi-ext:sockets adds for `target`."""
+    sources = _SOCKET_SOURCES.get(target.kind)
+    if sources is None:
+        raise TargetError(f"sockets: target '{target.name}' has no network port for Wasm yet "
+                          f"({target.kind}; ports: {', '.join(_SOCKET_SOURCES)}; docs/sockets.md)")
+    return list(sources)
 
 
 def check_embeddable(module: Module, name: str) -> None:
@@ -123,6 +146,12 @@ def main_defines(module: Module, target: Target, memory_cap_pages: int | None = 
     if signals:
         defines.append(f"WAFT_MAIN_IMPORTS_EXT_SIGNALS={signals[0]}")
         defines += signal_defines(module, grants, prefix, target)
+    # wasi-ext:sockets: both interfaces share one waft_sockets (main/embed_ext.h).
+    for module_name, define in ((EXT_SOCKETS, "WAFT_MAIN_IMPORTS_EXT_SOCKETS"),
+                                (EXT_NAME_LOOKUP, "WAFT_MAIN_IMPORTS_EXT_NAME_LOOKUP")):
+        member = [f.name for f in fields if f.kind == "ctx" and f.module == module_name]
+        if member:
+            defines.append(f"{define}={member[0]}")
     return defines
 
 

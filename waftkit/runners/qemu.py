@@ -10,18 +10,46 @@ follow executed instructions (`-icount shift=0`), which the benchmarks use;
 `idle_sleeps=False` adds `sleep=off`, so that time spent idle (WFI) jumps to
 the next timer instead of passing in real time, which keeps wake-up times
 exact for the kernel's timing tests (with sleep on, a wake-up from WFI comes
-late by a varying amount of real time).
+late by a varying amount of real time).  `forwards` gives the board a NIC on
+QEMU's user network (slirp: the guest is 10.0.2.15, the gateway 10.0.2.2) and
+forwards host TCP ports to it, on 127.0.0.1 only, so nothing outside the
+machine can reach the emulated board (`PortForward`).
 """
 
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from aot.errors import TargetError
 from aot.targets import Target
 from waftkit.runners.base import DEFAULT_TIMEOUT, Runner, RunResult, Stdin, text
 from waftkit.runners.process import run_with_cpu_budget
+
+
+@dataclass(frozen=True)
+class PortForward:
+    """Host 127.0.0.1:`host_port` -> the board's `guest_port` over QEMU's user network."""
+
+    host_port: int
+    guest_port: int
+    protocol: str = "tcp"  # or "udp"
+
+    def __post_init__(self) -> None:
+        if self.protocol not in ("tcp", "udp"):
+            raise TargetError(f"port forward: protocol '{self.protocol}' is not tcp or udp")
+        for port in (self.host_port, self.guest_port):
+            if not 1 <= port <= 65535:
+                raise TargetError(f"port forward: port {port} is outside 1..65535")
+
+    def option(self) -> str:
+        return f"hostfwd={self.protocol}:127.0.0.1:{self.host_port}-:{self.guest_port}"
+
+
+def nic_options(forwards: tuple[PortForward, ...] | list[PortForward]) -> list[str]:
+    """QEMU options for one user-network NIC with `forwards` (loopback-bound)."""
+    return ["-nic", ",".join(["user", "model=lan9118", *(f.option() for f in forwards)])]
 
 
 class QemuRunner(Runner):
@@ -45,8 +73,12 @@ class QemuRunner(Runner):
 
 
 def qemu_command(target: Target, elf: Path, *, instruction_count: bool = False,
-                 idle_sleeps: bool = True) -> list[str]:
-    """The QEMU command line that boots `elf` on the target's machine."""
+                 idle_sleeps: bool = True, forwards: tuple[PortForward, ...] | None = None) -> list[str]:
+    """The QEMU command line that boots `elf` on the target's machine.
+
+    `forwards`: give the board a NIC with these port forwards (an empty tuple:
+    a NIC, nothing forwarded); None: no NIC, QEMU's default for the machine.
+    """
     if not target.qemu_machine:
         raise TargetError(f"target '{target.name}' has no QEMU machine to run on")
     system = target.qemu_system or "qemu-system-arm"
@@ -73,6 +105,8 @@ def qemu_command(target: Target, elf: Path, *, instruction_count: bool = False,
         # Virtual time advances one unit per instruction, so SysTick counts follow
         # executed instructions exactly, run after run.
         cmd += ["-icount", "shift=0" if idle_sleeps else "shift=0,sleep=off"]
+    if forwards is not None:
+        cmd += nic_options(forwards)
     return cmd + ["-kernel", str(elf)]
 
 

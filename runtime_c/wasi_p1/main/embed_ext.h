@@ -63,6 +63,61 @@ static waft_threads threads;
 #if defined(WAFT_MAIN_IMPORTS_EXT_SIGNALS)
 static waft_signals signals;
 #endif
+
+/* ---- sockets (wasi-ext:sockets, runtime_c/sockets) ----------------------
+ *   WAFT_MAIN_IMPORTS_EXT_SOCKETS=member      the module imports wasi-ext:sockets/sockets;
+ *   WAFT_MAIN_IMPORTS_EXT_NAME_LOOKUP=member  ... or name-lookup: both point at `sockets`.
+ * The host main hands its --allow-connect / --listen / --resolve options to
+ * embed_sockets_option; the grants and name table are static arrays. */
+#if defined(WAFT_MAIN_IMPORTS_EXT_SOCKETS) || defined(WAFT_MAIN_IMPORTS_EXT_NAME_LOOKUP)
+#define WAFT_MAIN_USES_SOCKETS 1
+#include <string.h>
+
+#include "../../sockets/waft_sockets.h"
+#ifndef WAFT_MAIN_SOCKET_GRANTS_MAX
+#define WAFT_MAIN_SOCKET_GRANTS_MAX 32
+#endif
+static waft_sockets sockets;
+static waft_sockets_grant socket_connect[WAFT_MAIN_SOCKET_GRANTS_MAX], socket_listen[WAFT_MAIN_SOCKET_GRANTS_MAX];
+static waft_sockets_host_entry socket_hosts[WAFT_MAIN_SOCKET_GRANTS_MAX];
+static uint32_t socket_connect_count, socket_listen_count, socket_host_count;
+
+/* One sockets option: 1 taken (with its value), 0 not one, -1 bad (said why). */
+static int embed_sockets_option(const char *option, char *value) {
+    const char *why = NULL;
+    if (strcmp(option, "--allow-connect") == 0 || strcmp(option, "--listen") == 0) {
+        bool listen = option[2] == 'l';
+        uint32_t *count = listen ? &socket_listen_count : &socket_connect_count;
+        waft_sockets_grant *g = listen ? &socket_listen[*count] : &socket_connect[*count];
+        if (*count == WAFT_MAIN_SOCKET_GRANTS_MAX) {
+            why = "too many grants";
+        } else if ((why = waft_sockets_parse_grant(value, g)) == NULL) {
+            if (listen && g->host == WAFT_SOCKETS_HOST_NAME) {
+                why = "a local address is an IP address or *, not a name";
+            } else {
+                (*count)++;
+            }
+        }
+    } else if (strcmp(option, "--resolve") == 0) {
+        if (socket_host_count == WAFT_MAIN_SOCKET_GRANTS_MAX) {
+            why = "too many names";
+        } else if ((why = waft_sockets_parse_host(value, &socket_hosts[socket_host_count])) == NULL) {
+            socket_host_count++;
+        }
+    } else {
+        return 0;
+    }
+    if (why != NULL) {
+        waft_port_write_error("runner: ");
+        waft_port_write_error(option);
+        waft_port_write_error(": ");
+        waft_port_write_error(why);
+        waft_port_write_error("\n");
+        return -1;
+    }
+    return 1;
+}
+#endif
 static EMBED_M(__instance) *main_instance;
 
 /* One instance's imports: the same contexts for every thread's instance. */
@@ -81,6 +136,12 @@ static void embed_fill_imports(EMBED_M(__imports) *imports) {
 #endif
 #if defined(WAFT_MAIN_IMPORTS_EXT_SIGNALS)
     imports->WAFT_MAIN_IMPORTS_EXT_SIGNALS = &signals;
+#endif
+#if defined(WAFT_MAIN_IMPORTS_EXT_SOCKETS)
+    imports->WAFT_MAIN_IMPORTS_EXT_SOCKETS = &sockets;
+#endif
+#if defined(WAFT_MAIN_IMPORTS_EXT_NAME_LOOKUP)
+    imports->WAFT_MAIN_IMPORTS_EXT_NAME_LOOKUP = &sockets;
 #endif
     (void)imports;
 }
@@ -407,6 +468,10 @@ static int embed_start(void) {
     if (embed_start_signals() != 0) {
         return -1; /* waft_signals_init said why */
     }
+#endif
+#if defined(WAFT_MAIN_USES_SOCKETS)
+    waft_sockets_init(&sockets, &ctx, socket_connect, socket_connect_count, socket_listen, socket_listen_count,
+                      socket_hosts, socket_host_count);
 #endif
     return 0;
 }

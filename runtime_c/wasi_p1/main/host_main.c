@@ -4,7 +4,10 @@
  *
  *     runner [--dir HOST::GUEST]... [--env K=V]... [--listen A.B.C.D:PORT]... [--] ARGS...
  *
- * ARGS become the guest's argv (argv[0] included).  --listen prints
+ * ARGS become the guest's argv (argv[0] included).  For a module that
+ * imports wasi-ext:sockets, --listen SPEC, --allow-connect SPEC and
+ * --resolve NAME=ADDRESS are its grants and name table instead (embed_ext.h,
+ * docs/sockets.md): it opens its own listeners.  Otherwise --listen prints
  * "waft: listening on PORT" to stderr once the socket is bound, so a test
  * can connect to a port the kernel picked (":0").  The module must have been
  * compiled under the prefix `prog`.
@@ -61,6 +64,9 @@ int main(int argc, char **argv) {
     const char *listens[4];
     const char *env[MAX_ENV + 1];
     int ndirs = 0, nlistens = 0, nenv = 0, i = 1;
+#if defined(WAFT_MAIN_USES_SOCKETS)
+    int taken;
+#endif
     for (; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
             i++;
@@ -78,6 +84,13 @@ int main(int argc, char **argv) {
             ndirs++;
         } else if (strcmp(argv[i], "--env") == 0 && i + 1 < argc && nenv < MAX_ENV) {
             env[nenv++] = argv[++i];
+#if defined(WAFT_MAIN_USES_SOCKETS)
+        } else if (i + 1 < argc && (taken = embed_sockets_option(argv[i], argv[i + 1])) != 0) {
+            if (taken < 0) {
+                return 2;
+            }
+            i++;
+#endif
         } else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc && nlistens < 4) {
             listens[nlistens++] = argv[++i];
         } else {
