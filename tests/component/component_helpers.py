@@ -94,3 +94,39 @@ def p1_suite_programs() -> list[Path]:
         pytest.skip(f"the official wasi-testsuite's p1 programs are not under {WASI_TESTSUITE}/tests "
                     "(see tests/wasi/test_official_wasi_testsuite.py)")
     return programs
+
+
+# Every component-level section kind wasm-tools writes from text, in one component: core types (a
+# function and a module type), a resource, records, an imported instance, a core module and both
+# core instance forms, aliases of all three targets, lift/lower/resource.new, a nested component
+# instantiated twice, exports.
+KITCHEN_WAT = """
+(component $outer
+  (core type $ft (func (param i32) (result i32)))
+  (core type $mt (module (type (func (param i32) (result i32))) (import "m" "f" (func (type 0)))
+                         (export "g" (func (type 0)))))
+  (type $r (resource (rep i32)))
+  (type $rec (record (field "a" u32) (field "b" string)))
+  (type $fn (func (param "x" u32) (result u32)))
+  (import "host" (instance $host (export "f" (func (type $fn)))))
+  (core module $m (func (export "id") (param i32) (result i32) local.get 0) (memory (export "mem") 1))
+  (core instance $i (instantiate $m))
+  (alias core export $i "id" (core func $id))
+  (alias core export $i "mem" (core memory $mem))
+  (core instance $bag (export "id" (func $id)))
+  (func $lifted (type $fn) (canon lift (core func $id)))
+  (core func $new (canon resource.new $r))
+  (alias export $host "f" (func $hf))
+  (core func $low (canon lower (func $hf) (memory $mem)))
+  (component $inner
+    (alias outer $outer $fn (type $t))
+    (import "f" (func $f (type $t)))
+    (export "g" (func $f))
+  )
+  (instance $a (instantiate $inner (with "f" (func $lifted))))
+  (instance $b (instantiate $inner (with "f" (func $lifted))))
+  (alias export $a "g" (func $ag))
+  (export "g" (func $ag))
+  (export "rec" (type $rec))
+)
+"""

@@ -41,44 +41,11 @@ from aot.component.model import (
     TypeDef,
     VariantType,
 )
-from component_helpers import embed_and_wrap, p1_suite_programs, parse_wat, run_tool, wrap
+from component_helpers import KITCHEN_WAT, embed_and_wrap, p1_suite_programs, parse_wat, run_tool, wrap
 
 HERE = Path(__file__).resolve().parent
 
-# Every component-level section kind wasm-tools writes from text, in one component: core types (a
-# function and a module type), a resource, records, an imported instance, a core module and both
-# core instance forms, aliases of all three targets, lift/lower/resource.new, a nested component
-# instantiated twice, exports.
-KITCHEN_WAT = """
-(component $outer
-  (core type $ft (func (param i32) (result i32)))
-  (core type $mt (module (type (func (param i32) (result i32))) (import "m" "f" (func (type 0)))
-                         (export "g" (func (type 0)))))
-  (type $r (resource (rep i32)))
-  (type $rec (record (field "a" u32) (field "b" string)))
-  (type $fn (func (param "x" u32) (result u32)))
-  (import "host" (instance $host (export "f" (func (type $fn)))))
-  (core module $m (func (export "id") (param i32) (result i32) local.get 0) (memory (export "mem") 1))
-  (core instance $i (instantiate $m))
-  (alias core export $i "id" (core func $id))
-  (alias core export $i "mem" (core memory $mem))
-  (core instance $bag (export "id" (func $id)))
-  (func $lifted (type $fn) (canon lift (core func $id)))
-  (core func $new (canon resource.new $r))
-  (alias export $host "f" (func $hf))
-  (core func $low (canon lower (func $hf) (memory $mem)))
-  (component $inner
-    (alias outer $outer $fn (type $t))
-    (import "f" (func $f (type $t)))
-    (export "g" (func $f))
-  )
-  (instance $a (instantiate $inner (with "f" (func $lifted))))
-  (instance $b (instantiate $inner (with "f" (func $lifted))))
-  (alias export $a "g" (func $ag))
-  (export "g" (func $ag))
-  (export "rec" (type $rec))
-)
-"""
+
 
 
 def kitchen() -> Component:

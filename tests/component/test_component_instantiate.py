@@ -7,8 +7,7 @@ import pytest
 from aot.component import decode_component, instantiate
 from aot.component.errors import ComponentInvalidError
 from aot.component.instantiate import CoreExportRef, ImportedItem, Lift, Lowering
-from component_helpers import p1_suite_programs, parse_wat, wrap
-from test_decode import KITCHEN_WAT
+from component_helpers import KITCHEN_WAT, p1_suite_programs, parse_wat, wrap
 
 
 def test_kitchen_graph() -> None:

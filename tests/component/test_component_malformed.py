@@ -19,8 +19,7 @@ import pytest
 
 from aot.component import unwrap_component
 from aot.errors import AotError
-from component_helpers import REPO, p1_suite_programs, parse_wat, wrap
-from test_decode import KITCHEN_WAT
+from component_helpers import KITCHEN_WAT, REPO, p1_suite_programs, parse_wat, wrap
 
 
 def _survives(data: bytes) -> None:
