@@ -99,7 +99,10 @@ SPAWN_JOIN = f"""(module {IMPORTS}
 
 # Errors, each with the errno the WIT names.
 ERRORS = f"""(module {IMPORTS}
-  (func (export "wasi_thread_start") (param i32 i32))
+  ;; the detached thread stays alive until _start has tried to join it (a time slice
+  ;; between the spawn and the join must not let it end first: then its id is unknown, srch)
+  (func (export "wasi_thread_start") (param i32 i32)
+    (drop (memory.atomic.wait32 (i32.const 200) (i32.const 0) (i64.const -1))))
   (func (export "_start") (local $tid i32)
     ;; join of the caller itself (tid 0 too): deadlk (16)
     (call $join (i32.const 0) (i64.const 0) (i32.const 80))
@@ -126,6 +129,8 @@ ERRORS = f"""(module {IMPORTS}
     (local.set $tid (call $wasi_spawn (i32.const 0)))
     (call $join (local.get $tid) (i64.const 0) (i32.const 80))
     (call $check (i32.eq (i32.load8_u (i32.const 84)) (i32.const 28)) (i32.const 21))
+    (i32.atomic.store (i32.const 200) (i32.const 1))
+    (drop (memory.atomic.notify (i32.const 200) (i32.const 1)))
     ;; a return area outside memory traps
     (call $get_priority (i32.const 0) (i32.const 65535))
     (call $proc_exit (i32.const 99))))
