@@ -234,3 +234,13 @@ def test_threads_with_an_own_memory_are_refused_in_one_line(tmp_path):
     assert result.returncode == 1
     assert "must import it, shared" in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_pool_too_big_for_the_board_is_one_line_with_the_figures(tmp_path):
+    """60 threads' stacks and instances cannot fit stm32f4's 128 KiB: the linker's four lines become one."""
+    result = waft_run_wat(tmp_path, "spawn", SPAWN, "--target", "stm32f4", "--max-threads", "60")
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "does not fit stm32f4: RAM overflowed by" in lines[0] and "(the board has 131,072)" in lines[0]
+    assert "--max-threads" in lines[0]

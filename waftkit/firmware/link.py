@@ -17,6 +17,7 @@ One place knows how a target's program is put together, so `waft run`,
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,5 +120,30 @@ def link(target: Target, inputs: Sequence[Path | str], output: Path, *,
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         output.unlink(missing_ok=True)
-        raise TargetError(f"link for {target.name} failed:\n{proc.stderr.strip()}")
+        raise TargetError(overflow_message(target, output, proc.stderr)
+                          or f"link for {target.name} failed:\n{proc.stderr.strip()}")
     return output
+
+
+# GNU ld's words when a memory region of the linker script is too small.
+_OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+
+
+def overflow_message(target: Target, output: Path, stderr: str) -> str | None:
+    """One line for a link that failed because the firmware does not fit the board, else None.
+
+    The linker says it in four lines of its own (and the RAM line names no
+    cause); what a user needs is which memory, by how much, out of what, and
+    what to make smaller.
+    """
+    found = {m.group(1).upper(): int(m.group(2)) for m in _OVERFLOW.finditer(stderr)}
+    if not found:
+        return None
+    parts = []
+    for region, excess in found.items():
+        limit = {"RAM": target.ram, "FLASH": target.flash}.get(region)
+        size = f" (the board has {limit.length:,})" if limit is not None else ""
+        parts.append(f"{region} overflowed by {excess:,} bytes{size}")
+    advice = ("make the instance or the pools smaller (--max-pages; --max-threads: each thread has its own "
+              "stack and instance)" if "RAM" in found else "make the code smaller (-O s)")
+    return f"{output.name} does not fit {target.name}: {', '.join(parts)}; {advice}"
