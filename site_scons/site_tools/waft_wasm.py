@@ -65,58 +65,19 @@ def _wasm_flags(target, source, env, for_signature):
     return "$WASM_CFLAGS $WASM_LINKFLAGS"
 
 
-def _read_uleb(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        pos += 1
-        if byte < 0x80:
-            return value, pos
-
-
-def with_memory_export(data: bytes, name: str = "memory") -> bytes:
-    """`data` with memory 0 exported as `name`, by rewriting the export section alone.
-
-    (waftkit/testing/wasi_threads.py does the same for the tests; a build tool
-    does not import test tooling, tests/unit/test_architecture.py.)  Unchanged
-    when some memory is exported already."""
-    if str(REPO_ROOT) not in sys.path and (REPO_ROOT / "aot").is_dir():  # a checkout, not a wheel
-        sys.path.insert(0, str(REPO_ROOT))
-    from aot.wasm.encode import uleb
-
-    export_section, memory_kind = 7, 2
-    out, pos = bytearray(data[:8]), 8
-    while pos < len(data):
-        size, body = _read_uleb(data, pos + 1)
-        end = body + size
-        if data[pos] != export_section:
-            out += data[pos:end]
-            pos = end
-            continue
-        count, first = _read_uleb(data, body)
-        cursor = first
-        for _ in range(count):
-            length, cursor = _read_uleb(data, cursor)
-            kind = data[cursor + length]
-            if kind == memory_kind:
-                return data
-            _, cursor = _read_uleb(data, cursor + length + 1)
-        payload = (uleb(count + 1) + data[first:end] + uleb(len(name)) + name.encode()
-                   + bytes([memory_kind]) + uleb(0))
-        return bytes(out + bytes([export_section]) + uleb(len(payload)) + payload + data[end:])
-    raise ValueError("the module has no export section (a command module exports _start)")
-
-
 def _export_memory(target, source, env):
     """Post-link action of a threaded program: export the imported memory as "memory"."""
     if not env.get("WASM_THREADS"):
         return 0
+    if str(REPO_ROOT) not in sys.path and (REPO_ROOT / "aot").is_dir():  # a checkout, not a wheel
+        sys.path.insert(0, str(REPO_ROOT))
+    from aot.errors import AotError
+    from aot.wasm.rewrite import export_memory
+
     wasm = Path(str(target[0]))
     try:
-        wasm.write_bytes(with_memory_export(wasm.read_bytes()))
-    except ValueError as exc:
+        wasm.write_bytes(export_memory(wasm.read_bytes()))
+    except (ValueError, AotError) as exc:
         sys.stderr.write(f"waft: error: {wasm}: {exc}\n")
         return 1
     return 0

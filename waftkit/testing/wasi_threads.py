@@ -9,8 +9,9 @@ tools/build_wasi_threads_sysroot.sh (which .ci/install runs); without it,
 
 The modules are shaped as wasi-threads wants them: the memory is imported
 (`env.memory`, shared, with a maximum) and, since wasm-ld 14 has no
---export-memory, exported again as "memory" by a small rewrite (WASI and
-`waft run` find it there); `wasi_thread_start` is exported.
+--export-memory, exported again as "memory" by a small rewrite
+(aot.wasm.rewrite; WASI and `waft run` find it there); `wasi_thread_start` is
+exported.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import threading
 from pathlib import Path
 
-from aot.wasm.encode import uleb
+from aot.wasm.rewrite import export_memory
 
 REPO = Path(__file__).resolve().parents[2]
 SYSROOT = Path(os.environ.get("WAFT_WASI_THREADS_SYSROOT", REPO / "build" / "toolchain" / "wasi-sysroot-threads"))
@@ -67,50 +68,6 @@ def build_threads_c(sources, output, extra_flags=(), *, max_memory: int = DEFAUL
         raise RuntimeError(f"{' '.join(cmd)}\nfailed ({proc.returncode}):\n{proc.stderr}")
     output.write_bytes(export_memory(output.read_bytes()))
     return output
-
-
-# ---- the module's binary: export the imported memory as "memory" ----
-
-def _read_uleb(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
-def export_memory(data: bytes, name: str = "memory") -> bytes:
-    """`data` with memory 0 exported as `name` (unchanged if some memory export exists)."""
-    EXPORT, MEMORY_KIND = 7, 2
-    pos, out = 8, bytearray(data[:8])
-    done = False
-    while pos < len(data):
-        sid = data[pos]
-        size, body = _read_uleb(data, pos + 1)
-        end = body + size
-        if sid == EXPORT:
-            count, p = _read_uleb(data, body)
-            entries = data[p:end]
-            q = 0
-            for _ in range(count):
-                n, q2 = _read_uleb(entries, q)
-                kind = entries[q2 + n]
-                if kind == MEMORY_KIND:
-                    return data
-                _, q = _read_uleb(entries, q2 + n + 1)
-            encoded = name.encode()
-            new = uleb(count + 1) + entries + uleb(len(encoded)) + encoded + bytes([MEMORY_KIND]) + uleb(0)
-            out += bytes([EXPORT]) + uleb(len(new)) + new
-            done = True
-        else:
-            out += data[pos:end]
-        pos = end
-    if not done:
-        raise ValueError("module has no export section")
-    return bytes(out)
 
 
 # ---- imports and exports, as wasm-objdump -x shows them ----
