@@ -247,6 +247,7 @@ STRUCT_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
 # against the header).  `runtime_function_type` turns them into LLVM types.
 RUNTIME_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "waft_trap": ("void", ("waft_trap_code",)),
+    "waft_trap_unwind": ("void", ("waft_trap_code",)),  # the default waft_trap, for replacements
     "waft_exit": ("void", ("int32_t",)),
     "waft_strerror": ("const char *", ("waft_trap_code",)),
     "waft_trap_push": ("void", ("waft_trap_frame *",)),
@@ -282,7 +283,7 @@ RUNTIME_FUNCTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 # Runtime functions that never return (LLVM `noreturn`).
-NORETURN_FUNCTIONS = frozenset({"waft_trap", "waft_exit", "waft_port_exit"})
+NORETURN_FUNCTIONS = frozenset({"waft_trap", "waft_trap_unwind", "waft_exit", "waft_port_exit"})
 
 
 def _llvm_scalar(c_type: str, pointer_bits: int) -> ir.Type:

@@ -189,6 +189,10 @@ const char *waft_strerror(waft_trap_code code);
  */
 WAFT_NORETURN void waft_trap(waft_trap_code code);
 
+/* What the default waft_trap does, for a replacement that handles some traps
+ * itself and leaves the rest to the usual unwinding. */
+WAFT_NORETURN void waft_trap_unwind(waft_trap_code code);
+
 /* One trap boundary on the native stack.  Push before calling into Wasm, pop
  * after it returns normally; a trap unlinks it and longjmps to `jmp`. */
 typedef struct waft_trap_frame {

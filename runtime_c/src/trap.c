@@ -45,7 +45,9 @@ const char *waft_strerror(waft_trap_code code) {
     return trap_messages[code];
 }
 
-__attribute__((weak)) WAFT_NORETURN void waft_trap(waft_trap_code code) {
+__attribute__((weak)) WAFT_NORETURN void waft_trap(waft_trap_code code) { waft_trap_unwind(code); }
+
+WAFT_NORETURN void waft_trap_unwind(waft_trap_code code) {
     if (code == WAFT_TRAP_NONE) {
         code = WAFT_TRAP_HOST;
     }

@@ -309,8 +309,7 @@ static void signal_end_program(waft_trap_code code) {
 
 /* The runtime's waft_trap (runtime_c/src/trap.c), with immediate handlers'
  * traps ended here: inside one, report the line and end the program;
- * elsewhere unwind to the innermost trap frame, or end the program when
- * there is none, as trap.c does. */
+ * elsewhere the runtime's own unwinding (waft_trap_unwind). */
 WAFT_NORETURN void waft_trap(waft_trap_code code) {
     if (code == WAFT_TRAP_NONE) {
         code = WAFT_TRAP_HOST;
@@ -319,19 +318,7 @@ WAFT_NORETURN void waft_trap(waft_trap_code code) {
     if (l != NULL) {
         waft_signals_cortexm_trapped(l, code, signal_end_program);
     }
-    waft_trap_frame *frame = waft_trap_current;
-    if (frame != NULL) {
-        waft_trap_current = frame->prev;
-        frame->code = code;
-        longjmp(frame->jmp, 1);
-    }
-    if (code == WAFT_TRAP_EXIT) {
-        waft_port_exit((int)waft_exit_status);
-    }
-    waft_port_write_error("waft: trap: ");
-    waft_port_write_error(waft_strerror(code));
-    waft_port_write_error("\n");
-    waft_port_exit(WAFT_TRAP_EXIT_STATUS);
+    waft_trap_unwind(code);
 }
 
 #if defined(WAFT_MAIN_USES_THREADS)
