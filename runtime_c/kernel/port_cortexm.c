@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "kernel_port.h"
+#include "../port/cortex-m/irq_mask.h"
 #include "../wasi_p1/port_baremetal.h" /* the board clock, beside the WASI port */
 
 #if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__)
@@ -66,30 +67,11 @@ static uint64_t isr_stack[WAFT_OS_ISR_STACK_SIZE / 8];
 
 /* --- critical sections ------------------------------------------------------ */
 
-waft_os_irq_state waft_os_critical_enter(void) {
-    uint32_t old;
-#if PORT_V6M
-    __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(old)::"memory");
-#else
-    /* BASEPRI_MAX only ever raises the mask: a nested section inside a more
-     * restrictive one keeps the stricter mask. */
-    __asm__ volatile("mrs %0, basepri\n\tmsr basepri_max, %1\n\tisb"
-                     : "=&r"(old)
-                     : "r"((uint32_t)WAFT_OS_SYSCALL_PRIORITY)
-                     : "memory");
-#endif
-    return old;
-}
+waft_os_irq_state waft_os_critical_enter(void) { return waft_cortexm_mask_raise(WAFT_OS_SYSCALL_PRIORITY); }
 
-void waft_os_critical_exit(waft_os_irq_state state) {
-    /* The ISB makes a PendSV pended inside the section happen before the
-     * next instruction: a blocking call reads its result after this. */
-#if PORT_V6M
-    __asm__ volatile("msr primask, %0\n\tisb" ::"r"(state) : "memory");
-#else
-    __asm__ volatile("msr basepri, %0\n\tisb" ::"r"(state) : "memory");
-#endif
-}
+/* The ISB in the restore makes a PendSV pended inside the section happen
+ * before the next instruction: a blocking call reads its result after this. */
+void waft_os_critical_exit(waft_os_irq_state state) { waft_cortexm_mask_restore(state); }
 
 bool waft_os_in_isr(void) {
     uint32_t ipsr;

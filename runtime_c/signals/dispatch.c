@@ -62,18 +62,27 @@ static void write_hex32(char *out, uint32_t v) {
     out[10] = '\0';
 }
 
+void waft_signals_report_trap(const waft_signals_line *l, waft_trap_code code, const char *kind) {
+    if (code == WAFT_TRAP_EXIT) {
+        return;
+    }
+    char hex[11];
+    write_hex32(hex, l->line);
+    waft_port_write_error("waft: signals: trap in the ");
+    waft_port_write_error(kind);
+    waft_port_write_error(" of line ");
+    waft_port_write_error(hex);
+    waft_port_write_error(" (");
+    waft_port_write_error(l->name);
+    waft_port_write_error("): ");
+    waft_port_write_error(waft_strerror(code));
+    waft_port_write_error("\n");
+}
+
 /* A handler trapped: say which line, take the line out, end the program. */
 static WAFT_NORETURN void handler_trapped(waft_signals *sig, waft_signals_line *l, waft_trap_code code) {
+    waft_signals_report_trap(l, code, "handler");
     if (code != WAFT_TRAP_EXIT) {
-        char hex[11];
-        write_hex32(hex, l->line);
-        waft_port_write_error("waft: signals: trap in the handler of line ");
-        waft_port_write_error(hex);
-        waft_port_write_error(" (");
-        waft_port_write_error(l->name);
-        waft_port_write_error("): ");
-        waft_port_write_error(waft_strerror(code));
-        waft_port_write_error("\n");
         (void)waft_signals_detach(sig, l->line);
     }
     /* On to the thread's own trap boundary: _start's (the program ends with

@@ -57,6 +57,7 @@
 #include <string.h>
 
 #include "../kernel/kernel.h"              /* WAFT_OS_SYSCALL_PRIORITY: the top of Wasm's band */
+#include "../port/cortex-m/irq_mask.h"
 #include "../wasi_p1/port_baremetal.h"     /* waft_clock_ns */
 
 #if defined(__ARM_ARCH_6M__) || defined(__ARM_ARCH_8M_BASE__)
@@ -513,52 +514,15 @@ bool waft_signals_port_in_immediate(void) {
 /* --- the lock: the kernel's critical section (BASEPRI at its ceiling, which
  * masks every Wasm line, so the vectors never see a slot half changed) ----- */
 
-uint32_t waft_signals_port_lock(void) {
-    uint32_t old;
-#if PORT_V6M
-    __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(old)::"memory");
-#else
-    __asm__ volatile("mrs %0, basepri\n\tmsr basepri_max, %1\n\tisb"
-                     : "=&r"(old)
-                     : "r"((uint32_t)WAFT_OS_SYSCALL_PRIORITY)
-                     : "memory");
-#endif
-    return old;
-}
+uint32_t waft_signals_port_lock(void) { return waft_cortexm_mask_raise(WAFT_OS_SYSCALL_PRIORITY); }
 
-void waft_signals_port_unlock(uint32_t state) {
-#if PORT_V6M
-    __asm__ volatile("msr primask, %0\n\tisb" ::"r"(state) : "memory");
-#else
-    __asm__ volatile("msr basepri, %0\n\tisb" ::"r"(state) : "memory");
-#endif
-}
+void waft_signals_port_unlock(uint32_t state) { waft_cortexm_mask_restore(state); }
 
 /* --- traps in immediate handlers -------------------------------------------------------- */
 
-static void write_hex32(char *out, uint32_t v) {
-    static const char digits[] = "0123456789abcdef";
-    out[0] = '0';
-    out[1] = 'x';
-    for (int i = 0; i < 8; i++) {
-        out[2 + i] = digits[(v >> (28 - 4 * i)) & 0xF];
-    }
-    out[10] = '\0';
-}
-
 WAFT_NORETURN void waft_signals_cortexm_trapped(waft_signals_line *l, waft_trap_code code,
                                                 void (*end)(waft_trap_code)) {
-    if (code != WAFT_TRAP_EXIT) {
-        char hex[11];
-        write_hex32(hex, l->line);
-        waft_port_write_error("waft: signals: trap in the immediate handler of line ");
-        waft_port_write_error(hex);
-        waft_port_write_error(" (");
-        waft_port_write_error(l->name);
-        waft_port_write_error("): ");
-        waft_port_write_error(waft_strerror(code));
-        waft_port_write_error("\n");
-    }
+    waft_signals_report_trap(l, code, "immediate handler");
     end(code);
     waft_port_exit(WAFT_TRAP_EXIT_STATUS); /* `end` does not return; if it did, still never resume */
 }

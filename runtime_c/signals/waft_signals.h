@@ -170,6 +170,11 @@ waft_signals_line *waft_signals_find(waft_signals *sig, uint32_t line);
 /* The calling thread's index and record. */
 uint32_t waft_signals_current(waft_signals *sig);
 
+/* Say on the error console that `kind` ("handler", "immediate handler") of
+ * line `l` trapped with `code`: "waft: signals: trap in the <kind> of line
+ * 0x........ (<name>): <message>".  Nothing for WAFT_TRAP_EXIT (proc_exit). */
+void waft_signals_report_trap(const waft_signals_line *l, waft_trap_code code, const char *kind);
+
 /* Whether `l` is ready for deferred delivery to thread `thread` under `mask`:
  * attached deferred to it, enabled, pending, priority above the mask. */
 bool waft_signals_ready(const waft_signals_line *l, uint32_t thread, uint8_t mask);
