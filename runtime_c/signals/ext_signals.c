@@ -32,6 +32,7 @@
  * 64-bit arithmetic before the first access.
  */
 #include "waft_signals.h"
+#include "waft_canon.h"
 
 #include <string.h>
 
@@ -48,12 +49,7 @@ static waft_signals *signals_of(void *ctx) { return ctx != NULL ? ctx : &no_gran
 
 /* The guest's `size` bytes at `ptr`, aligned to `align`; traps otherwise. */
 static uint8_t *ret_area(waft_signals *sig, int32_t ptr, uint32_t size, uint32_t align) {
-    waft_memory *m = sig->memory;
-    uint32_t at = (uint32_t)ptr;
-    if (m == NULL || (at & (align - 1)) != 0 || (uint64_t)at + size > (uint64_t)m->size) {
-        waft_trap(WAFT_TRAP_MEMORY_OUT_OF_BOUNDS);
-    }
-    return m->base + at;
+    return waft_canon_ret_area(sig->memory, ptr, size, align);
 }
 
 /* The guest string (ptr, len), or NULL when it does not lie in the memory. */
@@ -63,17 +59,6 @@ static const char *guest_string(waft_signals *sig, int32_t ptr, int32_t len) {
         return NULL;
     }
     return (const char *)m->base + (uint32_t)ptr;
-}
-
-/* result<u32, errno> in 8 bytes: tag, then the u32 at 4 or the errno byte at 4. */
-static void store_u32_result(uint8_t *ret, int32_t err, uint32_t value) {
-    memset(ret, 0, 8);
-    ret[0] = err != 0;
-    if (err != 0) {
-        ret[4] = (uint8_t)err;
-    } else {
-        memcpy(ret + 4, &value, sizeof value);
-    }
 }
 
 /* result<u8-sized, errno> in 2 bytes: tag, then the value or the errno. */
@@ -88,7 +73,7 @@ void EXT(lookup)(void *ctx, int32_t name, int32_t len, int32_t ret) {
     const char *text = guest_string(sig, name, len);
     uint32_t line = 0;
     int32_t err = text == NULL ? E_FAULT : waft_signals_lookup(sig, text, (uint32_t)len, &line);
-    store_u32_result(out, err, line);
+    waft_canon_result_u32(out, (uint32_t)err, line);
 }
 
 void EXT(capabilities)(void *ctx, int32_t line, int32_t ret) {
@@ -151,7 +136,7 @@ void EXT(dispatch)(void *ctx, int32_t limit, int32_t ret) {
     uint8_t *out = ret_area(sig, ret, 8, 4);
     uint32_t ran = 0;
     int32_t err = waft_signals_dispatch(sig, (uint32_t)limit, &ran);
-    store_u32_result(out, err, ran);
+    waft_canon_result_u32(out, (uint32_t)err, ran);
 }
 
 void EXT(_wait_x2dfor_x2devent)(void *ctx, int64_t deadline, int32_t ret) {
@@ -159,7 +144,7 @@ void EXT(_wait_x2dfor_x2devent)(void *ctx, int64_t deadline, int32_t ret) {
     uint8_t *out = ret_area(sig, ret, 8, 4); /* checked before sleeping, not after */
     uint32_t ran = 0;
     int32_t err = waft_signals_wait_for_event(sig, (uint64_t)deadline, &ran);
-    store_u32_result(out, err, ran);
+    waft_canon_result_u32(out, (uint32_t)err, ran);
 }
 
 int32_t EXT(_start_x2dtimer)(void *ctx, int32_t line, int64_t first_release, int64_t period) {

@@ -37,6 +37,7 @@
  * 64-bit arithmetic against the memory's current size.
  */
 #include "waft_sockets.h"
+#include "waft_canon.h"
 
 #include <string.h>
 
@@ -67,23 +68,7 @@ static waft_sockets *sockets_of(void *ctx) { return ctx != NULL ? ctx : &nothing
 
 /* The guest's `size` bytes at `ptr`, aligned to `align`; traps otherwise. */
 static uint8_t *ret_area(waft_sockets *s, int32_t ptr, uint32_t size, uint32_t align) {
-    waft_memory *m = s->wasi->memory;
-    uint32_t at = (uint32_t)ptr;
-    if (m == NULL || (at & (align - 1)) != 0 || (uint64_t)at + size > (uint64_t)m->size) {
-        waft_trap(WAFT_TRAP_MEMORY_OUT_OF_BOUNDS);
-    }
-    return m->base + at;
-}
-
-/* result<u32, errno> in 8 bytes. */
-static void store_u32_result(uint8_t *ret, uint16_t err, uint32_t value) {
-    memset(ret, 0, 8);
-    ret[0] = err != 0;
-    if (err != 0) {
-        ret[4] = (uint8_t)err;
-    } else {
-        wasi_store32(ret + 4, value);
-    }
+    return waft_canon_ret_area(s->wasi->memory, ptr, size, align);
 }
 
 /* An ip-socket-address (32 bytes, align 4) at `out`: case, then from byte 4
@@ -187,7 +172,7 @@ void EXT(open)(void *ctx, int32_t family, int32_t type, int32_t flags, int32_t r
                         OPENED_RIGHTS, OPENED_RIGHTS);
         }
     }
-    store_u32_result(out, err, (uint32_t)fd);
+    waft_canon_result_u32(out, err, (uint32_t)fd);
 }
 
 int32_t EXT(bind)(void *ctx, int32_t fd, ADDR_PARAMS) {
@@ -278,7 +263,7 @@ void EXT(_send_x2dto)(void *ctx, int32_t fd, int32_t data, int32_t len, ADDR_PAR
             }
         }
     }
-    store_u32_result(out, err, (uint32_t)sent);
+    waft_canon_result_u32(out, err, (uint32_t)sent);
 }
 
 void EXT(_recv_x2dfrom)(void *ctx, int32_t fd, int32_t buffer, int32_t length, int32_t flags, int32_t ret) {
@@ -469,5 +454,5 @@ void LOOKUP(resolve)(void *ctx, int32_t name, int32_t len, int32_t results, int3
             }
         }
     }
-    store_u32_result(out, err, count);
+    waft_canon_result_u32(out, err, count);
 }

@@ -27,6 +27,7 @@
  * (WAFT_TRAP_MEMORY_OUT_OF_BOUNDS), as a bad pointer in canonical-ABI glue is.
  */
 #include "waft_threads.h"
+#include "waft_canon.h"
 
 #include <string.h>
 
@@ -43,23 +44,12 @@
 
 /* The guest's `size` bytes at `ptr`, aligned to `align`; traps otherwise. */
 static uint8_t *ret_area(waft_threads *threads, int32_t ptr, uint32_t size, uint32_t align) {
-    waft_memory *m = threads->memory;
-    uint32_t at = (uint32_t)ptr;
-    if (m == NULL || (at & (align - 1)) != 0 || (uint64_t)at + size > (uint64_t)m->size) {
-        waft_trap(WAFT_TRAP_MEMORY_OUT_OF_BOUNDS);
-    }
-    return m->base + at;
+    return waft_canon_ret_area(threads->memory, ptr, size, align);
 }
 
+/* result<u32, errno> from the OS port's convention: a negated errno, or the value. */
 static void store_u32_result(uint8_t *ret, int32_t value) {
-    memset(ret, 0, 8);
-    ret[0] = value < 0;
-    if (value < 0) {
-        ret[4] = (uint8_t)-value;
-    } else {
-        uint32_t v = (uint32_t)value;
-        memcpy(ret + 4, &v, sizeof v);
-    }
+    waft_canon_result_u32(ret, value < 0 ? (uint32_t)-value : 0, value < 0 ? 0 : (uint32_t)value);
 }
 
 /* A priority argument: 0 (the caller's) or 1..max; errno or 0. */
