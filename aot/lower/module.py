@@ -66,6 +66,7 @@ from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zer
 from aot.lower.frames import FRAME_BODY_SUFFIX, define_frame_guard
 from aot.lower.irtext import ByteArrayConstant, FunctionTexts
 from aot.lower.leaves import unchecked_leaves
+from aot.shadow_stack import ordered_stack_pointer
 from aot.targets import Target
 from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
 
@@ -230,6 +231,10 @@ class ModuleContext:
         self.defined_functions: set[str] = set()  # LLVM names of the functions this module defines
         # Leaves only checked Wasm code can call: no entry stack check (aot/lower/leaves.py).
         self.unchecked_leaves = unchecked_leaves(module)
+        # The shadow-stack pointer of a module its own immediate handlers can interrupt: its stores
+        # stay in place (variable.py), and its offset in the instance goes into the header.
+        self.ordered_global = ordered_stack_pointer(module)
+        self.stack_pointer_offset: int | None = None
         self.import_ctx_index: list[int] = []  # function import index -> ctx slot
         self.num_ctx = 0  # distinct module names of function imports
         self.memories: list[MemoryInfo] = []
@@ -590,6 +595,7 @@ class LoweredModule:
     instance_size: int
     instance_align: int
     defined_functions: frozenset[str] = frozenset()  # LLVM names, for matching LLVM's frame reports
+    stack_pointer_offset: int | None = None  # aot/shadow_stack.py: the ordered pointer's byte offset
 
 
 def lower_module(
@@ -631,12 +637,13 @@ def lower_module(
     _emit_exports(mctx)
     if len(mctx.functions) <= GC_AFTER_FUNCTIONS:
         return LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
-                             frozenset(mctx.defined_functions))
+                             frozenset(mctx.defined_functions), mctx.stack_pointer_offset)
     # A big module: give the memory of the lowering back before LLVM needs as much again.
     # llvmlite's objects reference each other in cycles, which only the collector frees,
     # and a few small survivors scattered among them (the function names) would keep
     # Python's memory pools from being returned: they are rebuilt after the collection.
-    lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align)
+    lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
+                            stack_pointer_offset=mctx.stack_pointer_offset)
     names = "\n".join(mctx.defined_functions)
     del mctx
     gc.collect()
@@ -711,6 +718,10 @@ def _define_instance_layout(mctx: ModuleContext) -> None:
         ir.LiteralStructType([ir.ArrayType(PTR, t.cap) for t in own_tabs]),
     ])
     first_size = first.get_abi_size(td)
+    if mctx.ordered_global is not None:
+        own = mctx.ordered_global - module.num_imported_globals
+        mctx.stack_pointer_offset = (first.get_element_offset(td, F_GLOBALS)
+                                     + first.elements[F_GLOBALS].get_element_offset(td, own))
     mctx.instance_fixed_size = first_size
     pad = (-first_size) % MEMORY_ALIGN if own_mems else 0
     # Each memory's storage is rounded up to 16 bytes, so every one starts aligned.
