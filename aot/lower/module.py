@@ -222,6 +222,7 @@ class ModuleContext:
         self._intrinsics: dict[str, ir.Function] = {}
         self.data_constants: list[ir.GlobalVariable | None] = []  # by data index; None when empty
         self.comdats: list[str] = []
+        self.aliases: list[str] = []  # IR lines: exports that are the function itself (_emit_exports)
         self.functions: list[ir.Function] = []  # internal convention, by function index
         self.import_decls: dict[str, ir.Function] = {}  # import symbol -> C declaration
         # Frame guards (aot/lower/frames.py): LLVM function name -> bytes its body's frame may
@@ -576,6 +577,7 @@ class ModuleContext:
 
     def ir_text(self) -> str:
         head = [f"${name} = comdat any" for name in self.comdats] if self.target_is_elf() else []
+        head += self.aliases
         # After the body: LLVM wants the target lines first and resolves comdat references late.
         text = self.texts.module_text(trailer=[*head, ""] if head else ["", ""])
         if not self.target_is_elf():
@@ -1026,13 +1028,22 @@ def _emit_initialize(mctx: ModuleContext) -> None:
 
 
 def _emit_exports(mctx: ModuleContext) -> None:
-    """C wrappers for exported functions; accessors for memories, tables and globals."""
+    """Exported functions (aliases of the function, or C wrappers where the conventions differ); accessors
+    for memories, tables and globals."""
     module = mctx.module
     for export in module.exports:
         symbol = abi.export_symbol(mctx.prefix, export.name)
         if export.kind == "func":
             functype = module.func_type(export.index)
-            fn = mctx.definition(mctx.add_function(mctx.c_type(functype), symbol, internal=False))
+            body = mctx.functions[export.index]
+            c_type = mctx.c_type(functype)
+            if mctx.target_is_elf() and str(body.function_type) == str(c_type):
+                # Same signature in C as inside (at most one result): the export is a second name
+                # for the function itself, not a wrapper that branches to it -- one instruction
+                # less on every call from C, an interrupt vector's among them.
+                mctx.aliases.append(f'@"{symbol}" = alias {c_type}, ptr {body.get_reference()}')
+                continue
+            fn = mctx.definition(mctx.add_function(c_type, symbol, internal=False))
             mctx.mark_instance_param(fn)
             builder = ir.IRBuilder(fn.append_basic_block("entry"))
             inst = fn.args[0]
