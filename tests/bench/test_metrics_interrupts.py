@@ -71,3 +71,24 @@ def test_a_target_without_immediate_handlers_says_why_and_does_not_fail_the_run(
     assert group["rows"] == []
     assert group["notes"] == ["Not measured: host has no immediate handlers to measure (only Cortex-M boards "
                               "deliver a line immediately; this is host, where delivery is deferred)."]
+
+
+@pytest.mark.qemu
+def test_through_pyocd_the_group_reports_core_cycles(tmp_path):
+    """`--runner pyocd`: the board path (SysTick core cycles, no -icount), here against QEMU through pyOCD's
+    QEMU-backed probe, the closest thing to a board this machine has.  QEMU's SysTick follows the host's
+    clock, so the figures are noise; what is checked is the path: both programs built for cycles, flashed
+    and run by pyOCD, every interrupt sampled and reported as cycles."""
+    for tool in ("wat2wasm", "arm-none-eabi-gcc", "qemu-system-arm"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    result = waft_bench("--metrics", "--group", "interrupts", "--target", "stm32f4", "--runner", "pyocd",
+                        "--repetitions", str(N), "--results", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads((tmp_path / "metrics_stm32f4.json").read_text())
+    assert data["runner"] == "pyocd" and "core cycles" in data["method"]
+    group = data["groups"]["interrupts"]
+    assert group["unit"] == "cycles" and group["parameters"]["icount_shift"] == 0
+    for row in group["rows"]:
+        for side in ("native", "waft"):
+            assert row[side]["count"] == N and numeric(row[side]["mean"]), (row["key"], side, row[side])
