@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aot import abi
-from aot.emit import check_opt, emit_object, target_machine
+from aot.emit import check_opt, emit_object, emit_optimised_object, function_signatures, target_machine
 from aot.errors import AotError, TargetError
 from aot.frame_sizes import check_measurable, measure_frames
 from aot.header import generate_header
-from aot.lower.frames import largest_unguarded_frame, plan_frame_guards
-from aot.lower.module import lower_module, memory_cap
+from aot.lower.frames import (FRAME_BODY_SUFFIX, GUARD_SLACK, guard_optimised_ir, largest_unguarded_frame,
+                              plan_frame_guards)
+from aot.lower.module import LoweredModule, calling_convention, can_musttail, lower_module, memory_cap
 from aot.targets import Target
 from aot.wasm.decode import decode_module
 from aot.wasm.module import Module
@@ -76,9 +77,11 @@ def compile_module(
     tm = target_machine(target, opt)
     check_measurable(tm)
     # Compile until every frame is covered by the stack check (aot/lower/frames.py): once when
-    # no frame exceeds the target's unguarded limit, twice when some need a frame guard.
+    # no frame exceeds the target's unguarded limit; when some need a frame guard, the guards
+    # go into the optimised IR and only code generation runs again, or where that cannot be
+    # done (LLVM cloned a big-frame function), the whole compile runs again with them.
     guards: dict[str, int] = {}
-    for _ in range(MAX_FRAME_PASSES):
+    for attempt in range(MAX_FRAME_PASSES):
         lowered = lower_module(module, target, prefix, tm.target_data, opt=opt,
                                memory_cap_pages=memory_cap_pages, table_cap=table_cap,
                                bounds_checks=bounds_checks, frame_guards=guards)
@@ -86,17 +89,55 @@ def compile_module(
             check_fits(module, lowered.instance_size, target, fit_check_name, memory_cap_pages)
         with measure_frames() as frames:
             obj, optimised = emit_object(lowered.ir_text, target, opt)
-        planned = plan_frame_guards(frames.sizes, guards, target.max_unguarded_frame, lowered.defined_functions)
+        defined = lowered.defined_functions
+        planned = plan_frame_guards(frames.sizes, guards, target.max_unguarded_frame, defined)
         if planned is guards:
             break
+        if attempt == 0:
+            late = _guard_after_optimisation(optimised, planned, frames.sizes, lowered, module, target, opt)
+            if late is not None:
+                obj, optimised, frames, defined, guards = late
+                break
         guards = planned
     else:
         raise AotError(f"internal error: the stack frames of {prefix} did not settle in {MAX_FRAME_PASSES} compiles")
-    max_frame = largest_unguarded_frame(frames.sizes, guards, lowered.defined_functions)
+    max_frame = largest_unguarded_frame(frames.sizes, guards, defined)
     header = generate_header(module, prefix, lowered.instance_size, lowered.instance_align, target,
                              max_unguarded_frame=max_frame, stack_pointer_offset=lowered.stack_pointer_offset)
     return CompileResult(obj, header, module, prefix, lowered.instance_size, lowered.instance_align,
                          optimised, lowered.ir_text, frame_sizes=frames.sizes, frame_guards=guards)
+
+
+def _guard_after_optimisation(optimised: str, planned: dict[str, int], sizes: dict[str, int],
+                              lowered: LoweredModule, module: Module, target: Target, opt: str):
+    """The first compile's optimised IR with `planned`'s guards, through code generation alone
+    (aot/lower/frames.py): (object, IR, frame sizes, defined function names, the guards), or None
+    where the guards cannot be added there or the frames do not settle with them."""
+    # Only functions of ours, not LLVM's clones of them: callers call a clone directly, past a guard.
+    if any(size > target.max_unguarded_frame and name not in lowered.defined_functions
+           for name, size in sizes.items()):
+        return None
+    index = {name: i for i, name in enumerate(lowered.function_names)}
+    if any(name not in index for name in planned):
+        return None
+    # The body's frame can come out a few bytes bigger than the function's was (seen: 8, a callee-saved
+    # register more): a second slack up front, instead of another round of code generation.
+    guards = {name: reserve + GUARD_SLACK for name, reserve in planned.items()}
+    cconv = calling_convention(target)
+    musttail = {name: can_musttail(target, bool(cconv), module.func_type(index[name]), module.func_type(index[name]))
+                for name in guards}
+    text = guard_optimised_ir(optimised, guards, signatures=function_signatures(optimised, list(guards)),
+                              cconv=cconv, pointer_bits=target.pointer_bits, musttail=musttail)
+    if text is None:
+        return None
+    with measure_frames() as frames:
+        obj = emit_optimised_object(text, target, opt)
+    defined = lowered.defined_functions | {name + FRAME_BODY_SUFFIX for name in guards}
+    try:
+        settled = plan_frame_guards(frames.sizes, guards, target.max_unguarded_frame, defined) is guards
+    except AotError:
+        return None
+    return (obj, text, frames, defined, guards) if settled else None
 
 
 def check_fits(module: Module, instance_size: int, target: Target, name: str,

@@ -154,6 +154,31 @@ def emit_object(ir_text: str, target: Target, opt: str = "2") -> tuple[bytes, st
     return obj, str(mod)
 
 
+def function_signatures(ir_text: str, names: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """{name: (return type, [parameter types])} as LLVM prints them, for the functions of `names` defined in
+    `ir_text` (the others are left out)."""
+    mod = parse_and_verify(ir_text)
+    out = {}
+    for name in names:
+        try:
+            fn = mod.get_function(name)
+        except NameError:
+            continue
+        if fn.is_declaration:
+            continue
+        ret, *params = (str(t) for t in fn.global_value_type.elements)
+        out[name] = (ret, params)
+    return out
+
+
+def emit_optimised_object(ir_text: str, target: Target, opt: str = "2") -> bytes:
+    """Compile IR text that `emit_object` already optimised (frame guards added since): code generation only."""
+    tm = target_machine(target, opt)
+    mod = parse_and_verify(ir_text)
+    obj = generate_code(tm, mod, opt)
+    return add_vfp_args_attribute(obj) if target.hard_float_arm else obj
+
+
 # LLVM reads its code-generator options when it builds each pipeline, and they are
 # process-wide: one lock keeps two threads (SCons -j) from emitting under each other's.
 _CODEGEN_LOCK = threading.Lock()

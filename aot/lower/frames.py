@@ -20,12 +20,17 @@ with the original code in `f.frame` (noinline, so it stays a separate frame),
 and `reserve` at least the body's measured frame.  The guard itself has a
 small frame, so the entry check covers everything the body will push.  The
 sizes are only known after code generation, so `plan_frame_guards` is run on
-each compile's measurements until they agree (aot/compiler.py): usually one
-compile (no big frames), two when a module has some.
+each compile's measurements until they agree (aot/compiler.py): one compile
+when no frame is big; when some are, `guard_optimised_ir` adds the guards to
+that compile's optimised IR and code generation alone runs again; only where
+that cannot be done (LLVM cloned a big-frame function, so callers call the
+clone past any guard) does the whole compile run again with the guards
+planned at lowering.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
@@ -128,3 +133,86 @@ def _guarded_by(name: str | None, guards: dict[str, int]) -> str | None:
         return None
     base = name[: -len(FRAME_BODY_SUFFIX)]
     return base if base in guards else None
+
+
+# --- guards added to optimised IR --------------------------------------------------------
+#
+# A module with big frames used to be compiled twice from the start: lowered,
+# optimised and emitted once to measure the frames, then again with the guards
+# planned (three quarters of a wasi-libc-sized module's compile, for one guarded
+# function).  The guards change nothing but the guarded functions' entries, so
+# they can be added to the optimised IR of the first compile instead, which then
+# only goes through the code generator again: the body keeps the function's code
+# under `f.frame` (noinline), and a new `f` -- which every call, table entry and
+# export alias already names -- checks the stack and tail-calls it.
+
+_BARE_NAME = re.compile(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*")
+
+
+def llvm_global_name(name: str) -> str:
+    """`@name` as LLVM prints it: bare when it may be, else quoted with \\XX escapes."""
+    if _BARE_NAME.fullmatch(name):
+        return f"@{name}"
+    out = []
+    for byte in name.encode("utf-8"):
+        ch = chr(byte)
+        out.append(ch if 0x20 <= byte < 0x7F and ch not in '"\\' else f"\\{byte:02X}")
+    return '@"' + "".join(out) + '"'
+
+
+def guard_optimised_ir(ir_text: str, guards: dict[str, int], *, signatures: dict[str, tuple[str, list[str]]],
+                       cconv: str, pointer_bits: int, musttail: dict[str, bool]) -> str | None:
+    """`ir_text` (optimised) with a frame guard in front of each function of `guards`, or None when one
+    of them is not a plain definition there (the caller then compiles the module again from the start).
+
+    `signatures` gives each guarded function's LLVM return and parameter types
+    as printed, `musttail` whether the guard's call of its body may be musttail
+    (`can_musttail`), `cconv` the functions' calling convention ("" for C's).
+    """
+    lines = ir_text.split("\n")
+    cc = f"{cconv} " if cconv else ""
+    intptr = f"i{pointer_bits}"
+    extra: list[str] = []
+    for name, reserve in sorted(guards.items()):
+        printed, body = llvm_global_name(name), llvm_global_name(name + FRAME_BODY_SUFFIX)
+        where = [i for i, line in enumerate(lines) if line.startswith("define ") and f" {printed}(" in line]
+        if len(where) != 1 or name not in signatures:
+            return None
+        line = lines[where[0]].replace(f" {printed}(", f" {body}(", 1)
+        groups = list(re.finditer(r" (#\d+)\b", line))
+        group = groups[-1] if groups else None
+        # Inlined back into its guard, the frame would precede the check again.
+        line = line[:group.start()] + " noinline" + line[group.start():] if group else line[:-2] + " noinline {"
+        lines[where[0]] = line
+        ret, params = signatures[name]
+        args = ", ".join(f"{t} %a{i}" for i, t in enumerate(params))
+        tail = "musttail" if musttail.get(name) else "tail"
+        result = "void" if ret == "void" else f"{ret} %result"
+        extra += [
+            f"define internal {cc}{ret} {printed}({args}){' ' + group.group(1) if group else ''} {{",
+            "entry:",
+            "  %sp = call ptr @llvm.stacksave.p0()",
+            f"  %sp.int = ptrtoint ptr %sp to {intptr}",
+            f"  %limit = load {intptr}, ptr @waft_stack_limit",
+            f"  %needed = add {intptr} %limit, {reserve}",
+            f"  %short = icmp ult {intptr} %sp.int, %needed",
+            # The limit is 0 until the runtime sets it, and then no check may fire (waft.h).
+            f"  %set = icmp ne {intptr} %limit, 0",
+            "  %low = and i1 %short, %set",
+            "  br i1 %low, label %exhausted, label %call",
+            "exhausted:",
+            f"  call {cc}void @waft_trap(i32 {TRAP_CODES['CALL_STACK_EXHAUSTED']})",
+            "  unreachable",
+            "call:",
+            f"  {'%result = ' if ret != 'void' else ''}{tail} call {cc}{ret} {body}({args})",
+            f"  ret {result}",
+            "}",
+        ]
+    text = "\n".join(lines)
+    if not re.search(r"^@waft_stack_limit = ", text, re.M):
+        extra.append(f"@waft_stack_limit = external global {intptr}")
+    if not re.search(r"^declare [^\n]*@llvm\.stacksave\.p0\(", text, re.M):
+        extra.append("declare ptr @llvm.stacksave.p0()")
+    if not re.search(r"^declare [^\n]*@waft_trap\(", text, re.M):
+        extra.append(f"declare {cc}void @waft_trap(i32) noreturn nounwind")
+    return text + "\n" + "\n".join(extra) + "\n"

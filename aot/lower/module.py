@@ -209,7 +209,7 @@ class ModuleContext:
         self.pointer_bits = target.pointer_bits
         self.intptr = ir.IntType(self.pointer_bits)
         # Hard-float Arm: C and Wasm code alike pass floats in VFP registers.
-        self.cconv = "arm_aapcs_vfpcc" if target.hard_float_arm else ""
+        self.cconv = calling_convention(target)
         self.function_attributes = ("nounwind",) + function_attributes_for_opt(opt)
         self.memory_type = abi.struct_type("waft_memory", self.pointer_bits)
         self.table_type = abi.struct_type("waft_table", self.pointer_bits)
@@ -527,35 +527,8 @@ class ModuleContext:
         return builder.call(callee, args, cconv=self.cconv or None, tail=tail, name=name)
 
     def can_musttail(self, caller: FuncType, callee: FuncType) -> bool:
-        """Can a return_call from `caller` to `callee` be a guaranteed (musttail) tail call?
-
-        LLVM requires identical prototypes; 32-bit Arm and RISC-V also need every
-        argument in registers and a result that is not returned through memory,
-        or their backends abort instead of falling back.
-        """
-        if caller != callee:
-            return False
-        if self.target.triple.startswith(("thumbv6m", "armv6m")):
-            # Thumb-1 has no tail calls in LLVM at all (ARMSubtarget::SupportsTailCall):
-            # return_call is an ordinary call there and deep tail recursion exhausts
-            # the stack (trapping CALL_STACK_EXHAUSTED, never corrupting memory).
-            return False
-        if self.target.is_host:
-            return len(callee.results) <= 2
-        if len(callee.results) > 1:
-            return False
-        core, vfp = 1, 0  # the instance pointer
-        for t in callee.params:
-            if t in ("i64",) or (t == "f64" and not self.cconv):
-                if self.target.is_arm and core % 2:
-                    core += 1
-                core += 2
-            elif t in ("f32", "f64") and self.cconv:
-                vfp += 1 if t == "f32" else 2
-            else:
-                core += 1
-        limit = 4 if self.target.is_arm else 8
-        return core <= limit and vfp <= 16
+        """Can a return_call from `caller` to `callee` be a guaranteed (musttail) tail call? (`can_musttail`)"""
+        return can_musttail(self.target, bool(self.cconv), caller, callee)
 
     # --- function entry -----------------------------------------------------
 
@@ -591,6 +564,44 @@ class ModuleContext:
 # --- the driver -----------------------------------------------------------------------------
 
 
+def calling_convention(target: Target) -> str:
+    """The LLVM calling convention of every function Waft compiles for `target` ("" for C's default)."""
+    return "arm_aapcs_vfpcc" if target.hard_float_arm else ""
+
+
+def can_musttail(target: Target, vfp_cconv: bool, caller: FuncType, callee: FuncType) -> bool:
+    """Can a call from `caller` to `callee` be a guaranteed (musttail) tail call on `target`?
+
+    LLVM requires identical prototypes; 32-bit Arm and RISC-V also need every
+    argument in registers and a result that is not returned through memory,
+    or their backends abort instead of falling back.  `vfp_cconv`: floats
+    travel in VFP registers (hard-float Arm).
+    """
+    if caller != callee:
+        return False
+    if target.triple.startswith(("thumbv6m", "armv6m")):
+        # Thumb-1 has no tail calls in LLVM at all (ARMSubtarget::SupportsTailCall):
+        # return_call is an ordinary call there and deep tail recursion exhausts
+        # the stack (trapping CALL_STACK_EXHAUSTED, never corrupting memory).
+        return False
+    if target.is_host:
+        return len(callee.results) <= 2
+    if len(callee.results) > 1:
+        return False
+    core, vfp = 1, 0  # the instance pointer
+    for t in callee.params:
+        if t in ("i64",) or (t == "f64" and not vfp_cconv):
+            if target.is_arm and core % 2:
+                core += 1
+            core += 2
+        elif t in ("f32", "f64") and vfp_cconv:
+            vfp += 1 if t == "f32" else 2
+        else:
+            core += 1
+    limit = 4 if target.is_arm else 8
+    return core <= limit and vfp <= 16
+
+
 @dataclass
 class LoweredModule:
     ir_text: str
@@ -598,6 +609,8 @@ class LoweredModule:
     instance_align: int
     defined_functions: frozenset[str] = frozenset()  # LLVM names, for matching LLVM's frame reports
     stack_pointer_offset: int | None = None  # aot/shadow_stack.py: the ordered pointer's byte offset
+    # The LLVM name of each function (by Wasm function index), for guards added after optimisation.
+    function_names: tuple[str, ...] = ()
 
 
 def lower_module(
@@ -639,13 +652,15 @@ def lower_module(
     _emit_exports(mctx)
     if len(mctx.functions) <= GC_AFTER_FUNCTIONS:
         return LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
-                             frozenset(mctx.defined_functions), mctx.stack_pointer_offset)
+                             frozenset(mctx.defined_functions), mctx.stack_pointer_offset,
+                             tuple(fn.name for fn in mctx.functions))
     # A big module: give the memory of the lowering back before LLVM needs as much again.
     # llvmlite's objects reference each other in cycles, which only the collector frees,
     # and a few small survivors scattered among them (the function names) would keep
     # Python's memory pools from being returned: they are rebuilt after the collection.
     lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
-                            stack_pointer_offset=mctx.stack_pointer_offset)
+                            stack_pointer_offset=mctx.stack_pointer_offset,
+                            function_names=tuple(fn.name for fn in mctx.functions))
     names = "\n".join(mctx.defined_functions)
     del mctx
     gc.collect()

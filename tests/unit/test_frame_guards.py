@@ -10,6 +10,7 @@ that nothing below the stack is written.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -129,3 +130,14 @@ def test_an_ordinary_module_compiles_once_without_guards(tmp_path):
     # LLVM reports only frames of at least a byte; a leaf adder on Thumb has none.
     assert all(size > 0 for size in result.frame_sizes.values())
     assert "#define m__MAX_UNCHECKED_FRAME 0\n" in result.header
+
+
+def test_guards_go_into_the_optimised_ir_and_only_code_generation_runs_again(tmp_path, small_limit_host):
+    """The module is lowered and optimised once: the IR as lowered has no guard, the IR compiled has them,
+    each a new function of the guarded name that tail-calls the original code, renamed `.frame`."""
+    result = compile_module(wat_to_wasm(GUARDED, tmp_path, features=("tail-call",)), small_limit_host, prefix="m")
+    assert set(result.frame_guards) == {"wasm.1", "wasm.2"}
+    assert ".frame" not in result.unoptimised_ir
+    for name in result.frame_guards:
+        assert re.search(rf"define internal [^\n]*@{re.escape(name)}\.frame\([^\n]*noinline", result.llvm_ir)
+        assert re.search(rf"musttail call [^\n]*@{re.escape(name)}\.frame\(", result.llvm_ir), result.llvm_ir
