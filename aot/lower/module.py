@@ -66,6 +66,8 @@ from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zer
 from aot.lower.frames import FRAME_BODY_SUFFIX, define_frame_guard
 from aot.lower.irtext import ByteArrayConstant, FunctionTexts
 from aot.lower.leaves import unchecked_leaves
+from aot.lower.libc_builtins import lower_builtin
+from aot.lower.libc_builtins import recognised as recognised_builtins
 from aot.shadow_stack import ordered_stack_pointer
 from aot.targets import Target
 from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
@@ -231,7 +233,10 @@ class ModuleContext:
         self.guarded_bodies: dict[str, ir.Function] = {}
         self.defined_functions: set[str] = set()  # LLVM names of the functions this module defines
         # Leaves only checked Wasm code can call: no entry stack check (aot/lower/leaves.py).
-        self.unchecked_leaves = unchecked_leaves(module)
+        # memcpy and memset from the C library, compiled from builtin bodies (libc_builtins.py).
+        # They call C, so they keep their entry stack check.
+        self.builtins = recognised_builtins(module)
+        self.unchecked_leaves = unchecked_leaves(module) - set(self.builtins)
         # The shadow-stack pointer of a module its own immediate handlers can interrupt: its stores
         # stay in place (variable.py), and its offset in the instance goes into the header.
         self.ordered_global = ordered_stack_pointer(module)
@@ -844,6 +849,10 @@ def _lower_function(mctx: ModuleContext, index: int) -> None:
             builder.store(arg, slot)
         else:
             builder.store(zero_value(valtype), slot)
+    builtin = mctx.builtins.get(index)
+    if builtin is not None:
+        lower_builtin(fctx, builtin)
+        return
     control.begin_function(fctx, functype)
     lower_body(fctx, function.body)
 
