@@ -59,6 +59,9 @@ void waft_clock_start(void) {
     }
 }
 
+/* The latest reading handed out: a monotonic clock never goes back. */
+static uint64_t last_reading;
+
 uint64_t waft_clock_ns(void) {
     uint32_t primask;
     __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
@@ -71,8 +74,19 @@ uint64_t waft_clock_ns(void) {
         val = SYST_CVR;
     }
     __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
-    uint32_t cycles = reload - val;
-    return ms * 1000000u + (uint64_t)cycles * 1000000000u / hz;
+    uint64_t now = ms * 1000000u + (uint64_t)(reload - val) * 1000000000u / hz;
+    /* QEMU (mps2-an386 under -icount) can show the counter reloaded before
+     * it shows the interrupt pending, for a reading 1 ms short of the one
+     * before: hold the clock at the last reading until time passes it.  (A
+     * second, short critical section: the division stays outside both.) */
+    __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
+    if (now < last_reading) {
+        now = last_reading;
+    } else {
+        last_reading = now;
+    }
+    __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+    return now;
 }
 
 uint64_t waft_clock_resolution_ns(void) { return (1000000000u + hz - 1u) / hz; }
