@@ -152,8 +152,10 @@ def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
       access can reach drops the linear space, and one past a window's end
       drops that window (the effective address is at least the offset);
     - when the offset, plus constant addends of the address, lands in a
-      window, that window is tried first: a loop over a region costs one
-      compare per access, as over linear memory.
+      window, or the address adds to a local that only ever holds a
+      `region:NAME` import's result (`p = region_ring(); p[i]` in C), that
+      window is tried first: a loop over a region costs one compare per
+      access, as over linear memory, and LLVM often hoists even that.
     Fully constant addresses fold to no check at all (LLVM), as do accesses
     LLVM proves in range.
     """
@@ -169,7 +171,7 @@ def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
     if cap is None or offset + size <= cap:
         spaces.insert(0, "linear")
     hint = (offset + _constant_addend(addr)) & 0xFFFFFFFF
-    first = next((w for w in windows if w.base <= hint < w.end), None)
+    first = next((w for w in windows if w.base <= hint < w.end), None) or _window_of_local(fctx, addr, windows)
     if first is not None:
         spaces.remove(first)
         spaces.insert(0, first)
@@ -208,6 +210,60 @@ def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
     for value, block in results:
         phi.add_incoming(value, block)
     return phi
+
+
+def _window_of_local(fctx: FuncContext, addr: ir.Value, windows: list) -> object | None:
+    """The window whose base `addr` is built on through a region local (`_region_locals`), if any.
+
+    Looks through the `add`s of the address (a few levels: `p + (i << 2)`,
+    `(p + 8) + j`) for the load of such a local.
+    """
+    by_alloca = _region_locals(fctx)
+    if not by_alloca:
+        return None
+    pending, seen = [addr], 0
+    while pending and seen < 8:
+        value = pending.pop()
+        seen += 1
+        if not isinstance(value, ir.Instruction):
+            continue
+        if value.opname == "load" and value.operands[0] in by_alloca:
+            window = by_alloca[value.operands[0]]
+            return window if window in windows else None
+        if value.opname == "add":
+            pending.extend(value.operands)
+    return None
+
+
+def _region_locals(fctx: FuncContext) -> dict:
+    """{alloca: window} of the function's locals whose every write is a `region:NAME` call's result.
+
+    Such a local is the region's base pointer as C keeps it (`ring *r =
+    (ring *)region_ring();`).  Worked out once per function from its body:
+    a parameter, or a local also written from anything else, is not one.
+    Only an ordering hint: every access is still checked against every space.
+    """
+    cached = getattr(fctx, "_shm_region_locals", None)
+    if cached is not None:
+        return cached
+    mctx = fctx.mctx
+    module = mctx.module
+    body = module.functions[fctx.func_index - module.num_imported_funcs].body
+    bases: dict[int, int] = {}
+    excluded = set(range(len(fctx.functype.params) if fctx.functype else 0))
+    previous = None
+    for instr in body:
+        if instr.op in ("local.set", "local.tee"):
+            base = (mctx.region_import_base.get(previous.imm)
+                    if previous is not None and previous.op == "call" else None)
+            if base is None or bases.setdefault(instr.imm, base) != base:
+                excluded.add(instr.imm)
+        previous = instr
+    by_base = {w.base: w for w in mctx.windows}
+    found = {fctx.locals[index]: by_base[base] for index, base in bases.items()
+             if index not in excluded and index < len(fctx.locals) and fctx.locals[index] is not None}
+    fctx._shm_region_locals = found
+    return found
 
 
 def _constant_addend(addr: ir.Value) -> int:
