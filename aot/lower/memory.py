@@ -83,15 +83,24 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     return checked_address(fctx, memarg, size)[0]
 
 
-def checked_address(fctx: FuncContext, memarg: MemArg, size: int) -> tuple[ir.Value, ir.Value]:
+def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
+                    writes: bool = False) -> tuple[ir.Value, ir.Value]:
     """`effective_address`, and also the Wasm effective address `addr + offset` (an intptr).
 
     The effective address is what atomics test for alignment (aot/lower/atomic.py);
     on 32-bit targets it may have wrapped only where the bounds check traps first.
+    In a module granted shared-memory regions the pointer may also be a
+    region's (`_windowed`, joined by a phi); `writes` leaves the read-only
+    regions out, so an atomic store or read-modify-write there traps.
     """
     mctx = fctx.mctx
     builder = fctx.builder
     addr = fctx.pop()
+    if mctx.windows and memarg.memory == 0 and mctx.bounds_checks:
+        ptr = _windowed(fctx, memarg, size, writes, lambda p: p, addr)
+        if mctx.pointer_bits == 64:
+            return ptr, builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
+        return ptr, builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
     memsize = memory_size_bytes(fctx, memarg.memory)
     base = memory_base(fctx, memarg.memory)
     oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
@@ -134,7 +143,7 @@ def _access(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
 
 
 def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
-              emit: Callable[[ir.Value], ir.Value | None]) -> ir.Value | None:
+              emit: Callable[[ir.Value], ir.Value | None], addr: ir.Value | None = None) -> ir.Value | None:
     """An access in a module granted shared-memory regions (aot/shm.py, docs/shared-memory.md).
 
     The address is tried against a list of *spaces* -- the linear memory and
@@ -161,7 +170,8 @@ def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
     """
     mctx = fctx.mctx
     builder = fctx.builder
-    addr = fctx.pop()
+    if addr is None:
+        addr = fctx.pop()
     oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
     offset = memarg.offset
     windows = [w for w in mctx.windows if (w.grant.writable or not store)

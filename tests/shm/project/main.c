@@ -95,6 +95,21 @@ int main(void) {
     checks++;
     if (rom[0] != 0xA0 || rom[8] != 0xA8) { failures++; puts("FAILED: read-only region changed"); }
 
+    /* atomics: on the region, at its native address; a read-only region refuses writes */
+    memcpy(ring + 40, "\x04\x03\x02\x01", 4);
+    EXPECT(probe_atomic_add(&inst, RING + 40, 0x10), 0x01020304u);
+    checks++;
+    if (memcmp(ring + 40, "\x14\x03\x02\x01", 4) != 0) { failures++; puts("FAILED: atomic add"); }
+    EXPECT(probe_atomic_cas(&inst, RING + 40, 0x01020314u, 7), 0x01020314u);
+    EXPECT(probe_atomic_load(&inst, RING + 40), 7);
+    EXPECT(probe_atomic_load(&inst, ROM + 4), 0xA7A6A5A4u);
+    EXPECT_TRAP(probe_atomic_add(&inst, ROM + 4, 1), OOB);
+    EXPECT_TRAP(probe_atomic_cas(&inst, ROM + 4, 0xA7A6A5A4u, 0), OOB);
+    EXPECT_TRAP(probe_atomic_add(&inst, RING + 42, 1), WAFT_TRAP_UNALIGNED_ATOMIC);
+    EXPECT_TRAP(probe_atomic_load(&inst, RING + 256), OOB);
+    checks++;
+    if (rom[4] != 0xA4) { failures++; puts("FAILED: read-only region changed by an atomic"); }
+
     /* linear memory is as before */
     EXPECT_STORE(probe_store32(&inst, 100, 5));
     EXPECT(probe_load32(&inst, 100), 5);
