@@ -1,8 +1,9 @@
 """Shared-memory regions end to end, through SCons, on the host and on stm32f4 under QEMU.
 
 tests/shm/project is a firmware whose module (probe.wat) is granted `ring`
-(256 bytes, read-write, a static array) and `rom` (64 bytes, read-only, in a
-linker section of its own); its native main.c checks, from outside the
+(256 bytes, read-write, a static array), `rom` (64 bytes, read-only, in a
+linker section of its own) and `tail` (ring's last 64 bytes, placed inside
+it, under a read-only grant); its native main.c checks, from outside the
 module, every rule docs/shared-memory.md states: the module's stores land at
 the region's native address and native stores are what it loads (no copy);
 every access past a region's end, before its start, wrapping past 2^32 or
@@ -47,7 +48,7 @@ def project(tmp_path_factory) -> Path:
 def test_every_region_rule_holds_on_the_host(project):
     result = scons(project, "TARGET=host", "test")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "69 checks passed\nPASS shm_probe\n" in result.stdout
+    assert "73 checks passed\nPASS shm_probe\n" in result.stdout
 
 
 @pytest.mark.qemu
@@ -57,18 +58,18 @@ def test_every_region_rule_holds_on_stm32f4(project):
             pytest.skip(f"{tool} is not installed")
     result = scons(project, "TARGET=stm32f4", "test")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "69 checks passed\nPASS shm_probe.elf\n" in result.stdout
+    assert "73 checks passed\nPASS shm_probe.elf\n" in result.stdout
 
 
 @pytest.mark.parametrize("target", ["host", "stm32f4"])
 def test_a_region_not_granted_stops_the_build_in_one_line(project, target):
     out = project.parent / f"refused-{target}"
     shutil.copytree(PROJECT, out)
-    result = scons(out, f"TARGET={target}", "GRANTS=probe=ring", "test")
+    result = scons(out, f"TARGET={target}", "GRANTS=probe=ring probe=tail", "test")
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.startswith("waft: error:")]
     assert lines == [f"waft: error: build/{target}/probe.wasm: probe imports shared-memory region 'rom', "
-                     "which is not granted to it (granted: ring)"], result.stdout + result.stderr
+                     "which is not granted to it (granted: ring, tail)"], result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     assert not (out / "build" / target / "probe.o").exists()
 
@@ -76,10 +77,10 @@ def test_a_region_not_granted_stops_the_build_in_one_line(project, target):
 def test_a_grant_of_an_undeclared_region_stops_the_build_in_one_line(project):
     out = project.parent / "undeclared"
     shutil.copytree(PROJECT, out)
-    result = scons(out, "GRANTS=probe=ring probe=rom:ro probe=dma", "test")
+    result = scons(out, "GRANTS=probe=ring probe=rom:ro probe=tail:ro probe=dma", "test")
     assert result.returncode != 0
     # Whichever step meets it first (the module's compile or the regions' C) says it, in one line.
     lines = [line for line in result.stderr.splitlines() if line.startswith("waft: error:")]
     assert len(lines) == 1 and lines[0].endswith(
-        ": region grant 'dma': the firmware declares no region 'dma' (declared: ring, rom)"), result.stderr
+        ": region grant 'dma': the firmware declares no region 'dma' (declared: ring, rom, tail)"), result.stderr
     assert "Traceback" not in result.stdout + result.stderr

@@ -89,6 +89,12 @@ int main(void) {
     EXPECT_TRAP(probe_load64_ring(&inst, 0x40000000u), OOB);  /* wraps to 8: Wasm says out of bounds */
     EXPECT_TRAP(probe_sum_ring(&inst, 257), OOB);
 
+    /* `tail` is ring's last 64 bytes under a read-only grant: the same bytes, and no store */
+    EXPECT(probe_tail_base(&inst), 0xC0020000u);
+    EXPECT(probe_load32(&inst, 0xC0020000u + 4), 0xC7C6C5C4u);
+    EXPECT_STORE_TRAP(probe_store8(&inst, 0xC0020000u, 1), OOB);
+    EXPECT_TRAP(probe_load8(&inst, 0xC0020000u + 64), OOB);
+
     /* read-only: a store traps and changes nothing */
     EXPECT_STORE_TRAP(probe_store8(&inst, ROM, 1), OOB);
     EXPECT_STORE_TRAP(probe_store32(&inst, ROM + 8, 1), OOB);
@@ -143,7 +149,7 @@ int main(void) {
     EXPECT(probe_sync_dev(&inst, 0, 0, 256), 0);
     EXPECT(probe_sync_cpu(&inst, 1, 0, 64), 0);
     EXPECT(probe_sync_cpu(&inst, 1, 1, 64), 28);
-    EXPECT(probe_sync_dev(&inst, 2, 0, 1), 8);
+    EXPECT(probe_sync_dev(&inst, 3, 0, 1), 8);     /* badf: three grants */
 
     printf("%d checks passed\n", checks - failures);
     return failures == 0 ? 0 : 1;

@@ -1,9 +1,11 @@
 ;; The module under test of tests/shm/test_shm_firmware.py: granted `ring`
 ;; (256 bytes, read-write, window 0xC0000000) and `rom` (64 bytes, read-only,
-;; window 0xC0010000), with one page of linear memory of its own.
+;; window 0xC0010000) and `tail` (the last 64 bytes of `ring`, read-only, window 0xC0020000),
+;; with one page of linear memory of its own.
 (module
   (import "wasi-ext:shared-memory/regions@0.1.0" "region:ring" (func $ring (result i32)))
   (import "wasi-ext:shared-memory/regions@0.1.0" "region:rom" (func $rom (result i32)))
+  (import "wasi-ext:shared-memory/regions@0.1.0" "region:tail" (func $tail (result i32)))
   (import "wasi-ext:shared-memory/regions@0.1.0" "open" (func $open (param i32 i32 i32 i32)))
   (import "wasi-ext:shared-memory/regions@0.1.0" "read" (func $read (param i32 i32 i32 i32) (result i32)))
   (import "wasi-ext:shared-memory/regions@0.1.0" "write" (func $write (param i32 i32 i32 i32) (result i32)))
@@ -13,6 +15,7 @@
   (data (i32.const 0) "ringromnope\ff")
   (func (export "ring_base") (result i32) (call $ring))
   (func (export "rom_base") (result i32) (call $rom))
+  (func (export "tail_base") (result i32) (call $tail))
   (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))
   (func (export "load32") (param i32) (result i32) (i32.load (local.get 0)))
   (func (export "store8") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
