@@ -25,6 +25,12 @@ at another instance's memory (docs/abi.md, "Shared memories").
 
 Bulk operations call the runtime (`waft_memory_fill/copy/init`), which does
 the spec's bounds checks and traps.
+
+A module granted shared-memory regions (aot/shm.py, docs/shared-memory.md)
+sees each region in a window of memory 0 above its linear memory: its loads,
+stores and atomics try the linear memory and each window in turn, one compare
+each, ordered by what the address's static part says (`_windowed`).  A
+module granted nothing compiles exactly as before.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from llvmlite import ir
 from aot import abi
 from aot.lower import bulk
 from aot.lower.context import F32, F64, I1, I8, I32, I64, FuncContext
+from aot.shm import Window
 from aot.wasm.module import Instr, MemArg
 
 Handler = Callable[[FuncContext, Instr], None]
@@ -176,7 +183,7 @@ def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
     offset = memarg.offset
     windows = [w for w in mctx.windows if (w.grant.writable or not store)
                and w.grant.size >= size and offset <= w.end - size]
-    spaces: list[object] = list(windows)
+    spaces: list[Window | str] = list(windows)
     cap = mctx.memories[0].cap_bytes if not mctx.memories[0].imported else None
     if cap is None or offset + size <= cap:
         spaces.insert(0, "linear")
@@ -191,7 +198,10 @@ def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
     done = builder.append_basic_block(name="mem.done")
     results: list[tuple[ir.Value, ir.Block]] = []
     for i, space in enumerate(spaces):
-        fits = _fits_linear(fctx, addr, offset, size) if space == "linear" else _fits_window(fctx, addr, offset, size, space)
+        if isinstance(space, Window):
+            fits = _fits_window(fctx, addr, offset, size, space)
+        else:
+            fits = _fits_linear(fctx, addr, offset, size)
         if i == len(spaces) - 1:
             fctx.trap_if(builder.not_(fits), oob, name="bounds")
             miss = None
@@ -201,10 +211,10 @@ def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
             # The first space is the expected one; later ones are the cold path.
             builder.cbranch(fits, hit, miss).set_weights([2000, 1] if i == 0 else [1, 1])
             builder.position_at_end(hit)
-        if space == "linear":
-            ptr = access_pointer(fctx, memory_base(fctx, 0), addr, offset)
-        else:
+        if isinstance(space, Window):
             ptr = access_pointer(fctx, _region_pointer(fctx, space), addr, offset - space.base)
+        else:
+            ptr = access_pointer(fctx, memory_base(fctx, 0), addr, offset)
         value = emit(ptr)
         if value is not None:
             results.append((value, builder.block))
@@ -222,7 +232,7 @@ def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
     return phi
 
 
-def _window_of_local(fctx: FuncContext, addr: ir.Value, windows: list) -> object | None:
+def _window_of_local(fctx: FuncContext, addr: ir.Value, windows: list[Window]) -> Window | None:
     """The window whose base `addr` is built on through a region local (`_region_locals`), if any.
 
     Looks through the `add`s of the address (a few levels: `p + (i << 2)`,
@@ -245,7 +255,7 @@ def _window_of_local(fctx: FuncContext, addr: ir.Value, windows: list) -> object
     return None
 
 
-def _region_locals(fctx: FuncContext) -> dict:
+def _region_locals(fctx: FuncContext) -> dict[ir.Value, Window]:
     """{alloca: window} of the function's locals whose every write is a `region:NAME` call's result.
 
     Such a local is the region's base pointer as C keeps it (`ring *r =
@@ -305,7 +315,7 @@ def _fits_linear(fctx: FuncContext, addr: ir.Value, offset: int, size: int) -> i
     return builder.and_(inside, builder.not_(builder.extract_value(pair, 1)), name="in.linear")
 
 
-def _fits_window(fctx: FuncContext, addr: ir.Value, offset: int, size: int, window) -> ir.Value:
+def _fits_window(fctx: FuncContext, addr: ir.Value, offset: int, size: int, window: Window) -> ir.Value:
     """i1: `window.base <= addr + offset` and `addr + offset + size <= window.end` (no wrapping)."""
     mctx, builder = fctx.mctx, fctx.builder
     last = window.grant.size - size  # the highest offset into the region an access may start at
@@ -321,7 +331,7 @@ def _fits_window(fctx: FuncContext, addr: ir.Value, offset: int, size: int, wind
     return fits
 
 
-def _region_pointer(fctx: FuncContext, window) -> ir.Value:
+def _region_pointer(fctx: FuncContext, window: Window) -> ir.Value:
     """The region's first byte: the firmware's symbol (declared with the region's exact size)."""
     mctx = fctx.mctx
     symbol = window.grant.symbol
