@@ -128,3 +128,16 @@ def test_a_module_granted_nothing_compiles_exactly_as_before():
     plain = compiler.compile_module(module, load_target("stm32f4"), prefix="m")
     again = compiler.compile_module(module, load_target("stm32f4"), prefix="m", regions=[])
     assert plain.object == again.object
+
+
+def test_waft_check_reports_region_imports_as_resolved_by_the_grants():
+    from waftkit.imports_check import check_imports
+
+    module = wasm(f'(module (import "{REGIONS}" "region:ring" (func (result i32))) '
+                  f'(import "{REGIONS}" "open" (func (param i32 i32 i32 i32))))')
+    from aot.wasm.decode import decode_module
+
+    statuses = check_imports(decode_module(module), load_target("stm32f4"))
+    assert [(s.imp.name, s.status, s.ok) for s in statuses] == [("region:ring", "region", True),
+                                                                 ("open", "provided", True)]
+    assert "fixed at build time by the grants" in statuses[0].detail
