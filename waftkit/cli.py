@@ -110,8 +110,11 @@ def main() -> None:
 @click.option("--unsafe-no-bounds-checks", "no_bounds_checks", is_flag=True,
               help="UNSAFE, for measurement only (never the default): drop the linear-memory bounds "
                    "checks of loads and stores, so out-of-bounds accesses corrupt memory instead of trapping.")
+@click.option("--region", "regions", multiple=True, metavar="NAME:SIZE[:ro|rw]",
+              help="wasi-ext:shared-memory: grant the module a region (repeatable, in window order); the "
+                   "firmware defines its bytes as `uint8_t waft_shm_region_NAME[SIZE]` (docs/shared-memory.md).")
 def compile(input: Path, output: Path | None, target_name: str, prefix: str | None, opt: str,
-            max_pages: int | None, emit_llvm: bool, no_bounds_checks: bool) -> None:
+            max_pages: int | None, emit_llvm: bool, no_bounds_checks: bool, regions: tuple[str, ...]) -> None:
     """Compile INPUT.wasm to an ELF object and a C header.
 
     INPUT may be a component built from a p1 module: the module inside is
@@ -133,10 +136,18 @@ def compile(input: Path, output: Path | None, target_name: str, prefix: str | No
         abi.check_prefix(prefix)
     except ValueError as exc:
         _fail(f"--name: {exc}", EXIT_BAD_USAGE)
+    from aot import shm
+    from aot.errors import LinkError
+
+    try:
+        region_grants = [shm.parse_grant(spec) for spec in regions]
+        shm.layout(region_grants)
+    except LinkError as exc:
+        _fail(f"--region: {exc}", EXIT_BAD_USAGE)
     with _AotErrors(input):
         compile_file(core_module_path(input), output, target, prefix=prefix, opt=opt, fits_board=True,
                      memory_cap_pages=max_pages, emit_llvm=emit_llvm,
-                     bounds_checks=not no_bounds_checks)
+                     bounds_checks=not no_bounds_checks, regions=region_grants)
     click.echo(f"wrote {output} and {output.with_suffix('.h')} ({target.name}, module {prefix})")
 
 

@@ -199,6 +199,10 @@ class ModuleContext:
         self.module = module
         # Shared-memory regions granted to the module, each in its window of memory 0 (aot/shm.py).
         self.windows: list[Window] = shm.layout(regions)
+        if self.windows and not bounds_checks:
+            # The windows are found by the checks: without them an access would land in linear memory.
+            raise LinkError(f"{prefix}: shared-memory regions need the bounds checks (drop "
+                            "--unsafe-no-bounds-checks or the regions)")
         self.region_import_base: dict[int, int] = {}  # function import index -> window base (a constant)
         # False only for measurement builds (waft compile --unsafe-no-bounds-checks):
         # loads and stores then skip their bounds check and out-of-bounds accesses corrupt memory.

@@ -141,3 +141,26 @@ def test_waft_check_reports_region_imports_as_resolved_by_the_grants():
     assert [(s.imp.name, s.status, s.ok) for s in statuses] == [("region:ring", "region", True),
                                                                  ("open", "provided", True)]
     assert "fixed at build time by the grants" in statuses[0].detail
+
+
+def test_waft_compile_takes_regions_and_refuses_an_ungranted_one_or_an_unsafe_build(tmp_path):
+    import sys
+
+    source = tmp_path / "m.wasm"
+    source.write_bytes(wasm(f'(module (import "{REGIONS}" "region:ring" (func (result i32))) (memory 1) '
+                            '(func (export "f") (result i32) (i32.load (call 0))))'))
+
+    def compile_(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "waftkit", "compile", str(source), "-o", str(tmp_path / "m.o"),
+                               *args], capture_output=True, text=True)
+
+    result = compile_("--region", "ring:64")
+    assert result.returncode == 0 and (tmp_path / "m.o").is_file(), result.stderr
+    (tmp_path / "m.o").unlink()
+    for args, message in ((("--region", "dma:64"), "m.wasm imports shared-memory region 'ring', which is not "
+                                                   "granted to it (granted: dma)"),
+                          (("--region", "ring:64", "--unsafe-no-bounds-checks"),
+                           "m: shared-memory regions need the bounds checks")):
+        result = compile_(*args)
+        assert result.returncode != 0 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "m.o").exists()
