@@ -16,14 +16,15 @@ static uint32_t adc_handle;
 EXPORT(consume) uint32_t consume(void) {
     ring *r = (ring *)region_ring();
     uint32_t tail = r->tail, sum = 0;
-    while (tail != r->head) {
+    uint32_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE); /* the producer's slots up to head */
+    while (tail != head) {
         uint32_t item = r->slot[tail % RING_SLOTS];
         if (item != expected) return 0xFFFFFFFFu;
         expected++;
         sum += item;
         tail++;
     }
-    r->tail = tail;
+    __atomic_store_n(&r->tail, tail, __ATOMIC_RELEASE); /* done with the slots: the producer may reuse them */
     return sum;
 }
 
@@ -48,13 +49,13 @@ EXPORT(read_frame) uint32_t read_frame(void) {
     const volatile adc_frame *f = (const volatile adc_frame *)region_adc();
     for (;;) {
         regions_sync_for_cpu(adc_handle, 0, sizeof(adc_frame));
-        uint32_t seq = f->seq;
+        uint32_t seq = __atomic_load_n(&f->seq, __ATOMIC_ACQUIRE);
         if (seq & 1u) continue;
         if (seq == 0) return 0;
         uint16_t copy[ADC_SAMPLES];
         for (uint32_t i = 0; i < ADC_SAMPLES; i++) copy[i] = f->sample[i];
         regions_sync_for_cpu(adc_handle, 0, sizeof(adc_frame));
-        if (f->seq != seq) continue;
+        if (__atomic_load_n(&f->seq, __ATOMIC_ACQUIRE) != seq) continue;
         uint32_t k = seq / 2u;
         for (uint32_t i = 0; i < ADC_SAMPLES; i++) {
             if (copy[i] != (uint16_t)(100u * k + i)) return 0xFFFFFFFFu;
