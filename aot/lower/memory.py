@@ -332,14 +332,27 @@ def _fits_window(fctx: FuncContext, addr: ir.Value, offset: int, size: int, wind
 
 
 def _region_pointer(fctx: FuncContext, window: Window) -> ir.Value:
-    """The region's first byte: the firmware's symbol (declared with the region's exact size)."""
+    """The region's first byte: the firmware's symbol (declared with the region's exact size).
+
+    With two grants or more the symbol goes through an empty inline asm: the
+    firmware may place one region inside another (`tail:64@ring+192`), and
+    LLVM takes two global symbols for two distinct objects, so it would
+    reorder a store through one window and a load through the other.  The
+    asm hides the symbol from alias analysis; it costs nothing at run time
+    (hoisted to the function's entry, it emits no instruction).
+    """
     mctx = fctx.mctx
     symbol = window.grant.symbol
     var = mctx.llmod.globals.get(symbol)
     if var is None:
         var = ir.GlobalVariable(mctx.llmod, ir.ArrayType(I8, window.grant.size), name=symbol)
         var.align = 4
-    return fctx.hoist(("region", symbol), lambda b: b.bitcast(var, I8.as_pointer()))
+    byte_ptr = I8.as_pointer()
+    if len(mctx.windows) < 2:
+        return fctx.hoist(("region", symbol), lambda b: b.bitcast(var, byte_ptr))
+    opaque = ir.InlineAsm(ir.FunctionType(byte_ptr, [byte_ptr]), "", "=r,0")
+    return fctx.hoist(("region", symbol),
+                      lambda b: b.call(opaque, [b.bitcast(var, byte_ptr)], name=f"region.{window.grant.name}"))
 
 
 def access_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: int) -> ir.Value:

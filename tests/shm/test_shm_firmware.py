@@ -48,7 +48,7 @@ def project(tmp_path_factory) -> Path:
 def test_every_region_rule_holds_on_the_host(project):
     result = scons(project, "TARGET=host", "test")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "73 checks passed\nPASS shm_probe\n" in result.stdout
+    assert "74 checks passed\nPASS shm_probe\n" in result.stdout
 
 
 @pytest.mark.qemu
@@ -58,7 +58,7 @@ def test_every_region_rule_holds_on_stm32f4(project):
             pytest.skip(f"{tool} is not installed")
     result = scons(project, "TARGET=stm32f4", "test")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "73 checks passed\nPASS shm_probe.elf\n" in result.stdout
+    assert "74 checks passed\nPASS shm_probe.elf\n" in result.stdout
 
 
 @pytest.mark.parametrize("target", ["host", "stm32f4"])

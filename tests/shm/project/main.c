@@ -94,6 +94,7 @@ int main(void) {
     EXPECT(probe_load32(&inst, 0xC0020000u + 4), 0xC7C6C5C4u);
     EXPECT_STORE_TRAP(probe_store8(&inst, 0xC0020000u, 1), OOB);
     EXPECT_TRAP(probe_load8(&inst, 0xC0020000u + 64), OOB);
+    EXPECT(probe_store_ring_load_tail(&inst, 0x5EED5EEDu), 0x5EED5EEDu);
 
     /* read-only: a store traps and changes nothing */
     EXPECT_STORE_TRAP(probe_store8(&inst, ROM, 1), OOB);
