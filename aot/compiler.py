@@ -101,7 +101,7 @@ def compile_module(
         raise AotError(f"internal error: the stack frames of {prefix} did not settle in {MAX_FRAME_PASSES} compiles")
     max_frame = largest_unguarded_frame(frames.sizes, guards, lowered.defined_functions)
     header = generate_header(module, prefix, lowered.instance_size, lowered.instance_align, target,
-                             max_unguarded_frame=max_frame)
+                             max_unguarded_frame=max_frame, stack_pointer_offset=lowered.stack_pointer_offset)
     return CompileResult(obj, header, module, prefix, lowered.instance_size, lowered.instance_align,
                          optimised, lowered.ir_text, frame_sizes=frames.sizes, frame_guards=guards)
 

@@ -13,6 +13,7 @@ import re
 
 from aot import abi, cheader, shm
 from aot.errors import TargetError, UnsupportedError
+from aot.shadow_stack import RED_ZONE_BYTES, stack_pointer_global
 from aot.targets import Target
 from aot.wasm.module import FuncType, GlobalType, Import, MemoryType, Module, TableType
 
@@ -38,12 +39,15 @@ _RESERVED_WORDS = frozenset(
 
 
 def generate_header(module: Module, prefix: str, instance_size: int, instance_align: int, target: Target,
-                    *, max_unguarded_frame: int = 0) -> str:
+                    *, max_unguarded_frame: int = 0, stack_pointer_offset: int | None = None) -> str:
     """The text of the module's C header (docs/abi.md, 'The instance').
 
     `max_unguarded_frame` is the largest native frame of the object's code
     that is pushed before its stack check (aot/lower/frames.py); the header
     refuses to compile where WAFT_STACK_MARGIN could not hold it.
+    `stack_pointer_offset`, for a module its own immediate handlers interrupt
+    (aot/shadow_stack.py), is where its shadow-stack pointer lives in the
+    instance, for the interrupt vectors that move it past the red zone.
     """
     abi.check_prefix(prefix)
     if instance_align < 1 or instance_align & (instance_align - 1):
@@ -54,6 +58,7 @@ def generate_header(module: Module, prefix: str, instance_size: int, instance_al
     out += _target_guard(prefix, target)
     out += _stack_margin_check(prefix, max_unguarded_frame)
     out += _instance_type(prefix, instance_size, instance_align)
+    out += _stack_pointer_offset(module, prefix, stack_pointer_offset)
     out += _imports_struct(module, prefix)
     out += _lifecycle(prefix)
     out += _export_prototypes(module, prefix)
@@ -148,6 +153,20 @@ def _stack_margin_check(prefix: str, max_frame: int) -> list[str]:
         f'#error "{prefix}.h: WAFT_STACK_MARGIN is too small for this module: its largest unchecked stack frame '
         f'is {max_frame} bytes, and the trap path needs WAFT_TRAP_STACK_RESERVE more"',
         "#endif",
+        "",
+    ]
+
+
+def _stack_pointer_offset(module: Module, prefix: str, offset: int | None) -> list[str]:
+    if offset is None:
+        return []
+    name = abi.internal_symbol(prefix, "SHADOW_STACK_POINTER_OFFSET")
+    sp = stack_pointer_global(module)
+    return [
+        f"/* Where the C shadow-stack pointer (global {sp}) lives in an instance, in bytes: the module",
+        " * imports wasi-ext:signals, and an interrupt vector entering one of its handlers moves it",
+        f" * {RED_ZONE_BYTES} bytes (clang's red zone) lower for the handler's frames (docs/interrupts.md). */",
+        f"#define {name} {offset}u",
         "",
     ]
 

@@ -66,6 +66,7 @@ from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zer
 from aot.lower.frames import FRAME_BODY_SUFFIX, define_frame_guard
 from aot.lower.irtext import ByteArrayConstant, FunctionTexts
 from aot.lower.leaves import unchecked_leaves
+from aot.shadow_stack import ordered_stack_pointer
 from aot.shm import RegionGrant, Window
 from aot.targets import Target
 from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
@@ -230,6 +231,7 @@ class ModuleContext:
         self._intrinsics: dict[str, ir.Function] = {}
         self.data_constants: list[ir.GlobalVariable | None] = []  # by data index; None when empty
         self.comdats: list[str] = []
+        self.aliases: list[str] = []  # IR lines: exports that are the function itself (_emit_exports)
         self.functions: list[ir.Function] = []  # internal convention, by function index
         self.import_decls: dict[str, ir.Function] = {}  # import symbol -> C declaration
         # Frame guards (aot/lower/frames.py): LLVM function name -> bytes its body's frame may
@@ -239,6 +241,10 @@ class ModuleContext:
         self.defined_functions: set[str] = set()  # LLVM names of the functions this module defines
         # Leaves only checked Wasm code can call: no entry stack check (aot/lower/leaves.py).
         self.unchecked_leaves = unchecked_leaves(module)
+        # The shadow-stack pointer of a module its own immediate handlers can interrupt: its stores
+        # stay in place (variable.py), and its offset in the instance goes into the header.
+        self.ordered_global = ordered_stack_pointer(module)
+        self.stack_pointer_offset: int | None = None
         self.import_ctx_index: list[int] = []  # function import index -> ctx slot
         self.num_ctx = 0  # distinct module names of function imports
         self.memories: list[MemoryInfo] = []
@@ -582,6 +588,7 @@ class ModuleContext:
 
     def ir_text(self) -> str:
         head = [f"${name} = comdat any" for name in self.comdats] if self.target_is_elf() else []
+        head += self.aliases
         # After the body: LLVM wants the target lines first and resolves comdat references late.
         text = self.texts.module_text(trailer=[*head, ""] if head else ["", ""])
         if not self.target_is_elf():
@@ -601,6 +608,7 @@ class LoweredModule:
     instance_size: int
     instance_align: int
     defined_functions: frozenset[str] = frozenset()  # LLVM names, for matching LLVM's frame reports
+    stack_pointer_offset: int | None = None  # aot/shadow_stack.py: the ordered pointer's byte offset
 
 
 def lower_module(
@@ -643,12 +651,13 @@ def lower_module(
     _emit_exports(mctx)
     if len(mctx.functions) <= GC_AFTER_FUNCTIONS:
         return LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
-                             frozenset(mctx.defined_functions))
+                             frozenset(mctx.defined_functions), mctx.stack_pointer_offset)
     # A big module: give the memory of the lowering back before LLVM needs as much again.
     # llvmlite's objects reference each other in cycles, which only the collector frees,
     # and a few small survivors scattered among them (the function names) would keep
     # Python's memory pools from being returned: they are rebuilt after the collection.
-    lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align)
+    lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
+                            stack_pointer_offset=mctx.stack_pointer_offset)
     names = "\n".join(mctx.defined_functions)
     del mctx
     gc.collect()
@@ -735,6 +744,10 @@ def _define_instance_layout(mctx: ModuleContext) -> None:
         ir.LiteralStructType([ir.ArrayType(PTR, t.cap) for t in own_tabs]),
     ])
     first_size = first.get_abi_size(td)
+    if mctx.ordered_global is not None:
+        own = mctx.ordered_global - module.num_imported_globals
+        mctx.stack_pointer_offset = (first.get_element_offset(td, F_GLOBALS)
+                                     + first.elements[F_GLOBALS].get_element_offset(td, own))
     mctx.instance_fixed_size = first_size
     pad = (-first_size) % MEMORY_ALIGN if own_mems else 0
     # Each memory's storage is rounded up to 16 bytes, so every one starts aligned.
@@ -1042,13 +1055,22 @@ def _emit_initialize(mctx: ModuleContext) -> None:
 
 
 def _emit_exports(mctx: ModuleContext) -> None:
-    """C wrappers for exported functions; accessors for memories, tables and globals."""
+    """Exported functions (aliases of the function, or C wrappers where the conventions differ); accessors
+    for memories, tables and globals."""
     module = mctx.module
     for export in module.exports:
         symbol = abi.export_symbol(mctx.prefix, export.name)
         if export.kind == "func":
             functype = module.func_type(export.index)
-            fn = mctx.definition(mctx.add_function(mctx.c_type(functype), symbol, internal=False))
+            body = mctx.functions[export.index]
+            c_type = mctx.c_type(functype)
+            if mctx.target_is_elf() and str(body.function_type) == str(c_type):
+                # Same signature in C as inside (at most one result): the export is a second name
+                # for the function itself, not a wrapper that branches to it -- one instruction
+                # less on every call from C, an interrupt vector's among them.
+                mctx.aliases.append(f'@"{symbol}" = alias {c_type}, ptr {body.get_reference()}')
+                continue
+            fn = mctx.definition(mctx.add_function(c_type, symbol, internal=False))
             mctx.mark_instance_param(fn)
             builder = ir.IRBuilder(fn.append_basic_block("entry"))
             inst = fn.args[0]

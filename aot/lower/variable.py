@@ -43,7 +43,17 @@ def global_get(fctx: FuncContext, instr: Instr) -> None:
 def global_set(fctx: FuncContext, instr: Instr) -> None:
     value = fctx.pop()
     ptr = _global_ptr(fctx, instr.imm)
+    ordered = instr.imm == fctx.mctx.ordered_global
+    if ordered:
+        # The shadow-stack pointer of a module its immediate handlers interrupt (aot/shadow_stack.py):
+        # this store must happen, and exactly here relative to the frame's accesses in linear memory,
+        # because a handler entered between any two instructions pushes its frames below the value
+        # it finds.  A compiler-only fence on each side (no instruction on any target) keeps every
+        # memory access on its side, and a store before a fence is never dead.
+        fctx.builder.fence("seq_cst", "singlethread")
     fctx.mctx.tbaa(fctx.builder.store(value, ptr), "global")
+    if ordered:
+        fctx.builder.fence("seq_cst", "singlethread")
 
 
 def drop(fctx: FuncContext, instr: Instr) -> None:

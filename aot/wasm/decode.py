@@ -830,7 +830,7 @@ class _Decoder:
 # The "name" custom section
 # ---------------------------------------------------------------------------
 def _parse_names(payload: bytes) -> Names | None:
-    """Module, function and local names; None if the section is malformed.
+    """Module, function, local and global names; None if the section is malformed.
 
     Custom sections are not validated (spec 5.5.3), so a broken name section
     is ignored rather than making the module fail."""
@@ -871,6 +871,8 @@ def _parse_names(payload: bytes) -> Names | None:
                 for _ in range(count):
                     fidx, p = _read_u32(payload, p, sub_end)
                     names.locals[fidx], p = name_map(p, sub_end)
+            elif sub_id == 7:  # extended name section: global names
+                names.globals, p = name_map(pos, sub_end)
             else:  # other subsections (labels, types, ...) are skipped
                 p = sub_end
             if p != sub_end:

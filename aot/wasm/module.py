@@ -179,6 +179,7 @@ class Names:
     module: str | None = None
     functions: dict[int, str] = field(default_factory=dict)
     locals: dict[int, dict[int, str]] = field(default_factory=dict)
+    globals: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -307,6 +308,34 @@ def test_deferred_lines_wait_for_dispatch_and_ungranted_lines_are_refused(tmp_pa
     result = waft_run(build(tmp_path, "deferred", DEFERRED), board_or_skip(board),
                       "--grant", "bell=soft:0", "--grant", "tick=timer:0")
     assert result.returncode == 0, result.stderr
+
+
+# The C shadow stack (docs/interrupts.md): programs/red_zone.c, clang-built, runs two leaves that
+# keep data in their shadow frames -- one in the red zone, unpublished, one published -- under a
+# 50 kHz timer whose handler pushes a 200-byte frame.  The vector moves the pointer past the red
+# zone (a bound line's direct vector, and the slot vector of a line attached at run time); without
+# that the red-zone leaf loses its data (exit 11).
+RED_ZONE_C = Path(__file__).parent / "programs" / "red_zone.c"
+
+
+@pytest.fixture(scope="module")
+def red_zone_wasm(tmp_path_factory) -> Path:
+    if shutil.which("clang") is None or not Path("/usr/include/wasm32-wasi").is_dir():
+        pytest.skip("clang and wasi-libc are not installed")
+    out = tmp_path_factory.mktemp("red_zone") / "red_zone.wasm"
+    subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wl,-z,stack-size=8192",
+                    "-Wl,--initial-memory=65536", str(RED_ZONE_C), "-o", str(out)], check=True)
+    return out
+
+
+@pytest.mark.parametrize("board, grant", [
+    ("stm32f4", "tick=timer:0@on_tick"),
+    ("stm32f4", "tick=timer:0"),
+    ("mps2-an386", "tick=timer:0@on_tick"),
+])
+def test_a_handler_with_shadow_frames_leaves_the_interrupted_frames_alone(red_zone_wasm, board, grant):
+    result = waft_run(red_zone_wasm, board_or_skip(board), "--grant", grant)
+    assert result.returncode == 0, f"exit {result.returncode} (red_zone.c says which leaf lost data)\n{result.stderr}"
 
 
 @pytest.mark.parametrize("grant, message", [

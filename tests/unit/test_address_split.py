@@ -165,11 +165,11 @@ def test_scaled_index_loads_use_register_offset_addressing(tmp_path):
     (tmp_path / "m.o").write_bytes(result.object)
     dump = subprocess.run(["arm-none-eabi-objdump", "-d", "--no-show-raw-insn", str(tmp_path / "m.o")],
                           capture_output=True, text=True, check=True).stdout
-    # The internal functions (the exports only tail-call them): lookup is function 2, lookup16 3,
-    # crc (a byte stream and a table, as the crc32 workload) 4.  (LLVM proves the plain sums'
-    # loop bounds once and walks a pointer: nothing to see there.)
-    for name, load, shift, checked in (("wasm.2", "ldr", 2, True), ("wasm.3", "ldrh", 1, True),
-                                       ("wasm.4", "ldr", 2, False)):
+    # The functions, by their export names (the exports are aliases of them): crc is a byte stream
+    # and a table, as the crc32 workload.  (LLVM proves the plain sums' loop bounds once and walks a
+    # pointer: nothing to see there.)
+    for name, load, shift, checked in (("m_lookup", "ldr", 2, True), ("m_lookup16", "ldrh", 1, True),
+                                       ("m_crc", "ldr", 2, False)):
         body = _function(dump, name)
         # The load takes the (scaled) index as a register offset from a hoisted `base + TABLE`,
         # with no add in front of it (unsplit: `add rA, rB, rI, lsl #k; ldr rT, [rA, #TABLE]`).

@@ -20,6 +20,8 @@ from pathlib import Path
 from aot import abi
 from aot.errors import LimitError, LinkError, TargetError
 from aot.package_data import RUNTIME_DIR
+from aot.shadow_stack import RED_ZONE_BYTES, exports_using_stack, ordered_stack_pointer
+from aot.wasm.callgraph import exports_reaching
 from aot.targets import Target
 from aot.wasm.module import FuncType, Module
 from waftkit.firmware.signal_grants import Grant, board_lines, c_string, grants_define, vectors_define
@@ -191,7 +193,18 @@ def signal_defines(module: Module, grants, prefix: str, target: Target | None = 
     defines.append(f"WAFT_MAIN_SIGNAL_EXPORTS={' '.join(entries)}")
     board = board_lines(target) if target is not None and target.kind == "cortex-m" else None
     if board is not None:
-        defines += [f"WAFT_MAIN_SIGNAL_VECTORS={vectors_define(list(grants), board, handlers)}",
+        # Immediate handlers and the C shadow stack (aot/shadow_stack.py): which ones may push frames.
+        stack_pointer = ordered_stack_pointer(module)
+        stack_users = None if stack_pointer is None else exports_using_stack(module, stack_pointer)
+        if stack_users is not None:
+            defines.append(f"WAFT_MAIN_SHADOW_STACK={RED_ZONE_BYTES}")
+        # ... and which ones may change the interrupt mask: only those need BASEPRI saved and restored.
+        set_mask = [i for i, imp in enumerate(module.imports_of("func"))
+                    if imp.module == EXT_SIGNALS and imp.name == "set-mask"]
+        maskers = exports_reaching(module, lambda instr: instr.op in ("call", "return_call")
+                                   and instr.imm in set_mask)
+        vectors = vectors_define(list(grants), board, handlers, stack_users, maskers)
+        defines += [f"WAFT_MAIN_SIGNAL_VECTORS={vectors}",
                     f"WAFT_MAIN_SIGNAL_IRQ_COUNT={board.irq_count}",
                     f"WAFT_MAIN_SIGNAL_VTOR_ALIGN={board.vtor_align}",
                     f"WAFT_MAIN_SIGNAL_PRIO_BITS={board.priority_bits}"]

@@ -209,11 +209,17 @@ def _check_board_line(g: Grant, board: BoardLines, board_name: str) -> None:
         raise GrantError(f"--grant {g.describe()}: a signal line has no vector to bind to an export")
 
 
-def vectors_define(grants: list[Grant], board: BoardLines, export_symbols: dict[str, str]) -> str:
+def vectors_define(grants: list[Grant], board: BoardLines, export_symbols: dict[str, str],
+                   stack_users: dict[str, bool] | None = None, maskers: dict[str, bool] | None = None) -> str:
     """WAFT_MAIN_SIGNAL_VECTORS for main/embed_ext.h: each slot's vector, in slot (line) order.
 
     `export_symbols` maps the module's handler exports to their C symbol
-    suffixes; a grant bound to an export gets a direct-call vector.
+    suffixes; a grant bound to an export gets a direct-call vector, which
+    moves the shadow-stack pointer past the red zone only when `stack_users`
+    (aot/shadow_stack.py; None: the module has no shadow stack) says the
+    export may use it, and saves and restores BASEPRI only when `maskers`
+    (None: every export) says it may call set-mask.  Vectors of lines
+    attached at run time always do both.
     """
     kinds = {CLASS_IRQ: "IRQ", CLASS_SOFT: "SOFT", CLASS_TIMER: "TIMER"}
     out = []
@@ -224,7 +230,12 @@ def vectors_define(grants: list[Grant], board: BoardLines, export_symbols: dict[
             continue
         timer = g.line & 0xFFFF if g.line_class == CLASS_TIMER else -1
         head = f"{slot},{g.line:#x}u,{irq},{timer},{kinds[g.line_class]}"
-        out.append(f"D({head},{export_symbols[g.export]})" if g.export else f"V({head})")
+        if g.export:
+            frame = int(bool(stack_users and stack_users.get(g.export)))
+            mask = int(maskers is None or maskers.get(g.export, True))
+            out.append(f"D({head},{export_symbols[g.export]},{frame},{mask})")
+        else:
+            out.append(f"V({head})")
     return " ".join(out)
 
 

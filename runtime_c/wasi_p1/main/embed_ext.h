@@ -33,8 +33,13 @@
  *       order (signals_cortexm.h): S(line) no vector (a p1 signal line);
  *       V(slot, line, irq, timer, kind) the generic vector of NVIC interrupt
  *       `irq` (kind SOFT, IRQ or TIMER; timer: the board timer, -1 for others);
- *       D(slot, line, irq, timer, kind, symbol) the same with a direct call of
- *       the export EMBED_M(symbol) the grant bound the line to;
+ *       D(slot, line, irq, timer, kind, symbol, frame, mask) the same with a
+ *       direct call of the export EMBED_M(symbol) the grant bound the line to;
+ *       frame 1 when that handler may use the C shadow stack, mask 1 when it
+ *       may call set-mask (0: the compiler found it never does);
+ *   WAFT_MAIN_SHADOW_STACK=bytes        the module has a C shadow stack: vectors
+ *       move its pointer that far down around handlers that may use it (the
+ *       module's header gives the pointer's place: P__SHADOW_STACK_POINTER_OFFSET);
  *   WAFT_MAIN_SIGNAL_IRQ_COUNT, WAFT_MAIN_SIGNAL_VTOR_ALIGN, WAFT_MAIN_SIGNAL_PRIO_BITS
  *       the board's external interrupt count (the RAM vector table's size),
  *       that table's alignment, and its NVIC priority bits.
@@ -345,26 +350,57 @@ WAFT_NORETURN void waft_trap(waft_trap_code code) {
 
 /* The immediate call, as a macro: one call less on the interrupt's path.
  * CALL is the handler call: a direct one for a line bound to an export,
- * else from the slot. */
-#define SIGNAL_IMMEDIATE(l, CALL)                                                                             \
+ * else from the slot.  SIGNAL_IMMEDIATE_1 also saves BASEPRI and puts it
+ * back, for a handler that may call set-mask; _0 is for one the compiler
+ * found never does (nothing else a handler may call leaves BASEPRI changed:
+ * the runtime's critical sections restore what they found). */
+#define SIGNAL_IMMEDIATE_0(l, CALL)                                                                           \
     do {                                                                                                      \
         waft_signals_line *outer_ = signal_immediate;                                                         \
-        uint32_t basepri_;                                                                                    \
-        __asm__ volatile("mrs %0, basepri" : "=r"(basepri_));                                                 \
         SIGNAL_LIMIT_ENTER();                                                                                 \
         signal_immediate = (l);                                                                               \
         CALL;                                                                                                 \
         signal_immediate = outer_;                                                                            \
         SIGNAL_LIMIT_LEAVE();                                                                                 \
+    } while (0)
+#define SIGNAL_IMMEDIATE_1(l, CALL)                                                                           \
+    do {                                                                                                      \
+        uint32_t basepri_;                                                                                    \
+        __asm__ volatile("mrs %0, basepri" : "=r"(basepri_));                                                 \
+        SIGNAL_IMMEDIATE_0(l, CALL);                                                                          \
         __asm__ volatile("msr basepri, %0" ::"r"(basepri_) : "memory");                                       \
     } while (0)
+
+/* A handler's C shadow frames: where the module has a shadow stack
+ * (WAFT_MAIN_SHADOW_STACK, the bytes of clang's red zone) and the handler may
+ * use it, the vector moves the instance's stack pointer that far down for the
+ * call and puts it back after.  The code it interrupted may hold live data
+ * up to a red zone below the pointer without having published it (a clang
+ * leaf) -- the compiler keeps every other store of the pointer in place for
+ * such modules, so that is the only gap (aot/shadow_stack.py,
+ * docs/interrupts.md).  FRAME is 0 for a handler the compiler found never
+ * reads the pointer: its vector keeps the shortest path. */
+#define SIGNAL_FRAME_0(inst, CALL) CALL
+#if defined(WAFT_MAIN_SHADOW_STACK)
+#define SIGNAL_FRAME_1(inst, CALL)                                                                            \
+    do {                                                                                                      \
+        volatile int32_t *sp_ = (volatile int32_t *)((char *)(inst) + EMBED_M(__SHADOW_STACK_POINTER_OFFSET)); \
+        int32_t saved_ = *sp_;                                                                                \
+        *sp_ = saved_ - (WAFT_MAIN_SHADOW_STACK);                                                             \
+        CALL;                                                                                                 \
+        *sp_ = saved_;                                                                                        \
+    } while (0)
+#else
+#define SIGNAL_FRAME_1(inst, CALL) CALL
+#endif
 
 /* A handler from the slot: the table 0 entry attach gave, or attach-export's export. */
 static void signal_call_slot(waft_signals_line *l) {
     if (l->entry != NULL) {
-        ((signal_code_fn)(void (*)(void))l->entry->code)(l->entry->instance, (int32_t)l->line, (int32_t)l->arg);
+        SIGNAL_FRAME_1(l->entry->instance, ((signal_code_fn)(void (*)(void))l->entry->code)(
+                                               l->entry->instance, (int32_t)l->line, (int32_t)l->arg));
     } else {
-        l->export_call(l->instance, (int32_t)l->line, (int32_t)l->arg);
+        SIGNAL_FRAME_1(l->instance, l->export_call(l->instance, (int32_t)l->line, (int32_t)l->arg));
     }
 }
 
@@ -372,32 +408,36 @@ static void signal_call_slot(waft_signals_line *l) {
  * line has its NVIC line enabled (deferred software lines latch in `pend`
  * and never come here), so the vector goes straight to the handler.  IRQ:
  * a deferred device line latches and stays masked until dispatched.  TIMER:
- * the timer's grid first; a disabled or deferred line latches. */
-#define SIGNAL_VECTOR_SOFT(slot, CALL) SIGNAL_IMMEDIATE(&signal_lines[slot], CALL)
-#define SIGNAL_VECTOR_IRQ(slot, CALL)                                                                         \
+ * the timer's grid first; a disabled or deferred line latches.  MASK: 1 when
+ * the handler may change BASEPRI (SIGNAL_IMMEDIATE_1). */
+#define SIGNAL_VECTOR_SOFT(slot, MASK, CALL) SIGNAL_IMMEDIATE_##MASK(&signal_lines[slot], CALL)
+#define SIGNAL_VECTOR_IRQ(slot, MASK, CALL)                                                                   \
     if (signal_lines[slot].delivery == WAFT_SIGNALS_IMMEDIATE) {                                              \
-        SIGNAL_IMMEDIATE(&signal_lines[slot], CALL);                                                          \
+        SIGNAL_IMMEDIATE_##MASK(&signal_lines[slot], CALL);                                                   \
     } else {                                                                                                  \
         waft_signals_cortexm_latch_masked(&signals, &signal_lines[slot]);                                     \
     }
-#define SIGNAL_VECTOR_TIMER(slot, CALL)                                                                       \
+#define SIGNAL_VECTOR_TIMER(slot, MASK, CALL)                                                                 \
     waft_signals_line *l_ = &signal_lines[slot];                                                              \
     if (!waft_signals_cortexm_timer_fired(l_)) {                                                              \
         return;                                                                                               \
     }                                                                                                         \
     if (l_->attached && l_->delivery == WAFT_SIGNALS_IMMEDIATE && atomic_load(&l_->enabled)) {                \
-        SIGNAL_IMMEDIATE(l_, CALL);                                                                           \
+        SIGNAL_IMMEDIATE_##MASK(l_, CALL);                                                                    \
     } else {                                                                                                  \
         waft_signals_latch(&signals, l_); /* deferred, or disabled: delivered on enable */                    \
     }
 
 #define S(line)
 #define V(slot, line, irq, timer, kind)                                                                       \
-    static void signal_vector_##slot(void) { SIGNAL_VECTOR_##kind(slot, signal_call_slot(&signal_lines[slot])); }
-#define D(slot, line, irq, timer, kind, symbol)                                                               \
+    static void signal_vector_##slot(void) { SIGNAL_VECTOR_##kind(slot, 1, signal_call_slot(&signal_lines[slot])); }
+#define D(slot, line, irq, timer, kind, symbol, frame, mask)                                                  \
     static void signal_vector_##slot(void) {                                                                  \
-        SIGNAL_VECTOR_##kind(slot, EMBED_M(symbol)((EMBED_M(__instance) *)signal_lines[slot].instance,         \
-                                                   (int32_t)(line), (int32_t)signal_lines[slot].arg));         \
+        SIGNAL_VECTOR_##kind(slot, mask, SIGNAL_FRAME_##frame(signal_lines[slot].instance,                     \
+                                                        EMBED_M(symbol)((EMBED_M(__instance) *)                \
+                                                                            signal_lines[slot].instance,       \
+                                                                        (int32_t)(line),                       \
+                                                                        (int32_t)signal_lines[slot].arg)));    \
     }
 WAFT_MAIN_SIGNAL_VECTORS
 #undef S
@@ -405,7 +445,8 @@ WAFT_MAIN_SIGNAL_VECTORS
 #undef D
 #define S(line) {line, WAFT_SIGNALS_NO_IRQ, -1, NULL, NULL},
 #define V(slot, line, irq, timer, kind) {line, irq, timer, signal_vector_##slot, NULL},
-#define D(slot, line, irq, timer, kind, symbol) {line, irq, timer, signal_vector_##slot, signal_export_##symbol},
+#define D(slot, line, irq, timer, kind, symbol, frame, mask)                                                  \
+    {line, irq, timer, signal_vector_##slot, signal_export_##symbol},
 static const waft_signals_cortexm_line signal_hw[] = {WAFT_MAIN_SIGNAL_VECTORS{0, WAFT_SIGNALS_NO_IRQ, -1, NULL, NULL}};
 #undef S
 #undef V
