@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aot import abi
+from aot import abi, shm
 from aot.emit import check_opt, emit_object, emit_optimised_object, function_signatures, target_machine
 from aot.errors import AotError, TargetError
 from aot.frame_sizes import check_measurable, measure_frames
@@ -22,6 +22,7 @@ from aot.header import generate_header
 from aot.lower.frames import (FRAME_BODY_SUFFIX, GUARD_SLACK, guard_optimised_ir, largest_unguarded_frame,
                               plan_frame_guards)
 from aot.lower.module import LoweredModule, calling_convention, can_musttail, lower_module, memory_cap
+from aot.shm import RegionGrant
 from aot.targets import Target
 from aot.wasm.decode import decode_module
 from aot.wasm.module import Module
@@ -57,6 +58,7 @@ def compile_module(
     table_cap: int | None = None,
     bounds_checks: bool = True,
     fit_check_name: str | None = None,
+    regions: tuple[RegionGrant, ...] | list[RegionGrant] = (),
 ) -> CompileResult:
     """Compile a Wasm binary for `target` under C prefix `prefix`.
 
@@ -67,13 +69,18 @@ def compile_module(
     access corrupts memory instead of trapping.  Never the default.
     With `fit_check_name` (the module's name for the message), a module whose
     instance cannot fit the target's RAM is refused as soon as the lowering
-    knows the instance's size, before LLVM's pipeline runs.  Raises an
-    AotError subclass on bad input.
+    knows the instance's size, before LLVM's pipeline runs.  `regions` are
+    the shared-memory regions granted to the module (aot/shm.py): each is
+    reachable by loads and stores in its window of memory 0, and importing a
+    region not among them is a LinkError.  Raises an AotError subclass on bad
+    input.
     """
     abi.check_prefix(prefix)
     opt = check_opt(opt)
     module = decode_module(data)
     validate_module(module)
+    regions = tuple(regions)
+    shm.check_imports(module, regions, fit_check_name or prefix)
     tm = target_machine(target, opt)
     check_measurable(tm)
     # Compile until every frame is covered by the stack check (aot/lower/frames.py): once when
@@ -84,7 +91,7 @@ def compile_module(
     for attempt in range(MAX_FRAME_PASSES):
         lowered = lower_module(module, target, prefix, tm.target_data, opt=opt,
                                memory_cap_pages=memory_cap_pages, table_cap=table_cap,
-                               bounds_checks=bounds_checks, frame_guards=guards)
+                               bounds_checks=bounds_checks, frame_guards=guards, regions=regions)
         if fit_check_name is not None:
             check_fits(module, lowered.instance_size, target, fit_check_name, memory_cap_pages)
         with measure_frames() as frames:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from aot import abi, cheader
+from aot import abi, cheader, shm
 from aot.errors import TargetError, UnsupportedError
 from aot.shadow_stack import RED_ZONE_BYTES, stack_pointer_global
 from aot.targets import Target
@@ -266,6 +266,10 @@ def _import_prototypes(module: Module) -> list[str]:
                 )
             continue
         declared[symbol] = functype
+        if imp.module == shm.REGIONS_MODULE and imp.name.startswith(shm.REGION_IMPORT_PREFIX):
+            lines.append(f"/* import {_quote(imp.module)} {_quote(imp.name)}: the region's window in memory 0,"
+                         " a constant the compiler takes from the grants (docs/shared-memory.md): no C function */")
+            continue
         names = _param_names(module, func_index, len(functype.params))
         lines.append(f"/* import {_quote(imp.module)} {_quote(imp.name)}: func {functype} */")
         lines.append(_prototype(symbol, "void *ctx", functype, names) + ";")

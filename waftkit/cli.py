@@ -110,8 +110,11 @@ def main() -> None:
 @click.option("--unsafe-no-bounds-checks", "no_bounds_checks", is_flag=True,
               help="UNSAFE, for measurement only (never the default): drop the linear-memory bounds "
                    "checks of loads and stores, so out-of-bounds accesses corrupt memory instead of trapping.")
+@click.option("--region", "regions", multiple=True, metavar="NAME:SIZE[:ro|rw]",
+              help="wasi-ext:shared-memory: grant the module a region (repeatable, in window order); the "
+                   "firmware defines its bytes as `uint8_t waft_shm_region_NAME[SIZE]` (docs/shared-memory.md).")
 def compile(input: Path, output: Path | None, target_name: str, prefix: str | None, opt: str,
-            max_pages: int | None, emit_llvm: bool, no_bounds_checks: bool) -> None:
+            max_pages: int | None, emit_llvm: bool, no_bounds_checks: bool, regions: tuple[str, ...]) -> None:
     """Compile INPUT.wasm to an ELF object and a C header.
 
     INPUT may be a component built from a p1 module: the module inside is
@@ -133,10 +136,18 @@ def compile(input: Path, output: Path | None, target_name: str, prefix: str | No
         abi.check_prefix(prefix)
     except ValueError as exc:
         _fail(f"--name: {exc}", EXIT_BAD_USAGE)
+    from aot import shm
+    from aot.errors import LinkError
+
+    try:
+        region_grants = [shm.parse_grant(spec) for spec in regions]
+        shm.layout(region_grants)
+    except LinkError as exc:
+        _fail(f"--region: {exc}", EXIT_BAD_USAGE)
     with _AotErrors(input):
         compile_file(core_module_path(input), output, target, prefix=prefix, opt=opt, fits_board=True,
                      memory_cap_pages=max_pages, emit_llvm=emit_llvm,
-                     bounds_checks=not no_bounds_checks)
+                     bounds_checks=not no_bounds_checks, regions=region_grants)
     click.echo(f"wrote {output} and {output.with_suffix('.h')} ({target.name}, module {prefix})")
 
 
@@ -185,13 +196,18 @@ def targets() -> None:
                    "SOURCE is a signal (usr1, SIGTERM...), timer:N, soft:N, irq:N (boards) or a line "
                    "number (0x0001000a); a signal alone grants it under its own name: --grant usr1. "
                    "Lines not granted answer notcapable.")
+@click.option("--region", "regions", multiple=True, metavar="NAME:SIZE[:ro|rw]",
+              help="wasi-ext:shared-memory: declare a region of SIZE bytes and grant it to the module, "
+                   "read-write unless :ro (repeatable). Its loads and stores reach the region without "
+                   "copies (docs/shared-memory.md); a region the module imports but is not granted stops "
+                   "the build.")
 @click.option("--icount", is_flag=True,
               help="QEMU boards: time follows executed instructions (one per ns of the board's clock), "
                    "not the host's clock, so timing is the same run after run, whatever the load.")
 def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, ...],
         env: tuple[str, ...], listen: tuple[str, ...], opt: str, max_pages: int | None,
         runner: str, probe: str | None, max_threads: int, grants: tuple[str, ...], icount: bool,
-        allow_connect: tuple[str, ...], resolve: tuple[str, ...]) -> None:
+        allow_connect: tuple[str, ...], resolve: tuple[str, ...], regions: tuple[str, ...]) -> None:
     """Compile INPUT.wasm (a WASI command), link it with the target's runtime and run it.
 
     Arguments after `--` go to the program. Its stdout, stderr and exit
@@ -211,6 +227,11 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
       --allow-connect tcp:10.0.0.0/8:*  any port of a network, TCP only
       --allow-connect example.com:443   the addresses resolve gave for the name
       --listen 127.0.0.1:0              bind an ephemeral port on loopback
+
+    \b
+    Shared memory (wasi-ext:shared-memory, docs/shared-memory.md):
+      --region ring:1024         a 1 KiB region "ring", read-write
+      --region adc:64:ro         a 64-byte region "adc" the module may only read
     """
     from waftkit.run import RunOptions, run_module
 
@@ -247,10 +268,18 @@ def run(input: Path, args: tuple[str, ...], target_name: str, dirs: tuple[str, .
             socket_grants.check_host_entry(spec)
     except socket_grants.SocketGrantError as exc:
         _fail(str(exc), EXIT_BAD_USAGE)
+    from aot import shm
+    from aot.errors import LinkError
+
+    try:
+        region_grants = [shm.parse_grant(spec) for spec in regions]
+        shm.layout(region_grants)
+    except LinkError as exc:
+        _fail(f"--region: {exc}", EXIT_BAD_USAGE)
     options = RunOptions(args=list(args), env=list(env), dirs=list(dirs), listen=list(listen),
                          opt=opt, memory_cap_pages=max_pages, runner=runner, probe=probe, icount=icount,
                          max_threads=max_threads, grants=granted, allow_connect=list(allow_connect),
-                         resolve=list(resolve))
+                         resolve=list(resolve), regions=region_grants)
     _usable_runner(target, runner, probe)
     with _AotErrors(input):
         status = run_module(input, target, options)

@@ -20,6 +20,9 @@ functions it provides.  One status per import:
     unknown        the module is p1's or an extension interface's, the name none of its functions
     missing        not WASI: the firmware must supply it
     embedder       not a function (a memory, table or global): the embedder passes it in
+    region         a shared-memory region's window (`region:NAME` of wasi-ext:shared-memory/regions):
+                   the build's grants resolve it, and refuse the module when it is not granted
+                   (docs/shared-memory.md)
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from aot import abi
+from aot import abi, shm
 from aot.errors import TargetError
 from aot.targets import Target
 from aot.wasm.module import FuncType, Import, Module
@@ -46,7 +49,7 @@ class ImportStatus:
 
     @property
     def ok(self) -> bool:
-        return self.status == "provided"
+        return self.status in ("provided", "region")
 
 
 def has_wasi_port(target: Target) -> bool:
@@ -114,6 +117,10 @@ class _Checker:
             if key not in self.p1:
                 return ImportStatus(imp, functype, "unknown", "", f"{wasi.MODULE} has no function `{imp.name}`")
             return self._judge(imp, functype, "p1", self.p1[key], in_scope=True, provided=self.p1_provided)
+        if imp.module == shm.REGIONS_MODULE and imp.name.startswith(shm.REGION_IMPORT_PREFIX):
+            region = imp.name[len(shm.REGION_IMPORT_PREFIX):]
+            return ImportStatus(imp, functype, "region", "shared memory",
+                                f"region '{region}': its window's base, fixed at build time by the grants")
         declared = self.in_world.get(key) or wasi_ext.catalogue().get(key)
         if declared is None:
             if self._known_module(imp.module):

@@ -37,9 +37,11 @@ from aot.wasm.validate import validate_module
 from waftkit import wasi
 from waftkit.cache import cache_dir, inputs_digest, prune, touch
 from waftkit.firmware import embedding, wasi_firmware
+from waftkit.firmware import shm_regions
 from waftkit.firmware.link import link
 from waftkit.firmware.runtime import runtime_library
 from waftkit.firmware.signal_grants import CLASS_SIGNAL, Grant
+from aot.shm import RegionGrant
 from waftkit.imports_check import check_imports
 from waftkit.runners.base import get_runner
 
@@ -63,6 +65,7 @@ class RunOptions:
     icount: bool = False  # QEMU: time follows executed instructions (deterministic timing)
     allow_connect: list[str] = field(default_factory=list)  # wasi-ext:sockets destinations
     resolve: list[str] = field(default_factory=list)  # wasi-ext:sockets name table, "NAME=ADDRESS"
+    regions: list[RegionGrant] = field(default_factory=list)  # wasi-ext:shared-memory regions, declared and granted
 
 
 def check_runnable(data: bytes, target: Target, name: str) -> None:
@@ -96,7 +99,7 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
     defines = embedding.main_defines(module, target, options.memory_cap_pages, options.max_threads,
                                      options.grants, PREFIX)
     # The embedding options (thread pool size, grants...) are part of the program, not of the object.
-    exe = folder / ("program-" + hashlib.sha256("|".join(defines).encode()).hexdigest()[:12])
+    exe = folder / ("program-" + hashlib.sha256("|".join(defines + [repr(options.regions)]).encode()).hexdigest()[:12])
     if exe.is_file():
         return exe
     threaded = embedding.uses_threads(module)
@@ -109,17 +112,34 @@ def build_host_program(data: bytes, target: Target, options: RunOptions, name: s
                               extra_sources=wasi.runtime_sources(target) + threads + signals + sockets,
                               defines=pool)
     partial = folder / f".program-{os.getpid()}"
-    link(target, [HOST_MAIN, folder / f"{PREFIX}.o", runtime], partial,
-         cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{embedding.THREADS_DIR}", f"-I{folder}", *(f"-D{d}" for d in defines)])
+    regions = region_sources(module, options, folder)
+    link(target, [HOST_MAIN, folder / f"{PREFIX}.o", *regions, runtime], partial,
+         cflags=[f"-I{wasi.INCLUDE_DIR}", f"-I{embedding.THREADS_DIR}", f"-I{folder}", f"-I{embedding.SHM_DIR}",
+                 *(f"-D{d}" for d in defines)])
     os.replace(partial, exe)  # atomic: a parallel run sees the old state or the whole program
     return exe
+
+
+def region_sources(module, options: RunOptions, folder: Path) -> list[Path]:
+    """The regions' storage and the module's grant table (C), and the `regions` imports, when it imports any."""
+    if not embedding.uses_regions(module):
+        return []
+    regions = {g.name: shm_regions.Region(g.name, g.size) for g in options.regions}
+    grants = {PREFIX: list(options.regions)}
+    digest = hashlib.sha256(repr(options.regions).encode()).hexdigest()[:12]
+    source = folder / f"regions-{digest}.c"
+    if not source.is_file():
+        partial = folder / f".regions-{os.getpid()}.c"
+        partial.write_text(shm_regions.render_c(regions, grants, str(embedding.SHM_DIR / "waft_shm.h")))
+        os.replace(partial, source)
+    return [source, embedding.SHM_DIR / "ext_regions.c"]
 
 
 def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,
                     cache: Path | None = None) -> Path:
     """Folder holding the cached prog.o and prog.h for this module and options (under `cache`)."""
     key = hashlib.sha256(data + f"|{target.name}|{options.opt}|{options.memory_cap_pages}|"
-                         f"{inputs_digest()}".encode()).hexdigest()[:20]
+                         f"{options.regions!r}|{inputs_digest()}".encode()).hexdigest()[:20]
     root = (cache or cache_dir()) / "modules" / target.name
     folder = root / key
     if (folder / f"{PREFIX}.o").is_file():
@@ -128,7 +148,8 @@ def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,
     check_runnable(data, target, name)
     root.mkdir(parents=True, exist_ok=True)
     result = compile_module(data, target, prefix=PREFIX, opt=options.opt,
-                            memory_cap_pages=options.memory_cap_pages, fit_check_name=name)
+                            memory_cap_pages=options.memory_cap_pages, fit_check_name=name,
+                            regions=options.regions)
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
     (work / f"{PREFIX}.o").write_bytes(result.object)
     (work / f"{PREFIX}.h").write_text(result.header)
@@ -155,11 +176,12 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
     threads = embedding.thread_defines(target, options.max_threads) if embedding.uses_threads(decoded) else None
     with tempfile.TemporaryDirectory(prefix="waft-run-") as tmp:
         dirs = [wasi_firmware.parse_dir(d) for d in options.dirs]
+        regions = region_sources(decoded, options, Path(tmp))
         elf = wasi_firmware.link_firmware(
             target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", Path(tmp) / "program.elf",
             prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
             args=[name, *options.args], env=options.env, dirs=dirs, defines=defines, thread_defines=threads,
-            signals=embedding.uses_signals(decoded))
+            signals=embedding.uses_signals(decoded), extra_sources=regions)
         stdin = _console_input(wasi_firmware.console_end_of_input(target))
         try:
             result = runner.run(elf, stdin=stdin)

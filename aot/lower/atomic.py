@@ -48,9 +48,12 @@ _VALUE = {"i32": I32, "i64": I64}
 _RMW_OPS = ("add", "sub", "and", "or", "xor", "xchg")
 
 
-def atomic_address(fctx: FuncContext, memarg: MemArg, nbytes: int) -> ir.Value:
-    """Pop an address, check bounds then alignment, return an i8* to the naturally aligned cell."""
-    ptr, ea = checked_address(fctx, memarg, nbytes)
+def atomic_address(fctx: FuncContext, memarg: MemArg, nbytes: int, writes: bool = False) -> ir.Value:
+    """Pop an address, check bounds then alignment, return an i8* to the naturally aligned cell.
+
+    `writes`: the access stores (a read-only shared-memory region then traps, docs/shared-memory.md).
+    """
+    ptr, ea = checked_address(fctx, memarg, nbytes, writes)
     if nbytes > 1:
         builder = fctx.builder
         low = builder.and_(ea, ir.Constant(ea.type, nbytes - 1), name="ea.low")
@@ -99,7 +102,7 @@ def _store(op: str) -> Handler:
 
     def lower(fctx: FuncContext, instr: Instr) -> None:
         value = _narrow(fctx, fctx.pop(), mem_type)
-        ptr = _typed(fctx, atomic_address(fctx, instr.imm, nbytes), mem_type)
+        ptr = _typed(fctx, atomic_address(fctx, instr.imm, nbytes, writes=True), mem_type)
         fctx.mctx.tbaa(fctx.builder.store_atomic(value, ptr, ORDERING, nbytes), "memory")
 
     return lower
@@ -111,7 +114,7 @@ def _rmw(op: str, kind: str) -> Handler:
 
     def lower(fctx: FuncContext, instr: Instr) -> None:
         value = _narrow(fctx, fctx.pop(), mem_type)
-        ptr = _typed(fctx, atomic_address(fctx, instr.imm, nbytes), mem_type)
+        ptr = _typed(fctx, atomic_address(fctx, instr.imm, nbytes, writes=True), mem_type)
         old = fctx.builder.atomic_rmw(kind, ptr, value, ORDERING, name=f"atomic.{kind}")
         fctx.push(_widen(fctx, fctx.mctx.tbaa(old, "memory"), value_type))
 
@@ -125,7 +128,7 @@ def _cmpxchg(op: str) -> Handler:
     def lower(fctx: FuncContext, instr: Instr) -> None:
         replacement = _narrow(fctx, fctx.pop(), mem_type)
         expected = _narrow(fctx, fctx.pop(), mem_type)
-        ptr = _typed(fctx, atomic_address(fctx, instr.imm, nbytes), mem_type)
+        ptr = _typed(fctx, atomic_address(fctx, instr.imm, nbytes, writes=True), mem_type)
         builder = fctx.builder
         pair = builder.cmpxchg(ptr, expected, replacement, ORDERING, ORDERING, name="atomic.cmpxchg")
         fctx.mctx.tbaa(pair, "memory")

@@ -33,8 +33,8 @@ keeps its code as it is.
 
 The function keeps its entry stack check (it is never an unchecked leaf,
 aot/lower/leaves.py): it calls C now.  Not done where the copy could reach
-memory other than memory 0's linear memory (shared-memory regions are
-windows beyond it) or where the module has no memory.
+memory other than memory 0's linear memory (a module granted shared-memory
+regions, windows beyond it: aot/shm.py) or where the module has no memory.
 """
 
 from __future__ import annotations

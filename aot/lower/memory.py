@@ -25,6 +25,12 @@ at another instance's memory (docs/abi.md, "Shared memories").
 
 Bulk operations call the runtime (`waft_memory_fill/copy/init`), which does
 the spec's bounds checks and traps.
+
+A module granted shared-memory regions (aot/shm.py, docs/shared-memory.md)
+sees each region in a window of memory 0 above its linear memory: its loads,
+stores and atomics try the linear memory and each window in turn, one compare
+each, ordered by what the address's static part says (`_windowed`).  A
+module granted nothing compiles exactly as before.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from llvmlite import ir
 from aot import abi
 from aot.lower import bulk
 from aot.lower.context import F32, F64, I1, I8, I32, I64, FuncContext
+from aot.shm import Window
 from aot.wasm.module import Instr, MemArg
 
 Handler = Callable[[FuncContext, Instr], None]
@@ -83,15 +90,24 @@ def effective_address(fctx: FuncContext, memarg: MemArg, size: int) -> ir.Value:
     return checked_address(fctx, memarg, size)[0]
 
 
-def checked_address(fctx: FuncContext, memarg: MemArg, size: int) -> tuple[ir.Value, ir.Value]:
+def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
+                    writes: bool = False) -> tuple[ir.Value, ir.Value]:
     """`effective_address`, and also the Wasm effective address `addr + offset` (an intptr).
 
     The effective address is what atomics test for alignment (aot/lower/atomic.py);
     on 32-bit targets it may have wrapped only where the bounds check traps first.
+    In a module granted shared-memory regions the pointer may also be a
+    region's (`_windowed`, joined by a phi); `writes` leaves the read-only
+    regions out, so an atomic store or read-modify-write there traps.
     """
     mctx = fctx.mctx
     builder = fctx.builder
     addr = fctx.pop()
+    if mctx.windows and memarg.memory == 0 and mctx.bounds_checks:
+        ptr = _windowed(fctx, memarg, size, writes, lambda p: p, addr)
+        if mctx.pointer_bits == 64:
+            return ptr, builder.add(builder.zext(addr, I64), ir.Constant(I64, memarg.offset), name="ea")
+        return ptr, builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
     memsize = memory_size_bytes(fctx, memarg.memory)
     base = memory_base(fctx, memarg.memory)
     oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
@@ -118,6 +134,225 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int) -> tuple[ir.Va
     past = builder.icmp_unsigned(">", end, memsize)
     fctx.trap_if(builder.or_(wrapped, past, name="oob"), oob, name="bounds")
     return access_pointer(fctx, base, addr, memarg.offset), ea
+
+
+def _access(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
+            emit: Callable[[ir.Value], ir.Value | None]) -> ir.Value | None:
+    """Pop an address, check it, and `emit(ptr)` the access; returns what `emit` returned.
+
+    Without shared-memory windows (every module granted no region) this is
+    `emit(effective_address(...))`, unchanged.  With windows, see `_windowed`.
+    """
+    mctx = fctx.mctx
+    if not mctx.windows or memarg.memory != 0 or not mctx.bounds_checks:
+        return emit(effective_address(fctx, memarg, size))
+    return _windowed(fctx, memarg, size, store, emit)
+
+
+def _windowed(fctx: FuncContext, memarg: MemArg, size: int, store: bool,
+              emit: Callable[[ir.Value], ir.Value | None], addr: ir.Value | None = None) -> ir.Value | None:
+    """An access in a module granted shared-memory regions (aot/shm.py, docs/shared-memory.md).
+
+    The address is tried against a list of *spaces* -- the linear memory and
+    each region's window (stores: only the read-write regions', so a store
+    into a read-only region traps) -- one compare each, in order; the first
+    that holds does the access through its own pointer, and when none holds
+    the access traps (MEMORY_OUT_OF_BOUNDS).  The access is emitted once per
+    space (a phi joins loaded values), so the linear path keeps its usual
+    form, hoisted base and scaled-index addressing included: an access that
+    stays in linear memory pays nothing more than before, and only one that
+    misses it pays the next compare.
+
+    Specialised at compile time from the static part of the address:
+    - a memarg offset (clang folds a constant pointer into it) that no linear
+      access can reach drops the linear space, and one past a window's end
+      drops that window (the effective address is at least the offset);
+    - when the offset, plus constant addends of the address, lands in a
+      window, or the address adds to a local that only ever holds a
+      `region:NAME` import's result (`p = region_ring(); p[i]` in C), that
+      window is tried first: a loop over a region costs one compare per
+      access, as over linear memory, and LLVM often hoists even that.
+    Fully constant addresses fold to no check at all (LLVM), as do accesses
+    LLVM proves in range.
+    """
+    mctx = fctx.mctx
+    builder = fctx.builder
+    if addr is None:
+        addr = fctx.pop()
+    oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
+    offset = memarg.offset
+    windows = [w for w in mctx.windows if (w.grant.writable or not store)
+               and w.grant.size >= size and offset <= w.end - size]
+    spaces: list[Window | str] = list(windows)
+    cap = mctx.memories[0].cap_bytes if not mctx.memories[0].imported else None
+    if cap is None or offset + size <= cap:
+        spaces.insert(0, "linear")
+    hint = (offset + _constant_addend(addr)) & 0xFFFFFFFF
+    first = next((w for w in windows if w.base <= hint < w.end), None) or _window_of_local(fctx, addr, windows)
+    if first is not None:
+        spaces.remove(first)
+        spaces.insert(0, first)
+    if not spaces:
+        fctx.trap_if(ir.Constant(I1, 1), oob, name="bounds")
+        spaces = windows[:1] or ["linear"]  # unreachable after the trap; keeps the IR well formed
+    done = builder.append_basic_block(name="mem.done")
+    results: list[tuple[ir.Value, ir.Block]] = []
+    for i, space in enumerate(spaces):
+        if isinstance(space, Window):
+            fits = _fits_window(fctx, addr, offset, size, space)
+        else:
+            fits = _fits_linear(fctx, addr, offset, size)
+        if i == len(spaces) - 1:
+            fctx.trap_if(builder.not_(fits), oob, name="bounds")
+            miss = None
+        else:
+            hit = builder.append_basic_block(name="mem.in")
+            miss = builder.append_basic_block(name="mem.next")
+            # The first space is the expected one; later ones are the cold path.
+            builder.cbranch(fits, hit, miss).set_weights([2000, 1] if i == 0 else [1, 1])
+            builder.position_at_end(hit)
+        if isinstance(space, Window):
+            ptr = access_pointer(fctx, _region_pointer(fctx, space), addr, offset - space.base)
+        else:
+            ptr = access_pointer(fctx, memory_base(fctx, 0), addr, offset)
+        value = emit(ptr)
+        if value is not None:
+            results.append((value, builder.block))
+        builder.branch(done)
+        if miss is not None:
+            builder.position_at_end(miss)
+    builder.position_at_end(done)
+    if not results:
+        return None
+    if len(results) == 1:
+        return results[0][0]
+    phi = builder.phi(results[0][0].type, name="loaded")
+    for value, block in results:
+        phi.add_incoming(value, block)
+    return phi
+
+
+def _window_of_local(fctx: FuncContext, addr: ir.Value, windows: list[Window]) -> Window | None:
+    """The window whose base `addr` is built on through a region local (`_region_locals`), if any.
+
+    Looks through the `add`s of the address (a few levels: `p + (i << 2)`,
+    `(p + 8) + j`) for the load of such a local.
+    """
+    by_alloca = _region_locals(fctx)
+    if not by_alloca:
+        return None
+    pending, seen = [addr], 0
+    while pending and seen < 8:
+        value = pending.pop()
+        seen += 1
+        if not isinstance(value, ir.Instruction):
+            continue
+        if value.opname == "load" and value.operands[0] in by_alloca:
+            window = by_alloca[value.operands[0]]
+            return window if window in windows else None
+        if value.opname == "add":
+            pending.extend(value.operands)
+    return None
+
+
+def _region_locals(fctx: FuncContext) -> dict[ir.Value, Window]:
+    """{alloca: window} of the function's locals whose every write is a `region:NAME` call's result.
+
+    Such a local is the region's base pointer as C keeps it (`ring *r =
+    (ring *)region_ring();`).  Worked out once per function from its body:
+    a parameter, or a local also written from anything else, is not one.
+    Only an ordering hint: every access is still checked against every space.
+    """
+    cached = getattr(fctx, "_shm_region_locals", None)
+    if cached is not None:
+        return cached
+    mctx = fctx.mctx
+    module = mctx.module
+    body = module.functions[fctx.func_index - module.num_imported_funcs].body
+    bases: dict[int, int] = {}
+    excluded = set(range(len(fctx.functype.params) if fctx.functype else 0))
+    previous = None
+    for instr in body:
+        if instr.op in ("local.set", "local.tee"):
+            base = (mctx.region_import_base.get(previous.imm)
+                    if previous is not None and previous.op == "call" else None)
+            if base is None or bases.setdefault(instr.imm, base) != base:
+                excluded.add(instr.imm)
+        previous = instr
+    by_base = {w.base: w for w in mctx.windows}
+    found = {fctx.locals[index]: by_base[base] for index, base in bases.items()
+             if index not in excluded and index < len(fctx.locals) and fctx.locals[index] is not None}
+    fctx._shm_region_locals = found
+    return found
+
+
+def _constant_addend(addr: ir.Value) -> int:
+    """The constant part of `addr`: itself when constant, the constants of an `add` chain, else 0."""
+    if isinstance(addr, ir.Constant) and isinstance(addr.constant, int):
+        return addr.constant
+    total = 0
+    while isinstance(addr, ir.Instruction) and addr.opname == "add":
+        left, right = addr.operands
+        if isinstance(right, ir.Constant) and isinstance(right.constant, int):
+            total, addr = total + right.constant, left
+        elif isinstance(left, ir.Constant) and isinstance(left.constant, int):
+            total, addr = total + left.constant, right
+        else:
+            break
+    return total
+
+
+def _fits_linear(fctx: FuncContext, addr: ir.Value, offset: int, size: int) -> ir.Value:
+    """i1: `addr + offset + size <= memory 0's size`, without wrapping (as checked_address tests it)."""
+    mctx, builder = fctx.mctx, fctx.builder
+    memsize = memory_size_bytes(fctx, 0)
+    if mctx.pointer_bits == 64:
+        end = builder.add(builder.zext(addr, I64), ir.Constant(I64, offset + size), name="ea.end")
+        return builder.icmp_unsigned("<=", end, memsize, name="in.linear")
+    uadd = mctx.intrinsic("llvm.uadd.with.overflow.i32", ir.LiteralStructType([I32, I1]), [I32, I32])
+    pair = builder.call(uadd, [addr, ir.Constant(I32, offset + size)], name="ea.end")
+    inside = builder.icmp_unsigned("<=", builder.extract_value(pair, 0), memsize)
+    return builder.and_(inside, builder.not_(builder.extract_value(pair, 1)), name="in.linear")
+
+
+def _fits_window(fctx: FuncContext, addr: ir.Value, offset: int, size: int, window: Window) -> ir.Value:
+    """i1: `window.base <= addr + offset` and `addr + offset + size <= window.end` (no wrapping)."""
+    mctx, builder = fctx.mctx, fctx.builder
+    last = window.grant.size - size  # the highest offset into the region an access may start at
+    if mctx.pointer_bits == 64:
+        rel = builder.add(builder.zext(addr, I64), ir.Constant(I64, offset - window.base), name="ea.rel")
+        return builder.icmp_unsigned("<=", rel, ir.Constant(I64, last), name="in.window")
+    rel = builder.add(addr, ir.Constant(I32, (offset - window.base) & 0xFFFFFFFF), name="ea.rel")
+    fits = builder.icmp_unsigned("<=", rel, ir.Constant(I32, last), name="in.window")
+    if offset > window.base:
+        # addr + offset may pass 2^32 and wrap into the window: Wasm says out of bounds.
+        no_wrap = builder.icmp_unsigned("<=", addr, ir.Constant(I32, 0xFFFFFFFF - offset))
+        fits = builder.and_(fits, no_wrap, name="in.window")
+    return fits
+
+
+def _region_pointer(fctx: FuncContext, window: Window) -> ir.Value:
+    """The region's first byte: the firmware's symbol (declared with the region's exact size).
+
+    With two grants or more the symbol goes through an empty inline asm: the
+    firmware may place one region inside another (`tail:64@ring+192`), and
+    LLVM takes two global symbols for two distinct objects, so it would
+    reorder a store through one window and a load through the other.  The
+    asm hides the symbol from alias analysis; it costs nothing at run time
+    (hoisted to the function's entry, it emits no instruction).
+    """
+    mctx = fctx.mctx
+    symbol = window.grant.symbol
+    var = mctx.llmod.globals.get(symbol)
+    if var is None:
+        var = ir.GlobalVariable(mctx.llmod, ir.ArrayType(I8, window.grant.size), name=symbol)
+        var.align = 4
+    byte_ptr = I8.as_pointer()
+    if len(mctx.windows) < 2:
+        return fctx.hoist(("region", symbol), lambda b: b.bitcast(var, byte_ptr))
+    opaque = ir.InlineAsm(ir.FunctionType(byte_ptr, [byte_ptr]), "", "=r,0")
+    return fctx.hoist(("region", symbol),
+                      lambda b: b.call(opaque, [b.bitcast(var, byte_ptr)], name=f"region.{window.grant.name}"))
 
 
 def access_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: int) -> ir.Value:
@@ -266,13 +501,16 @@ def _load(valtype: str, bits: int, signed: bool) -> Handler:
 
     def lower(fctx: FuncContext, instr: Instr) -> None:
         builder = fctx.builder
-        ptr = effective_address(fctx, instr.imm, bits // 8)
-        typed = builder.bitcast(ptr, mem_type.as_pointer())
 
-        def load(align: int) -> ir.Value:
-            return fctx.mctx.tbaa(builder.load(typed, name="load", align=align), "memory")
+        def emit(ptr: ir.Value) -> ir.Value:
+            typed = builder.bitcast(ptr, mem_type.as_pointer())
 
-        raw = _by_alignment(fctx, ptr, instr.imm, bits // 8, load, lambda: _bytewise_load(fctx, ptr, mem_type))
+            def load(align: int) -> ir.Value:
+                return fctx.mctx.tbaa(builder.load(typed, name="load", align=align), "memory")
+
+            return _by_alignment(fctx, ptr, instr.imm, bits // 8, load, lambda: _bytewise_load(fctx, ptr, mem_type))
+
+        raw = _access(fctx, instr.imm, bits // 8, False, emit)
         if valtype in ("f32", "f64"):
             value = builder.bitcast(raw, value_type)
         elif bits < value_type.width:
@@ -290,17 +528,20 @@ def _store(valtype: str, bits: int) -> Handler:
     def lower(fctx: FuncContext, instr: Instr) -> None:
         builder = fctx.builder
         value = fctx.pop()
-        ptr = effective_address(fctx, instr.imm, bits // 8)
         if valtype in ("f32", "f64"):
             value = builder.bitcast(value, mem_type)
         elif bits < value.type.width:
             value = builder.trunc(value, mem_type)
-        typed = builder.bitcast(ptr, mem_type.as_pointer())
 
-        def store(align: int) -> None:
-            fctx.mctx.tbaa(builder.store(value, typed, align=align), "memory")
+        def emit(ptr: ir.Value) -> None:
+            typed = builder.bitcast(ptr, mem_type.as_pointer())
 
-        _by_alignment(fctx, ptr, instr.imm, bits // 8, store, lambda: _bytewise_store(fctx, ptr, value))
+            def store(align: int) -> None:
+                fctx.mctx.tbaa(builder.store(value, typed, align=align), "memory")
+
+            _by_alignment(fctx, ptr, instr.imm, bits // 8, store, lambda: _bytewise_store(fctx, ptr, value))
+
+        _access(fctx, instr.imm, bits // 8, True, emit)
 
     return lower
 

@@ -57,7 +57,7 @@ import llvmlite.binding as llvm
 from llvmlite import ir
 from llvmlite.ir._utils import DuplicatedNameError
 
-from aot import abi
+from aot import abi, shm
 from aot.emit import function_attributes_for_opt
 from aot.errors import LinkError, TargetError, UnsupportedError
 from aot.frame_sizes import FRAME_SIZE_ATTRIBUTE
@@ -69,6 +69,7 @@ from aot.lower.leaves import unchecked_leaves
 from aot.lower.libc_builtins import lower_builtin
 from aot.lower.libc_builtins import recognised as recognised_builtins
 from aot.shadow_stack import ordered_stack_pointer
+from aot.shm import RegionGrant, Window
 from aot.targets import Target
 from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
 
@@ -196,8 +197,16 @@ class ModuleContext:
         table_cap: int | None = None,
         bounds_checks: bool = True,
         frame_guards: dict[str, int] | None = None,
+        regions: tuple[RegionGrant, ...] = (),
     ) -> None:
         self.module = module
+        # Shared-memory regions granted to the module, each in its window of memory 0 (aot/shm.py).
+        self.windows: list[Window] = shm.layout(regions)
+        if self.windows and not bounds_checks:
+            # The windows are found by the checks: without them an access would land in linear memory.
+            raise LinkError(f"{prefix}: shared-memory regions need the bounds checks (drop "
+                            "--unsafe-no-bounds-checks or the regions)")
+        self.region_import_base: dict[int, int] = {}  # function import index -> window base (a constant)
         # False only for measurement builds (waft compile --unsafe-no-bounds-checks):
         # loads and stores then skip their bounds check and out-of-bounds accesses corrupt memory.
         self.bounds_checks = bounds_checks
@@ -234,8 +243,9 @@ class ModuleContext:
         self.defined_functions: set[str] = set()  # LLVM names of the functions this module defines
         # Leaves only checked Wasm code can call: no entry stack check (aot/lower/leaves.py).
         # memcpy and memset from the C library, compiled from builtin bodies (libc_builtins.py).
-        # They call C, so they keep their entry stack check.
-        self.builtins = recognised_builtins(module)
+        # They call C, so they keep their entry stack check.  Not with regions: their one check
+        # covers linear memory only, where the module's own loop also reaches the windows.
+        self.builtins = {} if self.windows else recognised_builtins(module)
         self.unchecked_leaves = unchecked_leaves(module) - set(self.builtins)
         # The shadow-stack pointer of a module its own immediate handlers can interrupt: its stores
         # stay in place (variable.py), and its offset in the instance goes into the header.
@@ -508,6 +518,8 @@ class ModuleContext:
         """
         nimp = self.module.num_imported_funcs
         functype = self.module.func_type(index)
+        if index in self.region_import_base:
+            return ir.Constant(I32, self.region_import_base[index])  # a window's base (aot/shm.py)
         if index < nimp and len(functype.results) <= 1:
             decl = self.import_callee(builder, index)
             return builder.call(decl, [self.ctx(builder, inst, index), *args], tail=tail,
@@ -629,6 +641,7 @@ def lower_module(
     table_cap: int | None = None,
     bounds_checks: bool = True,
     frame_guards: dict[str, int] | None = None,
+    regions: tuple[RegionGrant, ...] = (),
 ) -> LoweredModule:
     """Lower a validated module to LLVM IR text plus the instance's size and alignment.
 
@@ -639,7 +652,7 @@ def lower_module(
     """
     mctx = ModuleContext(module, target, prefix, target_data, opt=opt,
                          memory_cap_pages=memory_cap_pages, table_cap=table_cap,
-                         bounds_checks=bounds_checks, frame_guards=frame_guards)
+                         bounds_checks=bounds_checks, frame_guards=frame_guards, regions=tuple(regions))
     _check_supported(module)
     _declare_data_segments(mctx)
     _declare_imports(mctx)
@@ -699,11 +712,17 @@ def _declare_imports(mctx: ModuleContext) -> None:
     """C declarations of imported functions; ctx slots; memory/table infos for imports."""
     module = mctx.module
     ctx_slots: dict[str, int] = {}
+    bases = {w.grant.name: w.base for w in mctx.windows}
+    mctx.region_import_base = {index: bases[name] for index, name in shm.region_imports(module) if name in bases}
+    func_index = -1
     for imp in module.imports:
         if imp.kind == "func":
+            func_index += 1
             if imp.module not in ctx_slots:
                 ctx_slots[imp.module] = len(ctx_slots)
             mctx.import_ctx_index.append(ctx_slots[imp.module])
+            if func_index in mctx.region_import_base:
+                continue  # a window's base: a constant (_define_import_thunks), no C function
             symbol = abi.import_symbol(imp.module, imp.name)
             if symbol not in mctx.import_decls:
                 mctx.import_decls[symbol] = mctx.add_function(
@@ -716,6 +735,12 @@ def _declare_imports(mctx: ModuleContext) -> None:
     for i, mem in enumerate(module.memories):
         cap = memory_cap(mem, mctx.target, mctx.memory_cap_option)
         mctx.memories.append(MemoryInfo(mem, False, i, cap, cap << mem.limits.page_size_log2))
+    if mctx.windows and mctx.memories:
+        first = mctx.memories[0]
+        lim = first.type.limits
+        reach = first.cap_bytes if not first.imported else (
+            (lim.max if lim.max is not None else mctx.target.default_memory_cap_pages) << lim.page_size_log2)
+        shm.check_below_windows(reach, mctx.prefix)
     for i, tab in enumerate(module.tables):
         mctx.tables.append(TableInfo(tab, False, i, table_cap(tab, mctx.target, mctx.table_cap_option)))
 
@@ -792,6 +817,9 @@ def _define_import_thunks(mctx: ModuleContext) -> None:
         fn = mctx.definition(mctx.functions[index])
         builder = ir.IRBuilder(fn.append_basic_block("entry"))
         inst, *params = fn.args
+        if index in mctx.region_import_base:
+            builder.ret(ir.Constant(I32, mctx.region_import_base[index]))
+            continue
         callee = mctx.import_callee(builder, index)
         ctx = mctx.ctx(builder, inst, index)
         if len(functype.results) <= 1:

@@ -14,6 +14,10 @@ rebuilds the objects):
     WAFT_OPT          LLVM optimisation level: 0 1 2 3 s z (default '2')
     WAFT_MAX_PAGES    build-time cap on linear memory, in pages (default: the target's)
     WAFT_MODULE_NAME  C prefix of the module's symbols (default: the object's stem)
+    WAFT_SHM_REGIONS  the firmware's shared-memory regions, ["NAME:SIZE[@PLACEMENT]", ...]
+    WAFT_SHM_GRANTS   regions granted to modules, ["MODULE=REGION[:ro|rw]", ...] (MODULE: the
+                      C prefix); a module importing a region not granted to it is refused
+                      (docs/shared-memory.md; WaftFirmware generates the regions' C)
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import SCons.Tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-_VARLIST = ["WAFT_TARGET", "WAFT_OPT", "WAFT_MAX_PAGES", "WAFT_MODULE_NAME"]
+_VARLIST = ["WAFT_TARGET", "WAFT_OPT", "WAFT_MAX_PAGES", "WAFT_MODULE_NAME", "WAFT_SHM_REGIONS", "WAFT_SHM_GRANTS"]
 
 
 def _aot_compiler():
@@ -61,19 +65,31 @@ def _compile_wasm_locked(target, source, env):
     abi, compiler, errors, targets = _aot_compiler()
     obj = Path(str(target[0]))
     max_pages = env.subst("$WAFT_MAX_PAGES")
+    prefix = _module_name(env, obj)
     try:
+        board = targets.load_target(env.subst("$WAFT_TARGET"))
         compiler.compile_file(
             Path(str(source[0])),
             obj,
-            targets.load_target(env.subst("$WAFT_TARGET")),
-            prefix=_module_name(env, obj),
+            board,
+            prefix=prefix,
             opt=env.subst("$WAFT_OPT"),
             memory_cap_pages=int(max_pages) if max_pages else None,
+            regions=_granted_regions(env, board, prefix),
         )
     except (errors.AotError, ValueError) as exc:
         sys.stderr.write(f"waft: error: {source[0]}: {exc}\n")
         return 1
     return 0
+
+
+def _granted_regions(env, board, prefix: str) -> list:
+    """The shared-memory regions WAFT_SHM_GRANTS gives module `prefix` (LinkError for bad ones)."""
+    from waftkit.firmware import shm_regions
+
+    regions = shm_regions.parse_regions([str(r) for r in env.Flatten(env.get("WAFT_SHM_REGIONS", []))], board)
+    grants = shm_regions.parse_grants([str(g) for g in env.Flatten(env.get("WAFT_SHM_GRANTS", []))], regions)
+    return grants.get(prefix, [])
 
 
 def _emit_header(target, source, env):
@@ -109,6 +125,7 @@ def generate(env) -> None:
     if (SCons.Script.GetOption("stack_size") or 0) < MIN_THREAD_STACK_KB:
         SCons.Script.SetOption("stack_size", MIN_THREAD_STACK_KB)
     env.SetDefault(WAFT_TARGET="host", WAFT_OPT="2", WAFT_MAX_PAGES="", WAFT_MODULE_NAME="",
+                   WAFT_SHM_REGIONS=[], WAFT_SHM_GRANTS=[],
                    WAFT_AOTCOMSTR="waft compile $SOURCE -> $TARGET")
     static_obj, shared_obj = SCons.Tool.createObjBuilders(env)
     for builder in (static_obj, shared_obj):

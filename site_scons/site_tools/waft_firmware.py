@@ -24,6 +24,11 @@ figures are the same run after run and do not depend on the host's load.
 Natively and through pyOCD (a board, or QEMU behind the pyOCD probe) time is
 real and the option changes nothing.
 
+Shared memory: with WAFT_SHM_REGIONS (and WAFT_SHM_GRANTS, see waft_aot), given to
+the firmware as keywords, the regions' storage and grant tables are generated into
+`NAME_shm.c`/`NAME_shm.h` and the runtime gains the `regions` imports
+(docs/shared-memory.md).
+
 Construction variables (SConstruct sets them from the command line):
     WAFT_RUNNER  "qemu" (default) or "pyocd": how `run`/`test` run board images.
                  pyocd flashes, resets and runs them through a debug probe and
@@ -176,6 +181,9 @@ def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtim
     link, _ = _aot()
     fw_env = env.Clone(**overrides) if overrides else env
     objects = []
+    if fw_env.get("WAFT_SHM_REGIONS"):
+        fw_env = fw_env.Clone()
+        objects, runtime = _shm_regions(fw_env, name, runtime)
     for src in SCons.Script.Flatten([sources]):
         path = str(src)
         if path.endswith(fw_env["OBJSUFFIX"]):  # already an object (waft_wasi passes some)
@@ -214,6 +222,43 @@ def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtim
         env.Depends(node, outputs)  # `scons test` also leaves the .bin/.hex to flash
         env.Alias(verb, node)
     return outputs
+
+
+def _write_shm(target, source, env):
+    """Action: NAME_shm.c and NAME_shm.h, the regions' storage and each module's grant table."""
+    _aot()
+    from aot.errors import AotError
+    from waftkit.firmware import shm_regions
+
+    try:
+        regions = shm_regions.parse_regions([str(r) for r in env.Flatten(env["WAFT_SHM_REGIONS"])],
+                                            env["WAFT_TARGET_INFO"])
+        grants = shm_regions.parse_grants([str(g) for g in env.Flatten(env.get("WAFT_SHM_GRANTS", []))], regions)
+    except AotError as exc:
+        sys.stderr.write(f"waft: error: WAFT_SHM_REGIONS/WAFT_SHM_GRANTS: {exc}\n")
+        return 1
+    Path(str(target[0])).write_text(shm_regions.render_c(regions, grants))
+    Path(str(target[1])).write_text(shm_regions.render_h(regions, grants))
+    return 0
+
+
+def _shm_regions(fw_env, name, runtime):
+    """The generated regions object, and a runtime with the `regions` imports (runtime_c/shm/).
+
+    The main includes the generated `NAME_shm.h` (each region's bytes, each
+    module's `waft_shm`); see docs/shared-memory.md.
+    """
+    from aot.package_data import RUNTIME_DIR
+
+    stem = Path(name).stem
+    fw_env.Append(CPPPATH=[str(RUNTIME_DIR / "shm")])
+    generated = fw_env.Command([f"{stem}_shm.c", f"{stem}_shm.h"], [],
+                               SCons.Action.Action(_write_shm, "generating $TARGET",
+                                                   varlist=["WAFT_SHM_REGIONS", "WAFT_SHM_GRANTS"]))
+    shm_object = fw_env.Object(generated[0])
+    if runtime is None:
+        runtime = fw_env.WaftRuntime(extra_sources=[RUNTIME_DIR / "shm" / "ext_regions.c"])
+    return list(shm_object), runtime
 
 
 def generate(env) -> None:

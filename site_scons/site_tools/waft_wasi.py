@@ -86,6 +86,10 @@ def _write_main_config(target, source, env):
                                          int(env["WAFT_MAX_THREADS"]), grants, PREFIX)
         if embedding.uses_threads(module):
             embedding.thread_defines(board, int(env["WAFT_MAX_THREADS"]))  # a pool out of range: LimitError
+        if embedding.uses_regions(module) and not env.get("WAFT_SHM_REGIONS"):
+            print(f"waft: error: {wasm.name} imports wasi-ext:shared-memory: declare its regions "
+                  f"(WAFT_SHM_REGIONS) and grant them to {PREFIX} (WAFT_SHM_GRANTS=['{PREFIX}=NAME'])")
+            return 1
     except (AotError, GrantError) as error:
         print(f"waft: error: {error}".replace("--grant ", "WAFT_SIGNAL_GRANTS: "))
         return 1
@@ -119,6 +123,13 @@ def _signals_runtime(board):
         return []
 
 
+def _regions_runtime(env):
+    """The `regions` imports (runtime_c/shm/) where the firmware declares shared-memory regions."""
+    from aot.package_data import RUNTIME_DIR
+
+    return [RUNTIME_DIR / "shm" / "ext_regions.c"] if env.get("WAFT_SHM_REGIONS") else []
+
+
 def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console="semihost",
                         expect_stdout=None, expect_exit=0, icount=False):
     wasi, baremetal = _aot()
@@ -138,7 +149,7 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
     main_config = fw_env.Command("waft_main_config.h", wasm,
                                  SCons.Action.Action(_write_main_config, "generating $TARGET",
                                                      varlist=["WAFT_MAX_THREADS", "WAFT_MAX_PAGES",
-                                                              "WAFT_SIGNAL_GRANTS"]))
+                                                              "WAFT_SIGNAL_GRANTS", "WAFT_SHM_REGIONS"]))
     threads, thread_defines = _threads_runtime(board, int(fw_env["WAFT_MAX_THREADS"]))
     main_flags = ["-include", str(main_config[0].abspath)]
     argv = [Path(name).stem, *args]
@@ -149,8 +160,8 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
         main_env.Append(CFLAGS=main_flags, CPPPATH=[str(wasi.WASI_DIR.parent / "threads")])
         main = main_env.Object("host_main", fw_env.File(str(wasi.WASI_DIR / "main" / "host_main.c")))
         fw_env.Depends(main, [header, main_config])
-        runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads + _signals_runtime(board),
-                                  defines=thread_defines)
+        runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads + _signals_runtime(board)
+                                  + _regions_runtime(env), defines=thread_defines)
         run_args = [arg for e in env_items for arg in ("--env", e)] + ["--", *argv]
         run_dirs = [(fw_env.Dir(h).srcnode().abspath, g) for h, g in dirs]
         return env.WaftFirmware(name, main + module, runtime=runtime, run_args=run_args, WAFT_PRINTF_FLOAT=False,
@@ -175,8 +186,8 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
                 for src in baremetal.board_glue(board)]
     c_env.Depends(objects, [header, main_config])
     # The signals layer rides in the archive: only a module importing it links it.
-    runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads + _signals_runtime(board),
-                              defines=baremetal.runtime_defines() + thread_defines)
+    runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads + _signals_runtime(board)
+                              + _regions_runtime(env), defines=baremetal.runtime_defines() + thread_defines)
     # No float printf from the board's C library: the module's printf is inside the module, and the
     # firmware's only C is Waft's own.
     return env.WaftFirmware(name, objects + module, runtime=runtime, WAFT_PRINTF_FLOAT=False,

@@ -81,17 +81,20 @@ def test_which_targets_provide_which_extensions():
     extension.  Issue 15: wasi-ext:signals on the host (the POSIX signals port) and on the Cortex-M
     boards whose target.toml lists their interrupt lines (stm32f4, mps2-an386).  Issue 19:
     wasi-ext:sockets and name-lookup on the host (BSD sockets; the lwIP port on mps2-an386 is not
-    wired to Wasm yet).  Issue 18 adds its functions to the boards it implements them on, and
-    changes this test."""
+    wired to Wasm yet).  Issue 18: wasi-ext:shared-memory's regions on the host and stm32f4 (the
+    targets `waft run --region` and its tests cover; runtime_c/shm is portable C)."""
     threads = {(THREADS, n) for m, n in wasi_ext.catalogue() if m == THREADS} | {("wasi", "thread-spawn")}
     signals = {(m, n) for m, n in wasi_ext.catalogue() if m == "wasi-ext:signals/signals@0.1.0"}
     sockets = {(m, n) for m, n in wasi_ext.catalogue() if m.startswith("wasi-ext:sockets/")}
+    regions = {(m, n) for m, n in wasi_ext.catalogue() if m == "wasi-ext:shared-memory/regions@0.1.0"}
     for target in all_targets():
         expected = threads if target.name == "host" or target.kind == "cortex-m" else set()
         if target.name in ("host", "stm32f4", "mps2-an386"):
             expected = expected | signals
         if target.name == "host":
             expected = expected | sockets
+        if target.name in ("host", "stm32f4"):
+            expected = expected | regions
         assert set(wasi_ext.target_provides(target)) == expected, target.name
         assert set(runtime_provides(target)) == set(wasi.provided_imports()) | expected, target.name
 

@@ -30,12 +30,14 @@ THREADS_DIR = RUNTIME_DIR / "threads"
 SIGNALS_DIR = RUNTIME_DIR / "signals"
 KERNEL_DIR = RUNTIME_DIR / "kernel"
 SOCKETS_DIR = RUNTIME_DIR / "sockets"
+SHM_DIR = RUNTIME_DIR / "shm"
 WASI_P1 = "wasi_snapshot_preview1"
 THREAD_SPAWN = ("wasi", "thread-spawn")
 EXT_THREADS = "wasi-ext:threads/threads@0.1.0"
 EXT_SIGNALS = "wasi-ext:signals/signals@0.1.0"
 EXT_SOCKETS = "wasi-ext:sockets/sockets@0.1.0"
 EXT_NAME_LOOKUP = "wasi-ext:sockets/name-lookup@0.1.0"
+EXT_REGIONS = "wasi-ext:shared-memory/regions@0.1.0"
 HANDLER_TYPE = FuncType(("i32", "i32"), ())  # a signal handler: handler(line, arg)
 DEFAULT_MAX_THREADS = 8  # `waft run --max-threads`: instances in the thread pool
 # The most a pool may hold: WAFT_THREADS_POOL_LIMIT in runtime_c/threads/waft_threads.h
@@ -94,6 +96,11 @@ def uses_sockets(module: Module) -> bool:
     return any(imp.module in (EXT_SOCKETS, EXT_NAME_LOOKUP) for imp in module.imports)
 
 
+def uses_regions(module: Module) -> bool:
+    """Whether the module imports anything of wasi-ext:shared-memory (its `region:NAME` windows included)."""
+    return any(imp.module == EXT_REGIONS for imp in module.imports)
+
+
 def socket_sources(target: Target) -> list[Path]:
     """The runtime sources a module importing wasi-ext:sockets adds for `target`."""
     sources = _SOCKET_SOURCES.get(target.kind)
@@ -148,6 +155,9 @@ def main_defines(module: Module, target: Target, memory_cap_pages: int | None = 
     if signals:
         defines.append(f"WAFT_MAIN_IMPORTS_EXT_SIGNALS={signals[0]}")
         defines += signal_defines(module, grants, prefix, target)
+    regions = [f.name for f in fields if f.kind == "ctx" and f.module == EXT_REGIONS]
+    if regions:
+        defines.append(f"WAFT_MAIN_IMPORTS_EXT_REGIONS={regions[0]}")
     # wasi-ext:sockets: both interfaces share one waft_sockets (main/embed_ext.h).
     for module_name, define in ((EXT_SOCKETS, "WAFT_MAIN_IMPORTS_EXT_SOCKETS"),
                                 (EXT_NAME_LOOKUP, "WAFT_MAIN_IMPORTS_EXT_NAME_LOOKUP")):

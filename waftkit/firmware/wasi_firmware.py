@@ -283,7 +283,7 @@ def link_firmware(target: Target, module_object: Path, module_header: Path, outp
                   runtime_dir: Path | None = None, map_file: Path | None = None,
                   epoch_ns: int | None = None, seed: bytes | None = None,
                   thread_defines: Sequence[str] | None = None, signals: bool = False,
-                  printf_float: bool = False) -> Path:
+                  printf_float: bool = False, extra_sources: Sequence[Path] = ()) -> Path:
     """Link a compiled WASI module (object + header from aot.compiler) into firmware `output`.
 
     `build_dir` receives the generated configuration; `runtime_dir` (default:
@@ -300,5 +300,5 @@ def link_firmware(target: Target, module_object: Path, module_header: Path, outp
     sources = firmware_sources(target, build_dir, args=args, env=env, dirs=dirs, epoch_ns=epoch_ns, seed=seed)
     library = wasi_runtime(target, Path(runtime_dir or build_dir), thread_defines, signals)
     cflags = firmware_cflags(target, prefix=prefix, header=Path(module_header), console=console, defines=defines)
-    return link_mod.link(target, [*sources, module_object, library], output, map_file=map_file, cflags=cflags,
-                         printf_float=printf_float)
+    return link_mod.link(target, [*sources, *extra_sources, module_object, library], output, map_file=map_file,
+                         cflags=cflags, printf_float=printf_float)

@@ -1,0 +1,40 @@
+;; bench/metrics/shared_memory.py's granted module: `buf` (BENCH_BYTES bytes, read-write) and
+;; one page of linear memory holding the same bytes at 1024.
+(module
+  (import "wasi-ext:shared-memory/regions@0.1.0" "region:buf" (func $buf (result i32)))
+  (import "wasi-ext:shared-memory/regions@0.1.0" "read" (func $read (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1 1)
+  ;; the word sum of n words at p (p + 4i: the loop every row runs)
+  (func $sum (param $p i32) (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (block $o (loop $l (br_if $o (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (i32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (local.get $s))
+  ;; copy through the import into linear memory, then sum there
+  (func (export "copy_sum") (param $n i32) (result i32)
+    (if (call $read (i32.const 0) (i32.const 0) (i32.const 1024) (i32.shl (local.get $n) (i32.const 2)))
+      (then unreachable))
+    (call $sum (i32.const 1024) (local.get $n)))
+  ;; zero copy: the region's words where they are, through a local holding region:buf
+  (func (export "region_sum") (param $n i32) (result i32) (local $p i32) (local $i i32) (local $s i32)
+    (local.set $p (call $buf))
+    (block $o (loop $l (br_if $o (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (i32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (local.get $s))
+  ;; zero copy with the window's address folded into the offset (clang's shape for a constant pointer)
+  (func (export "region_sum_const") (param $n i32) (result i32) (local $i i32) (local $s i32)
+    (block $o (loop $l (br_if $o (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (i32.load offset=0xC0000000 (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (local.get $s))
+  ;; a region pointer the compiler cannot attribute (an argument): linear compare first, then the window
+  (func (export "pointer_sum") (param $p i32) (param $n i32) (result i32) (call $sum (local.get $p) (local.get $n)))
+  ;; linear memory in this granted module
+  (func (export "linear_sum") (param $n i32) (result i32)
+    (local $i i32) (local $s i32)
+    (block $o (loop $l (br_if $o (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (i32.load offset=1024 (i32.shl (local.get $i) (i32.const 2)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1))) (br $l)))
+    (local.get $s))
+)
