@@ -30,6 +30,7 @@ __all__ = ["GROUPS", "MetricError", "RunContext", "markdown", "run_metrics", "un
 GROUPS: dict[str, str] = {
     "threads": "bench.metrics.threads",
     "interrupts": "bench.metrics.interrupts",
+    "calls": "bench.metrics.calls",
 }
 
 
@@ -99,12 +100,13 @@ def _num(value: float | None) -> str:
 
 
 def _cell(stat: Stat | dict | None) -> str:
-    """`mean` or `min / mean / max`."""
+    """`mean`, `min / mean / max`, or `min / mean / max (p99 x)`."""
     if stat is None:
         return "—"
     s = stat.as_dict() if isinstance(stat, Stat) else stat
     if s.get("min") is not None:
-        return f"{_num(s['min'])} / {_num(s['mean'])} / {_num(s['max'])}"
+        text = f"{_num(s['min'])} / {_num(s['mean'])} / {_num(s['max'])}"
+        return text + (f" (p99 {_num(s['p99'])})" if s.get("p99") is not None else "")
     return _num(s["mean"])
 
 

@@ -29,12 +29,23 @@ class RunContext:
 
 @dataclass
 class Stat:
-    """A figure: a mean, with min/max (and how many samples) where a distribution exists."""
+    """A figure: a mean, with min/max/p99 (and how many samples) where a distribution exists."""
 
     mean: float
     min: float | None = None
     max: float | None = None
     count: int | None = None
+    p99: float | None = None
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat:
+        """min/mean/max/p99 of samples (p99: the nearest rank, so a sample that happened)."""
+        if not values:
+            raise MetricError("no samples to summarise")
+        ordered = sorted(values)
+        rank = max(0, -(-99 * len(ordered) // 100) - 1)
+        return cls(mean=sum(ordered) / len(ordered), min=ordered[0], max=ordered[-1], count=len(ordered),
+                   p99=ordered[rank])
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
