@@ -31,6 +31,7 @@ GROUPS: dict[str, str] = {
     "threads": "bench.metrics.threads",
     "interrupts": "bench.metrics.interrupts",
     "calls": "bench.metrics.calls",
+    "wasi": "bench.metrics.wasi",
 }
 
 

@@ -32,6 +32,8 @@ HERE = Path(__file__).resolve().parent
 PREFIX = "prog"
 TIMEOUT = 600.0  # CPU seconds under QEMU and on the host, wall-clock through pyOCD
 WASI_SYSROOT = "/usr"  # Debian's wasi-libc (clang --target=wasm32-wasi --sysroot=/usr)
+# clang's link flags for a WASI module of one 64 KiB page (an 8 KiB shadow stack): it fits a 128 KiB board.
+SMALL_MEMORY = ("-Wl,--initial-memory=65536", "-Wl,-z,stack-size=8192")
 
 
 def unit(target: Target, ctx: RunContext) -> str:
@@ -79,7 +81,9 @@ def _board_glue(target: Target) -> tuple[list[Path], list[str]]:
         return [], []
     glue = wasi_firmware.board_glue(target)
     flags = [f"-I{wasi_firmware.wasi.WASI_DIR}", f"-I{wasi_firmware.wasi.INCLUDE_DIR}", "-DBENCH_BOARD",
-             "-DWAFT_WASI_CONSOLE=semihost", "-ffunction-sections", "-fdata-sections"]
+             "-DWAFT_WASI_CONSOLE=semihost", "-ffunction-sections", "-fdata-sections",
+             # The runtime library's sizes (the RAM filesystem's node, ...), for C that calls into it.
+             *(f"-D{d}" for d in wasi_firmware.runtime_defines())]
     return glue, flags
 
 
@@ -106,20 +110,26 @@ def embedded_program(target: Target, sources: Sequence[Path], wasm: bytes, work:
     return native_program(target, sources, out, cflags=[f"-I{work}", *cflags], libraries=[obj, runtime])
 
 
-def wasi_program(target: Target, wasm: Path, work: Path, args: Sequence[str] = ()) -> list[str]:
-    """A WASI command as `waft run` builds it; the command line that runs it (host) or [elf] (board)."""
+def wasi_program(target: Target, wasm: Path, work: Path, args: Sequence[str] = (),
+                 dirs: Sequence[tuple[Path, str]] = ()) -> list[str]:
+    """A WASI command as `waft run` builds it; the command line that runs it (host) or [elf] (board).
+
+    `dirs`: (host folder, guest name) preopens, in order (fd 3 first): on a
+    board the folder seeds the RAM filesystem, on the host it is the folder.
+    """
     from waftkit.run import RunOptions, build_host_program, compiled_module
 
     data = wasm.read_bytes()
     try:
         if target.is_host:
-            return [str(build_host_program(data, target, RunOptions(), wasm.name, cache=work / "cache")),
-                    "--", wasm.name, *args]
+            exe = build_host_program(data, target, RunOptions(), wasm.name, cache=work / "cache")
+            preopens = [a for host, guest in dirs for a in ("--dir", f"{host}::{guest}")]
+            return [str(exe), *preopens, "--", wasm.name, *args]
         module = compiled_module(data, target, RunOptions(), wasm.name, cache=work / "cache")
         defines = embedding.main_defines(decode_module(data), target, None)
         elf = wasi_firmware.link_firmware(
             target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", work / f"{wasm.stem}.elf", prefix=PREFIX,
-            build_dir=work / wasm.stem, runtime_dir=work / "runtime", args=[wasm.name, *args], defines=defines)
+            build_dir=work / wasm.stem, runtime_dir=work / "runtime", args=[wasm.name, *args], dirs=list(dirs), defines=defines)
     except MetricError:
         raise
     except Exception as exc:  # noqa: BLE001 -- LinkError, TargetError: one line
@@ -135,9 +145,13 @@ def _one_cpu():
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
-def run(target: Target, command: Sequence[str], ctx: RunContext, *, check_done: bool = True) -> str:
-    """Run a program to its exit; its stdout.  A non-zero exit or a missing "done" is a MetricError."""
-    name = Path(command[0]).name
+def run(target: Target, command: Sequence[str], ctx: RunContext, *, check_done: bool = True,
+        label: str | None = None) -> str:
+    """Run a program to its exit; its stdout.  A non-zero exit or a missing "done" is a MetricError.
+
+    `label` names the program in messages (default: the file's name).
+    """
+    name = label or Path(command[0]).name
     if target.is_host:
         try:
             proc = subprocess.run(list(command), capture_output=True, text=True, timeout=TIMEOUT,
