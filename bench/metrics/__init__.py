@@ -32,6 +32,7 @@ GROUPS: dict[str, str] = {
     "interrupts": "bench.metrics.interrupts",
     "calls": "bench.metrics.calls",
     "wasi": "bench.metrics.wasi",
+    "startup": "bench.metrics.startup",
 }
 
 

@@ -103,10 +103,12 @@ def native_program(target: Target, sources: Sequence[Path], out: Path, *, cflags
 
 
 def embedded_program(target: Target, sources: Sequence[Path], wasm: bytes, work: Path, out: Path, *,
-                     cflags: Sequence[str] = ()) -> Path:
-    """C `sources` (a main of the group's own) with `wasm` compiled by Waft as module `prog` and the runtime core."""
+                     cflags: Sequence[str] = (), wasi: bool = False) -> Path:
+    """C `sources` (a main of the group's own) with `wasm` compiled by Waft as module `prog` and the runtime core
+    (`wasi`: the WASI runtime too, for a module that imports it; a board's link always has it)."""
     obj, _header = compile_wasm(wasm, target, work)
-    runtime = runtime_library(target, work / "runtime")
+    extra = wasi_firmware.wasi.runtime_sources(target) if wasi and target.is_host else []
+    runtime = runtime_library(target, work / "runtime", extra_sources=extra)
     return native_program(target, sources, out, cflags=[f"-I{work}", *cflags], libraries=[obj, runtime])
 
 
