@@ -33,6 +33,7 @@ GROUPS: dict[str, str] = {
     "calls": "bench.metrics.calls",
     "wasi": "bench.metrics.wasi",
     "startup": "bench.metrics.startup",
+    "footprint": "bench.metrics.footprint",
 }
 
 
