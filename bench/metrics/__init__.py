@@ -34,6 +34,7 @@ GROUPS: dict[str, str] = {
     "wasi": "bench.metrics.wasi",
     "startup": "bench.metrics.startup",
     "footprint": "bench.metrics.footprint",
+    "compile": "bench.metrics.compile_time",
 }
 
 
@@ -85,6 +86,10 @@ def run_metrics(target: Target, groups: Sequence[str] | None, ctx: RunContext, r
         if previous.get("runner") == data["runner"]:
             for name, group in previous.get("groups", {}).items():
                 data["groups"].setdefault(name, group)
+    # The registry's order, whatever ran this time (groups no longer registered go last).
+    order = list(GROUPS)
+    data["groups"] = dict(sorted(data["groups"].items(),
+                                 key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
     json_path.write_text(json.dumps(data, indent=2) + "\n")
     md_path.write_text(markdown(data))
     log(f"wrote {json_path} and {md_path}")
@@ -139,6 +144,14 @@ def markdown(data: dict) -> str:
             verdict = f"{_verdict(met['native'])}, {_verdict(met['waft'])}" if met else "—"
             out.append(f"| {row['label']}{unit} | {_cell(row['native'])} | {_cell(row['waft'])} | {ratio} | "
                        f"{_num(row['difference'])} | {row['goal'] or '—'} | {verdict} |")
+        peers = sorted({name for row in group["rows"] for name in row.get("peers") or {}})
+        if peers:
+            out += ["", f"Peers, same unit ({', '.join(peers)}):", "",
+                    "| figure | Waft | " + " | ".join(peers) + " |", "| --- | ---: |" + " ---: |" * len(peers)]
+            for row in group["rows"]:
+                if row.get("peers"):
+                    out.append(f"| {row['label']} | {_cell(row['waft'])} | "
+                               + " | ".join(_cell(row["peers"].get(p)) for p in peers) + " |")
         if group.get("notes"):
             out += [""] + [f"- {note}" for note in group["notes"]]
         out.append("")

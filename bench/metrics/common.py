@@ -62,6 +62,7 @@ class Row:
     waft: Stat | None
     goal: str | None = None         # in words, e.g. "<= 150 instructions (Cortex-M4)"
     limit: float | None = None      # the goal as an upper bound in `unit`
+    peers: dict[str, Stat] = field(default_factory=dict)  # other runtimes' figures (wasmtime, wasm3), same unit
 
     def ratio(self) -> float | None:
         if self.native is None or self.waft is None or self.native.mean <= 0:
@@ -86,6 +87,7 @@ class Row:
             "ratio": self.ratio(), "difference": self.difference(),
             "goal": self.goal, "limit": self.limit,
             "met": {"native": self.met(self.native), "waft": self.met(self.waft)} if self.limit is not None else None,
+            "peers": {name: stat.as_dict() for name, stat in self.peers.items()},
         }
 
 

@@ -47,6 +47,12 @@ _INSN = re.compile(r"0x([0-9a-f]+):\s")
 _TRACE = re.compile(r"Trace .*?\[[0-9a-f]+/([0-9a-f]+)/")
 
 
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def build_wasm(name: str, work: Path) -> Path:
     source = PROGRAMS[name]
     flags = ["-nostdlib", "-Wl,--no-entry", "-Wl,--export=_start"] if name == "small" else []
@@ -130,6 +136,28 @@ def host_spawn(command: list[str], label: str) -> list[float]:
     return out
 
 
+def wasmtime_instantiate(wasm: Path, samples: int) -> list[float] | None:
+    """Nanoseconds wasmtime (its Python package) takes to instantiate `wasm` with WASI linked, or None."""
+    try:
+        import wasmtime
+    except ImportError:
+        return None
+    engine = wasmtime.Engine()
+    module = wasmtime.Module(engine, wasm.read_bytes())
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    out = []
+    for _ in range(samples + 1):
+        store = wasmtime.Store(engine)
+        store.set_wasi(wasmtime.WasiConfig())
+        start = time.perf_counter_ns()
+        instance = linker.instantiate(store, module)
+        out.append(float(time.perf_counter_ns() - start))
+        if "memory" not in instance.exports(store):
+            raise MetricError(f"wasmtime instantiated {wasm.name} without its memory export")
+    return out[1:]
+
+
 def measure(target: Target, ctx: RunContext) -> GroupResult:
     work = ctx.work / "startup"
     work.mkdir(parents=True, exist_ok=True)
@@ -166,13 +194,19 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
     for name in PROGRAMS:
         values, instance = instantiate_samples(target, ctx, name, wasm[name], work, samples)
         info[name]["instance_bytes"] = instance
+        peers = {}
+        if target.is_host:
+            peer = wasmtime_instantiate(wasm[name], samples)
+            if peer is not None:
+                peers["wasmtime"] = Stat.of(peer)
         table.append(Row(f"instantiate_{name}",
                          f"instantiate (memory zeroed, data segments, globals), {LABELS[name]}", unit,
-                         None, Stat.of(values)))
+                         None, Stat.of(values), peers=peers))
     notes = [f"Modules: small {info['small']['wasm_bytes']:,} B of Wasm, {info['small']['functions']} functions, "
              f"instance {info['small']['instance_bytes']:,} B; wasi-libc-sized {info['large']['wasm_bytes']:,} B, "
              f"{info['large']['functions']} functions, instance {info['large']['instance_bytes']:,} B "
-             "(one 64 KiB page of linear memory each, zeroed on instantiation)."]
+             "(the instance holds linear memory storage at the target's build-time cap; one 64 KiB page is "
+             "in use and zeroed on instantiation)."]
     if target.is_host:
         notes.append(f"Host: {HOST_SPAWNS} spawns per program from the Python harness (fork + exec + the dynamic "
                      "loader + the C runtime's start, then Waft's host main: WASI set-up and instantiation); "
@@ -182,6 +216,11 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
                      "(exact, no -icount needed). Native reset -> main is the start-up code's .data copy, .bss "
                      "zeroing and newlib's init; Waft's adds the firmware's larger .bss (the instance) and, "
                      "to the first Wasm function, the WASI set-up and instantiation in its main.")
+    if target.is_host:
+        notes.append("Peer: wasmtime's Python package, `Linker.instantiate` with WASI defined (the module compiled "
+                     "beforehand, a new Store each time), so its figures include one call from Python. "
+                     "wasm3: the pywasm3 package is "
+                     + ("installed but not measured here." if _has("wasm3") else "not installed: no figure."))
     notes.append("Instantiate: native C has none (its data is set up by reset, in the rows above); Waft's is "
                  "prog__instantiate timed in a program of its own, checked each time for the data segment.")
     return GroupResult(name="startup", title=TITLE, unit=unit, rows=table, notes=notes, raw=info,
