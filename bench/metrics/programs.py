@@ -37,9 +37,9 @@ SMALL_MEMORY = ("-Wl,--initial-memory=65536", "-Wl,-z,stack-size=8192")
 
 
 def unit(target: Target, ctx: RunContext) -> str:
-    if target.is_host:
-        return "ns"
-    return "cycles" if ctx.runner == "pyocd" else "instructions"
+    """The unit of instrument.h's clock: ns (host; a board through pyOCD: SysTick, one-cycle resolution),
+    or instructions (QEMU -icount shift=0: one ns per instruction)."""
+    return "ns" if target.is_host or ctx.runner == "pyocd" else "instructions"
 
 
 def wat(text: str, out: Path, *flags: str) -> Path:
