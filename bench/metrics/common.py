@@ -8,6 +8,7 @@ runs the groups and renders every GroupResult the same way, so a new group
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,9 @@ class Stat:
             raise MetricError("no samples to summarise")
         ordered = sorted(values)
         rank = max(0, -(-99 * len(ordered) // 100) - 1)
-        return cls(mean=sum(ordered) / len(ordered), min=ordered[0], max=ordered[-1], count=len(ordered),
+        # fsum, then clamped: equal samples must give a mean equal to them, not 1 ulp below the min.
+        mean = min(max(math.fsum(ordered) / len(ordered), ordered[0]), ordered[-1])
+        return cls(mean=mean, min=ordered[0], max=ordered[-1], count=len(ordered),
                    p99=ordered[rank])
 
     def as_dict(self) -> dict:

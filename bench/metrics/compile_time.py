@@ -68,6 +68,11 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
         data = compile_throughput.build_large_module(work)
     except Exception as exc:  # noqa: BLE001 -- clang missing, wasi-libc missing: one line
         raise MetricError(f"linking all of wasi-libc into one module failed: {exc}") from None
+    return figures(target, data, "all of wasi-libc")
+
+
+def figures(target: Target, data: bytes, what: str) -> GroupResult:
+    """The group's rows for module `data` (`what` names it in the notes)."""
     start = time.perf_counter()
     module = decode_module(data)
     decode_s = time.perf_counter() - start
@@ -87,7 +92,7 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
         try:
             result = compile_module(data, target, prefix="libc", opt=level)
         except Exception as exc:  # noqa: BLE001 -- an AotError: the group fails in one line
-            raise MetricError(f"compiling all of wasi-libc at -O{level} failed: {exc}") from None
+            raise MetricError(f"compiling {what} at -O{level} failed: {exc}") from None
         seconds = time.perf_counter() - start
         check_object(target, result.object, exports)
         raw[f"O{level}"] = {"seconds": seconds, "object_bytes": len(result.object)}
@@ -99,7 +104,7 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
             Row(f"functions_O{level}", f"compile -O{level}: functions per second", "functions/s", None,
                 Stat(mean=functions / seconds), peers=peers_f),
         ]
-    notes = [f"The module: all of wasi-libc ({functions:,} functions, {exports:,} exported, {code_kb:,.0f} KB of "
+    notes = [f"The module: {what} ({functions:,} functions, {exports:,} exported, {code_kb:,.0f} KB of "
              f"code, {len(data) // 1024:,} KB file), compiled once per level for {target.name}; objects "
              + ", ".join(f"-O{lv} {raw[f'O{lv}']['object_bytes'] // 1024:,} KB" for lv in LEVELS)
              + ". Wall-clock seconds on this machine, one compile each (bench/compile_throughput.py has the "

@@ -44,6 +44,7 @@ def unit(target: Target, ctx: RunContext) -> str:
 
 def wat(text: str, out: Path, *flags: str) -> Path:
     """wat2wasm `text` into `out`."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     source = out.with_suffix(".wat")
     source.write_text(text)
     proc = subprocess.run(["wat2wasm", *flags, str(source), "-o", str(out)], capture_output=True, text=True,
@@ -55,11 +56,13 @@ def wat(text: str, out: Path, *flags: str) -> Path:
 
 def wasi_c(sources: Sequence[Path], out: Path, flags: Sequence[str] = ()) -> Path:
     """C sources as a WASI command module (clang, wasi-libc), -O2 as the native side."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     cmd = ["clang", "--target=wasm32-wasi", f"--sysroot={WASI_SYSROOT}", "-O2", f"-I{HERE}", *flags,
            *map(str, sources), "-o", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise MetricError(f"clang --target=wasm32-wasi {' '.join(map(str, sources))} failed:\n{proc.stderr.strip()}")
+        raise MetricError(f"clang --target=wasm32-wasi {' '.join(map(str, sources))} failed:\n"
+                          f"{(proc.stderr + proc.stdout).strip()}")
     return out
 
 
