@@ -137,6 +137,22 @@ def high_water(target: Target, elf: Path, ctx: RunContext) -> float:
     raise MetricError(f"{elf.parent.name}/{elf.name} printed no stack high-water mark")
 
 
+def missing_features(target: Target) -> dict[str, str]:
+    """Feature sets `target` does not offer, with why (they get a note, not a row)."""
+    from bench.metrics import interrupts as interrupts_group
+
+    extensions = target.extra.get("wasi_ext", {})
+    out = {}
+    if "wasi-ext:threads/threads@0.1.0" not in extensions:
+        out["threads"] = f"{target.name} has no wasi-ext:threads (its target.toml [wasi_ext])"
+    why = interrupts_group.not_measurable(target)
+    if why is not None:
+        out["interrupts"] = why
+    if not any(name.startswith(SOCKETS) for name in extensions):
+        out["sockets"] = f"{target.name} has no wasi-ext:sockets (its target.toml [wasi_ext])"
+    return out
+
+
 def builds(target: Target, work: Path) -> dict:
     """feature -> a function building its image (paint: bool) -> Image; absent features are left out."""
     small = startup.build_wasm("small", work)
@@ -144,6 +160,7 @@ def builds(target: Target, work: Path) -> dict:
     threads_wasm = threads_group.build_wasm(work, 100, 10)
     signals = programs.wat((SOURCES / "signals.wat").read_text(), work / "signals.wasm")
     core = programs.wat((SOURCES / "core.wat").read_text(), work / "core.wasm")
+    grants = lambda: check_grants([parse_grant(SIGNALS_GRANT)], target)  # noqa: E731 -- only where lines exist
     out = {
         "core": lambda paint: core_image(target, core.read_bytes(), work / "core", paint),
         "wasi_min": lambda paint: wasi_image(target, small.read_bytes(), work / "wasi_min", paint,
@@ -154,9 +171,18 @@ def builds(target: Target, work: Path) -> dict:
                                             args=["threads.wasm"], threads=True),
         "interrupts": lambda paint: wasi_image(target, signals.read_bytes(), work / "interrupts", paint,
                                                args=["signals.wasm"],
-                                               grants=check_grants([parse_grant(SIGNALS_GRANT)], target)),
+                                               grants=grants()),
     }
-    return out
+    return {name: build for name, build in out.items() if name not in missing_features(target)}
+
+
+def _built(target: Target, feature: str, build, paint: bool) -> Image:
+    try:
+        return build(paint)
+    except MetricError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- TargetError, GrantError, LinkError: the group fails in one line
+        raise MetricError(f"building the {feature} image for {target.name} failed: {exc}") from None
 
 
 def measure(target: Target, ctx: RunContext) -> GroupResult:
@@ -176,12 +202,11 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
     base_stack = high_water(target, painted_empty, ctx)
     table: list[Row] = []
     raw: dict = {"baseline": {"flash": baseline.flash_used, "ram": baseline.ram_used, "stack": base_stack}}
-    extensions = target.extra.get("wasi_ext", {})
     for feature, build in builds(target, work).items():
-        image = build(False)
+        image = _built(target, feature, build, paint=False)
         size = image_size(image.elf, target)
         module = module_bytes(target, image)
-        stack = high_water(target, build(True).elf, ctx)
+        stack = high_water(target, _built(target, feature, build, paint=True).elf, ctx)
         runtime = size.flash_used - module - baseline.flash_used
         raw[feature] = {"flash": size.flash_used, "module": module, "runtime": runtime, "ram": size.ram_used,
                         "instance": image.instance, "stack": stack}
@@ -193,11 +218,9 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
             Row(f"stack_{feature}", f"main stack high-water mark, {label}", "bytes",
                 Stat(mean=base_stack), Stat(mean=stack)),
         ]
-    if not any(name.startswith(SOCKETS) for name in extensions):
-        sockets_note = (f"Sockets: {target.name} has no wasi-ext:sockets (its target.toml [wasi_ext]); "
-                        "no row.")
-    else:  # pragma: no cover -- no Cortex-M board has them yet
-        sockets_note = "Sockets: not measured yet."
+    absent = missing_features(target)
+    if "sockets" not in absent:  # pragma: no cover -- no Cortex-M board has them yet
+        absent["sockets"] = "not measured yet (no sockets program in this group)"
     notes = [
         f"Runtime flash is what Waft adds: the image less the module's own code and data (prog.o in the "
         f"linker map) less a native empty C program with the same start-up code ({baseline.flash_used:,} B "
@@ -208,6 +231,5 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
         "Stack high-water marks are measured: each image is built again with bench/metrics/footprint/"
         "stack_paint.c wrapping main (it paints the main stack, runs the program under QEMU and finds the "
         "deepest word written). Threads run on stacks of their own (the pool's), not counted here.",
-        sockets_note,
-    ]
+    ] + [f"No {FEATURES[name]} row: {why}." for name, why in absent.items()]
     return GroupResult(name="footprint", title=TITLE, unit="bytes", rows=table, notes=notes, raw=raw)
