@@ -78,7 +78,7 @@ def compile_wasm(data: bytes, target: Target, work: Path, opt: str = "2") -> tup
     return obj, header
 
 
-def _board_glue(target: Target) -> tuple[list[Path], list[str]]:
+def board_glue(target: Target) -> tuple[list[Path], list[str]]:
     """The clock, console and board hooks a native or embedding C program links on a board, and its flags."""
     if target.is_host:
         return [], []
@@ -95,7 +95,7 @@ def native_program(target: Target, sources: Sequence[Path], out: Path, *, cflags
     """C `sources` linked for `target` (a board: with its startup, clock and console; the WASI runtime
     library is on the line too, so a program may call the runtime's C layer: --gc-sections keeps what it
     calls).  Host programs link librt's clock only."""
-    glue, flags = _board_glue(target)
+    glue, flags = board_glue(target)
     if not target.is_host:
         libraries = [*libraries, wasi_firmware.wasi_runtime(target, out.parent / "runtime")]
     try:
