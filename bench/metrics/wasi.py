@@ -94,5 +94,9 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
                                       "folder under /dev/shm (Waft's file cycle goes to the same folder)."),
         f"Console writes go to {console}. Figures are per operation, net of the clock reads around each batch.",
     ]
+    if target.is_host:
+        notes.append("No peer figures: a peer's WASI calls would be timed from inside the module, which needs "
+                     "wasmtime's or wasm3's own WASI and clock; reached from Python, only whole runs could be "
+                     "timed.")
     return GroupResult(name="wasi", title=TITLE, unit=unit, rows=table, notes=notes,
                        raw={"native": native, "waft": waft}, parameters={"samples": samples})
