@@ -69,7 +69,7 @@ def run_metrics(target: Target, groups: Sequence[str] | None, ctx: RunContext, r
     started = time.time()
     data: dict = {"target": target.name, "cpu": target.cpu, "runner": "host" if target.is_host else ctx.runner,
                   "probe": ctx.probe, "method": _method(target, ctx), "machine": machine(),
-                  "date": time.strftime("%Y-%m-%d", time.gmtime()), "groups": {}}
+                  "date": time.strftime("%Y-%m-%d", time.gmtime()), "load": [_load()], "groups": {}}
     failures: list[str] = []
     for name in names:
         log(f"waft bench --metrics: group {name} on {target.name} ({data['method']})")
@@ -85,6 +85,7 @@ def run_metrics(target: Target, groups: Sequence[str] | None, ctx: RunContext, r
         for row in result.rows:
             log(f"  {row.key:<20} native {_cell(row.native):>28}   waft {_cell(row.waft):>28}  {row.unit}")
     data["seconds"] = round(time.time() - started, 1)
+    data["load"].append(_load())
     json_path = results_dir / f"metrics_{target.name}.json"
     # Groups not run this time keep their last results: --group refreshes one table.
     if json_path.is_file():
@@ -113,6 +114,14 @@ def machine() -> str:
     except OSError:
         pass
     return f"{model}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def _load() -> float | None:
+    """The 1-minute load average: other work on a shared machine is what makes wall-clock figures noisy."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 def _replace(path: Path, write) -> None:
@@ -194,7 +203,9 @@ def markdown(data: dict) -> str:
            f"Measured by `waft bench --metrics --target {data['target']}`"
            + (" --runner pyocd" if data["runner"] == "pyocd" else "") + f": {data['method']}.",
            f"Machine: {data.get('machine', 'not recorded')}" + (f"; run {data['date']}" if data.get("date") else "")
-           + (f", {data['seconds']:,} s" if data.get("seconds") is not None else "") + ".",
+           + (f", {data['seconds']:,} s" if data.get("seconds") is not None else "")
+           + (f"; 1-minute load average {data['load'][0]} at the start, {data['load'][-1]} at the end"
+              if data.get("load") and None not in data["load"] else "") + ".",
            "Each figure is native C and Waft (Wasm compiled by Waft) on the same board and scheduler;",
            "`min / mean / max (p99 x)` where there is a distribution, the mean elsewhere. Each table states its",
            "unit; goals are reported, not asserted.", ""]
