@@ -368,12 +368,14 @@ def _load_world(spec: str):
 @click.option("--no-engines", is_flag=True, help="Host: skip the wasmtime and wasm3 engines.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--report-only", is_flag=True,
-              help="Re-render the Markdown report and plots from the existing <target>.json.")
+              help="Re-render the Markdown report and plots from the existing <target>.json "
+                   "(with --metrics: metrics_<target>.json).")
 @click.option("--metrics", is_flag=True,
               help="Run the runtime metric groups instead of the workloads: native C next to Waft per figure "
                    "(bench/results/metrics_<target>.json and .md).")
 @click.option("--group", "groups", multiple=True, metavar="NAME",
-              help="With --metrics: run only this group (repeatable; default: all; groups: threads).")
+              help="With --metrics: run only this group (repeatable; default: all; groups: threads, interrupts, "
+                   "calls, wasi, startup, footprint, compile).")
 @click.option("--repetitions", type=click.IntRange(1), default=10000, show_default=True,
               help="With --metrics: operations averaged per figure.")
 @click.option("--periods", type=click.IntRange(1), default=1000, show_default=True,
@@ -384,9 +386,10 @@ def bench(target_name: str, workloads: tuple[str, ...], jobs: int, runner: str, 
     """Run the embedded benchmark suite: native C, Waft and wasm2c side by side.
 
     Writes bench/results/<target>.json, a Markdown report and plots. With
-    --metrics, runs the runtime metric groups (today: threads) and writes
-    bench/results/metrics_<target>.json and .md. Needs a checkout (the
-    workloads live in bench/, beside the package).
+    --metrics, runs the runtime metric groups (threads, interrupts, calls,
+    wasi, startup, footprint, compile) and writes
+    bench/results/metrics_<target>.json, .md and one PNG per group. Needs a
+    checkout (the workloads live in bench/, beside the package).
     """
     repo = Path(__file__).resolve().parent.parent
     if not (repo / "bench" / "run.py").is_file():
@@ -412,10 +415,17 @@ def bench(target_name: str, workloads: tuple[str, ...], jobs: int, runner: str, 
 def _bench_metrics(repo: Path, target, groups: tuple[str, ...], workloads: tuple[str, ...], report_only: bool,
                    runner: str, probe: str | None, results: Path | None, repetitions: int, periods: int) -> NoReturn:
     """`waft bench --metrics`: the metric groups of bench/metrics on one target (exits)."""
-    if workloads or report_only:
-        _fail("--metrics runs metric groups: --workload and --report-only are for the workload suite",
-              EXIT_BAD_USAGE)
+    if workloads:
+        _fail("--metrics runs metric groups: --workload is for the workload suite", EXIT_BAD_USAGE)
     from bench import metrics
+
+    if report_only:
+        if groups:
+            _fail("--report-only re-renders the whole report: leave out --group", EXIT_BAD_USAGE)
+        try:
+            sys.exit(metrics.render_report(target.name, results or repo / "bench" / "results", log=click.echo))
+        except metrics.MetricError as exc:
+            _fail(str(exc), EXIT_BAD_INPUT)
 
     unknown = metrics.unknown_groups(groups)
     if unknown:

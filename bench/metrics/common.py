@@ -8,6 +8,7 @@ runs the groups and renders every GroupResult the same way, so a new group
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,12 +30,25 @@ class RunContext:
 
 @dataclass
 class Stat:
-    """A figure: a mean, with min/max (and how many samples) where a distribution exists."""
+    """A figure: a mean, with min/max/p99 (and how many samples) where a distribution exists."""
 
     mean: float
     min: float | None = None
     max: float | None = None
     count: int | None = None
+    p99: float | None = None
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat:
+        """min/mean/max/p99 of samples (p99: the nearest rank, so a sample that happened)."""
+        if not values:
+            raise MetricError("no samples to summarise")
+        ordered = sorted(values)
+        rank = max(0, -(-99 * len(ordered) // 100) - 1)
+        # fsum, then clamped: equal samples must give a mean equal to them, not 1 ulp below the min.
+        mean = min(max(math.fsum(ordered) / len(ordered), ordered[0]), ordered[-1])
+        return cls(mean=mean, min=ordered[0], max=ordered[-1], count=len(ordered),
+                   p99=ordered[rank])
 
     def as_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -51,6 +65,7 @@ class Row:
     waft: Stat | None
     goal: str | None = None         # in words, e.g. "<= 150 instructions (Cortex-M4)"
     limit: float | None = None      # the goal as an upper bound in `unit`
+    peers: dict[str, Stat] = field(default_factory=dict)  # other runtimes' figures (wasmtime, wasm3), same unit
 
     def ratio(self) -> float | None:
         if self.native is None or self.waft is None or self.native.mean <= 0:
@@ -75,6 +90,7 @@ class Row:
             "ratio": self.ratio(), "difference": self.difference(),
             "goal": self.goal, "limit": self.limit,
             "met": {"native": self.met(self.native), "waft": self.met(self.waft)} if self.limit is not None else None,
+            "peers": {name: stat.as_dict() for name, stat in self.peers.items()},
         }
 
 

@@ -1,0 +1,92 @@
+"""The `calls` metric group: what a call across the Wasm boundary costs, against a native C call.
+
+One program per target holds both sides (bench/metrics/calls/): driver.c,
+the C main, embeds calls.wat compiled by Waft through the module ABI alone
+(docs/abi.md: `prog_f4(&inst, ...)` for an export, `bench__f4(ctx, ...)` for
+an import; no WASI) and times
+
+- C -> Wasm export with 0, 4 and 16 i32 arguments: a C loop calling the
+  exports f0/f4/f16, against the same loop calling native functions with the
+  same bodies (callee.c, another translation unit, so nothing is inlined);
+- Wasm -> C import with 0, 4 and 16 arguments: a Wasm loop calling the
+  imports bench.f0/f4/f16, against a C loop calling native functions;
+
+in batches of calls (per-call figures: a batch's time over its calls, loop
+included on both sides), every batch's sum of results checked against the
+driver's own arithmetic: a wrong sum fails the group.  Units: instructions
+under QEMU -icount shift=0, cycles through pyOCD, ns on the host (both
+sides in one process, pinned to one CPU).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aot.targets import Target
+from bench.metrics import programs
+from bench.metrics.common import GroupResult, MetricError, Row, RunContext
+
+TITLE = "Calls: C -> Wasm export and Wasm -> C import with 0, 4, 16 arguments, vs a native C call"
+SOURCES = Path(__file__).resolve().parent / "calls"
+PER = 100            # calls per timed batch
+MAX_SAMPLES = 256    # instrument.h's BENCH_MAX_SAMPLES
+ARGS = (0, 4, 16)
+
+
+def samples_for(repetitions: int) -> int:
+    return max(1, min(MAX_SAMPLES, repetitions // PER))
+
+
+def build(target: Target, work: Path, samples: int, wat_text: str | None = None,
+          cflags: tuple[str, ...] = ()) -> list[str]:
+    """The one program (both sides); `wat_text` and `cflags` let a test build a broken variant."""
+    work.mkdir(parents=True, exist_ok=True)
+    wasm = programs.wat(wat_text or (SOURCES / "calls.wat").read_text(), work / "calls.wasm")
+    exe = programs.embedded_program(
+        target, [SOURCES / "driver.c", SOURCES / "callee.c"], wasm.read_bytes(), work, work / "calls.elf",
+        cflags=[f"-I{SOURCES}", f"-DBENCH_PER={PER}u", f"-DBENCH_SAMPLES={samples}u", *cflags])
+    return [str(exe)]
+
+
+def rows(unit: str, values: dict[str, list[float]]) -> list[Row]:
+    out = []
+    for n in ARGS:
+        out.append(Row(f"export{n}", f"C -> Wasm export, {n} arguments (per call, C loop included)", unit,
+                       programs.stat(values, f"native.export{n}"), programs.stat(values, f"waft.export{n}")))
+    for n in ARGS:
+        out.append(Row(f"import{n}", f"Wasm -> C import, {n} arguments (per call, loop included)", unit,
+                       programs.stat(values, f"native.import{n}"), programs.stat(values, f"waft.import{n}")))
+    return out
+
+
+NOTES = [
+    "Native: a C loop calling a C function with the same body in another translation unit (no inlining); "
+    "Waft: the same C loop calling the compiled export (`prog_f4(&inst, ...)`: the export wrapper, the stack "
+    "check), or a Wasm loop calling an import (`bench__f4(ctx, ...)`: one more argument, the imports "
+    "struct's context). Each batch of 100 calls is one sample; its sum of results is checked.",
+    "Arguments are i32; on Cortex-M the first four go in registers, the rest on the stack (AAPCS), so "
+    "with the import's leading ctx pointer a 4-argument import already passes one on the stack.",
+]
+
+
+# Why the host table has no wasmtime or wasm3 column (their Python packages are how this suite reaches them).
+PEER_NOTE = ("No peer figures: wasmtime and wasm3 are reached here through their Python packages, and one call "
+             "from Python costs microseconds, a thousand times the nanoseconds measured; a fair peer needs a C "
+             "embedding of each.")
+
+
+def measure(target: Target, ctx: RunContext) -> GroupResult:
+    samples = samples_for(ctx.repetitions)
+    command = build(target, ctx.work / "calls", samples)
+    values = programs.samples(programs.run(target, command, ctx))
+    unit = programs.unit(target, ctx)
+    table = rows(unit, values)
+    missing = [r.key for r in table if r.native is None or r.waft is None]
+    if missing:
+        raise MetricError(f"the calls program printed no samples for {', '.join(missing)}")
+    notes = list(NOTES)
+    if target.is_host:
+        notes.append(PEER_NOTE)
+    return GroupResult(name="calls", title=TITLE, unit=unit, rows=table, notes=notes,
+                       raw={k: v for k, v in values.items()},
+                       parameters={"calls_per_sample": PER, "samples": samples})

@@ -1,0 +1,237 @@
+"""The `footprint` metric group: the runtime's flash per feature set, static RAM, and the stack a run really used.
+
+Each feature set is one small program built as Waft builds it (bench/metrics/footprint/):
+
+  core            core.wat (memory, table, global, call_indirect; no imports) embedded by core_main.c:
+                  the runtime core alone
+  WASI minimal    the startup group's small.c: fd_write, clock_time_get and proc_exit through the WASI main
+  WASI full       tests/wasi/cortexm/all_imports.c: all 46 wasi_snapshot_preview1 functions, a RAM filesystem
+  threads         the threads group's threads.wat: wasi-ext:threads, the thread pool, the kernel
+  interrupts      signals.wat: wasi-ext:signals with one immediate handler (irq=soft:0@on_irq)
+  sockets         where the target has wasi-ext:sockets (no Cortex-M board yet)
+
+Runtime flash = the image's flash - the module's own bytes (prog.o's input
+sections in the linker map; on the host prog.o's allocated sections) - the
+flash of a native empty C program with the same start-up code (the
+baseline, so only what Waft adds is counted).  Static RAM = .data + .bss
+less the instance (linear memory and tables, sized by the module), reported
+beside it.  On a board each image is built a second time with
+footprint/stack_paint.c wrapping main (-Wl,--wrap=main): it paints the main
+stack, runs the program and prints the deepest byte used, so the stack
+high-water mark is measured under QEMU, not estimated.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from aot.compiler import compile_module
+from aot.targets import Target
+from aot.wasm.decode import decode_module
+from bench import wasi_size
+from bench.metrics import programs, startup
+from bench.metrics import threads as threads_group
+from bench.metrics.common import GroupResult, MetricError, Row, RunContext, Stat
+from waftkit.firmware import embedding, wasi_firmware
+from waftkit.firmware import link as link_mod
+from waftkit.firmware.runtime import runtime_sources
+from waftkit.firmware.signal_grants import check_grants, parse_grant
+from waftkit.firmware.size import measure as image_size
+
+TITLE = "Footprint: runtime flash per feature set, static RAM, stack high-water mark"
+SOURCES = Path(__file__).resolve().parent / "footprint"
+REPO = Path(__file__).resolve().parents[2]
+ALL_IMPORTS = REPO / "tests" / "wasi" / "cortexm" / "all_imports.c"
+ALL_IMPORTS_SEED = REPO / "tests" / "wasi" / "cortexm" / "seed"
+SIGNALS_GRANT = "irq=soft:0@on_irq"
+SOCKETS = "wasi-ext:sockets"
+FEATURES = {
+    "core": "core (no WASI)",
+    "wasi_min": "+ WASI minimal (fd_write, clock, proc_exit)",
+    "wasi_full": "+ WASI full (all 46 functions, RAM filesystem)",
+    "threads": "+ threads (wasi-ext:threads, kernel)",
+    "interrupts": "+ interrupts (wasi-ext:signals, one immediate handler)",
+    "sockets": "+ sockets (wasi-ext:sockets)",
+}
+
+
+class Image:
+    """One feature set's build: the image, its map (boards), the instance's bytes."""
+
+    def __init__(self, elf: Path, map_file: Path | None, instance: int, sources: list[Path], obj: Path) -> None:
+        self.elf, self.map_file, self.instance, self.sources, self.obj = elf, map_file, instance, sources, obj
+
+
+def _compile(data: bytes, target: Target, work: Path) -> tuple[Path, Path, int]:
+    try:
+        result = compile_module(data, target, prefix=programs.PREFIX, opt="2")
+    except Exception as exc:  # noqa: BLE001 -- one line for the group
+        raise MetricError(f"waft compile failed: {exc}") from None
+    work.mkdir(parents=True, exist_ok=True)
+    obj, header = work / "prog.o", work / "prog.h"
+    obj.write_bytes(result.object)
+    header.write_text(result.header)
+    return obj, header, result.instance_size
+
+
+def _link(target: Target, inputs: list[Path], out: Path, cflags: list[str], paint: bool) -> tuple[Path, list[Path]]:
+    """Link `inputs`; with `paint`, stack_paint.c wraps main.  The C sources as the link compiled them."""
+    extra = [SOURCES / "stack_paint.c"] if paint else []
+    flags = [*cflags, "-Wl,--wrap=main"] if paint else cflags
+    map_file = None if paint else out.with_suffix(".map")
+    try:
+        link_mod.link(target, [*inputs, *extra], out, map_file=map_file, cflags=flags, printf_float=False)
+    except Exception as exc:  # noqa: BLE001 -- TargetError: one line
+        raise MetricError(f"linking {out.name} for {target.name} failed: {exc}") from None
+    return out, [*link_mod.board_sources(target), *inputs, *extra]
+
+
+def wasi_image(target: Target, data: bytes, work: Path, paint: bool, *, args: list[str], dirs=(),
+               grants=(), threads: bool = False) -> Image:
+    """A WASI command as `waft run` links it for a board (link_firmware's steps, so a map and a wrap fit in)."""
+    obj, header, instance = _compile(data, target, work)
+    module = decode_module(data)
+    max_threads = threads_group.MAX_THREADS
+    defines = embedding.main_defines(module, target, None, max_threads, list(grants), programs.PREFIX)
+    thread_defines = embedding.thread_defines(target, max_threads) if threads else None
+    sources = wasi_firmware.firmware_sources(target, work, args=args, dirs=dirs, epoch_ns=0, seed=bytes(16))
+    library = wasi_firmware.wasi_runtime(target, work.parent / "runtime", thread_defines,
+                                         signals=embedding.uses_signals(module))
+    cflags = wasi_firmware.firmware_cflags(target, prefix=programs.PREFIX, header=header, defines=defines)
+    out = work / ("painted.elf" if paint else "image.elf")
+    elf, compiled = _link(target, [*sources, obj, library], out, cflags, paint)
+    return Image(elf, None if paint else out.with_suffix(".map"), instance, compiled, obj)
+
+
+def core_image(target: Target, data: bytes, work: Path, paint: bool) -> Image:
+    obj, _header, instance = _compile(data, target, work)
+    library = wasi_firmware.wasi_runtime(target, work.parent / "runtime")
+    _glue, flags = programs.board_glue(target)
+    cflags = [f"-I{work}", f"-I{link_mod.CORTEX_M_GLUE}", *flags]
+    out = work / ("painted.elf" if paint else "image.elf")
+    elf, compiled = _link(target, [SOURCES / "core_main.c", obj, library], out,
+                          [f"-D{programs.port_define(target)}", *cflags], paint)
+    return Image(elf, None if paint else out.with_suffix(".map"), instance, compiled, obj)
+
+
+def module_bytes(target: Target, image: Image) -> int:
+    """Flash the module itself takes: prog.o's pieces in the map (a board), its allocated sections (the host)."""
+    if image.map_file is None:
+        with image.obj.open("rb") as f:
+            return sum(s["sh_size"] for s in ELFFile(f).iter_sections()
+                       if s["sh_flags"] & SH_FLAGS.SHF_ALLOC and not s["sh_flags"] & SH_FLAGS.SHF_WRITE)
+    program = {s: "program" for s in image.sources if s.suffix == ".c"}
+    parts = wasi_size.split_map(image.map_file, image.sources, program, len(runtime_sources(target)))
+    return sum(v for k, v in parts.flash.items() if k.startswith("module"))
+
+
+def high_water(target: Target, elf: Path, ctx: RunContext) -> float:
+    out = programs.run(target, [str(elf)], ctx, check_done=False, label=f"{elf.parent.name}/{elf.name}")
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[:2] == ["info", "stack_high_water"] and parts[2].isdigit():
+            return float(parts[2])
+    raise MetricError(f"{elf.parent.name}/{elf.name} printed no stack high-water mark")
+
+
+def missing_features(target: Target) -> dict[str, str]:
+    """Feature sets `target` does not offer, with why (they get a note, not a row)."""
+    from bench.metrics import interrupts as interrupts_group
+
+    extensions = target.extra.get("wasi_ext", {})
+    out = {}
+    if "wasi-ext:threads/threads@0.1.0" not in extensions:
+        out["threads"] = f"{target.name} has no wasi-ext:threads (its target.toml [wasi_ext])"
+    why = interrupts_group.not_measurable(target)
+    if why is not None:
+        out["interrupts"] = why
+    if not any(name.startswith(SOCKETS) for name in extensions):
+        out["sockets"] = f"{target.name} has no wasi-ext:sockets (its target.toml [wasi_ext])"
+    return out
+
+
+def builds(target: Target, work: Path) -> dict:
+    """feature -> a function building its image (paint: bool) -> Image; absent features are left out."""
+    small = startup.build_wasm("small", work)
+    full = programs.wasi_c([ALL_IMPORTS], work / "all_imports.wasm", programs.SMALL_MEMORY)
+    threads_wasm = threads_group.build_wasm(work, 100, 10)
+    signals = programs.wat((SOURCES / "signals.wat").read_text(), work / "signals.wasm")
+    core = programs.wat((SOURCES / "core.wat").read_text(), work / "core.wasm")
+    grants = lambda: check_grants([parse_grant(SIGNALS_GRANT)], target)  # noqa: E731 -- only where lines exist
+    out = {
+        "core": lambda paint: core_image(target, core.read_bytes(), work / "core", paint),
+        "wasi_min": lambda paint: wasi_image(target, small.read_bytes(), work / "wasi_min", paint,
+                                             args=["small.wasm"]),
+        "wasi_full": lambda paint: wasi_image(target, full.read_bytes(), work / "wasi_full", paint,
+                                              args=["all_imports.wasm"], dirs=[(ALL_IMPORTS_SEED, "data")]),
+        "threads": lambda paint: wasi_image(target, threads_wasm.read_bytes(), work / "threads", paint,
+                                            args=["threads.wasm"], threads=True),
+        "interrupts": lambda paint: wasi_image(target, signals.read_bytes(), work / "interrupts", paint,
+                                               args=["signals.wasm"],
+                                               grants=grants()),
+    }
+    return {name: build for name, build in out.items() if name not in missing_features(target)}
+
+
+def _built(target: Target, feature: str, build, paint: bool) -> Image:
+    try:
+        return build(paint)
+    except MetricError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- TargetError, GrantError, LinkError: the group fails in one line
+        raise MetricError(f"building the {feature} image for {target.name} failed: {exc}") from None
+
+
+def measure(target: Target, ctx: RunContext) -> GroupResult:
+    if target.is_host or target.kind != "cortex-m":
+        return GroupResult(name="footprint", title=TITLE, unit="bytes", rows=[], notes=[
+            f"Not measured: {target.name} is not a Cortex-M board (flash, static RAM and a painted stack are a "
+            "board's figures; the host's executable sizes say little about them)."])
+    if ctx.runner == "pyocd":
+        return GroupResult(name="footprint", title=TITLE, unit="bytes", rows=[], notes=[
+            "Not measured through pyOCD: sizes do not depend on the board, and the painted images run under "
+            "QEMU (run the group without --runner pyocd)."])
+    work = ctx.work / "footprint"
+    work.mkdir(parents=True, exist_ok=True)
+    baseline_elf = programs.native_program(target, [SOURCES / "empty.c"], work / "empty.elf")
+    painted_empty = programs.native_program(target, [SOURCES / "empty.c", SOURCES / "stack_paint.c"],
+                                            work / "empty_painted.elf",
+                                            cflags=[f"-I{link_mod.CORTEX_M_GLUE}", "-Wl,--wrap=main"])
+    baseline = image_size(baseline_elf, target)
+    base_stack = high_water(target, painted_empty, ctx)
+    table: list[Row] = []
+    raw: dict = {"baseline": {"flash": baseline.flash_used, "ram": baseline.ram_used, "stack": base_stack}}
+    for feature, build in builds(target, work).items():
+        image = _built(target, feature, build, paint=False)
+        size = image_size(image.elf, target)
+        module = module_bytes(target, image)
+        stack = high_water(target, _built(target, feature, build, paint=True).elf, ctx)
+        runtime = size.flash_used - module - baseline.flash_used
+        raw[feature] = {"flash": size.flash_used, "module": module, "runtime": runtime, "ram": size.ram_used,
+                        "instance": image.instance, "stack": stack}
+        label = FEATURES[feature]
+        table += [
+            Row(f"flash_{feature}", f"runtime flash, {label}", "bytes", None, Stat(mean=float(runtime))),
+            Row(f"ram_{feature}", f"static RAM less the instance, {label}", "bytes",
+                Stat(mean=float(baseline.ram_used)), Stat(mean=float(size.ram_used - image.instance))),
+            Row(f"stack_{feature}", f"main stack high-water mark, {label}", "bytes",
+                Stat(mean=base_stack), Stat(mean=stack)),
+        ]
+    absent = missing_features(target)
+    if "sockets" not in absent:  # pragma: no cover -- no Cortex-M board has them yet
+        absent["sockets"] = "not measured yet (no sockets program in this group)"
+    notes = [
+        f"Runtime flash is what Waft adds: the image less the module's own code and data (prog.o in the "
+        f"linker map) less a native empty C program with the same start-up code ({baseline.flash_used:,} B "
+        f"of flash, {baseline.ram_used:,} B of static RAM, a {base_stack:,.0f} B stack high-water mark: the "
+        "native column of the RAM and stack rows).",
+        "Static RAM leaves out the instance (linear memory at its cap, tables, globals: "
+        + ", ".join(f"{f} {raw[f]['instance']:,} B" for f in FEATURES if f in raw) + ").",
+        "Stack high-water marks are measured: each image is built again with bench/metrics/footprint/"
+        "stack_paint.c wrapping main (it paints the main stack, runs the program under QEMU and finds the "
+        "deepest word written). Threads run on stacks of their own (the pool's), not counted here.",
+    ] + [f"No {FEATURES[name]} row: {why}." for name, why in absent.items()]
+    return GroupResult(name="footprint", title=TITLE, unit="bytes", rows=table, notes=notes, raw=raw)
