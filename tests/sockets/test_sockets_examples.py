@@ -1,0 +1,37 @@
+"""examples/tcp_echo and examples/udp_telemetry on mps2-an386: `scons TARGET=mps2-an386 test-...` as the README says.
+
+Their peers (each example's *_peer.py) talk to the Wasm programs over
+127.0.0.1 through QEMU's forward while `scons test` runs them, so a PASS
+means every echoed byte came back and the telemetry settled where the
+station set it.  The host run of the same examples is part of
+tests/scons/test_repo_examples.py (every example, every `scons test`); the
+boards without sockets say "not built" there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCONS = Path(sys.executable).with_name("scons")
+
+
+@pytest.mark.qemu
+def test_network_examples_pass_on_mps2_an386(tmp_path):
+    for name in ("SConstruct", "site_scons", "examples"):
+        (tmp_path / name).symlink_to(REPO / name)
+    result = subprocess.run([str(SCONS), "-Q", "-j2", "TARGET=mps2-an386", "test-tcp_echo", "test-udp_telemetry"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=900,
+                            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    passed = set(re.findall(r"^PASS (\S+)$", result.stdout, re.MULTILINE))
+    assert passed == {"tcp_echo.elf", "udp_telemetry.elf"}, result.stdout[-4000:]
+    assert re.search(r"^tcp_echo: 6 connections, 17961 bytes echoed$", result.stdout, re.MULTILINE)
+    assert re.search(r"^udp_telemetry: 150 readings sent \(0 refused\), 2 commands, temperature (39|40)\.\d ",
+                     result.stdout, re.MULTILINE), result.stdout[-4000:]
