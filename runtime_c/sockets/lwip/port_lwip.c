@@ -136,11 +136,45 @@ uint16_t waft_sock_port_start(void) {
     return 0;
 }
 
-/* Take what the NIC received and run lwIP's timers, once. */
-static void net_service(void) {
-    if (!started) return;
+/* Taking a frame in is lwIP's deepest path: the driver hands it to
+ * ethernet_input, then IP, TCP, this file's callbacks, and often TCP's
+ * answer all the way out through ARP to the driver again, about 1 KiB of
+ * stack.  A socket call runs below the Wasm code's checked stack pointer, in
+ * WAFT_STACK_MARGIN, which that would nearly exhaust; so that path runs on
+ * a stack of its own (checked by tests/sockets/test_sockets_stack_usage.py). */
+#ifndef WAFT_LWIP_STACK_SIZE
+#define WAFT_LWIP_STACK_SIZE 2048
+#endif
+static uint64_t net_stack[WAFT_LWIP_STACK_SIZE / 8];
+static bool in_service;
+
+static void service_body(void) {
     if (lan9118_netif_poll(&netif) > 0) last_frame_ns = waft_clock_ns();
     sys_check_timeouts();
+}
+
+/* Call `fn` with the stack pointer at `top` (8-byte aligned), then come back
+ * to the caller's stack.  An interrupt taken meanwhile stacks on `top`'s
+ * stack too, which its size allows for. */
+__attribute__((noinline)) static void call_on_stack(void (*fn)(void), uint64_t *top) {
+    __asm__ volatile(
+        "mov r12, sp\n\t"
+        "mov sp, %1\n\t"
+        "push {r12, lr}\n\t" /* the caller's stack pointer, kept 8-byte aligned */
+        "blx %0\n\t"
+        "pop {r12, lr}\n\t"
+        "mov sp, r12\n\t"
+        :
+        : "r"(fn), "r"(top)
+        : "r0", "r1", "r2", "r3", "r12", "lr", "memory", "cc");
+}
+
+/* Take what the NIC received and run lwIP's timers, once, on the network's stack. */
+static void net_service(void) {
+    if (!started || in_service) return;
+    in_service = true;
+    call_on_stack(service_body, &net_stack[sizeof net_stack / sizeof net_stack[0]]);
+    in_service = false;
 }
 
 void waft_net_service(void) { net_service(); }
@@ -472,8 +506,11 @@ static uint16_t tcp_send_bytes(lsock *s, const uint8_t *data, size_t len, size_t
     return 0;
 }
 
+/* The largest datagram: one Ethernet frame's worth, since IP_FRAG is off (lwipopts.h says why). */
+#define UDP_MAX (1500u - 20u - 8u)
+
 static uint16_t udp_send_bytes(lsock *s, const uint8_t *data, size_t len, const ip_addr_t *ip, u16_t port) {
-    if (len > 65507u) return E(MSGSIZE);
+    if (len > UDP_MAX) return E(MSGSIZE);
     struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
     if (p == NULL) return E(NOBUFS);
     err_t e = pbuf_take(p, data, (u16_t)len);
@@ -642,25 +679,32 @@ static void tcp_release(struct tcp_pcb *pcb, bool abort_it) {
     if (abort_it || tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
 }
 
+/* A connection's record: its pcb closed (reset when data was left unread, as
+ * a BSD stack does), its unread data freed. */
+static void conn_free(lsock *s) {
+    if (s->pcb.tcp != NULL) tcp_release(s->pcb.tcp, false);
+    if (s->rx != NULL) pbuf_free(s->rx);
+    memset(s, 0, sizeof *s);
+}
+
 static void sock_free(lsock *s) {
     if (s->tcp) {
         if (s->listening) {
-            while (s->bl_count > 0) { /* connections nobody accepted: reset them */
+            while (s->bl_count > 0) { /* connections nobody accepted */
                 lsock *c = &socks[s->backlog[s->bl_head]];
                 s->bl_head = (uint8_t)((s->bl_head + 1) % WAFT_LWIP_BACKLOG);
                 s->bl_count--;
-                sock_free(c);
+                conn_free(c);
             }
             if (s->pcb.tcp != NULL) {
                 tcp_arg(s->pcb.tcp, NULL);
                 tcp_accept(s->pcb.tcp, NULL);
                 tcp_close(s->pcb.tcp); /* a listener's close never fails */
             }
-        } else if (s->pcb.tcp != NULL) {
-            /* Unread data makes lwIP answer with a reset, as a BSD stack does. */
-            tcp_release(s->pcb.tcp, false);
+        } else {
+            conn_free(s);
+            return;
         }
-        if (s->rx != NULL) pbuf_free(s->rx);
     } else {
         udp_remove(s->pcb.udp);
         while (s->dg_count > 0) {
@@ -772,7 +816,7 @@ static uint16_t net_write(lsock *s, const wasi_iov *iov, int n, size_t *done) {
         /* One datagram per call: the vectors gathered. */
         size_t total = 0;
         for (int i = 0; i < n; i++) total += iov[i].len;
-        if (total > 65507u) return E(MSGSIZE);
+        if (total > UDP_MAX) return E(MSGSIZE);
         struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)total, PBUF_RAM);
         if (p == NULL) return E(NOBUFS);
         size_t at = 0;
