@@ -20,6 +20,7 @@ import re
 import shutil
 import socket
 import struct
+import subprocess
 import threading
 import time
 
@@ -33,7 +34,7 @@ HERE = os.path.dirname(__file__)
 import sys
 
 sys.path.insert(0, HERE)
-from round_harness import BOARD, BOARD_PEER, board_firmware, host_program, start_board, start_host
+from round_harness import BOARD, BOARD_PEER, board_firmware, host_program, program_wasm, start_board, start_host
 
 SIZES = [1, 7, 1000, 1460, 4096, 16384, 65536]
 SEQUENTIAL = 20
@@ -233,3 +234,56 @@ def check_pools(report: list[str]) -> None:
             assert used == 0, f"pool {name} still holds {used} after the run: {text}"
         if name != "TCP_PCB":  # a full pcb pool under the flood is lwIP refusing connections, as designed
             assert err == 0, f"pool {name} ran out: {text}"
+
+
+def _waft(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "waftkit.cli", *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=timeout)
+
+
+@pytest.mark.qemu
+def test_waft_run_on_the_board_forwards_the_listen_grant(tmp_path):
+    """`waft run --target mps2-an386 --listen tcp:*:P --allow-connect ...`: the grants are baked into the
+    firmware and QEMU forwards 127.0.0.1:P to the board's P; the program echoes, then reaches pytest."""
+    for tool in ("qemu-system-arm", "arm-none-eabi-gcc"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    peers = Peers()
+    try:
+        peer_port = peers.ports()[0]
+        port = free_port()
+        wasm = program_wasm("sockround")
+        proc = subprocess.Popen([sys.executable, "-m", "waftkit.cli", "run", "--target", BOARD,
+                                 "--listen", f"tcp:*:{port}", "--allow-connect", f"tcp:{BOARD_PEER}:{peer_port}",
+                                 str(wasm), "--", "echo-once", "0.0.0.0", str(port), BOARD_PEER, str(peer_port)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # waft run passes the board's output on when it ends, so the only sign of the listener is
+            # the echo: until the board listens, QEMU's forward takes the connection and drops it.
+            deadline = time.monotonic() + 120
+            echoed = b""
+            while echoed != b"through waft run" and time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    echoed = _echo(port, b"through waft run")
+                except OSError:
+                    echoed = b""
+                if echoed != b"through waft run":
+                    time.sleep(0.3)
+            assert echoed == b"through waft run", proc.stderr.read() if proc.poll() is not None else "no echo"
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    finally:
+        peers.close()
+    assert proc.returncode == 0, err
+    assert out == f"port {port}\nreply reply:hello from the guest\n", (out, err)
+
+
+def test_waft_run_refuses_bad_board_socket_options():
+    """One line and a non-zero status: grants for a module without sockets, a forward too wide."""
+    hello = program_wasm("sockround")
+    wide = _waft("run", "--target", BOARD, "--listen", "tcp:*:1000-2000", str(hello), "--", "x", timeout=120)
+    assert wide.returncode != 0 and "at most 16 ports" in wide.stderr and "Traceback" not in wide.stderr, wide.stderr
+    assert len(wide.stderr.strip().splitlines()) == 1, wide.stderr

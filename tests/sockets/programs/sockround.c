@@ -223,6 +223,7 @@ static void client_phase(int peer_port, int closed_port, int denied_port) {
         say("reply %s", (char *)big);
     }
     close(fd);
+    if (closed_port == 0) return;
     fd = open_socket(0, 0);
     say("connect closed %d", s_connect(fd, V4(peer_ip, closed_port)));
     close(fd);
@@ -248,7 +249,32 @@ static void udp_phase(int udp_port) {
     close(fd);
 }
 
+/* `sockround echo-once BIND PORT PEER PEER_PORT`: one echo, then one client
+ * exchange (what `waft run`'s test needs of the forward and the grants). */
+static int echo_once(int argc, char **argv) {
+    if (argc != 6) return 2;
+    parse_ip(argv[2], bind_ip);
+    parse_ip(argv[4], peer_ip);
+    int port = atoi(argv[3]);
+    int lfd = open_socket(0, 0);
+    int err = lfd < 0 ? -lfd : s_bind(lfd, V4(bind_ip, port));
+    if (err == 0) err = s_listen(lfd, 1);
+    if (err != 0) {
+        say("listen: %d", err);
+        return 11;
+    }
+    say("port %d", port);
+    int c = accept_one(lfd);
+    ssize_t n;
+    while ((n = read(c, big, sizeof big)) > 0) write_all(c, big, (size_t)n);
+    close(c);
+    close(lfd);
+    client_phase(atoi(argv[5]), 0, 0);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "echo-once") == 0) return echo_once(argc, argv);
     if (argc != 8) {
         say("usage: sockround BIND PORT PEER PEER_PORT CLOSED_PORT DENIED_PORT UDP_PORT");
         return 2;
