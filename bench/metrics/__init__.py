@@ -30,6 +30,7 @@ __all__ = ["GROUPS", "MetricError", "RunContext", "markdown", "run_metrics", "un
 GROUPS: dict[str, str] = {
     "threads": "bench.metrics.threads",
     "interrupts": "bench.metrics.interrupts",
+    "sockets": "bench.metrics.sockets",
 }
 
 
