@@ -76,17 +76,36 @@ static void fs_unlock(const bool *held) {
 #pragma weak waft_ramfs_retain
 #pragma weak waft_ramfs_release
 
-/* The network port, likewise linked only into firmware that opens sockets. */
-#pragma weak waft_net_close
-#pragma weak waft_net_filetype
-#pragma weak waft_net_fdflags
-#pragma weak waft_net_set_fdflags
-#pragma weak waft_net_readv
-#pragma weak waft_net_writev
-#pragma weak waft_net_poll
-#pragma weak waft_net_service
+/* The network port (runtime_c/sockets/lwip/port_lwip.c) replaces these weak
+ * definitions in firmware that opens sockets.  Without it no handle reaches
+ * WAFT_NET_HANDLE_BASE, so they are never called; they are definitions, not
+ * weak references, so that the stack analysis (waftkit/firmware/stack_usage.py)
+ * sees a bounded callee either way. */
+__attribute__((weak)) uint16_t waft_net_close(int32_t host) { (void)host; return WAFT_WASI_ERRNO_BADF; }
+__attribute__((weak)) uint8_t waft_net_filetype(int32_t host) { (void)host; return WAFT_WASI_FILETYPE_UNKNOWN; }
+__attribute__((weak)) uint16_t waft_net_fdflags(int32_t host, uint16_t *fdflags) {
+    (void)host, (void)fdflags;
+    return WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) uint16_t waft_net_set_fdflags(int32_t host, uint16_t fdflags) {
+    (void)host, (void)fdflags;
+    return WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) uint16_t waft_net_readv(int32_t host, const wasi_iov *iov, int n, size_t *done) {
+    (void)host, (void)iov, (void)n, (void)done;
+    return WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) uint16_t waft_net_writev(int32_t host, const wasi_iov *iov, int n, size_t *done) {
+    (void)host, (void)iov, (void)n, (void)done;
+    return WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) void waft_net_poll(wasi_pollfd *p) {
+    p->ready = true;
+    p->error = WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) void waft_net_service(void) {}
 
-static bool is_net(int32_t host) { return host >= WAFT_NET_HANDLE_BASE && waft_net_close != NULL; }
+static bool is_net(int32_t host) { return host >= WAFT_NET_HANDLE_BASE; }
 
 uint64_t waft_wasi_epoch_ns;
 uint32_t waft_wasi_build_seed[4];
@@ -515,7 +534,7 @@ uint16_t wasi_port_poll(wasi_pollfd *fds, int n, int64_t timeout_ns, bool *any) 
     waft_clock_start();
     uint64_t start = waft_clock_ns();
     for (;;) {
-        if (waft_net_service != NULL) waft_net_service(); /* the stack runs while the program waits */
+        waft_net_service(); /* a network stack runs while the program waits */
         *any = poll_ready(fds, n);
         if (*any) return 0;
         uint64_t now = waft_clock_ns();
