@@ -11,7 +11,9 @@ and board descriptions; waftkit.cache), so running the same module again skips
 the compiler.
 
 Signal grants (`--grant`, waftkit/firmware/signal_grants.py) are build
-options of the program, as on a board.  A host run that grants POSIX signals
+options of the program, as on a board; so are a board's socket grants
+(`--listen`, `--allow-connect`, `--resolve`: docs/sockets.md), whose listening
+ports QEMU forwards from 127.0.0.1.  A host run that grants POSIX signals
 replaces `waft run` itself with the program (exec), so a signal sent to
 `waft run`'s process id, or a terminal's Ctrl-C, reaches the program exactly
 once, as sent.
@@ -149,8 +151,8 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
                         f"and {target.name} preopens no sockets for p1 modules")
     # -icount: one instruction per ns of virtual time, so timers and the clock agree whatever the host's load.
     counting = {"instruction_count": True} if options.icount else {}
-    if sockets:
-        counting["forwards"] = board_forwards(options.listen)
+    if sockets and options.runner in (None, "qemu"):
+        counting["forwards"] = board_forwards(options.listen)  # QEMU's user network; a real board has its own
     runner = get_runner(target, options.runner, probe=options.probe, **counting)
     module = compiled_module(data, target, options, name)
     defines = embedding.main_defines(decoded, target, options.memory_cap_pages, options.max_threads,

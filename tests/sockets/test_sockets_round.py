@@ -226,10 +226,8 @@ def check_pools(report: list[str]) -> None:
     for name, (used, _max, _avail, err) in pools.items():
         if name == "SYS_TIMEOUT":
             continue  # lwIP's own cyclic timers hold their entries for good
-        if name == "TCP_PCB":
+        if name == "TCP_PCB":  # an active close holds its pcb in TIME_WAIT for a while, by design
             assert used <= time_wait, f"{used} TCP pcbs held, {time_wait} of them in TIME_WAIT: {text}"
-        elif name != "PBUF_POOL":
-            assert used == 0, f"pool {name} still holds {used} after the run: {text}"
         else:
             assert used == 0, f"pool {name} still holds {used} after the run: {text}"
         if name != "TCP_PCB":  # a full pcb pool under the flood is lwIP refusing connections, as designed
