@@ -12,9 +12,11 @@
  *    until its end, a read that waits 2 s for nothing (a half-open peer) or
  *    an error (a reset); a connection whose first bytes are "quit" ends the
  *    phase ("echo served N errors E idle I bytes B").
- * 2. poll: three more connections, then poll_oneoff over them, the listener
- *    and a clock, three times ("ready ..." lines, as socktool's poll).
- * 3. client: connect to PEER:PEER_PORT, send, half-close, print the reply;
+ * 2. poll: three more connections (the third through p1's sock_accept), then
+ *    poll_oneoff over them, the listener and a clock, three times ("ready ..."
+ *    lines, as socktool's poll).
+ * 3. client: connect to PEER:PEER_PORT, send, half-close, peek and print the
+ *    reply (p1's sock_send, sock_shutdown, sock_recv);
  *    PEER:CLOSED_PORT is refused (connrefused), PEER:DENIED_PORT not granted
  *    (acces).
  * 4. udp: send "ping" to PEER:UDP_PORT and print the answer.
@@ -156,7 +158,8 @@ static void echo_phase(int lfd) {
 /* Phase 2: poll_oneoff over three connections, the listener and a clock. */
 static void poll_phase(int lfd) {
     int conns[3];
-    for (int i = 0; i < 3; i++) conns[i] = accept_one(lfd);
+    for (int i = 0; i < 2; i++) conns[i] = accept_one(lfd);
+    conns[2] = accept(lfd, NULL, NULL); /* p1's sock_accept on the same listener */
     say("accepted 3");
     __wasi_subscription_t subs[5];
     __wasi_event_t events[5];
@@ -213,13 +216,17 @@ static void client_phase(int peer_port, int closed_port, int denied_port) {
     if (err != 0) {
         say("connect: %d", err);
     } else {
+        /* p1's sock_send, sock_shutdown and sock_recv (with a peek first) this time. */
         static const char msg[] = "hello from the guest";
-        write_all(fd, (const uint8_t *)msg, sizeof msg - 1);
+        if (send(fd, msg, sizeof msg - 1, 0) != (ssize_t)(sizeof msg - 1)) say("send: %d", errno);
         shutdown(fd, SHUT_WR);
+        char first[6];
+        ssize_t peeked = recv(fd, first, sizeof first, MSG_PEEK);
         size_t got = 0;
         ssize_t n;
-        while ((n = read(fd, big + got, sizeof big - 1 - got)) > 0) got += (size_t)n;
+        while ((n = recv(fd, big + got, sizeof big - 1 - got, 0)) > 0) got += (size_t)n;
         big[got] = 0;
+        if (peeked <= 0 || memcmp(first, big, (size_t)peeked) != 0) say("peek %zd did not see the reply", peeked);
         say("reply %s", (char *)big);
     }
     close(fd);
