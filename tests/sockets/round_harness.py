@@ -46,7 +46,7 @@ def host_program(name: str, memory_cap_pages: int = 64) -> Path:
 
 def board_firmware(name: str, args: list[str], listen: list[str], allow_connect: list[str],
                    out_dir: Path, socket_defines: tuple[str, ...] = ("WAFT_LWIP_REPORT_AT_EXIT",),
-                   memory_cap_pages: int = 4) -> Path:
+                   memory_cap_pages: int = 4, resolve: list[str] = ()) -> Path:
     """The firmware for `name`.wasm on the board with these args and grants baked in."""
     target = load_target(BOARD)
     data = program_wasm(name).read_bytes()
@@ -57,7 +57,7 @@ def board_firmware(name: str, args: list[str], listen: list[str], allow_connect:
 
     decoded = decode_module(data)
     defines = embedding.main_defines(decoded, target, memory_cap_pages, prefix=PREFIX)
-    defines.append(embedding.socket_options_define(listen, allow_connect))
+    defines.append(embedding.socket_options_define(listen, allow_connect, resolve))
     out_dir.mkdir(parents=True, exist_ok=True)
     return wasi_firmware.link_firmware(
         target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", out_dir / f"{name}.elf", prefix=PREFIX,

@@ -39,7 +39,7 @@ from round_harness import BOARD, BOARD_PEER, board_firmware, host_program, progr
 SIZES = [1, 7, 1000, 1460, 4096, 16384, 65536]
 SEQUENTIAL = 20
 FLOOD = 30
-ACCES, CONNREFUSED, AGAIN = 2, 14, 6
+ACCES, CONNREFUSED, AGAIN, INPROGRESS = 2, 14, 6, 26
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
@@ -105,7 +105,7 @@ def _reset(conn: socket.socket) -> None:
     conn.close()
 
 
-def drive(guest, port: int) -> list[str]:
+def drive(guest, port: int, peer: str) -> list[str]:
     """Every scenario against the running guest; returns its lines after "done" and checks its status."""
     assert guest.line(timeout=60) == f"port {port}"
     # 1. echo
@@ -157,7 +157,10 @@ def drive(guest, port: int) -> list[str]:
         c.close()
     # 3. client, refused, forbidden
     assert guest.line() == "reply reply:hello from the guest"
+    assert guest.line() == f"connect closed before resolve {ACCES}"  # granted by a name nobody resolved yet
+    assert guest.line() == f"resolve peer.test 0 count 1 first {peer}"   # the static name table
     assert guest.line() == f"connect closed {CONNREFUSED}"
+    assert guest.line() == f"nonblocking connect {INPROGRESS} poll 0 events 1 take-error {CONNREFUSED} then 0"
     assert guest.line() == f"connect denied {ACCES}"
     # 4. UDP
     udp = re.fullmatch(r"udp sent 4 got pong:ping length 9 from port (\d+)", guest.line())
@@ -180,10 +183,11 @@ def test_every_scenario_on_the_host():
         peer_port, closed, denied, udp_port = peers.ports()
         port = free_port()
         grants = ["--listen", f"tcp:127.0.0.1:{port}", "--allow-connect", f"tcp:127.0.0.1:{peer_port}",
-                  "--allow-connect", f"tcp:127.0.0.1:{closed}", "--allow-connect", f"udp:127.0.0.1:{udp_port}"]
+                  "--allow-connect", f"tcp:peer.test:{closed}", "--resolve", "peer.test=127.0.0.1",
+                  "--allow-connect", f"udp:127.0.0.1:{udp_port}"]
         args = ["127.0.0.1", port, "127.0.0.1", peer_port, closed, denied, udp_port]
         with start_host("sockround", grants, [str(a) for a in args]) as guest:
-            assert drive(guest, port) == []
+            assert drive(guest, port, "127.0.0.1") == []
     finally:
         peers.close()
 
@@ -203,10 +207,10 @@ def test_every_scenario_on_mps2_an386_over_lwip(tmp_path):
         port = free_port()
         args = ["0.0.0.0", port, BOARD_PEER, peer_port, closed, denied, udp_port]
         elf = board_firmware("sockround", [str(a) for a in args], [f"tcp:*:{port}"],
-                             [f"tcp:{BOARD_PEER}:{peer_port}", f"tcp:{BOARD_PEER}:{closed}",
-                              f"udp:{BOARD_PEER}:{udp_port}"], tmp_path)
+                             [f"tcp:{BOARD_PEER}:{peer_port}", f"tcp:peer.test:{closed}",
+                              f"udp:{BOARD_PEER}:{udp_port}"], tmp_path, resolve=[f"peer.test={BOARD_PEER}"])
         with start_board(elf, (PortForward(port, port),)) as guest:
-            report = drive(guest, port)
+            report = drive(guest, port, BOARD_PEER)
     finally:
         peers.close()
     check_pools(report)

@@ -16,9 +16,10 @@
  *    poll_oneoff over them, the listener and a clock, three times ("ready ..."
  *    lines, as socktool's poll).
  * 3. client: connect to PEER:PEER_PORT, send, half-close, peek and print the
- *    reply (p1's sock_send, sock_shutdown, sock_recv);
- *    PEER:CLOSED_PORT is refused (connrefused), PEER:DENIED_PORT not granted
- *    (acces).
+ *    reply (p1's sock_send, sock_shutdown, sock_recv); CLOSED_PORT is granted
+ *    by the name peer.test (the static name table's), so it is acces until
+ *    resolve named it, then refused (connrefused), blocking and non-blocking
+ *    (inprogress, writable, take-error); PEER:DENIED_PORT is not granted (acces).
  * 4. udp: send "ping" to PEER:UDP_PORT and print the answer.
  * 5. "next fd N": every socket's slot came back, then "done".
  */
@@ -46,6 +47,9 @@ SOCK("send-to") void s_send_to(int32_t fd, const void *data, int32_t len, ADDR, 
 SOCK("recv-from") void s_recv_from(int32_t fd, void *buf, int32_t len, int32_t flags, void *ret);
 SOCK("set-timeouts") int32_t s_set_timeouts(int32_t fd, int64_t receive, int64_t send);
 SOCK("set-reuse-address") int32_t s_set_reuse_address(int32_t fd, int32_t on);
+SOCK("take-error") int32_t s_take_error(int32_t fd);
+__attribute__((import_module("wasi-ext:sockets/name-lookup@0.1.0"), import_name("resolve")))
+void s_resolve(const char *name, int32_t len, void *results, int32_t capacity, void *ret);
 
 typedef struct {
     uint8_t tag, pad[3];
@@ -231,8 +235,29 @@ static void client_phase(int peer_port, int closed_port, int denied_port) {
     }
     close(fd);
     if (closed_port == 0) return;
+    /* The closed port is granted by name: acces until resolve named the address, then refused. */
     fd = open_socket(0, 0);
+    say("connect closed before resolve %d", s_connect(fd, V4(peer_ip, closed_port)));
+    struct { uint8_t tag, pad; uint8_t a[16]; } found[2];
+    u32_result r;
+    s_resolve("peer.test", 9, found, 2, &r);
+    say("resolve peer.test %d count %u first %d.%d.%d.%d", r.tag, r.value, found[0].a[0], found[0].a[1],
+        found[0].a[2], found[0].a[3]);
     say("connect closed %d", s_connect(fd, V4(peer_ip, closed_port)));
+    close(fd);
+    /* Non-blocking: inprogress, then writable, and take-error says how it ended (once). */
+    fd = open_socket(0, __WASI_FDFLAGS_NONBLOCK);
+    err = s_connect(fd, V4(peer_ip, closed_port));
+    __wasi_subscription_t sub;
+    __wasi_event_t ev;
+    __wasi_size_t nev = 0;
+    memset(&sub, 0, sizeof sub);
+    sub.u.tag = __WASI_EVENTTYPE_FD_WRITE;
+    sub.u.u.fd_write.file_descriptor = (uint32_t)fd;
+    int perr = __wasi_poll_oneoff(&sub, &ev, 1, &nev);
+    int first = s_take_error(fd);
+    say("nonblocking connect %d poll %d events %lu take-error %d then %d", err, perr, (unsigned long)nev, first,
+        s_take_error(fd));
     close(fd);
     fd = open_socket(0, 0);
     say("connect denied %d", s_connect(fd, V4(peer_ip, denied_port)));
