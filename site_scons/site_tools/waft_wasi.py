@@ -93,10 +93,16 @@ def _write_main_config(target, source, env):
                                          int(env["WAFT_MAX_THREADS"]), grants, PREFIX)
         if embedding.uses_threads(module):
             embedding.thread_defines(board, int(env["WAFT_MAX_THREADS"]))  # a pool out of range: LimitError
-        if embedding.uses_sockets(module) and not board.is_host:
-            embedding.check_board_sockets(module, board)
-            defines.append(embedding.socket_options_define(env.get("WAFT_SOCKET_LISTEN", []),
-                                                           env.get("WAFT_SOCKET_CONNECT", [])))
+        if embedding.uses_sockets(module):
+            if not (env.get("WAFT_SOCKET_LISTEN") or env.get("WAFT_SOCKET_CONNECT")):
+                # The runtime carries the sockets layer (and a board lwIP) only for a firmware granted some.
+                print(f"waft: error: {wasm.name} imports wasi-ext:sockets: give WaftWasiFirmware listen= or "
+                      "allow_connect= grants (without any, every socket call would be acces)")
+                return 1
+            if not board.is_host:
+                embedding.check_board_sockets(module, board)
+                defines.append(embedding.socket_options_define(env.get("WAFT_SOCKET_LISTEN", []),
+                                                               env.get("WAFT_SOCKET_CONNECT", [])))
     except (AotError, GrantError) as error:
         print(f"waft: error: {error}".replace("--grant ", "WAFT_SIGNAL_GRANTS: "))
         return 1
