@@ -289,3 +289,17 @@ def test_waft_run_refuses_bad_board_socket_options():
     wide = _waft("run", "--target", BOARD, "--listen", "tcp:*:1000-2000", str(hello), "--", "x", timeout=120)
     assert wide.returncode != 0 and "at most 16 ports" in wide.stderr and "Traceback" not in wide.stderr, wide.stderr
     assert len(wide.stderr.strip().splitlines()) == 1, wide.stderr
+
+
+@pytest.mark.qemu
+def test_a_socket_call_in_an_immediate_handler_is_perm(tmp_path):
+    """lwIP is not re-entrant: from an immediate handler (the NVIC vector runs the Wasm export) every sockets
+    call answers perm before touching the stack (docs/wasi-ext.md)."""
+    for tool in ("qemu-system-arm", "arm-none-eabi-gcc", "wat2wasm"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    wasm = tmp_path / "irq_socket.wasm"
+    subprocess.run(["wat2wasm", os.path.join(HERE, "programs", "irq_socket.wat"), "-o", str(wasm)], check=True)
+    result = _waft("run", "--target", BOARD, "--grant", "irq=soft:0@on_irq", "--allow-connect",
+                   f"tcp:{BOARD_PEER}:9", str(wasm))
+    assert result.returncode == 63, (result.returncode, result.stderr)  # WASI errno perm

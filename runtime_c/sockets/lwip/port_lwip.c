@@ -110,6 +110,20 @@ static uint64_t last_frame_ns;
 
 void waft_net_report(void);
 
+/* An immediate interrupt handler (wasi-ext:signals) may have interrupted the
+ * program anywhere, lwIP included, and lwIP is not re-entrant: every sockets
+ * call made in handler mode is `perm` (docs/wasi-ext.md), before it touches
+ * anything. */
+static inline bool in_handler(void) {
+    uint32_t ipsr;
+    __asm__ volatile("mrs %0, ipsr" : "=r"(ipsr));
+    return (ipsr & 0x1FFu) != 0;
+}
+#define REFUSE_IN_HANDLER()                                                                                  \
+    do {                                                                                                     \
+        if (in_handler()) return E(PERM);                                                                    \
+    } while (0)
+
 /* ---- the stack's clock work --------------------------------------------- */
 
 uint16_t waft_sock_port_start(void) {
@@ -177,7 +191,9 @@ static void net_service(void) {
     in_service = false;
 }
 
-void waft_net_service(void) { net_service(); }
+void waft_net_service(void) {
+    if (!in_handler()) net_service();
+}
 
 /* One step of a wait: service the stack, then sleep until the next tick if
  * the NIC has been quiet for a while.  False once `deadline` (0: none) passed. */
@@ -343,6 +359,7 @@ static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
 /* ---- sockets_port.h -------------------------------------------------------- */
 
 uint16_t waft_sock_port_open(uint8_t family, uint8_t protocol, bool nonblock, int32_t *handle) {
+    REFUSE_IN_HANDLER();
     if (family != 4) return E(AFNOSUPPORT);
     if (!started) return E(NETDOWN);
     net_service();
@@ -369,6 +386,7 @@ uint16_t waft_sock_port_open(uint8_t family, uint8_t protocol, bool nonblock, in
 }
 
 uint16_t waft_sock_port_kind(int32_t h, uint8_t *family, uint8_t *protocol) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     *family = 4;
@@ -383,6 +401,7 @@ static uint16_t live_tcp(lsock *s) {
 }
 
 uint16_t waft_sock_port_bind(int32_t h, const waft_sock_addr *local) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     net_service();
@@ -401,6 +420,7 @@ uint16_t waft_sock_port_bind(int32_t h, const waft_sock_addr *local) {
 }
 
 uint16_t waft_sock_port_listen(int32_t h, uint32_t backlog) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     if (!s->tcp) return E(NOTSUP);
@@ -420,6 +440,7 @@ uint16_t waft_sock_port_listen(int32_t h, uint32_t backlog) {
 }
 
 uint16_t waft_sock_port_connect(int32_t h, const waft_sock_addr *remote) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     net_service();
@@ -452,6 +473,7 @@ uint16_t waft_sock_port_connect(int32_t h, const waft_sock_addr *remote) {
 }
 
 uint16_t waft_sock_port_accept(int32_t h, bool nonblock, int32_t *conn, waft_sock_addr *remote) {
+    REFUSE_IN_HANDLER();
     lsock *l = sock_of(h);
     if (l == NULL) return E(BADF);
     if (!l->tcp || !l->listening) return E(INVAL);
@@ -521,6 +543,7 @@ static uint16_t udp_send_bytes(lsock *s, const uint8_t *data, size_t len, const 
 
 uint16_t waft_sock_port_send_to(int32_t h, const uint8_t *data, size_t len, const waft_sock_addr *remote,
                                 size_t *sent) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     if (s->tcp) return E(ISCONN);
@@ -553,6 +576,7 @@ static uint16_t udp_take(lsock *s, uint8_t *buf, size_t len, bool peek, size_t *
 
 uint16_t waft_sock_port_recv_from(int32_t h, uint8_t *buf, size_t len, bool peek, size_t *got, bool *truncated,
                                   waft_sock_addr *remote) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     if (s->tcp) return E(NOTSUP);
@@ -565,6 +589,7 @@ uint16_t waft_sock_port_recv_from(int32_t h, uint8_t *buf, size_t len, bool peek
 }
 
 uint16_t waft_sock_port_local_address(int32_t h, waft_sock_addr *out) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     if (s->tcp) {
@@ -580,6 +605,7 @@ uint16_t waft_sock_port_local_address(int32_t h, waft_sock_addr *out) {
 }
 
 uint16_t waft_sock_port_remote_address(int32_t h, waft_sock_addr *out) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     if (!s->connected) return E(NOTCONN);
@@ -594,6 +620,7 @@ uint16_t waft_sock_port_remote_address(int32_t h, waft_sock_addr *out) {
 }
 
 uint16_t waft_sock_port_take_error(int32_t h, uint16_t *error) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     net_service();
@@ -603,6 +630,7 @@ uint16_t waft_sock_port_take_error(int32_t h, uint16_t *error) {
 }
 
 uint16_t waft_sock_port_set_nodelay(int32_t h, bool enabled) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     uint16_t err = live_tcp(s);
@@ -621,6 +649,7 @@ static u32_t ms_up(uint64_t ns) {
 }
 
 uint16_t waft_sock_port_set_keepalive(int32_t h, uint64_t idle_ns, uint64_t interval_ns, uint32_t count) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     uint16_t err = live_tcp(s);
@@ -637,6 +666,7 @@ uint16_t waft_sock_port_set_keepalive(int32_t h, uint64_t idle_ns, uint64_t inte
 }
 
 uint16_t waft_sock_port_set_timeouts(int32_t h, uint64_t receive_ns, uint64_t send_ns) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     s->recv_timeout_ns = receive_ns;
@@ -645,6 +675,7 @@ uint16_t waft_sock_port_set_timeouts(int32_t h, uint64_t receive_ns, uint64_t se
 }
 
 uint16_t waft_sock_port_set_reuse_address(int32_t h, bool enabled) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(h);
     if (s == NULL) return E(BADF);
     if (s->tcp) {
@@ -664,6 +695,7 @@ uint16_t waft_sock_port_set_reuse_address(int32_t h, bool enabled) {
 }
 
 uint16_t waft_sock_port_resolve(const char *name, waft_sock_addr *out, uint32_t cap, uint32_t *count) {
+    REFUSE_IN_HANDLER();
     (void)name, (void)out, (void)cap, (void)count;
     return E(NOTSUP); /* no DNS on the board: the static name table is all there is */
 }
@@ -717,6 +749,7 @@ static void sock_free(lsock *s) {
 }
 
 uint16_t waft_net_close(int32_t host) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(host);
     if (s == NULL) return E(BADF);
     sock_free(s);
@@ -730,6 +763,7 @@ uint8_t waft_net_filetype(int32_t host) {
 }
 
 uint16_t waft_net_fdflags(int32_t host, uint16_t *fdflags) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(host);
     if (s == NULL) return E(BADF);
     *fdflags = s->nonblock ? WAFT_WASI_FDFLAGS_NONBLOCK : 0;
@@ -737,6 +771,7 @@ uint16_t waft_net_fdflags(int32_t host, uint16_t *fdflags) {
 }
 
 uint16_t waft_net_set_fdflags(int32_t host, uint16_t fdflags) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(host);
     if (s == NULL) return E(BADF);
     if (fdflags & ~WAFT_WASI_FDFLAGS_NONBLOCK) return E(NOTSUP);
@@ -803,6 +838,7 @@ static uint16_t net_read(lsock *s, const wasi_iov *iov, int n, bool peek, bool w
 }
 
 uint16_t waft_net_readv(int32_t host, const wasi_iov *iov, int n, size_t *done) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(host);
     if (s == NULL) return E(BADF);
     return net_read(s, iov, n, false, false, done, NULL, NULL);
@@ -841,6 +877,7 @@ static uint16_t net_write(lsock *s, const wasi_iov *iov, int n, size_t *done) {
 }
 
 uint16_t waft_net_writev(int32_t host, const wasi_iov *iov, int n, size_t *done) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(host);
     if (s == NULL) return E(BADF);
     return net_write(s, iov, n, done);
@@ -851,6 +888,11 @@ void waft_net_poll(wasi_pollfd *p) {
     p->ready = false;
     p->hangup = false;
     p->nbytes = 0;
+    if (in_handler()) {
+        p->ready = true;
+        p->error = E(PERM);
+        return;
+    }
     if (s == NULL) {
         p->ready = true;
         p->error = E(BADF);
@@ -883,12 +925,14 @@ void waft_net_poll(wasi_pollfd *p) {
 
 /* p1's sock_* on these sockets (wasi_p1/sockets.c calls them). */
 uint16_t wasi_port_sock_accept(int32_t host, bool nonblock, int32_t *conn) {
+    REFUSE_IN_HANDLER();
     waft_sock_addr remote;
     return waft_sock_port_accept(host, nonblock, conn, &remote);
 }
 
 uint16_t wasi_port_sock_recv(int32_t host, const wasi_iov *iov, int n, uint16_t riflags, size_t *len,
                              uint16_t *roflags) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(host);
     if (s == NULL) return E(BADF);
     bool truncated = false;
@@ -899,12 +943,14 @@ uint16_t wasi_port_sock_recv(int32_t host, const wasi_iov *iov, int n, uint16_t 
 }
 
 uint16_t wasi_port_sock_send(int32_t host, const wasi_iov *iov, int n, size_t *len) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(host);
     if (s == NULL) return E(BADF);
     return net_write(s, iov, n, len);
 }
 
 uint16_t wasi_port_sock_shutdown(int32_t host, uint8_t how) {
+    REFUSE_IN_HANDLER();
     lsock *s = sock_of(host);
     if (s == NULL) return E(BADF);
     if (!s->tcp) return s->connected ? 0 : E(NOTCONN);
