@@ -303,3 +303,18 @@ def test_a_socket_call_in_an_immediate_handler_is_perm(tmp_path):
     result = _waft("run", "--target", BOARD, "--grant", "irq=soft:0@on_irq", "--allow-connect",
                    f"tcp:{BOARD_PEER}:9", str(wasm))
     assert result.returncode == 63, (result.returncode, result.stderr)  # WASI errno perm
+
+
+def test_sockets_with_threads_on_a_board_is_one_line(tmp_path):
+    """lwIP runs NO_SYS in the calling thread: a module using threads and sockets is refused on a board."""
+    if shutil.which("wat2wasm") is None:
+        pytest.skip("wat2wasm is not installed")
+    wat = tmp_path / "both.wat"
+    wat.write_text('(module (import "wasi-ext:threads/threads@0.1.0" "sleep-until" (func (param i64) (result i32)))\n'
+                   ' (import "wasi-ext:sockets/sockets@0.1.0" "open" (func (param i32 i32 i32 i32)))\n'
+                   ' (memory (export "memory") 1) (func (export "_start")))\n')
+    wasm = tmp_path / "both.wasm"
+    subprocess.run(["wat2wasm", str(wat), "-o", str(wasm)], check=True)
+    result = _waft("run", "--target", BOARD, "--allow-connect", f"tcp:{BOARD_PEER}:9", str(wasm))
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "lwIP runs in one thread" in result.stderr, result.stderr
