@@ -1,8 +1,9 @@
 """The TCP echo example's peer for `scons test`: clients that check every byte comes back.
 
 `check(port)` connects to 127.0.0.1:PORT (QEMU's forward to the board, or the
-host program), retrying while the server boots, and runs CONNECTIONS clients:
-round trips of 1 B to 16 KiB, and two clients at once whose data must not mix.
+host program), probing until the server echoes (it may still be booting),
+then runs the other clients: round trips of 1 B to 16 KiB, and two clients at
+once whose data must not mix.
 It returns the problems it found (empty: the server echoed everything).
 """
 
@@ -13,7 +14,7 @@ import socket
 import time
 
 SIZES = (1, 100, 1460, 16384)
-CONNECTIONS = len(SIZES) + 2  # the program exits after this many
+CONNECTIONS = 1 + len(SIZES) + 2  # the program exits after this many: the probe, the sizes, the pair
 
 
 def _connect(port: int, deadline: float) -> socket.socket:
@@ -25,6 +26,22 @@ def _connect(port: int, deadline: float) -> socket.socket:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def _probe(port: int, deadline: float) -> None:
+    """Wait until the server echoes.  QEMU's forward accepts a connection before the board listens and
+    drops it once the board refuses it, so a connection alone proves nothing; one the server never
+    accepted does not count among its CONNECTIONS."""
+    while True:
+        try:
+            with _connect(port, deadline) as conn:
+                if _echo(conn, b"?") == b"?":
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError("the server never echoed")
+        time.sleep(0.2)
 
 
 def _echo(conn: socket.socket, data: bytes) -> bytes:
@@ -41,10 +58,10 @@ def _echo(conn: socket.socket, data: bytes) -> bytes:
 def check(port: int) -> list[str]:
     problems = []
     deadline = time.monotonic() + 60
+    _probe(port, deadline)
     for size in SIZES:
         data = os.urandom(size)
         with _connect(port, deadline) as conn:
-            # QEMU's forward accepts before the board does: an echo that never comes is a failure.
             if _echo(conn, data) != data:
                 problems.append(f"{size} bytes did not come back intact")
     a, b = _connect(port, deadline), _connect(port, deadline)
