@@ -175,7 +175,8 @@ def targets() -> None:
 @click.option("--env", "env", multiple=True, metavar="K=V", help="Set a guest environment variable.")
 @click.option("--listen", multiple=True, metavar="ADDR:PORT",
               help="Preopen a listening TCP socket (host only); for a module importing wasi-ext:sockets, "
-                   "grant it binding to [tcp:|udp:]ADDR:PORTS instead (port 0: an ephemeral one).")
+                   "grant it binding to [tcp:|udp:]ADDR:PORTS instead (port 0: an ephemeral one; on a QEMU "
+                   "board the granted ports are forwarded from 127.0.0.1).")
 @click.option("--allow-connect", "allow_connect", multiple=True, metavar="[tcp:|udp:]HOST:PORTS",
               help="wasi-ext:sockets: let the module connect / send to HOST:PORTS (repeatable). HOST is an "
                    "address, a network (10.0.0.0/8, [fd00::/8]), * or a name (admits what its resolve "

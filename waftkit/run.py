@@ -11,7 +11,9 @@ and board descriptions; waftkit.cache), so running the same module again skips
 the compiler.
 
 Signal grants (`--grant`, waftkit/firmware/signal_grants.py) are build
-options of the program, as on a board.  A host run that grants POSIX signals
+options of the program, as on a board; so are a board's socket grants
+(`--listen`, `--allow-connect`, `--resolve`: docs/sockets.md), whose listening
+ports QEMU forwards from 127.0.0.1.  A host run that grants POSIX signals
 replaces `waft run` itself with the program (exec), so a signal sent to
 `waft run`'s process id, or a terminal's Ctrl-C, reaches the program exactly
 once, as sent.
@@ -163,16 +165,22 @@ def compiled_module(data: bytes, target: Target, options: RunOptions, name: str,
 
 def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) -> int:
     """Link a firmware with the options baked in, run it (QEMU or pyOCD), pass its output through."""
-    if options.listen or options.allow_connect or options.resolve:
-        raise TargetError(f"--listen/--allow-connect/--resolve: {target.name} runs no Wasm sockets yet "
-                          "(WASI sockets answer ENOTSOCK there; docs/sockets.md)")
+    decoded = decode_module(data)
+    sockets = embedding.uses_sockets(decoded)
+    if (options.listen or options.allow_connect or options.resolve) and not sockets:
+        raise LinkError(f"--listen/--allow-connect/--resolve: {name} imports nothing of wasi-ext:sockets, "
+                        f"and {target.name} preopens no sockets for p1 modules")
     # -icount: one instruction per ns of virtual time, so timers and the clock agree whatever the host's load.
     counting = {"instruction_count": True} if options.icount else {}
+    if sockets and options.runner in (None, "qemu"):
+        counting["forwards"] = board_forwards(options.listen)  # QEMU's user network; a real board has its own
     runner = get_runner(target, options.runner, probe=options.probe, **counting)
     module = compiled_module(data, target, options, name)
-    decoded = decode_module(data)
     defines = embedding.main_defines(decoded, target, options.memory_cap_pages, options.max_threads,
                                      options.grants, PREFIX)
+    if sockets:
+        embedding.check_board_sockets(decoded, target)
+        defines.append(embedding.socket_options_define(options.listen, options.allow_connect, options.resolve))
     threads = embedding.thread_defines(target, options.max_threads) if embedding.uses_threads(decoded) else None
     with tempfile.TemporaryDirectory(prefix="waft-run-") as tmp:
         dirs = [wasi_firmware.parse_dir(d) for d in options.dirs]
@@ -181,7 +189,7 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
             target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", Path(tmp) / "program.elf",
             prefix=PREFIX, build_dir=Path(tmp), runtime_dir=cache_dir(),
             args=[name, *options.args], env=options.env, dirs=dirs, defines=defines, thread_defines=threads,
-            signals=embedding.uses_signals(decoded), extra_sources=regions)
+            signals=embedding.uses_signals(decoded), sockets=sockets, extra_sources=regions)
         stdin = _console_input(wasi_firmware.console_end_of_input(target))
         try:
             result = runner.run(elf, stdin=stdin)
@@ -196,6 +204,41 @@ def run_on_board(data: bytes, target: Target, options: RunOptions, name: str) ->
         raise TargetError(f"{name} on {target.name}: no exit within {runner.timeout:.0f} s "
                           f"({runner.name} runner)")
     return result.returncode
+
+
+# Most ports one --listen grant may forward from the host to a board.
+MAX_FORWARDED_PORTS = 16
+
+
+def board_forwards(listen: list[str]) -> tuple:
+    """QEMU port forwards for a board's --listen grants: host 127.0.0.1:PORT to the board's PORT.
+
+    Each grant with fixed ports (one, or a range of at most MAX_FORWARDED_PORTS)
+    is forwarded port for port, TCP and/or UDP as the grant says; `*` and 0
+    forward nothing (the host cannot know which port the module will take).
+    The board gets a NIC even with no forward, so it can connect out.
+    """
+    from waftkit.firmware.socket_grants import SocketGrantError, check_grant
+    from waftkit.runners.qemu import PortForward
+
+    forwards = []
+    for spec in listen:
+        try:
+            check_grant(spec, "--listen")
+        except SocketGrantError as exc:
+            raise LinkError(str(exc)) from None
+        protocols = [spec[:3]] if spec.startswith(("tcp:", "udp:")) else ["tcp", "udp"]
+        ports = spec.rpartition(":")[2]
+        if ports == "*":
+            continue
+        low, _, high = ports.partition("-")
+        low_port, high_port = int(low), int(high or low)
+        if high_port - low_port >= MAX_FORWARDED_PORTS:
+            raise LinkError(f"--listen {spec}: a board forwards at most {MAX_FORWARDED_PORTS} ports per grant "
+                            "from the host; name the ports the module listens on")
+        for port in range(max(low_port, 1), high_port + 1):
+            forwards += [PortForward(port, port, protocol) for protocol in protocols]
+    return tuple(forwards)
 
 
 def _console_input(end: bytes = b""):

@@ -42,6 +42,7 @@ GROUPS: dict[str, str] = {
     "footprint": "bench.metrics.footprint",
     "compile": "bench.metrics.compile_time",
     "shared_memory": "bench.metrics.shared_memory",
+    "sockets": "bench.metrics.sockets",
 }
 
 

@@ -69,6 +69,8 @@ static void from_native(const native_addr *n, waft_sock_addr *a) {
     }
 }
 
+uint16_t waft_sock_port_start(void) { return 0; /* the host's stack is the kernel's, always up */ }
+
 uint16_t waft_sock_port_open(uint8_t family, uint8_t protocol, bool nonblock, int32_t *handle) {
     int type = (protocol == WAFT_SOCKETS_TCP ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0);
     int fd = socket(family == 6 ? AF_INET6 : AF_INET, type, 0);

@@ -19,6 +19,9 @@
 
 #include "waft_sockets.h"
 
+/* Bring the stack up before the module runs (a board: the NIC and its
+ * address); 0, or an errno after saying why on the error console. */
+uint16_t waft_sock_port_start(void);
 /* family: 4 or 6; protocol: WAFT_SOCKETS_TCP or WAFT_SOCKETS_UDP. */
 uint16_t waft_sock_port_open(uint8_t family, uint8_t protocol, bool nonblock, int32_t *handle);
 /* The family (4/6) and protocol of an open socket. */

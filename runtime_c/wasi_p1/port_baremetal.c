@@ -18,7 +18,9 @@
  * HANDLE_BASE up is an open RAM-filesystem node (a slot of `opens`, which
  * keeps the node and the file position).  Each function is in its own
  * section (-ffunction-sections), so a module that never opens a file links
- * none of the filesystem.
+ * none of the filesystem.  Handles from WAFT_NET_HANDLE_BASE up are sockets
+ * of the board's network port (runtime_c/sockets/lwip/port_lwip.c), which
+ * every function here hands over (is_net below).
  */
 #include "port_baremetal.h"
 
@@ -73,6 +75,37 @@ static void fs_unlock(const bool *held) {
 #pragma weak waft_ramfs_readdir
 #pragma weak waft_ramfs_retain
 #pragma weak waft_ramfs_release
+
+/* The network port (runtime_c/sockets/lwip/port_lwip.c) replaces these weak
+ * definitions in firmware that opens sockets.  Without it no handle reaches
+ * WAFT_NET_HANDLE_BASE, so they are never called; they are definitions, not
+ * weak references, so that the stack analysis (waftkit/firmware/stack_usage.py)
+ * sees a bounded callee either way. */
+__attribute__((weak)) uint16_t waft_net_close(int32_t host) { (void)host; return WAFT_WASI_ERRNO_BADF; }
+__attribute__((weak)) uint8_t waft_net_filetype(int32_t host) { (void)host; return WAFT_WASI_FILETYPE_UNKNOWN; }
+__attribute__((weak)) uint16_t waft_net_fdflags(int32_t host, uint16_t *fdflags) {
+    (void)host, (void)fdflags;
+    return WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) uint16_t waft_net_set_fdflags(int32_t host, uint16_t fdflags) {
+    (void)host, (void)fdflags;
+    return WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) uint16_t waft_net_readv(int32_t host, const wasi_iov *iov, int n, size_t *done) {
+    (void)host, (void)iov, (void)n, (void)done;
+    return WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) uint16_t waft_net_writev(int32_t host, const wasi_iov *iov, int n, size_t *done) {
+    (void)host, (void)iov, (void)n, (void)done;
+    return WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) void waft_net_poll(wasi_pollfd *p) {
+    p->ready = true;
+    p->error = WAFT_WASI_ERRNO_BADF;
+}
+__attribute__((weak)) void waft_net_service(void) {}
+
+static bool is_net(int32_t host) { return host >= WAFT_NET_HANDLE_BASE; }
 
 uint64_t waft_wasi_epoch_ns;
 uint32_t waft_wasi_build_seed[4];
@@ -156,6 +189,7 @@ void wasi_port_stdio(int i, int32_t *host, uint8_t *filetype, bool *seekable) {
 }
 
 uint16_t wasi_port_close(int32_t host) {
+    if (is_net(host)) return waft_net_close(host);
     FS_LOCK();
     if (is_console(host)) return 0;
     open_node *o = open_of(host);
@@ -168,6 +202,7 @@ uint16_t wasi_port_close(int32_t host) {
 void wasi_port_dir_stream_close(void *stream) { (void)stream; /* readdir keeps no stream here */ }
 
 uint16_t wasi_port_fdflags(int32_t host, uint16_t *fdflags) {
+    if (is_net(host)) return waft_net_fdflags(host, fdflags);
     FS_LOCK();
     open_node *o = open_of(host);
     *fdflags = o == NULL ? 0 : (uint16_t)((o->append ? WAFT_WASI_FDFLAGS_APPEND : 0) | o->sync);
@@ -175,6 +210,7 @@ uint16_t wasi_port_fdflags(int32_t host, uint16_t *fdflags) {
 }
 
 uint16_t wasi_port_set_fdflags(int32_t host, uint16_t fdflags) {
+    if (is_net(host)) return waft_net_set_fdflags(host, fdflags);
     FS_LOCK();
     /* RAM is always in sync; NONBLOCK changes nothing for files, and the
      * console reads what is there once a byte arrived anyway. */
@@ -192,9 +228,9 @@ uint16_t wasi_port_set_fdflags(int32_t host, uint16_t fdflags) {
 
 uint16_t wasi_port_filestat(int32_t host, wasi_filestat *out) {
     FS_LOCK();
-    if (is_console(host)) {
+    if (is_console(host) || is_net(host)) {
         memset(out, 0, sizeof *out);
-        out->filetype = WAFT_WASI_FILETYPE_CHARACTER_DEVICE;
+        out->filetype = is_net(host) ? waft_net_filetype(host) : WAFT_WASI_FILETYPE_CHARACTER_DEVICE;
         out->nlink = 1;
         return 0;
     }
@@ -250,6 +286,7 @@ uint16_t wasi_port_readv(int32_t host, const wasi_iov *iov, int n, size_t *done)
         }
         return 0;
     }
+    if (is_net(host)) return waft_net_readv(host, iov, n, done);
     if (is_console(host)) return WAFT_WASI_ERRNO_BADF;
     FS_LOCK();
     open_node *o = open_of(host);
@@ -265,6 +302,7 @@ uint16_t wasi_port_writev(int32_t host, const wasi_iov *iov, int n, size_t *done
         for (int i = 0; i < n; i++) *done += waft_console_write(host, iov[i].base, iov[i].len);
         return 0;
     }
+    if (is_net(host)) return waft_net_writev(host, iov, n, done);
     if (is_console(host)) return WAFT_WASI_ERRNO_BADF;
     FS_LOCK();
     open_node *o = open_of(host);
@@ -467,7 +505,9 @@ static bool poll_ready(wasi_pollfd *fds, int n) {
     bool any = false;
     for (int i = 0; i < n; i++) {
         wasi_pollfd *p = &fds[i];
-        if (p->want_write) {
+        if (is_net(p->host)) {
+            waft_net_poll(p);
+        } else if (p->want_write) {
             p->ready = true; /* console writes never wait for long */
         } else if (p->want_read && p->host == 0) {
             p->ready = waft_console_readable();
@@ -485,6 +525,7 @@ static bool poll_ready(wasi_pollfd *fds, int n) {
 static bool awaits_console(const wasi_pollfd *fds, int n) {
     for (int i = 0; i < n; i++) {
         if (fds[i].want_read && fds[i].host == 0) return true;
+        if (is_net(fds[i].host)) return true; /* sockets are polled too: look again each tick */
     }
     return false;
 }
@@ -493,6 +534,7 @@ uint16_t wasi_port_poll(wasi_pollfd *fds, int n, int64_t timeout_ns, bool *any) 
     waft_clock_start();
     uint64_t start = waft_clock_ns();
     for (;;) {
+        waft_net_service(); /* a network stack runs while the program waits */
         *any = poll_ready(fds, n);
         if (*any) return 0;
         uint64_t now = waft_clock_ns();

@@ -227,6 +227,23 @@ uint16_t wasi_port_sock_recv(int32_t host, const wasi_iov *iov, int n, uint16_t 
 uint16_t wasi_port_sock_send(int32_t host, const wasi_iov *iov, int n, size_t *len);
 uint16_t wasi_port_sock_shutdown(int32_t host, uint8_t how);
 
+/* Bare metal: sockets of a board's network port (runtime_c/sockets/lwip/
+ * port_lwip.c, linked only into firmware whose module imports
+ * wasi-ext:sockets).  Their handles start at WAFT_NET_HANDLE_BASE, above any
+ * console or file handle, and port_baremetal.c hands every p1 operation on
+ * such a handle to these (referred to weakly: without the network port no
+ * such handle exists).  waft_net_poll fills one subscription's result;
+ * waft_net_service lets the stack take received frames and run its timers. */
+#define WAFT_NET_HANDLE_BASE 1024
+uint16_t waft_net_close(int32_t host);
+uint8_t waft_net_filetype(int32_t host);
+uint16_t waft_net_fdflags(int32_t host, uint16_t *fdflags);
+uint16_t waft_net_set_fdflags(int32_t host, uint16_t fdflags);
+uint16_t waft_net_readv(int32_t host, const wasi_iov *iov, int n, size_t *done);
+uint16_t waft_net_writev(int32_t host, const wasi_iov *iov, int n, size_t *done);
+void waft_net_poll(wasi_pollfd *p);
+void waft_net_service(void);
+
 /* Host port only: the WASI errno for a POSIX errno value (port_posix.c's
  * table, shared with the sockets layer's host port). */
 uint16_t wasi_port_posix_errno(int host_errno);

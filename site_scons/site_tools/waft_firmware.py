@@ -29,6 +29,12 @@ the firmware as keywords, the regions' storage and grant tables are generated in
 `NAME_shm.c`/`NAME_shm.h` and the runtime gains the `regions` imports
 (docs/shared-memory.md).
 
+`peer=(function, protocol, guest_port)` is for a program that talks over the
+network (examples/tcp_echo): during `run`/`test` the function runs in a thread
+with the host port that reaches the program (127.0.0.1 only; a host program
+gets it as its last argument, a QEMU board listens on `guest_port` behind a
+forward) and returns the problems it found, which fail the test.
+
 Construction variables (SConstruct sets them from the command line):
     WAFT_RUNNER  "qemu" (default) or "pyocd": how `run`/`test` run board images.
                  pyocd flashes, resets and runs them through a debug probe and
@@ -101,11 +107,12 @@ def _size_action(target, source, env):
     return _check_size(Path(str(source[0])), env)
 
 
-def run_firmware(env, program: Path, run_args: tuple[str, ...] = (), icount: bool = False):
+def run_firmware(env, program: Path, run_args: tuple[str, ...] = (), icount: bool = False, forwards=None):
     """Run a firmware image the way its target runs (waftkit.runners: natively, QEMU or pyOCD).
 
     Returns the runner's RunResult; `run_args` go to a host program's command line;
-    `icount` makes QEMU's virtual time follow executed instructions (QEMU only).
+    `icount` makes QEMU's virtual time follow executed instructions (QEMU only);
+    `forwards` (waftkit.runners.qemu.PortForward) give a QEMU board a NIC with them.
     """
     from waftkit.runners.base import default_runner_name, get_runner
 
@@ -113,6 +120,8 @@ def run_firmware(env, program: Path, run_args: tuple[str, ...] = (), icount: boo
     probe = env.get("WAFT_PROBE") or None
     name = default_runner_name(board, probe, env.get("WAFT_RUNNER") or None)
     options = {"instruction_count": True} if icount and name == "qemu" else {}
+    if forwards is not None and name == "qemu":
+        options["forwards"] = tuple(forwards)
     runner = get_runner(board, name, probe=probe, **options)
     return runner.run(program, args=run_args)
 
@@ -131,12 +140,16 @@ def _run_action(check: bool, spec: dict):
                 copy = Path(scratch) / str(i)
                 shutil.copytree(host, copy)
                 dir_args += ["--dir", f"{copy}::{guest}"]
+            peer = _Peer(spec["peer"], env["WAFT_TARGET_INFO"]) if "peer" in spec else None
             try:
-                result = run_firmware(env, program, run_args=(*dir_args, *spec.get("run_args", ())),
-                                      icount=spec.get("icount", False))
+                result = run_firmware(env, program,
+                                      run_args=(*dir_args, *spec.get("run_args", ()), *(peer.args if peer else ())),
+                                      icount=spec.get("icount", False), forwards=peer.forwards if peer else None)
             except TargetError as exc:  # no emulator for this board, no probe...: one line, no traceback
                 sys.stderr.write(f"waft: error: {program.name}: {exc}\n")
                 return 1
+            finally:
+                peer_problems = peer.finish() if peer else []
         code, stdout, stderr = result.returncode, result.stdout, result.stderr
         sys.stdout.write(stdout)
         sys.stderr.write(stderr)
@@ -151,6 +164,7 @@ def _run_action(check: bool, spec: dict):
             problems.append(f"exit status {code}, expected {spec.get('exit', 0)}")
         if "stdout" in spec and stdout != spec["stdout"]:
             problems.append(f"output {stdout!r}, expected {spec['stdout']!r}")
+        problems += peer_problems
         name = program.name
         if problems:
             print(f"FAIL {name}: " + "; ".join(problems))
@@ -158,6 +172,49 @@ def _run_action(check: bool, spec: dict):
         print(f"PASS {name}")
         return 0
     return action
+
+
+class _Peer:
+    """A program's network peer during `run`/`test` (WaftFirmware's `peer`): a function run in a thread.
+
+    `spec` is (function, protocol, guest_port): the function gets the host
+    port that reaches the program (127.0.0.1 only) and returns a list of
+    problems (empty: it was satisfied).  A host program gets that port as its
+    last argument; a QEMU board listens on `guest_port` and QEMU forwards the
+    host port to it.
+    """
+
+    def __init__(self, spec, board) -> None:
+        import socket
+        import threading
+
+        function, protocol, guest_port = spec
+        kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.args: tuple[str, ...] = (str(self.port),) if board.is_host else ()
+        self.forwards = None
+        if not board.is_host:
+            from waftkit.runners.qemu import PortForward
+
+            self.forwards = (PortForward(self.port, guest_port, protocol),)
+        self.problems: list[str] = []
+
+        def run() -> None:
+            try:
+                self.problems = list(function(self.port))
+            except Exception as exc:  # the peer's own failure is the test's failure, said in one line
+                self.problems = [f"peer: {type(exc).__name__}: {exc}"]
+
+        self.thread = threading.Thread(target=run, name="waft-peer", daemon=True)
+        self.thread.start()
+
+    def finish(self, timeout: float = 30) -> list[str]:
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            return ["peer: still running after the program ended"]
+        return self.problems
 
 
 def _flash_action(target, source, env):
@@ -177,7 +234,7 @@ def _flash_action(target, source, env):
 
 
 def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtime=None,
-                   run_args=(), run_dirs=(), icount=False, **overrides):
+                   run_args=(), run_dirs=(), icount=False, peer=None, **overrides):
     link, _ = _aot()
     fw_env = env.Clone(**overrides) if overrides else env
     objects = []
@@ -208,6 +265,8 @@ def _waft_firmware(env, name, sources, expect_stdout=None, expect_exit=0, runtim
     spec = {"exit": expect_exit, "run_args": tuple(run_args), "dirs": tuple(run_dirs), "icount": icount}
     if expect_stdout is not None:
         spec["stdout"] = expect_stdout
+    if peer is not None:
+        spec["peer"] = tuple(peer)
     # One alias per firmware and verb (its action sees only that firmware), gathered
     # under the plain verb: `scons run` runs them all, `scons run-hello` one.
     stem = Path(name).stem

@@ -25,20 +25,21 @@ def _runtime_build():
     return waftkit.firmware.runtime
 
 
-def _waft_runtime(env, extra_sources=(), defines=()):
+def _waft_runtime(env, extra_sources=(), defines=(), cflags=()):
     """The runtime library node for this environment's target (memoised per environment).
 
     `extra_sources` (the WASI runtime, say) are archived with the core;
-    `defines` ("NAME" or "NAME=VALUE") apply to every runtime source.
+    `defines` ("NAME" or "NAME=VALUE") apply to every runtime source, and so
+    do `cflags` (include folders an extra source needs: lwIP's).
     """
-    key = ("WAFT_RUNTIME_NODE", tuple(str(s) for s in extra_sources), tuple(defines))
+    key = ("WAFT_RUNTIME_NODE", tuple(str(s) for s in extra_sources), tuple(defines), tuple(cflags))
     cached = env.get("_WAFT_RUNTIME_CACHE", {})
     if key in cached:
         return cached[key]
     rb = _runtime_build()
     target = env["WAFT_TARGET_INFO"]
     rt_env = env.Clone()
-    rt_env.Replace(CFLAGS=rb.runtime_cflags(target, defines), CPPPATH=[])
+    rt_env.Replace(CFLAGS=[*rb.runtime_cflags(target, defines), *cflags], CPPPATH=[])
     build = env.Dir("$WAFT_BUILD_DIR").Dir("runtime")
     sources = [Path(s) for s in rb.runtime_sources(target)] + [Path(str(s)) for s in extra_sources]
     # One library per source set: the plain core and the core with WASI differ.

@@ -28,6 +28,12 @@ generated into the firmware).  Construction variables:
                         them: ["usr1", "tick=timer:0@on_tick", "bell=soft:0"] (default
                         none: every line answers notcapable; `@export` binds the line
                         to that export, whose vector then calls it directly)
+
+Sockets: a module that imports `wasi-ext:sockets` reaches what `listen=` and
+`allow_connect=` grant (the grammar of `waft run --listen/--allow-connect`,
+docs/sockets.md): on the host they go on the program's command line, on a
+board (mps2-an386: lwIP) they are fixed in the firmware, whose runtime then
+carries lwIP.  `peer=` is WaftFirmware's (a network peer for `test`).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import sys
 from pathlib import Path
 
 import SCons.Action
+import SCons.Errors
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "prog"
@@ -90,6 +97,16 @@ def _write_main_config(target, source, env):
             print(f"waft: error: {wasm.name} imports wasi-ext:shared-memory: declare its regions "
                   f"(WAFT_SHM_REGIONS) and grant them to {PREFIX} (WAFT_SHM_GRANTS=['{PREFIX}=NAME'])")
             return 1
+        if embedding.uses_sockets(module):
+            if not (env.get("WAFT_SOCKET_LISTEN") or env.get("WAFT_SOCKET_CONNECT")):
+                # The runtime carries the sockets layer (and a board lwIP) only for a firmware granted some.
+                print(f"waft: error: {wasm.name} imports wasi-ext:sockets: give WaftWasiFirmware listen= or "
+                      "allow_connect= grants (without any, every socket call would be acces)")
+                return 1
+            if not board.is_host:
+                embedding.check_board_sockets(module, board)
+                defines.append(embedding.socket_options_define(env.get("WAFT_SOCKET_LISTEN", []),
+                                                               env.get("WAFT_SOCKET_CONNECT", [])))
     except (AotError, GrantError) as error:
         print(f"waft: error: {error}".replace("--grant ", "WAFT_SIGNAL_GRANTS: "))
         return 1
@@ -130,8 +147,25 @@ def _regions_runtime(env):
     return [RUNTIME_DIR / "shm" / "ext_regions.c"] if env.get("WAFT_SHM_REGIONS") else []
 
 
+def _sockets_runtime(board, listen, allow_connect):
+    """(extra sources, cflags) of the sockets layer for `board` when the firmware is granted any, else empty.
+
+    Grants are checked here (SocketGrantError: one line); a board's runtime
+    then carries lwIP in place of the "no sockets" answers.
+    """
+    from waftkit.firmware import embedding, socket_grants
+
+    for spec in listen:
+        socket_grants.check_grant(spec, "--listen")
+    for spec in allow_connect:
+        socket_grants.check_grant(spec, "--allow-connect")
+    if not (listen or allow_connect):
+        return [], []
+    return embedding.socket_sources(board), embedding.socket_cflags(board)
+
+
 def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console="semihost",
-                        expect_stdout=None, expect_exit=0, icount=False):
+                        expect_stdout=None, expect_exit=0, icount=False, listen=(), allow_connect=(), peer=None):
     wasi, baremetal = _aot()
     from aot.errors import TargetError
 
@@ -146,10 +180,18 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
     module = [n for n in fw_env.Object(PREFIX, wasm) if str(n).endswith(fw_env["OBJSUFFIX"])]
     header = fw_env.File(PREFIX + ".h")
     fw_env.Prepend(CPPPATH=[header.dir])  # the mains include the module's header as "prog.h"
+    fw_env["WAFT_SOCKET_LISTEN"] = list(listen)
+    fw_env["WAFT_SOCKET_CONNECT"] = list(allow_connect)
     main_config = fw_env.Command("waft_main_config.h", wasm,
                                  SCons.Action.Action(_write_main_config, "generating $TARGET",
                                                      varlist=["WAFT_MAX_THREADS", "WAFT_MAX_PAGES",
-                                                              "WAFT_SIGNAL_GRANTS", "WAFT_SHM_REGIONS"]))
+                                                              "WAFT_SIGNAL_GRANTS", "WAFT_SHM_REGIONS",
+                                                              "WAFT_SOCKET_LISTEN", "WAFT_SOCKET_CONNECT"]))
+    try:
+        socket_sources, socket_flags = _sockets_runtime(board, list(listen), list(allow_connect))
+    except (TargetError, ValueError) as error:  # no network port here, or a grant that does not parse
+        print(f"waft: error: {name}: {error}")
+        raise SCons.Errors.StopError(str(error)) from None
     threads, thread_defines = _threads_runtime(board, int(fw_env["WAFT_MAX_THREADS"]))
     main_flags = ["-include", str(main_config[0].abspath)]
     argv = [Path(name).stem, *args]
@@ -161,12 +203,14 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
         main = main_env.Object("host_main", fw_env.File(str(wasi.WASI_DIR / "main" / "host_main.c")))
         fw_env.Depends(main, [header, main_config])
         runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads + _signals_runtime(board)
-                                  + _regions_runtime(env), defines=thread_defines)
-        run_args = [arg for e in env_items for arg in ("--env", e)] + ["--", *argv]
+                                  + socket_sources + _regions_runtime(env), defines=thread_defines)
+        grants = [arg for g in listen for arg in ("--listen", g)]
+        grants += [arg for g in allow_connect for arg in ("--allow-connect", g)]
+        run_args = grants + [arg for e in env_items for arg in ("--env", e)] + ["--", *argv]
         run_dirs = [(fw_env.Dir(h).srcnode().abspath, g) for h, g in dirs]
         return env.WaftFirmware(name, main + module, runtime=runtime, run_args=run_args, WAFT_PRINTF_FLOAT=False,
                                 run_dirs=run_dirs, expect_stdout=expect_stdout,
-                                expect_exit=expect_exit, icount=icount)
+                                expect_exit=expect_exit, icount=icount, peer=peer)
     seeds = [fw_env.Glob(f"{host}/*") for host, _guest in dirs]
     config = fw_env.Command("wasi_config.c", [wasm, *seeds],
                             SCons.Action.Action(_write_config, "generating $TARGET",
@@ -186,12 +230,15 @@ def _waft_wasi_firmware(env, name, wasm, args=(), environ=None, dirs=(), console
                 for src in baremetal.board_glue(board)]
     c_env.Depends(objects, [header, main_config])
     # The signals layer rides in the archive: only a module importing it links it.
-    runtime = env.WaftRuntime(extra_sources=wasi.runtime_sources(board) + threads + _signals_runtime(board)
-                              + _regions_runtime(env), defines=baremetal.runtime_defines() + thread_defines)
+    sources = wasi.runtime_sources(board) + threads + _signals_runtime(board) + _regions_runtime(env)
+    if socket_sources:  # lwIP and p1's socket calls in place of the port's "no sockets" answers
+        sources = [s for s in sources if s.name != baremetal.SOCKETLESS_PORT] + socket_sources
+    runtime = env.WaftRuntime(extra_sources=sources, defines=baremetal.runtime_defines() + thread_defines,
+                              cflags=socket_flags)
     # No float printf from the board's C library: the module's printf is inside the module, and the
     # firmware's only C is Waft's own.
     return env.WaftFirmware(name, objects + module, runtime=runtime, WAFT_PRINTF_FLOAT=False,
-                            expect_stdout=expect_stdout, expect_exit=expect_exit, icount=icount)
+                            expect_stdout=expect_stdout, expect_exit=expect_exit, icount=icount, peer=peer)
 
 
 def generate(env) -> None:

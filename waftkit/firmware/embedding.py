@@ -57,10 +57,11 @@ _SIGNAL_SOURCES = {
     "host": tuple(SIGNALS_DIR / f for f in ("lines.c", "dispatch.c", "ext_signals.c", "port_posix.c")),
     "cortex-m": tuple(SIGNALS_DIR / f for f in ("lines.c", "dispatch.c", "ext_signals.c", "port_cortexm.c")),
 }
-# The sockets layer, its grants and its network port, by target kind (boards: the
-# lwIP port, runtime_c/sockets/lwip/, is not wired to Wasm yet: docs/sockets.md).
+# The sockets layer, its grants and its network port, by target kind (Cortex-M
+# boards with a NIC: lwIP, whose sources waftkit/firmware/lwip.py adds).
 _SOCKET_SOURCES = {
     "host": tuple(SOCKETS_DIR / f for f in ("ext_sockets.c", "grants.c", "port_posix.c")),
+    "cortex-m": tuple(SOCKETS_DIR / f for f in ("ext_sockets.c", "grants.c")),
 }
 # The interrupt stack of a board whose firmware may run immediate Wasm
 # handlers on it: WAFT_STACK_MARGIN (2 KiB) below the limit, plus 6 KiB for
@@ -102,12 +103,50 @@ def uses_regions(module: Module) -> bool:
 
 
 def socket_sources(target: Target) -> list[Path]:
-    """The runtime sources a module importing wasi-ext:sockets adds for `target`."""
+    """The runtime sources a module importing wasi-ext:sockets adds for `target`.
+
+    On a board: the sockets layer, lwIP, the NIC's driver and the lwIP port
+    (compile them with `socket_cflags`); TargetError for a board without a NIC.
+    """
     sources = _SOCKET_SOURCES.get(target.kind)
     if sources is None:
         raise TargetError(f"sockets: target '{target.name}' has no network port for Wasm yet "
                           f"({target.kind}; ports: {', '.join(_SOCKET_SOURCES)}; docs/sockets.md)")
-    return list(sources)
+    if target.is_host:
+        return list(sources)
+    from waftkit.firmware import lwip
+
+    return [*sources, *lwip.wasm_sources(target)]
+
+
+def check_board_sockets(module: Module, target: Target) -> None:
+    """TargetError, in one line, for sockets a board's firmware cannot give this module.
+
+    lwIP runs NO_SYS, driven by the calling thread: one thread at a time may
+    be inside it, so a board firmware with threads gets no sockets.
+    """
+    if not target.is_host and uses_sockets(module) and uses_threads(module):
+        raise TargetError(f"sockets: on {target.name} lwIP runs in one thread (NO_SYS), and this module also "
+                          "uses threads; use sockets from a module without threads on a board")
+
+
+def socket_cflags(target: Target) -> list[str]:
+    """Extra compiler flags for `socket_sources` (a board's lwIP headers and options)."""
+    if target.is_host:
+        return []
+    from waftkit.firmware import lwip
+
+    return lwip.cflags(target)
+
+
+def socket_options_define(listen=(), allow_connect=(), resolve=()) -> str:
+    """WAFT_MAIN_SOCKET_OPTIONS for a board's main: the grants and name table fixed at build time.
+
+    The specs must have been checked (socket_grants.check_grant / check_host_entry).
+    """
+    items = [("--listen", v) for v in listen] + [("--allow-connect", v) for v in allow_connect]
+    items += [("--resolve", v) for v in resolve]
+    return "WAFT_MAIN_SOCKET_OPTIONS=" + " ".join(f"O({c_string(o)},{c_string(v)})" for o, v in items)
 
 
 def check_embeddable(module: Module, name: str) -> None:

@@ -33,6 +33,8 @@ CORE_FILES = (
     "netif/ethernet.c",
 )
 PORT_FILES = ("lan9118.c", "lwip_port.c")
+# The sockets layer's network port over lwIP, for Wasm modules (sockets_port.h, and p1's socket fds).
+WASM_PORT_FILES = ("port_lwip.c",)
 # Boards whose NIC the driver knows (the MPS2 images' LAN9118 under QEMU).
 BOARDS_WITH_NIC = ("mps2-an386", "mps2-an385")
 
@@ -57,6 +59,17 @@ def sources(target: Target) -> list[Path]:
     check_board(target)
     src = source_dir() / "src"
     return [src / f for f in CORE_FILES] + [PORT_DIR / f for f in PORT_FILES]
+
+
+def wasm_sources(target: Target) -> list[Path]:
+    """What a Wasm module's sockets add to a board's WASI runtime: lwIP, the driver, the port, p1's sock_*.
+
+    p1's generic sockets.c replaces port_baremetal_sockets.c (the "no sockets"
+    answers) in such a runtime: wasi_firmware.wasi_runtime leaves that one out.
+    """
+    from waftkit import wasi
+
+    return [*sources(target), *(PORT_DIR / f for f in WASM_PORT_FILES), wasi.WASI_DIR / "sockets.c"]
 
 
 def cflags(target: Target) -> list[str]:

@@ -70,11 +70,13 @@ def runtime_library(
     build_dir: Path,
     extra_sources: Iterable[Path | str] = (),
     defines: Sequence[str] = (),
+    cflags: Sequence[str] = (),
 ) -> Path:
     """Path of `libwaft.a` for `target`, building it unless an identical one exists.
 
     `extra_sources` are C files compiled and archived with the runtime;
-    `defines` are `NAME` or `NAME=VALUE` strings passed as `-D`.
+    `defines` are `NAME` or `NAME=VALUE` strings passed as `-D`; `cflags`
+    more flags after those (include folders an extra source needs: lwIP's).
     """
     port_dir(target)  # fail early, with the message, for kinds without a port
     extra = [Path(p).resolve() for p in extra_sources]
@@ -82,7 +84,7 @@ def runtime_library(
         if not path.is_file():
             raise FileNotFoundError(f"runtime source {path} does not exist")
     sources = runtime_sources(target) + extra
-    cflags = runtime_cflags(target, defines)
+    cflags = [*runtime_cflags(target, defines), *cflags]
     # Sources from different folders may share a name (port.c): number the objects.
     objects = [f"{i:02d}_{src.stem}.o" for i, src in enumerate(sources)]
 

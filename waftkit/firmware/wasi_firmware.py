@@ -43,6 +43,8 @@ from waftkit.firmware.ramfs_image import c_string, render_c, seed_entries
 from waftkit.firmware.runtime import port_define, runtime_library
 
 MAIN_SOURCE = wasi.WASI_DIR / "baremetal_main.c"
+# The bare-metal port's answer to sockets when the firmware has no network port.
+SOCKETLESS_PORT = "port_baremetal_sockets.c"
 CONFIG_NAME = "wasi_config.c"
 # Weak defaults of the board hooks (no RNG, no unique ID, no RTC), for every core.
 BOARD_DEFAULTS = TARGETS_DIR / "common" / "board_default.c"
@@ -258,23 +260,30 @@ def firmware_cflags(target: Target, *, prefix: str, header: Path, console: str =
 
 
 def wasi_runtime(target: Target, build_dir: Path, thread_defines: Sequence[str] | None = None,
-                 signals: bool = False) -> Path:
+                 signals: bool = False, sockets: bool = False, socket_defines: Sequence[str] = ()) -> Path:
     """libwaft.a with the WASI runtime for a board (cached by runtime_build).
 
     With `thread_defines` (waftkit.firmware.embedding.thread_defines), the
     thread layer and the kernel are in it too, sized by them.  With `signals`
     the signals layer and its port: only for modules that import it, since its
-    port takes over the vector table.
+    port takes over the vector table.  With `sockets` the sockets layer and
+    lwIP (docs/sockets.md), in place of the port's "no sockets" answers;
+    `socket_defines` size or configure them (lwipopts.h, port_lwip.c).
     """
     _require_board(target)
     sources = wasi.runtime_sources(target)
     defines = runtime_defines()
+    flags: list[str] = []
     if signals:
         sources += embedding.signal_sources(target)
     if thread_defines is not None:
         sources += embedding.thread_sources(target)
         defines += list(thread_defines)
-    return runtime_library(target, build_dir, extra_sources=sources, defines=defines)
+    if sockets:
+        sources = [s for s in sources if s.name != SOCKETLESS_PORT] + embedding.socket_sources(target)
+        flags = embedding.socket_cflags(target)
+        defines += list(socket_defines)
+    return runtime_library(target, build_dir, extra_sources=sources, defines=defines, cflags=flags)
 
 
 def link_firmware(target: Target, module_object: Path, module_header: Path, output: Path, *, prefix: str,
@@ -283,13 +292,15 @@ def link_firmware(target: Target, module_object: Path, module_header: Path, outp
                   runtime_dir: Path | None = None, map_file: Path | None = None,
                   epoch_ns: int | None = None, seed: bytes | None = None,
                   thread_defines: Sequence[str] | None = None, signals: bool = False,
+                  sockets: bool = False, socket_defines: Sequence[str] = (),
                   printf_float: bool = False, extra_sources: Sequence[Path] = ()) -> Path:
     """Link a compiled WASI module (object + header from aot.compiler) into firmware `output`.
 
     `build_dir` receives the generated configuration; `runtime_dir` (default:
     build_dir) holds the cached runtime library.  A module with threads needs
     `thread_defines`, one that imports wasi-ext:signals `signals` (and both
-    embedding.main_defines among `defines`).  Raises
+    embedding.main_defines among `defines`), one that imports wasi-ext:sockets
+    `sockets` (and embedding.socket_options_define among `defines`).  Raises
     TargetError when a step fails.
 
     `printf_float` links the C library's float printf (link.printf_float_flags).
@@ -298,7 +309,7 @@ def link_firmware(target: Target, module_object: Path, module_header: Path, outp
     C code of your own that prints floats joins the link.
     """
     sources = firmware_sources(target, build_dir, args=args, env=env, dirs=dirs, epoch_ns=epoch_ns, seed=seed)
-    library = wasi_runtime(target, Path(runtime_dir or build_dir), thread_defines, signals)
+    library = wasi_runtime(target, Path(runtime_dir or build_dir), thread_defines, signals, sockets, socket_defines)
     cflags = firmware_cflags(target, prefix=prefix, header=Path(module_header), console=console, defines=defines)
     return link_mod.link(target, [*sources, *extra_sources, module_object, library], output, map_file=map_file,
                          cflags=cflags, printf_float=printf_float)

@@ -57,9 +57,11 @@ class QemuRunner(Runner):
 
     name = "qemu"
 
-    def __init__(self, target: Target, *, instruction_count: bool = False, **options) -> None:
+    def __init__(self, target: Target, *, instruction_count: bool = False,
+                 forwards: tuple[PortForward, ...] | None = None, **options) -> None:
         super().__init__(target, **options)
         self.instruction_count = instruction_count
+        self.forwards = forwards  # a NIC with these forwards (None: no NIC)
 
     @classmethod
     def unavailable(cls, target: Target, probe: str | None) -> str | None:
@@ -69,7 +71,7 @@ class QemuRunner(Runner):
 
     def _execute(self, program: Path, args: tuple[str, ...], stdin: Stdin) -> RunResult:
         return run_elf(self.target, program, timeout=self.timeout, stdin=stdin,
-                       instruction_count=self.instruction_count)
+                       instruction_count=self.instruction_count, forwards=self.forwards)
 
 
 def qemu_command(target: Target, elf: Path, *, instruction_count: bool = False,
@@ -111,12 +113,14 @@ def qemu_command(target: Target, elf: Path, *, instruction_count: bool = False,
 
 
 def run_elf(target: Target, elf: Path, *, timeout: float = DEFAULT_TIMEOUT,
-            stdin: Stdin = None, instruction_count: bool = False, idle_sleeps: bool = True) -> RunResult:
+            stdin: Stdin = None, instruction_count: bool = False, idle_sleeps: bool = True,
+            forwards: tuple[PortForward, ...] | None = None) -> RunResult:
     """Boot `elf` under QEMU and wait for it to exit through semihosting.
 
     `timeout` is in CPU seconds; `stdin` is what the program reads from its
     semihosting console (none: EOF).
     """
-    cmd = qemu_command(target, elf, instruction_count=instruction_count, idle_sleeps=idle_sleeps)
+    cmd = qemu_command(target, elf, instruction_count=instruction_count, idle_sleeps=idle_sleeps,
+                       forwards=forwards)
     proc = run_with_cpu_budget(cmd, timeout, stdin=stdin)
     return RunResult(proc.returncode, text(proc.stdout), text(proc.stderr), cmd, timed_out=proc.timed_out)

@@ -36,6 +36,13 @@
 #define LWIP_DNS 0
 #define LWIP_IGMP 0
 #define LWIP_TCP_KEEPALIVE 1
+#define SO_REUSE 1               /* set-reuse-address: rebind a port whose old connections linger */
+/* No IP fragmentation on output: TCP never needs it (its segments fit the
+ * MSS) and it would add ip4_frag's frame to every send's stack depth, which
+ * runs in the Wasm code's stack margin (tests/sockets/test_sockets_stack_usage.py);
+ * a UDP datagram larger than one frame is `msgsize`.  Reassembly of incoming
+ * fragments stays on: it runs on the network stack. */
+#define IP_FRAG 0
 #define LWIP_NETIF_STATUS_CALLBACK 0
 #define LWIP_NETIF_LINK_CALLBACK 0
 

@@ -79,6 +79,8 @@ extern waft_shm EMBED_M(__shm);
 /* ---- sockets (wasi-ext:sockets, runtime_c/sockets) ----------------------
  *   WAFT_MAIN_IMPORTS_EXT_SOCKETS=member      the module imports wasi-ext:sockets/sockets;
  *   WAFT_MAIN_IMPORTS_EXT_NAME_LOOKUP=member  ... or name-lookup: both point at `sockets`.
+ *   WAFT_MAIN_SOCKET_OPTIONS                  a board's grants, fixed at build time:
+ *       O("--listen", "tcp:*:7") O("--allow-connect", "udp:10.0.2.2:9000") ...
  * The host main hands its --allow-connect / --listen / --resolve options to
  * embed_sockets_option; the grants and name table are static arrays. */
 #if defined(WAFT_MAIN_IMPORTS_EXT_SOCKETS) || defined(WAFT_MAIN_IMPORTS_EXT_NAME_LOOKUP)
@@ -86,6 +88,7 @@ extern waft_shm EMBED_M(__shm);
 #include <string.h>
 
 #include "../../sockets/waft_sockets.h"
+uint16_t waft_sock_port_start(void); /* runtime_c/sockets/sockets_port.h */
 #ifndef WAFT_MAIN_SOCKET_GRANTS_MAX
 #define WAFT_MAIN_SOCKET_GRANTS_MAX 32
 #endif
@@ -508,8 +511,22 @@ static int embed_start(void) {
     }
 #endif
 #if defined(WAFT_MAIN_USES_SOCKETS)
+#if defined(WAFT_MAIN_SOCKET_OPTIONS)
+    /* A board's grants and name table, fixed when the firmware was built:
+     * O("--listen", "tcp:*:7") ... (parsed here as the host main parses its argv). */
+#define O(option, value)                                                                                      \
+    {                                                                                                         \
+        static char text[] = value;                                                                           \
+        if (embed_sockets_option(option, text) < 0) return -1;                                                \
+    }
+    WAFT_MAIN_SOCKET_OPTIONS
+#undef O
+#endif
     waft_sockets_init(&sockets, &ctx, socket_connect, socket_connect_count, socket_listen, socket_listen_count,
                       socket_hosts, socket_host_count);
+    if (waft_sock_port_start() != 0) {
+        return -1; /* the port said why */
+    }
 #endif
     return 0;
 }
