@@ -1,0 +1,186 @@
+"""`waft bsp` (waftkit/firmware/bsp.py): the drop-in a vendor's Make or CMake project links (docs/bsp.md).
+
+Built once per module through the real CLI, then: the manifest tells the
+truth about every file, libwaft.a holds only what the modules import and
+never the vector table, SysTick or the UART unless --with-startup, bad input
+is one line with nothing written, and the two example projects
+(examples/bsp_make, examples/bsp_cmake: the vendor's own startup, vector
+table and HAL in examples/bsp_vendor) build with make and cmake and run the
+hello and control-loop modules under QEMU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aot import abi
+from aot.targets import load_target
+from waftkit.runners.qemu import run_elf
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / "build" / "tests" / "lts" / "bsp"
+TARGET = "mps2-an386"
+EXPECTED_STDOUT = ("vendor BSP: Waft ABI version 1\n"
+                   "pid: settled at 59.62 (setpoint 60.00): ok\n"
+                   "Hello from WebAssembly, Waft!\n"
+                   "hello: exit status 0\n")
+
+# Symbols that belong to the vendor's startup and HAL: a drop-in without --with-startup defines none.
+VENDOR_OWNED = ("Reset_Handler", "SysTick_Handler", "__isr_vector", "HardFault_Handler",
+                "waft_board_uart_init", "waft_board_uart_putc", "waft_console_write", "waft_clock_ns", "_sbrk")
+
+
+def _waft(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "waftkit.cli", *args], capture_output=True, text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"waft {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+@pytest.fixture(scope="module")
+def wasm() -> dict[str, Path]:
+    clang = _tool("clang")
+    BUILD.mkdir(parents=True, exist_ok=True)
+    hello, pid = BUILD / "hello.wasm", BUILD / "pid.wasm"
+    small = ["-Wl,-z,stack-size=8192", "-Wl,--initial-memory=65536"]
+    subprocess.run([clang, "--target=wasm32-wasi", "--sysroot=/usr", "-O2", *small, "-o", str(hello),
+                    str(REPO / "examples" / "hello" / "hello.c")], check=True)
+    subprocess.run([clang, "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", *small, "-o", str(pid),
+                    str(REPO / "examples" / "control_loop" / "pid.c")], check=True)
+    return {"hello": hello, "pid": pid}
+
+
+@pytest.fixture(scope="module")
+def dropin(wasm) -> Path:
+    out = BUILD / "dropin"
+    _waft("bsp", str(wasm["hello"]), str(wasm["pid"]), "--target", TARGET, "--arg", "Waft", "-o", str(out))
+    return out
+
+
+def _defined(library: Path) -> set[str]:
+    nm = _tool("arm-none-eabi-nm")
+    text = subprocess.run([nm, "--defined-only", str(library)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1] for line in text.splitlines() if len(line.split()) == 3}
+
+
+def test_dropin_layout_and_manifest(dropin):
+    manifest = json.loads((dropin / "manifest.json").read_text())
+    assert manifest["abi_version"] == abi.ABI_VERSION
+    assert manifest["target"]["name"] == TARGET
+    assert manifest["compiler"]["cc"] == "arm-none-eabi-gcc" and manifest["compiler"]["llvm"]
+    assert manifest["runtime"]["features"] == ["core", "wasi_snapshot_preview1"]
+    assert [(m["prefix"], m["entry"]) for m in manifest["modules"]] == [("hello", "waft_run_hello"), ("pid", None)]
+    files = {str(p.relative_to(dropin)) for p in dropin.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(manifest["files"]) == files
+    for name, digest in manifest["files"].items():
+        assert hashlib.sha256((dropin / name).read_bytes()).hexdigest() == digest, name
+    for name in ("lib/libwaft.a", "lib/libhello.a", "lib/libpid.a", "include/waft.h", "include/hello.h",
+                 "include/pid.h", "include/waft_bsp.h", "include/port_baremetal.h", "waft_runtime.ld",
+                 "waft_bsp.cmake", "waft_bsp.mk"):
+        assert name in files
+
+
+def test_runtime_leaves_vector_table_systick_and_uart_to_the_vendor(dropin):
+    defined = _defined(dropin / "lib" / "libwaft.a")
+    assert not defined & set(VENDOR_OWNED)
+    assert abi.abi_version_symbol() in defined
+    assert "wasi_snapshot_preview1__fd_write" in defined
+    assert "waft_run_hello" in _defined(dropin / "lib" / "libhello.a")
+
+
+def test_with_startup_brings_waft_startup_and_board_glue(wasm):
+    out = BUILD / "dropin-startup"
+    _waft("bsp", str(wasm["hello"]), "--target", TARGET, "--with-startup", "-o", str(out))
+    defined = _defined(out / "lib" / "libwaft.a")
+    assert {"Reset_Handler", "SysTick_Handler", "__isr_vector", "waft_console_write", "waft_clock_ns"} <= defined
+    assert (out / "link.ld").is_file() and (out / "sections.ld").is_file()
+
+
+def test_runtime_has_only_what_the_modules_import(wasm):
+    out = BUILD / "dropin-core"
+    _waft("bsp", str(wasm["pid"]), "--target", TARGET, "-o", str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["runtime"]["features"] == ["core"]
+    defined = _defined(out / "lib" / "libwaft.a")
+    assert not any(s.startswith("wasi_snapshot_preview1__") for s in defined)
+    assert not (out / "include" / "port_baremetal.h").exists()
+
+
+def test_bad_input_is_one_line_and_leaves_the_output_alone(wasm, tmp_path):
+    out = tmp_path / "dropin"
+    _waft("bsp", str(wasm["pid"]), "--target", TARGET, "-o", str(out))
+    before = (out / "manifest.json").read_bytes()
+    junk = tmp_path / "junk.wasm"
+    junk.write_bytes(b"not wasm")
+    proc = _waft("bsp", str(wasm["pid"]), str(junk), "--target", TARGET, "-o", str(out), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr == f"waft: error: bsp: {junk}: malformed module: magic header not detected (offset 0x0)\n"
+    assert (out / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dropin", "junk.wasm"]  # no temporary folder left
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (["--target", "host"], 1, "target 'host' is host: waft bsp builds drop-ins for Cortex-M boards"),
+    (["--target", "nosuchboard"], 2, "nosuchboard"),
+    (["--target", TARGET, "--console", "uart"], 2, "--console picks Waft's console backend"),
+])
+def test_bad_usage_is_one_line(wasm, tmp_path, args, status, message):
+    proc = _waft("bsp", str(wasm["pid"]), "-o", str(tmp_path / "out"), *args, check=False)
+    assert proc.returncode == status
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("waft: error: ") and message in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_dropin(wasm, tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    proc = _waft("bsp", str(wasm["pid"]), "--target", TARGET, "-o", str(tmp_path), check=False)
+    assert proc.returncode == 1 and "is not a waft bsp output" in proc.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def _run_firmware(elf: Path) -> None:
+    result = run_elf(load_target(TARGET), elf, timeout=60)
+    assert result.returncode == 0, result.summary() + "\n" + result.stdout + result.stderr
+    assert result.stdout == EXPECTED_STDOUT
+
+
+@pytest.mark.qemu
+def test_make_example_builds_and_runs_under_qemu(dropin):
+    make = _tool("make")
+    build = BUILD / "make-build"
+    shutil.rmtree(build, ignore_errors=True)
+    proc = subprocess.run([make, "-C", str(REPO / "examples" / "bsp_make"), f"BSP={dropin}", f"BUILD={build}"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _run_firmware(build / "firmware.elf")
+
+
+@pytest.mark.qemu
+def test_cmake_example_builds_and_runs_under_qemu(dropin):
+    cmake = _tool("cmake")
+    build = BUILD / "cmake-build"
+    shutil.rmtree(build, ignore_errors=True)
+    source = REPO / "examples" / "bsp_cmake"
+    configure = subprocess.run([cmake, "-S", str(source), "-B", str(build), "--toolchain",
+                                str(source / "arm-none-eabi.cmake"), f"-DWAFT_BSP={dropin}"],
+                               capture_output=True, text=True)
+    assert configure.returncode == 0, configure.stdout + configure.stderr
+    proc = subprocess.run([cmake, "--build", str(build)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _run_firmware(build / "firmware.elf")
