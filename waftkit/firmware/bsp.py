@@ -301,11 +301,18 @@ def _compiler_versions(target: Target) -> dict[str, str]:
             "cc": target.cc, "cc_version": cc[1] if len(cc) > 1 else ""}
 
 
+def _check_replaceable(output: Path) -> None:
+    """BspError unless `output` is absent, an earlier drop-in, or holds no files (SCons makes the folders)."""
+    if not output.exists() or (output / MANIFEST).is_file():
+        return
+    if not output.is_dir() or any(p.is_file() or p.is_symlink() for p in output.rglob("*")):
+        raise BspError(f"{output} exists and is not a waft bsp output (no {MANIFEST}): choose another -o")
+
+
 def _publish(work: Path, output: Path) -> None:
     """Move the finished folder into place; a previous drop-in there is replaced, anything else refused."""
     if output.exists():
-        if not (output / MANIFEST).is_file():
-            raise BspError(f"{output} exists and is not a waft bsp output (no {MANIFEST}): choose another -o")
+        _check_replaceable(output)
         old = Path(tempfile.mkdtemp(prefix=f".{output.name}.old-", dir=output.parent))
         os.replace(output, old / output.name)
         os.replace(work, output)
@@ -329,8 +336,7 @@ def build_bsp(paths: Sequence[Path], target: Target, output: Path, build_dir: Pa
     if not paths:
         raise BspError("no modules given")
     output = Path(output).absolute()
-    if output.exists() and not (output / MANIFEST).is_file():
-        raise BspError(f"{output} exists and is not a waft bsp output (no {MANIFEST}): choose another -o")
+    _check_replaceable(output)
     planned = _plan(paths, options)
     modules = [m for m, _ in planned]
     output.parent.mkdir(parents=True, exist_ok=True)
