@@ -104,12 +104,34 @@ def test_runtime_leaves_vector_table_systick_and_uart_to_the_vendor(dropin):
     assert "waft_run_hello" in _defined(dropin / "lib" / "libhello.a")
 
 
-def test_with_startup_brings_waft_startup_and_board_glue(wasm):
+@pytest.fixture(scope="module")
+def startup_dropin(wasm) -> Path:
     out = BUILD / "dropin-startup"
-    _waft("bsp", str(wasm["hello"]), "--target", TARGET, "--with-startup", "-o", str(out))
-    defined = _defined(out / "lib" / "libwaft.a")
+    _waft("bsp", str(wasm["hello"]), "--target", TARGET, "--with-startup", "--arg", "Startup", "-o", str(out))
+    return out
+
+
+def test_with_startup_brings_waft_startup_and_board_glue(startup_dropin):
+    defined = _defined(startup_dropin / "lib" / "libwaft.a")
     assert {"Reset_Handler", "SysTick_Handler", "__isr_vector", "waft_console_write", "waft_clock_ns"} <= defined
-    assert (out / "link.ld").is_file() and (out / "sections.ld").is_file()
+    assert (startup_dropin / "link.ld").is_file() and (startup_dropin / "sections.ld").is_file()
+
+
+@pytest.mark.qemu
+def test_with_startup_a_bare_main_links_and_runs(startup_dropin):
+    """A project with no startup of its own: main() and the drop-in's link.ld are all it needs."""
+    target = load_target(TARGET)
+    main = BUILD / "startup_main.c"
+    main.write_text('#include "waft_bsp.h"\nint main(void) { return waft_run_hello(); }\n')
+    elf = BUILD / "startup.elf"
+    proc = subprocess.run([target.cc, *target.cflags, "-O2", "-nostartfiles", "--specs=nano.specs",
+                           "-Wl,--gc-sections", "-Wl,--no-warn-execstack", f"-L{startup_dropin}",
+                           f"-T{startup_dropin / 'link.ld'}", f"-I{startup_dropin / 'include'}", str(main),
+                           f"-L{startup_dropin / 'lib'}", "-lhello", "-lwaft", "-lc", "-lm", "-o", str(elf)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    result = run_elf(target, elf, timeout=60)
+    assert (result.returncode, result.stdout) == (0, "Hello from WebAssembly, Startup!\n"), result.summary()
 
 
 def test_runtime_has_only_what_the_modules_import(wasm):
