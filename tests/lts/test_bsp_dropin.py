@@ -120,18 +120,22 @@ def test_with_startup_brings_waft_startup_and_board_glue(startup_dropin):
 @pytest.mark.qemu
 def test_with_startup_a_bare_main_links_and_runs(startup_dropin):
     """A project with no startup of its own: main() and the drop-in's link.ld are all it needs."""
-    target = load_target(TARGET)
-    main = BUILD / "startup_main.c"
-    main.write_text('#include "waft_bsp.h"\nint main(void) { return waft_run_hello(); }\n')
-    elf = BUILD / "startup.elf"
-    proc = subprocess.run([target.cc, *target.cflags, "-O2", "-nostartfiles", "--specs=nano.specs",
-                           "-Wl,--gc-sections", "-Wl,--no-warn-execstack", f"-L{startup_dropin}",
-                           f"-T{startup_dropin / 'link.ld'}", f"-I{startup_dropin / 'include'}", str(main),
-                           f"-L{startup_dropin / 'lib'}", "-lhello", "-lwaft", "-lc", "-lm", "-o", str(elf)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    result = run_elf(target, elf, timeout=60)
+    elf = _link_bare_main(startup_dropin, BUILD / "startup")
+    result = run_elf(load_target(TARGET), elf, timeout=60)
     assert (result.returncode, result.stdout) == (0, "Hello from WebAssembly, Startup!\n"), result.summary()
+
+
+def _link_bare_main(dropin: Path, stem: Path) -> Path:
+    """A firmware of a --with-startup drop-in and a main() that only runs hello: `stem`.c -> `stem`.elf."""
+    target = load_target(TARGET)
+    main, elf = stem.with_suffix(".c"), stem.with_suffix(".elf")
+    main.write_text('#include "waft_bsp.h"\nint main(void) { return waft_run_hello(); }\n')
+    proc = subprocess.run([target.cc, *target.cflags, "-O2", "-nostartfiles", "--specs=nano.specs",
+                           "-Wl,--gc-sections", "-Wl,--no-warn-execstack", f"-L{dropin}", f"-T{dropin / 'link.ld'}",
+                           f"-I{dropin / 'include'}", str(main), f"-L{dropin / 'lib'}", "-lhello", "-lwaft",
+                           "-lc", "-lm", "-o", str(elf)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return elf
 
 
 def test_runtime_has_only_what_the_modules_import(wasm):
@@ -206,3 +210,18 @@ def test_cmake_example_builds_and_runs_under_qemu(dropin):
     proc = subprocess.run([cmake, "--build", str(build)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     _run_firmware(build / "firmware.elf")
+
+
+@pytest.mark.qemu
+def test_a_component_input_packages_its_p1_module(wasm, tmp_path):
+    sys.path.insert(0, str(REPO / "tests" / "component"))
+    from component_helpers import wrap  # wasm-tools and the p1 adapter, or a skip
+
+    component = tmp_path / "hello.wasm"  # same stem: the same prefix as the core module
+    shutil.copy(wrap(wasm["hello"]), component)
+    out = tmp_path / "dropin"
+    _waft("bsp", str(component), "--target", TARGET, "--with-startup", "--arg", "component", "-o", str(out))
+    (entry,) = json.loads((out / "manifest.json").read_text())["modules"]
+    assert (entry["component"], entry["entry"]) == (True, "waft_run_hello")
+    result = run_elf(load_target(TARGET), _link_bare_main(out, tmp_path / "main"), timeout=60)
+    assert (result.returncode, result.stdout) == (0, "Hello from WebAssembly, component!\n"), result.summary()

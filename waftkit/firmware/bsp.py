@@ -1,8 +1,9 @@
 """`waft bsp`: package compiled modules and the runtime as a drop-in for a vendor's own build (docs/bsp.md).
 
 A vendor BSP (Make, CMake, an IDE project) owns startup, the vector table,
-SysTick and the UART.  `build_bsp` compiles each Wasm module for a board and
-writes one folder the vendor's build links as it is:
+SysTick and the UART.  `build_bsp` compiles each Wasm module (or the p1
+module inside a component) for a board and writes one folder the vendor's
+build links as it is:
 
     lib/lib<prefix>.a   one per module: its object (and, for a WASI command, the
                         entry `int waft_run_<prefix>(void)` and its build-time
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aot import __version__, abi
+from aot.component import is_component, unwrap_component
 from aot.compiler import compile_module
 from aot.errors import AotError, TargetError
 from aot.targets import Target
@@ -111,6 +113,7 @@ class _Module:
     wasi: bool  # imports wasi_snapshot_preview1: gets waft_run_<prefix>
     imports: list[str]
     exports: list[str]
+    component: bool = False  # the input was a component; its core module was packaged
 
 
 def _sha256(path: Path) -> str:
@@ -134,8 +137,10 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
     planned: list[tuple[_Module, bytes]] = []
     seen: dict[str, Path] = {}
     for path in paths:
-        data = Path(path).read_bytes()
+        original = Path(path).read_bytes()
         with _about(path):
+            # A component built from a p1 module (docs/components.md) packages the module inside.
+            data = unwrap_component(original).module if is_component(original[:8]) else original
             module = decode_module(data)
             validate_module(module)
         prefix = options.names.get(Path(path)) or abi.prefix_from_filename(Path(path).stem)
@@ -159,7 +164,7 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
                                "(reactor modules: call their exports from C, without WASI imports)")
         planned.append((_Module(Path(path), prefix, uses_wasi,
                                 [f"{i.module}.{i.name}" for i in module.imports],
-                                [e.name for e in module.exports]), data))
+                                [e.name for e in module.exports], data is not original), data))
     commands = [m.path for m, _ in planned if m.wasi]
     if len(commands) > 1:
         raise BspError(f"{commands[1]}: a second WASI command ({commands[0]} is the first): the WASI runtime "
@@ -436,7 +441,8 @@ def _manifest(work: Path, modules: list[_Module], target: Target, options: BspOp
                     "args": list(options.args)},
         "runtime": {"library": "lib/libwaft.a", "features": features,
                     "defines": wasi_firmware.runtime_defines() if "wasi_snapshot_preview1" in features else []},
-        "modules": [{"wasm": m.path.name, "wasm_sha256": _sha256(m.path), "prefix": m.prefix,
+        "modules": [{"wasm": m.path.name, "wasm_sha256": _sha256(m.path), "component": m.component,
+                     "prefix": m.prefix,
                      "library": f"lib/lib{m.prefix}.a", "header": f"include/{m.prefix}.h",
                      "entry": f"waft_run_{m.prefix}" if m.wasi else None,
                      "imports": m.imports, "exports": m.exports} for m in modules],
