@@ -148,6 +148,16 @@ def test_runtime_has_only_what_the_modules_import(wasm):
     assert not (out / "include" / "port_baremetal.h").exists()
 
 
+def test_reproducible_with_source_date_epoch(wasm, tmp_path, monkeypatch):
+    """Rebuilding a shipped drop-in years later gives the same bytes: every file's sha256 matches."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    for name in ("a", "b"):
+        _waft("bsp", str(wasm["hello"]), str(wasm["pid"]), "--target", TARGET, "-o", str(tmp_path / name))
+    first, second = ((tmp_path / n / "manifest.json").read_bytes() for n in ("a", "b"))
+    assert first == second
+    assert "lib/libhello.a" in json.loads(first)["files"]
+
+
 def test_bad_input_is_one_line_and_leaves_the_output_alone(wasm, tmp_path):
     out = tmp_path / "dropin"
     _waft("bsp", str(wasm["pid"]), "--target", TARGET, "-o", str(out))

@@ -412,8 +412,14 @@ def _wasi_entry(target: Target, module: _Module, wasm, header: Path, obj: Path, 
     """The objects that make a WASI command runnable from the vendor's main: waft_run_<prefix> and its configuration."""
     config_dir = obj / "config"
     ramfs_bytes, ramfs_nodes = wasi_firmware.ramfs_storage(target)
-    # SOURCE_DATE_EPOCH, when set, makes the drop-in reproducible (wasi_firmware.render_config).
-    config = wasi_firmware.write_config(config_dir, args=[module.prefix, *options.args],
+    # With SOURCE_DATE_EPOCH the drop-in is reproducible: the epoch is the clock's start
+    # (wasi_firmware.render_config) and the fallback generator's build seed comes from it
+    # and the module instead of os.urandom.  Without it, each build gets a fresh seed.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    seed = None
+    if epoch:
+        seed = hashlib.sha256(b"waft bsp seed\0" + epoch.encode() + b"\0" + _sha256(module.path).encode()).digest()[:16]
+    config = wasi_firmware.write_config(config_dir, args=[module.prefix, *options.args], seed=seed,
                                         ramfs_bytes=ramfs_bytes, ramfs_nodes=ramfs_nodes)
     flags = wasi_firmware.firmware_cflags(target, prefix=module.prefix, header=header)
     flags += [f"-D{d}" for d in embedding.main_defines(wasm, target, options.memory_cap_pages, prefix=module.prefix)]
