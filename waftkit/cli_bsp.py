@@ -28,8 +28,10 @@ _OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
               help="With --with-startup: the WASI console backend.")
 @click.option("--arg", "args", multiple=True, metavar="ARG",
               help="A WASI command's argument after argv[0] (its prefix), fixed at build time (repeatable).")
+@click.option("--name", "names", multiple=True, metavar="FILE=PREFIX",
+              help="C prefix for module FILE (as given on the command line; default: its stem), repeatable.")
 def bsp(modules: tuple[Path, ...], target_name: str, output: Path, opt: str, max_pages: int | None,
-        with_startup: bool, console: str, args: tuple[str, ...]) -> None:
+        with_startup: bool, console: str, args: tuple[str, ...], names: tuple[str, ...]) -> None:
     """Build MODULES (.wasm) into a drop-in for a Make/CMake/IDE firmware project.
 
     Writes OUTPUT/lib (one static library per module and libwaft.a, the runtime
@@ -44,9 +46,15 @@ def bsp(modules: tuple[Path, ...], target_name: str, output: Path, opt: str, max
     if console != "semihost" and not with_startup:
         _fail("--console picks Waft's console backend, which only --with-startup includes: "
               "without it your firmware defines waft_console_write", EXIT_BAD_USAGE)
+    prefixes: dict[Path, str] = {}
+    for spec in names:
+        file, sep, prefix = spec.rpartition("=")
+        if not sep or Path(file) not in modules:
+            _fail(f"--name wants FILE=PREFIX with FILE one of the modules given, got '{spec}'", EXIT_BAD_USAGE)
+        prefixes[Path(file)] = prefix
     target = _load_target(target_name)
     options = BspOptions(opt=opt, memory_cap_pages=max_pages, with_startup=with_startup, console=console,
-                         args=list(args))
+                         args=list(args), names=prefixes)
     with _AotErrors():  # every AotError (BspError included) becomes one line, exit 1
         manifest = build_bsp(list(modules), target, output, cache_dir() / "bsp", options)
     names = ", ".join(m["prefix"] for m in manifest["modules"])

@@ -183,6 +183,26 @@ def test_bad_usage_is_one_line(wasm, tmp_path, args, status, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_two_modules_with_one_stem_need_a_name(wasm, tmp_path):
+    other = tmp_path / "other" / "pid.wasm"
+    other.parent.mkdir()
+    shutil.copy(wasm["pid"], other)
+    out = tmp_path / "out"
+    proc = _waft("bsp", str(wasm["pid"]), str(other), "--target", TARGET, "-o", str(out), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr == (f"waft: error: bsp: {other}: module prefix 'pid' is also {wasm['pid']}'s: "
+                           "give one another with --name FILE=PREFIX\n")
+    assert not out.exists()
+    _waft("bsp", str(wasm["pid"]), str(other), "--target", TARGET, "-o", str(out), "--name", f"{other}=pid2")
+    assert "pid2_pid_step" in _defined(out / "lib" / "libpid2.a")
+
+
+def test_arg_without_a_wasi_command_is_refused(wasm, tmp_path):
+    proc = _waft("bsp", str(wasm["pid"]), "--target", TARGET, "--arg", "x", "-o", str(tmp_path / "o"), check=False)
+    assert proc.returncode == 1 and "--arg sets a WASI command's arguments" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_refuses_to_replace_a_folder_that_is_not_a_dropin(wasm, tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     proc = _waft("bsp", str(wasm["pid"]), "--target", TARGET, "-o", str(tmp_path), check=False)

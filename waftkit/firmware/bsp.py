@@ -123,7 +123,9 @@ def _sha256(path: Path) -> str:
 def _run(command: list[str], what: str) -> None:
     proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BspError(f"{what} failed: {' '.join(command)}\n{proc.stderr.strip()}")
+        # Waft's own C failing to build is a broken installation, not bad input: the tool's first error.
+        errors = [line for line in proc.stderr.splitlines() if "error" in line] or proc.stderr.splitlines() or ["?"]
+        raise BspError(f"{what} failed ({command[0]}): {errors[0].strip()}")
 
 
 def _check_target(target: Target) -> None:
@@ -149,7 +151,7 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
         except ValueError as exc:
             raise BspError(f"{path}: {exc}") from None
         if prefix in seen:
-            raise BspError(f"{path}: module prefix '{prefix}' is also {seen[prefix]}'s: rename one of the files")
+            raise BspError(f"{path}: module prefix '{prefix}' is also {seen[prefix]}'s: give one another with --name FILE=PREFIX")
         seen[prefix] = Path(path)
         for imp in module.imports:
             why = _UNSUPPORTED_IMPORTS.get(imp.module)
@@ -158,7 +160,8 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
                                f"({why}); use waft run or the SCons firmware builders")
         uses_wasi = any(imp.module == embedding.WASI_P1 and imp.kind == "func" for imp in module.imports)
         if uses_wasi:
-            embedding.check_embeddable(module, Path(path).name)
+            with _about(path):
+                embedding.check_embeddable(module, Path(path).name)
             if not any(e.name == "_start" and e.kind == "func" for e in module.exports):
                 raise BspError(f"{path}: imports WASI but exports no _start: waft bsp packages WASI commands "
                                "(reactor modules: call their exports from C, without WASI imports)")
@@ -169,6 +172,8 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
     if len(commands) > 1:
         raise BspError(f"{commands[1]}: a second WASI command ({commands[0]} is the first): the WASI runtime "
                        "has one process per firmware; package the others as separate drop-ins")
+    if options.args and not commands:
+        raise BspError("--arg sets a WASI command's arguments, but no module imports wasi_snapshot_preview1")
     return planned
 
 
