@@ -47,7 +47,7 @@ _AUX = re.compile(r"^/\* (\S+):\d+:\w+ \*/ (.*);$")
 
 
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
     return proc
@@ -212,8 +212,8 @@ def explain(diff: Differences, version: int) -> str:
     lines += [f"  - {b}" for b in diff.breaking]
     lines += [
         f"Objects and firmware built for ABI version {version} would break against this runtime.",
-        f"If the change is intended, bump WAFT_ABI_VERSION to {version + 1} in runtime_c/include/waft.h and "
-        "ABI_VERSION in aot/abi.py, say why in docs/lts.md, and write the new golden with",
+        (f"If the change is intended, bump WAFT_ABI_VERSION to {version + 1} in runtime_c/include/waft.h and "
+         "ABI_VERSION in aot/abi.py, say why in docs/lts.md, and write the new golden with"),
         "  WAFT_UPDATE_GOLDEN=1 pytest tests/lts/test_abi_snapshot.py",
         "Otherwise undo it: docs/lts.md says what a release may change.",
     ]

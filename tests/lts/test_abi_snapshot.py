@@ -17,9 +17,9 @@ import os
 import shutil
 from pathlib import Path
 
+import lts_snapshot
 import pytest
 
-import lts_snapshot
 from aot import abi
 from waftkit.firmware.runtime import INCLUDE_DIR
 

@@ -37,7 +37,7 @@ env.WaftBsp("dist/bsp", [hello, pid], args=ARGUMENTS.get("ARGS", "Waft").split("
 
 def _scons(project: Path, *args: str) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(SCONS), "-Q", *args], cwd=project, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}, check=False)
     assert proc.returncode == 0, f"scons {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 
