@@ -226,6 +226,10 @@ def test_make_example_builds_and_runs_under_qemu(dropin):
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     _run_firmware(build / "firmware.elf")
+    # Only the WASI functions hello imports reach the image (sections per function, --gc-sections).
+    imports = json.loads((dropin / "manifest.json").read_text())["modules"][0]["imports"]
+    linked = {s for s in _defined(build / "firmware.elf") if s.startswith("wasi_snapshot_preview1__")}
+    assert linked == {"wasi_snapshot_preview1__" + i.split(".", 1)[1] for i in imports}
 
 
 @pytest.mark.qemu
