@@ -28,10 +28,15 @@ _OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
               help="With --with-startup: the WASI console backend.")
 @click.option("--arg", "args", multiple=True, metavar="ARG",
               help="A WASI command's argument after argv[0] (its prefix), fixed at build time (repeatable).")
+@click.option("--grant", "grants", multiple=True, metavar="NAME=SOURCE",
+              help="wasi-ext:signals: let the WASI command use a line under NAME, as for `waft run` "
+                   "(timer:N, soft:N, irq:N; @export binds it to a handler), repeatable. Its vector goes into "
+                   "the firmware's RAM copy of your vector table; your other vectors stay yours.")
 @click.option("--name", "names", multiple=True, metavar="FILE=PREFIX",
               help="C prefix for module FILE (as given on the command line; default: its stem), repeatable.")
 def bsp(modules: tuple[Path, ...], target_name: str, output: Path, opt: str, max_pages: int | None,
-        with_startup: bool, console: str, args: tuple[str, ...], names: tuple[str, ...]) -> None:
+        with_startup: bool, console: str, args: tuple[str, ...], grants: tuple[str, ...],
+        names: tuple[str, ...]) -> None:
     """Build MODULES (.wasm) into a drop-in for a Make/CMake/IDE firmware project.
 
     Writes OUTPUT/lib (one static library per module and libwaft.a, the runtime
@@ -53,8 +58,14 @@ def bsp(modules: tuple[Path, ...], target_name: str, output: Path, opt: str, max
             _fail(f"--name wants FILE=PREFIX with FILE one of the modules given, got '{spec}'", EXIT_BAD_USAGE)
         prefixes[Path(file)] = prefix
     target = _load_target(target_name)
+    from waftkit.firmware.signal_grants import GrantError, check_grants, parse_grant
+
+    try:
+        granted = check_grants([parse_grant(spec) for spec in grants], target)
+    except GrantError as exc:
+        _fail(str(exc), EXIT_BAD_USAGE)
     options = BspOptions(opt=opt, memory_cap_pages=max_pages, with_startup=with_startup, console=console,
-                         args=list(args), names=prefixes)
+                         args=list(args), names=prefixes, grants=granted)
     with _AotErrors():  # every AotError (BspError included) becomes one line, exit 1
         manifest = build_bsp(list(modules), target, output, cache_dir() / "bsp", options)
     names = ", ".join(m["prefix"] for m in manifest["modules"])

@@ -38,11 +38,19 @@ void SVC_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void DebugMon_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void PendSV_Handler(void) __attribute__((weak, alias("Default_Handler")));
 void SysTick_Handler(void); /* hal.c */
+/* Device interrupts (CMSDK numbering), weak as in a CMSIS startup file: a driver defines its own. */
+void UART0RX_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void UART0TX_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void TIMER0_Handler(void) __attribute__((weak, alias("Default_Handler")));
+void TIMER1_Handler(void) __attribute__((weak, alias("Default_Handler")));
 
-/* 16 system vectors and the AN386's 32 interrupts (all Default_Handler here). */
+/* 16 system vectors and the AN386's 32 interrupts (Default_Handler where no driver is named).
+ * A Wasm module granted a line (waft bsp --grant) gets it in the runtime's RAM copy of this
+ * table; every other entry stays what is here. */
 __attribute__((section(".isr_vector"), used)) void (*const g_pfnVectors[16 + 32])(void) = {
     (void (*)(void))(uintptr_t)_estack, Reset_Handler, NMI_Handler, HardFault_Handler,
     MemManage_Handler, BusFault_Handler, UsageFault_Handler, 0, 0, 0, 0,
     SVC_Handler, DebugMon_Handler, 0, PendSV_Handler, SysTick_Handler,
-    [16 ... 16 + 31] = Default_Handler,
+    UART0RX_Handler, UART0TX_Handler, [16 + 2 ... 16 + 7] = Default_Handler,
+    TIMER0_Handler, TIMER1_Handler, [16 + 10 ... 16 + 31] = Default_Handler,
 };

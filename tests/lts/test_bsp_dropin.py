@@ -176,6 +176,8 @@ def test_bad_input_is_one_line_and_leaves_the_output_alone(wasm, tmp_path):
     (["--target", "host"], 1, "target 'host' is host: waft bsp builds drop-ins for Cortex-M boards"),
     (["--target", "nosuchboard"], 2, "nosuchboard"),
     (["--target", TARGET, "--console", "uart"], 2, "--console picks Waft's console backend"),
+    (["--target", TARGET, "--grant", "x=irq:99"], 2, "mps2-an386 has no free device interrupt 99"),
+    (["--target", TARGET, "--grant", "tick=timer:0"], 1, "no module imports wasi-ext:signals"),
 ])
 def test_bad_usage_is_one_line(wasm, tmp_path, args, status, message):
     proc = _waft("bsp", str(wasm["pid"]), "-o", str(tmp_path / "out"), *args, check=False)
@@ -260,3 +262,44 @@ def test_a_component_input_packages_its_p1_module(wasm, tmp_path):
     assert (entry["component"], entry["entry"]) == (True, "waft_run_hello")
     result = run_elf(load_target(TARGET), _link_bare_main(out, tmp_path / "main"), timeout=60)
     assert (result.returncode, result.stdout) == (0, "Hello from WebAssembly, component!\n"), result.summary()
+
+
+@pytest.mark.qemu
+def test_granted_irq_line_coexists_with_the_vendor_vector_table(tmp_path):
+    """The IRQ grant list: irq_control's 1 kHz timer line runs its Wasm handler from the timer's vector,
+    in a vendor firmware whose own table, SysTick and UART driver stay in charge of everything else."""
+    clang = _tool("clang")
+    guest = tmp_path / "bindings"
+    _waft("bindgen", str(REPO / "wasi_ext" / "profiles"), "-w", "firmware-rt", "--guest", str(guest),
+          "--name", "firmware_rt")
+    wasm = tmp_path / "irq_control.wasm"
+    subprocess.run([clang, "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wl,-z,stack-size=8192",
+                    "-Wl,--initial-memory=65536", f"-I{guest}", "-o", str(wasm),
+                    str(REPO / "examples" / "irq_control" / "irq_control.c"), str(guest / "firmware_rt.c")],
+                   check=True)
+    out = tmp_path / "dropin"
+    _waft("bsp", str(wasm), "--target", TARGET, "--grant", "tick=timer:0@on_tick", "--arg", "--ticks",
+          "--arg", "1000", "--arg", "--max-missed", "--arg", "0", "-o", str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["runtime"]["features"] == ["core", "wasi_snapshot_preview1", "wasi-ext:signals/signals@0.1.0"]
+    assert manifest["options"]["grants"] == ["tick=0x00030000@on_tick"]
+    assert not _defined(out / "lib" / "libwaft.a") & set(VENDOR_OWNED)
+
+    target = load_target(TARGET)
+    vendor = REPO / "examples" / "bsp_vendor"
+    elf = tmp_path / "irq.elf"
+    proc = subprocess.run([target.cc, *target.cflags, "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+                           "-ffunction-sections", "-fdata-sections", "-nostartfiles", "--specs=nano.specs",
+                           "--specs=nosys.specs", "-Wl,--gc-sections", "-Wl,--no-warn-execstack", f"-I{vendor}",
+                           f"-I{out / 'include'}", f"-L{out}", f"-L{out / 'lib'}", f"-T{vendor / 'an386.ld'}",
+                           str(vendor / "startup_an386.c"), str(vendor / "hal.c"), str(vendor / "waft_hooks.c"),
+                           str(Path(__file__).parent / "data" / "irq_vendor_main.c"),
+                           "-lirq_control", "-lwaft", "-lc", "-lm", "-o", str(elf)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    # Time follows executed instructions: every one of the 1000 ticks is taken, whatever the host's load.
+    result = run_elf(target, elf, timeout=120, instruction_count=True)
+    assert result.returncode == 0, result.summary() + "\n" + result.stdout + result.stderr
+    assert "1000 handled, 0 missed, of 1000 (immediate delivery)" in result.stdout
+    assert result.stdout.endswith("ok: missed 0 (<= 0), settled\nvendor: VTOR moved to RAM\n"
+                                  "vendor: UART0 TX interrupt reached its driver\n")

@@ -20,7 +20,9 @@ build links as it is:
 
 Without `with_startup` the vendor supplies the hooks port_baremetal.h
 declares (console, clock; random, unique ID and RTC have weak "none"
-defaults) and `__StackLimit`.  With it, the board glue Waft's own firmware
+defaults) and `__StackLimit`.  A module importing wasi-ext:signals gets its
+grants (the IRQ grant list) built into its entry, and the signals port built
+to copy the vendor's whole vector table to RAM, so only granted lines change.  With it, the board glue Waft's own firmware
 uses (startup.c with its vector table, SysTick clock, console backend,
 board.c) goes into libwaft.a too, and the board's linker script beside it.
 
@@ -58,6 +60,7 @@ from waftkit.firmware.runtime import (
     port_define,
     runtime_library,
 )
+from waftkit.firmware.signal_grants import Grant
 
 MANIFEST = "manifest.json"
 LINKER_FRAGMENT = "waft_runtime.ld"
@@ -65,6 +68,8 @@ BSP_HEADER = "waft_bsp.h"
 CMAKE_FILE = "waft_bsp.cmake"
 MAKE_FILE = "waft_bsp.mk"
 MANIFEST_FORMAT = 1
+# The signals port copies the whole boot vector table, not only its 16 system entries.
+SIGNALS_KEEP_BOOT_VECTORS = "WAFT_SIGNALS_KEEP_BOOT_VECTORS"
 
 # Flags for the C files bsp compiles itself (entries, configuration, glue).
 _GLUE_CFLAGS = ("-O2", "-std=gnu11", "-ffunction-sections", "-fdata-sections")
@@ -73,10 +78,9 @@ _GLUE_CFLAGS = ("-O2", "-std=gnu11", "-ffunction-sections", "-fdata-sections")
 _WASI_HEADERS = (wasi.WASI_DIR / "port_baremetal.h", wasi.WASI_DIR / "ramfs.h",
                  wasi.INCLUDE_DIR / "waft_wasi.h", wasi.INCLUDE_DIR / "waft_wasi_p1.h")
 
-# Import modules the drop-in cannot serve yet: their runtime takes over the kernel or the NVIC.
+# Import modules the drop-in cannot serve yet: their runtime needs Waft's kernel or a network stack.
 _UNSUPPORTED_IMPORTS = {
     embedding.EXT_THREADS: "threads need Waft's kernel, which owns SysTick and PendSV",
-    embedding.EXT_SIGNALS: "signals need the IRQ grant table and a RAM vector table",
     embedding.EXT_SOCKETS: "sockets need lwIP and a network driver",
     embedding.EXT_NAME_LOOKUP: "sockets need lwIP and a network driver",
     "wasi": "threads need Waft's kernel, which owns SysTick and PendSV",
@@ -110,6 +114,7 @@ class BspOptions:
     console: str = "semihost"  # console backend with `with_startup`
     args: Sequence[str] = ()  # a WASI command's argv after argv[0] (the prefix)
     names: dict[Path, str] = field(default_factory=dict)  # module path -> C prefix (default: its stem)
+    grants: Sequence[Grant] = ()  # wasi-ext:signals lines (checked: signal_grants.check_grants)
 
 
 @dataclass
@@ -117,6 +122,7 @@ class _Module:
     path: Path
     prefix: str
     wasi: bool  # imports wasi_snapshot_preview1: gets waft_run_<prefix>
+    signals: bool  # imports wasi-ext:signals: its grants are built into the entry
     imports: list[str]
     exports: list[str]
     component: bool = False  # the input was a component; its core module was packaged
@@ -171,7 +177,11 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
             if not any(e.name == "_start" and e.kind == "func" for e in module.exports):
                 raise BspError(f"{path}: imports WASI but exports no _start: waft bsp packages WASI commands "
                                "(reactor modules: call their exports from C, without WASI imports)")
-        planned.append((_Module(Path(path), prefix, uses_wasi,
+        uses_signals = embedding.uses_signals(module)
+        if uses_signals and not uses_wasi:
+            raise BspError(f"{path}: imports wasi-ext:signals but not WASI: waft bsp packages signal handlers "
+                           "in WASI commands, whose entry installs the granted lines")
+        planned.append((_Module(Path(path), prefix, uses_wasi, uses_signals,
                                 [f"{i.module}.{i.name}" for i in module.imports],
                                 [e.name for e in module.exports], data is not original), data))
     commands = [m.path for m, _ in planned if m.wasi]
@@ -180,6 +190,8 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
                        "has one process per firmware; package the others as separate drop-ins")
     if options.args and not commands:
         raise BspError("--arg sets a WASI command's arguments, but no module imports wasi_snapshot_preview1")
+    if options.grants and not any(m.signals for m, _ in planned):
+        raise BspError("--grant gives wasi-ext:signals lines, but no module imports wasi-ext:signals")
     return planned
 
 
@@ -394,10 +406,19 @@ def _build_into(work: Path, planned: list[tuple[_Module, bytes]], target: Target
         defines = wasi_firmware.runtime_defines()
     else:
         sources, defines = [], []
+    if any(m.signals for m, _ in planned):
+        # The signals layer and its NVIC port, keeping the vendor's own device vectors (only the
+        # granted lines' entries change), and the chip's timers behind timer lines (board.c).
+        sources += embedding.signal_sources(target)
+        defines.append(SIGNALS_KEEP_BOOT_VECTORS)
+        board = target.directory / "board.c"
+        if board.is_file():
+            sources.append(board)
     if options.with_startup:
         sources += [p for p in startup_sources(target, options.console) if p not in sources]
+    sources = list(dict.fromkeys(sources))
     # The glue outside runtime_c needs the WASI and board-glue headers: built here, added to the archive.
-    core = [p for p in sources if p.is_relative_to(wasi.WASI_DIR)]
+    core = [p for p in sources if p.is_relative_to(wasi.WASI_DIR) or p.is_relative_to(embedding.SIGNALS_DIR)]
     glue = [p for p in sources if p not in core]
     runtime = runtime_library(target, build_dir, extra_sources=core, defines=defines)
     library = lib / "libwaft.a"
@@ -433,7 +454,8 @@ def _wasi_entry(target: Target, module: _Module, wasm, header: Path, obj: Path, 
     config = wasi_firmware.write_config(config_dir, args=[module.prefix, *options.args], seed=seed,
                                         ramfs_bytes=ramfs_bytes, ramfs_nodes=ramfs_nodes)
     flags = wasi_firmware.firmware_cflags(target, prefix=module.prefix, header=header)
-    flags += [f"-D{d}" for d in embedding.main_defines(wasm, target, options.memory_cap_pages, prefix=module.prefix)]
+    flags += [f"-D{d}" for d in embedding.main_defines(wasm, target, options.memory_cap_pages,
+                                                          grants=list(options.grants), prefix=module.prefix)]
     flags += [f"-I{INCLUDE_DIR}", f"-Dmain=waft_run_{module.prefix}"]
     entry = _compile_c(target, wasi_firmware.MAIN_SOURCE, obj / f"{module.prefix}_run.o", flags)
     conf = _compile_c(target, config, obj / f"{module.prefix}_config.o", flags[:-1])
@@ -443,6 +465,8 @@ def _wasi_entry(target: Target, module: _Module, wasm, header: Path, obj: Path, 
 def _manifest(work: Path, modules: list[_Module], target: Target, options: BspOptions) -> dict:
     files = {str(p.relative_to(work)): _sha256(p) for p in sorted(work.rglob("*")) if p.is_file()}
     features = ["core"] + (["wasi_snapshot_preview1"] if any(m.wasi for m in modules) else [])
+    if any(m.signals for m in modules):
+        features.append(embedding.EXT_SIGNALS)
     if options.with_startup:
         features.append("startup")
     return {
@@ -455,9 +479,10 @@ def _manifest(work: Path, modules: list[_Module], target: Target, options: BspOp
         "options": {"opt": options.opt, "max_pages": options.memory_cap_pages,
                     "with_startup": options.with_startup,
                     "console": options.console if options.with_startup else None,
-                    "args": list(options.args)},
+                    "args": list(options.args), "grants": [g.describe() for g in options.grants]},
         "runtime": {"library": "lib/libwaft.a", "features": features,
-                    "defines": wasi_firmware.runtime_defines() if "wasi_snapshot_preview1" in features else []},
+                    "defines": (wasi_firmware.runtime_defines() if "wasi_snapshot_preview1" in features else [])
+                    + ([SIGNALS_KEEP_BOOT_VECTORS] if embedding.EXT_SIGNALS in features else [])},
         "modules": [{"wasm": m.path.name, "wasm_sha256": _sha256(m.path), "component": m.component,
                      "prefix": m.prefix,
                      "library": f"lib/lib{m.prefix}.a", "header": f"include/{m.prefix}.h",
