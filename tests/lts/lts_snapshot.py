@@ -96,7 +96,7 @@ def _values(cc: str, cflags: list[str], names: dict[str, str], include: Path, wo
     probe.write_text("\n".join(lines) + "\n")
     obj = work / "values.o"
     _run([cc, *cflags, "-fno-common", f"-I{include}", "-c", str(probe), "-o", str(obj)], work)
-    nm = _nm(cc)
+    nm = nm_for(cc)
     sizes = {}
     for line in _run([nm, "-S", str(obj)], work).stdout.splitlines():
         parts = line.split()
@@ -105,7 +105,8 @@ def _values(cc: str, cflags: list[str], names: dict[str, str], include: Path, wo
     return {k: sizes[i] for i, k in enumerate(keys)}
 
 
-def _nm(cc: str) -> str:
+def nm_for(cc: str) -> str:
+    """The `nm` of the toolchain that `cc` belongs to."""
     if cc.endswith("gcc"):
         sibling = cc[: -len("gcc")] + "nm"
         if shutil.which(sibling):

@@ -3,7 +3,8 @@
 tests/lts/golden/abi_v<N>.json holds, for ABI version N, the waft.h function
 prototypes and extern objects, the trap codes and other constants, the struct
 layouts on each frozen target, the WASI p1 functions the runtime provides and
-the BSP hooks (tests/lts/lts_snapshot.py takes it with the real compilers).
+the BSP hooks (tests/lts/lts_snapshot.py takes it with the real compilers),
+and the runtime libraries really define every frozen p1 function.
 A breaking difference fails unless the version was bumped; additions need
 the golden rewritten (`WAFT_UPDATE_GOLDEN=1`), which refuses to overwrite a
 golden with a breaking change.  The other tests prove the check fails: they
@@ -15,14 +16,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import lts_snapshot
 import pytest
 
 from aot import abi
-from waftkit.firmware.runtime import INCLUDE_DIR
+from aot.targets import load_target
+from waftkit import wasi
+from waftkit.firmware import wasi_firmware
+from waftkit.firmware.runtime import INCLUDE_DIR, runtime_library
 
+REPO = Path(__file__).resolve().parents[2]
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 GOLDEN = GOLDEN_DIR / f"abi_v{abi.ABI_VERSION}.json"
 
@@ -115,3 +121,17 @@ def test_a_removed_p1_function_is_breaking(golden):
     del shrunk["wasi_snapshot_preview1"]["sock_accept"]
     diff = lts_snapshot.compare(golden, shrunk)
     assert diff.breaking == ["wasi_snapshot_preview1.sock_accept removed (was {2 entries})"]
+
+
+@pytest.mark.parametrize("target_name", ["host", "stm32f4"])
+def test_the_runtime_defines_every_frozen_p1_function(golden, target_name):
+    """The golden's p1 set is what the runtime provides, not only what its header declares."""
+    target = load_target(target_name)
+    defines = [] if target.is_host else wasi_firmware.runtime_defines()
+    library = runtime_library(target, REPO / "build" / "tests" / "lts",
+                              extra_sources=wasi.runtime_sources(target), defines=defines)
+    nm = lts_snapshot.nm_for(target.cc)
+    text = subprocess.run([nm, "--defined-only", str(library)], capture_output=True, text=True, check=True).stdout
+    defined = {line.split()[-1] for line in text.splitlines() if len(line.split()) == 3}
+    frozen = {f"wasi_snapshot_preview1__{name}" for name in golden["wasi_snapshot_preview1"]}
+    assert frozen - defined == set()
