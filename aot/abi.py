@@ -6,6 +6,7 @@ they agree).  Contents:
 
 - names: `mangle`/`demangle`, export/import/internal symbols, prefixes;
 - value types: C types and signature strings;
+- the ABI version (`ABI_VERSION`, `abi_version_symbol`), checked at link time;
 - the runtime header mirrored: `TrapCode`/`TRAP_CODES`/`TRAP_MESSAGES`, struct
   layouts (`STRUCT_FIELDS`, `struct_type`) and helper prototypes
   (`RUNTIME_FUNCTIONS`, `runtime_function_type`) for the compiler's IR;
@@ -158,6 +159,21 @@ def split_import_symbol(symbol: str) -> tuple[str, str]:
 
 
 # --- the runtime header, mirrored (runtime_c/include/waft.h) ----------------
+
+
+# WAFT_ABI_VERSION: the version of this contract (docs/lts.md says what a bump means).
+# Every object references `abi_version_symbol()`, which only a runtime of the same
+# version defines, so a mismatch is a link error; the generated header checks it too.
+ABI_VERSION = 1
+
+
+def abi_version_symbol(version: int | None = None) -> str:
+    """The link-time marker of ABI `version` (default: this compiler's): `waft_abi_v1`."""
+    return f"waft_abi_v{ABI_VERSION if version is None else version}"
+
+
+# The linker's words for an object whose ABI version the runtime does not have.
+ABI_VERSION_UNDEFINED = re.compile(r"undefined reference to `waft_abi_v(\d+)'")
 
 
 class TrapCode(IntEnum):

@@ -56,6 +56,7 @@ def generate_header(module: Module, prefix: str, instance_size: int, instance_al
     out += _banner(module, prefix, instance_size, instance_align, target.name)
     out += _open(prefix)
     out += _target_guard(prefix, target)
+    out += _abi_version_check(prefix)
     out += _stack_margin_check(prefix, max_unguarded_frame)
     out += _instance_type(prefix, instance_size, instance_align)
     out += _stack_pointer_offset(module, prefix, stack_pointer_offset)
@@ -136,6 +137,20 @@ def _target_guard(prefix: str, target: Target) -> list[str]:
         f"#if !({' && '.join(abi_conditions(target))})",
         f'#error "{prefix}.h was generated for target {built_for}: compile this file for that target, '
         f'or regenerate the module with waft compile --target <yours>"',
+        "#endif",
+        "",
+    ]
+
+
+def _abi_version_check(prefix: str) -> list[str]:
+    # The object references waft_abi_v<N> (a link error against another runtime); the
+    # header stops a compile against another waft.h sooner, at the #include.
+    version = abi.ABI_VERSION
+    return [
+        f"/* Built for Waft ABI version {version} (docs/lts.md). */",
+        f"#if !defined(WAFT_ABI_VERSION) || WAFT_ABI_VERSION != {version}",
+        f'#error "{prefix}.h was generated for Waft ABI version {version}, but this waft.h is another version '
+        f'(see WAFT_ABI_VERSION): rebuild the module with the waft that matches your runtime"',
         "#endif",
         "",
     ]

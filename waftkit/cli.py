@@ -479,6 +479,10 @@ from waftkit.cli_wit import wit as _wit  # noqa: E402  (after main exists: cli_w
 main.add_command(_wit)
 main.add_command(_bindgen)
 main.add_command(_unwrap)
+# `waft bsp` (waftkit/cli_bsp.py): a drop-in for a vendor's own build.
+from waftkit.cli_bsp import bsp as _bsp  # noqa: E402
+
+main.add_command(_bsp)
 
 
 if __name__ == "__main__":  # pragma: no cover

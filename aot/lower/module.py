@@ -938,6 +938,20 @@ def _store_member(mctx: ModuleContext, builder: ir.IRBuilder, desc: ir.Value, st
     builder.store(value, builder.gep(desc, [ir.Constant(I32, 0), ir.Constant(I32, i)], inbounds=True))
 
 
+def _reference_abi_version(mctx: ModuleContext, builder: ir.IRBuilder) -> None:
+    """Make the object need `waft_abi_v<N>`, which only a runtime of ABI version N defines.
+
+    The address goes into an empty inline asm with side effects, which LLVM
+    may not drop: two instructions, once per instantiation, and a relocation
+    against the symbol in P__initialize's section, which every program that
+    uses the module keeps (so --gc-sections cannot drop the check either).
+    """
+    marker = ir.GlobalVariable(mctx.llmod, I8, name=abi.abi_version_symbol())
+    marker.linkage = "external"
+    marker.global_constant = True
+    builder.asm(ir.FunctionType(ir.VoidType(), [PTR]), "", "r", [marker], side_effect=True)
+
+
 def _emit_initialize(mctx: ModuleContext) -> None:
     """`void P__initialize(void *inst, void *imports)`: docs/abi.md, 'The instance'.
 
@@ -951,6 +965,7 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     inst, imports = fn.args
     inst.name, imports.name = "instance", "imports"
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
+    _reference_abi_version(mctx, builder)
     word = mctx.intptr
     import_fields = abi.imports_struct_fields(module)
     steps = init_bulk.InitSteps(mctx, fn, builder, total=(

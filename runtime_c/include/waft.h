@@ -132,6 +132,28 @@ extern "C" {
  * EX_SOFTWARE in <sysexits.h>: "internal software error". */
 #define WAFT_TRAP_EXIT_STATUS 70
 
+/*
+ * WAFT_ABI_VERSION: the version of the contract in this file and docs/abi.md
+ * (symbol names, struct layouts, calling conventions, trap codes), frozen per
+ * version by docs/lts.md and the golden snapshots in tests/lts/golden/.
+ * aot/abi.py's ABI_VERSION is the same number.  Checked twice:
+ *   - at link time: every compiled module references the symbol
+ *     waft_abi_v<N> (from its P__initialize), which only a runtime of
+ *     version N defines (src/abi_version.c), so an object and a runtime of
+ *     different versions fail to link with "undefined reference to
+ *     `waft_abi_v<N>'" (waft's own link step says both versions in one line);
+ *   - at compile time: a module's generated header #errors unless it is
+ *     included with a waft.h of its version.
+ * Bump it (and regenerate the goldens) for any change a separately built
+ * object would notice; additions that old objects cannot see (a new helper,
+ * a new trap code at the end) keep it.
+ */
+#define WAFT_ABI_VERSION 1
+#define WAFT_ABI_CAT2_(a, b) a##b
+#define WAFT_ABI_CAT_(a, b) WAFT_ABI_CAT2_(a, b)
+/* The link-time marker: waft_abi_v1 for version 1. */
+#define WAFT_ABI_SYMBOL WAFT_ABI_CAT_(waft_abi_v, WAFT_ABI_VERSION)
+
 /* Spelling of noreturn and alignment that works from C11 and C++11 alike. */
 #ifdef __cplusplus
 #define WAFT_NORETURN [[noreturn]]
@@ -140,6 +162,10 @@ extern "C" {
 #define WAFT_NORETURN _Noreturn
 #define WAFT_ALIGNAS(n) _Alignas(n)
 #endif
+
+/* Defined by the runtime only (src/abi_version.c); holds WAFT_ABI_VERSION.
+ * Referenced by every compiled module: see WAFT_ABI_VERSION. */
+extern const uint8_t WAFT_ABI_SYMBOL;
 
 /* ------------------------------------------------------------------------- */
 /* Traps                                                                      */

@@ -15,7 +15,9 @@
  * table, fills every other entry with the boot table's HardFault handler (an
  * unexpected interrupt is reported as a fault, never run as something else),
  * installs the granted vectors and points VTOR at it.  startup.c is not
- * touched.
+ * touched.  Built with -DWAFT_SIGNALS_KEEP_BOOT_VECTORS (waft bsp's drop-ins),
+ * every boot entry is copied instead: a vendor's own table keeps its device
+ * vectors, and only the granted lines' entries change.
  *
  * Lines.  Device interrupt n is NVIC external interrupt n (only the ones the
  * board's target.toml lists as free can be granted); software line n is the
@@ -234,7 +236,14 @@ int32_t waft_signals_port_init(waft_signals *sig) {
     void (**ram)(void) = config->ram_vectors;
     void (*const *boot)(void) = (void (*const *)(void))(uintptr_t)SCB_VTOR;
     for (uint32_t v = 0; v < 16u + config->irq_count; v++) {
+#ifdef WAFT_SIGNALS_KEEP_BOOT_VECTORS
+        /* A vendor BSP's firmware (waft bsp, docs/bsp.md): its boot table is its own, and
+         * the device vectors in it are its drivers' (the UART's, a DMA's); only the granted
+         * lines below are taken over. */
+        ram[v] = boot[v];
+#else
         ram[v] = v < 16u ? boot[v] : boot[3]; /* unexpected: reported as a fault */
+#endif
     }
     for (uint32_t i = 0; i < m->grant_count; i++) {
         const waft_signals_cortexm_line *hw = &config->lines[i];

@@ -31,6 +31,7 @@ ROOMS = {
     "waftkit.cli": "cli",
     "waftkit.cli_wit": "cli",
     "waftkit.cli_component": "cli",
+    "waftkit.cli_bsp": "cli",
     "waftkit.__main__": "cli",
 }
 

@@ -22,6 +22,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from aot import abi
 from aot.errors import TargetError
 from aot.targets import TARGETS_DIR, Target
 from waftkit.firmware.runtime import INCLUDE_DIR
@@ -121,6 +122,7 @@ def link(target: Target, inputs: Sequence[Path | str], output: Path, *,
     if proc.returncode != 0:
         output.unlink(missing_ok=True)
         raise TargetError(overflow_message(target, output, proc.stderr)
+                          or abi_mismatch_message(proc.stderr)
                           or f"link for {target.name} failed:\n{proc.stderr.strip()}")
     return output
 
@@ -147,3 +149,30 @@ def overflow_message(target: Target, output: Path, stderr: str) -> str | None:
     advice = ("make the instance or the pools smaller (--max-pages; --max-threads: each thread has its own "
               "stack and instance)" if "RAM" in found else "make the code smaller (-O s)")
     return f"{output.name} does not fit {target.name}: {', '.join(parts)}; {advice}"
+
+
+_RUNTIME_ABI = re.compile(r"^#define WAFT_ABI_VERSION (\d+)\b", re.MULTILINE)
+
+
+def runtime_abi_version() -> int:
+    """WAFT_ABI_VERSION of the runtime this installation builds (runtime_c/include/waft.h)."""
+    found = _RUNTIME_ABI.search((INCLUDE_DIR / "waft.h").read_text())
+    if found is None:
+        raise TargetError(f"{INCLUDE_DIR / 'waft.h'} defines no WAFT_ABI_VERSION")
+    return int(found.group(1))
+
+
+def abi_mismatch_message(stderr: str) -> str | None:
+    """One line for a link that failed because an object and the runtime differ in ABI version, else None.
+
+    Each object references waft_abi_v<N> for its own version N, which only a
+    runtime of version N defines (runtime_c/src/abi_version.c); the linker's
+    "undefined reference" names only one side.
+    """
+    versions = sorted({int(v) for v in abi.ABI_VERSION_UNDEFINED.findall(stderr)})
+    if not versions:
+        return None
+    objects = " and ".join(str(v) for v in versions)
+    return (f"ABI version mismatch: an object was compiled for Waft ABI version {objects}, but the runtime "
+            f"is ABI version {runtime_abi_version()}: recompile the module with this waft, or link the "
+            f"runtime it was built with (docs/lts.md)")

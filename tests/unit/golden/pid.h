@@ -27,6 +27,11 @@ extern "C" {
 #error "pid.h was generated for target stm32f4 (thumbv7em-unknown-none-eabihf, hard-float): compile this file for that target, or regenerate the module with waft compile --target <yours>"
 #endif
 
+/* Built for Waft ABI version 1 (docs/lts.md). */
+#if !defined(WAFT_ABI_VERSION) || WAFT_ABI_VERSION != 1
+#error "pid.h was generated for Waft ABI version 1, but this waft.h is another version (see WAFT_ABI_VERSION): rebuild the module with the waft that matches your runtime"
+#endif
+
 /* The largest stack frame this module's code pushes before checking the stack
  * (bytes): WAFT_STACK_MARGIN must hold it and the trap path. */
 #define pid__MAX_UNCHECKED_FRAME 0
