@@ -237,7 +237,9 @@ class _Fuser:
             self.copy_module(node)
         out.globals.extend(self.shim.globals)
         # Generated functions come after the copies (their indices were fixed above).
-        out.functions.extend(Function(self.type_index(g.type), list(g.locals), g.body) for g in self.shim.functions)
+        for g in self.shim.functions:
+            out.names.functions[len(out.imports) + len(out.functions)] = g.name
+            out.functions.append(Function(self.type_index(g.type), list(g.locals), g.body))
 
     def entity_index(self, entity, kind: str) -> int:
         if isinstance(entity, GenFunc):
@@ -250,7 +252,11 @@ class _Fuser:
         types = [self.type_index(ft) for ft in module.types]
         elem_base, data_base = len(out.elems), len(out.datas)
         fix = _Renumber(types, maps, elem_base, data_base)
-        for func in module.functions:
+        n_imported = module.num_imported_funcs
+        label = node.module_path.rsplit(" > ", 1)[-1].replace("core module ", "m")
+        for i, func in enumerate(module.functions):
+            local_name = module.names.functions.get(n_imported + i) if module.names else None
+            out.names.functions[len(out.imports) + len(out.functions)] = f"{label}:{local_name or i}"
             out.functions.append(Function(types[func.type_index], list(func.locals), fix.body(func.body)))
         out.tables.extend(module.tables)
         out.memories.extend(module.memories)

@@ -33,14 +33,19 @@ for _name, _kind in _oc.FC_OPS:
 _COMMENT = re.compile(r";;[^\n]*")
 
 
-def assemble(text: str, local_names: dict[str, int], resolve_symbol) -> list[Instr]:
-    """`text` as instructions ending in `end`; ValueError on an unknown op, local or immediate (a generator bug)."""
+def assemble(text: str, local_names: dict[str, int], resolve_symbol,
+             constants: dict[str, int] | None = None) -> list[Instr]:
+    """`text` as instructions ending in `end`; ValueError on an unknown op, local or immediate (a generator bug).
+
+    `constants` names integers a `*.const` or `offset=` may use instead of a number (`i32.const K_DESC`).
+    """
+    constants = constants or {}
     tokens = _COMMENT.sub(" ", text).split()
     out: list[Instr] = []
     i = 0
 
     def number(tok: str) -> int:
-        return int(tok, 0)
+        return constants[tok] if tok in constants else int(tok, 0)
 
     while i < len(tokens):
         op = tokens[i]

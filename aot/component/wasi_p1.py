@@ -102,7 +102,7 @@ K_DESC, K_IN, K_OUT, K_ERROR, K_POLL, K_TTY, K_DIRSTREAM, K_IN_FILE, K_OUT_FILE,
 _ERRNO_TO_CODE = {
     2: 0, 6: 1, 7: 2, 8: 3, 10: 4, 16: 5, 19: 6, 20: 7, 22: 8, 25: 9, 26: 10, 27: 11, 28: 12, 29: 13, 31: 14,
     32: 15, 33: 16, 35: 17, 37: 18, 40: 19, 44: 20, 46: 21, 48: 22, 51: 23, 54: 24, 55: 25, 56: 26, 58: 27,
-    59: 28, 60: 29, 61: 30, 63: 31, 64: 32, 69: 33, 70: 34, 74: 35, 75: 36, 76: 26,
+    59: 28, 60: 29, 61: 30, 63: 31, 64: 32, 69: 33, 70: 34, 74: 35, 75: 36, 76: 31,
 }
 # p1 filetype -> p2 descriptor-type.
 _FILETYPE_TO_TYPE = {0: 0, 1: 1, 2: 2, 3: 3, 4: 6, 5: 7, 6: 7, 7: 5}
@@ -367,6 +367,7 @@ IMPLS: dict[tuple[str, str], tuple] = {
         local.get $ret i32.const 0 i32.store8
         local.get $ret local.get $p i32.store offset=4
         local.get $ret local.get $n i32.store offset=8""", ("realloc",)),
+    ("io/streams", "[method]input-stream.blocking-read"): None,  # filled below: same as read
     ("io/error", "[method]error.to-debug-string"): _impl(_p("self:i32", _R), (), [], """
         local.get $ret i32.const 0 i32.store local.get $ret i32.const 0 i32.store offset=4"""),
     ("io/poll", "[method]pollable.ready"): _impl(_p("self:i32"), (_I,), ["e:i32"], """
@@ -421,7 +422,9 @@ IMPLS: dict[tuple[str, str], tuple] = {
           local.get $fd call $h:scratch call $p1:fd_prestat_get drop
           call $h:scratch i32.load offset=4 local.set $len
           local.get $list local.get $fd i32.const 3 i32.sub i32.const 12 i32.mul i32.add local.set $dst
-          local.get $dst i32.const {K_DESC} local.get $fd i64.const 0 call $h:hnew i32.store
+          ;; pos 1 marks a preopen: the adapter fetches the list again for each name and drops those
+          ;; handles, which must not close the one p1 fd they share
+          local.get $dst i32.const {K_DESC} local.get $fd i64.const 1 call $h:hnew i32.store
           i32.const 0 i32.const 0 i32.const 1 local.get $len call $realloc local.set $p
           local.get $fd local.get $p local.get $len call $p1:fd_prestat_dir_name drop
           local.get $dst local.get $p i32.store offset=4 local.get $dst local.get $len i32.store offset=8
@@ -459,7 +462,178 @@ IMPLS: dict[tuple[str, str], tuple] = {
         local.get $ret i32.const 0 i32.store8
         local.get $ret i32.const {K_IN_FILE} local.get $self call $h:hfd local.get $off call $h:hnew
         i32.store offset=4"""),
+
+    ("filesystem/types", "[method]descriptor.get-flags"): _impl(_p("self:i32", _R), (), ["t:i32", "f:i32", "r:i64", "q:i32"], """
+        call $h:scratch local.set $t
+        local.get $ret local.get $self call $h:hfd local.get $t call $p1:fd_fdstat_get i32.const 1
+        call $h:result_errno if return end
+        local.get $t i64.load offset=8 local.set $r
+        local.get $r i64.const 0x4002 i64.and i64.const 0 i64.ne if i32.const 1 local.set $f end     ;; fd_read|fd_readdir
+        local.get $r i64.const 0x40 i64.and i64.const 0 i64.ne if local.get $f i32.const 2 i32.or local.set $f end
+        local.get $r i64.const 0x200 i64.and i64.const 0 i64.ne if local.get $f i32.const 32 i32.or local.set $f end
+        local.get $t i32.load16_u offset=2 local.set $q
+        local.get $q i32.const 16 i32.and if local.get $f i32.const 4 i32.or local.set $f end   ;; sync
+        local.get $q i32.const 2 i32.and if local.get $f i32.const 8 i32.or local.set $f end    ;; dsync
+        local.get $q i32.const 8 i32.and if local.get $f i32.const 16 i32.or local.set $f end   ;; rsync
+        local.get $ret local.get $f i32.store8 offset=1"""),
+    ("filesystem/types", "[method]descriptor.open-at"): _impl(
+        _p("self:i32", "pflags:i32", "path:i32", "len:i32", "oflags:i32", "flags:i32", _R), (), ["rights:i64",
+                                                                                               "fdflags:i32"], """
+        i64.const 0x1FFFFFFF local.set $rights
+        local.get $flags i32.const 1 i32.and i32.eqz if
+          local.get $rights i64.const -16387 i64.and local.set $rights   ;; no fd_read, fd_readdir
+        end
+        local.get $flags i32.const 2 i32.and i32.eqz if
+          local.get $rights i64.const -4194642 i64.and local.set $rights ;; no datasync, sync, write, allocate, set_size
+        end
+        local.get $flags i32.const 4 i32.and if i32.const 16 local.set $fdflags end
+        local.get $flags i32.const 8 i32.and if local.get $fdflags i32.const 2 i32.or local.set $fdflags end
+        local.get $flags i32.const 16 i32.and if local.get $fdflags i32.const 8 i32.or local.set $fdflags end
+        local.get $ret
+        local.get $self call $h:hfd local.get $pflags local.get $path local.get $len local.get $oflags
+        local.get $rights local.get $rights local.get $fdflags call $h:scratch call $p1:path_open
+        i32.const 4 call $h:result_errno if return end
+        local.get $ret i32.const K_DESC call $h:scratch i32.load i64.const 0 call $h:hnew i32.store offset=4"""),
+    ("filesystem/types", "[method]descriptor.read-directory"): _impl(_p("self:i32", _R), (), [], """
+        local.get $ret i32.const 0 i32.store8
+        local.get $ret i32.const K_DIRSTREAM local.get $self call $h:hfd i64.const 0 call $h:hnew i32.store offset=4"""),
+    # One entry per call: fd_readdir from the stream's cookie into the temp buffer; "." and ".." skipped.
+    ("filesystem/types", "[method]directory-entry-stream.read-directory-entry"): _impl(
+        _p("self:i32", _R), (), ["e:i32", "t:i32", "buf:i32", "used:i32", "n:i32", "p:i32", "r:i32"], """
+        local.get $self call $h:hent local.set $e
+        call $h:scratch local.tee $t i32.const TEMP i32.add local.set $buf
+        block loop
+          local.get $e i32.load offset=4 local.get $buf i32.const 4096 local.get $e i64.load offset=8
+          local.get $t call $p1:fd_readdir local.set $r
+          local.get $ret local.get $r i32.const 4 call $h:result_errno if return end
+          local.get $t i32.load local.tee $used i32.const 24 i32.lt_u if
+            local.get $ret i32.const 0 i32.store8 offset=4 return     ;; end of the directory: none
+          end
+          local.get $buf i32.load offset=16 local.set $n
+          local.get $e local.get $buf i64.load i64.store offset=8          ;; d_next
+          ;; skip "." and ".."
+          local.get $n i32.const 1 i32.eq local.get $buf i32.load8_u offset=24 i32.const 46 i32.eq i32.and br_if 0
+          local.get $n i32.const 2 i32.eq local.get $buf i32.load16_u offset=24 i32.const 0x2e2e i32.eq i32.and br_if 0
+        end end
+        local.get $ret i32.const 1 i32.store8 offset=4
+        local.get $ret local.get $buf i32.load8_u offset=20 call $h:filetype i32.store8 offset=8
+        i32.const 0 i32.const 0 i32.const 1 local.get $n call $realloc local.tee $p
+        local.get $buf i32.const 24 i32.add local.get $n memory.copy
+        local.get $ret local.get $p i32.store offset=12 local.get $ret local.get $n i32.store offset=16""",
+        ("realloc",)),
+    ("filesystem/types", "[method]descriptor.metadata-hash"): _impl(_p("self:i32", _R), (), [], """
+        local.get $ret local.get $self call $h:hfd call $h:scratch call $p1:fd_filestat_get i32.const 8
+        call $h:result_errno i32.eqz if local.get $ret call $h:scratch call $h:hash_out end"""),
+    ("filesystem/types", "[method]descriptor.metadata-hash-at"): _impl(
+        _p("self:i32", "flags:i32", "path:i32", "len:i32", _R), (), [], """
+        local.get $ret local.get $self call $h:hfd local.get $flags local.get $path local.get $len call $h:scratch
+        call $p1:path_filestat_get i32.const 8
+        call $h:result_errno i32.eqz if local.get $ret call $h:scratch call $h:hash_out end"""),
+    ("filesystem/types", "[method]descriptor.is-same-object"): _impl(_p("self:i32", "other:i32"), (_I,), ["t:i32"], """
+        call $h:scratch local.set $t
+        local.get $self call $h:hfd local.get $t call $p1:fd_filestat_get if i32.const 0 return end
+        local.get $other call $h:hfd local.get $t i32.const 64 i32.add call $p1:fd_filestat_get
+        if i32.const 0 return end
+        local.get $t i64.load local.get $t i64.load offset=64 i64.eq
+        local.get $t i64.load offset=8 local.get $t i64.load offset=72 i64.eq i32.and"""),
+    ("filesystem/types", "[method]descriptor.set-size"): _impl(_p("self:i32", "size:i64", _R), (), [], """
+        local.get $ret local.get $self call $h:hfd local.get $size call $p1:fd_filestat_set_size i32.const 1
+        call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.sync"): _impl(_p("self:i32", _R), (), [], """
+        local.get $ret local.get $self call $h:hfd call $p1:fd_sync i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.sync-data"): _impl(_p("self:i32", _R), (), [], """
+        local.get $ret local.get $self call $h:hfd call $p1:fd_datasync i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.advise"): _impl(
+        _p("self:i32", "off:i64", "len:i64", "advice:i32", _R), (), [], """
+        local.get $ret local.get $self call $h:hfd local.get $off local.get $len local.get $advice call $p1:fd_advise
+        i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.set-times"): _impl(
+        _p("self:i32", "ad:i32", "as:i64", "an:i32", "md:i32", "ms:i64", "mn:i32", _R), (), [], """
+        local.get $ret
+        local.get $self call $h:hfd
+        local.get $as local.get $an call $h:ns local.get $ms local.get $mn call $h:ns
+        local.get $ad local.get $md call $h:fstflags call $p1:fd_filestat_set_times
+        i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.set-times-at"): _impl(
+        _p("self:i32", "flags:i32", "path:i32", "len:i32", "ad:i32", "as:i64", "an:i32", "md:i32", "ms:i64", "mn:i32",
+           _R), (), [], """
+        local.get $ret
+        local.get $self call $h:hfd local.get $flags local.get $path local.get $len
+        local.get $as local.get $an call $h:ns local.get $ms local.get $mn call $h:ns
+        local.get $ad local.get $md call $h:fstflags call $p1:path_filestat_set_times
+        i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.create-directory-at"): _impl(_p("self:i32", "path:i32", "len:i32", _R),
+                                                                          (), [], """
+        local.get $ret local.get $self call $h:hfd local.get $path local.get $len call $p1:path_create_directory
+        i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.remove-directory-at"): _impl(_p("self:i32", "path:i32", "len:i32", _R),
+                                                                          (), [], """
+        local.get $ret local.get $self call $h:hfd local.get $path local.get $len call $p1:path_remove_directory
+        i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.unlink-file-at"): _impl(_p("self:i32", "path:i32", "len:i32", _R),
+                                                                     (), [], """
+        local.get $ret local.get $self call $h:hfd local.get $path local.get $len call $p1:path_unlink_file
+        i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.rename-at"): _impl(
+        _p("self:i32", "old:i32", "oldlen:i32", "to:i32", "new:i32", "newlen:i32", _R), (), [], """
+        local.get $ret local.get $self call $h:hfd local.get $old local.get $oldlen
+        local.get $to call $h:hfd local.get $new local.get $newlen call $p1:path_rename
+        i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.symlink-at"): _impl(
+        _p("self:i32", "old:i32", "oldlen:i32", "new:i32", "newlen:i32", _R), (), [], """
+        local.get $ret local.get $old local.get $oldlen local.get $self call $h:hfd local.get $new local.get $newlen
+        call $p1:path_symlink i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.link-at"): _impl(
+        _p("self:i32", "flags:i32", "old:i32", "oldlen:i32", "to:i32", "new:i32", "newlen:i32", _R), (), [], """
+        local.get $ret local.get $self call $h:hfd local.get $flags local.get $old local.get $oldlen
+        local.get $to call $h:hfd local.get $new local.get $newlen call $p1:path_link
+        i32.const 1 call $h:result_errno drop"""),
+    ("filesystem/types", "[method]descriptor.readlink-at"): _impl(
+        _p("self:i32", "path:i32", "len:i32", _R), (), ["t:i32", "n:i32", "p:i32"], """
+        call $h:scratch local.set $t
+        local.get $ret local.get $self call $h:hfd local.get $path local.get $len
+        local.get $t i32.const TEMP i32.add i32.const 4096 local.get $t call $p1:path_readlink
+        i32.const 4 call $h:result_errno if return end
+        local.get $t i32.load local.set $n
+        i32.const 0 i32.const 0 i32.const 1 local.get $n call $realloc local.tee $p
+        local.get $t i32.const TEMP i32.add local.get $n memory.copy
+        local.get $ret local.get $p i32.store offset=4 local.get $ret local.get $n i32.store offset=8""",
+        ("realloc",)),
+    ("filesystem/types", "[method]descriptor.read"): _impl(
+        _p("self:i32", "len:i64", "off:i64", _R), (), ["t:i32", "n:i32", "p:i32"], """
+        local.get $len i64.const 65536 i64.gt_u if i64.const 65536 local.set $len end
+        i32.const 0 i32.const 0 i32.const 1 local.get $len i32.wrap_i64 call $realloc local.set $p
+        call $h:scratch local.tee $t local.get $p i32.store
+        local.get $t local.get $len i64.store32 offset=4
+        local.get $ret local.get $self call $h:hfd local.get $t i32.const 1 local.get $off local.get $t i32.const 8
+        i32.add call $p1:fd_pread i32.const 4 call $h:result_errno if return end
+        local.get $t i32.load offset=8 local.set $n
+        local.get $ret local.get $p i32.store offset=4 local.get $ret local.get $n i32.store offset=8
+        local.get $ret local.get $n i32.eqz local.get $len i64.const 0 i64.ne i32.and i32.store8 offset=12""",
+        ("realloc",)),
+    ("filesystem/types", "[method]descriptor.write"): _impl(
+        _p("self:i32", "ptr:i32", "len:i32", "off:i64", _R), (), ["t:i32"], """
+        call $h:scratch local.tee $t local.get $ptr i32.store
+        local.get $t local.get $len i32.store offset=4
+        local.get $ret local.get $self call $h:hfd local.get $t i32.const 1 local.get $off local.get $t i32.const 8
+        i32.add call $p1:fd_pwrite i32.const 8 call $h:result_errno if return end
+        local.get $ret local.get $t i64.load32_u offset=8 i64.store offset=8"""),
 }
+
+IMPLS[("io/streams", "[method]input-stream.blocking-read")] = IMPLS[("io/streams", "[method]input-stream.read")]
+
+HELPERS["hash_out"] = (_p("ret:i32", "src:i32"), (), [], """
+        local.get $ret local.get $src i64.load offset=8 i64.store offset=8    ;; lower: inode
+        local.get $ret local.get $src i64.load i64.store offset=16""")        # upper: device
+# new-timestamp (no-change / now / timestamp) pairs -> p1 fstflags.
+HELPERS["fstflags"] = (_p("a:i32", "m:i32"), (_I,), ["f:i32"], """
+        local.get $a i32.const 1 i32.eq if i32.const 2 local.set $f end
+        local.get $a i32.const 2 i32.eq if i32.const 1 local.set $f end
+        local.get $m i32.const 1 i32.eq if local.get $f i32.const 8 i32.or local.set $f end
+        local.get $m i32.const 2 i32.eq if local.get $f i32.const 4 i32.or local.set $f end
+        local.get $f""")
+HELPERS["ns"] = (_p("s:i64", "n:i32"), (_L,), [], """
+        local.get $s i64.const 1000000000 i64.mul local.get $n i64.extend_i32_u i64.add""")
 
 HELPERS["stat_out"] = (_p("dst:i32", "src:i32"), (), [], """
         local.get $dst local.get $src i32.load8_u offset=16 call $h:filetype i32.store8
@@ -481,7 +655,9 @@ HELPERS["sleep_until"] = (_p("h:i32"), (), ["e:i32", "t:i32"], """
         local.get $t local.get $t i32.const 64 i32.add i32.const 1 local.get $t i32.const 128 i32.add
         call $p1:poll_oneoff drop""")
 
-# Resource drops: a descriptor also closes its p1 fd.
+_CONSTANTS = {"TEMP": TEMP, **{name: value for name, value in globals().items() if name.startswith("K_")}}
+
+# Resource drops: a descriptor also closes its p1 fd, unless it is a preopen (pos 1).
 _DROP_CLOSES = {("filesystem/types", "descriptor")}
 
 
@@ -517,7 +693,8 @@ class P1Shim:
     def resource_drop(self, interface: str, resource: str, core_type: FuncType, where: str) -> GenFunc:
         iface = self.interface(interface, where)
         self.check_type(core_type, FuncType(("i32",), ()), interface, f"[resource-drop]{resource}")
-        close = "local.get $h call $h:hfd call $p1:fd_close drop " if (iface, resource) in _DROP_CLOSES else ""
+        close = ("local.get $h call $h:hent i64.load offset=8 i64.eqz if local.get $h call $h:hfd call $p1:fd_close "
+                 "drop end " if (iface, resource) in _DROP_CLOSES else "")
         return self.make(f"{iface}#[resource-drop]{resource}", _p("h:i32"), (), [],
                          close + "local.get $h call $h:hdrop", None, {})
 
@@ -592,7 +769,7 @@ class P1Shim:
             raise ValueError(f"unknown symbol ${symbol} in {name}")
 
         func = GenFunc(name, FuncType(tuple(t for _, t in params), results), local_types,
-                       assemble(body, names, resolve))
+                       assemble(body, names, resolve, _CONSTANTS))
         if register:
             self.functions.append(func)
         return func

@@ -12,7 +12,7 @@ The encoding chosen is always the most general one (element segments as
 expressions with an explicit table, data segments with an explicit memory
 only when it is not 0), so `decode_module(write_module(m))` equals `m` up to
 instruction offsets.  Custom sections other than those in
-`module.custom_sections` are not written; the name section is not written.
+`module.custom_sections` are not written; of the name section, the module and function names are.
 """
 
 from __future__ import annotations
@@ -63,8 +63,22 @@ def write_module(module: Module) -> bytes:
         _section(out, 10, vec([_body(f) for f in module.functions]))
     if module.datas:
         _section(out, 11, vec([_data(seg) for seg in module.datas]))
+    if module.names is not None and (module.names.functions or module.names.module):
+        _section(out, 0, _name("name") + _names(module.names))
     for section_name, payload in module.custom_sections:
         _section(out, 0, _name(section_name) + payload)
+    return bytes(out)
+
+
+def _names(names) -> bytes:
+    """The name section: the module name (subsection 0) and function names (subsection 1); locals are not kept."""
+    out = bytearray()
+    if names.module:
+        sub = _name(names.module)
+        out += b"\x00" + uleb(len(sub)) + sub
+    if names.functions:
+        sub = vec([uleb(i) + _name(n) for i, n in sorted(names.functions.items())])
+        out += b"\x01" + uleb(len(sub)) + sub
     return bytes(out)
 
 
