@@ -344,3 +344,77 @@ def _official_suite_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _direct_p2_component() -> Path:
+    """tests/component/data/p2_hello as a component: `component embed` against WASI 0.2.0, `component new`."""
+    from component_helpers import _cached
+
+    data = Path(__file__).parent / "data" / "p2_hello"
+    wat, world = (data / "hello.wat").read_text(), (data / "world.wit").read_text()
+    wasi = REPO.parent / "shared" / "wit" / "wasi-0.2.0"
+    if not wasi.is_dir():
+        pytest.skip(f"the WASI 0.2.0 WIT packages are not at {wasi}")
+
+    def build(out: Path) -> None:
+        work = out.parent / f"p2_hello.{os.getpid()}"
+        shutil.rmtree(work, ignore_errors=True)
+        (work / "wit" / "deps").mkdir(parents=True)
+        (work / "wit" / "world.wit").write_text(world)
+        for package in ("cli", "io", "clocks", "random", "filesystem", "sockets"):
+            shutil.copytree(wasi / package, work / "wit" / "deps" / package)
+        (work / "hello.wat").write_text(wat)
+        run_tool("parse", work / "hello.wat", "-o", work / "core.wasm")
+        run_tool("component", "embed", work / "wit", "--world", "hello", work / "core.wasm", "-o", work / "e.wasm")
+        run_tool("component", "new", work / "e.wasm", "-o", out)
+        shutil.rmtree(work)
+    return _cached([wat.encode(), world.encode(), b"p2-direct"], "p2_hello.component.wasm", build)
+
+
+@pytest.mark.parametrize("args", [["one", "two"], []])
+def test_a_component_built_against_wasi_cli_directly(args: list[str], tmp_path: Path) -> None:
+    """No adapter: main imports wasi:cli/io functions itself and allocates their results with its realloc."""
+    wasmtime = pytest.importorskip("wasmtime")
+    from wasmtime import component as wc
+
+    component = _direct_p2_component()
+    result = unwrap_component(component.read_bytes())
+    assert result.path == "b" and result.not_recovered  # (a) was tried: main imports WASI 0.2 itself
+    module = tmp_path / "hello.p1.wasm"
+    module.write_bytes(result.module)
+    run_tool("validate", module)
+
+    def config(out: Path):
+        c = wasmtime.WasiConfig()
+        c.argv = ["hello", *args]
+        c.stdout_file = str(out)
+        return c
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    store.set_wasi(config(tmp_path / "p2.out"))
+    linker = wc.Linker(engine)
+    linker.add_wasip2()
+    instance = linker.instantiate(store, wc.Component.from_file(engine, str(component)))
+    run = instance.get_func(store, instance.get_export_index(
+        store, "run", instance.get_export_index(store, "wasi:cli/run@0.2.0")))
+    expected = (1 if getattr(run(store), "tag", None) == "err" else 0), (tmp_path / "p2.out").read_text()
+    assert expected == (0 if args else 1, "hello from a p2 component\n" + "".join(a + "\n" for a in args))
+
+    store = wasmtime.Store(engine)
+    store.set_wasi(config(tmp_path / "p1.out"))
+    p1_linker = wasmtime.Linker(engine)
+    p1_linker.define_wasi()
+    p1_instance = p1_linker.instantiate(store, wasmtime.Module.from_file(engine, str(module)))
+    try:
+        p1_instance.exports(store)["_start"](store)
+        status = 0
+    except wasmtime.ExitTrap as exc:
+        status = exc.code
+    assert (status, (tmp_path / "p1.out").read_text()) == expected
+
+    copy = tmp_path / "hello.wasm"
+    shutil.copyfile(component, copy)
+    ran = subprocess.run([sys.executable, "-m", "waftkit", "run", str(copy), "--", *args], capture_output=True,
+                         text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert (ran.returncode, ran.stdout) == expected, ran.stderr
