@@ -703,11 +703,6 @@ class P1Shim:
         return self.make("_start", [], (), [], "call $run if i32.const 1 call $p1:proc_exit end", None, {},
                          run=run)
 
-    def start_function(self, starts: list) -> GenFunc:
-        """One start function calling each fused instance's start function in instantiation order."""
-        body = " ".join(f"call $start{i}" for i in range(len(starts)))
-        return self.make("start", [], (), [], body, None, {}, **{f"start{i}": s for i, s in enumerate(starts)})
-
     # -- internals -------------------------------------------------------------------
     def interface(self, name: str, where: str) -> str:
         parsed = parse_wasi_name(name)
