@@ -1,6 +1,6 @@
 """Path (b): fuse a component's core module instances into ONE core module importing only preview1.
 
-    module, notes = fuse(graph)     # bytes of a validated-by-construction p1 command module
+    result = fuse(graph)            # FuseResult: result.module is the p1 command module's bytes
 
 A static Wasm linker over the instantiation graph (aot/component/instantiate.py):
 
@@ -24,11 +24,11 @@ A static Wasm linker over the instantiation graph (aot/component/instantiate.py)
   exits with status 1, as the component runtimes do); the memory is exported
   as "memory".
 
-Refused with one line (UnwrapError): more than one memory (the canonical ABI
-options and preview1 both assume one linear memory, and Waft compiles one),
-imported core modules or components, component exports other than
-`wasi:cli/run` that need lifting of values through memory, and modules that
-use SIMD (Waft's decoder does not keep it).
+Refused with one line (UnwrapError): other than one memory (the canonical ABI
+options and preview1 share one linear memory, and Waft compiles one),
+component exports other than `wasi:cli/run` (and types, which have no
+runtime presence), and modules that use SIMD (Waft's decoder does not keep
+it).  What wasi_p1.py does not implement is refused there, by name.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from aot.component.instantiate import (
     Lowering,
     ResourceBuiltin,
 )
-from aot.component.wasi_p1 import GenFunc, P1Shim, parse_wasi_name
+from aot.component.wasi_p1 import SUPPORTED_RANGE, GenFunc, P1Shim, is_supported_version, parse_wasi_name
 from aot.errors import AotError
 from aot.wasm.decode import decode_module
 from aot.wasm.module import Export, FuncType, Function, Import, Instr, Module
@@ -193,13 +193,24 @@ class _Fuser:
         run = None
         for export_name, (sort, value) in self.graph.exports.items():
             parsed = parse_wasi_name(export_name)
+            if sort == "type":
+                continue  # a type has no runtime presence
             if sort == "instance" and parsed and parsed[1] == "cli/run":
+                if not is_supported_version(parsed[2]):
+                    raise UnwrapError(f"the component exports '{export_name}': outside the supported range "
+                                      f"{SUPPORTED_RANGE}")
                 _, lifted = value.exports.get("run", (None, None)) if hasattr(value, "exports") else (None, None)
                 if not isinstance(lifted, Lift):
                     raise UnwrapError(f"export '{export_name}' has no lifted 'run' function")
                 if lifted.options.post_return is not None:
                     raise UnwrapError(f"export '{export_name}': a post-return function on run is not supported")
                 run = self.resolve_item(lifted.core_func, "func", FuncType((), ("i32",)), f"export '{export_name}'")
+                if not isinstance(run, GenFunc):
+                    found = self.modules[run[1]]
+                    found_type = found.types[found.functions[run[2]].type_index]
+                    if found_type != FuncType((), ("i32",)):
+                        raise UnwrapError(f"export '{export_name}': run is lifted from a core function of type "
+                                          f"{found_type}, not [] -> [i32]")
             else:
                 raise UnwrapError(f"the component exports '{export_name}' ({sort}): path (b) unwraps commands, "
                                   "whose only export is wasi:cli/run")
