@@ -50,6 +50,7 @@ from aot.component.wasi_p1 import SUPPORTED_RANGE, GenFunc, P1Shim, is_supported
 from aot.errors import AotError
 from aot.wasm.decode import decode_module
 from aot.wasm.module import Export, FuncType, Function, Import, Instr, Module
+from aot.wasm.validate import validate_module
 from aot.wasm.writer import write_module
 
 P1 = "wasi_snapshot_preview1"
@@ -82,10 +83,13 @@ class _Fuser:
     # -- entry ----------------------------------------------------------------------
     def run(self) -> FuseResult:
         for node in self.nodes:
+            # Validated, not only decoded: renumbering trusts every index in range and every type right.
             try:
-                self.modules[node.id] = decode_module(node.module.data)
+                module = decode_module(node.module.data)
+                validate_module(module)
             except AotError as exc:
                 raise UnwrapError(f"{node.module_path} cannot be fused: {exc}") from exc
+            self.modules[node.id] = module
         self.check_memories()
         # Which generated function each lowering becomes, typed by the import that takes it.
         for node in self.nodes:

@@ -22,9 +22,9 @@ from aot.errors import AotError
 from component_helpers import KITCHEN_WAT, REPO, p1_suite_programs, parse_wat, wrap
 
 
-def _survives(data: bytes) -> None:
+def _survives(data: bytes, adapter_recovery: bool = True) -> None:
     try:
-        unwrap_component(data)
+        unwrap_component(data, adapter_recovery=adapter_recovery)
     except AotError as exc:
         assert str(exc) and "\n" not in str(exc), repr(exc)
 
@@ -92,6 +92,14 @@ def test_mutated_components_never_crash(source: str) -> None:
     rng = random.Random(16)  # issue 16: fixed, so a failure replays
     for _ in range(300 if source == "kitchen" else 120):
         _survives(_mutate(data, rng))
+
+
+def test_mutated_components_never_crash_path_b() -> None:
+    """The same mutations through path (b) (fusion, renumbering, generated code) instead of recovery."""
+    data = _adapter_built()
+    rng = random.Random(1616)
+    for _ in range(60):
+        _survives(_mutate(data, rng), adapter_recovery=False)
 
 
 def _waft(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
