@@ -29,7 +29,7 @@ is refused by name, with the interface, when the component is unwrapped.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aot.component.errors import UnwrapError
 from aot.component.wasi_asm import assemble
@@ -462,13 +462,14 @@ IMPLS: dict[tuple[str, str], tuple] = {
         local.get $ret i32.const 0 i32.store8
         local.get $ret i32.const {K_IN_FILE} local.get $self call $h:hfd local.get $off call $h:hnew
         i32.store offset=4"""),
-
-    ("filesystem/types", "[method]descriptor.get-flags"): _impl(_p("self:i32", _R), (), ["t:i32", "f:i32", "r:i64", "q:i32"], """
+    # descriptor-flags from the p1 fd's rights (read, write, mutate-directory) and fdflags (the syncs).
+    ("filesystem/types", "[method]descriptor.get-flags"): _impl(
+        _p("self:i32", _R), (), ["t:i32", "f:i32", "r:i64", "q:i32"], """
         call $h:scratch local.set $t
         local.get $ret local.get $self call $h:hfd local.get $t call $p1:fd_fdstat_get i32.const 1
         call $h:result_errno if return end
         local.get $t i64.load offset=8 local.set $r
-        local.get $r i64.const 0x4002 i64.and i64.const 0 i64.ne if i32.const 1 local.set $f end     ;; fd_read|fd_readdir
+        local.get $r i64.const 0x4002 i64.and i64.const 0 i64.ne if i32.const 1 local.set $f end ;; read, readdir
         local.get $r i64.const 0x40 i64.and i64.const 0 i64.ne if local.get $f i32.const 2 i32.or local.set $f end
         local.get $r i64.const 0x200 i64.and i64.const 0 i64.ne if local.get $f i32.const 32 i32.or local.set $f end
         local.get $t i32.load16_u offset=2 local.set $q
@@ -496,7 +497,8 @@ IMPLS: dict[tuple[str, str], tuple] = {
         local.get $ret i32.const K_DESC call $h:scratch i32.load i64.const 0 call $h:hnew i32.store offset=4"""),
     ("filesystem/types", "[method]descriptor.read-directory"): _impl(_p("self:i32", _R), (), [], """
         local.get $ret i32.const 0 i32.store8
-        local.get $ret i32.const K_DIRSTREAM local.get $self call $h:hfd i64.const 0 call $h:hnew i32.store offset=4"""),
+        local.get $ret i32.const K_DIRSTREAM local.get $self call $h:hfd i64.const 0 call $h:hnew
+        i32.store offset=4"""),
     # One entry per call: fd_readdir from the stream's cookie into the temp buffer; "." and ".." skipped.
     ("filesystem/types", "[method]directory-entry-stream.read-directory-entry"): _impl(
         _p("self:i32", _R), (), ["e:i32", "t:i32", "buf:i32", "used:i32", "n:i32", "p:i32", "r:i32"], """
@@ -681,12 +683,11 @@ class P1Shim:
                               f"(used by {where})")
         params, results, locals_, body, needs = impl
         self.check_type(core_type, FuncType(tuple(t for _, t in params), results), interface, func)
-        if "realloc" in needs or "copy" in needs:
-            if realloc is None:
-                raise UnwrapError(f"{interface} '{func}' is lowered without a realloc option ({where})")
+        if ("realloc" in needs or "copy" in needs) and realloc is None:
+            raise UnwrapError(f"{interface} '{func}' is lowered without a realloc option ({where})")
         extra: dict[str, GenFunc] = {}
         if "copy" in needs:
-            name, cparams, cresults, clocals, cbody = _COPY
+            _, cparams, cresults, clocals, cbody = _COPY
             extra["copy"] = self.make(f"{iface}#{func}:copy", cparams, cresults, clocals, cbody, realloc, {})
         return self.make(f"{iface}#{func}", params, results, locals_, body, realloc, extra)
 
