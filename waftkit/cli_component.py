@@ -112,35 +112,52 @@ class ModuleOrComponent(click.Path):
 
     def convert(self, value, param, ctx):
         path = super().convert(value, param, ctx)
-        core = core_module_path(path)
-        if core != path and ctx is not None and ctx.info_name == "check":
-            for line in component_report(path):
+        checking = ctx is not None and ctx.info_name == "check"
+        with open(path, "rb") as f:
+            head = f.read(8)
+        from aot.component import is_component
+
+        if not is_component(head):
+            return path
+        if checking:  # the interfaces first: when unwrapping then fails, its one line says why
+            for line in component_imports_report(path):
                 click.echo(line)
+        core = unwrapped_path(path)
+        if checking:
+            click.echo(f"{path.name}: unwrapped by {unwrap_path_summary(path)}; its core module's imports:")
         return core
 
 
-def component_report(path: Path) -> list[str]:
-    """What `waft check` says of a component before its core module's imports: interfaces, versions, path."""
-    from aot.component import decode_component, unwrap_component
+def component_imports_report(path: Path) -> list[str]:
+    """One line per interface the component imports, with its version's status against the supported range."""
+    from aot.component import decode_component
     from aot.component.wasi_p1 import SUPPORTED_RANGE, is_supported_version, parse_wasi_name
+    from waftkit import cli
 
-    data = path.read_bytes()
+    with cli._AotErrors(path):
+        imports = decode_component(path.read_bytes()).imports
     lines = []
-    for imp in decode_component(data).imports:
+    for imp in imports:
         parsed = parse_wasi_name(imp.name)
         if parsed is None:
-            status = "not WASI: cannot be unwrapped"
+            status = "not WASI: cannot be unwrapped (nothing on a p1 runtime implements it)"
         elif is_supported_version(parsed[2]):
             status = "supported"
         else:
-            status = f"version outside {SUPPORTED_RANGE}"
+            status = f"version outside {SUPPORTED_RANGE}: cannot be unwrapped"
         lines.append(f"component import {imp.name}  {status}")
-    result = unwrap_component(data)  # cached by the caller already; a failure was reported there
-    how = ("path (a): the adapter's p1 module, unchanged" if result.path == "a" else
-           f"path (b): {result.fused.instances} core modules fused, WASI 0.2 over preview1")
-    lines.append(f"{path.name}: a component importing {len(lines)} interfaces (supported: {SUPPORTED_RANGE}); "
-                 f"unwrapped by {how}; its core module's imports:")
+    lines.append(f"{path.name}: a component importing {len(imports)} interfaces (supported: {SUPPORTED_RANGE})")
     return lines
+
+
+def unwrap_path_summary(path: Path) -> str:
+    """Which path unwraps the component (it unwrapped already: this repeats the cheap part)."""
+    from aot.component import unwrap_component
+
+    result = unwrap_component(path.read_bytes())
+    if result.path == "a":
+        return "path (a): the adapter's p1 module, unchanged"
+    return f"path (b): {result.fused.instances} core module instances fused, WASI 0.2 over preview1"
 
 
 def core_module_path(path: Path) -> Path:

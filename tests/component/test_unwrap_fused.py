@@ -219,7 +219,17 @@ def test_check_lists_the_components_interfaces(fused, tmp_path: Path) -> None:
                             timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     assert "component import wasi:cli/stdout@0.2.3  supported" in result.stdout
-    assert "(supported: wasi:*@0.2.0 through 0.2.x)" in result.stdout and "path (a)" in result.stdout
+    assert "(supported: wasi:*@0.2.0 through 0.2.x)" in result.stdout and "unwrapped by path (a)" in result.stdout
+
+
+def test_check_says_why_a_component_cannot_be_unwrapped(tmp_path: Path) -> None:
+    component = parse_wat(_CLOCK_COMMAND.replace("VERSION", "0.3.0").replace("EXTRA", ""), "clock-command-0.3.wasm")
+    result = subprocess.run([sys.executable, "-m", "waftkit", "check", str(component)], capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert ("component import wasi:clocks/monotonic-clock@0.3.0  version outside wasi:*@0.2.0 through 0.2.x: "
+            "cannot be unwrapped") in result.stdout
+    assert "cannot unwrap" in result.stderr and "0.3.0" in result.stderr
 
 
 # A command component written by hand against WASI 0.2 (no adapter): `run` fails when the
