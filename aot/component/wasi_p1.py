@@ -98,11 +98,13 @@ TEMP_CAP = 65536 - TEMP
 # Handle kinds.
 K_DESC, K_IN, K_OUT, K_ERROR, K_POLL, K_TTY, K_DIRSTREAM, K_IN_FILE, K_OUT_FILE, K_OUT_APPEND = range(1, 11)
 
-# preview1 errno -> wasi:filesystem/types error-code (0.2), for every errno the two share.
+# preview1 errno -> wasi:filesystem/types error-code (0.2), for every errno the two share.  p1's
+# notcapable (76: rights too narrow, which 0.2 has no word for) becomes access, which the adapter
+# hands back as acces: what p1 callers accept beside notcapable.
 _ERRNO_TO_CODE = {
     2: 0, 6: 1, 7: 2, 8: 3, 10: 4, 16: 5, 19: 6, 20: 7, 22: 8, 25: 9, 26: 10, 27: 11, 28: 12, 29: 13, 31: 14,
     32: 15, 33: 16, 35: 17, 37: 18, 40: 19, 44: 20, 46: 21, 48: 22, 51: 23, 54: 24, 55: 25, 56: 26, 58: 27,
-    59: 28, 60: 29, 61: 30, 63: 31, 64: 32, 69: 33, 70: 34, 74: 35, 75: 36, 76: 31,
+    59: 28, 60: 29, 61: 30, 63: 31, 64: 32, 69: 33, 70: 34, 74: 35, 75: 36, 76: 0,
 }
 # p1 filetype -> p2 descriptor-type.
 _FILETYPE_TO_TYPE = {0: 0, 1: 1, 2: 2, 3: 3, 4: 6, 5: 7, 6: 7, 7: 5}
@@ -478,11 +480,12 @@ IMPLS: dict[tuple[str, str], tuple] = {
         local.get $q i32.const 8 i32.and if local.get $f i32.const 16 i32.or local.set $f end   ;; rsync
         local.get $ret local.get $f i32.store8 offset=1"""),
     ("filesystem/types", "[method]descriptor.open-at"): _impl(
-        _p("self:i32", "pflags:i32", "path:i32", "len:i32", "oflags:i32", "flags:i32", _R), (), ["rights:i64",
-                                                                                               "fdflags:i32"], """
+        _p("self:i32", "pflags:i32", "path:i32", "len:i32", "oflags:i32", "flags:i32", _R), (),
+        ["rights:i64", "fdflags:i32", "inherit:i64"], """
         i64.const 0x1FFFFFFF local.set $rights
         local.get $flags i32.const 1 i32.and i32.eqz if
-          local.get $rights i64.const -16387 i64.and local.set $rights   ;; no fd_read, fd_readdir
+          ;; no fd_read; fd_readdir stays: a 0.2 directory is listed without the read flag
+          local.get $rights i64.const -3 i64.and local.set $rights
         end
         local.get $flags i32.const 2 i32.and i32.eqz if
           local.get $rights i64.const -4194642 i64.and local.set $rights ;; no datasync, sync, write, allocate, set_size
@@ -490,9 +493,14 @@ IMPLS: dict[tuple[str, str], tuple] = {
         local.get $flags i32.const 4 i32.and if i32.const 16 local.set $fdflags end
         local.get $flags i32.const 8 i32.and if local.get $fdflags i32.const 2 i32.or local.set $fdflags end
         local.get $flags i32.const 16 i32.and if local.get $fdflags i32.const 8 i32.or local.set $fdflags end
+        ;; a p1 runtime that enforces rights (Waft's does) refuses more than the directory may hand
+        ;; down: ask for what was asked, within the directory's inheriting rights
+        local.get $self call $h:hfd call $h:scratch i32.const 64 i32.add call $p1:fd_fdstat_get i32.eqz if
+          call $h:scratch i64.load offset=80 local.tee $inherit local.get $rights i64.and local.set $rights
+        else i64.const 0x1FFFFFFF local.set $inherit end
         local.get $ret
         local.get $self call $h:hfd local.get $pflags local.get $path local.get $len local.get $oflags
-        local.get $rights local.get $rights local.get $fdflags call $h:scratch call $p1:path_open
+        local.get $rights local.get $inherit local.get $fdflags call $h:scratch call $p1:path_open
         i32.const 4 call $h:result_errno if return end
         local.get $ret i32.const K_DESC call $h:scratch i32.load i64.const 0 call $h:hnew i32.store offset=4"""),
     ("filesystem/types", "[method]descriptor.read-directory"): _impl(_p("self:i32", _R), (), [], """
