@@ -481,26 +481,41 @@ IMPLS: dict[tuple[str, str], tuple] = {
         local.get $ret local.get $f i32.store8 offset=1"""),
     ("filesystem/types", "[method]descriptor.open-at"): _impl(
         _p("self:i32", "pflags:i32", "path:i32", "len:i32", "oflags:i32", "flags:i32", _R), (),
-        ["rights:i64", "fdflags:i32", "inherit:i64"], """
+        ["rights:i64", "fdflags:i32", "r:i32", "inherit:i64"], """
         i64.const 0x1FFFFFFF local.set $rights
         local.get $flags i32.const 1 i32.and i32.eqz if
-          ;; no fd_read; fd_readdir stays: a 0.2 directory is listed without the read flag
+          ;; no fd_read; fd_readdir stays when opening a directory (0.2 lists one without the read
+          ;; flag), but not on a file: wasmtime's p1 opens a file with fd_readdir for reading
           local.get $rights i64.const -3 i64.and local.set $rights
+          local.get $oflags i32.const 2 i32.and i32.eqz if
+            local.get $rights i64.const -16385 i64.and local.set $rights
+          end
         end
         local.get $flags i32.const 2 i32.and i32.eqz if
-          local.get $rights i64.const -4194642 i64.and local.set $rights ;; no datasync, sync, write, allocate, set_size
+          ;; no fd_datasync, fd_sync, fd_write, fd_allocate, fd_filestat_set_size
+          local.get $rights i64.const -4194642 i64.and local.set $rights
         end
         local.get $flags i32.const 4 i32.and if i32.const 16 local.set $fdflags end
         local.get $flags i32.const 8 i32.and if local.get $fdflags i32.const 2 i32.or local.set $fdflags end
         local.get $flags i32.const 16 i32.and if local.get $fdflags i32.const 8 i32.or local.set $fdflags end
-        ;; a p1 runtime that enforces rights (Waft's does) refuses more than the directory may hand
-        ;; down: ask for what was asked, within the directory's inheriting rights
-        local.get $self call $h:hfd call $h:scratch i32.const 64 i32.add call $p1:fd_fdstat_get i32.eqz if
-          call $h:scratch i64.load offset=80 local.tee $inherit local.get $rights i64.and local.set $rights
-        else i64.const 0x1FFFFFFF local.set $inherit end
-        local.get $ret
+        ;; the inheriting rights of a directory are what files opened in it may get, whatever the
+        ;; directory's own flags (a read-only directory still hands out writable files); a file's
+        ;; are its own (wasmtime's p1 reads a file's access mode from them too)
+        local.get $rights local.set $inherit
+        local.get $oflags i32.const 2 i32.and if i64.const 0x1FFFFFFF local.set $inherit end
         local.get $self call $h:hfd local.get $pflags local.get $path local.get $len local.get $oflags
-        local.get $rights local.get $inherit local.get $fdflags call $h:scratch call $p1:path_open
+        local.get $rights local.get $inherit local.get $fdflags call $h:scratch call $p1:path_open local.tee $r
+        i32.const 76 i32.eq if
+          ;; notcapable: a p1 runtime that enforces rights (Waft's does) refuses more than the directory
+          ;; may hand down; ask again within the directory's inheriting rights.  Only then: wasmtime's
+          ;; p1 reads the access mode from the rights, and narrower ones change what it opens.
+          local.get $self call $h:hfd call $h:scratch i32.const 64 i32.add call $p1:fd_fdstat_get drop
+          call $h:scratch i64.load offset=80 local.get $rights i64.and local.set $rights
+          call $h:scratch i64.load offset=80 local.get $inherit i64.and local.set $inherit
+          local.get $self call $h:hfd local.get $pflags local.get $path local.get $len local.get $oflags
+          local.get $rights local.get $inherit local.get $fdflags call $h:scratch call $p1:path_open local.set $r
+        end
+        local.get $ret local.get $r
         i32.const 4 call $h:result_errno if return end
         local.get $ret i32.const K_DESC call $h:scratch i32.load i64.const 0 call $h:hnew i32.store offset=4"""),
     ("filesystem/types", "[method]descriptor.read-directory"): _impl(_p("self:i32", _R), (), [], """
