@@ -434,3 +434,16 @@ def test_a_component_built_against_wasi_cli_directly(args: list[str], tmp_path: 
     ran = subprocess.run([sys.executable, "-m", "waftkit", "run", str(copy), "--", *args], capture_output=True,
                          text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert (ran.returncode, ran.stdout) == expected, ran.stderr
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("stem", ["clock_gettime-monotonic", "fd_write-to-stdout"])
+def test_fused_module_runs_on_mps2_an386(stem: str, fused, tmp_path: Path) -> None:
+    """The board: the path (b) module under QEMU prints and exits as wasmtime runs the component."""
+    component, module = fused(stem)
+    expected = _run_component(component, _program(stem), tmp_path)
+    copy = tmp_path / f"{stem}.wasm"
+    shutil.copyfile(module, copy)
+    result = subprocess.run([sys.executable, "-m", "waftkit", "run", "--target", "mps2-an386", str(copy)],
+                            capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert (result.returncode, result.stdout) == expected, result.stderr
