@@ -57,6 +57,9 @@ COMPONENT_DIVERGES = {
     "path_link": "the adapter reports all rights on a linked file's fd, unlike the p1 runtime",
     "renumber": "the adapter's fd_renumber accepts an unused destination fd",
 }
+# Of those, what fails under wasmtime only: on Waft's runtime, whose rights the generated open-at
+# asks within, the adapter's fd_fdstat_get after path_link agrees with what the test expects.
+PASSES_ON_WAFT = {"path_link"}
 
 
 # Programs whose output order is random from run to run (a Rust HashMap, seeded by random_get).
@@ -319,7 +322,8 @@ def test_official_suite_passes_through_path_b(target_name: str, fused, tmp_path:
         for program in folder.glob("*.wasm"):
             shutil.copyfile(fused(program.stem)[1], copy / program.name)
         copies.append(copy)
-    diverging = {official.suite_name(f): [p.stem for p in f.glob("*.wasm") if p.stem in COMPONENT_DIVERGES]
+    diverging = {official.suite_name(f): [p.stem for p in f.glob("*.wasm")
+                                          if p.stem in COMPONENT_DIVERGES and p.stem not in PASSES_ON_WAFT]
                  for f in folders}
     lines = ["version = 1", ""]
     for suite, tests in sorted(diverging.items()):
