@@ -1,13 +1,17 @@
 """`waft unwrap`: a component in, the p1 core module inside it out (thin wrapper over `aot.component`).
 
-    waft unwrap COMPONENT [-o OUT.wasm] [--show]
+    waft unwrap COMPONENT [-o OUT.wasm] [--show] [--no-adapter-recovery]
 
-Today this is path (a) of issue 16: a p1 module wrapped by `wasm-tools
-component new --adapt wasi_snapshot_preview1=...` comes back as it was
-(docs/components.md).  A core module given to `waft unwrap` is refused (exit
+Path (a) of issue 16: a p1 module wrapped by `wasm-tools component new
+--adapt wasi_snapshot_preview1=...` comes back as it was.  Path (b), for any
+other component importing WASI 0.2 only (and for adapter-built ones with
+`--no-adapter-recovery`): the core modules fused into one, the WASI 0.2
+imports generated over preview1 (docs/components.md).  A core module given
+to `waft unwrap` is refused (exit
 1): asking to unwrap something that is not wrapped is a mistake worth
 saying, while `waft run` and `waft check`, which take either, pass a core
-module through untouched.
+module through untouched.  `waft check COMPONENT` first lists the interfaces
+the component imports, with their versions, against the supported range.
 
 Also here: `MODULE_OR_COMPONENT`, the click type through which `waft run` and
 `waft check` accept a component, and `core_module_path`, which `waft compile`
@@ -35,8 +39,17 @@ import click
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Core module to write (default: INPUT's name with .p1.wasm, beside it).")
 @click.option("--show", is_flag=True, help="Also print the component's instantiation graph, one line per item.")
-def unwrap(input: Path, output: Path | None, show: bool) -> None:
-    """Recover the p1 core module from an adapter-built component (wasm-tools component new --adapt)."""
+@click.option("--no-adapter-recovery", "no_recovery", is_flag=True,
+              help="Do not recover the p1 module of an adapter-built component (path a): fuse every core module "
+                   "and implement its WASI 0.2 imports over p1 (path b), as for any other component.")
+def unwrap(input: Path, output: Path | None, show: bool, no_recovery: bool) -> None:
+    """Turn a component into one core module importing only wasi_snapshot_preview1.
+
+    An adapter-built component (wasm-tools component new --adapt) gives back
+    its p1 module unchanged (path a); any other component importing WASI 0.2
+    interfaces only is fused into one module, its WASI 0.2 imports implemented
+    over preview1 (path b).
+    """
     from aot.component import is_component, is_core_module, unwrap_component
     from waftkit import cli
 
@@ -51,12 +64,22 @@ def unwrap(input: Path, output: Path | None, show: bool) -> None:
             from aot.component.errors import ComponentDecodeError
 
             raise ComponentDecodeError("neither a component nor a core module (no \\0asm preamble)", offset=0)
-        result = unwrap_component(data)
+        result = unwrap_component(data, adapter_recovery=not no_recovery)
     if show:
         for line in result.graph.describe():
             click.echo(line)
     with cli._AotErrors(output):
         _write_atomically(output, result.module)
+    if result.path == "b":
+        fused = result.fused
+        click.echo(f"wrote {output}: {fused.instances} core module instances of {input.name} fused into one p1 "
+                   f"module; {len(fused.interfaces)} WASI 0.2 interfaces implemented over preview1 by "
+                   f"{fused.generated} generated functions")
+        if result.not_recovered:
+            click.echo(f"note: not adapter-built ({result.not_recovered})")
+        for note in fused.notes:
+            click.echo(f"note: {note}")
+        return
     recovered = result.recovered
     how = "byte for byte" if recovered.byte_identical else (
         "import names restored: " + ", ".join(f"'{old}' -> '{new}'" for old, new in recovered.renamed_imports))
@@ -88,7 +111,53 @@ class ModuleOrComponent(click.Path):
         super().__init__(exists=True, dir_okay=False, path_type=Path)
 
     def convert(self, value, param, ctx):
-        return core_module_path(super().convert(value, param, ctx))
+        path = super().convert(value, param, ctx)
+        checking = ctx is not None and ctx.info_name == "check"
+        with open(path, "rb") as f:
+            head = f.read(8)
+        from aot.component import is_component
+
+        if not is_component(head):
+            return path
+        if checking:  # the interfaces first: when unwrapping then fails, its one line says why
+            for line in component_imports_report(path):
+                click.echo(line)
+        core = unwrapped_path(path)
+        if checking:
+            click.echo(f"{path.name}: unwrapped by {unwrap_path_summary(path)}; its core module's imports:")
+        return core
+
+
+def component_imports_report(path: Path) -> list[str]:
+    """One line per interface the component imports, with its version's status against the supported range."""
+    from aot.component import decode_component
+    from aot.component.wasi_p1 import SUPPORTED_RANGE, is_supported_version, parse_wasi_name
+    from waftkit import cli
+
+    with cli._AotErrors(path):
+        imports = decode_component(path.read_bytes()).imports
+    lines = []
+    for imp in imports:
+        parsed = parse_wasi_name(imp.name)
+        if parsed is None:
+            status = "not WASI: cannot be unwrapped (nothing on a p1 runtime implements it)"
+        elif is_supported_version(parsed[2]):
+            status = "supported"
+        else:
+            status = f"version outside {SUPPORTED_RANGE}: cannot be unwrapped"
+        lines.append(f"component import {imp.name}  {status}")
+    lines.append(f"{path.name}: a component importing {len(imports)} interfaces (supported: {SUPPORTED_RANGE})")
+    return lines
+
+
+def unwrap_path_summary(path: Path) -> str:
+    """Which path unwraps the component (it unwrapped already: this repeats the cheap part)."""
+    from aot.component import unwrap_component
+
+    result = unwrap_component(path.read_bytes())
+    if result.path == "a":
+        return "path (a): the adapter's p1 module, unchanged"
+    return f"path (b): {result.fused.instances} core module instances fused, WASI 0.2 over preview1"
 
 
 def core_module_path(path: Path) -> Path:

@@ -8,6 +8,9 @@ One job per file:
     coremodule.py   an embedded core module's imports/exports read from its bytes; import names rewritten
     instantiate.py  static instantiation: the flat graph of core instances, lowerings and lifts
     adapter.py      path (a): recognise the preview1 adapter, recover the original p1 module
+    fuse.py         path (b): a static linker fusing every core instance into one p1 module
+    wasi_p1.py      path (b): the WASI 0.2 imports as generated Wasm over preview1 (canonical ABI)
+    wasi_asm.py     the flat-text assembler wasi_p1.py writes its functions in
     unwrap.py       the library entry point `waft unwrap` and the pipeline hooks call
 
 Lower layer rule: nothing here imports `waftkit`.

@@ -37,7 +37,7 @@ from aot.wasm.module import Module
 P1_MODULE = "wasi_snapshot_preview1"
 # What the preview1 adapter may import: WASI 0.2 interfaces, main's memory, main's entry point.
 _ADAPTER_IMPORT_MODULES = ("env", "__main_module__")
-_PATH_B = "that needs path (b), fusing modules and WASI 0.2 over p1, which is not built yet"
+_PATH_B = "that needs path (b), fusing modules and WASI 0.2 over p1"
 
 
 @dataclass

@@ -2,12 +2,20 @@
 
     result = unwrap_component(data)      # UnwrapResult; AotError subclasses on bad input
     result.module                        # the core module's bytes, validated
+    result.path                          # "a" or "b"
     core = core_module_bytes(data)       # a core module passes through; a component is unwrapped
 
-Today one path exists: (a) recovery of the original p1 module from an
-adapter-built component (aot/component/adapter.py).  Path (b) — fusing the
-core modules and implementing the WASI 0.2 imports over p1 — is the next
-step of issue 16; components that need it get an `UnwrapError` saying so.
+Two paths (docs/components.md):
+
+(a) recovery of the original p1 module from an adapter-built component
+    (aot/component/adapter.py): zero overhead, tried first;
+(b) fusion of all core module instances into one module whose WASI 0.2
+    imports are generated Wasm over preview1 (aot/component/fuse.py,
+    aot/component/wasi_p1.py): for every other component importing WASI 0.2
+    only, and for adapter-built ones when `adapter_recovery=False`.
+
+When (a) does not apply, (b) is tried; when both fail, (b)'s reason is the
+one reported (it is the general path; (a)'s "not adapter-built" says less).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from dataclasses import dataclass
 from aot.component.adapter import RecoveredModule, recover_p1_module
 from aot.component.decode import decode_component, is_component, is_core_module
 from aot.component.errors import ComponentDecodeError, UnwrapError
+from aot.component.fuse import FuseResult, fuse
 from aot.component.instantiate import InstantiationGraph, instantiate
 from aot.errors import UnsupportedError
 from aot.wasm.decode import decode_module
@@ -26,31 +35,43 @@ from aot.wasm.validate import validate_module
 @dataclass
 class UnwrapResult:
     module: bytes
-    recovered: RecoveredModule
+    path: str  # "a": the adapter's p1 module recovered; "b": core modules fused, WASI 0.2 over p1
+    recovered: RecoveredModule | None  # path (a)
+    fused: FuseResult | None  # path (b)
     graph: InstantiationGraph
+    not_recovered: str = ""  # path (b) taken without being asked: why (a) did not apply
 
 
-def unwrap_component(data: bytes) -> UnwrapResult:
+def unwrap_component(data: bytes, adapter_recovery: bool = True) -> UnwrapResult:
     """The p1 core module inside component `data` (ComponentDecodeError if `data` is not a component)."""
     if not is_component(data):
         what = "a core module" if is_core_module(data) else "neither a component nor a core module"
         raise ComponentDecodeError(f"expected a component, found {what}", offset=0)
     graph = instantiate(decode_component(data))
-    recovered = recover_p1_module(graph)
-    _check_core_module(recovered)
-    return UnwrapResult(recovered.data, recovered, graph)
+    why_not = ""
+    if adapter_recovery:
+        try:
+            recovered = recover_p1_module(graph)
+        except UnwrapError as exc:
+            why_not = str(exc)
+        else:
+            _check_core_module(recovered.data, f"the module recovered from {recovered.main}")
+            return UnwrapResult(recovered.data, "a", recovered, None, graph)
+    fused = fuse(graph)
+    _check_core_module(fused.module, "the fused module")
+    return UnwrapResult(fused.module, "b", None, fused, graph, why_not)
 
 
-def core_module_bytes(data: bytes) -> bytes:
+def core_module_bytes(data: bytes, adapter_recovery: bool = True) -> bytes:
     """`data` itself when it is a core module (or not Wasm at all: the core decoder reports that), else unwrapped."""
-    return unwrap_component(data).module if is_component(data) else data
+    return unwrap_component(data, adapter_recovery).module if is_component(data) else data
 
 
-def _check_core_module(recovered: RecoveredModule) -> None:
-    """Decode and validate what is about to be handed on: a recovery bug must not reach a file or the compiler."""
+def _check_core_module(data: bytes, what: str) -> None:
+    """Decode and validate what is about to be handed on: an unwrapping bug must not reach a file or the compiler."""
     try:
-        validate_module(decode_module(recovered.data))
+        validate_module(decode_module(data))
     except UnsupportedError:
         pass  # valid Wasm that Waft does not compile (SIMD...): `waft compile` says so itself
     except Exception as exc:  # noqa: BLE001 - any failure here is ours, reported against the module
-        raise UnwrapError(f"the module recovered from {recovered.main} does not validate: {exc}") from exc
+        raise UnwrapError(f"{what} does not validate: {exc}") from exc

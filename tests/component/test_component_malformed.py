@@ -22,9 +22,9 @@ from aot.errors import AotError
 from component_helpers import KITCHEN_WAT, REPO, p1_suite_programs, parse_wat, wrap
 
 
-def _survives(data: bytes) -> None:
+def _survives(data: bytes, adapter_recovery: bool = True) -> None:
     try:
-        unwrap_component(data)
+        unwrap_component(data, adapter_recovery=adapter_recovery)
     except AotError as exc:
         assert str(exc) and "\n" not in str(exc), repr(exc)
 
@@ -58,10 +58,16 @@ def test_every_truncation_of_a_small_component() -> None:
 
 
 def test_truncations_of_an_adapter_built_component() -> None:
+    """Cut inside a section: malformed.  Cut at a section's end: a shorter component, which path (b) may
+    unwrap (e.g. one without its wasi:cli/run export) or refuse in one line."""
     data = _adapter_built()
-    for length in range(0, len(data), max(1, len(data) // 300)):
-        with pytest.raises(AotError):
-            unwrap_component(data[:length])
+    whole_sections = _section_ends(data)
+    for length in sorted(set(range(0, len(data), max(1, len(data) // 300))) | whole_sections):
+        if length in whole_sections:
+            _survives(data[:length])
+        else:
+            with pytest.raises(AotError):
+                unwrap_component(data[:length])
 
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:
@@ -86,6 +92,14 @@ def test_mutated_components_never_crash(source: str) -> None:
     rng = random.Random(16)  # issue 16: fixed, so a failure replays
     for _ in range(300 if source == "kitchen" else 120):
         _survives(_mutate(data, rng))
+
+
+def test_mutated_components_never_crash_path_b() -> None:
+    """The same mutations through path (b) (fusion, renumbering, generated code) instead of recovery."""
+    data = _adapter_built()
+    rng = random.Random(1616)
+    for _ in range(60):
+        _survives(_mutate(data, rng), adapter_recovery=False)
 
 
 def _waft(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess:
