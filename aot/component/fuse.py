@@ -51,7 +51,7 @@ from aot.errors import AotError
 from aot.wasm.decode import decode_module
 from aot.wasm.module import Export, FuncType, Function, Import, Instr, Module
 from aot.wasm.validate import validate_module
-from aot.wasm.writer import write_module
+from aot.wasm.encode import encode_module
 
 P1 = "wasi_snapshot_preview1"
 
@@ -106,7 +106,7 @@ class _Fuser:
         if start_wrapper is not None:
             self.out.exports.append(Export("_start", "func", self.gen_index[id(start_wrapper)]))
         self.out.exports.append(Export("memory", "memory", 0))
-        return FuseResult(write_module(self.out), len(self.nodes), len(self.shim.functions),
+        return FuseResult(encode_module(self.out), len(self.nodes), len(self.shim.functions),
                           sorted(self.shim.interfaces), self.notes)
 
     def check_memories(self) -> None:
