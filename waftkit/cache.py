@@ -71,8 +71,10 @@ def prune(root: Path, budget: int | None = None, *, min_age: float = MIN_AGE_SEC
     even over budget.  Returns the removed entries.
     """
     budget = max_bytes() if budget is None else budget
-    entries = [(e.stat().st_mtime, _size(e), e) for group in _dirs(root) for sub in _dirs(group)
-               for e in _dirs(sub)]
+    # Other processes use the cache meanwhile (parallel builds, tests' temporary folders under it):
+    # anything may vanish between listing and reading, and is then simply not counted.
+    entries = [(mtime, _size(e), e) for group in _dirs(root) for sub in _dirs(group) for e in _dirs(sub)
+               if (mtime := _mtime(e)) is not None]
     total = sum(size for _, size, _ in entries)
     removed = []
     now = time.time()
@@ -94,5 +96,20 @@ def _dirs(path: Path) -> list[Path]:
         return []
 
 
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None  # removed meanwhile
+
+
 def _size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    """Bytes of the files under `path`; a file or folder removed while it is walked counts nothing."""
+    total = 0
+    for folder, _, files in os.walk(path):  # os.walk skips folders that vanish (onerror=None)
+        for name in files:
+            try:
+                total += os.stat(os.path.join(folder, name), follow_symlinks=False).st_size
+            except OSError:
+                pass
+    return total
