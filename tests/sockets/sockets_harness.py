@@ -11,6 +11,7 @@ hanging it.
 from __future__ import annotations
 
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -87,3 +88,20 @@ class Guest:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def echo_over(conn: socket.socket, data: bytes) -> bytes:
+    """Send `data` on `conn` and close the sending side, while reading until the peer closes: what came back."""
+    sender = threading.Thread(target=lambda: (conn.sendall(data), conn.shutdown(socket.SHUT_WR)))
+    sender.start()
+    received = bytearray()
+    while chunk := conn.recv(65536):
+        received += chunk
+    sender.join()
+    return bytes(received)
+
+
+def echo_to(port: int, data: bytes, timeout: float) -> bytes:
+    """`echo_over` a new connection to 127.0.0.1:`port`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        return echo_over(conn, data)

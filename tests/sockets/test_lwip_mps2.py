@@ -16,6 +16,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from aot.errors import TargetError
 from aot.targets import load_target
 from waftkit.firmware import lwip
 from waftkit.runners.qemu import PortForward, nic_options, qemu_command
+
+sys.path.insert(0, os.path.dirname(__file__))
+from sockets_harness import echo_over  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 GUEST_PORT = 7000
@@ -54,16 +58,6 @@ def firmware(tmp_path_factory) -> Path:
                             [f"ECHO_PORT={GUEST_PORT}", f"ECHO_CONNECTIONS={count}"])
 
 
-def _echo(conn: socket.socket, data: bytes) -> bytes:
-    sender = threading.Thread(target=lambda: (conn.sendall(data), conn.shutdown(socket.SHUT_WR)))
-    sender.start()
-    received = bytearray()
-    while chunk := conn.recv(65536):
-        received += chunk
-    sender.join()
-    return bytes(received)
-
-
 def test_native_echo_over_the_emulated_nic(firmware):
     host_port = free_port()
     cmd = qemu_command(load_target("mps2-an386"), firmware, forwards=(PortForward(host_port, GUEST_PORT),))
@@ -76,10 +70,10 @@ def test_native_echo_over_the_emulated_nic(firmware):
         for size in SIZES:
             data = os.urandom(size)
             with socket.create_connection(("127.0.0.1", host_port), timeout=20) as conn:
-                assert _echo(conn, data) == data, size
+                assert echo_over(conn, data) == data, size
         for i in range(SEQUENTIAL):
             with socket.create_connection(("127.0.0.1", host_port), timeout=20) as conn:
-                assert _echo(conn, b"sequential %d" % i) == b"sequential %d" % i
+                assert echo_over(conn, b"sequential %d" % i) == b"sequential %d" % i
         # Two connections open at once, their data interleaved.
         a = socket.create_connection(("127.0.0.1", host_port), timeout=20)
         b = socket.create_connection(("127.0.0.1", host_port), timeout=20)
@@ -88,7 +82,7 @@ def test_native_echo_over_the_emulated_nic(firmware):
             b.sendall(b"second-")
             a.sendall(b"done")
             b.sendall(b"done")
-            assert _echo(a, b"") == b"first-done" and _echo(b, b"") == b"second-done"
+            assert echo_over(a, b"") == b"first-done" and echo_over(b, b"") == b"second-done"
         status = proc.wait(timeout=30)
     finally:
         if proc.poll() is None:

@@ -26,7 +26,7 @@ from waftkit.firmware.socket_grants import SocketGrantError, check_grant
 from waftkit.imports_check import c_prototype
 
 sys.path.insert(0, os.path.dirname(__file__))
-from sockets_harness import Guest, socktool, socktool_wasm
+from sockets_harness import Guest, echo_to, socktool, socktool_wasm
 
 LISTEN = ["--listen", "tcp:127.0.0.1:0"]
 
@@ -64,14 +64,7 @@ def test_runtime_definitions_match_the_wit(tmp_path):
 
 
 def _echo(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
-        sender = threading.Thread(target=lambda: (conn.sendall(data), conn.shutdown(socket.SHUT_WR)))
-        sender.start()
-        received = bytearray()
-        while chunk := conn.recv(65536):
-            received += chunk
-        sender.join()
-    return bytes(received)
+    return echo_to(port, data, timeout=20)
 
 
 def test_echo_round_trips_from_one_byte_to_64_kib():

@@ -35,6 +35,7 @@ import sys
 
 sys.path.insert(0, HERE)
 from round_harness import BOARD, BOARD_PEER, board_firmware, host_program, program_wasm, start_board, start_host
+from sockets_harness import echo_to
 
 SIZES = [1, 7, 1000, 1460, 4096, 16384, 65536]
 SEQUENTIAL = 20
@@ -89,14 +90,7 @@ class Peers:
 
 
 def _echo(port: int, data: bytes) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=60) as conn:
-        sender = threading.Thread(target=lambda: (conn.sendall(data), conn.shutdown(socket.SHUT_WR)))
-        sender.start()
-        received = bytearray()
-        while chunk := conn.recv(65536):
-            received += chunk
-        sender.join()
-    return bytes(received)
+    return echo_to(port, data, timeout=60)
 
 
 def _echo_once_served(port: int, data: bytes, within: float) -> bytes:

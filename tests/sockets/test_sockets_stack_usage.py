@@ -19,7 +19,6 @@ import pytest
 
 from aot.errors import TargetError
 from aot.targets import load_target
-from waftkit import wasi
 from waftkit.firmware import embedding, lwip, stack_usage, wasi_firmware
 from waftkit.firmware.runtime import runtime_cflags
 from waftkit.firmware.stack_usage import CallGraph, Function, stated_bounds, worst_case
