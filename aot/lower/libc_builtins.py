@@ -43,7 +43,7 @@ from llvmlite import ir
 
 from aot import abi
 from aot.lower.context import I1, I8, I32, FuncContext
-from aot.lower.memory import memory_base, memory_size_bytes
+from aot.lower.memory import fits_memory, memory_base
 from aot.wasm.module import FuncType, Module
 
 C_TYPE = FuncType(("i32", "i32", "i32"), ("i32",))
@@ -67,13 +67,12 @@ def lower_builtin(fctx: FuncContext, name: str) -> None:
     work = fctx.function.append_basic_block("copy")
     builder.cbranch(builder.icmp_unsigned("==", n, ir.Constant(I32, 0), name="empty"), done, work)
     builder.position_at_end(work)
-    memsize = memory_size_bytes(fctx, 0)
     base = memory_base(fctx, 0)
     oob = abi.TRAP_CODES["MEMORY_OUT_OF_BOUNDS"]
     ranges = [dst, second] if name == "memcpy" else [dst]
     for start in ranges:
         if mctx.bounds_checks:
-            _check_range(fctx, start, n, memsize, oob)
+            fctx.trap_if(builder.not_(fits_memory(fctx, start, n), name="oob"), oob, name="bounds")
     pointers = [builder.gep(base, [_index(fctx, v)], name="ptr") for v in ranges]
     false = ir.Constant(I1, 0)
     if name == "memcpy":
@@ -93,16 +92,3 @@ def _index(fctx: FuncContext, value: ir.Value) -> ir.Value:
         return fctx.builder.zext(value, ir.IntType(64))
     return value
 
-
-def _check_range(fctx: FuncContext, start: ir.Value, n: ir.Value, memsize: ir.Value, oob: int) -> None:
-    """Trap unless `start + n` neither wraps nor passes the memory's end."""
-    mctx, builder = fctx.mctx, fctx.builder
-    if mctx.pointer_bits == 64:
-        i64 = ir.IntType(64)
-        end = builder.add(builder.zext(start, i64), builder.zext(n, i64), name="end")
-        fctx.trap_if(builder.icmp_unsigned(">", end, memsize, name="oob"), oob, name="bounds")
-        return
-    uadd = mctx.intrinsic("llvm.uadd.with.overflow.i32", ir.LiteralStructType([I32, I1]), [I32, I32])
-    pair = builder.call(uadd, [start, n], name="end")
-    past = builder.icmp_unsigned(">", builder.extract_value(pair, 0), memsize)
-    fctx.trap_if(builder.or_(builder.extract_value(pair, 1), past, name="oob"), oob, name="bounds")

@@ -304,13 +304,18 @@ def _constant_addend(addr: ir.Value) -> int:
 
 def _fits_linear(fctx: FuncContext, addr: ir.Value, offset: int, size: int) -> ir.Value:
     """i1: `addr + offset + size <= memory 0's size`, without wrapping (as checked_address tests it)."""
+    return fits_memory(fctx, addr, ir.Constant(I32, offset + size))
+
+
+def fits_memory(fctx: FuncContext, start: ir.Value, length: ir.Value) -> ir.Value:
+    """i1: the i32 range `start`, `start + length` ends within memory 0, without wrapping."""
     mctx, builder = fctx.mctx, fctx.builder
     memsize = memory_size_bytes(fctx, 0)
     if mctx.pointer_bits == 64:
-        end = builder.add(builder.zext(addr, I64), ir.Constant(I64, offset + size), name="ea.end")
+        end = builder.add(builder.zext(start, I64), builder.zext(length, I64), name="ea.end")
         return builder.icmp_unsigned("<=", end, memsize, name="in.linear")
     uadd = mctx.intrinsic("llvm.uadd.with.overflow.i32", ir.LiteralStructType([I32, I1]), [I32, I32])
-    pair = builder.call(uadd, [addr, ir.Constant(I32, offset + size)], name="ea.end")
+    pair = builder.call(uadd, [start, length], name="ea.end")
     inside = builder.icmp_unsigned("<=", builder.extract_value(pair, 0), memsize)
     return builder.and_(inside, builder.not_(builder.extract_value(pair, 1)), name="in.linear")
 
