@@ -11,11 +11,8 @@ test instead of hanging it.
 
 from __future__ import annotations
 
-import queue
-import subprocess
 import sys
 import tempfile
-import threading
 from functools import cache
 from pathlib import Path
 
@@ -27,6 +24,8 @@ from waftkit.runners.qemu import PortForward, qemu_command
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "wasi"))
 from wasi_harness import _build_root, build_wasm
+
+from sockets_harness import Running
 
 BOARD = "mps2-an386"
 # QEMU's user network: the board's gateway is the host's loopback.
@@ -63,47 +62,6 @@ def board_firmware(name: str, args: list[str], listen: list[str], allow_connect:
         target, module / f"{PREFIX}.o", module / f"{PREFIX}.h", out_dir / f"{name}.elf", prefix=PREFIX,
         build_dir=Path(tempfile.mkdtemp(dir=out_dir)), runtime_dir=cache_root, args=[name, *args],
         defines=defines, sockets=True, socket_defines=socket_defines)
-
-
-class Running:
-    """A started program: its lines with a deadline, its status and the rest of its output."""
-
-    def __init__(self, command: list[str]) -> None:
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def line(self, timeout: float = 30) -> str:
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no line from the guest within {timeout} s; so far: {self.seen}") from None
-        if line is None:
-            raise AssertionError(f"the guest ended (status {self.proc.wait()}): {self.seen} "
-                                 f"{self.proc.stderr.read()}")
-        self.seen.append(line)
-        return line
-
-    def rest(self, timeout: float = 60) -> tuple[list[str], int, str]:
-        status = self.proc.wait(timeout=timeout)
-        lines = []
-        while (line := self.lines.get(timeout=5)) is not None:
-            lines.append(line)
-        return lines, status, self.proc.stderr.read()
-
-    def __enter__(self) -> Running:  # noqa: PYI034
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def start_host(name: str, grants: list[str], args: list[str]) -> Running:

@@ -42,12 +42,12 @@ def socktool() -> Path:
                               cache=_build_root() / "waft-run")
 
 
-class Guest:
-    """One run of socktool with `grants` (runner options) and the scenario `args`."""
+class Running:
+    """A started program: its lines with a deadline, its exit status and the rest of its output."""
 
-    def __init__(self, grants: list[str], *args: str | int) -> None:
-        self.proc = subprocess.Popen([str(socktool()), *grants, "--", "socktool.wasm", *map(str, args)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def __init__(self, command: list[str], line_timeout: float = 30, rest_timeout: float = 60) -> None:
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.line_timeout, self.rest_timeout = line_timeout, rest_timeout
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -57,7 +57,9 @@ class Guest:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
-    def line(self, timeout: float = 15) -> str:
+    def line(self, timeout: float | None = None) -> str:
+        """The next line; a guest that says nothing within the deadline, or ends, fails the test."""
+        timeout = self.line_timeout if timeout is None else timeout
         try:
             line = self.lines.get(timeout=timeout)
         except queue.Empty:
@@ -69,25 +71,34 @@ class Guest:
         return line
 
     def port(self) -> int:
+        """The port of the guest's "port P" line."""
         line = self.line()
         assert line.startswith("port "), line
         return int(line.split()[1])
 
-    def rest(self, timeout: float = 30) -> tuple[list[str], int, str]:
+    def rest(self, timeout: float | None = None) -> tuple[list[str], int, str]:
         """Every remaining line, the exit status and stderr."""
-        status = self.proc.wait(timeout=timeout)
+        status = self.proc.wait(timeout=self.rest_timeout if timeout is None else timeout)
         lines = []
         while (line := self.lines.get(timeout=5)) is not None:
             lines.append(line)
         return lines, status, self.proc.stderr.read()
 
-    def __enter__(self) -> Guest:  # noqa: PYI034 (final class)
+    def __enter__(self) -> Running:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+class Guest(Running):
+    """One run of socktool with `grants` (runner options) and the scenario `args`."""
+
+    def __init__(self, grants: list[str], *args: str | int) -> None:
+        super().__init__([str(socktool()), *grants, "--", "socktool.wasm", *map(str, args)],
+                         line_timeout=15, rest_timeout=30)
 
 
 def echo_over(conn: socket.socket, data: bytes) -> bytes:

@@ -83,10 +83,14 @@ def build(name: str) -> Path:
 
 @cache
 def build_wasm(source: Path, extra_flags: tuple[str, ...] = ()) -> Path:
-    """A C file compiled to a WASI module with clang and wasi-libc (CLANG_FLAGS + extra_flags), cached by content."""
+    """A C file compiled to a WASI module with clang and wasi-libc (CLANG_FLAGS + extra_flags), cached by content.
+
+    The content is the file, the headers beside it (which it may include) and the flags.
+    """
     require_tools()
     flags = (*CLANG_FLAGS, *extra_flags)
-    digest = hashlib.sha256(source.read_bytes() + "\0".join(flags).encode()).hexdigest()[:16]
+    local_headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))
+    digest = hashlib.sha256(source.read_bytes() + local_headers + "\0".join(flags).encode()).hexdigest()[:16]
     wasm = _build_root() / "wasm" / f"{source.stem}-{digest}.wasm"
     if not wasm.is_file():
         wasm.parent.mkdir(parents=True, exist_ok=True)

@@ -34,60 +34,7 @@
 #include <unistd.h>
 #include <wasi/api.h>
 
-#define SOCK(name) __attribute__((import_module("wasi-ext:sockets/sockets@0.1.0"), import_name(name)))
-#define ADDR int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t
-#define V4(ip, port) 0, (port), (ip)[0], (ip)[1], (ip)[2], (ip)[3], 0, 0, 0, 0, 0, 0
-
-SOCK("open") void s_open(int32_t family, int32_t type, int32_t flags, void *ret);
-SOCK("bind") int32_t s_bind(int32_t fd, ADDR);
-SOCK("listen") int32_t s_listen(int32_t fd, int32_t backlog);
-SOCK("connect") int32_t s_connect(int32_t fd, ADDR);
-SOCK("accept") void s_accept(int32_t fd, int32_t flags, void *ret);
-SOCK("send-to") void s_send_to(int32_t fd, const void *data, int32_t len, ADDR, void *ret);
-SOCK("recv-from") void s_recv_from(int32_t fd, void *buf, int32_t len, int32_t flags, void *ret);
-SOCK("set-timeouts") int32_t s_set_timeouts(int32_t fd, int64_t receive, int64_t send);
-SOCK("set-reuse-address") int32_t s_set_reuse_address(int32_t fd, int32_t on);
-SOCK("take-error") int32_t s_take_error(int32_t fd);
-__attribute__((import_module("wasi-ext:sockets/name-lookup@0.1.0"), import_name("resolve")))
-void s_resolve(const char *name, int32_t len, void *results, int32_t capacity, void *ret);
-
-typedef struct {
-    uint8_t tag, pad[3];
-    uint32_t value;
-} u32_result;
-
-typedef struct {
-    uint8_t tag, pad[3];
-    uint16_t port;
-    uint8_t a[4];
-    uint8_t rest[22];
-} sock_address;
-
-typedef struct {
-    uint8_t tag, pad[3];
-    union {
-        struct { uint32_t fd; sock_address remote; } ok;
-        uint8_t err;
-    } u;
-} accept_result;
-
-typedef struct {
-    uint8_t tag, pad[3];
-    union {
-        struct { uint32_t length; uint8_t truncated, pad[3]; sock_address remote; } ok;
-        uint8_t err;
-    } u;
-} recv_result;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
+#include "sockets_guest.h"
 
 static uint8_t bind_ip[4], peer_ip[4];
 static uint8_t big[16384];
@@ -97,28 +44,6 @@ static void parse_ip(const char *text, uint8_t out[4]) {
         out[i] = (uint8_t)strtoul(text, (char **)&text, 10);
         if (*text == '.') text++;
     }
-}
-
-static int open_socket(int type, int flags) {
-    u32_result r;
-    s_open(0, type, flags, &r);
-    return r.tag == 0 ? (int)r.value : -(int)(r.value & 0xFF);
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int accept_one(int lfd) {
-    accept_result a;
-    s_accept(lfd, 0, &a);
-    return a.tag == 0 ? (int)a.u.ok.fd : -a.u.err;
 }
 
 /* Phase 1: echo until a connection says "quit". */
@@ -165,51 +90,7 @@ static void poll_phase(int lfd) {
     for (int i = 0; i < 2; i++) conns[i] = accept_one(lfd);
     conns[2] = accept(lfd, NULL, NULL); /* p1's sock_accept on the same listener */
     say("accepted 3");
-    __wasi_subscription_t subs[5];
-    __wasi_event_t events[5];
-    __wasi_size_t n;
-    memset(subs, 0, sizeof subs);
-    for (int i = 0; i < 3; i++) {
-        subs[i].userdata = (uint64_t)i;
-        subs[i].u.tag = __WASI_EVENTTYPE_FD_READ;
-        subs[i].u.u.fd_read.file_descriptor = (uint32_t)conns[i];
-    }
-    subs[3].userdata = 3;
-    subs[3].u.tag = __WASI_EVENTTYPE_FD_READ;
-    subs[3].u.u.fd_read.file_descriptor = (uint32_t)lfd;
-    subs[4].userdata = 9;
-    subs[4].u.tag = __WASI_EVENTTYPE_CLOCK;
-    subs[4].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-    subs[4].u.u.clock.timeout = 10000000000ull;
-    for (int step = 0; step < 3; step++) {
-        char line[80] = "ready";
-        int err = __wasi_poll_oneoff(subs, events, 5, &n);
-        for (__wasi_size_t i = 0; i < n && err == 0; i++) {
-            size_t len = strlen(line);
-            snprintf(line + len, sizeof line - len, " %llu/%llu%s", (unsigned long long)events[i].userdata,
-                     (unsigned long long)events[i].fd_readwrite.nbytes,
-                     events[i].fd_readwrite.flags & __WASI_EVENTRWFLAGS_FD_READWRITE_HANGUP ? "h" : "");
-        }
-        say("%s", line);
-        for (__wasi_size_t i = 0; i < n; i++) {
-            uint64_t u = events[i].userdata;
-            if (u < 3) {
-                char buf[16];
-                if (read(conns[u], buf, sizeof buf) == 0) { /* its end: watch a far clock instead */
-                    memset(&subs[u].u, 0, sizeof subs[u].u);
-                    subs[u].u.tag = __WASI_EVENTTYPE_CLOCK;
-                    subs[u].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-                    subs[u].u.u.clock.timeout = 10000000000ull;
-                }
-            } else if (u == 3) {
-                if (__wasi_fd_fdstat_set_flags(lfd, __WASI_FDFLAGS_NONBLOCK) != 0) say("set flags failed");
-                int c = accept_one(lfd);
-                if (c >= 0) close(c);
-                say("second accept %d", -accept_one(lfd));
-                if (__wasi_fd_fdstat_set_flags(lfd, 0) != 0) say("set flags failed");
-            }
-        }
-    }
+    poll_scenario(lfd, conns);
     for (int i = 0; i < 3; i++) close(conns[i]);
 }
 

@@ -1,7 +1,7 @@
 /*
  * socktool.c: the guest side of tests/sockets, one WASI program with a
  * scenario per first argument, calling wasi-ext:sockets through imports
- * declared by hand from the WIT (docs/wasi-ext.md's core signatures), and
+ * declared by hand from the WIT (sockets_guest.h), and
  * moving data with wasi-libc's read/write/shutdown (p1's fd_read, fd_write,
  * sock_shutdown) on the same fds.  Each line it prints is what the test
  * asserts; it flushes after each so the test can talk to it step by step.
@@ -15,104 +15,15 @@
 #include <unistd.h>
 #include <wasi/api.h>
 
-#define SOCK(name) __attribute__((import_module("wasi-ext:sockets/sockets@0.1.0"), import_name(name)))
-#define LOOKUP(name) __attribute__((import_module("wasi-ext:sockets/name-lookup@0.1.0"), import_name(name)))
-#define ADDR int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t, int32_t
-/* A flattened ip-socket-address for 127.0.0.1:port (case 0: IPv4). */
+#include "sockets_guest.h"
+
+/* A flattened ip-socket-address for 127.0.0.1:port. */
 #define LOOPBACK(port) 0, (port), 127, 0, 0, 1, 0, 0, 0, 0, 0, 0
-
-SOCK("open") void s_open(int32_t family, int32_t type, int32_t flags, void *ret);
-SOCK("bind") int32_t s_bind(int32_t fd, ADDR);
-SOCK("listen") int32_t s_listen(int32_t fd, int32_t backlog);
-SOCK("connect") int32_t s_connect(int32_t fd, ADDR);
-SOCK("accept") void s_accept(int32_t fd, int32_t flags, void *ret);
-SOCK("send-to") void s_send_to(int32_t fd, const void *data, int32_t len, ADDR, void *ret);
-SOCK("recv-from") void s_recv_from(int32_t fd, void *buf, int32_t len, int32_t flags, void *ret);
-SOCK("local-address") void s_local_address(int32_t fd, void *ret);
-SOCK("remote-address") void s_remote_address(int32_t fd, void *ret);
-SOCK("take-error") int32_t s_take_error(int32_t fd);
-SOCK("set-nodelay") int32_t s_set_nodelay(int32_t fd, int32_t on);
-SOCK("set-keepalive") int32_t s_set_keepalive(int32_t fd, int64_t idle, int64_t interval, int32_t count);
-SOCK("set-timeouts") int32_t s_set_timeouts(int32_t fd, int64_t receive, int64_t send);
-SOCK("set-reuse-address") int32_t s_set_reuse_address(int32_t fd, int32_t on);
-LOOKUP("resolve") void s_resolve(const char *name, int32_t len, void *results, int32_t capacity, void *ret);
-
-/* Return areas, laid out as the canonical ABI lays them out. */
-typedef struct {
-    uint8_t tag, err, pad[2];
-    uint32_t value;
-} u32_result; /* result<u32, errno>: the errno is at byte 4 too, read through value's low byte */
-
-typedef struct {
-    uint8_t tag;       /* 0 ipv4, 1 ipv6 */
-    uint8_t pad[3];
-    uint16_t port;
-    uint8_t a[4];      /* IPv4 address at byte 6 */
-    uint8_t rest[22];
-} sock_address;        /* 32 bytes, align 4 */
-
-typedef struct {
-    uint8_t tag, pad[3];
-    union {
-        struct { uint32_t fd; sock_address remote; } ok;
-        uint8_t err;
-    } u;
-} accept_result;       /* 40 bytes */
-
-typedef struct {
-    uint8_t tag, pad[3];
-    union {
-        struct { uint32_t length; uint8_t truncated, pad[3]; sock_address remote; } ok;
-        uint8_t err;
-    } u;
-} recv_result;         /* 44 bytes */
-
-typedef struct {
-    uint8_t tag, pad[3];
-    union {
-        sock_address ok;
-        uint8_t err;
-    } u;
-} address_result;      /* 36 bytes */
-
-_Static_assert(sizeof(accept_result) == 40, "accept's return area");
-_Static_assert(sizeof(recv_result) == 44, "recv-from's return area");
-_Static_assert(sizeof(address_result) == 36, "local-address's return area");
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#include <stdarg.h>
-static void say(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
-
-/* The u32 of a result, or minus its errno. */
-static int64_t value_of(const u32_result *r) { return r->tag == 0 ? (int64_t)r->value : -(int64_t)(r->value & 0xFF); }
-
-static int open_socket(int type, int flags) {
-    u32_result r;
-    s_open(0, type, flags, &r);
-    return (int)value_of(&r);
-}
 
 static int local_port(int fd) {
     address_result r;
     s_local_address(fd, &r);
     return r.tag == 0 ? r.u.ok.port : -r.u.err;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static uint8_t big[65536];
@@ -272,62 +183,10 @@ static int nogrants(void) {
 static int poll_many(void) {
     int lfd = listener(0);
     int conns[3];
-    for (int i = 0; i < 3; i++) {
-        accept_result a;
-        s_accept(lfd, 0, &a);
-        conns[i] = (int)a.u.ok.fd;
-    }
+    for (int i = 0; i < 3; i++) conns[i] = accept_one(lfd);
     say("accepted 3");
     /* Step 1: the test wrote 5 bytes on connection 1 only. */
-    __wasi_subscription_t subs[5];
-    __wasi_event_t events[5];
-    __wasi_size_t n;
-    memset(subs, 0, sizeof subs);
-    for (int i = 0; i < 3; i++) {
-        subs[i].userdata = (uint64_t)i;
-        subs[i].u.tag = __WASI_EVENTTYPE_FD_READ;
-        subs[i].u.u.fd_read.file_descriptor = (uint32_t)conns[i];
-    }
-    subs[3].userdata = 3;
-    subs[3].u.tag = __WASI_EVENTTYPE_FD_READ;
-    subs[3].u.u.fd_read.file_descriptor = (uint32_t)lfd;
-    subs[4].userdata = 9;
-    subs[4].u.tag = __WASI_EVENTTYPE_CLOCK;
-    subs[4].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-    subs[4].u.u.clock.timeout = 10000000000ull;
-    for (int step = 0; step < 3; step++) {
-        char line[80] = "ready";
-        int err = __wasi_poll_oneoff(subs, events, 5, &n);
-        for (__wasi_size_t i = 0; i < n && err == 0; i++) {
-            size_t len = strlen(line);
-            snprintf(line + len, sizeof line - len, " %llu/%llu%s", (unsigned long long)events[i].userdata,
-                     (unsigned long long)events[i].fd_readwrite.nbytes,
-                     events[i].fd_readwrite.flags & __WASI_EVENTRWFLAGS_FD_READWRITE_HANGUP ? "h" : "");
-        }
-        say("%s", line);
-        /* Drain what was reported so the next step starts clean. */
-        for (__wasi_size_t i = 0; i < n; i++) {
-            uint64_t u = events[i].userdata;
-            if (u < 3) {
-                char buf[16];
-                ssize_t r = read(conns[u], buf, sizeof buf);
-                if (r == 0) { /* EOF: watch a far clock instead */
-                    memset(&subs[u].u, 0, sizeof subs[u].u);
-                    subs[u].u.tag = __WASI_EVENTTYPE_CLOCK;
-                    subs[u].u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
-                    subs[u].u.u.clock.timeout = 10000000000ull;
-                }
-            } else if (u == 3) {
-                accept_result a;
-                /* A non-blocking listener (p1's fd_fdstat_set_flags) answers again when empty. */
-                if (__wasi_fd_fdstat_set_flags(lfd, __WASI_FDFLAGS_NONBLOCK) != 0) say("set flags failed");
-                s_accept(lfd, 0, &a);
-                if (a.tag == 0) close((int)a.u.ok.fd);
-                s_accept(lfd, 0, &a);
-                say("second accept %d", a.tag ? a.u.err : 0);
-            }
-        }
-    }
+    poll_scenario(lfd, conns);
     return 0;
 }
 
