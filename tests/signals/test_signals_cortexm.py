@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from signals_wat import RESULT_HELPERS
+
 EXT = "wasi-ext:signals/signals@0.1.0"
 BOARDS = ["stm32f4", "mps2-an386"]
 # priority-max(): the NVIC levels between the kernel's ceiling 0x40 and PendSV/SysTick's lowest level.
@@ -48,32 +50,12 @@ IMPORTS = f"""
 
 # Memory map: 0.. names, 512 clock, 600.. return areas, 700 count, 704 tick count,
 # 708 last arg, 712 trace (a decimal number, one digit per event), 800.. tick times.
-HELPERS = """
+HELPERS = RESULT_HELPERS + """
   (data (i32.const 0) "ringtockhilobellnope.")
-  (func $now (result i64)
-    (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 512)))
-    (i64.load (i32.const 512)))
-  (func $check (param $ok i32) (param $code i32)
-    (if (i32.eqz (local.get $ok)) (then (call $proc_exit (local.get $code)))))
   (func $log (param $digit i32)
     (i64.store (i32.const 712) (i64.add (i64.mul (i64.load (i32.const 712)) (i64.const 10))
                                         (i64.extend_i32_u (local.get $digit)))))
   (func $count (result i32) (i32.load (i32.const 700)))
-  (func $is_pending (param $line i32) (result i32)
-    (call $is_pending_raw (local.get $line) (i32.const 608))
-    (if (result i32) (i32.load8_u (i32.const 608))
-      (then (i32.add (i32.const 1000) (i32.load8_u (i32.const 609))))
-      (else (i32.load8_u (i32.const 609)))))
-  (func $dispatch (param $limit i32) (result i32)
-    (call $dispatch_raw (local.get $limit) (i32.const 600))
-    (if (result i32) (i32.load8_u (i32.const 600))
-      (then (i32.add (i32.const 1000) (i32.load8_u (i32.const 604))))
-      (else (i32.load (i32.const 604)))))
-  (func $wait (param $deadline i64) (result i32)
-    (call $wait_raw (local.get $deadline) (i32.const 600))
-    (if (result i32) (i32.load8_u (i32.const 600))
-      (then (i32.add (i32.const 1000) (i32.load8_u (i32.const 604))))
-      (else (i32.load (i32.const 604)))))
   (func $ring (export "ring") (param $line i32) (param $arg i32)
     (i32.store (i32.const 700) (i32.add (call $count) (i32.const 1)))
     (i32.store (i32.const 708) (local.get $arg)))

@@ -25,6 +25,7 @@ from aot.wasm.module import Import
 from waftkit import wasi_ext
 from waftkit.firmware.runtime import runtime_cflags
 from waftkit.imports_check import c_prototype
+from signals_wat import RESULT_HELPERS
 
 EXT = "wasi-ext:signals/signals@0.1.0"
 USR1, USR2, TERM = 0x1000A, 0x1000C, 0x1000F
@@ -84,28 +85,7 @@ IMPORTS = f"""
   ;; names: usr1 0, tick 4, bell 8, nope 12, on_event 16, not_a_handler 24, "ready\\n" 37,
   ;; trapper 43, a byte that is no UTF-8 at 50, usr2 51
   (data (i32.const 0) "usr1tickbellnopeon_eventnot_a_handlerready\\ntrapper\\ffusr2")
-  (func $now (result i64)
-    (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 512)))
-    (i64.load (i32.const 512)))
-  ;; fail with status `code` unless `ok`
-  (func $check (param $ok i32) (param $code i32)
-    (if (i32.eqz (local.get $ok)) (then (call $proc_exit (local.get $code)))))
-  ;; result<u32, errno> helpers: the value, or 1000 + errno
-  (func $dispatch (param $limit i32) (result i32)
-    (call $dispatch_raw (local.get $limit) (i32.const 600))
-    (if (result i32) (i32.load8_u (i32.const 600))
-      (then (i32.add (i32.const 1000) (i32.load8_u (i32.const 604))))
-      (else (i32.load (i32.const 604)))))
-  (func $wait (param $deadline i64) (result i32)
-    (call $wait_raw (local.get $deadline) (i32.const 600))
-    (if (result i32) (i32.load8_u (i32.const 600))
-      (then (i32.add (i32.const 1000) (i32.load8_u (i32.const 604))))
-      (else (i32.load (i32.const 604)))))
-  (func $is_pending (param $line i32) (result i32)
-    (call $is_pending_raw (local.get $line) (i32.const 608))
-    (if (result i32) (i32.load8_u (i32.const 608))
-      (then (i32.add (i32.const 1000) (i32.load8_u (i32.const 609))))
-      (else (i32.load8_u (i32.const 609)))))
+  {RESULT_HELPERS}
   (func $print_ready
     (i32.store (i32.const 640) (i32.const 37)) (i32.store (i32.const 644) (i32.const 6))
     (drop (call $fd_write (i32.const 1) (i32.const 640) (i32.const 1) (i32.const 648))))
