@@ -13,7 +13,7 @@ import re
 
 from aot import abi, cheader, shm
 from aot.errors import TargetError, UnsupportedError
-from aot.shadow_stack import RED_ZONE_BYTES, stack_pointer_global
+from aot.shadow_stack import RED_ZONE_BYTES
 from aot.targets import Target
 from aot.wasm.module import FuncType, GlobalType, Import, MemoryType, Module, TableType
 
@@ -59,7 +59,7 @@ def generate_header(module: Module, prefix: str, instance_size: int, instance_al
     out += _abi_version_check(prefix)
     out += _stack_margin_check(prefix, max_unguarded_frame)
     out += _instance_type(prefix, instance_size, instance_align)
-    out += _stack_pointer_offset(module, prefix, stack_pointer_offset)
+    out += _stack_pointer_offset(prefix, stack_pointer_offset)
     out += _imports_struct(module, prefix)
     out += _lifecycle(prefix)
     out += _export_prototypes(module, prefix)
@@ -172,14 +172,13 @@ def _stack_margin_check(prefix: str, max_frame: int) -> list[str]:
     ]
 
 
-def _stack_pointer_offset(module: Module, prefix: str, offset: int | None) -> list[str]:
+def _stack_pointer_offset(prefix: str, offset: int | None) -> list[str]:
     if offset is None:
         return []
     name = abi.internal_symbol(prefix, "SHADOW_STACK_POINTER_OFFSET")
-    sp = stack_pointer_global(module)
     return [
-        f"/* Where the C shadow-stack pointer (global {sp}) lives in an instance, in bytes: the module",
-        " * imports wasi-ext:signals, and an interrupt vector entering one of its handlers moves it",
+        "/* Where the C shadow-stack pointer (clang's __stack_pointer global) lives in an instance, in",
+        " * bytes: the module imports wasi-ext:signals, and an interrupt vector entering one of its handlers moves it",
         f" * {RED_ZONE_BYTES} bytes (clang's red zone) lower for the handler's frames (docs/interrupts.md). */",
         f"#define {name} {offset}u",
         "",
