@@ -20,7 +20,12 @@ build links as it is:
 
 Without `with_startup` the vendor supplies the hooks port_baremetal.h
 declares (console, clock; random, unique ID and RTC have weak "none"
-defaults) and `__StackLimit`.  A module importing wasi-ext:signals gets its
+defaults) and `__StackLimit`.  A module that uses threads (wasi-threads,
+wasi-ext:threads) brings the built-in kernel, whose two exceptions come from
+the vendor's firmware through the hooks of waft_kernel_bsp.h: its SysTick
+handler calls waft_kernel_systick_hook, its vector table's PendSV entry is
+waft_kernel_pendsv_handler (or, with `kernel_owns_pendsv`, the library
+defines PendSV_Handler).  A module importing wasi-ext:signals gets its
 grants (the IRQ grant list) built into its entry, and the signals port built
 to copy the vendor's whole vector table to RAM, so only granted lines change.  With it, the board glue Waft's own firmware
 uses (startup.c with its vector table, SysTick clock, console backend,
@@ -78,12 +83,19 @@ _GLUE_CFLAGS = ("-O2", "-std=gnu11", "-ffunction-sections", "-fdata-sections")
 _WASI_HEADERS = (wasi.WASI_DIR / "port_baremetal.h", wasi.WASI_DIR / "ramfs.h",
                  wasi.INCLUDE_DIR / "waft_wasi.h", wasi.INCLUDE_DIR / "waft_wasi_p1.h")
 
-# Import modules the drop-in cannot serve yet: their runtime needs Waft's kernel or a network stack.
+# The kernel's port leaves SysTick's priority, and PendSV_Handler, to the vendor (runtime_c/kernel/port_cortexm.c).
+KERNEL_VENDOR_SYSTICK = "WAFT_KERNEL_VENDOR_SYSTICK"
+KERNEL_VENDOR_PENDSV = "WAFT_KERNEL_VENDOR_PENDSV"
+# The header declaring the kernel's hooks (runtime_c/kernel), copied into include/.
+KERNEL_HOOKS_HEADER = embedding.KERNEL_DIR / "waft_kernel_bsp.h"
+# What the vendor's firmware gives the kernel: its tick from SysTick, its switch in the PendSV vector.
+KERNEL_TICK_HOOK = "waft_kernel_systick_hook"
+KERNEL_PENDSV_HOOK = "waft_kernel_pendsv_handler"
+
+# Import modules the drop-in cannot serve yet: their runtime needs a network stack.
 _UNSUPPORTED_IMPORTS = {
-    embedding.EXT_THREADS: "threads need Waft's kernel, which owns SysTick and PendSV",
     embedding.EXT_SOCKETS: "sockets need lwIP and a network driver",
     embedding.EXT_NAME_LOOKUP: "sockets need lwIP and a network driver",
-    "wasi": "threads need Waft's kernel, which owns SysTick and PendSV",
 }
 
 
@@ -115,6 +127,8 @@ class BspOptions:
     args: Sequence[str] = ()  # a WASI command's argv after argv[0] (the prefix)
     names: dict[Path, str] = field(default_factory=dict)  # module path -> C prefix (default: its stem)
     grants: Sequence[Grant] = ()  # wasi-ext:signals lines (checked: signal_grants.check_grants)
+    max_threads: int = embedding.DEFAULT_MAX_THREADS  # a threaded command's pool, besides its main thread
+    kernel_owns_pendsv: bool = False  # the library defines PendSV_Handler (else the vendor's table holds the hook)
 
 
 @dataclass
@@ -123,6 +137,7 @@ class _Module:
     prefix: str
     wasi: bool  # imports wasi_snapshot_preview1: gets waft_run_<prefix>
     signals: bool  # imports wasi-ext:signals: its grants are built into the entry
+    threads: bool  # uses threads: the runtime brings the kernel, the entry its thread pool
     imports: list[str]
     exports: list[str]
     component: bool = False  # the input was a component; its core module was packaged
@@ -181,7 +196,11 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
         if uses_signals and not uses_wasi:
             raise BspError(f"{path}: imports wasi-ext:signals but not WASI: waft bsp packages signal handlers "
                            "in WASI commands, whose entry installs the granted lines")
-        planned.append((_Module(Path(path), prefix, uses_wasi, uses_signals,
+        uses_threads = embedding.uses_threads(module)
+        if uses_threads and not uses_wasi:
+            raise BspError(f"{path}: uses threads but does not import WASI: waft bsp packages threads in WASI "
+                           "commands, whose entry starts the kernel and the thread pool")
+        planned.append((_Module(Path(path), prefix, uses_wasi, uses_signals, uses_threads,
                                 [f"{i.module}.{i.name}" for i in module.imports],
                                 [e.name for e in module.exports], data is not original), data))
     commands = [m.path for m, _ in planned if m.wasi]
@@ -192,6 +211,8 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
         raise BspError("--arg sets a WASI command's arguments, but no module imports wasi_snapshot_preview1")
     if options.grants and not any(m.signals for m, _ in planned):
         raise BspError("--grant gives wasi-ext:signals lines, but no module imports wasi-ext:signals")
+    if options.kernel_owns_pendsv and not any(m.threads for m, _ in planned):
+        raise BspError("--kernel-owns-pendsv gives the kernel PendSV, but no module uses threads")
     return planned
 
 
@@ -235,7 +256,45 @@ def _linker_fragment(target: Target) -> str:
     ])
 
 
-def _bsp_header(target: Target, modules: list[_Module], with_startup: bool) -> str:
+def _vendor_tick(modules: Sequence[_Module], options: BspOptions) -> bool:
+    """Whether the kernel's tick comes from the vendor's SysTick_Handler through waft_kernel_systick_hook."""
+    return any(m.threads for m in modules) and not options.with_startup
+
+
+def _vendor_pendsv(modules: Sequence[_Module], options: BspOptions) -> bool:
+    """Whether the vendor's vector table holds waft_kernel_pendsv_handler (else the library defines PendSV_Handler)."""
+    return _vendor_tick(modules, options) and not options.kernel_owns_pendsv
+
+
+def _runtime_parts(modules: Sequence[_Module], target: Target, options: BspOptions) -> tuple[list[Path], list[str]]:
+    """The C sources libwaft.a holds besides the core, and the -D options they (and the entries) are built with."""
+    if not any(m.wasi for m in modules):
+        return [], []
+    sources = wasi.runtime_sources(target) + [wasi_firmware.BOARD_DEFAULTS]
+    defines = wasi_firmware.runtime_defines()
+    if any(m.threads for m in modules):
+        # The thread layer and the kernel, sized as the entry's thread pool is (the same defines).
+        sources += embedding.thread_sources(target)
+        defines += embedding.thread_defines(target, options.max_threads)
+        if _vendor_tick(modules, options):
+            defines.append(KERNEL_VENDOR_SYSTICK)
+        if _vendor_pendsv(modules, options):
+            defines.append(KERNEL_VENDOR_PENDSV)
+    if any(m.signals for m in modules):
+        # The signals layer and its NVIC port, keeping the vendor's own device vectors (only the
+        # granted lines' entries change), and the chip's timers behind timer lines (board.c).
+        sources += embedding.signal_sources(target)
+        defines.append(SIGNALS_KEEP_BOOT_VECTORS)
+        board = target.directory / "board.c"
+        if board.is_file():
+            sources.append(board)
+    if options.with_startup:
+        sources += [p for p in startup_sources(target, options.console) if p not in sources]
+    return list(dict.fromkeys(sources)), defines
+
+
+def _bsp_header(target: Target, modules: list[_Module], options: BspOptions) -> str:
+    with_startup = options.with_startup
     lines = [
         "/* waft_bsp.h: GENERATED by waft bsp.  What this drop-in gives the firmware and what it needs",
         f" * from it (docs/bsp.md).  Target {target.name}, Waft ABI version {abi.ABI_VERSION}. */",
@@ -246,7 +305,10 @@ def _bsp_header(target: Target, modules: list[_Module], with_startup: bool) -> s
     ]
     lines += [f'#include "{m.prefix}.h"' for m in modules]
     if any(m.wasi for m in modules):
-        lines += ['#include "port_baremetal.h"', ""]
+        lines += ['#include "port_baremetal.h"']
+        if any(m.threads for m in modules):
+            lines += ['#include "waft_kernel_bsp.h"']
+        lines += [""]
         lines += ["#ifdef __cplusplus", 'extern "C" {', "#endif"]
         for m in modules:
             if m.wasi:
@@ -268,6 +330,17 @@ def _bsp_header(target: Target, modules: list[_Module], with_startup: bool) -> s
                 " *            void waft_port_exit(int status);",
                 " */",
             ]
+        if _vendor_tick(modules, options):
+            pendsv = (f"the vector table's PendSV entry is {KERNEL_PENDSV_HOOK}" if _vendor_pendsv(modules, options)
+                      else "libwaft.a defines PendSV_Handler (built --kernel-owns-pendsv)")
+            lines += [
+                "",
+                "/* The kernel's exceptions (waft_kernel_bsp.h): threads run only when the firmware gives them.",
+                f" *   SysTick  at 1 kHz, priority value >= 0x40: the handler calls {KERNEL_TICK_HOOK}()",
+                " *            after its own time base counted the tick.",
+                f" *   PendSV   {pendsv}.",
+                " */",
+            ]
     lines += ["", "#endif /* WAFT_BSP_H */", ""]
     return "\n".join(lines)
 
@@ -284,6 +357,8 @@ def _cmake_file(target: Target, modules: list[_Module]) -> str:
         f"set(WAFT_BSP_ABI_VERSION {abi.ABI_VERSION})",
         f'set(WAFT_BSP_TARGET "{target.name}")',
         f"set(WAFT_BSP_CPU_FLAGS {' '.join(target.cflags)})",
+        # A module uses threads: the firmware hands the kernel its tick and PendSV (waft_kernel_bsp.h).
+        f"set(WAFT_BSP_THREADS {'ON' if any(m.threads for m in modules) else 'OFF'})",
         "if(NOT TARGET waft::runtime)",
         "  add_library(waft::runtime STATIC IMPORTED)",
         "  set_target_properties(waft::runtime PROPERTIES",
@@ -312,6 +387,7 @@ def _make_file(target: Target, modules: list[_Module]) -> str:
         f"WAFT_BSP_ABI_VERSION := {abi.ABI_VERSION}",
         f"WAFT_BSP_TARGET := {target.name}",
         f"WAFT_BSP_CPU_FLAGS := {' '.join(target.cflags)}",
+        f"WAFT_BSP_THREADS := {1 if any(m.threads for m in modules) else 0}",
         "WAFT_BSP_CFLAGS := -I$(WAFT_BSP_DIR)/include",
         "WAFT_BSP_LDFLAGS := -L$(WAFT_BSP_DIR) -L$(WAFT_BSP_DIR)/lib",
         "WAFT_BSP_LIBS := " + " ".join(f"-l{m.prefix}" for m in modules) + " -lwaft",
@@ -386,7 +462,7 @@ def _build_into(work: Path, planned: list[tuple[_Module, bytes]], target: Target
     for folder in (include, lib, obj):
         folder.mkdir()
     shutil.copy2(INCLUDE_DIR / "waft.h", include / "waft.h")
-    any_wasi = any(m.wasi for m, _ in planned)
+    modules = [m for m, _ in planned]
     for module, data in planned:
         with _about(module.path):
             result = compile_module(data, target, prefix=module.prefix, opt=options.opt,
@@ -399,26 +475,15 @@ def _build_into(work: Path, planned: list[tuple[_Module, bytes]], target: Target
             objects += _wasi_entry(target, module, result.module, header, obj, build_dir, options)
         _archive(target, lib / f"lib{module.prefix}.a", objects)
 
-    if any_wasi:
+    if any(m.wasi for m in modules):
         for path in _WASI_HEADERS:
             shutil.copy2(path, include / path.name)
-        sources = wasi.runtime_sources(target) + [wasi_firmware.BOARD_DEFAULTS]
-        defines = wasi_firmware.runtime_defines()
-    else:
-        sources, defines = [], []
-    if any(m.signals for m, _ in planned):
-        # The signals layer and its NVIC port, keeping the vendor's own device vectors (only the
-        # granted lines' entries change), and the chip's timers behind timer lines (board.c).
-        sources += embedding.signal_sources(target)
-        defines.append(SIGNALS_KEEP_BOOT_VECTORS)
-        board = target.directory / "board.c"
-        if board.is_file():
-            sources.append(board)
-    if options.with_startup:
-        sources += [p for p in startup_sources(target, options.console) if p not in sources]
-    sources = list(dict.fromkeys(sources))
+    if any(m.threads for m in modules):
+        shutil.copy2(KERNEL_HOOKS_HEADER, include / KERNEL_HOOKS_HEADER.name)
+    sources, defines = _runtime_parts(modules, target, options)
     # The glue outside runtime_c needs the WASI and board-glue headers: built here, added to the archive.
-    core = [p for p in sources if p.is_relative_to(wasi.WASI_DIR) or p.is_relative_to(embedding.SIGNALS_DIR)]
+    runtime_dirs = (wasi.WASI_DIR, embedding.SIGNALS_DIR, embedding.THREADS_DIR, embedding.KERNEL_DIR)
+    core = [p for p in sources if any(p.is_relative_to(d) for d in runtime_dirs)]
     glue = [p for p in sources if p not in core]
     runtime = runtime_library(target, build_dir, extra_sources=core, defines=defines)
     library = lib / "libwaft.a"
@@ -429,7 +494,7 @@ def _build_into(work: Path, planned: list[tuple[_Module, bytes]], target: Target
         _archive(target, library, glue_objects)
     shutil.rmtree(obj)
 
-    (include / BSP_HEADER).write_text(_bsp_header(target, [m for m, _ in planned], options.with_startup))
+    (include / BSP_HEADER).write_text(_bsp_header(target, modules, options))
     (work / LINKER_FRAGMENT).write_text(_linker_fragment(target))
     (work / CMAKE_FILE).write_text(_cmake_file(target, [m for m, _ in planned]))
     (work / MAKE_FILE).write_text(_make_file(target, [m for m, _ in planned]))
@@ -455,6 +520,7 @@ def _wasi_entry(target: Target, module: _Module, wasm, header: Path, obj: Path, 
                                         ramfs_bytes=ramfs_bytes, ramfs_nodes=ramfs_nodes)
     flags = wasi_firmware.firmware_cflags(target, prefix=module.prefix, header=header)
     flags += [f"-D{d}" for d in embedding.main_defines(wasm, target, options.memory_cap_pages,
+                                                          max_threads=options.max_threads,
                                                           grants=list(options.grants), prefix=module.prefix)]
     flags += [f"-I{INCLUDE_DIR}", f"-Dmain=waft_run_{module.prefix}"]
     entry = _compile_c(target, wasi_firmware.MAIN_SOURCE, obj / f"{module.prefix}_run.o", flags)
@@ -467,8 +533,19 @@ def _manifest(work: Path, modules: list[_Module], target: Target, options: BspOp
     features = ["core"] + (["wasi_snapshot_preview1"] if any(m.wasi for m in modules) else [])
     if any(m.signals for m in modules):
         features.append(embedding.EXT_SIGNALS)
+    threads = any(m.threads for m in modules)
+    if threads:
+        features.append("threads")
     if options.with_startup:
         features.append("startup")
+    defines = _runtime_parts(modules, target, options)[1]
+    kernel = None
+    if threads:
+        isr_stack = next((int(d.split("=")[1].rstrip("u")) for d in defines
+                          if d.startswith("WAFT_OS_ISR_STACK_SIZE=")), 1024)
+        kernel = {"max_threads": options.max_threads, "isr_stack": isr_stack, "tick_hz": 1000,
+                  "tick": KERNEL_TICK_HOOK if _vendor_tick(modules, options) else "SysTick_Handler (library)",
+                  "pendsv": KERNEL_PENDSV_HOOK if _vendor_pendsv(modules, options) else "PendSV_Handler (library)"}
     return {
         "format": MANIFEST_FORMAT,
         "abi_version": abi.ABI_VERSION,
@@ -479,10 +556,10 @@ def _manifest(work: Path, modules: list[_Module], target: Target, options: BspOp
         "options": {"opt": options.opt, "max_pages": options.memory_cap_pages,
                     "with_startup": options.with_startup,
                     "console": options.console if options.with_startup else None,
-                    "args": list(options.args), "grants": [g.describe() for g in options.grants]},
-        "runtime": {"library": "lib/libwaft.a", "features": features,
-                    "defines": (wasi_firmware.runtime_defines() if "wasi_snapshot_preview1" in features else [])
-                    + ([SIGNALS_KEEP_BOOT_VECTORS] if embedding.EXT_SIGNALS in features else [])},
+                    "args": list(options.args), "grants": [g.describe() for g in options.grants],
+                    "max_threads": options.max_threads if threads else None,
+                    "kernel_owns_pendsv": options.kernel_owns_pendsv},
+        "runtime": {"library": "lib/libwaft.a", "features": features, "defines": defines, "kernel": kernel},
         "modules": [{"wasm": m.path.name, "wasm_sha256": _sha256(m.path), "component": m.component,
                      "prefix": m.prefix,
                      "library": f"lib/lib{m.prefix}.a", "header": f"include/{m.prefix}.h",
