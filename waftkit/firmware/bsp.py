@@ -92,11 +92,8 @@ KERNEL_HOOKS_HEADER = embedding.KERNEL_DIR / "waft_kernel_bsp.h"
 KERNEL_TICK_HOOK = "waft_kernel_systick_hook"
 KERNEL_PENDSV_HOOK = "waft_kernel_pendsv_handler"
 
-# Import modules the drop-in cannot serve yet: their runtime needs a network stack.
-_UNSUPPORTED_IMPORTS = {
-    embedding.EXT_SOCKETS: "sockets need lwIP and a network driver",
-    embedding.EXT_NAME_LOOKUP: "sockets need lwIP and a network driver",
-}
+# The NIC drivers a drop-in's lwIP can be built with (--nic): the library's own, polled, no interrupt.
+NICS = ("lan9118",)
 
 
 class BspError(TargetError):
@@ -129,6 +126,10 @@ class BspOptions:
     grants: Sequence[Grant] = ()  # wasi-ext:signals lines (checked: signal_grants.check_grants)
     max_threads: int = embedding.DEFAULT_MAX_THREADS  # a threaded command's pool, besides its main thread
     kernel_owns_pendsv: bool = False  # the library defines PendSV_Handler (else the vendor's table holds the hook)
+    nic: str | None = None  # wasi-ext:sockets: the NIC driver under lwIP (one of NICS)
+    listen: Sequence[str] = ()  # wasi-ext:sockets grants, as for `waft run` (checked: socket_grants)
+    allow_connect: Sequence[str] = ()
+    resolve: Sequence[str] = ()  # the static name table, NAME=ADDRESS
 
 
 @dataclass
@@ -138,6 +139,7 @@ class _Module:
     wasi: bool  # imports wasi_snapshot_preview1: gets waft_run_<prefix>
     signals: bool  # imports wasi-ext:signals: its grants are built into the entry
     threads: bool  # uses threads: the runtime brings the kernel, the entry its thread pool
+    sockets: bool  # imports wasi-ext:sockets: lwIP and the NIC driver, polled by the socket calls
     imports: list[str]
     exports: list[str]
     component: bool = False  # the input was a component; its core module was packaged
@@ -180,11 +182,6 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
         if prefix in seen:
             raise BspError(f"{path}: module prefix '{prefix}' is also {seen[prefix]}'s: give one another with --name FILE=PREFIX")
         seen[prefix] = Path(path)
-        for imp in module.imports:
-            why = _UNSUPPORTED_IMPORTS.get(imp.module)
-            if why is not None:
-                raise BspError(f"{path}: imports {imp.module}.{imp.name}, which waft bsp does not package yet "
-                               f"({why}); use waft run or the SCons firmware builders")
         uses_wasi = any(imp.module == embedding.WASI_P1 and imp.kind == "func" for imp in module.imports)
         if uses_wasi:
             with _about(path):
@@ -200,7 +197,10 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
         if uses_threads and not uses_wasi:
             raise BspError(f"{path}: uses threads but does not import WASI: waft bsp packages threads in WASI "
                            "commands, whose entry starts the kernel and the thread pool")
-        planned.append((_Module(Path(path), prefix, uses_wasi, uses_signals, uses_threads,
+        uses_sockets = embedding.uses_sockets(module)
+        if uses_sockets:
+            _check_sockets(path, uses_wasi, uses_threads, options)
+        planned.append((_Module(Path(path), prefix, uses_wasi, uses_signals, uses_threads, uses_sockets,
                                 [f"{i.module}.{i.name}" for i in module.imports],
                                 [e.name for e in module.exports], data is not original), data))
     commands = [m.path for m, _ in planned if m.wasi]
@@ -213,7 +213,44 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
         raise BspError("--grant gives wasi-ext:signals lines, but no module imports wasi-ext:signals")
     if options.kernel_owns_pendsv and not any(m.threads for m, _ in planned):
         raise BspError("--kernel-owns-pendsv gives the kernel PendSV, but no module uses threads")
+    if not any(m.sockets for m, _ in planned):
+        given = [o for o, v in (("--nic", options.nic), ("--listen", options.listen),
+                                ("--allow-connect", options.allow_connect), ("--resolve", options.resolve)) if v]
+        if given:
+            raise BspError(f"{given[0]} is for wasi-ext:sockets, but no module imports it")
     return planned
+
+
+def _check_socket_options(options: BspOptions) -> None:
+    """BspError, in one line, for a NIC Waft has no driver for or a malformed socket grant (as waft run says it)."""
+    from waftkit.firmware import socket_grants
+
+    if options.nic is not None and options.nic not in NICS:
+        raise BspError(f"NIC '{options.nic}' is not one of {', '.join(NICS)}")
+    try:
+        for option, specs in (("--listen", options.listen), ("--allow-connect", options.allow_connect)):
+            for spec in specs:
+                socket_grants.check_grant(spec, option)
+        for spec in options.resolve:
+            socket_grants.check_host_entry(spec)
+    except socket_grants.SocketGrantError as exc:
+        raise BspError(str(exc)) from None
+
+
+def _check_sockets(path: Path, uses_wasi: bool, uses_threads: bool, options: BspOptions) -> None:
+    """BspError, in one line, for sockets this drop-in cannot give the module."""
+    if not uses_wasi:
+        raise BspError(f"{path}: imports wasi-ext:sockets but not WASI: waft bsp packages sockets in WASI "
+                       "commands, whose entry starts the network")
+    if uses_threads:
+        raise BspError(f"{path}: uses sockets and threads: on a board lwIP runs in one thread (NO_SYS); "
+                       "use sockets from a module without threads")
+    if options.nic is None:
+        raise BspError(f"{path}: imports wasi-ext:sockets: give --nic {'|'.join(NICS)}, the NIC driver "
+                       "lwIP runs on (a hook for your own driver is not there yet: docs/bsp.md)")
+    if not (options.listen or options.allow_connect):
+        raise BspError(f"{path}: imports wasi-ext:sockets: give --listen or --allow-connect grants "
+                       "(without any, every socket call would be acces)")
 
 
 def _compile_c(target: Target, source: Path, output: Path, flags: Sequence[str]) -> Path:
@@ -266,12 +303,30 @@ def _vendor_pendsv(modules: Sequence[_Module], options: BspOptions) -> bool:
     return _vendor_tick(modules, options) and not options.kernel_owns_pendsv
 
 
-def _runtime_parts(modules: Sequence[_Module], target: Target, options: BspOptions) -> tuple[list[Path], list[str]]:
-    """The C sources libwaft.a holds besides the core, and the -D options they (and the entries) are built with."""
+@dataclass
+class _RuntimeParts:
+    """What libwaft.a holds besides the core: sources built with the runtime, board glue, their options."""
+
+    runtime: list[Path] = field(default_factory=list)  # built by runtime_library with `defines` and `cflags`
+    glue: list[Path] = field(default_factory=list)  # outside runtime_c: built with glue_cflags
+    defines: list[str] = field(default_factory=list)  # also the entries' (the thread pool's sizes agree)
+    cflags: list[str] = field(default_factory=list)  # lwIP's include folders
+
+
+def _runtime_parts(modules: Sequence[_Module], target: Target, options: BspOptions) -> _RuntimeParts:
+    """The C sources libwaft.a holds besides the core, and the options they (and the entries) are built with."""
     if not any(m.wasi for m in modules):
-        return [], []
+        return _RuntimeParts()
     sources = wasi.runtime_sources(target) + [wasi_firmware.BOARD_DEFAULTS]
     defines = wasi_firmware.runtime_defines()
+    cflags: list[str] = []
+    network: list[Path] = []
+    if any(m.sockets for m in modules):
+        # lwIP (NO_SYS, polled by the socket calls), the NIC driver and the sockets port, in place
+        # of the port's "no sockets" answers.  Its clock is the firmware's waft_clock_ns hook.
+        network = embedding.socket_sources(target)
+        sources = [p for p in sources if p.name != wasi_firmware.SOCKETLESS_PORT] + network
+        cflags = embedding.socket_cflags(target)
     if any(m.threads for m in modules):
         # The thread layer and the kernel, sized as the entry's thread pool is (the same defines).
         sources += embedding.thread_sources(target)
@@ -290,7 +345,11 @@ def _runtime_parts(modules: Sequence[_Module], target: Target, options: BspOptio
             sources.append(board)
     if options.with_startup:
         sources += [p for p in startup_sources(target, options.console) if p not in sources]
-    return list(dict.fromkeys(sources)), defines
+    sources = list(dict.fromkeys(sources))
+    runtime_dirs = (wasi.WASI_DIR, embedding.SIGNALS_DIR, embedding.THREADS_DIR, embedding.KERNEL_DIR,
+                    embedding.SOCKETS_DIR)
+    runtime = [p for p in sources if p in network or any(p.is_relative_to(d) for d in runtime_dirs)]
+    return _RuntimeParts(runtime, [p for p in sources if p not in runtime], defines, cflags)
 
 
 def _bsp_header(target: Target, modules: list[_Module], options: BspOptions) -> str:
@@ -439,6 +498,7 @@ def build_bsp(paths: Sequence[Path], target: Target, output: Path, build_dir: Pa
         raise BspError(f"console '{options.console}' is not one of {', '.join(wasi_firmware.CONSOLES)}")
     if not paths:
         raise BspError("no modules given")
+    _check_socket_options(options)
     output = Path(output).absolute()
     _check_replaceable(output)
     planned = _plan(paths, options)
@@ -480,16 +540,13 @@ def _build_into(work: Path, planned: list[tuple[_Module, bytes]], target: Target
             shutil.copy2(path, include / path.name)
     if any(m.threads for m in modules):
         shutil.copy2(KERNEL_HOOKS_HEADER, include / KERNEL_HOOKS_HEADER.name)
-    sources, defines = _runtime_parts(modules, target, options)
-    # The glue outside runtime_c needs the WASI and board-glue headers: built here, added to the archive.
-    runtime_dirs = (wasi.WASI_DIR, embedding.SIGNALS_DIR, embedding.THREADS_DIR, embedding.KERNEL_DIR)
-    core = [p for p in sources if any(p.is_relative_to(d) for d in runtime_dirs)]
-    glue = [p for p in sources if p not in core]
-    runtime = runtime_library(target, build_dir, extra_sources=core, defines=defines)
+    parts = _runtime_parts(modules, target, options)
+    runtime = runtime_library(target, build_dir, extra_sources=parts.runtime, defines=parts.defines,
+                              cflags=parts.cflags)
     library = lib / "libwaft.a"
     shutil.copy2(runtime, library)
     glue_objects = [_compile_c(target, src, obj / f"glue_{i:02d}_{src.stem}.o", glue_cflags(target, options.console))
-                    for i, src in enumerate(glue)]
+                    for i, src in enumerate(parts.glue)]
     if glue_objects:
         _archive(target, library, glue_objects)
     shutil.rmtree(obj)
@@ -522,6 +579,9 @@ def _wasi_entry(target: Target, module: _Module, wasm, header: Path, obj: Path, 
     flags += [f"-D{d}" for d in embedding.main_defines(wasm, target, options.memory_cap_pages,
                                                           max_threads=options.max_threads,
                                                           grants=list(options.grants), prefix=module.prefix)]
+    if module.sockets:
+        # The grants and the name table, fixed at build time as a board firmware's are.
+        flags.append("-D" + embedding.socket_options_define(options.listen, options.allow_connect, options.resolve))
     flags += [f"-I{INCLUDE_DIR}", f"-Dmain=waft_run_{module.prefix}"]
     entry = _compile_c(target, wasi_firmware.MAIN_SOURCE, obj / f"{module.prefix}_run.o", flags)
     conf = _compile_c(target, config, obj / f"{module.prefix}_config.o", flags[:-1])
@@ -536,9 +596,12 @@ def _manifest(work: Path, modules: list[_Module], target: Target, options: BspOp
     threads = any(m.threads for m in modules)
     if threads:
         features.append("threads")
+    sockets = any(m.sockets for m in modules)
+    if sockets:
+        features.append("sockets")
     if options.with_startup:
         features.append("startup")
-    defines = _runtime_parts(modules, target, options)[1]
+    defines = _runtime_parts(modules, target, options).defines
     kernel = None
     if threads:
         isr_stack = next((int(d.split("=")[1].rstrip("u")) for d in defines
@@ -558,7 +621,9 @@ def _manifest(work: Path, modules: list[_Module], target: Target, options: BspOp
                     "console": options.console if options.with_startup else None,
                     "args": list(options.args), "grants": [g.describe() for g in options.grants],
                     "max_threads": options.max_threads if threads else None,
-                    "kernel_owns_pendsv": options.kernel_owns_pendsv},
+                    "kernel_owns_pendsv": options.kernel_owns_pendsv,
+                    "nic": options.nic, "listen": list(options.listen),
+                    "allow_connect": list(options.allow_connect), "resolve": list(options.resolve)},
         "runtime": {"library": "lib/libwaft.a", "features": features, "defines": defines, "kernel": kernel},
         "modules": [{"wasm": m.path.name, "wasm_sha256": _sha256(m.path), "component": m.component,
                      "prefix": m.prefix,

@@ -1,0 +1,128 @@
+"""`waft bsp` with wasi-ext:sockets: lwIP and the LAN9118 driver in a vendor firmware that keeps its own SysTick.
+
+examples/tcp_echo is packaged by the real CLI (`--nic lan9118 --listen
+tcp:*:7`), linked by the vendor's Make project (examples/bsp_make,
+APP=main_net) and run on mps2-an386 under QEMU with a host port forwarded to
+the board's port 7; the example's own peer (examples/tcp_echo/tcp_echo_peer.py)
+checks that every byte of its seven connections comes back.  lwIP runs NO_SYS,
+polled by the socket calls on the vendor's clock hook: the drop-in still
+defines no vector, no SysTick handler and no UART.  Without a NIC driver or
+grants the build is refused in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from bsp_harness import defined, tool, waft
+
+from aot.errors import TargetError
+from aot.targets import load_target
+from aot.wit import load_wit
+from aot.wit.bindgen import generate_bindings, write_bindings
+from waftkit.firmware import lwip
+from waftkit.runners.qemu import PortForward, qemu_command
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = REPO / "build" / "tests" / "lts" / "bsp_sockets"
+TARGET = "mps2-an386"
+EXAMPLE = REPO / "examples" / "tcp_echo"
+sys.path.insert(0, str(EXAMPLE))
+import tcp_echo_peer as peer  # the example's own clients, importable once its folder is on the path
+
+VENDOR_OWNED = ("Reset_Handler", "SysTick_Handler", "PendSV_Handler", "__isr_vector", "waft_console_write",
+                "waft_clock_ns", "waft_board_uart_init")
+
+
+@pytest.fixture(scope="module")
+def wasm() -> Path:
+    """examples/tcp_echo built as its SConscript builds it (bindings from firmware-net, one 64 KiB page)."""
+    try:
+        lwip.source_dir()
+    except TargetError as exc:
+        pytest.skip(str(exc))
+    out = BUILD / "wasm"
+    out.mkdir(parents=True, exist_ok=True)
+    resolve, main = load_wit(REPO / "wasi_ext" / "profiles")
+    write_bindings(generate_bindings(resolve, resolve.select_world(main, "firmware-net"), name="firmware_net"),
+                   guest_dir=out)
+    wasm = out / "tcp_echo.wasm"
+    subprocess.run([tool("clang"), "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wall", "-Wextra",
+                    "-Wl,-z,stack-size=8192", "-Wl,--initial-memory=65536", f"-I{out}", "-o", str(wasm),
+                    str(EXAMPLE / "tcp_echo.c"), str(out / "firmware_net.c")], check=True)
+    return wasm
+
+
+ARGS = ("--arg", str(peer.CONNECTIONS), "--arg", "0.0.0.0")
+
+
+@pytest.fixture(scope="module")
+def dropin(wasm) -> Path:
+    out = BUILD / "dropin"
+    waft("bsp", str(wasm), "--target", TARGET, *ARGS, "--nic", "lan9118", "--listen", "tcp:*:7", "-o", str(out))
+    return out
+
+
+def test_dropin_holds_lwip_and_the_driver_but_no_handler(dropin):
+    manifest = json.loads((dropin / "manifest.json").read_text())
+    assert manifest["runtime"]["features"] == ["core", "wasi_snapshot_preview1", "sockets"]
+    assert (manifest["options"]["nic"], manifest["options"]["listen"]) == ("lan9118", ["tcp:*:7"])
+    library = defined(dropin / "lib" / "libwaft.a")
+    assert {"lwip_init", "lan9118_init", "waft_sock_port_start", "sys_now"} <= library
+    assert not library & set(VENDOR_OWNED)
+
+
+@pytest.mark.qemu
+def test_make_vendor_firmware_echoes_every_connection(dropin):
+    build = BUILD / "make"
+    shutil.rmtree(build, ignore_errors=True)
+    proc = subprocess.run([tool("make"), "-C", str(REPO / "examples" / "bsp_make"), f"BSP={dropin}",
+                           f"BUILD={build}", "APP=main_net"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = qemu_command(load_target(TARGET), build / "firmware.elf", forwards=(PortForward(port, 7),))
+    qemu = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        problems = peer.check(port)
+        stdout, stderr = qemu.communicate(timeout=60)
+    finally:
+        if qemu.poll() is None:
+            qemu.kill()
+            qemu.communicate()
+    assert problems == [], problems
+    assert qemu.returncode == 0, stdout + stderr
+    assert stdout == ("vendor BSP: Waft ABI version 1, sockets on the drop-in's lwIP\n"
+                      "tcp_echo: listening on port 7\n"
+                      f"tcp_echo: {peer.CONNECTIONS} connections, 17962 bytes echoed\n"
+                      "tcp_echo: exit status 0\n"), stdout + stderr
+
+
+@pytest.mark.parametrize("options, message", [
+    (("--listen", "tcp:*:7"), "imports wasi-ext:sockets: give --nic lan9118, the NIC driver lwIP runs on"),
+    (("--nic", "lan9118"), "imports wasi-ext:sockets: give --listen or --allow-connect grants"),
+])
+def test_sockets_without_a_driver_or_grants_are_refused(wasm, tmp_path, options, message):
+    proc = waft("bsp", str(wasm), "--target", TARGET, *ARGS, *options, "-o", str(tmp_path / "out"), check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"waft: error: bsp: {wasm}: ") and message in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_socket_options_without_a_sockets_module_are_refused(tmp_path):
+    core = tmp_path / "core.wasm"
+    subprocess.run([tool("wat2wasm"), "-o", str(core), "-"], input=b'(module (func (export "f")))', check=True)
+    proc = waft("bsp", str(core), "--target", TARGET, "--nic", "lan9118", "-o", str(tmp_path / "out"), check=False)
+    assert proc.returncode == 1
+    assert proc.stderr == "waft: error: bsp: --nic is for wasi-ext:sockets, but no module imports it\n"
+    proc = waft("bsp", str(core), "--target", TARGET, "--listen", "tcp:*:99999", "-o", str(tmp_path / "out"),
+                check=False)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "99999" in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
