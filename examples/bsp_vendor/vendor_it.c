@@ -11,15 +11,23 @@
 #include "waft_kernel_bsp.h"
 #endif
 
-/* 0 leaves the hook out: tests/lts/test_bsp_threads.py shows that the control thread then never
- * runs and the vendor's watchdog stops the firmware. */
+/* Test knobs (tests/lts/test_bsp_threads.py builds each): VENDOR_WAFT_TICK=0 leaves the hook out,
+ * and the control thread is never released; VENDOR_WAFT_TICK_FIRST=1 calls it before the HAL's
+ * count, and every release comes one tick late. */
 #ifndef VENDOR_WAFT_TICK
 #define VENDOR_WAFT_TICK 1
 #endif
+#ifndef VENDOR_WAFT_TICK_FIRST
+#define VENDOR_WAFT_TICK_FIRST 0
+#endif
+#define VENDOR_HOOK (VENDOR_WAFT_THREADS && VENDOR_WAFT_TICK)
 
 void SysTick_Handler(void) {
+#if VENDOR_HOOK && VENDOR_WAFT_TICK_FIRST
+    waft_kernel_systick_hook();
+#endif
     hal_inc_tick();
-#if VENDOR_WAFT_THREADS && VENDOR_WAFT_TICK
+#if VENDOR_HOOK && !VENDOR_WAFT_TICK_FIRST
     /* After the HAL's count: the kernel takes the tick's time from waft_clock_ns (waft_hooks.c). */
     waft_kernel_systick_hook();
 #endif

@@ -9,7 +9,8 @@ after the HAL's own count.  Under QEMU with -icount every period is kept.
 
 Each hook is shown to matter: the same firmware built without the tick call
 never releases the control thread (the vendor's watchdog stops it), without
-the PendSV entry the first switch lands in the vendor's Default_Handler, and
+the PendSV entry the first switch lands in the vendor's Default_Handler, called
+before the HAL's own count every release comes a tick late, and
 with SysTick left more urgent than the kernel's ceiling the kernel refuses to
 start in one line.  `--kernel-owns-pendsv` gives a table that keeps the weak
 PendSV_Handler name the library's definition.
@@ -18,6 +19,7 @@ PendSV_Handler name the library's definition.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -133,6 +135,17 @@ def test_without_a_hook_the_threads_do_not_run(dropin, defines, status, says):
     out = result.stdout + result.stderr
     assert result.returncode == status, result.summary() + "\n" + out
     assert result.stdout == BANNER + says, out
+
+
+@pytest.mark.qemu
+def test_a_tick_hook_called_before_the_hals_count_makes_every_release_late(dropin):
+    """The hook reads the tick's time from the vendor's clock: called before the HAL counted the
+    millisecond, the clock still shows the previous one and each release waits a whole tick."""
+    result = _run(_make(dropin, BUILD / "make-tick-first", "-DVENDOR_WAFT_TICK_FIRST=1"))
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, result.summary() + "\n" + out
+    assert f"{PERIODS} periods of 1000 us at priority 10: {PERIODS // 2 + 1} releases, {PERIODS // 2} missed" in out
+    assert re.search(r"^latency: min 1000\.\d+ us", out, re.MULTILINE) and "FAIL: missed 50 (<= 0)" in out, out
 
 
 @pytest.mark.qemu
