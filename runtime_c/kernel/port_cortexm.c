@@ -140,11 +140,19 @@ void waft_port_pend_switch(void) { SCB_ICSR = ICSR_PENDSVSET; }
 void waft_port_idle(void) { __asm__ volatile("dsb\n\twfi" ::: "memory"); }
 
 #if defined(WAFT_KERNEL_VENDOR_SYSTICK)
-/* Two hex digits of `value` at `at` (the refusal below, without printf). */
-static void put_hex_byte(char *at, uint32_t value) {
+#define PORT_STR2(x) #x
+#define PORT_STR(x) PORT_STR2(x)
+
+/* The vendor's SysTick is more urgent than the kernel's ceiling: one line, and the program ends. */
+static void refuse_systick_priority(uint32_t priority) {
     static const char digits[] = "0123456789abcdef";
-    at[0] = digits[(value >> 4) & 0xFu];
-    at[1] = digits[value & 0xFu];
+    const char value[] = {'0', 'x', digits[(priority >> 4) & 0xFu], digits[priority & 0xFu], '\0'};
+    waft_port_write_error("waft: kernel: SysTick's priority ");
+    waft_port_write_error(value);
+    waft_port_write_error(" is above the kernel's ceiling " PORT_STR(WAFT_OS_SYSCALL_PRIORITY)
+                          ": give it a priority value of " PORT_STR(WAFT_OS_SYSCALL_PRIORITY)
+                          " or more (docs/bsp.md)\n");
+    waft_port_exit(WAFT_TRAP_EXIT_STATUS);
 }
 #endif
 
@@ -158,18 +166,7 @@ void waft_port_start(waft_os_thread *main_thread) {
      * lists.  (Armv6-M masks everything with PRIMASK: any priority will do.) */
     SCB_SHPR3 = (SCB_SHPR3 & 0xFF00FFFFu) | 0x00FF0000u;
     uint32_t systick_priority = SCB_SHPR3 >> 24;
-    if (!PORT_V6M && systick_priority < WAFT_OS_SYSCALL_PRIORITY) {
-        char message[] = "waft: kernel: SysTick's priority 0x.. is above the kernel's ceiling 0x..: give it a "
-                         "priority value of 0x.. or more (docs/bsp.md)\n";
-        put_hex_byte(message + sizeof "waft: kernel: SysTick's priority 0x" - 1, systick_priority);
-        put_hex_byte(message + sizeof "waft: kernel: SysTick's priority 0x.. is above the kernel's ceiling 0x" - 1,
-                     WAFT_OS_SYSCALL_PRIORITY);
-        put_hex_byte(message + sizeof "waft: kernel: SysTick's priority 0x.. is above the kernel's ceiling 0x..: "
-                                      "give it a priority value of 0x" - 1,
-                     WAFT_OS_SYSCALL_PRIORITY);
-        waft_port_write_error(message);
-        waft_port_exit(WAFT_TRAP_EXIT_STATUS);
-    }
+    if (!PORT_V6M && systick_priority < WAFT_OS_SYSCALL_PRIORITY) refuse_systick_priority(systick_priority);
 #else
     /* PendSV and SysTick at the lowest priority; SVCall and the rest untouched. */
     SCB_SHPR3 = (SCB_SHPR3 & 0x0000FFFFu) | 0xFFFF0000u;
