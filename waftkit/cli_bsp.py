@@ -37,9 +37,10 @@ _OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
 @click.option("--kernel-owns-pendsv", is_flag=True,
               help="Threads: libwaft.a defines PendSV_Handler, for a vector table whose PendSV entry is that "
                    "weak name; by default it defines waft_kernel_pendsv_handler for your table to hold.")
-@click.option("--nic", type=click.Choice(("lan9118",)),
-              help="wasi-ext:sockets: the NIC driver lwIP runs on, polled by the socket calls (lan9118: the "
-                   "library's, for the MPS2 boards' LAN9118).")
+@click.option("--nic", type=click.Choice(("lan9118", "vendor")),
+              help="wasi-ext:sockets: the NIC driver lwIP runs on, polled by the socket calls: lan9118 (the "
+                   "library's, for the MPS2 boards' LAN9118) or vendor (your firmware's, through the hooks of "
+                   "waft_net_nic.h; the drop-in then carries lwIP's headers).")
 @click.option("--listen", "listen", multiple=True, metavar="PROTO:ADDR:PORTS",
               help="wasi-ext:sockets: where the module may listen, as for `waft run` (repeatable).")
 @click.option("--allow-connect", "allow_connect", multiple=True, metavar="PROTO:ADDR:PORTS",

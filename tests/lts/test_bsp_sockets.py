@@ -1,13 +1,17 @@
-"""`waft bsp` with wasi-ext:sockets: lwIP and the LAN9118 driver in a vendor firmware that keeps its own SysTick.
+"""`waft bsp` with wasi-ext:sockets: lwIP in a vendor firmware that keeps its own SysTick, on either NIC driver.
 
-examples/tcp_echo is packaged by the real CLI (`--nic lan9118 --listen
-tcp:*:7`), linked by the vendor's Make project (examples/bsp_make,
-APP=main_net) and run on mps2-an386 under QEMU with a host port forwarded to
-the board's port 7; the example's own peer (examples/tcp_echo/tcp_echo_peer.py)
-checks that every byte of its seven connections comes back.  lwIP runs NO_SYS,
-polled by the socket calls on the vendor's clock hook: the drop-in still
-defines no vector, no SysTick handler and no UART.  Without a NIC driver or
-grants the build is refused in one line.
+examples/tcp_echo is packaged by the real CLI (`--listen tcp:*:7`) twice:
+with `--nic lan9118` (the library's driver) and with `--nic vendor` (the
+vendor's own driver, examples/bsp_vendor/eth_an386.c, built against the lwIP
+headers the drop-in carries, through the hooks of waft_net_nic.h).  Each is
+linked by the vendor's Make project (examples/bsp_make, APP=main_net) and run
+on mps2-an386 under QEMU with a host port forwarded to the board's port 7; the
+example's own peer (examples/tcp_echo/tcp_echo_peer.py) checks that every
+byte of its seven connections comes back.  lwIP runs NO_SYS, polled by the
+socket calls on the vendor's clock hook: the drop-in still defines no vector,
+no SysTick handler and no UART.  A vendor-NIC firmware without its driver does
+not link, naming the hook; without a NIC choice or grants the build is
+refused in one line.
 """
 
 from __future__ import annotations
@@ -62,11 +66,26 @@ def wasm() -> Path:
 ARGS = ("--arg", str(peer.CONNECTIONS), "--arg", "0.0.0.0")
 
 
+def _bsp(wasm: Path, nic: str) -> Path:
+    out = BUILD / f"dropin-{nic}"
+    waft("bsp", str(wasm), "--target", TARGET, *ARGS, "--nic", nic, "--listen", "tcp:*:7", "-o", str(out))
+    return out
+
+
 @pytest.fixture(scope="module")
 def dropin(wasm) -> Path:
-    out = BUILD / "dropin"
-    waft("bsp", str(wasm), "--target", TARGET, *ARGS, "--nic", "lan9118", "--listen", "tcp:*:7", "-o", str(out))
-    return out
+    return _bsp(wasm, "lan9118")
+
+
+@pytest.fixture(scope="module")
+def vendor_nic_dropin(wasm) -> Path:
+    return _bsp(wasm, "vendor")
+
+
+def _make(dropin: Path, build: Path, *variables: str) -> subprocess.CompletedProcess:
+    shutil.rmtree(build, ignore_errors=True)
+    return subprocess.run([tool("make"), "-C", str(REPO / "examples" / "bsp_make"), f"BSP={dropin}",
+                           f"BUILD={build}", "APP=main_net", *variables], capture_output=True, text=True, check=False)
 
 
 def test_dropin_holds_lwip_and_the_driver_but_no_handler(dropin):
@@ -78,13 +97,34 @@ def test_dropin_holds_lwip_and_the_driver_but_no_handler(dropin):
     assert not library & set(VENDOR_OWNED)
 
 
+def test_a_vendor_nic_dropin_leaves_the_driver_to_the_firmware(vendor_nic_dropin):
+    library = defined(vendor_nic_dropin / "lib" / "libwaft.a")
+    assert "lwip_init" in library and not {"lan9118_init", "waft_net_nic_init", "waft_net_nic_poll"} & library
+    include = vendor_nic_dropin / "include"
+    for header in ("waft_net_nic.h", "lwipopts.h", "arch/cc.h", "lwip/netif.h", "netif/ethernet.h"):
+        assert (include / header).is_file(), header
+    assert '#include "waft_net_nic.h"' in (include / "waft_bsp.h").read_text()
+    assert "WAFT_BSP_VENDOR_NIC := 1" in (vendor_nic_dropin / "waft_bsp.mk").read_text()
+    assert json.loads((vendor_nic_dropin / "manifest.json").read_text())["options"]["nic"] == "vendor"
+
+
+def test_a_vendor_nic_firmware_without_its_driver_does_not_link(vendor_nic_dropin):
+    proc = _make(vendor_nic_dropin, BUILD / "make-no-driver", "WAFT_BSP_VENDOR_NIC=0")  # eth_an386.c left out
+    assert proc.returncode != 0
+    assert "undefined reference to `waft_net_nic_init'" in proc.stderr, proc.stderr
+
+
 @pytest.mark.qemu
-def test_make_vendor_firmware_echoes_every_connection(dropin):
-    build = BUILD / "make"
-    shutil.rmtree(build, ignore_errors=True)
-    proc = subprocess.run([tool("make"), "-C", str(REPO / "examples" / "bsp_make"), f"BSP={dropin}",
-                           f"BUILD={build}", "APP=main_net"], capture_output=True, text=True, check=False)
+@pytest.mark.parametrize("nic", ["lan9118", "vendor"])
+def test_make_vendor_firmware_echoes_every_connection(dropin, vendor_nic_dropin, nic):
+    chosen = {"lan9118": dropin, "vendor": vendor_nic_dropin}[nic]
+    build = BUILD / f"make-{nic}"
+    proc = _make(chosen, build)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "warning" not in proc.stderr, proc.stderr
+    linked = defined(build / "firmware.elf")
+    # The driver that served: the library's (lan9118_*) or the vendor's (eth_an386.c's statics are local).
+    assert ("lan9118_init" in linked) == (nic == "lan9118")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -106,7 +146,7 @@ def test_make_vendor_firmware_echoes_every_connection(dropin):
 
 
 @pytest.mark.parametrize("options, message", [
-    (("--listen", "tcp:*:7"), "imports wasi-ext:sockets: give --nic lan9118, the NIC driver lwIP runs on"),
+    (("--listen", "tcp:*:7"), "imports wasi-ext:sockets: give --nic lan9118|vendor, the NIC driver lwIP runs on"),
     (("--nic", "lan9118"), "imports wasi-ext:sockets: give --listen or --allow-connect grants"),
 ])
 def test_sockets_without_a_driver_or_grants_are_refused(wasm, tmp_path, options, message):

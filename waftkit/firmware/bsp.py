@@ -25,10 +25,14 @@ wasi-ext:threads) brings the built-in kernel, whose two exceptions come from
 the vendor's firmware through the hooks of waft_kernel_bsp.h: its SysTick
 handler calls waft_kernel_systick_hook, its vector table's PendSV entry is
 waft_kernel_pendsv_handler (or, with `kernel_owns_pendsv`, the library
-defines PendSV_Handler).  A module importing wasi-ext:signals gets its
-grants (the IRQ grant list) built into its entry, and the signals port built
-to copy the vendor's whole vector table to RAM, so only granted lines change.  With it, the board glue Waft's own firmware
-uses (startup.c with its vector table, SysTick clock, console backend,
+defines PendSV_Handler).  A module importing wasi-ext:sockets brings lwIP,
+polled by the socket calls on the firmware's clock hook, over the NIC hooks
+of waft_net_nic.h: the library's LAN9118 driver (`nic="lan9118"`) or the
+vendor's (`nic="vendor"`: the drop-in then carries lwIP's headers).  A
+module importing wasi-ext:signals gets its grants (the IRQ grant list) built
+into its entry, and the signals port built to copy the vendor's whole vector
+table to RAM, so only granted lines change.  With `with_startup`, the board
+glue Waft's own firmware uses (startup.c with its vector table, SysTick clock, console backend,
 board.c) goes into libwaft.a too, and the board's linker script beside it.
 
 The folder is written to a temporary sibling and renamed into place, so a
@@ -92,8 +96,13 @@ KERNEL_HOOKS_HEADER = embedding.KERNEL_DIR / "waft_kernel_bsp.h"
 KERNEL_TICK_HOOK = "waft_kernel_systick_hook"
 KERNEL_PENDSV_HOOK = "waft_kernel_pendsv_handler"
 
-# The NIC drivers a drop-in's lwIP can be built with (--nic): the library's own, polled, no interrupt.
-NICS = ("lan9118",)
+# The NIC drivers a drop-in's lwIP can be built with (--nic): the library's own for the MPS2
+# boards' LAN9118 (polled, no interrupt), or the vendor's through the hooks of waft_net_nic.h.
+NICS = ("lan9118", "vendor")
+VENDOR_NIC = "vendor"
+# port_lwip.c leaves waft_net_nic_init/_poll to the firmware.
+NET_VENDOR_NIC = "WAFT_NET_VENDOR_NIC"
+NIC_HOOKS_HEADER = embedding.SOCKETS_DIR / "lwip" / "waft_net_nic.h"
 
 
 class BspError(TargetError):
@@ -247,7 +256,7 @@ def _check_sockets(path: Path, uses_wasi: bool, uses_threads: bool, options: Bsp
                        "use sockets from a module without threads")
     if options.nic is None:
         raise BspError(f"{path}: imports wasi-ext:sockets: give --nic {'|'.join(NICS)}, the NIC driver "
-                       "lwIP runs on (a hook for your own driver is not there yet: docs/bsp.md)")
+                       "lwIP runs on (vendor: your firmware's, through waft_net_nic.h; docs/bsp.md)")
     if not (options.listen or options.allow_connect):
         raise BspError(f"{path}: imports wasi-ext:sockets: give --listen or --allow-connect grants "
                        "(without any, every socket call would be acces)")
@@ -313,6 +322,11 @@ class _RuntimeParts:
     cflags: list[str] = field(default_factory=list)  # lwIP's include folders
 
 
+def _vendor_nic(modules: Sequence[_Module], options: BspOptions) -> bool:
+    """Whether the firmware defines the NIC hooks under lwIP (--nic vendor)."""
+    return any(m.sockets for m in modules) and options.nic == VENDOR_NIC
+
+
 def _runtime_parts(modules: Sequence[_Module], target: Target, options: BspOptions) -> _RuntimeParts:
     """The C sources libwaft.a holds besides the core, and the options they (and the entries) are built with."""
     if not any(m.wasi for m in modules):
@@ -325,6 +339,10 @@ def _runtime_parts(modules: Sequence[_Module], target: Target, options: BspOptio
         # lwIP (NO_SYS, polled by the socket calls), the NIC driver and the sockets port, in place
         # of the port's "no sockets" answers.  Its clock is the firmware's waft_clock_ns hook.
         network = embedding.socket_sources(target)
+        if options.nic == VENDOR_NIC:
+            # The firmware's driver defines the hooks: no LAN9118 code in the library.
+            network = [p for p in network if p.name != "lan9118.c"]
+            defines.append(NET_VENDOR_NIC)
         sources = [p for p in sources if p.name != wasi_firmware.SOCKETLESS_PORT] + network
         cflags = embedding.socket_cflags(target)
     if any(m.threads for m in modules):
@@ -367,6 +385,8 @@ def _bsp_header(target: Target, modules: list[_Module], options: BspOptions) -> 
         lines += ['#include "port_baremetal.h"']
         if any(m.threads for m in modules):
             lines += ['#include "waft_kernel_bsp.h"']
+        if _vendor_nic(modules, options):
+            lines += ['#include "waft_net_nic.h"']
         lines += [""]
         lines += ["#ifdef __cplusplus", 'extern "C" {', "#endif"]
         for m in modules:
@@ -389,6 +409,14 @@ def _bsp_header(target: Target, modules: list[_Module], options: BspOptions) -> 
                 " *            void waft_port_exit(int status);",
                 " */",
             ]
+        if _vendor_nic(modules, options):
+            lines += [
+                "",
+                "/* The NIC under lwIP (waft_net_nic.h; lwIP's headers and lwipopts.h are in this folder):",
+                " *   int waft_net_nic_init(struct netif *);  the netif's init function",
+                " *   int waft_net_nic_poll(struct netif *);  hand received frames to netif->input",
+                " */",
+            ]
         if _vendor_tick(modules, options):
             pendsv = (f"the vector table's PendSV entry is {KERNEL_PENDSV_HOOK}" if _vendor_pendsv(modules, options)
                       else "libwaft.a defines PendSV_Handler (built --kernel-owns-pendsv)")
@@ -404,7 +432,7 @@ def _bsp_header(target: Target, modules: list[_Module], options: BspOptions) -> 
     return "\n".join(lines)
 
 
-def _cmake_file(target: Target, modules: list[_Module]) -> str:
+def _cmake_file(target: Target, modules: list[_Module], options: BspOptions) -> str:
     lines = [
         (f"# GENERATED by waft bsp: this drop-in as CMake imported targets ({target.name}, "
          f"Waft ABI version {abi.ABI_VERSION})."),
@@ -418,6 +446,8 @@ def _cmake_file(target: Target, modules: list[_Module]) -> str:
         f"set(WAFT_BSP_CPU_FLAGS {' '.join(target.cflags)})",
         # A module uses threads: the firmware hands the kernel its tick and PendSV (waft_kernel_bsp.h).
         f"set(WAFT_BSP_THREADS {'ON' if any(m.threads for m in modules) else 'OFF'})",
+        # The firmware brings the NIC driver under lwIP (waft_net_nic.h).
+        f"set(WAFT_BSP_VENDOR_NIC {'ON' if _vendor_nic(modules, options) else 'OFF'})",
         "if(NOT TARGET waft::runtime)",
         "  add_library(waft::runtime STATIC IMPORTED)",
         "  set_target_properties(waft::runtime PROPERTIES",
@@ -436,7 +466,7 @@ def _cmake_file(target: Target, modules: list[_Module]) -> str:
     return "\n".join(lines)
 
 
-def _make_file(target: Target, modules: list[_Module]) -> str:
+def _make_file(target: Target, modules: list[_Module], options: BspOptions) -> str:
     return "\n".join([
         (f"# GENERATED by waft bsp: this drop-in as make variables ({target.name}, "
          f"Waft ABI version {abi.ABI_VERSION})."),
@@ -447,6 +477,7 @@ def _make_file(target: Target, modules: list[_Module]) -> str:
         f"WAFT_BSP_TARGET := {target.name}",
         f"WAFT_BSP_CPU_FLAGS := {' '.join(target.cflags)}",
         f"WAFT_BSP_THREADS := {1 if any(m.threads for m in modules) else 0}",
+        f"WAFT_BSP_VENDOR_NIC := {1 if _vendor_nic(modules, options) else 0}",
         "WAFT_BSP_CFLAGS := -I$(WAFT_BSP_DIR)/include",
         "WAFT_BSP_LDFLAGS := -L$(WAFT_BSP_DIR) -L$(WAFT_BSP_DIR)/lib",
         "WAFT_BSP_LIBS := " + " ".join(f"-l{m.prefix}" for m in modules) + " -lwaft",
@@ -540,6 +571,8 @@ def _build_into(work: Path, planned: list[tuple[_Module, bytes]], target: Target
             shutil.copy2(path, include / path.name)
     if any(m.threads for m in modules):
         shutil.copy2(KERNEL_HOOKS_HEADER, include / KERNEL_HOOKS_HEADER.name)
+    if _vendor_nic(modules, options):
+        _copy_lwip_headers(include)
     parts = _runtime_parts(modules, target, options)
     runtime = runtime_library(target, build_dir, extra_sources=parts.runtime, defines=parts.defines,
                               cflags=parts.cflags)
@@ -553,12 +586,22 @@ def _build_into(work: Path, planned: list[tuple[_Module, bytes]], target: Target
 
     (include / BSP_HEADER).write_text(_bsp_header(target, modules, options))
     (work / LINKER_FRAGMENT).write_text(_linker_fragment(target))
-    (work / CMAKE_FILE).write_text(_cmake_file(target, [m for m, _ in planned]))
-    (work / MAKE_FILE).write_text(_make_file(target, [m for m, _ in planned]))
+    (work / CMAKE_FILE).write_text(_cmake_file(target, modules, options))
+    (work / MAKE_FILE).write_text(_make_file(target, modules, options))
     if options.with_startup:
         # The board's own layout, for a project that takes Waft's startup code as it is.
         shutil.copy2(link_mod.linker_script(target), work / "link.ld")
         shutil.copy2(link_mod.CORTEX_M_GLUE / "sections.ld", work / "sections.ld")
+
+
+def _copy_lwip_headers(include: Path) -> None:
+    """What a vendor's NIC driver compiles against: the hooks, lwIP's headers, Waft's lwipopts.h and arch/."""
+    from waftkit.firmware import lwip
+
+    shutil.copy2(NIC_HOOKS_HEADER, include / NIC_HOOKS_HEADER.name)
+    shutil.copytree(lwip.source_dir() / "src" / "include", include, dirs_exist_ok=True)
+    shutil.copy2(lwip.PORT_DIR / "lwipopts.h", include / "lwipopts.h")
+    shutil.copytree(lwip.PORT_DIR / "arch", include / "arch", dirs_exist_ok=True)
 
 
 def _wasi_entry(target: Target, module: _Module, wasm, header: Path, obj: Path, build_dir: Path,
