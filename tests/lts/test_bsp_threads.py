@@ -190,3 +190,23 @@ def test_kernel_owns_pendsv_without_threads_is_refused(tmp_path):
     assert proc.stderr == ("waft: error: bsp: --kernel-owns-pendsv gives the kernel PendSV, "
                            "but no module uses threads\n")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.qemu
+def test_with_startup_the_library_owns_systick_and_pendsv(wasm):
+    """A project without startup code of its own: Waft's vector table, SysTick clock and PendSV serve the kernel."""
+    dropin = _bsp(wasm, "dropin-startup", "--with-startup")
+    kernel = json.loads((dropin / "manifest.json").read_text())["runtime"]["kernel"]
+    assert (kernel["tick"], kernel["pendsv"]) == ("SysTick_Handler (library)", "PendSV_Handler (library)")
+    assert "waft_kernel_systick_hook" not in (dropin / "include" / "waft_bsp.h").read_text()
+    target = load_target(TARGET)
+    main, elf = BUILD / "startup_main.c", BUILD / "startup.elf"
+    main.write_text('#include "waft_bsp.h"\nint main(void) { return waft_run_rt_threads(); }\n')
+    proc = subprocess.run([target.cc, *target.cflags, "-O2", "-nostartfiles", "--specs=nano.specs",
+                           "-Wl,--gc-sections", "-Wl,--no-warn-execstack", f"-L{dropin}", f"-T{dropin / 'link.ld'}",
+                           f"-I{dropin / 'include'}", str(main), f"-L{dropin / 'lib'}", "-lrt_threads", "-lwaft",
+                           "-lc", "-lm", "-o", str(elf)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    result = _run(elf)
+    assert result.returncode == 0, result.summary() + "\n" + result.stdout + result.stderr
+    assert KEPT in result.stdout and "\nok: missed 0 (<= 0)" in result.stdout, result.stdout
