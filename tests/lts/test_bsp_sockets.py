@@ -125,10 +125,15 @@ def test_make_vendor_firmware_echoes_every_connection(dropin, vendor_nic_dropin,
     linked = defined(build / "firmware.elf")
     # The driver that served: the library's (lan9118_*) or the vendor's (eth_an386.c's statics are local).
     assert ("lan9118_init" in linked) == (nic == "lan9118")
+    _echo(build / "firmware.elf")
+
+
+def _echo(elf: Path) -> None:
+    """Run `elf` on mps2-an386 with a host port forwarded to its port 7 and the example's peer on it."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    command = qemu_command(load_target(TARGET), build / "firmware.elf", forwards=(PortForward(port, 7),))
+    command = qemu_command(load_target(TARGET), elf, forwards=(PortForward(port, 7),))
     qemu = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         problems = peer.check(port)
@@ -166,3 +171,19 @@ def test_socket_options_without_a_sockets_module_are_refused(tmp_path):
                 check=False)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "99999" in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.qemu
+def test_cmake_vendor_firmware_echoes_on_its_own_driver(vendor_nic_dropin):
+    cmake = tool("cmake")
+    build = BUILD / "cmake-vendor"
+    shutil.rmtree(build, ignore_errors=True)
+    source = REPO / "examples" / "bsp_cmake"
+    configure = subprocess.run([cmake, "-S", str(source), "-B", str(build), "--toolchain",
+                                str(source / "arm-none-eabi.cmake"), f"-DWAFT_BSP={vendor_nic_dropin}"],
+                               capture_output=True, text=True, check=False)
+    assert configure.returncode == 0, configure.stdout + configure.stderr
+    proc = subprocess.run([cmake, "--build", str(build)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "eth_an386.c" in proc.stdout and "lan9118_init" not in defined(build / "firmware.elf")
+    _echo(build / "firmware.elf")

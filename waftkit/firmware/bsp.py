@@ -446,7 +446,8 @@ def _cmake_file(target: Target, modules: list[_Module], options: BspOptions) -> 
         f"set(WAFT_BSP_CPU_FLAGS {' '.join(target.cflags)})",
         # A module uses threads: the firmware hands the kernel its tick and PendSV (waft_kernel_bsp.h).
         f"set(WAFT_BSP_THREADS {'ON' if any(m.threads for m in modules) else 'OFF'})",
-        # The firmware brings the NIC driver under lwIP (waft_net_nic.h).
+        # A module uses sockets; the firmware brings the NIC driver under lwIP (waft_net_nic.h).
+        f"set(WAFT_BSP_SOCKETS {'ON' if any(m.sockets for m in modules) else 'OFF'})",
         f"set(WAFT_BSP_VENDOR_NIC {'ON' if _vendor_nic(modules, options) else 'OFF'})",
         "if(NOT TARGET waft::runtime)",
         "  add_library(waft::runtime STATIC IMPORTED)",
@@ -477,6 +478,7 @@ def _make_file(target: Target, modules: list[_Module], options: BspOptions) -> s
         f"WAFT_BSP_TARGET := {target.name}",
         f"WAFT_BSP_CPU_FLAGS := {' '.join(target.cflags)}",
         f"WAFT_BSP_THREADS := {1 if any(m.threads for m in modules) else 0}",
+        f"WAFT_BSP_SOCKETS := {1 if any(m.sockets for m in modules) else 0}",
         f"WAFT_BSP_VENDOR_NIC := {1 if _vendor_nic(modules, options) else 0}",
         "WAFT_BSP_CFLAGS := -I$(WAFT_BSP_DIR)/include",
         "WAFT_BSP_LDFLAGS := -L$(WAFT_BSP_DIR) -L$(WAFT_BSP_DIR)/lib",
