@@ -32,11 +32,27 @@ _OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
               help="wasi-ext:signals: let the WASI command use a line under NAME, as for `waft run` "
                    "(timer:N, soft:N, irq:N; @export binds it to a handler), repeatable. Its vector goes into "
                    "the firmware's RAM copy of your vector table; your other vectors stay yours.")
+@click.option("--max-threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="A threaded WASI command's thread pool, besides its main thread (as for `waft run`).")
+@click.option("--kernel-owns-pendsv", is_flag=True,
+              help="Threads: libwaft.a defines PendSV_Handler, for a vector table whose PendSV entry is that "
+                   "weak name; by default it defines waft_kernel_pendsv_handler for your table to hold.")
+@click.option("--nic", type=click.Choice(("lan9118", "vendor")),
+              help="wasi-ext:sockets: the NIC driver lwIP runs on, polled by the socket calls: lan9118 (the "
+                   "library's, for the MPS2 boards' LAN9118) or vendor (your firmware's, through the hooks of "
+                   "waft_net_nic.h; the drop-in then carries lwIP's headers).")
+@click.option("--listen", "listen", multiple=True, metavar="PROTO:ADDR:PORTS",
+              help="wasi-ext:sockets: where the module may listen, as for `waft run` (repeatable).")
+@click.option("--allow-connect", "allow_connect", multiple=True, metavar="PROTO:ADDR:PORTS",
+              help="wasi-ext:sockets: where the module may connect, as for `waft run` (repeatable).")
+@click.option("--resolve", "resolve", multiple=True, metavar="NAME=ADDRESS",
+              help="wasi-ext:sockets name lookup: the static name table (repeatable).")
 @click.option("--name", "names", multiple=True, metavar="FILE=PREFIX",
               help="C prefix for module FILE (as given on the command line; default: its stem), repeatable.")
 def bsp(modules: tuple[Path, ...], target_name: str, output: Path, opt: str, max_pages: int | None,
         with_startup: bool, console: str, args: tuple[str, ...], grants: tuple[str, ...],
-        names: tuple[str, ...]) -> None:
+        names: tuple[str, ...], max_threads: int, kernel_owns_pendsv: bool, nic: str | None,
+        listen: tuple[str, ...], allow_connect: tuple[str, ...], resolve: tuple[str, ...]) -> None:
     """Build MODULES (.wasm) into a drop-in for a Make/CMake/IDE firmware project.
 
     Writes OUTPUT/lib (one static library per module and libwaft.a, the runtime
@@ -64,8 +80,20 @@ def bsp(modules: tuple[Path, ...], target_name: str, output: Path, opt: str, max
         granted = check_grants([parse_grant(spec) for spec in grants], target)
     except GrantError as exc:
         _fail(str(exc), EXIT_BAD_USAGE)
+    from waftkit.firmware import socket_grants
+
+    try:
+        for option, specs in (("--listen", listen), ("--allow-connect", allow_connect)):
+            for spec in specs:
+                socket_grants.check_grant(spec, option)
+        for spec in resolve:
+            socket_grants.check_host_entry(spec)
+    except socket_grants.SocketGrantError as exc:
+        _fail(str(exc), EXIT_BAD_USAGE)
     options = BspOptions(opt=opt, memory_cap_pages=max_pages, with_startup=with_startup, console=console,
-                         args=list(args), names=prefixes, grants=granted)
+                         args=list(args), names=prefixes, grants=granted, max_threads=max_threads,
+                         kernel_owns_pendsv=kernel_owns_pendsv, nic=nic, listen=list(listen),
+                         allow_connect=list(allow_connect), resolve=list(resolve))
     with _AotErrors():  # every AotError (BspError included) becomes one line, exit 1
         manifest = build_bsp(list(modules), target, output, cache_dir() / "bsp", options)
     names = ", ".join(m["prefix"] for m in manifest["modules"])

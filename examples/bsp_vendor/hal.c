@@ -1,5 +1,6 @@
 /*
- * hal.c: the vendor HAL (see hal.h): SysTick time base, semihosting console, exit.
+ * hal.c: the vendor HAL (see hal.h): SysTick time base, watchdog, semihosting console, exit.
+ * The SysTick handler itself is the project's (vendor_it.c), which calls hal_inc_tick.
  */
 #include "hal.h"
 
@@ -10,15 +11,34 @@
 #define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
 #define SCB_ICSR (*(volatile uint32_t *)0xE000ED04u)
 #define ICSR_PENDSTSET (1u << 26)
+#define SCB_SHPR3 (*(volatile uint32_t *)0xE000ED20u) /* SysTick's priority in [31:24] */
 
 #define RELOAD (HAL_CORE_HZ / 1000u - 1u)
 
 static volatile uint64_t millis;
+static volatile uint64_t watchdog_deadline; /* 0: disarmed */
+static uint32_t watchdog_period;
 
-/* The vendor's SysTick handler: the vector table in startup_an386.c points here. */
-void SysTick_Handler(void) { millis = millis + 1u; }
+void hal_inc_tick(void) {
+    uint64_t ms = millis + 1u;
+    millis = ms;
+    if (watchdog_deadline != 0 && ms >= watchdog_deadline) {
+        hal_puts("vendor watchdog: not stopped within ");
+        hal_put_int((long)watchdog_period);
+        hal_puts(" ms\n");
+        hal_exit(HAL_WATCHDOG_STATUS);
+    }
+}
+
+void hal_watchdog_start(uint32_t ms) {
+    watchdog_period = ms;
+    watchdog_deadline = millis + ms;
+}
+
+void hal_watchdog_stop(void) { watchdog_deadline = 0; }
 
 void hal_init(void) {
+    SCB_SHPR3 = (SCB_SHPR3 & 0x00FFFFFFu) | ((uint32_t)HAL_TICK_PRIORITY << 24);
     SYST_CSR = 0;
     SYST_RVR = RELOAD;
     SYST_CVR = 0;

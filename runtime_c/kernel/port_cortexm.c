@@ -25,10 +25,23 @@
  * Per-thread globals: the switch stores waft_trap_current into the outgoing
  * thread and loads the incoming thread's, and sets waft_stack_limit (and on
  * Armv8-M Mainline PSPLIM, the hardware check) for the incoming thread.
+ *
+ * In a vendor's firmware (a `waft bsp` drop-in, docs/bsp.md) the vector
+ * table and SysTick are the vendor's, so the two exceptions come in through
+ * hooks (waft_kernel_bsp.h): the switch is waft_kernel_pendsv_handler, which
+ * the vendor's table points its PendSV entry at, and the tick is
+ * waft_kernel_systick_hook, which the vendor's SysTick_Handler calls.  Built
+ * with WAFT_KERNEL_VENDOR_SYSTICK the port leaves SysTick's priority as the
+ * vendor set it (and refuses one the kernel's critical sections would not
+ * mask); with WAFT_KERNEL_VENDOR_PENDSV it defines no PendSV_Handler.
+ * Without them (Waft's own firmware; PendSV also in a drop-in that lets the
+ * library own it) PendSV_Handler is the switch, and there systick.c's handler
+ * gives the tick through waft_clock_tick_hook.
  */
 #include <stdint.h>
 
 #include "kernel_port.h"
+#include "waft_kernel_bsp.h"
 #include "../port/cortex-m/irq_mask.h"
 #include "../wasi_p1/port_baremetal.h" /* the board clock, beside the WASI port */
 
@@ -93,6 +106,13 @@ uint64_t waft_os_tick_ns(void) { return 1000000u; /* systick.c interrupts once a
 /* systick.c calls this from SysTick_Handler on every tick. */
 void waft_clock_tick_hook(uint64_t now_ns) { waft_os__tick(now_ns); }
 
+/* The vendor's SysTick_Handler calls this on every 1 ms tick, after its own
+ * time base counted it: the tick's time is then the clock's reading, at or
+ * just past the millisecond a deadline sits on.  (Read before the count, a
+ * deadline on this tick would wait for the next one: a missed period.)
+ * Harmless before the kernel starts. */
+void waft_kernel_systick_hook(void) { waft_os__tick(waft_clock_ns()); }
+
 /* --- threads -------------------------------------------------------------------- */
 
 uintptr_t waft_port_frame(uintptr_t low, uint32_t size, uint32_t (*entry)(void *), void *arg) {
@@ -119,12 +139,38 @@ void waft_port_pend_switch(void) { SCB_ICSR = ICSR_PENDSVSET; }
 
 void waft_port_idle(void) { __asm__ volatile("dsb\n\twfi" ::: "memory"); }
 
+#if defined(WAFT_KERNEL_VENDOR_SYSTICK)
+#define PORT_STR2(x) #x
+#define PORT_STR(x) PORT_STR2(x)
+
+/* The vendor's SysTick is more urgent than the kernel's ceiling: one line, and the program ends. */
+static void refuse_systick_priority(uint32_t priority) {
+    static const char digits[] = "0123456789abcdef";
+    const char value[] = {'0', 'x', digits[(priority >> 4) & 0xFu], digits[priority & 0xFu], '\0'};
+    waft_port_write_error("waft: kernel: SysTick's priority ");
+    waft_port_write_error(value);
+    waft_port_write_error(" is above the kernel's ceiling " PORT_STR(WAFT_OS_SYSCALL_PRIORITY)
+                          ": give it a priority value of " PORT_STR(WAFT_OS_SYSCALL_PRIORITY)
+                          " or more (docs/bsp.md)\n");
+    waft_port_exit(WAFT_TRAP_EXIT_STATUS);
+}
+#endif
+
 void waft_port_start(waft_os_thread *main_thread) {
     main_thread->stack_low = (uintptr_t)__StackLimit;
     main_thread->stack_limit = (uintptr_t)__StackLimit + WAFT_STACK_MARGIN;
     waft_stack_limit = main_thread->stack_limit;
+#if defined(WAFT_KERNEL_VENDOR_SYSTICK)
+    /* PendSV at the lowest priority; SysTick stays at the vendor's, which the
+     * kernel's critical sections must mask: the tick changes the kernel's
+     * lists.  (Armv6-M masks everything with PRIMASK: any priority will do.) */
+    SCB_SHPR3 = (SCB_SHPR3 & 0xFF00FFFFu) | 0x00FF0000u;
+    uint32_t systick_priority = SCB_SHPR3 >> 24;
+    if (!PORT_V6M && systick_priority < WAFT_OS_SYSCALL_PRIORITY) refuse_systick_priority(systick_priority);
+#else
     /* PendSV and SysTick at the lowest priority; SVCall and the rest untouched. */
     SCB_SHPR3 = (SCB_SHPR3 & 0x0000FFFFu) | 0xFFFF0000u;
+#endif
 #if PORT_FPU
     FPCCR |= FPCCR_ASPEN | FPCCR_LSPEN;
 #endif
@@ -167,7 +213,7 @@ void waft_port_start(waft_os_thread *main_thread) {
  * between compares against a consistent `current` (and pends PendSV again).
  */
 #if PORT_V6M
-__attribute__((naked)) void PendSV_Handler(void) {
+__attribute__((naked)) void waft_kernel_pendsv_handler(void) {
     __asm__ volatile(
         ".syntax unified\n\t" /* GCC hands inline asm over in divided syntax */
         "mrs r0, psp\n\t"
@@ -207,7 +253,7 @@ __attribute__((naked)) void PendSV_Handler(void) {
         ".ltorg\n");
 }
 #else
-__attribute__((naked)) void PendSV_Handler(void) {
+__attribute__((naked)) void waft_kernel_pendsv_handler(void) {
     __asm__ volatile(
         ".syntax unified\n\t" /* GCC hands inline asm over in divided syntax */
         "mrs r0, psp\n\t"
@@ -256,4 +302,10 @@ __attribute__((naked)) void PendSV_Handler(void) {
         "bx lr\n\t"
         ".ltorg\n" ::[ceiling] "i"(WAFT_OS_SYSCALL_PRIORITY));
 }
+#endif
+
+#if !defined(WAFT_KERNEL_VENDOR_PENDSV)
+/* Waft's own firmware, and a drop-in that lets the library own PendSV: the
+ * vector table's PendSV entry (startup.c's, or the vendor's weak one) is the switch. */
+void PendSV_Handler(void) __attribute__((alias("waft_kernel_pendsv_handler")));
 #endif

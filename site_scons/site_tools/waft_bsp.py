@@ -11,6 +11,11 @@ declared too, so a C build in the same SConstruct can depend on them.
 Options (each in the action's varlist: changing one rebuilds the drop-in):
     with_startup  also put Waft's startup code, SysTick and console into libwaft.a
     args          a WASI command's arguments after argv[0]
+    max_threads   a threaded WASI command's thread pool (default 8, as waft run)
+    kernel_owns_pendsv  threads: libwaft.a defines PendSV_Handler instead of leaving
+                  waft_kernel_pendsv_handler to the vendor's vector table
+    nic, listen, allow_connect, resolve  wasi-ext:sockets: the NIC driver under lwIP ('lan9118')
+                  and the grants, as `waft bsp --nic --listen --allow-connect --resolve`
     WAFT_TARGET, WAFT_OPT, WAFT_MAX_PAGES  as for waft_aot
 """
 
@@ -25,7 +30,9 @@ import SCons.Builder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-_VARLIST = ["WAFT_TARGET", "WAFT_OPT", "WAFT_MAX_PAGES", "WAFT_BSP_STARTUP", "WAFT_BSP_ARGS"]
+_VARLIST = ["WAFT_TARGET", "WAFT_OPT", "WAFT_MAX_PAGES", "WAFT_BSP_STARTUP", "WAFT_BSP_ARGS",
+            "WAFT_BSP_MAX_THREADS", "WAFT_BSP_KERNEL_OWNS_PENDSV", "WAFT_BSP_NIC", "WAFT_BSP_LISTEN",
+            "WAFT_BSP_ALLOW_CONNECT", "WAFT_BSP_RESOLVE"]
 _OWN_LOCK = threading.Lock()
 
 
@@ -51,7 +58,12 @@ def _build(target, source, env):
     out = Path(str(target[0])).parent
     max_pages = env.subst("$WAFT_MAX_PAGES")
     options = bsp.BspOptions(opt=env.subst("$WAFT_OPT"), memory_cap_pages=int(max_pages) if max_pages else None,
-                             with_startup=bool(env.get("WAFT_BSP_STARTUP")), args=list(env.get("WAFT_BSP_ARGS", [])))
+                             with_startup=bool(env.get("WAFT_BSP_STARTUP")), args=list(env.get("WAFT_BSP_ARGS", [])),
+                             max_threads=int(env.get("WAFT_BSP_MAX_THREADS", 8)),
+                             kernel_owns_pendsv=bool(env.get("WAFT_BSP_KERNEL_OWNS_PENDSV")),
+                             nic=env.get("WAFT_BSP_NIC") or None, listen=list(env.get("WAFT_BSP_LISTEN", [])),
+                             allow_connect=list(env.get("WAFT_BSP_ALLOW_CONNECT", [])),
+                             resolve=list(env.get("WAFT_BSP_RESOLVE", [])))
     try:
         with _llvm_lock():
             bsp.build_bsp([Path(str(s)) for s in source], targets.load_target(env.subst("$WAFT_TARGET")), out,
@@ -90,13 +102,20 @@ def _kit_files(env) -> list:
 BSP_ACTION = SCons.Action.Action(_build, "$WAFT_BSPCOMSTR", varlist=_VARLIST)
 
 
-def _waft_bsp(env, folder, sources, with_startup=False, args=()):
+def _waft_bsp(env, folder, sources, with_startup=False, args=(), max_threads=8, kernel_owns_pendsv=False,
+              nic=None, listen=(), allow_connect=(), resolve=()):
     """The drop-in folder `folder` from `sources` (.wasm nodes or paths); returns its file nodes."""
-    return env._WaftBspBuilder(folder, sources, WAFT_BSP_STARTUP=bool(with_startup), WAFT_BSP_ARGS=list(args))
+    return env._WaftBspBuilder(folder, sources, WAFT_BSP_STARTUP=bool(with_startup), WAFT_BSP_ARGS=list(args),
+                               WAFT_BSP_MAX_THREADS=int(max_threads),
+                               WAFT_BSP_KERNEL_OWNS_PENDSV=bool(kernel_owns_pendsv), WAFT_BSP_NIC=nic or "",
+                               WAFT_BSP_LISTEN=list(listen), WAFT_BSP_ALLOW_CONNECT=list(allow_connect),
+                               WAFT_BSP_RESOLVE=list(resolve))
 
 
 def generate(env) -> None:
     env.SetDefault(WAFT_TARGET="host", WAFT_OPT="2", WAFT_MAX_PAGES="", WAFT_BSP_STARTUP=False, WAFT_BSP_ARGS=[],
+                   WAFT_BSP_MAX_THREADS=8, WAFT_BSP_KERNEL_OWNS_PENDSV=False, WAFT_BSP_NIC="",
+                   WAFT_BSP_LISTEN=[], WAFT_BSP_ALLOW_CONNECT=[], WAFT_BSP_RESOLVE=[],
                    WAFT_BSPCOMSTR="waft bsp $SOURCES -> ${TARGET.dir}")
     env["BUILDERS"]["_WaftBspBuilder"] = SCons.Builder.Builder(action=BSP_ACTION, emitter=_emit,
                                                                target_factory=env.fs.Dir)

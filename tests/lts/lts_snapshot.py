@@ -12,7 +12,9 @@ A snapshot is plain JSON, read from the real inputs by the real compilers:
 - `wasi_snapshot_preview1`: each p1 function the runtime provides, with its
   core-Wasm signature and its C prototype (waft_wasi_p1.h, compiler-read);
 - `bsp_hooks`: the functions a vendor BSP implements or calls
-  (port_baremetal.h), so a drop-in's hooks stay put too.
+  (port_baremetal.h; waft_kernel_bsp.h, the kernel's SysTick and PendSV
+  hooks; waft_net_nic.h, the NIC driver's under lwIP), so a drop-in's hooks
+  stay put too.
 
 `compare(old, new)` lists the differences in words, split into breaking ones
 (something removed or changed: objects or firmware built against the old
@@ -31,6 +33,7 @@ from pathlib import Path
 from aot import abi
 from aot.targets import load_target
 from waftkit import wasi
+from waftkit.firmware.embedding import KERNEL_DIR, SOCKETS_DIR
 from waftkit.firmware.runtime import INCLUDE_DIR
 
 # Targets whose layouts are frozen: each pointer size / float ABI / compiler family once.
@@ -150,6 +153,9 @@ def take(targets: list[str] | None = None, include: Path = INCLUDE_DIR) -> dict:
                            "wasi_snapshot_preview1__", work)
         hooks = _prototypes(board.cc, list(board.cflags), [include, wasi.WASI_DIR, wasi.INCLUDE_DIR],
                             "port_baremetal.h", "waft_", work)
+        hooks |= _prototypes(board.cc, list(board.cflags), [include, KERNEL_DIR], "waft_kernel_bsp.h", "waft_", work)
+        hooks |= _prototypes(board.cc, list(board.cflags), [include, SOCKETS_DIR / "lwip"], "waft_net_nic.h",
+                             "waft_", work)
     p1 = {f.name: {"wasm": abi.signature_string(f.functype), "c": p1_c.get(f.symbol)} for f in wasi.FUNCTIONS}
     return {
         "abi_version": abi.ABI_VERSION,

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from bsp_harness import defined as _defined
+from bsp_harness import tool as _tool
+from bsp_harness import waft as _waft
 
 from aot import abi
 from aot.targets import load_target
@@ -34,24 +36,8 @@ EXPECTED_STDOUT = ("vendor BSP: Waft ABI version 1\n"
                    "hello: exit status 0\n")
 
 # Symbols that belong to the vendor's startup and HAL: a drop-in without --with-startup defines none.
-VENDOR_OWNED = ("Reset_Handler", "SysTick_Handler", "__isr_vector", "HardFault_Handler",
+VENDOR_OWNED = ("Reset_Handler", "SysTick_Handler", "PendSV_Handler", "__isr_vector", "HardFault_Handler",
                 "waft_board_uart_init", "waft_board_uart_putc", "waft_console_write", "waft_clock_ns", "_sbrk")
-
-
-def _waft(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "waftkit.cli", *args], capture_output=True, text=True, env=env,
-                          check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"waft {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    return proc
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -72,12 +58,6 @@ def dropin(wasm) -> Path:
     out = BUILD / "dropin"
     _waft("bsp", str(wasm["hello"]), str(wasm["pid"]), "--target", TARGET, "--arg", "Waft", "-o", str(out))
     return out
-
-
-def _defined(library: Path) -> set[str]:
-    nm = _tool("arm-none-eabi-nm")
-    text = subprocess.run([nm, "--defined-only", str(library)], capture_output=True, text=True, check=True).stdout
-    return {line.split()[-1] for line in text.splitlines() if len(line.split()) == 3}
 
 
 def test_dropin_layout_and_manifest(dropin):
@@ -292,7 +272,8 @@ def test_granted_irq_line_coexists_with_the_vendor_vector_table(tmp_path):
                            "-ffunction-sections", "-fdata-sections", "-nostartfiles", "--specs=nano.specs",
                            "--specs=nosys.specs", "-Wl,--gc-sections", "-Wl,--no-warn-execstack", f"-I{vendor}",
                            f"-I{out / 'include'}", f"-L{out}", f"-L{out / 'lib'}", f"-T{vendor / 'an386.ld'}",
-                           str(vendor / "startup_an386.c"), str(vendor / "hal.c"), str(vendor / "waft_hooks.c"),
+                           str(vendor / "startup_an386.c"), str(vendor / "hal.c"), str(vendor / "vendor_it.c"),
+                           str(vendor / "waft_hooks.c"),
                            str(Path(__file__).parent / "data" / "irq_vendor_main.c"),
                            "-lirq_control", "-lwaft", "-lc", "-lm", "-o", str(elf)],
                           capture_output=True, text=True, check=False)

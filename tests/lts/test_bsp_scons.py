@@ -70,3 +70,30 @@ def test_waft_bsp_builder_writes_the_dropin_and_rebuilds_on_option_change(projec
     changed = _scons(project, "ARGS=Vendor")
     assert "waft bsp" in changed.stdout
     assert json.loads((dropin / "manifest.json").read_text())["options"]["args"] == ["Vendor"]
+
+
+THREADS_SCONSCRIPT = """
+Import("env")
+bindings = env.WitGuestBindings("firmware_rt", "$WAFT_WASI_EXT/profiles", "firmware-rt")
+wasm = env.WasmProgram("rt_threads.wasm", ["rt_threads.c", bindings[1]], WASM_THREADS=True,
+                       WASM_CPPPATH=[bindings[0].dir])
+env.WaftBsp("dist/rt", [wasm], args=["--periods", "100"], max_threads=2,
+            kernel_owns_pendsv=ARGUMENTS.get("OWN") == "1")
+"""
+
+
+def test_waft_bsp_builder_packages_threads_with_the_kernel_hooks(project):
+    from waftkit.testing.wasi_threads import sysroot_missing
+
+    if sysroot_missing():
+        pytest.skip(sysroot_missing())
+    (project / "SConscript").write_text(THREADS_SCONSCRIPT)
+    shutil.copy(REPO / "examples" / "rt_threads" / "rt_threads.c", project)
+    _scons(project)
+    manifest = project / "build" / "dist" / "rt" / "manifest.json"
+    kernel = json.loads(manifest.read_text())["runtime"]["kernel"]
+    assert (kernel["max_threads"], kernel["tick"], kernel["pendsv"]) == (2, "waft_kernel_systick_hook",
+                                                                         "waft_kernel_pendsv_handler")
+    # kernel_owns_pendsv is in the builder's varlist: changing it rebuilds the drop-in.
+    assert "waft bsp" in _scons(project, "OWN=1").stdout
+    assert json.loads(manifest.read_text())["runtime"]["kernel"]["pendsv"] == "PendSV_Handler (library)"

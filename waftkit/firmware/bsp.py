@@ -20,10 +20,19 @@ build links as it is:
 
 Without `with_startup` the vendor supplies the hooks port_baremetal.h
 declares (console, clock; random, unique ID and RTC have weak "none"
-defaults) and `__StackLimit`.  A module importing wasi-ext:signals gets its
-grants (the IRQ grant list) built into its entry, and the signals port built
-to copy the vendor's whole vector table to RAM, so only granted lines change.  With it, the board glue Waft's own firmware
-uses (startup.c with its vector table, SysTick clock, console backend,
+defaults) and `__StackLimit`.  A module that uses threads (wasi-threads,
+wasi-ext:threads) brings the built-in kernel, whose two exceptions come from
+the vendor's firmware through the hooks of waft_kernel_bsp.h: its SysTick
+handler calls waft_kernel_systick_hook, its vector table's PendSV entry is
+waft_kernel_pendsv_handler (or, with `kernel_owns_pendsv`, the library
+defines PendSV_Handler).  A module importing wasi-ext:sockets brings lwIP,
+polled by the socket calls on the firmware's clock hook, over the NIC hooks
+of waft_net_nic.h: the library's LAN9118 driver (`nic="lan9118"`) or the
+vendor's (`nic="vendor"`: the drop-in then carries lwIP's headers).  A
+module importing wasi-ext:signals gets its grants (the IRQ grant list) built
+into its entry, and the signals port built to copy the vendor's whole vector
+table to RAM, so only granted lines change.  With `with_startup`, the board
+glue Waft's own firmware uses (startup.c with its vector table, SysTick clock, console backend,
 board.c) goes into libwaft.a too, and the board's linker script beside it.
 
 The folder is written to a temporary sibling and renamed into place, so a
@@ -78,13 +87,22 @@ _GLUE_CFLAGS = ("-O2", "-std=gnu11", "-ffunction-sections", "-fdata-sections")
 _WASI_HEADERS = (wasi.WASI_DIR / "port_baremetal.h", wasi.WASI_DIR / "ramfs.h",
                  wasi.INCLUDE_DIR / "waft_wasi.h", wasi.INCLUDE_DIR / "waft_wasi_p1.h")
 
-# Import modules the drop-in cannot serve yet: their runtime needs Waft's kernel or a network stack.
-_UNSUPPORTED_IMPORTS = {
-    embedding.EXT_THREADS: "threads need Waft's kernel, which owns SysTick and PendSV",
-    embedding.EXT_SOCKETS: "sockets need lwIP and a network driver",
-    embedding.EXT_NAME_LOOKUP: "sockets need lwIP and a network driver",
-    "wasi": "threads need Waft's kernel, which owns SysTick and PendSV",
-}
+# The kernel's port leaves SysTick's priority, and PendSV_Handler, to the vendor (runtime_c/kernel/port_cortexm.c).
+KERNEL_VENDOR_SYSTICK = "WAFT_KERNEL_VENDOR_SYSTICK"
+KERNEL_VENDOR_PENDSV = "WAFT_KERNEL_VENDOR_PENDSV"
+# The header declaring the kernel's hooks (runtime_c/kernel), copied into include/.
+KERNEL_HOOKS_HEADER = embedding.KERNEL_DIR / "waft_kernel_bsp.h"
+# What the vendor's firmware gives the kernel: its tick from SysTick, its switch in the PendSV vector.
+KERNEL_TICK_HOOK = "waft_kernel_systick_hook"
+KERNEL_PENDSV_HOOK = "waft_kernel_pendsv_handler"
+
+# The NIC drivers a drop-in's lwIP can be built with (--nic): the library's own for the MPS2
+# boards' LAN9118 (polled, no interrupt), or the vendor's through the hooks of waft_net_nic.h.
+NICS = ("lan9118", "vendor")
+VENDOR_NIC = "vendor"
+# port_lwip.c leaves waft_net_nic_init/_poll to the firmware.
+NET_VENDOR_NIC = "WAFT_NET_VENDOR_NIC"
+NIC_HOOKS_HEADER = embedding.SOCKETS_DIR / "lwip" / "waft_net_nic.h"
 
 
 class BspError(TargetError):
@@ -115,6 +133,12 @@ class BspOptions:
     args: Sequence[str] = ()  # a WASI command's argv after argv[0] (the prefix)
     names: dict[Path, str] = field(default_factory=dict)  # module path -> C prefix (default: its stem)
     grants: Sequence[Grant] = ()  # wasi-ext:signals lines (checked: signal_grants.check_grants)
+    max_threads: int = embedding.DEFAULT_MAX_THREADS  # a threaded command's pool, besides its main thread
+    kernel_owns_pendsv: bool = False  # the library defines PendSV_Handler (else the vendor's table holds the hook)
+    nic: str | None = None  # wasi-ext:sockets: the NIC driver under lwIP (one of NICS)
+    listen: Sequence[str] = ()  # wasi-ext:sockets grants, as for `waft run` (checked: socket_grants)
+    allow_connect: Sequence[str] = ()
+    resolve: Sequence[str] = ()  # the static name table, NAME=ADDRESS
 
 
 @dataclass
@@ -123,6 +147,8 @@ class _Module:
     prefix: str
     wasi: bool  # imports wasi_snapshot_preview1: gets waft_run_<prefix>
     signals: bool  # imports wasi-ext:signals: its grants are built into the entry
+    threads: bool  # uses threads: the runtime brings the kernel, the entry its thread pool
+    sockets: bool  # imports wasi-ext:sockets: lwIP and the NIC driver, polled by the socket calls
     imports: list[str]
     exports: list[str]
     component: bool = False  # the input was a component; its core module was packaged
@@ -165,11 +191,6 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
         if prefix in seen:
             raise BspError(f"{path}: module prefix '{prefix}' is also {seen[prefix]}'s: give one another with --name FILE=PREFIX")
         seen[prefix] = Path(path)
-        for imp in module.imports:
-            why = _UNSUPPORTED_IMPORTS.get(imp.module)
-            if why is not None:
-                raise BspError(f"{path}: imports {imp.module}.{imp.name}, which waft bsp does not package yet "
-                               f"({why}); use waft run or the SCons firmware builders")
         uses_wasi = any(imp.module == embedding.WASI_P1 and imp.kind == "func" for imp in module.imports)
         if uses_wasi:
             with _about(path):
@@ -181,7 +202,14 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
         if uses_signals and not uses_wasi:
             raise BspError(f"{path}: imports wasi-ext:signals but not WASI: waft bsp packages signal handlers "
                            "in WASI commands, whose entry installs the granted lines")
-        planned.append((_Module(Path(path), prefix, uses_wasi, uses_signals,
+        uses_threads = embedding.uses_threads(module)
+        if uses_threads and not uses_wasi:
+            raise BspError(f"{path}: uses threads but does not import WASI: waft bsp packages threads in WASI "
+                           "commands, whose entry starts the kernel and the thread pool")
+        uses_sockets = embedding.uses_sockets(module)
+        if uses_sockets:
+            _check_sockets(path, uses_wasi, uses_threads, options)
+        planned.append((_Module(Path(path), prefix, uses_wasi, uses_signals, uses_threads, uses_sockets,
                                 [f"{i.module}.{i.name}" for i in module.imports],
                                 [e.name for e in module.exports], data is not original), data))
     commands = [m.path for m, _ in planned if m.wasi]
@@ -192,7 +220,46 @@ def _plan(paths: Sequence[Path], options: BspOptions) -> list[tuple[_Module, byt
         raise BspError("--arg sets a WASI command's arguments, but no module imports wasi_snapshot_preview1")
     if options.grants and not any(m.signals for m, _ in planned):
         raise BspError("--grant gives wasi-ext:signals lines, but no module imports wasi-ext:signals")
+    if options.kernel_owns_pendsv and not any(m.threads for m, _ in planned):
+        raise BspError("--kernel-owns-pendsv gives the kernel PendSV, but no module uses threads")
+    if not any(m.sockets for m, _ in planned):
+        given = [o for o, v in (("--nic", options.nic), ("--listen", options.listen),
+                                ("--allow-connect", options.allow_connect), ("--resolve", options.resolve)) if v]
+        if given:
+            raise BspError(f"{given[0]} is for wasi-ext:sockets, but no module imports it")
     return planned
+
+
+def _check_socket_options(options: BspOptions) -> None:
+    """BspError, in one line, for a NIC Waft has no driver for or a malformed socket grant (as waft run says it)."""
+    from waftkit.firmware import socket_grants
+
+    if options.nic is not None and options.nic not in NICS:
+        raise BspError(f"NIC '{options.nic}' is not one of {', '.join(NICS)}")
+    try:
+        for option, specs in (("--listen", options.listen), ("--allow-connect", options.allow_connect)):
+            for spec in specs:
+                socket_grants.check_grant(spec, option)
+        for spec in options.resolve:
+            socket_grants.check_host_entry(spec)
+    except socket_grants.SocketGrantError as exc:
+        raise BspError(str(exc)) from None
+
+
+def _check_sockets(path: Path, uses_wasi: bool, uses_threads: bool, options: BspOptions) -> None:
+    """BspError, in one line, for sockets this drop-in cannot give the module."""
+    if not uses_wasi:
+        raise BspError(f"{path}: imports wasi-ext:sockets but not WASI: waft bsp packages sockets in WASI "
+                       "commands, whose entry starts the network")
+    if uses_threads:
+        raise BspError(f"{path}: uses sockets and threads: on a board lwIP runs in one thread (NO_SYS); "
+                       "use sockets from a module without threads")
+    if options.nic is None:
+        raise BspError(f"{path}: imports wasi-ext:sockets: give --nic {'|'.join(NICS)}, the NIC driver "
+                       "lwIP runs on (vendor: your firmware's, through waft_net_nic.h; docs/bsp.md)")
+    if not (options.listen or options.allow_connect):
+        raise BspError(f"{path}: imports wasi-ext:sockets: give --listen or --allow-connect grants "
+                       "(without any, every socket call would be acces)")
 
 
 def _compile_c(target: Target, source: Path, output: Path, flags: Sequence[str]) -> Path:
@@ -235,7 +302,76 @@ def _linker_fragment(target: Target) -> str:
     ])
 
 
-def _bsp_header(target: Target, modules: list[_Module], with_startup: bool) -> str:
+def _vendor_tick(modules: Sequence[_Module], options: BspOptions) -> bool:
+    """Whether the kernel's tick comes from the vendor's SysTick_Handler through waft_kernel_systick_hook."""
+    return any(m.threads for m in modules) and not options.with_startup
+
+
+def _vendor_pendsv(modules: Sequence[_Module], options: BspOptions) -> bool:
+    """Whether the vendor's vector table holds waft_kernel_pendsv_handler (else the library defines PendSV_Handler)."""
+    return _vendor_tick(modules, options) and not options.kernel_owns_pendsv
+
+
+@dataclass
+class _RuntimeParts:
+    """What libwaft.a holds besides the core: sources built with the runtime, board glue, their options."""
+
+    runtime: list[Path] = field(default_factory=list)  # built by runtime_library with `defines` and `cflags`
+    glue: list[Path] = field(default_factory=list)  # outside runtime_c: built with glue_cflags
+    defines: list[str] = field(default_factory=list)  # also the entries' (the thread pool's sizes agree)
+    cflags: list[str] = field(default_factory=list)  # lwIP's include folders
+
+
+def _vendor_nic(modules: Sequence[_Module], options: BspOptions) -> bool:
+    """Whether the firmware defines the NIC hooks under lwIP (--nic vendor)."""
+    return any(m.sockets for m in modules) and options.nic == VENDOR_NIC
+
+
+def _runtime_parts(modules: Sequence[_Module], target: Target, options: BspOptions) -> _RuntimeParts:
+    """The C sources libwaft.a holds besides the core, and the options they (and the entries) are built with."""
+    if not any(m.wasi for m in modules):
+        return _RuntimeParts()
+    sources = wasi.runtime_sources(target) + [wasi_firmware.BOARD_DEFAULTS]
+    defines = wasi_firmware.runtime_defines()
+    cflags: list[str] = []
+    network: list[Path] = []
+    if any(m.sockets for m in modules):
+        # lwIP (NO_SYS, polled by the socket calls), the NIC driver and the sockets port, in place
+        # of the port's "no sockets" answers.  Its clock is the firmware's waft_clock_ns hook.
+        network = embedding.socket_sources(target)
+        if options.nic == VENDOR_NIC:
+            # The firmware's driver defines the hooks: no LAN9118 code in the library.
+            network = [p for p in network if p.name != "lan9118.c"]
+            defines.append(NET_VENDOR_NIC)
+        sources = [p for p in sources if p.name != wasi_firmware.SOCKETLESS_PORT] + network
+        cflags = embedding.socket_cflags(target)
+    if any(m.threads for m in modules):
+        # The thread layer and the kernel, sized as the entry's thread pool is (the same defines).
+        sources += embedding.thread_sources(target)
+        defines += embedding.thread_defines(target, options.max_threads)
+        if _vendor_tick(modules, options):
+            defines.append(KERNEL_VENDOR_SYSTICK)
+        if _vendor_pendsv(modules, options):
+            defines.append(KERNEL_VENDOR_PENDSV)
+    if any(m.signals for m in modules):
+        # The signals layer and its NVIC port, keeping the vendor's own device vectors (only the
+        # granted lines' entries change), and the chip's timers behind timer lines (board.c).
+        sources += embedding.signal_sources(target)
+        defines.append(SIGNALS_KEEP_BOOT_VECTORS)
+        board = target.directory / "board.c"
+        if board.is_file():
+            sources.append(board)
+    if options.with_startup:
+        sources += [p for p in startup_sources(target, options.console) if p not in sources]
+    sources = list(dict.fromkeys(sources))
+    runtime_dirs = (wasi.WASI_DIR, embedding.SIGNALS_DIR, embedding.THREADS_DIR, embedding.KERNEL_DIR,
+                    embedding.SOCKETS_DIR)
+    runtime = [p for p in sources if p in network or any(p.is_relative_to(d) for d in runtime_dirs)]
+    return _RuntimeParts(runtime, [p for p in sources if p not in runtime], defines, cflags)
+
+
+def _bsp_header(target: Target, modules: list[_Module], options: BspOptions) -> str:
+    with_startup = options.with_startup
     lines = [
         "/* waft_bsp.h: GENERATED by waft bsp.  What this drop-in gives the firmware and what it needs",
         f" * from it (docs/bsp.md).  Target {target.name}, Waft ABI version {abi.ABI_VERSION}. */",
@@ -246,7 +382,12 @@ def _bsp_header(target: Target, modules: list[_Module], with_startup: bool) -> s
     ]
     lines += [f'#include "{m.prefix}.h"' for m in modules]
     if any(m.wasi for m in modules):
-        lines += ['#include "port_baremetal.h"', ""]
+        lines += ['#include "port_baremetal.h"']
+        if any(m.threads for m in modules):
+            lines += ['#include "waft_kernel_bsp.h"']
+        if _vendor_nic(modules, options):
+            lines += ['#include "waft_net_nic.h"']
+        lines += [""]
         lines += ["#ifdef __cplusplus", 'extern "C" {', "#endif"]
         for m in modules:
             if m.wasi:
@@ -268,11 +409,30 @@ def _bsp_header(target: Target, modules: list[_Module], with_startup: bool) -> s
                 " *            void waft_port_exit(int status);",
                 " */",
             ]
+        if _vendor_nic(modules, options):
+            lines += [
+                "",
+                "/* The NIC under lwIP (waft_net_nic.h; lwIP's headers and lwipopts.h are in this folder):",
+                " *   int waft_net_nic_init(struct netif *);  the netif's init function",
+                " *   int waft_net_nic_poll(struct netif *);  hand received frames to netif->input",
+                " */",
+            ]
+        if _vendor_tick(modules, options):
+            pendsv = (f"the vector table's PendSV entry is {KERNEL_PENDSV_HOOK}" if _vendor_pendsv(modules, options)
+                      else "libwaft.a defines PendSV_Handler (built --kernel-owns-pendsv)")
+            lines += [
+                "",
+                "/* The kernel's exceptions (waft_kernel_bsp.h): threads run only when the firmware gives them.",
+                f" *   SysTick  at 1 kHz, priority value >= 0x40: the handler calls {KERNEL_TICK_HOOK}()",
+                " *            after its own time base counted the tick.",
+                f" *   PendSV   {pendsv}.",
+                " */",
+            ]
     lines += ["", "#endif /* WAFT_BSP_H */", ""]
     return "\n".join(lines)
 
 
-def _cmake_file(target: Target, modules: list[_Module]) -> str:
+def _cmake_file(target: Target, modules: list[_Module], options: BspOptions) -> str:
     lines = [
         (f"# GENERATED by waft bsp: this drop-in as CMake imported targets ({target.name}, "
          f"Waft ABI version {abi.ABI_VERSION})."),
@@ -284,6 +444,11 @@ def _cmake_file(target: Target, modules: list[_Module]) -> str:
         f"set(WAFT_BSP_ABI_VERSION {abi.ABI_VERSION})",
         f'set(WAFT_BSP_TARGET "{target.name}")',
         f"set(WAFT_BSP_CPU_FLAGS {' '.join(target.cflags)})",
+        # A module uses threads: the firmware hands the kernel its tick and PendSV (waft_kernel_bsp.h).
+        f"set(WAFT_BSP_THREADS {'ON' if any(m.threads for m in modules) else 'OFF'})",
+        # A module uses sockets; the firmware brings the NIC driver under lwIP (waft_net_nic.h).
+        f"set(WAFT_BSP_SOCKETS {'ON' if any(m.sockets for m in modules) else 'OFF'})",
+        f"set(WAFT_BSP_VENDOR_NIC {'ON' if _vendor_nic(modules, options) else 'OFF'})",
         "if(NOT TARGET waft::runtime)",
         "  add_library(waft::runtime STATIC IMPORTED)",
         "  set_target_properties(waft::runtime PROPERTIES",
@@ -302,7 +467,7 @@ def _cmake_file(target: Target, modules: list[_Module]) -> str:
     return "\n".join(lines)
 
 
-def _make_file(target: Target, modules: list[_Module]) -> str:
+def _make_file(target: Target, modules: list[_Module], options: BspOptions) -> str:
     return "\n".join([
         (f"# GENERATED by waft bsp: this drop-in as make variables ({target.name}, "
          f"Waft ABI version {abi.ABI_VERSION})."),
@@ -312,6 +477,9 @@ def _make_file(target: Target, modules: list[_Module]) -> str:
         f"WAFT_BSP_ABI_VERSION := {abi.ABI_VERSION}",
         f"WAFT_BSP_TARGET := {target.name}",
         f"WAFT_BSP_CPU_FLAGS := {' '.join(target.cflags)}",
+        f"WAFT_BSP_THREADS := {1 if any(m.threads for m in modules) else 0}",
+        f"WAFT_BSP_SOCKETS := {1 if any(m.sockets for m in modules) else 0}",
+        f"WAFT_BSP_VENDOR_NIC := {1 if _vendor_nic(modules, options) else 0}",
         "WAFT_BSP_CFLAGS := -I$(WAFT_BSP_DIR)/include",
         "WAFT_BSP_LDFLAGS := -L$(WAFT_BSP_DIR) -L$(WAFT_BSP_DIR)/lib",
         "WAFT_BSP_LIBS := " + " ".join(f"-l{m.prefix}" for m in modules) + " -lwaft",
@@ -363,6 +531,7 @@ def build_bsp(paths: Sequence[Path], target: Target, output: Path, build_dir: Pa
         raise BspError(f"console '{options.console}' is not one of {', '.join(wasi_firmware.CONSOLES)}")
     if not paths:
         raise BspError("no modules given")
+    _check_socket_options(options)
     output = Path(output).absolute()
     _check_replaceable(output)
     planned = _plan(paths, options)
@@ -386,7 +555,7 @@ def _build_into(work: Path, planned: list[tuple[_Module, bytes]], target: Target
     for folder in (include, lib, obj):
         folder.mkdir()
     shutil.copy2(INCLUDE_DIR / "waft.h", include / "waft.h")
-    any_wasi = any(m.wasi for m, _ in planned)
+    modules = [m for m, _ in planned]
     for module, data in planned:
         with _about(module.path):
             result = compile_module(data, target, prefix=module.prefix, opt=options.opt,
@@ -399,44 +568,42 @@ def _build_into(work: Path, planned: list[tuple[_Module, bytes]], target: Target
             objects += _wasi_entry(target, module, result.module, header, obj, build_dir, options)
         _archive(target, lib / f"lib{module.prefix}.a", objects)
 
-    if any_wasi:
+    if any(m.wasi for m in modules):
         for path in _WASI_HEADERS:
             shutil.copy2(path, include / path.name)
-        sources = wasi.runtime_sources(target) + [wasi_firmware.BOARD_DEFAULTS]
-        defines = wasi_firmware.runtime_defines()
-    else:
-        sources, defines = [], []
-    if any(m.signals for m, _ in planned):
-        # The signals layer and its NVIC port, keeping the vendor's own device vectors (only the
-        # granted lines' entries change), and the chip's timers behind timer lines (board.c).
-        sources += embedding.signal_sources(target)
-        defines.append(SIGNALS_KEEP_BOOT_VECTORS)
-        board = target.directory / "board.c"
-        if board.is_file():
-            sources.append(board)
-    if options.with_startup:
-        sources += [p for p in startup_sources(target, options.console) if p not in sources]
-    sources = list(dict.fromkeys(sources))
-    # The glue outside runtime_c needs the WASI and board-glue headers: built here, added to the archive.
-    core = [p for p in sources if p.is_relative_to(wasi.WASI_DIR) or p.is_relative_to(embedding.SIGNALS_DIR)]
-    glue = [p for p in sources if p not in core]
-    runtime = runtime_library(target, build_dir, extra_sources=core, defines=defines)
+    if any(m.threads for m in modules):
+        shutil.copy2(KERNEL_HOOKS_HEADER, include / KERNEL_HOOKS_HEADER.name)
+    if _vendor_nic(modules, options):
+        _copy_lwip_headers(include)
+    parts = _runtime_parts(modules, target, options)
+    runtime = runtime_library(target, build_dir, extra_sources=parts.runtime, defines=parts.defines,
+                              cflags=parts.cflags)
     library = lib / "libwaft.a"
     shutil.copy2(runtime, library)
     glue_objects = [_compile_c(target, src, obj / f"glue_{i:02d}_{src.stem}.o", glue_cflags(target, options.console))
-                    for i, src in enumerate(glue)]
+                    for i, src in enumerate(parts.glue)]
     if glue_objects:
         _archive(target, library, glue_objects)
     shutil.rmtree(obj)
 
-    (include / BSP_HEADER).write_text(_bsp_header(target, [m for m, _ in planned], options.with_startup))
+    (include / BSP_HEADER).write_text(_bsp_header(target, modules, options))
     (work / LINKER_FRAGMENT).write_text(_linker_fragment(target))
-    (work / CMAKE_FILE).write_text(_cmake_file(target, [m for m, _ in planned]))
-    (work / MAKE_FILE).write_text(_make_file(target, [m for m, _ in planned]))
+    (work / CMAKE_FILE).write_text(_cmake_file(target, modules, options))
+    (work / MAKE_FILE).write_text(_make_file(target, modules, options))
     if options.with_startup:
         # The board's own layout, for a project that takes Waft's startup code as it is.
         shutil.copy2(link_mod.linker_script(target), work / "link.ld")
         shutil.copy2(link_mod.CORTEX_M_GLUE / "sections.ld", work / "sections.ld")
+
+
+def _copy_lwip_headers(include: Path) -> None:
+    """What a vendor's NIC driver compiles against: the hooks, lwIP's headers, Waft's lwipopts.h and arch/."""
+    from waftkit.firmware import lwip
+
+    shutil.copy2(NIC_HOOKS_HEADER, include / NIC_HOOKS_HEADER.name)
+    shutil.copytree(lwip.source_dir() / "src" / "include", include, dirs_exist_ok=True)
+    shutil.copy2(lwip.PORT_DIR / "lwipopts.h", include / "lwipopts.h")
+    shutil.copytree(lwip.PORT_DIR / "arch", include / "arch", dirs_exist_ok=True)
 
 
 def _wasi_entry(target: Target, module: _Module, wasm, header: Path, obj: Path, build_dir: Path,
@@ -455,7 +622,11 @@ def _wasi_entry(target: Target, module: _Module, wasm, header: Path, obj: Path, 
                                         ramfs_bytes=ramfs_bytes, ramfs_nodes=ramfs_nodes)
     flags = wasi_firmware.firmware_cflags(target, prefix=module.prefix, header=header)
     flags += [f"-D{d}" for d in embedding.main_defines(wasm, target, options.memory_cap_pages,
+                                                          max_threads=options.max_threads,
                                                           grants=list(options.grants), prefix=module.prefix)]
+    if module.sockets:
+        # The grants and the name table, fixed at build time as a board firmware's are.
+        flags.append("-D" + embedding.socket_options_define(options.listen, options.allow_connect, options.resolve))
     flags += [f"-I{INCLUDE_DIR}", f"-Dmain=waft_run_{module.prefix}"]
     entry = _compile_c(target, wasi_firmware.MAIN_SOURCE, obj / f"{module.prefix}_run.o", flags)
     conf = _compile_c(target, config, obj / f"{module.prefix}_config.o", flags[:-1])
@@ -467,8 +638,22 @@ def _manifest(work: Path, modules: list[_Module], target: Target, options: BspOp
     features = ["core"] + (["wasi_snapshot_preview1"] if any(m.wasi for m in modules) else [])
     if any(m.signals for m in modules):
         features.append(embedding.EXT_SIGNALS)
+    threads = any(m.threads for m in modules)
+    if threads:
+        features.append("threads")
+    sockets = any(m.sockets for m in modules)
+    if sockets:
+        features.append("sockets")
     if options.with_startup:
         features.append("startup")
+    defines = _runtime_parts(modules, target, options).defines
+    kernel = None
+    if threads:
+        isr_stack = next((int(d.split("=")[1].rstrip("u")) for d in defines
+                          if d.startswith("WAFT_OS_ISR_STACK_SIZE=")), 1024)
+        kernel = {"max_threads": options.max_threads, "isr_stack": isr_stack, "tick_hz": 1000,
+                  "tick": KERNEL_TICK_HOOK if _vendor_tick(modules, options) else "SysTick_Handler (library)",
+                  "pendsv": KERNEL_PENDSV_HOOK if _vendor_pendsv(modules, options) else "PendSV_Handler (library)"}
     return {
         "format": MANIFEST_FORMAT,
         "abi_version": abi.ABI_VERSION,
@@ -479,10 +664,12 @@ def _manifest(work: Path, modules: list[_Module], target: Target, options: BspOp
         "options": {"opt": options.opt, "max_pages": options.memory_cap_pages,
                     "with_startup": options.with_startup,
                     "console": options.console if options.with_startup else None,
-                    "args": list(options.args), "grants": [g.describe() for g in options.grants]},
-        "runtime": {"library": "lib/libwaft.a", "features": features,
-                    "defines": (wasi_firmware.runtime_defines() if "wasi_snapshot_preview1" in features else [])
-                    + ([SIGNALS_KEEP_BOOT_VECTORS] if embedding.EXT_SIGNALS in features else [])},
+                    "args": list(options.args), "grants": [g.describe() for g in options.grants],
+                    "max_threads": options.max_threads if threads else None,
+                    "kernel_owns_pendsv": options.kernel_owns_pendsv,
+                    "nic": options.nic, "listen": list(options.listen),
+                    "allow_connect": list(options.allow_connect), "resolve": list(options.resolve)},
+        "runtime": {"library": "lib/libwaft.a", "features": features, "defines": defines, "kernel": kernel},
         "modules": [{"wasm": m.path.name, "wasm_sha256": _sha256(m.path), "component": m.component,
                      "prefix": m.prefix,
                      "library": f"lib/lib{m.prefix}.a", "header": f"include/{m.prefix}.h",

@@ -27,12 +27,21 @@
  * 10.0.2.2; -DWAFT_LWIP_IP=0x0A00020F and friends change it, host order).
  * IPv4 only (LWIP_IPV6 is 0): an IPv6 socket is `afnosupport`.  No DNS: the
  * static name table answers names, resolve otherwise says `notsup`.
+ *
+ * The NIC sits behind two hooks (waft_net_nic.h): waft_net_nic_init, the
+ * netif's init function, and waft_net_nic_poll, which hands lwIP the frames
+ * received.  This file defines them on the LAN9118 driver (lan9118.c), unless
+ * built with WAFT_NET_VENDOR_NIC: then the firmware brings its own driver (a
+ * `waft bsp --nic vendor` drop-in, docs/bsp.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "waft_net_nic.h"
+#if !defined(WAFT_NET_VENDOR_NIC)
 #include "lan9118.h"
+#endif
 #include "lwip/init.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/memp.h"
@@ -103,7 +112,6 @@ typedef struct lsock {
 } lsock;
 
 static lsock socks[WAFT_LWIP_SOCKETS];
-static lan9118 nic;
 static struct netif netif;
 static bool started;
 static uint64_t last_frame_ns;
@@ -124,21 +132,42 @@ static inline bool in_handler(void) {
         if (in_handler()) return E(PERM);                                                                    \
     } while (0)
 
+/* ---- the NIC: the library's LAN9118 driver, or the firmware's ------------- */
+
+#if !defined(WAFT_NET_VENDOR_NIC)
+static lan9118 nic;
+
+int waft_net_nic_init(struct netif *n) {
+    if (lan9118_init(&nic, LAN9118_MPS2_BASE) != 0) {
+        waft_port_write_error("waft: sockets: no LAN9118 network controller answers on this board\n");
+        return ERR_IF;
+    }
+    n->state = &nic;
+    return lan9118_netif_init(n);
+}
+
+int waft_net_nic_poll(struct netif *n) { return lan9118_netif_poll(n); }
+#endif
+
+/* netif_add takes an init function of lwIP's type; the hook returns an int. */
+static err_t nic_init(struct netif *n) { return (err_t)waft_net_nic_init(n); }
+
 /* ---- the stack's clock work --------------------------------------------- */
 
 uint16_t waft_sock_port_start(void) {
     if (started) return 0;
     waft_clock_start();
     lwip_init();
-    if (lan9118_init(&nic, LAN9118_MPS2_BASE) != 0) {
-        waft_port_write_error("waft: sockets: no LAN9118 network controller answers on this board\n");
-        return E(NETDOWN);
-    }
     ip4_addr_t ip, mask, gw;
     ip4_addr_set_u32(&ip, lwip_htonl(WAFT_LWIP_IP));
     ip4_addr_set_u32(&mask, lwip_htonl(WAFT_LWIP_NETMASK));
     ip4_addr_set_u32(&gw, lwip_htonl(WAFT_LWIP_GATEWAY));
-    netif_add(&netif, &ip, &mask, &gw, &nic, lan9118_netif_init, ethernet_input);
+    if (netif_add(&netif, &ip, &mask, &gw, NULL, nic_init, ethernet_input) == NULL) {
+#if defined(WAFT_NET_VENDOR_NIC)
+        waft_port_write_error("waft: sockets: the firmware's NIC driver did not start (waft_net_nic_init)\n");
+#endif
+        return E(NETDOWN);
+    }
     netif_set_default(&netif);
     netif_set_up(&netif);
     netif_set_link_up(&netif);
@@ -163,7 +192,7 @@ static uint64_t net_stack[WAFT_LWIP_STACK_SIZE / 8];
 static bool in_service;
 
 static void service_body(void) {
-    if (lan9118_netif_poll(&netif) > 0) last_frame_ns = waft_clock_ns();
+    if (waft_net_nic_poll(&netif) > 0) last_frame_ns = waft_clock_ns();
     sys_check_timeouts();
 }
 
@@ -997,8 +1026,10 @@ void waft_net_report(void) {
     for (struct tcp_pcb *p = tcp_tw_pcbs; p != NULL; p = p->next) tw++;
     int n = 0;
 #define OUT(...) do { n = snprintf(line, sizeof line, __VA_ARGS__); (void)waft_console_write(1, (const uint8_t *)line, (size_t)n); } while (0)
+#if !defined(WAFT_NET_VENDOR_NIC)
     OUT("lwip: nic rx %u dropped %u errors %u tx %u\n", (unsigned)nic.rx_frames, (unsigned)nic.rx_dropped,
         (unsigned)nic.rx_errors, (unsigned)nic.tx_frames);
+#endif
     OUT("lwip: mem used %u max %u err %u\n", (unsigned)lwip_stats.mem.used, (unsigned)lwip_stats.mem.max,
         (unsigned)lwip_stats.mem.err);
     for (int i = 0; i < MEMP_MAX; i++) {
