@@ -11,8 +11,9 @@ interpreter's SCons in a private PLATFORMIO_CORE_DIR.  The drop-in comes in
 through `build_flags` as any prebuilt library does; the firmware runs the
 hello and control-loop modules under QEMU as the Make and CMake ones do.
 
-Skipped where PlatformIO Core is not installed (the project's venv does not
-carry it): give its `pio` as WAFT_PIO, or put it on PATH.
+PlatformIO Core is a test extra (pyproject.toml), so CI runs this; elsewhere
+it is skipped where PlatformIO Core is not installed: give its `pio` as
+WAFT_PIO, or put it on PATH.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,7 +43,9 @@ EXPECTED_STDOUT = ("vendor BSP: Waft ABI version 1\n"
 
 
 def _pio() -> str:
-    pio = os.environ.get("WAFT_PIO") or shutil.which("pio")
+    """PlatformIO Core's `pio`: WAFT_PIO, the test extras' (beside this interpreter), or one on PATH."""
+    beside = Path(sys.executable).parent / "pio"
+    pio = os.environ.get("WAFT_PIO") or (str(beside) if beside.is_file() else shutil.which("pio"))
     if not pio:
         pytest.skip("PlatformIO Core is not installed (pip install platformio; give its pio as WAFT_PIO)")
     return pio
