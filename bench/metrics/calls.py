@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aot.targets import Target
-from bench.metrics import programs
+from bench.metrics import programs, wasm2c_peer
 from bench.metrics.common import GroupResult, MetricError, Row, RunContext
 
 TITLE = "Calls: C -> Wasm export and Wasm -> C import with 0, 4, 16 arguments, vs a native C call"
@@ -48,14 +48,25 @@ def build(target: Target, work: Path, samples: int, wat_text: str | None = None,
     return [str(exe)]
 
 
+def build_wasm2c(target: Target, work: Path, samples: int, cflags: tuple[str, ...] = ()) -> list[str]:
+    """The wasm2c peer's program: the same calls.wasm through wasm2c, timed by driver_wasm2c.c."""
+    wasm = programs.wat((SOURCES / "calls.wat").read_text(), work / "calls.wasm")
+    exe = wasm2c_peer.program(target, wasm, [SOURCES / "driver_wasm2c.c", SOURCES / "callee_wasm2c.c"], work,
+                              work / "calls_wasm2c.elf",
+                              cflags=[f"-I{SOURCES}", f"-DBENCH_PER={PER}u", f"-DBENCH_SAMPLES={samples}u",
+                                      *cflags])
+    return [str(exe)]
+
+
 def rows(unit: str, values: dict[str, list[float]]) -> list[Row]:
     out = []
-    for n in ARGS:
-        out.append(Row(f"export{n}", f"C -> Wasm export, {n} arguments (per call, C loop included)", unit,
-                       programs.stat(values, f"native.export{n}"), programs.stat(values, f"waft.export{n}")))
-    for n in ARGS:
-        out.append(Row(f"import{n}", f"Wasm -> C import, {n} arguments (per call, loop included)", unit,
-                       programs.stat(values, f"native.import{n}"), programs.stat(values, f"waft.import{n}")))
+    for kind, label in (("export", "C -> Wasm export, {n} arguments (per call, C loop included)"),
+                        ("import", "Wasm -> C import, {n} arguments (per call, loop included)")):
+        for n in ARGS:
+            key = f"{kind}{n}"
+            peer = programs.stat(values, f"wasm2c.{key}")
+            out.append(Row(key, label.format(n=n), unit, programs.stat(values, f"native.{key}"),
+                           programs.stat(values, f"waft.{key}"), peers={"wasm2c": peer} if peer else {}))
     return out
 
 
@@ -64,13 +75,16 @@ NOTES = [
     "Waft: the same C loop calling the compiled export (`prog_f4(&inst, ...)`: the export wrapper, the stack "
     "check), or a Wasm loop calling an import (`bench__f4(ctx, ...)`: one more argument, the imports "
     "struct's context). Each batch of 100 calls is one sample; its sum of results is checked.",
+    "wasm2c: the same calls.wasm through wasm2c 1.0.32 and the same C compiler at -O2 (explicit bounds "
+    "checks, its stack-depth counting: bench/variants.py's wasm2c build), in a program of its own timed "
+    "the same way (driver_wasm2c.c); its imports (callee_wasm2c.c) have the same bodies.",
     "Arguments are i32; on Cortex-M the first four go in registers, the rest on the stack (AAPCS), so "
     "with the import's leading ctx pointer a 4-argument import already passes one on the stack.",
 ]
 
 
 # Why the host table has no wasmtime or wasm3 column (their Python packages are how this suite reaches them).
-PEER_NOTE = ("No peer figures: wasmtime and wasm3 are reached here through their Python packages, and one call "
+PEER_NOTE = ("No wasmtime or wasm3 figures: both are reached here through their Python packages, and one call "
              "from Python costs microseconds, a thousand times the nanoseconds measured; a fair peer needs a C "
              "embedding of each.")
 
@@ -79,9 +93,11 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
     samples = samples_for(ctx.repetitions)
     command = build(target, ctx.work / "calls", samples)
     values = programs.samples(programs.run(target, command, ctx))
+    peer = build_wasm2c(target, ctx.work / "calls", samples)
+    values.update(programs.samples(programs.run(target, peer, ctx, label="the wasm2c calls program")))
     unit = programs.unit(target, ctx)
     table = rows(unit, values)
-    missing = [r.key for r in table if r.native is None or r.waft is None]
+    missing = [r.key for r in table if r.native is None or r.waft is None or "wasm2c" not in r.peers]
     if missing:
         raise MetricError(f"the calls program printed no samples for {', '.join(missing)}")
     notes = list(NOTES)
