@@ -107,8 +107,8 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
                  "path into the same p1 layer (one forwarding call and a memory-descriptor refresh more than "
                  "Waft's direct call), not another p1 implementation.")
     if target.is_host:
-        notes.append("No wasmtime or wasm3 figures: a peer's WASI calls would be timed from inside the module, which needs "
-                     "wasmtime's or wasm3's own WASI and clock; reached from Python, only whole runs could be "
-                     "timed.")
+        notes.append("No wasmtime or wasm3 figures: a peer's WASI calls would be timed from inside the module, "
+                     "with the engine's own WASI and clock; pywasm3 0.5.0 bundles no WASI at all, and wasmtime "
+                     "reached from Python could only time whole runs.")
     return GroupResult(name="wasi", title=TITLE, unit=unit, rows=table, notes=notes,
                        raw={"native": native, "waft": waft, "wasm2c": w2c}, parameters={"samples": samples})

@@ -86,3 +86,14 @@ def test_the_unbroken_program_passes_on_the_host():
     out = programs.run(host, calls.build(host, WORK / "good", samples=2), RunContext(work=WORK))
     values = programs.samples(out)
     assert {name.split(".")[1] for name in values} == {f"{k}{n}" for k in ("export", "import") for n in (0, 4, 16)}
+
+
+def test_wasm3_calls_check_their_sums():
+    need("wat2wasm")
+    pytest.importorskip("wasm3", reason="pywasm3 is not installed (pip install -e .[test])")
+    wasm = programs.wat((calls.SOURCES / "calls.wat").read_text(), WORK / "wasm3" / "calls.wasm")
+    with pytest.raises(MetricError, match=r"wasm3 \(pywasm3\) wasm3\.import0 returned a sum of 800, expected 700"):
+        calls.wasm3_samples(wasm, 2, f0_result=8)
+    values = calls.wasm3_samples(wasm, 2)
+    assert set(values) == {"python.call0"} | {f"wasm3.{k}{n}" for k in ("export", "import") for n in (0, 4, 16)}
+    assert all(len(v) == 2 and min(v) > 0 for v in values.values())
