@@ -240,10 +240,11 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
     else:
         notes.append("Board: one QEMU run per program with its execution log; counts are executed instructions "
                      "(exact, no -icount needed). Native reset -> main is the start-up code's .data copy, .bss "
-                     "zeroing and newlib's init; Waft's adds the firmware's larger .bss (the instance) and, "
-                     "to the first Wasm function, the WASI set-up and instantiation in its main. The static "
-                     "instance's linear memory is zeroed twice on the way: as .bss at reset, and again by "
-                     "prog__instantiate (compare reset -> main with the instantiate row).")
+                     "zeroing and newlib's init; Waft's adds the runtime's own .bss and, to the first Wasm "
+                     "function, the WASI set-up and instantiation in its main. Linear memory is zeroed once, "
+                     "by prog__instantiate: the firmware's static instance is in .noinit, which reset leaves "
+                     "alone (runtime_c/wasi_p1/baremetal_main.c), so most of reset -> first Wasm function is "
+                     "the instantiate row.")
     if target.is_host:
         notes.append("Peer: wasmtime's Python package, `Linker.instantiate` with WASI defined (the module compiled "
                      "beforehand, a new Store each time), so its figures include one call from Python. "
