@@ -8,8 +8,9 @@ the ELF that its instance is in .noinit and outside .bss, and boots it under
 QEMU with the whole .noinit section painted 0xA5 (QEMU's generic loader
 writes RAM before the core leaves reset), as RAM holds a previous run's
 bytes after a warm reset.  The module checks that its page reads zero
-outside its data segments, its segments and its global's initial value:
-an instantiation that left any of that to reset fails it.
+outside its data segments, its segments, its global's initial value, its
+table's unfilled and grown slots (null) and its passive segment (not
+dropped): an instantiation that left any of that to reset fails it.
 """
 
 from __future__ import annotations
