@@ -270,10 +270,13 @@ def wasm2c_flags(target: Target, build_dir: Path) -> list[str]:
     if not link_path.exists():
         link_path.symlink_to(WASM2C_HEADER)
     flags = ["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", f"-I{WASM2C_RUNTIME}", f"-I{header_dir}"]
+    if not target.is_host:
+        # newlib and picolibc have no <sys/mman.h>, which wasm-rt-impl.c includes (and,
+        # without the signal handler, never uses).
+        flags.append(f"-I{BENCH_DIR / 'wasm2c_stub'}")
     if target.kind == "cortex-m":
-        # arm-none-eabi's short enums break wasm2c's va_arg of an enum; newlib has no
-        # <sys/mman.h>, which wasm-rt-impl.c includes (and, without the signal handler, never uses).
-        flags += ["-fno-short-enums", f"-I{BENCH_DIR / 'wasm2c_stub'}"]
+        # arm-none-eabi's short enums break wasm2c's va_arg of an enum.
+        flags.append("-fno-short-enums")
     return flags
 
 
