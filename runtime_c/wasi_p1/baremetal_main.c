@@ -15,6 +15,8 @@
  * What the module imports beyond WASI p1 is described by -D options that
  * waftkit/firmware/embedding.py works out from the module (host_main.c reads
  * the same ones):
+ *   WAFT_MAIN_INSTANCE_IN_BSS        the instance goes in .bss, zeroed at reset, not in
+ *       .noinit (for linker scripts without one: waft bsp's vendor builds);
  *   WAFT_MAIN_NO_WASI_P1             it imports nothing from wasi_snapshot_preview1
  *       (so its imports struct has no such member);
  *   WAFT_MAIN_IMPORTED_MEMORY=member its memory is imported (threaded modules'
@@ -56,9 +58,10 @@ static waft_memory memory = {
 };
 #endif
 
-#if defined(WAFT_PORT_CORTEX_M)
+#if defined(WAFT_PORT_CORTEX_M) && !defined(WAFT_MAIN_INSTANCE_IN_BSS)
 /* The instance goes where reset does not zero it (sections.ld's .noinit, after
- * .bss).  Its linear memory is most of it, and M(__instantiate) zeroes the
+ * .bss; a build whose linker script has none, such as a `waft bsp` drop-in in a
+ * vendor's firmware, defines WAFT_MAIN_INSTANCE_IN_BSS and keeps it in .bss).  Its linear memory is most of it, and M(__instantiate) zeroes the
  * initial pages itself, as docs/abi.md's contract asks (an instance may live on
  * the stack, garbage and all): zeroing it as .bss too cleared every page twice
  * before the first Wasm instruction (~30,000 instructions per 64 KiB on a
