@@ -29,6 +29,8 @@ from aot.targets import Target
 from bench import variants
 from bench.metrics import programs
 from bench.metrics.common import MetricError
+from waftkit.firmware import wasi_firmware
+from waftkit.firmware.runtime import runtime_library
 
 FILES = "w2c_prog"    # wasm2c's output: w2c_prog.c and w2c_prog.h
 MODULE = "prog"       # wasm2c's module name: its C names are Z_prog*
@@ -96,8 +98,6 @@ def program(target: Target, wasm: Path, sources: Sequence[Path], work: Path, out
         sources.append(glue)
     driver_flags = [*flags, f"-I{folder}", f"-I{HERE}", f"-I{HERE / 'wasm2c'}", *board_flags, *cflags]
     if wasi:
-        from waftkit.firmware import wasi_firmware
-
         driver_flags += [f"-I{wasi_firmware.wasi.WASI_DIR}", f"-I{wasi_firmware.wasi.INCLUDE_DIR}"]
     objects = []
     for source in sources:
@@ -108,9 +108,6 @@ def program(target: Target, wasm: Path, sources: Sequence[Path], work: Path, out
     libraries = [*objects, module, runtime]
     if wasi and target.is_host:
         # The host's native programs link no runtime library; the glue needs Waft's p1 layer.
-        from waftkit.firmware import wasi_firmware
-        from waftkit.firmware.runtime import runtime_library
-
         libraries.append(runtime_library(target, folder / "runtime",
                                          extra_sources=wasi_firmware.wasi.runtime_sources(target)))
     return programs.native_program(target, list(board_sources), out,
@@ -127,8 +124,6 @@ def wasi_command(target: Target, wasm: Path, work: Path, *, dirs: Sequence[tuple
     """
     board_sources: list[Path] = []
     if not target.is_host:
-        from waftkit.firmware import wasi_firmware
-
         ramfs_bytes, ramfs_nodes = wasi_firmware.ramfs_storage(target)
         board_sources.append(wasi_firmware.write_config(work / "wasm2c" / "config", args=[wasm.name], dirs=dirs,
                                                         ramfs_bytes=ramfs_bytes, ramfs_nodes=ramfs_nodes))
