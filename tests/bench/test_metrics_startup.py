@@ -73,3 +73,13 @@ def test_a_wasm2c_instantiation_without_its_data_fails_the_peer():
         startup.wasm2c_instantiate(host, RunContext(work=WORK), "small", wasm, WORK / "broken_wasm2c", 2,
                                    cflags=('-DBENCH_MARKER="no-such-marker"',))
     assert len(startup.wasm2c_instantiate(host, RunContext(work=WORK), "small", wasm, WORK / "wasm2c", 2)) == 2
+
+
+def test_wasm3_instantiation_checks_the_data_segment():
+    need("clang")
+    pytest.importorskip("wasm3", reason="pywasm3 is not installed (pip install -e .[test])")
+    wasm = startup.build_wasm("small", WORK)
+    with pytest.raises(MetricError, match="wasm3 loaded small.wasm without its data segment's marker"):
+        startup.wasm3_instantiate(wasm, 2, marker=b"no-such-marker")
+    timings = startup.wasm3_instantiate(wasm, 2)
+    assert timings is not None and len(timings) == 2 and min(timings) > 0
