@@ -270,25 +270,44 @@ def wasm2c_flags(target: Target, build_dir: Path) -> list[str]:
     if not link_path.exists():
         link_path.symlink_to(WASM2C_HEADER)
     flags = ["-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0", f"-I{WASM2C_RUNTIME}", f"-I{header_dir}"]
+    if not target.is_host:
+        # newlib and picolibc have no <sys/mman.h>, which wasm-rt-impl.c includes (and,
+        # without the signal handler, never uses).
+        flags.append(f"-I{BENCH_DIR / 'wasm2c_stub'}")
     if target.kind == "cortex-m":
-        # arm-none-eabi's short enums break wasm2c's va_arg of an enum; newlib has no
-        # <sys/mman.h>, which wasm-rt-impl.c includes (and, without the signal handler, never uses).
-        flags += ["-fno-short-enums", f"-I{BENCH_DIR / 'wasm2c_stub'}"]
+        # arm-none-eabi's short enums break wasm2c's va_arg of an enum.
+        flags.append("-fno-short-enums")
     return flags
+
+
+def wasm2c_objects(target: Target, wasm: Path, build_dir: Path, prefix: str, what: str,
+                   module_name: str | None = None) -> tuple[Path, Path, Path, list[str]]:
+    """`wasm` through wasm2c into `prefix`.c (module name `module_name`, default `prefix`), compiled by
+    the target's C compiler at C_FLAGS (-O2) with wasm2c_flags' explicit bounds checks.
+
+    Returns the module's object, wasm2c's runtime object, the generated header
+    and the flags a C file that includes it needs: the one wasm2c build, for
+    the speed workloads and the metric groups' peer column alike.
+    """
+    if shutil.which("wasm2c") is None:
+        raise BuildError("wasm2c is not installed (Debian package wabt)")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{prefix}.c"
+    run(["wasm2c", str(wasm), "-n", module_name or prefix, "-o", str(source)], f"wasm2c of {what}")
+    flags = wasm2c_flags(target, build_dir)
+    module = compile_c(target, source, build_dir / f"{prefix}.o", flags)
+    runtime = compile_c(target, WASM2C_RUNTIME / "wasm-rt-impl.c", build_dir / "wasm-rt-impl.o", flags)
+    return module, runtime, build_dir / f"{prefix}.h", flags
+
+
+# Link flags of a wasm2c program on Cortex-M: wasm2c_flags' -fno-short-enums in every object.
+WASM2C_LINK_FLAGS = {"cortex-m": ["-fno-short-enums", "-Wl,--no-enum-size-warning"]}
 
 
 def build_wasm2c(target: Target, workload: str, build_dir: Path, iterations: int, repeats: int,
                  wasm: Path) -> Build:
-    if shutil.which("wasm2c") is None:
-        raise BuildError("wasm2c is not installed (Debian package wabt)")
-    build_dir.mkdir(parents=True, exist_ok=True)
-    source = build_dir / f"{PREFIX}.c"
-    run(["wasm2c", str(wasm), "-n", PREFIX, "-o", str(source)], f"wasm2c of {workload}")
-    header = (build_dir / f"{PREFIX}.h").read_text()
-    has_imports = "struct Z_env_instance_t*" in header
-    flags = wasm2c_flags(target, build_dir)
-    module = compile_c(target, source, build_dir / f"{PREFIX}.o", flags)
-    runtime = compile_c(target, WASM2C_RUNTIME / "wasm-rt-impl.c", build_dir / "wasm-rt-impl.o", flags)
+    module, runtime, header_path, flags = wasm2c_objects(target, wasm, build_dir, PREFIX, workload)
+    has_imports = "struct Z_env_instance_t*" in header_path.read_text()
     env_arg = ", &env" if has_imports else ""
     glue = f"""/* wasm2c: the module translated to C by wasm2c 1.0.32, explicit bounds checks. */
 #include "{PREFIX}.h"
@@ -304,7 +323,7 @@ static Z_{PREFIX}_instance_t instance;
 #define IMPORT_DEFINITION void Z_envZ_host_nop(struct Z_env_instance_t *e) {{ (void) e; __asm__ volatile(""); }}
 """
     harness = _harness(target, build_dir, glue, iterations, repeats, _calls_flags(workload) + flags)
-    link_flags = ["-fno-short-enums", "-Wl,--no-enum-size-warning"] if target.kind == "cortex-m" else []
+    link_flags = WASM2C_LINK_FLAGS.get(target.kind, [])
     program, map_file = _link(target, build_dir, [harness, module, runtime], "wasm2c", link_flags)
     return Build(workload, "wasm2c", program, map_file, [module], {"object": module})
 

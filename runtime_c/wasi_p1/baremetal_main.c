@@ -9,11 +9,14 @@
  * and link with the generated configuration (waftkit/firmware/wasi_firmware.py writes
  * it: args, environ, the RAM filesystem's seed and preopens), which defines
  * waft_wasi_baremetal_setup.  The instance (linear memory included) is a
- * static object, so the linker checks that it fits the board's RAM.
+ * static object, so the linker checks that it fits the board's RAM; on
+ * Cortex-M it is not zeroed at reset (see WAFT_MAIN_INSTANCE_STORAGE).
  *
  * What the module imports beyond WASI p1 is described by -D options that
  * waftkit/firmware/embedding.py works out from the module (host_main.c reads
  * the same ones):
+ *   WAFT_MAIN_INSTANCE_IN_BSS        the instance goes in .bss, zeroed at reset, not in
+ *       .noinit (for linker scripts without one: waft bsp's vendor builds);
  *   WAFT_MAIN_NO_WASI_P1             it imports nothing from wasi_snapshot_preview1
  *       (so its imports struct has no such member);
  *   WAFT_MAIN_IMPORTED_MEMORY=member its memory is imported (threaded modules'
@@ -55,11 +58,32 @@ static waft_memory memory = {
 };
 #endif
 
+#if defined(WAFT_PORT_CORTEX_M) && !defined(WAFT_MAIN_INSTANCE_IN_BSS)
+/* The instance goes where reset does not zero it (sections.ld's .noinit, after
+ * .bss; a build whose linker script has none, such as a `waft bsp` drop-in in a
+ * vendor's firmware, defines WAFT_MAIN_INSTANCE_IN_BSS and keeps it in .bss).  Its linear memory is most of it, and M(__instantiate) zeroes the
+ * initial pages itself, as docs/abi.md's contract asks (an instance may live on
+ * the stack, garbage and all): zeroing it as .bss too cleared every page twice
+ * before the first Wasm instruction (~30,000 instructions per 64 KiB on a
+ * Cortex-M4).  Every other byte of it is written by instantiation before it is
+ * read, and memory.grow zero-fills the pages it adds (waft_memory_grow).
+ * tests/bench/test_startup_zero_once.py boots with the section painted. */
+#define WAFT_MAIN_INSTANCE_STORAGE __attribute__((section(".noinit.waft_instance")))
+/* Defined by sections.ld's .noinit: a linker script without one fails the
+ * link here instead of putting the instance where the heap also goes. */
+extern char __noinit_end__[];
+#define WAFT_MAIN_REQUIRE_NOINIT() __asm__ volatile("" : : "r"(__noinit_end__))
+#else
+#define WAFT_MAIN_INSTANCE_STORAGE
+#define WAFT_MAIN_REQUIRE_NOINIT() ((void)0)
+#endif
+
 #define EMBED_M(name) M(name)
 #include "main/embed_ext.h"
 
 int main(void) {
-    static M(__instance) inst;
+    static M(__instance) inst WAFT_MAIN_INSTANCE_STORAGE;
+    WAFT_MAIN_REQUIRE_NOINIT();
     if (waft_wasi_baremetal_setup(&ctx) != 0) {
         return WAFT_TRAP_EXIT_STATUS;
     }

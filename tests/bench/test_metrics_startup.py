@@ -49,6 +49,9 @@ def test_startup_group_on_a_board(tmp_path):
         assert inst["native"] is None and inst["waft"]["count"] == 3 and inst["waft"]["min"] > 0
         # The firmware's Wasm starts after its instantiation: more than that many instructions from reset.
         assert code["waft"]["mean"] > inst["waft"]["min"]
+        # The wasm2c peer: its own main and instantiation, the same module.
+        assert 0 < main["peers"]["wasm2c"]["mean"] < code["peers"]["wasm2c"]["mean"]
+        assert inst["peers"]["wasm2c"]["count"] == 3 and inst["peers"]["wasm2c"]["min"] > 0
 
 
 def test_an_instantiation_without_its_data_fails_the_group():
@@ -60,3 +63,23 @@ def test_an_instantiation_without_its_data_fails_the_group():
                                     cflags=('-DBENCH_MARKER="no-such-marker"',))
     values, instance = startup.instantiate_samples(host, RunContext(work=WORK), "small", wasm, WORK, 2)
     assert len(values) == 2 and instance > 65536
+
+
+def test_a_wasm2c_instantiation_without_its_data_fails_the_peer():
+    need("clang", "cc", "wasm2c")
+    host = load_target("host")
+    wasm = startup.build_wasm("small", WORK)
+    with pytest.raises(MetricError, match="problem the data segment's marker is not in wasm2c's linear memory"):
+        startup.wasm2c_instantiate(host, RunContext(work=WORK), "small", wasm, WORK / "broken_wasm2c", 2,
+                                   cflags=('-DBENCH_MARKER="no-such-marker"',))
+    assert len(startup.wasm2c_instantiate(host, RunContext(work=WORK), "small", wasm, WORK / "wasm2c", 2)) == 2
+
+
+def test_wasm3_instantiation_checks_the_data_segment():
+    need("clang")
+    pytest.importorskip("wasm3", reason="pywasm3 is not installed (pip install -e .[test])")
+    wasm = startup.build_wasm("small", WORK)
+    with pytest.raises(MetricError, match="wasm3 loaded small.wasm without its data segment's marker"):
+        startup.wasm3_instantiate(wasm, 2, marker=b"no-such-marker")
+    timings = startup.wasm3_instantiate(wasm, 2)
+    assert timings is not None and len(timings) == 2 and min(timings) > 0

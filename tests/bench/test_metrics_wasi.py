@@ -47,6 +47,8 @@ def test_wasi_group_reports_every_figure_on_a_board(tmp_path):
         for side in ("native", "waft"):
             stat = row[side]
             assert stat["count"] == 3 and 0 < stat["min"] <= stat["mean"] <= stat["max"], (key, side, stat)
+        peer = row["peers"]["wasm2c"]  # the same module through wasm2c, into the same p1 layer
+        assert peer["count"] == 3 and 0 < peer["min"] <= peer["max"], (key, peer)
     # Crossing into WASI is never free: Waft's file cycle does at least what the native one does.
     assert rows["fs_cycle"]["waft"]["mean"] > rows["fs_cycle"]["native"]["mean"]
 
@@ -66,3 +68,23 @@ def test_a_file_cycle_that_reads_back_wrong_fails_the_group():
     command = programs.wasi_program(host, wasm, WORK / "broken", dirs=[(folder, "fs")])
     with pytest.raises(MetricError, match=r"read back other bytes than it wrote \(63\)"):
         programs.run(host, command, RunContext(work=WORK), label="Waft wasi_ops.wasm")
+
+
+def test_the_wasm2c_peer_of_a_broken_module_fails():
+    """The wasm2c peer runs the module's own self-check through its glue: a broken module is an error."""
+    need("clang", "cc", "wasm2c")
+    from bench.metrics import programs, wasm2c_peer
+
+    host = load_target("host")
+    folder = WORK / "broken_wasm2c" / "fs"
+    folder.mkdir(parents=True, exist_ok=True)
+    wasm = wasi.build_wasm(WORK / "broken_wasm2c", 2, ("-DBENCH_BREAK_FS",))
+    command = wasm2c_peer.wasi_command(host, wasm, WORK / "broken_wasm2c", host_dir=folder)
+    with pytest.raises(MetricError, match=r"wasm2c wasi_ops\.wasm on host failed its self-check.*read back other "
+                                          r"bytes than it wrote \(63\)"):
+        programs.run(host, command, RunContext(work=WORK), label="wasm2c wasi_ops.wasm")
+    # The glue forwards every p1 import the module has to Waft's function of that name.
+    header = WORK / "broken_wasm2c" / "wasm2c" / "w2c_prog.h"
+    imports = [i for i in wasm2c_peer.imports_of(header) if i[0] == "wasi_snapshot_preview1"]
+    glue = wasm2c_peer.wasi_glue(header)
+    assert imports and all(f"wasi_snapshot_preview1__{name}(w2c_wasi_sync(i)" in glue for _, name, *_ in imports)

@@ -627,7 +627,8 @@ def _wasi_entry(target: Target, module: _Module, wasm, header: Path, obj: Path, 
     if module.sockets:
         # The grants and the name table, fixed at build time as a board firmware's are.
         flags.append("-D" + embedding.socket_options_define(options.listen, options.allow_connect, options.resolve))
-    flags += [f"-I{INCLUDE_DIR}", f"-Dmain=waft_run_{module.prefix}"]
+    # The vendor's linker script has no .noinit (Waft's sections.ld has): the instance stays in .bss.
+    flags += ["-DWAFT_MAIN_INSTANCE_IN_BSS", f"-I{INCLUDE_DIR}", f"-Dmain=waft_run_{module.prefix}"]
     entry = _compile_c(target, wasi_firmware.MAIN_SOURCE, obj / f"{module.prefix}_run.o", flags)
     conf = _compile_c(target, config, obj / f"{module.prefix}_config.o", flags[:-1])
     return [entry, conf]
