@@ -216,6 +216,9 @@ def markdown(data: dict) -> str:
         if "error" in group:
             out += [f"Not measured: {group['error'].splitlines()[0]}", ""]
             continue
+        if not group["rows"]:  # a target the group does not apply to: its notes say why, no empty table
+            out += [*group.get("notes", []), ""]
+            continue
         params = ", ".join(f"{k} {v:,}" for k, v in group.get("parameters", {}).items())
         out += [f"Unit: {group['unit']} unless the row says otherwise ({params}).", "",
                 "| figure | native C | Waft | Waft / native | Waft - native | goal | met (native, Waft) |",
