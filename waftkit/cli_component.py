@@ -190,3 +190,23 @@ def unwrapped_path(path: Path) -> Path:
 
 
 MODULE_OR_COMPONENT = ModuleOrComponent()
+
+
+def export_bindings(path: Path, core: Path, prefix: str) -> dict[str, str]:
+    """The C that calls component `path`'s exports through module `prefix` (compiled from `core`, its unwrapped
+    module): file name -> text, {} for a core module or a component exporting nothing but wasi:cli/run.
+    Computed before anything is compiled, so a refusal leaves no output at all."""
+    from aot.component import decode_component, instantiate, is_component
+    from aot.component.exports_wit import export_bindings as bindings_of
+
+    with open(path, "rb") as f:
+        if not is_component(f.read(8)):
+            return {}
+    return bindings_of(instantiate(decode_component(path.read_bytes())), core.read_bytes(), prefix)
+
+
+def write_export_bindings(files: dict[str, str], folder: Path) -> list[Path]:
+    """Write what `export_bindings` gave into `folder`: every file or none."""
+    from aot.wit.bindgen import Bindings, write_bindings
+
+    return write_bindings(Bindings(guest={}, host=files), host_dir=folder) if files else []
