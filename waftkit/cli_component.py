@@ -171,8 +171,15 @@ def core_module_path(path: Path) -> Path:
 
 def unwrapped_path(path: Path) -> Path:
     """The unwrapped core module of component `path`, cached by content, with the same file name."""
-    from aot.component import unwrap_component
     from waftkit import cli
+
+    with cli._AotErrors(path):
+        return cached_unwrap(path)
+
+
+def cached_unwrap(path: Path) -> Path:
+    """`unwrapped_path` without the CLI's error handling (AotError on bad input): for the SCons builders."""
+    from aot.component import unwrap_component
     from waftkit.cache import cache_dir, inputs_digest
 
     data = path.read_bytes()
@@ -182,10 +189,9 @@ def unwrapped_path(path: Path) -> Path:
     target = entry / path.name
     if target.is_file():
         return target
-    with cli._AotErrors(path):
-        module = unwrap_component(data).module
-        entry.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target, module)
+    module = unwrap_component(data).module
+    entry.mkdir(parents=True, exist_ok=True)
+    _write_atomically(target, module)
     return target
 
 

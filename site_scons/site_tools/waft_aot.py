@@ -8,6 +8,16 @@ SCons/Tool/cc.py adds `.c`), so a firmware's source list can mix C and Wasm:
 Each `pid.wasm` becomes `pid.o` plus the generated header `pid.h` beside it
 (declared by the emitter, so C files that include it are rebuilt after it).
 
+A component is accepted wherever a module is (issue 16, docs/components.md):
+it is unwrapped first (`waft unwrap`, cached by content under the run cache)
+and the core module inside is compiled.  When it exports interfaces other
+than `wasi:cli/run`, the C that calls them is written beside the object,
+named after the module's prefix P: `P_host.h/.c`, `P_host_module.h/.c` and
+`P_component.h` (`waft compile` writes the same); the emitter declares them
+for a source that is a component on disk or whose name ends in
+`.component.wasm` (one built in the same run), so C including them is built
+after them and the `.c` files can be given to a firmware as sources.
+
 Construction variables (each is in the action's varlist: changing one
 rebuilds the objects):
     WAFT_TARGET       target name from targets/ (default 'host')
@@ -68,8 +78,9 @@ def _compile_wasm_locked(target, source, env):
     prefix = _module_name(env, obj)
     try:
         board = targets.load_target(env.subst("$WAFT_TARGET"))
+        module, exports_c = _core_module(Path(str(source[0])), prefix)
         compiler.compile_file(
-            Path(str(source[0])),
+            module,
             obj,
             board,
             prefix=prefix,
@@ -77,10 +88,42 @@ def _compile_wasm_locked(target, source, env):
             memory_cap_pages=int(max_pages) if max_pages else None,
             regions=_granted_regions(env, board, prefix),
         )
-    except (errors.AotError, ValueError) as exc:
+        from waftkit.cli_component import write_export_bindings
+
+        write_export_bindings(exports_c, obj.parent)
+    except (errors.AotError, ValueError, OSError) as exc:
         sys.stderr.write(f"waft: error: {source[0]}: {exc}\n")
         return 1
     return 0
+
+
+def _is_component(path: Path) -> bool:
+    from aot.component import is_component
+
+    try:
+        with open(path, "rb") as f:
+            return is_component(f.read(8))
+    except OSError:
+        return False
+
+
+def _core_module(path: Path, prefix: str) -> tuple[Path, dict[str, str]]:
+    """(the core module to compile, the C for a component's exports): a module is itself, with no C."""
+    if not _is_component(path):
+        return path, {}
+    from waftkit.cli_component import cached_unwrap, export_bindings
+
+    core = cached_unwrap(path)
+    return core, export_bindings(path, core, prefix)
+
+
+def _component_outputs(source, prefix: str) -> list[str]:
+    """The files the C of a component's exports goes to (none for a core module)."""
+    path = Path(str(source))
+    if not (path.name.endswith(".component.wasm") or _is_component(path)):
+        return []
+    return [f"{prefix}_host.h", f"{prefix}_host.c", f"{prefix}_host_module.h", f"{prefix}_host_module.c",
+            f"{prefix}_component.h"]
 
 
 def _granted_regions(env, board, prefix: str) -> list:
@@ -102,7 +145,8 @@ def _emit_header(target, source, env):
     _, _, _, targets = _aot_compiler()
     board = targets.load_target(env.subst("$WAFT_TARGET"))
     env.Depends(target[0], [env.File(str(board.directory / "target.toml"))] + _compiler_files(env))
-    return target + [env.File(str(obj.with_suffix(".h")))], source
+    extra = [env.File(str(obj.with_name(n))) for n in _component_outputs(source[0].srcnode(), _module_name(env, obj))]
+    return target + [env.File(str(obj.with_suffix(".h")))] + extra, source
 
 
 def _compiler_files(env) -> list:

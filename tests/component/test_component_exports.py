@@ -79,10 +79,11 @@ def build_supervisor_component() -> Path:
     def build(out: Path) -> None:
         work = out.parent / "supervisor-build"
         resolve, main = load_wit(EXAMPLE / "supervisor.wit")
-        write_bindings(generate_bindings(resolve, resolve.select_world(main, "supervisor")), guest_dir=work)
+        write_bindings(generate_bindings(resolve, resolve.select_world(main, "supervisor"), name="supervisor_guest"),
+                       guest_dir=work)
         core = work / "config.wasm"
         proc = subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", *WARNINGS, *GUEST_LINK,
-                               f"-I{work}", str(EXAMPLE / "config.c"), str(work / "supervisor.c"), "-o", str(core)],
+                               f"-I{work}", str(EXAMPLE / "config.c"), str(work / "supervisor_guest.c"), "-o", str(core)],
                               capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         run_tool("component", "embed", EXAMPLE / "supervisor.wit", core, "-w", "supervisor", "-o", work / "emb.wasm")
