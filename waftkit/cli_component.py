@@ -26,7 +26,6 @@ half-written module behind.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -178,21 +177,11 @@ def unwrapped_path(path: Path) -> Path:
 
 
 def cached_unwrap(path: Path) -> Path:
-    """`unwrapped_path` without the CLI's error handling (AotError on bad input): for the SCons builders."""
-    from aot.component import unwrap_component
+    """`unwrapped_path` without the CLI's error handling (AotError on bad input)."""
+    from aot.component.unwrap import unwrap_cached
     from waftkit.cache import cache_dir, inputs_digest
 
-    data = path.read_bytes()
-    # Keyed by the compiler's own digest too: a fixed recovery never reuses a stale module.
-    key = hashlib.sha256(data + inputs_digest().encode()).hexdigest()[:32]
-    entry = cache_dir() / "unwrap" / key
-    target = entry / path.name
-    if target.is_file():
-        return target
-    module = unwrap_component(data).module
-    entry.mkdir(parents=True, exist_ok=True)
-    _write_atomically(target, module)
-    return target
+    return unwrap_cached(path.read_bytes(), path.name, cache_dir(), inputs_digest())
 
 
 MODULE_OR_COMPONENT = ModuleOrComponent()
@@ -202,17 +191,13 @@ def export_bindings(path: Path, core: Path, prefix: str) -> dict[str, str]:
     """The C that calls component `path`'s exports through module `prefix` (compiled from `core`, its unwrapped
     module): file name -> text, {} for a core module or a component exporting nothing but wasi:cli/run.
     Computed before anything is compiled, so a refusal leaves no output at all."""
-    from aot.component import decode_component, instantiate, is_component
-    from aot.component.exports_wit import export_bindings as bindings_of
+    from aot.component.exports_wit import component_export_files
 
-    with open(path, "rb") as f:
-        if not is_component(f.read(8)):
-            return {}
-    return bindings_of(instantiate(decode_component(path.read_bytes())), core.read_bytes(), prefix)
+    return component_export_files(path.read_bytes(), core.read_bytes(), prefix)
 
 
 def write_export_bindings(files: dict[str, str], folder: Path) -> list[Path]:
     """Write what `export_bindings` gave into `folder`: every file or none."""
-    from aot.wit.bindgen import Bindings, write_bindings
+    from aot.component.exports_wit import write_export_files
 
-    return write_bindings(Bindings(guest={}, host=files), host_dir=folder) if files else []
+    return write_export_files(files, folder)

@@ -11,6 +11,8 @@ the world itself, read back from the component's types:
     world = exported_world(graph)            # ExportedWorld, or None when nothing but wasi:cli/run
     world.wit                                # WIT text: one package per exporting package
     files = export_bindings(graph, module, prefix)   # {file name: C text} for module `prefix`
+    files = component_export_files(component, module, prefix)   # the same from the component's bytes
+    write_export_files(files, folder)                # all of them or none
 
 Types come from the component, not from any embedded WIT (`component new`
 strips that): each exported function's type (its ascription when the export
@@ -338,3 +340,20 @@ static inline waft_trap_code {prefix}_component_start({prefix}_ctx *ctx, {prefix
 }}
 #endif /* {guard} */
 """
+
+
+def component_export_files(component: bytes, module: bytes, prefix: str) -> dict[str, str]:
+    """`export_bindings` from a file's bytes: {} when `component` is a core module (nothing to add)."""
+    from aot.component.decode import decode_component, is_component
+    from aot.component.instantiate import instantiate
+
+    if not is_component(component[:8]):
+        return {}
+    return export_bindings(instantiate(decode_component(component)), module, prefix)
+
+
+def write_export_files(files: dict[str, str], folder) -> list:
+    """Write what `export_bindings` gave into `folder`: every file or none (bindgen's writer)."""
+    from aot.wit.bindgen import Bindings, write_bindings
+
+    return write_bindings(Bindings(guest={}, host=files), host_dir=folder) if files else []

@@ -88,9 +88,9 @@ def _compile_wasm_locked(target, source, env):
             memory_cap_pages=int(max_pages) if max_pages else None,
             regions=_granted_regions(env, board, prefix),
         )
-        from waftkit.cli_component import write_export_bindings
+        from aot.component.exports_wit import write_export_files
 
-        write_export_bindings(exports_c, obj.parent)
+        write_export_files(exports_c, obj.parent)
     except (errors.AotError, ValueError, OSError) as exc:
         sys.stderr.write(f"waft: error: {source[0]}: {exc}\n")
         return 1
@@ -111,10 +111,13 @@ def _core_module(path: Path, prefix: str) -> tuple[Path, dict[str, str]]:
     """(the core module to compile, the C for a component's exports): a module is itself, with no C."""
     if not _is_component(path):
         return path, {}
-    from waftkit.cli_component import cached_unwrap, export_bindings
+    from aot.component.exports_wit import component_export_files
+    from aot.component.unwrap import unwrap_cached
+    from waftkit.cache import cache_dir, inputs_digest
 
-    core = cached_unwrap(path)
-    return core, export_bindings(path, core, prefix)
+    data = path.read_bytes()
+    core = unwrap_cached(data, path.name, cache_dir(), inputs_digest())  # the CLI's cache, the same key
+    return core, component_export_files(data, core.read_bytes(), prefix)
 
 
 def _component_outputs(source, prefix: str) -> list[str]:
