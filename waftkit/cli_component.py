@@ -74,6 +74,9 @@ def unwrap(input: Path, output: Path | None, show: bool, no_recovery: bool) -> N
         click.echo(f"wrote {output}: {fused.instances} core module instances of {input.name} fused into one p1 "
                    f"module; {len(fused.interfaces)} WASI 0.2 interfaces implemented over preview1 by "
                    f"{fused.generated} generated functions")
+        if fused.reserved_pages:
+            click.echo(f"note: the memory's minimum is raised by {fused.reserved_pages} pages, what the fused code "
+                       "takes at start (declared, so a board without room refuses it at build time)")
         if result.not_recovered:
             click.echo(f"note: not adapter-built ({result.not_recovered})")
         for note in fused.notes:
