@@ -26,7 +26,9 @@ module's core exports are checked against them before any C is written.
 Refused, one line each: resources in exported interfaces, types the
 component imports (`use`d from an imported interface), exported functions
 whose core names differ from the canonical ones, string encodings other
-than UTF-8.
+than UTF-8.  Either unwrapping path keeps the lifted functions as core
+exports under the canonical names: path (a) because main exports them so,
+path (b) because aot/component/fuse.py exports them so.
 """
 
 from __future__ import annotations

@@ -34,10 +34,13 @@ A static Wasm linker over the instantiation graph (aot/component/instantiate.py)
   that treats every page up to `memory.size` as its heap (AssemblyScript)
   still sees its own pages only.
 
+Other exported functions (an interface a firmware calls) stay core exports
+under their canonical names (`ns:pkg/iface@v#f`, `cabi_post_...`,
+`cabi_realloc`), for the C aot/component/exports_wit.py writes.
+
 Refused with one line (UnwrapError): other than one memory (the canonical ABI
 options and preview1 share one linear memory, and Waft compiles one),
-component exports other than `wasi:cli/run` (and types, which have no
-runtime presence), and modules that use SIMD (Waft's decoder does not keep
+exports that are neither functions nor types, and modules that use SIMD (Waft's decoder does not keep
 it).  What wasi_p1.py does not implement is refused there, by name.
 """
 
@@ -47,6 +50,7 @@ from dataclasses import dataclass, field
 
 from aot.component.errors import UnwrapError
 from aot.component.instantiate import (
+    ComponentInstanceValue,
     CoreExportRef,
     CoreInstanceNode,
     ImportedItem,
@@ -91,6 +95,7 @@ class _Fuser:
         self.type_ids: dict[FuncType, int] = {}
         self.gen_for: dict[int, GenFunc] = {}  # id(Lowering | ResourceBuiltin) -> generated function
         self.notes: list[str] = []
+        self.kept_exports: dict[str, tuple] = {}  # core name -> ("def", node id, index): lifted exports kept
 
     # -- entry ----------------------------------------------------------------------
     def run(self) -> FuseResult:
@@ -119,6 +124,11 @@ class _Fuser:
         if start_wrapper is not None:
             self.out.exports.append(Export("_start", "func", self.gen_index[id(start_wrapper)]))
         self.out.exports.append(Export("memory", "memory", 0))
+        for name, entity in self.kept_exports.items():
+            self.out.exports.append(Export(name, "func", self.entity_index(entity, "func")))
+        if self.kept_exports:
+            self.notes.append("the component's exported functions stay core exports, for C to call: "
+                              + ", ".join(self.kept_exports))
         return FuseResult(encode_module(self.out), len(self.nodes), len(self.shim.functions),
                           sorted(self.shim.interfaces), self.notes, self.reserved)
 
@@ -252,13 +262,42 @@ class _Fuser:
                     if found_type != FuncType((), ("i32",)):
                         raise UnwrapError(f"export '{export_name}': run is lifted from a core function of type "
                                           f"{found_type}, not [] -> [i32]")
+            elif sort == "instance" and isinstance(value, ComponentInstanceValue):
+                for name, (item_sort, item) in value.exports.items():
+                    if item_sort != "type":
+                        self.lifted_export(f"{export_name}#{name}", item_sort, item)
+            elif sort == "func":
+                self.lifted_export(export_name, sort, value)
             else:
-                raise UnwrapError(f"the component exports '{export_name}' ({sort}): path (b) unwraps commands, "
-                                  "whose only export is wasi:cli/run")
+                raise UnwrapError(f"the component exports '{export_name}' ({sort}): path (b) keeps wasi:cli/run "
+                                  f"and lifted functions, not a {sort}")
         if run is None:
             self.notes.append("the component exports no wasi:cli/run: the module has no _start")
             return None
         return self.shim.start_wrapper(("entity", run))
+
+    def lifted_export(self, name: str, sort: str, value) -> None:
+        """A component function other than run: its core function exported under its canonical core name,
+        with its post-return (`cabi_post_<name>`) and realloc (`cabi_realloc`), for C to call
+        (aot/component/exports_wit.py writes that C; it checks these names)."""
+        where = f"export '{name}'"
+        if sort != "func" or not isinstance(value, Lift):
+            raise UnwrapError(f"{where} is a {sort} that is not a lifted core function: path (b) cannot keep it")
+        if value.options.string_encoding != "utf8":
+            raise UnwrapError(f"{where}: string encoding {value.options.string_encoding} (only utf8 is supported)")
+        wanted = [(name, value.core_func)]
+        if value.options.post_return is not None:
+            wanted.append((f"cabi_post_{name}", value.options.post_return))
+        if value.options.realloc is not None:
+            wanted.append(("cabi_realloc", value.options.realloc))
+        for core_name, item in wanted:
+            entity = self.resolve_item(item, "func", None, where)
+            if isinstance(entity, GenFunc):
+                raise UnwrapError(f"{where} lifts a lowered import again, which path (b) does not fuse")
+            known = self.kept_exports.get(core_name)
+            if known is not None and known != entity:
+                raise UnwrapError(f"{where}: two different functions for the core export '{core_name}'")
+            self.kept_exports[core_name] = entity
 
     # -- layout ------------------------------------------------------------------------
     def type_index(self, ft: FuncType) -> int:

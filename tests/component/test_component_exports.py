@@ -26,6 +26,7 @@ import pytest
 from aot.component import decode_component, instantiate
 from aot.component.exports_wit import exported_world
 from aot.targets import load_target
+from aot.wasm.decode import decode_module
 from aot.wit import load_wit
 from aot.wit.bindgen import generate_bindings, write_bindings
 from component_helpers import _cached, parse_wat, run_tool
@@ -142,6 +143,37 @@ def test_firmware_calls_the_component_through_the_generated_c(name, component, t
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith(EXPECTED_OUTPUT), run.stdout
     assert "settled at 60." in run.stdout and run.stdout.rstrip().endswith("supervisor ok")
+
+
+@pytest.mark.parametrize("name", ["host", pytest.param("stm32f4", marks=pytest.mark.qemu)])
+def test_path_b_keeps_the_exports_for_the_same_c(name, component, tmp_path):
+    """Fused instead of recovered (as a composed component would be): the same C, the same run."""
+    from aot.compiler import compile_file
+    from aot.component import unwrap_component
+    from aot.component.exports_wit import export_bindings, write_export_files
+
+    target = load_target(name)
+    _need(target.cc, "wat2wasm", *([] if target.is_host else [target.qemu_system]))
+    result = unwrap_component(component.read_bytes(), adapter_recovery=False)
+    assert result.path == "b"
+    exports = {e.name for e in decode_module(result.module).exports}
+    assert {"demo:supervisor/config@0.1.0#command", "cabi_post_demo:supervisor/config@0.1.0#command",
+            "cabi_realloc", "memory"} <= exports
+    fused = tmp_path / "supervisor.wasm"
+    fused.write_bytes(result.module)
+    write_export_files(export_bindings(result.graph, result.module, "supervisor"), tmp_path)
+    compile_file(fused, tmp_path / "supervisor.o", target, prefix="supervisor")
+    pid = tmp_path / "pid.wasm"
+    subprocess.run(["wat2wasm", str(EXAMPLE / "pid.wat"), "-o", str(pid)], check=True)
+    compile_file(pid, tmp_path / "pid.o", target, prefix="pid")
+    program = tmp_path / ("program" if target.is_host else "program.elf")
+    cflags = [*runtime_cflags(target)[len(target.cflags):], *WARNINGS, f"-I{tmp_path}"]
+    link(target, [EXAMPLE / "main.c", tmp_path / "supervisor_host.c", tmp_path / "supervisor_host_module.c",
+                  tmp_path / "supervisor.o", tmp_path / "pid.o", runtime_library(target, cache_dir())], program,
+         cflags=[*cflags, "-lm"] if target.is_host else cflags)
+    run = get_runner(target, timeout=120).run(program)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith(EXPECTED_OUTPUT), run.stdout
 
 
 RESOURCE_WAT = """
