@@ -82,6 +82,15 @@ def _check_core_module(data: bytes, what: str) -> None:
         raise UnwrapError(f"{what} does not validate: {exc}") from exc
 
 
+def cached_core_module(path: Path, cache_root: Path, digest: str) -> Path:
+    """`path` when it holds a core module (or anything not a component); its cached unwrapped module when it
+    is a component (`unwrap_cached`).  What the build tools call wherever they take a module."""
+    with open(path, "rb") as f:
+        if not is_component(f.read(8)):
+            return Path(path)
+    return unwrap_cached(Path(path).read_bytes(), Path(path).name, cache_root, digest)
+
+
 def unwrap_cached(data: bytes, name: str, cache_root: Path, digest: str) -> Path:
     """The unwrapped module of component `data` as `cache_root/unwrap/<key>/name`, made once per content.
 

@@ -6,7 +6,8 @@ wasm-tools at test time) as a source, like a `.wasm` module: waft_aot
 unwraps it (cached by content), compiles the core module and writes the C
 for its exports beside the object; the firmware's C calls them.  A second
 build does nothing; a component that cannot be unwrapped fails the build
-with one line naming it.
+with one line naming it.  WaftWasiFirmware takes a command component
+(a p1 program wrapped with the preview1 adapter) as it takes the program.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from component_helpers import wrap
 from test_component_exports import build_supervisor_component
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,3 +103,26 @@ def test_a_component_that_cannot_be_unwrapped_fails_the_build_in_one_line(projec
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("waft: error:")]
     assert len(errors) == 1 and "config.wasm: section size" in errors[0] and "runs past the end of the component" in errors[0], result.stderr
     assert "Traceback" not in result.stderr
+
+
+WASI_SCONSCRIPT = """
+Import("env")
+env.WaftWasiFirmware("hello", "hello.wasm", expect_stdout="Hello from WebAssembly, world!\\n")
+"""
+
+
+def test_a_command_component_is_a_wasi_firmware_like_its_program(tmp_path):
+    if shutil.which("clang") is None:
+        pytest.skip("clang is not installed")
+    program = tmp_path / "hello.p1.wasm"
+    subprocess.run(["clang", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wl,-z,stack-size=8192",
+                    "-Wl,--initial-memory=65536", "-Wl,--strip-debug", str(REPO / "examples" / "hello" / "hello.c"),
+                    "-o", str(program)], check=True)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "SConstruct").write_text(SCONSTRUCT)
+    (project / "SConscript").write_text(WASI_SCONSCRIPT)
+    shutil.copy(wrap(program), project / "hello.wasm")  # a component, under the module's name
+    result = scons(project, "test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS hello" in result.stdout
