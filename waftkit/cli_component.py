@@ -149,6 +149,33 @@ def component_imports_report(path: Path) -> list[str]:
             status = f"version outside {SUPPORTED_RANGE}: cannot be unwrapped"
         lines.append(f"component import {imp.name}  {status}")
     lines.append(f"{path.name}: a component importing {len(imports)} interfaces (supported: {SUPPORTED_RANGE})")
+    return lines + component_exports_report(path)
+
+
+def component_exports_report(path: Path) -> list[str]:
+    """One line per export: run becomes _start, an interface becomes C functions (or why it cannot)."""
+    from aot.component import decode_component, instantiate
+    from aot.component.errors import UnwrapError
+    from aot.component.exports_wit import RUN_INTERFACE, exported_world
+    from aot.errors import AotError
+
+    try:
+        graph = instantiate(decode_component(path.read_bytes()))
+    except AotError:
+        return []  # unwrapping says why, in its one line
+    try:
+        exported_world(graph)
+        callable_, why = True, ""
+    except UnwrapError as exc:
+        callable_, why = False, str(exc)
+    lines = []
+    for name, (sort, _) in graph.exports.items():
+        if name.startswith(RUN_INTERFACE):
+            lines.append(f"component export {name}  the module's _start")
+        elif sort != "type":
+            lines.append(f"component export {name}  " + (
+                "C functions: `waft compile` writes them (docs/components.md)" if callable_
+                else f"not callable from C: {why}"))
     return lines
 
 

@@ -110,6 +110,15 @@ def test_the_world_is_read_back_from_the_component_types(component):
         ("demo:supervisor/config@0.1.0", "command")]
 
 
+def test_check_says_which_exports_become_c_functions(component, tmp_path):
+    comp = tmp_path / "supervisor.wasm"
+    shutil.copy(component, comp)
+    result = waft("check", comp, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ("component export demo:supervisor/config@0.1.0  C functions: `waft compile` writes them"
+            in result.stdout)
+
+
 @pytest.mark.parametrize("name", ["host", pytest.param("stm32f4", marks=pytest.mark.qemu)])
 def test_firmware_calls_the_component_through_the_generated_c(name, component, tmp_path):
     target = load_target(name)
