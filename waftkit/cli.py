@@ -122,7 +122,7 @@ def compile(input: Path, output: Path | None, target_name: str, prefix: str | No
     """
     from aot import abi
     from aot.compiler import compile_file, output_paths
-    from waftkit.cli_component import core_module_path
+    from waftkit.cli_component import core_module_path, export_bindings, write_export_bindings
 
     target = _load_target(target_name)
     output = output or input.with_suffix(".o")
@@ -145,10 +145,16 @@ def compile(input: Path, output: Path | None, target_name: str, prefix: str | No
     except LinkError as exc:
         _fail(f"--region: {exc}", EXIT_BAD_USAGE)
     with _AotErrors(input):
-        compile_file(core_module_path(input), output, target, prefix=prefix, opt=opt, fits_board=True,
+        core = core_module_path(input)
+        exports_c = export_bindings(input, core, prefix)  # a component's exports as C (docs/components.md)
+        compile_file(core, output, target, prefix=prefix, opt=opt, fits_board=True,
                      memory_cap_pages=max_pages, emit_llvm=emit_llvm,
                      bounds_checks=not no_bounds_checks, regions=region_grants)
+    with _AotErrors(output):
+        written = write_export_bindings(exports_c, output.parent)
     click.echo(f"wrote {output} and {output.with_suffix('.h')} ({target.name}, module {prefix})")
+    if written:
+        click.echo("wrote " + ", ".join(str(p) for p in written) + ": the component's exports as C functions")
 
 
 @main.command()

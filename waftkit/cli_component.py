@@ -26,7 +26,6 @@ half-written module behind.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -75,6 +74,9 @@ def unwrap(input: Path, output: Path | None, show: bool, no_recovery: bool) -> N
         click.echo(f"wrote {output}: {fused.instances} core module instances of {input.name} fused into one p1 "
                    f"module; {len(fused.interfaces)} WASI 0.2 interfaces implemented over preview1 by "
                    f"{fused.generated} generated functions")
+        if fused.reserved_pages:
+            click.echo(f"note: the memory's minimum is raised by {fused.reserved_pages} pages, what the fused code "
+                       "takes at start (declared, so a board without room refuses it at build time)")
         if result.not_recovered:
             click.echo(f"note: not adapter-built ({result.not_recovered})")
         for note in fused.notes:
@@ -147,6 +149,33 @@ def component_imports_report(path: Path) -> list[str]:
             status = f"version outside {SUPPORTED_RANGE}: cannot be unwrapped"
         lines.append(f"component import {imp.name}  {status}")
     lines.append(f"{path.name}: a component importing {len(imports)} interfaces (supported: {SUPPORTED_RANGE})")
+    return lines + component_exports_report(path)
+
+
+def component_exports_report(path: Path) -> list[str]:
+    """One line per export: run becomes _start, an interface becomes C functions (or why it cannot)."""
+    from aot.component import decode_component, instantiate
+    from aot.component.errors import UnwrapError
+    from aot.component.exports_wit import RUN_INTERFACE, exported_world
+    from aot.errors import AotError
+
+    try:
+        graph = instantiate(decode_component(path.read_bytes()))
+    except AotError:
+        return []  # unwrapping says why, in its one line
+    try:
+        exported_world(graph)
+        callable_, why = True, ""
+    except UnwrapError as exc:
+        callable_, why = False, str(exc)
+    lines = []
+    for name, (sort, _) in graph.exports.items():
+        if name.startswith(RUN_INTERFACE):
+            lines.append(f"component export {name}  the module's _start")
+        elif sort != "type":
+            lines.append(f"component export {name}  " + (
+                "C functions: `waft compile` writes them (docs/components.md)" if callable_
+                else f"not callable from C: {why}"))
     return lines
 
 
@@ -171,22 +200,34 @@ def core_module_path(path: Path) -> Path:
 
 def unwrapped_path(path: Path) -> Path:
     """The unwrapped core module of component `path`, cached by content, with the same file name."""
-    from aot.component import unwrap_component
     from waftkit import cli
+
+    with cli._AotErrors(path):
+        return cached_unwrap(path)
+
+
+def cached_unwrap(path: Path) -> Path:
+    """`unwrapped_path` without the CLI's error handling (AotError on bad input)."""
+    from aot.component.unwrap import unwrap_cached
     from waftkit.cache import cache_dir, inputs_digest
 
-    data = path.read_bytes()
-    # Keyed by the compiler's own digest too: a fixed recovery never reuses a stale module.
-    key = hashlib.sha256(data + inputs_digest().encode()).hexdigest()[:32]
-    entry = cache_dir() / "unwrap" / key
-    target = entry / path.name
-    if target.is_file():
-        return target
-    with cli._AotErrors(path):
-        module = unwrap_component(data).module
-        entry.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target, module)
-    return target
+    return unwrap_cached(path.read_bytes(), path.name, cache_dir(), inputs_digest())
 
 
 MODULE_OR_COMPONENT = ModuleOrComponent()
+
+
+def export_bindings(path: Path, core: Path, prefix: str) -> dict[str, str]:
+    """The C that calls component `path`'s exports through module `prefix` (compiled from `core`, its unwrapped
+    module): file name -> text, {} for a core module or a component exporting nothing but wasi:cli/run.
+    Computed before anything is compiled, so a refusal leaves no output at all."""
+    from aot.component.exports_wit import component_export_files
+
+    return component_export_files(path.read_bytes(), core.read_bytes(), prefix)
+
+
+def write_export_bindings(files: dict[str, str], folder: Path) -> list[Path]:
+    """Write what `export_bindings` gave into `folder`: every file or none."""
+    from aot.component.exports_wit import write_export_files
+
+    return write_export_files(files, folder)

@@ -11,7 +11,8 @@ One job per file:
     fuse.py         path (b): a static linker fusing every core instance into one p1 module
     wasi_p1.py      path (b): the WASI 0.2 imports as generated Wasm over preview1 (canonical ABI)
     wasi_asm.py     the flat-text assembler wasi_p1.py writes its functions in
-    unwrap.py       the library entry point `waft unwrap` and the pipeline hooks call
+    unwrap.py       the library entry point `waft unwrap` and the pipeline hooks call (and its cache)
+    exports_wit.py  the component's exports as a WIT world, and bindgen's host C for calling them
 
 Lower layer rule: nothing here imports `waftkit`.
 """

@@ -22,12 +22,25 @@ A static Wasm linker over the instantiation graph (aot/component/instantiate.py)
   component runtime);
 - the component's `wasi:cli/run` export becomes `_start` (an `err` result
   exits with status 1, as the component runtimes do); the memory is exported
-  as "memory".
+  as "memory";
+- the pages the fused code takes for itself at start (the generated code's
+  scratch page; two per module that imports the memory and grows it: the
+  preview1 adapter's stack and state) are declared up front: the memory's
+  minimum is raised by that reserve, and `memory.size` / `memory.grow` in
+  every fused function go through a virtual size that starts at the
+  original minimum and hands out the reserved pages before growing for
+  real.  So the module's declared size is what it needs (a board too small
+  for it is refused at build time, not trapped at start), and a program
+  that treats every page up to `memory.size` as its heap (AssemblyScript)
+  still sees its own pages only.
+
+Other exported functions (an interface a firmware calls) stay core exports
+under their canonical names (`ns:pkg/iface@v#f`, `cabi_post_...`,
+`cabi_realloc`), for the C aot/component/exports_wit.py writes.
 
 Refused with one line (UnwrapError): other than one memory (the canonical ABI
 options and preview1 share one linear memory, and Waft compiles one),
-component exports other than `wasi:cli/run` (and types, which have no
-runtime presence), and modules that use SIMD (Waft's decoder does not keep
+exports that are neither functions nor types, and modules that use SIMD (Waft's decoder does not keep
 it).  What wasi_p1.py does not implement is refused there, by name.
 """
 
@@ -37,6 +50,7 @@ from dataclasses import dataclass, field
 
 from aot.component.errors import UnwrapError
 from aot.component.instantiate import (
+    ComponentInstanceValue,
     CoreExportRef,
     CoreInstanceNode,
     ImportedItem,
@@ -46,10 +60,11 @@ from aot.component.instantiate import (
     Lowering,
     ResourceBuiltin,
 )
+from aot.component.wasi_asm import assemble
 from aot.component.wasi_p1 import SUPPORTED_RANGE, GenFunc, P1Shim, is_supported_version, parse_wasi_name
 from aot.errors import AotError
 from aot.wasm.decode import decode_module
-from aot.wasm.module import Export, FuncType, Function, Import, Instr, Module
+from aot.wasm.module import Export, FuncType, Function, Global, GlobalType, Import, Instr, Limits, MemoryType, Module
 from aot.wasm.validate import validate_module
 from aot.wasm.encode import encode_module
 
@@ -63,6 +78,7 @@ class FuseResult:
     generated: int  # functions generated for WASI 0.2 imports (helpers included)
     interfaces: list[str] = field(default_factory=list)  # the WASI 0.2 interfaces implemented over p1
     notes: list[str] = field(default_factory=list)
+    reserved_pages: int = 0  # pages added to the memory's minimum for what the fused code takes at start
 
 
 def fuse(graph: InstantiationGraph) -> FuseResult:
@@ -79,6 +95,7 @@ class _Fuser:
         self.type_ids: dict[FuncType, int] = {}
         self.gen_for: dict[int, GenFunc] = {}  # id(Lowering | ResourceBuiltin) -> generated function
         self.notes: list[str] = []
+        self.kept_exports: dict[str, tuple] = {}  # core name -> ("def", node id, index): lifted exports kept
 
     # -- entry ----------------------------------------------------------------------
     def run(self) -> FuseResult:
@@ -103,11 +120,17 @@ class _Fuser:
         self.layout()
         self.add_start_function()
         self.resolve_generated()
+        self.reserve_pages()
         if start_wrapper is not None:
             self.out.exports.append(Export("_start", "func", self.gen_index[id(start_wrapper)]))
         self.out.exports.append(Export("memory", "memory", 0))
+        for name, entity in self.kept_exports.items():
+            self.out.exports.append(Export(name, "func", self.entity_index(entity, "func")))
+        if self.kept_exports:
+            self.notes.append("the component's exported functions stay core exports, for C to call: "
+                              + ", ".join(self.kept_exports))
         return FuseResult(encode_module(self.out), len(self.nodes), len(self.shim.functions),
-                          sorted(self.shim.interfaces), self.notes)
+                          sorted(self.shim.interfaces), self.notes, self.reserved)
 
     def check_memories(self) -> None:
         defined = [(node, len(self.modules[node.id].memories)) for node in self.nodes]
@@ -116,6 +139,30 @@ class _Fuser:
             what = "no memory" if not owners else f"{len(owners)} memories ({', '.join(owners)})"
             raise UnwrapError(f"the component's core modules define {what}: path (b) fuses them into one module "
                               "with exactly one linear memory (what preview1 and the canonical ABI options share)")
+
+    # -- memory reserve ----------------------------------------------------------------
+    def reserve_pages(self) -> None:
+        """Raise the memory's minimum by the pages the fused code takes at start, behind a virtual size."""
+        self.reserved = 0
+        limits = self.out.memories[0].limits
+        takers = [n for n in self.nodes
+                  if any(imp.kind == "memory" for imp in self.modules[n.id].imports)
+                  and any(ins.op == "memory.grow" for f in self.modules[n.id].functions for ins in f.body)]
+        reserve = (1 if self.shim.functions else 0) + _PAGES_PER_TAKER * len(takers)
+        new_min = min(limits.min + reserve, limits.max if limits.max is not None else 65536)
+        if new_min <= limits.min or limits.page_size_log2 != 16 or limits.shared:
+            return
+        self.reserved = new_min - limits.min
+        self.out.memories[0] = MemoryType(Limits(new_min, limits.max, limits.page_size_log2, limits.shared))
+        vsize = len(self.out.globals)
+        self.out.globals.append(Global(GlobalType("i32", True), [Instr("i32.const", limits.min)]))
+        vgrow = len(self.out.imports) + len(self.out.functions)
+        for func in self.out.functions:
+            func.body = [Instr("global.get", vsize) if ins.op == "memory.size" else
+                         Instr("call", vgrow) if ins.op == "memory.grow" else ins for ins in func.body]
+        body = assemble(_VGROW, {"n": 0, "old": 1, "need": 2}, lambda sym: vsize)
+        self.out.names.functions[vgrow] = "memory.grow (virtual)"
+        self.out.functions.append(Function(self.type_index(FuncType(("i32",), ("i32",))), ["i32", "i32"], body))
 
     # -- resolution ------------------------------------------------------------------
     def resolve(self, node: CoreInstanceNode, module: str, name: str, kind: str, functype: FuncType | None = None):
@@ -215,13 +262,42 @@ class _Fuser:
                     if found_type != FuncType((), ("i32",)):
                         raise UnwrapError(f"export '{export_name}': run is lifted from a core function of type "
                                           f"{found_type}, not [] -> [i32]")
+            elif sort == "instance" and isinstance(value, ComponentInstanceValue):
+                for name, (item_sort, item) in value.exports.items():
+                    if item_sort != "type":
+                        self.lifted_export(f"{export_name}#{name}", item_sort, item)
+            elif sort == "func":
+                self.lifted_export(export_name, sort, value)
             else:
-                raise UnwrapError(f"the component exports '{export_name}' ({sort}): path (b) unwraps commands, "
-                                  "whose only export is wasi:cli/run")
+                raise UnwrapError(f"the component exports '{export_name}' ({sort}): path (b) keeps wasi:cli/run "
+                                  f"and lifted functions, not a {sort}")
         if run is None:
             self.notes.append("the component exports no wasi:cli/run: the module has no _start")
             return None
         return self.shim.start_wrapper(("entity", run))
+
+    def lifted_export(self, name: str, sort: str, value) -> None:
+        """A component function other than run: its core function exported under its canonical core name,
+        with its post-return (`cabi_post_<name>`) and realloc (`cabi_realloc`), for C to call
+        (aot/component/exports_wit.py writes that C; it checks these names)."""
+        where = f"export '{name}'"
+        if sort != "func" or not isinstance(value, Lift):
+            raise UnwrapError(f"{where} is a {sort} that is not a lifted core function: path (b) cannot keep it")
+        if value.options.string_encoding != "utf8":
+            raise UnwrapError(f"{where}: string encoding {value.options.string_encoding} (only utf8 is supported)")
+        wanted = [(name, value.core_func)]
+        if value.options.post_return is not None:
+            wanted.append((f"cabi_post_{name}", value.options.post_return))
+        if value.options.realloc is not None:
+            wanted.append(("cabi_realloc", value.options.realloc))
+        for core_name, item in wanted:
+            entity = self.resolve_item(item, "func", None, where)
+            if isinstance(entity, GenFunc):
+                raise UnwrapError(f"{where} lifts a lowered import again, which path (b) does not fuse")
+            known = self.kept_exports.get(core_name)
+            if known is not None and known != entity:
+                raise UnwrapError(f"{where}: two different functions for the core export '{core_name}'")
+            self.kept_exports[core_name] = entity
 
     # -- layout ------------------------------------------------------------------------
     def type_index(self, ft: FuncType) -> int:
@@ -337,6 +413,24 @@ class _Fuser:
         if ins.op == "call_indirect" and isinstance(imm[0], FuncType):
             return Instr(ins.op, (self.type_index(imm[0]), imm[1]))
         return ins
+
+
+# The preview1 adapter takes two pages of the memory it imports: its stack, then its state (measured with
+# wasm-tools 1.262's command and reactor adapters: a one-page program ends at four pages, the generated
+# scratch page being the fourth).
+_PAGES_PER_TAKER = 2
+
+# memory.grow over the virtual size $g:vsize: reserved pages first (the memory's minimum was raised by
+# them), then real growth; -1 past 65536 pages or when the real grow fails, as memory.grow answers.
+_VGROW = """
+    global.get $g:vsize local.set $old
+    local.get $n i32.const 65536 i32.gt_u if i32.const -1 return end
+    local.get $old local.get $n i32.add local.tee $need
+    memory.size i32.gt_u if
+      local.get $need memory.size i32.sub memory.grow i32.const -1 i32.eq if i32.const -1 return end
+    end
+    local.get $need global.set $g:vsize
+    local.get $old"""
 
 
 class _Renumber:

@@ -151,10 +151,11 @@ class CoreInstanceNode:
 
 @dataclass(frozen=True, eq=False)
 class ComponentInstanceValue:
-    """A component instance: its exports, each (sort, value)."""
+    """A component instance: its exports, each (sort, value), and the types its exports are ascribed."""
 
     exports: dict[str, tuple[str, object]]
     path: str
+    ascribed: dict[str, object] = field(default_factory=dict)  # export name -> its `(export ... (func (type t)))`
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,10 @@ class InstantiationGraph:
     lifts: list[Lift] = field(default_factory=list)
     exports: dict[str, tuple[str, object]] = field(default_factory=dict)
     imports: list[Import] = field(default_factory=list)
+    # Where each type definition was made (id(TypeDef) -> its scope): the type indices inside a TypeDef
+    # count in that scope, so aot/component/exports_wit.py resolves them there.
+    type_scopes: dict[int, "_Scope"] = field(default_factory=dict, repr=False)
+    ascribed: dict[str, object] = field(default_factory=dict)  # the root's ascribed export types
 
     def module_instances(self) -> list[CoreInstanceNode]:
         return [n for n in self.core_instances if n.module is not None]
@@ -255,6 +260,7 @@ def instantiate(component: Component) -> InstantiationGraph:
     scope = _Scope(graph, component, parent=None, args=None, path="component")
     scope.run()
     graph.exports = scope.exports
+    graph.ascribed = scope.ascribed
     return graph
 
 
@@ -271,6 +277,7 @@ class _Scope:
         self.depth = depth
         self.spaces: dict[str, list] = {sort: [] for sort in SORTS}
         self.exports: dict[str, tuple[str, object]] = {}
+        self.ascribed: dict[str, object] = {}
 
     def get(self, sort: str, index: int, offset: int) -> object:
         space = self.spaces[sort]
@@ -348,7 +355,7 @@ class _Scope:
         child = _Scope(self.graph, target.component, parent=target.scope, args=args,
                        path=f"{path} (of {target.path.rsplit(' > ', 1)[-1]})", depth=self.depth + 1)
         child.run()
-        self.spaces["instance"].append(ComponentInstanceValue(child.exports, path))
+        self.spaces["instance"].append(ComponentInstanceValue(child.exports, path, child.ascribed))
 
     def inline_exports(self, d: InlineExports) -> None:
         exports = {name: (sort, self.get(sort, index, d.offset)) for name, sort, index in d.exports}
@@ -386,6 +393,7 @@ class _Scope:
                                     offset=offset)
 
     def type_def(self, d: TypeDef) -> None:
+        self.graph.type_scopes[id(d)] = self
         self.spaces["type"].append(d)
 
     # -- canonical definitions ------------------------------------------------------
@@ -436,6 +444,8 @@ class _Scope:
         if d.name in self.exports:
             raise ComponentInvalidError(f"{self.path} exports '{d.name}' twice", offset=d.offset)
         self.exports[d.name] = (d.sort, value)
+        if d.type is not None and d.sort == "func" and isinstance(d.type.type, int):
+            self.ascribed[d.name] = self.get("type", d.type.type, d.offset)
         self.spaces[d.sort].append(value)
 
     def unsupported(self, d: Start | Value) -> None:  # the decoder refuses these first; kept for direct callers

@@ -4,6 +4,7 @@
     result.module                        # the core module's bytes, validated
     result.path                          # "a" or "b"
     core = core_module_bytes(data)       # a core module passes through; a component is unwrapped
+    path = unwrap_cached(data, "app.wasm", cache_root, digest)   # the same, kept in a cache folder
 
 Two paths (docs/components.md):
 
@@ -20,7 +21,11 @@ one reported (it is the general path; (a)'s "not adapter-built" says less).
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from aot.component.adapter import RecoveredModule, recover_p1_module
 from aot.component.decode import decode_component, is_component, is_core_module
@@ -75,3 +80,34 @@ def _check_core_module(data: bytes, what: str) -> None:
         pass  # valid Wasm that Waft does not compile (SIMD...): `waft compile` says so itself
     except Exception as exc:  # noqa: BLE001 - any failure here is ours, reported against the module
         raise UnwrapError(f"{what} does not validate: {exc}") from exc
+
+
+def cached_core_module(path: Path, cache_root: Path, digest: str) -> Path:
+    """`path` when it holds a core module (or anything not a component); its cached unwrapped module when it
+    is a component (`unwrap_cached`).  What the build tools call wherever they take a module."""
+    with open(path, "rb") as f:
+        if not is_component(f.read(8)):
+            return Path(path)
+    return unwrap_cached(Path(path).read_bytes(), Path(path).name, cache_root, digest)
+
+
+def unwrap_cached(data: bytes, name: str, cache_root: Path, digest: str) -> Path:
+    """The unwrapped module of component `data` as `cache_root/unwrap/<key>/name`, made once per content.
+
+    `digest` stands for the compiler's own sources (waftkit.cache.inputs_digest), so a fixed recovery
+    never reuses a stale module; the file is written beside its place and renamed into it."""
+    key = hashlib.sha256(data + digest.encode()).hexdigest()[:32]
+    target = Path(cache_root) / "unwrap" / key / name
+    if target.is_file():
+        return target
+    module = unwrap_component(data).module
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(module)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target

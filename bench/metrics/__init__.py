@@ -43,6 +43,7 @@ GROUPS: dict[str, str] = {
     "compile": "bench.metrics.compile_time",
     "shared_memory": "bench.metrics.shared_memory",
     "sockets": "bench.metrics.sockets",
+    "components": "bench.metrics.components",
 }
 
 

@@ -85,7 +85,11 @@ def _write_main_config(target, source, env):
     board = env["WAFT_TARGET_INFO"]
     wasm = Path(str(source[0]))
     try:
-        module = decode_module(wasm.read_bytes())
+        # A component: its unwrapped module (waft_aot compiles the same one, from the same cache).
+        from aot.component.unwrap import cached_core_module
+        from waftkit.cache import cache_dir, inputs_digest
+
+        module = decode_module(cached_core_module(wasm, cache_dir(), inputs_digest()).read_bytes())
         embedding.check_embeddable(module, wasm.name)
         max_pages = env.subst("$WAFT_MAX_PAGES")
         grants = check_grants([parse_grant(str(g)) for g in env.Flatten(env.get("WAFT_SIGNAL_GRANTS", []))], board)
