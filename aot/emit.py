@@ -7,10 +7,13 @@ position-independent executables by default and reject absolute relocations
 in them.
 
 Optimisation runs LLVM's new pass manager with its standard per-module
-pipeline (`-O0`..`-O3`), except that below `-O3` loops stay rolled, as GCC's
-`-O2` leaves them: LLVM's partial and runtime unrolling more than doubled the
-benchmark modules' code on stm32f4 for a few per cent of speed
-(bench/results).  `-O3` unrolls.  LLVM's C API has no size level, so `-Os`/`-Oz` are
+pipeline (`-O0`..`-O3`).  Loops unroll at `-O2` and `-O3` only, and at `-O2`
+partial and runtime unrolling make at most two copies of a loop body
+(`unroll_max_count`): LLVM's Cortex-M tuning unrolls small loops four times or
+more, which at `-O2` grew the benchmark modules' code on stm32f4 by 57 % for
+4 % of speed; two copies keep most of that speed (1.053x -> 1.011x native GCC
+time, geomean) for 26 % of code (bench/results/stm32f4.md, flash still 0.75x
+wasm2c's).  `-O3` unrolls as LLVM likes.  LLVM's C API has no size level, so `-Os`/`-Oz` are
 what clang makes of them: the `-O2` pipeline over functions carrying the
 `optsize` (and for `z` also `minsize`) attribute, which the module driver adds
 (`function_attributes_for_opt`).
@@ -127,8 +130,27 @@ def parse_and_verify(ir_text: str) -> llvm.ModuleRef:
 
 
 def unrolls_loops(opt: str) -> bool:
-    """Whether LLVM's loop unrollers run: at -O3 only (see the module docstring)."""
-    return speed_level(opt) >= 3
+    """Whether LLVM's loop unrollers run: at -O2 and -O3, not for size (see the module docstring)."""
+    return check_opt(opt) in ("2", "3")
+
+
+# LLVM's own limit on partial and runtime unroll counts (`UnrollingPreferences::MaxCount`'s default).
+_NO_UNROLL_LIMIT = 0xFFFFFFFF
+
+
+def unroll_max_count(opt: str) -> int:
+    """The most copies of a loop body partial and runtime unrolling may make at `opt`.
+
+    Two at -O2 (the module docstring has the figures); LLVM's own choice at -O3.
+    Full unrolling of a loop with a small constant trip count is not limited
+    by it (LLVM's size threshold bounds that).
+    """
+    return 2 if check_opt(opt) == "2" else _NO_UNROLL_LIMIT
+
+
+# `-unroll-max-count` is a process-wide LLVM option read while the pipeline runs:
+# one lock keeps two threads (SCons -j) at different levels from optimising under each other's.
+_PIPELINE_LOCK = threading.Lock()
 
 
 def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str, unroll_loops: bool = True) -> None:
@@ -137,7 +159,9 @@ def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str, unroll_loops
     pto = llvm.create_pipeline_tuning_options(speed_level=level)
     pto.loop_unrolling = unroll_loops
     pb = llvm.create_pass_builder(tm, pto)
-    pb.getModulePassManager().run(mod, pb)
+    with _PIPELINE_LOCK:
+        llvm.set_option("waft", f"-unroll-max-count={unroll_max_count(opt)}")
+        pb.getModulePassManager().run(mod, pb)
 
 
 def emit_object(ir_text: str, target: Target, opt: str = "2") -> tuple[bytes, str]:

@@ -19,6 +19,7 @@ from aot.emit import (
     emit_object,
     machine_outliner_mode,
     speed_level,
+    unroll_max_count,
     unrolls_loops,
 )
 from aot.errors import AotError
@@ -194,13 +195,19 @@ SUM_LOOP = r"""
 """
 
 
-def test_loops_stay_rolled_below_o3(tmp_path):
-    """-O2 unrolls nothing (as GCC's -O2: flash is scarce), -O3 does (LLVM's Cortex-M tuning unrolls this loop)."""
-    assert [unrolls_loops(o) for o in OPT_LEVELS] == [False, False, False, True, False, False]
+def test_loops_unroll_twice_at_o2_freely_at_o3_not_for_size(tmp_path):
+    """-O2 unrolls by at most two (flash is scarce), -O3 as LLVM's Cortex-M tuning likes, -O1/-Os/-Oz not at all."""
+    assert [unrolls_loops(o) for o in OPT_LEVELS] == [False, False, True, True, False, False]
+    assert unroll_max_count("2") == 2 and unroll_max_count("3") > 2
     wasm = wat_to_wasm(SUM_LOOP, tmp_path, "sum")
     target = load_target("stm32f4")
-    text = {opt: _text_size(compile_module(wasm, target, prefix="m", opt=opt).object) for opt in ("2", "3")}
-    assert text["2"] < text["3"], text
+    results = {opt: compile_module(wasm, target, prefix="m", opt=opt) for opt in ("1", "2", "3", "s")}
+    # The loop's loads, plus the stack limit's: one copy rolled, two at -O2, more at -O3 (each copy
+    # keeps its exit test, the trip count being unknown: no remainder loop).
+    loads = {opt: r.llvm_ir.count("load i32") for opt, r in results.items()}
+    assert loads["1"] == loads["s"] == 2 and loads["2"] == 3 and loads["3"] > 3, loads
+    text = {opt: _text_size(r.object) for opt, r in results.items()}
+    assert text["s"] < text["2"] < text["3"], text
 
 
 def _text_size(obj: bytes) -> int:
