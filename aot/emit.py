@@ -8,12 +8,14 @@ in them.
 
 Optimisation runs LLVM's new pass manager with its standard per-module
 pipeline (`-O0`..`-O3`).  Loops unroll at `-O2` and `-O3` only, and at `-O2`
-partial and runtime unrolling make at most two copies of a loop body
-(`unroll_max_count`): LLVM's Cortex-M tuning unrolls small loops four times or
-more, which at `-O2` grew the benchmark modules' code on stm32f4 by 57 % for
-4 % of speed; two copies keep most of that speed (1.053x -> 1.011x native GCC
-time, geomean) for 26 % of code (bench/results/stm32f4.md, flash still 0.75x
-wasm2c's).  `-O3` unrolls as LLVM likes.  LLVM's C API has no size level, so `-Os`/`-Oz` are
+only small loops, into at most two copies of the body (`unroll_limits`).
+Why: LLVM's Cortex-M tuning unrolls small loops four to sixteen times, as
+clang -O2 does, and that was most of the "Wasm tax" against native clang where
+bounds checks cost nothing (crc32, fir, pid).  Unrolled that way, the
+benchmark modules on stm32f4 were 1.010x native GCC's time instead of 1.053x
+(geomean) but 57 % bigger, over both module-flash goals (bench/results);
+with the `-O2` limits they are 1.033x for 9 % more code.  `-O3` unrolls as
+LLVM likes.  LLVM's C API has no size level, so `-Os`/`-Oz` are
 what clang makes of them: the `-O2` pipeline over functions carrying the
 `optsize` (and for `z` also `minsize`) attribute, which the module driver adds
 (`function_attributes_for_opt`).
@@ -134,22 +136,28 @@ def unrolls_loops(opt: str) -> bool:
     return check_opt(opt) in ("2", "3")
 
 
-# LLVM's own limit on partial and runtime unroll counts (`UnrollingPreferences::MaxCount`'s default).
-_NO_UNROLL_LIMIT = 0xFFFFFFFF
+def unroll_limits(opt: str) -> dict[str, int]:
+    """LLVM's unroller options for `opt`: {option name: value}.
 
-
-def unroll_max_count(opt: str) -> int:
-    """The most copies of a loop body partial and runtime unrolling may make at `opt`.
-
-    Two at -O2 (the module docstring has the figures); LLVM's own choice at -O3.
-    Full unrolling of a loop with a small constant trip count is not limited
-    by it (LLVM's size threshold bounds that).
+    At -O2: partial and runtime unrolling only of loops whose unrolled body
+    costs at most 60 (LLVM's code-size units; its default is 150) and into at
+    most two copies, full unrolling only of loops that run at most twice.
+    Measured on stm32f4 (bench/results): the threshold keeps the big float
+    loops (pid's, 60 < cost <= 70: -18 % time for +43 % of its code) rolled,
+    which is what keeps module flash within 2/3 of wasm2c's.  Elsewhere no
+    count limits and LLVM's generic partial threshold, 150.  The options are
+    process-wide, so every level sets all three, whatever ran before it: on Arm
+    these are exactly LLVM's defaults; x86's own tuning would pick a partial
+    threshold from the core's loop buffer, so host code at -O3 unrolls with
+    the generic one instead.
     """
-    return 2 if check_opt(opt) == "2" else _NO_UNROLL_LIMIT
+    if check_opt(opt) == "2":
+        return {"unroll-max-count": 2, "unroll-full-max-count": 2, "unroll-partial-threshold": 60}
+    return {"unroll-max-count": 0xFFFFFFFF, "unroll-full-max-count": 0xFFFFFFFF, "unroll-partial-threshold": 150}
 
 
-# `-unroll-max-count` is a process-wide LLVM option read while the pipeline runs:
-# one lock keeps two threads (SCons -j) at different levels from optimising under each other's.
+# The unroller's options are process-wide LLVM options read while the pipeline runs: one lock
+# keeps two threads (SCons -j) at different levels from optimising under each other's.
 _PIPELINE_LOCK = threading.Lock()
 
 
@@ -160,7 +168,8 @@ def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str, unroll_loops
     pto.loop_unrolling = unroll_loops
     pb = llvm.create_pass_builder(tm, pto)
     with _PIPELINE_LOCK:
-        llvm.set_option("waft", f"-unroll-max-count={unroll_max_count(opt)}")
+        for name, value in unroll_limits(opt).items():
+            llvm.set_option("waft", f"-{name}={value}")
         pb.getModulePassManager().run(mod, pb)
 
 

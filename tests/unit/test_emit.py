@@ -19,7 +19,7 @@ from aot.emit import (
     emit_object,
     machine_outliner_mode,
     speed_level,
-    unroll_max_count,
+    unroll_limits,
     unrolls_loops,
 )
 from aot.errors import AotError
@@ -198,7 +198,7 @@ SUM_LOOP = r"""
 def test_loops_unroll_twice_at_o2_freely_at_o3_not_for_size(tmp_path):
     """-O2 unrolls by at most two (flash is scarce), -O3 as LLVM's Cortex-M tuning likes, -O1/-Os/-Oz not at all."""
     assert [unrolls_loops(o) for o in OPT_LEVELS] == [False, False, True, True, False, False]
-    assert unroll_max_count("2") == 2 and unroll_max_count("3") > 2
+    assert unroll_limits("2")["unroll-max-count"] == 2 and unroll_limits("3")["unroll-max-count"] > 2
     wasm = wat_to_wasm(SUM_LOOP, tmp_path, "sum")
     target = load_target("stm32f4")
     results = {opt: compile_module(wasm, target, prefix="m", opt=opt) for opt in ("1", "2", "3", "s")}
@@ -208,6 +208,23 @@ def test_loops_unroll_twice_at_o2_freely_at_o3_not_for_size(tmp_path):
     assert loads["1"] == loads["s"] == 2 and loads["2"] == 3 and loads["3"] > 3, loads
     text = {opt: _text_size(r.object) for opt, r in results.items()}
     assert text["s"] < text["2"] < text["3"], text
+
+
+# A loop whose body costs more than -O2's partial-unrolling threshold (60) and less than -O3's (150).
+BIG_LOOP = "(module (memory 1 1) (func (export \"mix\") (param i32 i32) (result i32) (local i32)\n" + \
+    "(block (loop (br_if 1 (i32.eqz (local.get 1)))\n" + "".join(
+        f"(local.set 2 (i32.xor (i32.mul (local.get 2) (i32.const {2 * k + 3})) (i32.load offset={4 * k} (local.get 0))))\n"
+        for k in range(10)) + \
+    "(local.set 0 (i32.add (local.get 0) (i32.const 40))) (local.set 1 (i32.sub (local.get 1) (i32.const 1)))\n" + \
+    "(br 0))) (local.get 2)))"
+
+
+def test_o2_leaves_bigger_loops_rolled(tmp_path):
+    """-O2 unrolls only small loops (`unroll_limits`: flash); -O3 unrolls this one too."""
+    wasm = wat_to_wasm(BIG_LOOP, tmp_path, "big")
+    target = load_target("stm32f4")
+    loads = {opt: compile_module(wasm, target, prefix="m", opt=opt).llvm_ir.count("load i32") for opt in ("2", "3")}
+    assert loads["2"] == 1 + 10 and loads["3"] > 1 + 10, loads
 
 
 def _text_size(obj: bytes) -> int:
