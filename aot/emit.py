@@ -14,7 +14,7 @@ clang -O2 does, and that was most of the "Wasm tax" against native clang where
 bounds checks cost nothing (crc32, fir, pid).  Unrolled that way, the
 benchmark modules on stm32f4 were 1.010x native GCC's time instead of 1.053x
 (geomean) but 57 % bigger, over both module-flash goals (bench/results);
-with the `-O2` limits they are 1.033x for 9 % more code.  `-O3` unrolls as
+with the `-O2` limits they are 1.029x for 7 % more code.  `-O3` unrolls as
 LLVM likes.  LLVM's C API has no size level, so `-Os`/`-Oz` are
 what clang makes of them: the `-O2` pipeline over functions carrying the
 `optsize` (and for `z` also `minsize`) attribute, which the module driver adds
@@ -139,21 +139,27 @@ def unrolls_loops(opt: str) -> bool:
 def unroll_limits(opt: str) -> dict[str, int]:
     """LLVM's unroller options for `opt`: {option name: value}.
 
-    At -O2: partial and runtime unrolling only of loops whose unrolled body
-    costs at most 60 (LLVM's code-size units; its default is 150) and into at
-    most two copies, full unrolling only of loops that run at most twice.
-    Measured on stm32f4 (bench/results): the threshold keeps the big float
-    loops (pid's, 60 < cost <= 70: -18 % time for +43 % of its code) rolled,
-    which is what keeps module flash within 2/3 of wasm2c's.  Elsewhere no
-    count limits and LLVM's generic partial threshold, 150.  The options are
-    process-wide, so every level sets all three, whatever ran before it: on Arm
-    these are exactly LLVM's defaults; x86's own tuning would pick a partial
-    threshold from the core's loop buffer, so host code at -O3 unrolls with
-    the generic one instead.
+    At -O2: partial unrolling only of loops whose trip count LLVM computes and
+    whose unrolled body costs at most 60 (LLVM's code-size units; its default
+    is 150), into at most two copies; full unrolling only of loops that run at
+    most twice; no runtime unrolling.  Measured on stm32f4 (bench/results,
+    docs/performance.md): the threshold keeps the big float loops (pid's,
+    60 < cost <= 70: -18 % time for +43 % of its code) rolled, which is what
+    keeps module flash within 2/3 of wasm2c's; runtime unrolling bought
+    nothing once they were, and cost quicksort 8 %: its search loops get a
+    computable trip count only from their bounds check's trap exit.
+    At -O3: no count limits, LLVM's generic partial threshold (150) and
+    runtime unrolling wherever the unroller can.  The options are process-wide,
+    so every level sets all four, whatever ran before it; LLVM's own defaults
+    differ from the -O3 values only where a target's tuning overrides them
+    (Arm's declines runtime unrolling for loops with calls or more than two
+    exits, x86's picks a partial threshold from its loop buffer).
     """
     if check_opt(opt) == "2":
-        return {"unroll-max-count": 2, "unroll-full-max-count": 2, "unroll-partial-threshold": 60}
-    return {"unroll-max-count": 0xFFFFFFFF, "unroll-full-max-count": 0xFFFFFFFF, "unroll-partial-threshold": 150}
+        return {"unroll-max-count": 2, "unroll-full-max-count": 2, "unroll-partial-threshold": 60,
+                "unroll-runtime": 0}
+    return {"unroll-max-count": 0xFFFFFFFF, "unroll-full-max-count": 0xFFFFFFFF, "unroll-partial-threshold": 150,
+            "unroll-runtime": 1}
 
 
 # The unroller's options are process-wide LLVM options read while the pipeline runs: one lock
