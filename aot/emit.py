@@ -7,10 +7,15 @@ position-independent executables by default and reject absolute relocations
 in them.
 
 Optimisation runs LLVM's new pass manager with its standard per-module
-pipeline (`-O0`..`-O3`), except that below `-O3` loops stay rolled, as GCC's
-`-O2` leaves them: LLVM's partial and runtime unrolling more than doubled the
-benchmark modules' code on stm32f4 for a few per cent of speed
-(bench/results).  `-O3` unrolls.  LLVM's C API has no size level, so `-Os`/`-Oz` are
+pipeline (`-O0`..`-O3`).  Loops unroll at `-O2` and `-O3` only, and at `-O2`
+only small loops, into at most two copies of the body (`unroll_limits`).
+Why: LLVM's Cortex-M tuning unrolls small loops four to sixteen times, as
+clang -O2 does, and that was most of the "Wasm tax" against native clang where
+bounds checks cost nothing (crc32, fir, pid).  Unrolled that way, the
+benchmark modules on stm32f4 were 1.010x native GCC's time instead of 1.053x
+(geomean) but 57 % bigger, over both module-flash goals (bench/results);
+with the `-O2` limits they are 1.029x for 7 % more code.  `-O3` unrolls as
+LLVM likes.  LLVM's C API has no size level, so `-Os`/`-Oz` are
 what clang makes of them: the `-O2` pipeline over functions carrying the
 `optsize` (and for `z` also `minsize`) attribute, which the module driver adds
 (`function_attributes_for_opt`).
@@ -127,8 +132,39 @@ def parse_and_verify(ir_text: str) -> llvm.ModuleRef:
 
 
 def unrolls_loops(opt: str) -> bool:
-    """Whether LLVM's loop unrollers run: at -O3 only (see the module docstring)."""
-    return speed_level(opt) >= 3
+    """Whether LLVM's loop unrollers run: at -O2 and -O3, not for size (see the module docstring)."""
+    return check_opt(opt) in ("2", "3")
+
+
+def unroll_limits(opt: str) -> dict[str, int]:
+    """LLVM's unroller options for `opt`: {option name: value}.
+
+    At -O2: partial unrolling only of loops whose trip count LLVM computes and
+    whose unrolled body costs at most 60 (LLVM's code-size units; its default
+    is 150), into at most two copies; full unrolling only of loops that run at
+    most twice; no runtime unrolling.  Measured on stm32f4 (bench/results,
+    docs/performance.md): the threshold keeps the big float loops (pid's,
+    60 < cost <= 70: -18 % time for +43 % of its code) rolled, which is what
+    keeps module flash within 2/3 of wasm2c's; runtime unrolling bought
+    nothing once they were, and cost quicksort 8 %: its search loops get a
+    computable trip count only from their bounds check's trap exit.
+    At -O3: no count limits, LLVM's generic partial threshold (150) and
+    runtime unrolling wherever the unroller can.  The options are process-wide,
+    so every level sets all four, whatever ran before it; LLVM's own defaults
+    differ from the -O3 values only where a target's tuning overrides them
+    (Arm's declines runtime unrolling for loops with calls or more than two
+    exits, x86's picks a partial threshold from its loop buffer).
+    """
+    if check_opt(opt) == "2":
+        return {"unroll-max-count": 2, "unroll-full-max-count": 2, "unroll-partial-threshold": 60,
+                "unroll-runtime": 0}
+    return {"unroll-max-count": 0xFFFFFFFF, "unroll-full-max-count": 0xFFFFFFFF, "unroll-partial-threshold": 150,
+            "unroll-runtime": 1}
+
+
+# The unroller's options are process-wide LLVM options read while the pipeline runs: one lock
+# keeps two threads (SCons -j) at different levels from optimising under each other's.
+_PIPELINE_LOCK = threading.Lock()
 
 
 def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str, unroll_loops: bool = True) -> None:
@@ -137,7 +173,10 @@ def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str, unroll_loops
     pto = llvm.create_pipeline_tuning_options(speed_level=level)
     pto.loop_unrolling = unroll_loops
     pb = llvm.create_pass_builder(tm, pto)
-    pb.getModulePassManager().run(mod, pb)
+    with _PIPELINE_LOCK:
+        for name, value in unroll_limits(opt).items():
+            llvm.set_option("waft", f"-{name}={value}")
+        pb.getModulePassManager().run(mod, pb)
 
 
 def emit_object(ir_text: str, target: Target, opt: str = "2") -> tuple[bytes, str]:

@@ -19,6 +19,7 @@ from aot.emit import (
     emit_object,
     machine_outliner_mode,
     speed_level,
+    unroll_limits,
     unrolls_loops,
 )
 from aot.errors import AotError
@@ -181,26 +182,76 @@ def test_every_opt_level_compiles(module_wasm, opt):
         assert "optsize" in result.unoptimised_ir
 
 
+# A loop with a trip count LLVM computes (n / 4 words), the kind -O2 unrolls.
 SUM_LOOP = r"""
 (module
   (memory 1 1)
-  (func (export "sum") (param i32) (result i32) (local i32)
+  (func (export "sum") (param i32) (result i32) (local i32 i32)
     (block (loop
-      (br_if 1 (i32.eqz (local.get 0)))
-      (local.set 0 (i32.sub (local.get 0) (i32.const 4)))
-      (local.set 1 (i32.add (local.get 1) (i32.load (local.get 0))))
+      (br_if 1 (i32.ge_u (local.get 2) (i32.const 64)))
+      (local.set 1 (i32.add (local.get 1) (i32.load (i32.add (local.get 0) (i32.shl (local.get 2) (i32.const 2))))))
+      (local.set 2 (i32.add (local.get 2) (i32.const 1)))
       (br 0)))
     (local.get 1)))
 """
 
 
-def test_loops_stay_rolled_below_o3(tmp_path):
-    """-O2 unrolls nothing (as GCC's -O2: flash is scarce), -O3 does (LLVM's Cortex-M tuning unrolls this loop)."""
-    assert [unrolls_loops(o) for o in OPT_LEVELS] == [False, False, False, True, False, False]
+def test_loops_unroll_twice_at_o2_freely_at_o3_not_for_size(tmp_path):
+    """-O2 unrolls by at most two (flash is scarce), -O3 as LLVM's Cortex-M tuning likes, -O1/-Os/-Oz not at all."""
+    assert [unrolls_loops(o) for o in OPT_LEVELS] == [False, False, True, True, False, False]
+    assert unroll_limits("2")["unroll-max-count"] == 2 and unroll_limits("3")["unroll-max-count"] > 2
     wasm = wat_to_wasm(SUM_LOOP, tmp_path, "sum")
     target = load_target("stm32f4")
-    text = {opt: _text_size(compile_module(wasm, target, prefix="m", opt=opt).object) for opt in ("2", "3")}
-    assert text["2"] < text["3"], text
+    results = {opt: compile_module(wasm, target, prefix="m", opt=opt) for opt in ("1", "2", "3", "s")}
+    # The loop's loads, plus the stack limit's: one copy rolled, two at -O2, more at -O3.
+    loads = {opt: r.llvm_ir.count("load i32") for opt, r in results.items()}
+    assert loads["1"] == loads["s"] == 2 and loads["2"] == 3 and loads["3"] > 3, loads
+    text = {opt: _text_size(r.object) for opt, r in results.items()}
+    assert text["s"] < text["2"] < text["3"], text
+
+
+# A loop whose body costs more than -O2's partial-unrolling threshold (60) and less than -O3's (150).
+BIG_LOOP = "(module (memory 1 1) (func (export \"mix\") (param i32 i32) (result i32) (local i32)\n" + \
+    "(block (loop (br_if 1 (i32.eqz (local.get 1)))\n" + "".join(
+        f"(local.set 2 (i32.xor (i32.mul (local.get 2) (i32.const {2 * k + 3})) (i32.load offset={4 * k} (local.get 0))))\n"
+        for k in range(10)) + \
+    "(local.set 0 (i32.add (local.get 0) (i32.const 40))) (local.set 1 (i32.sub (local.get 1) (i32.const 1)))\n" + \
+    "(br 0))) (local.get 2)))"
+
+
+# A small loop whose trip count is only known at run time (`n - i`).
+RUNTIME_LOOP = r"""
+(module (memory 1 1)
+  (func (export "fill") (param $i i32) (param $n i32)
+    (block (loop
+      (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+      (i32.store (i32.shl (local.get $i) (i32.const 2)) (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br 0)))))
+"""
+
+
+def test_o2_leaves_bigger_loops_rolled(tmp_path):
+    """-O2 unrolls only small loops (`unroll_limits`: flash); -O3 unrolls this one too."""
+    wasm = wat_to_wasm(BIG_LOOP, tmp_path, "big")
+    target = load_target("stm32f4")
+    loads = {opt: compile_module(wasm, target, prefix="m", opt=opt).llvm_ir.count("load i32") for opt in ("2", "3")}
+    assert loads["2"] == 1 + 10 and loads["3"] > 1 + 10, loads
+
+
+def test_o2_does_not_runtime_unroll(tmp_path):
+    """-O2 unrolls no loop whose trip count is only known at run time (`unroll_limits`); -O3 does."""
+    wasm = wat_to_wasm(RUNTIME_LOOP, tmp_path, "fill")
+    target = load_target("stm32f4")
+    stores = {opt: _function_ir(compile_module(wasm, target, prefix="m", opt=opt).llvm_ir, "wasm.0").count("store i32")
+              for opt in ("2", "3")}
+    assert stores["2"] == 1 and stores["3"] > 1, stores
+
+
+def _function_ir(ir: str, name: str) -> str:
+    match = re.search(rf"define [^\n]*@{re.escape(name)}\(.*?\n}}\n", ir, re.DOTALL)
+    assert match, f"{name} is not in the IR"
+    return match.group(0)
 
 
 def _text_size(obj: bytes) -> int:
