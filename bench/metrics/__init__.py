@@ -77,6 +77,7 @@ def run_metrics(target: Target, groups: Sequence[str] | None, ctx: RunContext, r
     for name in names:
         log(f"waft bench --metrics: group {name} on {target.name} ({data['method']})")
         module = importlib.import_module(GROUPS[name])
+        group_started, group_load = time.time(), _load()
         try:
             result: GroupResult = module.measure(target, ctx)
         except MetricError as exc:
@@ -85,9 +86,13 @@ def run_metrics(target: Target, groups: Sequence[str] | None, ctx: RunContext, r
             log(f"  {name} FAILED: {exc}")
             continue
         data["groups"][name] = result.as_dict()
+        # When and under what load this table was measured: --group refreshes one table of an older report.
+        data["groups"][name]["measured"] = {"date": data["date"], "seconds": round(time.time() - group_started, 1),
+                                            "load": [group_load, _load()]}
         for row in result.rows:
             log(f"  {row.key:<20} native {_cell(row.native):>28}   waft {_cell(row.waft):>28}  {row.unit}")
     data["seconds"] = round(time.time() - started, 1)
+    data["ran"] = names
     data["load"].append(_load())
     json_path = results_dir / f"metrics_{target.name}.json"
     # Groups not run this time keep their last results: --group refreshes one table.
@@ -205,8 +210,9 @@ def markdown(data: dict) -> str:
     out = [f"# Runtime metrics on {data['target']} ({data['cpu']})", "",
            f"Measured by `waft bench --metrics --target {data['target']}`"
            + (" --runner pyocd" if data["runner"] == "pyocd" else "") + f": {data['method']}.",
-           f"Machine: {data.get('machine', 'not recorded')}" + (f"; run {data['date']}" if data.get("date") else "")
+           f"Machine: {data.get('machine', 'not recorded')}" + (f"; last run {data['date']}" if data.get("date") else "")
            + (f", {data['seconds']:,} s" if data.get("seconds") is not None else "")
+           + (f" (groups {', '.join(data['ran'])}; each table says when it was measured)" if data.get("ran") else "")
            + (f"; 1-minute load average {data['load'][0]} at the start, {data['load'][-1]} at the end"
               if data.get("load") and None not in data["load"] else "") + ".",
            "Each figure is native C and Waft (Wasm compiled by Waft) on the same board and scheduler;",
@@ -220,6 +226,10 @@ def markdown(data: dict) -> str:
         if not group["rows"]:  # a target the group does not apply to: its notes say why, no empty table
             out += [*group.get("notes", []), ""]
             continue
+        if group.get("measured"):
+            when = group["measured"]
+            load = (f", load {when['load'][0]} -> {when['load'][-1]}" if None not in when.get("load", [None]) else "")
+            out += [f"Measured {when['date']} in {when['seconds']:,} s{load}.", ""]
         params = ", ".join(f"{k} {v:,}" for k, v in group.get("parameters", {}).items())
         out += [f"Unit: {group['unit']} unless the row says otherwise ({params}).", "",
                 "| figure | native C | Waft | Waft / native | Waft - native | goal | met (native, Waft) |",
