@@ -262,8 +262,17 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
     table: list[Row] = []
     raw: dict = {"baseline": {"flash": baseline.flash_used, "ram": baseline.ram_used, "stack": base_stack}}
     unrun: dict[str, str] = {}  # features whose image was built but could not run here, and why
+    unfit: dict[str, str] = {}  # features whose image does not fit this board at all, and why
     for feature, build in builds(target, work).items():
-        image = _built(target, feature, build, paint=False)
+        try:
+            image = _built(target, feature, build, paint=False)
+        except MetricError as exc:
+            # Path (b) declares the pages its glue takes at start (docs/components.md): a board with less RAM
+            # refuses the image at link time, which is the right answer, and there is no row to give.
+            if feature != "component" or "does not fit" not in str(exc):
+                raise
+            unfit[feature] = str(exc).split("failed: ", 1)[-1].splitlines()[0]
+            continue
         size = image_size(image.elf, target)
         module = module_bytes(target, image)
         try:
@@ -320,5 +329,6 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
     notes += [f"No stack row for {FEATURES[name]}: its image did not run on {target.name} ({why}); path (b) "
               "grows a scratch page as it starts, which this board's memory cap does not leave it."
               for name, why in unrun.items()]
+    notes += [f"No {FEATURES[name]} row on {target.name}: {why}." for name, why in unfit.items()]
     notes += [f"No {FEATURES[name]} row: {why}." for name, why in absent.items()]
     return GroupResult(name="footprint", title=TITLE, unit="bytes", rows=table, notes=notes, raw=raw)
