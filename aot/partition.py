@@ -40,9 +40,9 @@ from dataclasses import dataclass
 from aot.wasm.module import Module
 
 SPLIT_FROM_BYTES = 48 * 1024  # below this much Wasm code, one partition
-MIN_BYTES = 8 * 1024
-MAX_BYTES = 32 * 1024
-CUT_MASK = 0x1F  # about one content-defined cut every 32 functions past MIN_BYTES
+MIN_BYTES = 4 * 1024
+MAX_BYTES = 12 * 1024
+CUT_MASK = 0xF  # about one content-defined cut every 16 functions past MIN_BYTES
 SMALL_BYTES = 96  # bodies up to this size are inlining candidates (LLVM's -O2 threshold is ~225 IR instructions)
 MAX_COPIES = 64  # small callees copied into one partition at most
 

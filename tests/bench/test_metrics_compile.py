@@ -37,7 +37,7 @@ def test_figures_of_a_small_module(small, monkeypatch):
     result = compile_time.figures(load_target("stm32f4"), {"m": (small, "a two-function module")}, WORK)
     rows = {row.key: row for row in result.rows}
     assert set(rows) == {"m_O0", "m_O0_fps", "m_O2", "m_O2_fps", "m_O2_j2", "m_O2_j2_fps",
-                         "m_rebuild_unchanged", "m_rebuild_one"}
+                         "m_rebuild_unchanged", "m_rebuild_one", "m_rebuild_one_cpu"}
     for key in ("m_O0", "m_O2", "m_O2_j2", "m_rebuild_one"):
         assert rows[key].native is None and rows[key].waft.mean > 0 and rows[key].unit == "s"
     assert rows["m_O2_fps"].waft.mean == pytest.approx(2 / rows["m_O2"].waft.mean)
