@@ -11,7 +11,10 @@ forced through the partitioned path with $WAFT_PARTITION_BYTES.
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from elftools.elf.elffile import ELFFile
@@ -213,3 +216,24 @@ def test_the_optimised_ir_of_a_partitioned_module_is_one_module(wasm, split) -> 
     _require_combiners()
     text = compile_host(wasm[0]).optimised_ir()
     assert text.count("@m__initialize") >= 1 and "define" in text
+
+
+def _waft(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "waftkit", *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=600)
+
+
+def test_waft_compile_j_writes_the_same_object_and_fills_the_cache(wasm, tmp_path) -> None:
+    _require_combiners()
+    source = tmp_path / "m.wasm"
+    source.write_bytes(wasm[0])
+    env = {"WAFT_PARTITION_BYTES": SPLIT, "WAFT_CACHE_DIR": str(tmp_path / "cache")}
+    for jobs in ("1", "2"):
+        run = _waft("compile", str(source), "-o", str(tmp_path / f"j{jobs}.o"), "-j", jobs, "--emit-llvm", env=env)
+        assert run.returncode == 0, run.stderr
+    assert (tmp_path / "j1.o").read_bytes() == (tmp_path / "j2.o").read_bytes()
+    assert "define" in (tmp_path / "j2.ll").read_text()
+    entries = list((tmp_path / "cache" / "partitions" / "host").iterdir())
+    assert len(entries) > 3 and all((e / "object.o").is_file() for e in entries)
+    bad = _waft("compile", str(source), "-j", "0", env=env)
+    assert bad.returncode == 2 and "-j" in bad.stderr and "Traceback" not in bad.stderr
