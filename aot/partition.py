@@ -18,9 +18,9 @@ What the plan must give:
   `MAX_BYTES`.  A resized function only moves the cut it belongs to; the cuts
   resynchronise at the next content-defined one.
 - Inlining kept: functions are kept in module order (a linker lays out one C
-  file's functions together, so callers sit near their callees); a small
-  function whose callers all lie in one other partition moves there; a small
-  function called from several partitions is copied into each caller's
+  file's functions together, so callers sit near their callees); a function
+  whose callers all lie in one other partition moves there; a small function
+  called from several partitions is copied into each caller's
   partition as an `available_externally` definition (`copies`) that LLVM may
   inline and never emits -- the ThinLTO import scheme.
 
@@ -43,7 +43,7 @@ SPLIT_FROM_BYTES = 48 * 1024  # below this much Wasm code, one partition
 MIN_BYTES = 4 * 1024
 MAX_BYTES = 12 * 1024
 CUT_MASK = 0xF  # about one content-defined cut every 16 functions past MIN_BYTES
-SMALL_BYTES = 96  # bodies up to this size are inlining candidates (LLVM's -O2 threshold is ~225 IR instructions)
+SMALL_BYTES = 200  # bodies up to this size are inlining candidates (LLVM's -O2 threshold is ~225 IR instructions)
 MAX_COPIES = 64  # small callees copied into one partition at most
 
 
@@ -102,12 +102,13 @@ def plan(data: bytes, module: Module) -> list[Partition]:
         for callee in direct_callees(module, i):
             if callee >= first and callee != i:
                 callers.setdefault(callee, set()).add(i)
-    # A small function whose callers all sit in one other partition joins them: LLVM can then inline
-    # it everywhere and drop nothing.  Decided on the first assignment, so the moves do not chain.
+    # A function whose callers all sit in one other partition joins them, whatever its size: LLVM can
+    # then inline it at every call (or not) as in a whole-module compile.  Decided on the first
+    # assignment, so the moves do not chain.
     first_owner = dict(owner)
     for callee, who in callers.items():
         places = {first_owner[c] for c in who}
-        if sizes[callee] <= SMALL_BYTES and len(places) == 1:
+        if len(places) == 1:
             owner[callee] = places.pop()
     groups: dict[int, list[int]] = {}
     for i in indices:
