@@ -81,8 +81,8 @@ def wasmtime_seconds(data: bytes) -> tuple[float | None, str | None]:
     return time.perf_counter() - start, None
 
 
-def wasm2c_gcc_seconds(target: Target, data: bytes, work: Path) -> tuple[float | None, str | None]:
-    """Seconds of wasm2c plus the target's gcc -O2 on its C for module `data`, or None and why."""
+def wasm2c_gcc_seconds(target: Target, data: bytes, work: Path) -> tuple[tuple[float, float] | None, str | None]:
+    """(Wall, CPU) seconds of wasm2c plus the target's gcc -O2 on its C for module `data`, or None and why."""
     from bench import variants
 
     if shutil.which("wasm2c") is None:
@@ -93,7 +93,7 @@ def wasm2c_gcc_seconds(target: Target, data: bytes, work: Path) -> tuple[float |
     wasm, source, obj = work / "module.wasm", work / "module.c", work / "module.o"
     wasm.write_bytes(data)
     flags = variants.wasm2c_flags(target, work)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_seconds()
     run = subprocess.run(["wasm2c", str(wasm), "-n", "bench", "-o", str(source)], capture_output=True, text=True)
     if run.returncode != 0:
         return None, f"wasm2c failed: {(run.stderr.strip().splitlines() or ['?'])[0]}"
@@ -101,7 +101,7 @@ def wasm2c_gcc_seconds(target: Target, data: bytes, work: Path) -> tuple[float |
         variants.compile_c(target, source, obj, [*flags, "-O2"])
     except Exception as exc:  # noqa: BLE001 -- a BuildError: the peer is missing, the group goes on
         return None, f"gcc -O2 on wasm2c's C failed: {str(exc).splitlines()[0]}"
-    return time.perf_counter() - start, None
+    return (time.perf_counter() - start, _cpu_seconds() - cpu), None
 
 
 def one_function_changed(data: bytes, module: Module) -> tuple[bytes, int]:
@@ -133,12 +133,14 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
 
 
 def _compile(target: Target, data: bytes, what: str, exports: int, **options) -> tuple[float, bytes]:
-    start = time.perf_counter()
+    """(Wall seconds, object) of one compile; its CPU seconds go to `_compile.cpu`."""
+    start, cpu = time.perf_counter(), _cpu_seconds()
     try:
         result = compile_module(data, target, prefix="bench", **options)
     except Exception as exc:  # noqa: BLE001 -- an AotError: the group fails in one line
         raise MetricError(f"compiling {what} ({options}) failed: {exc}") from None
     seconds = time.perf_counter() - start
+    _compile.cpu = _cpu_seconds() - cpu
     check_object(target, result.object, exports)
     return seconds, result.object
 
@@ -165,8 +167,9 @@ def figures(target: Target, modules: dict[str, tuple[bytes, str]], work: Path) -
         code_kb = sum(f.body_size for f in module.functions) / 1024
         info: dict = {"functions": functions, "exports": exports, "code_kb": round(code_kb, 1),
                       "wasm_bytes": len(data), "decode_validate_s": decode_s}
-        peer_s, peer_missing = wasm2c_gcc_seconds(target, data, work / f"wasm2c-{key}")
-        info["wasm2c_gcc_O2_s"] = peer_s
+        peer, peer_missing = wasm2c_gcc_seconds(target, data, work / f"wasm2c-{key}")
+        peer_s, peer_cpu = peer if peer is not None else (None, None)
+        info["wasm2c_gcc_O2_s"], info["wasm2c_gcc_O2_cpu_s"] = peer_s, peer_cpu
         cranelift_s, cranelift_missing = wasmtime_seconds(data) if target.is_host else (None, None)
         peers = {WASM2C: peer_s} | ({"wasmtime (Cranelift)": cranelift_s} if cranelift_s is not None else {})
         runs = [("O0", "-O0, 1 process", {"opt": "0"}), ("O2", "-O2, 1 process", {"opt": "2"})]
@@ -175,7 +178,7 @@ def figures(target: Target, modules: dict[str, tuple[bytes, str]], work: Path) -
         objects = {}
         for tag, label, options in runs:
             seconds, objects[tag] = _compile(target, data, what, exports, **options)
-            info[tag] = {"seconds": seconds, "object_bytes": len(objects[tag])}
+            info[tag] = {"seconds": seconds, "cpu_s": _compile.cpu, "object_bytes": len(objects[tag])}
             shown = {p: Stat(mean=s) for p, s in peers.items() if s is not None and tag != "O0"}
             goal = (f"faster than {WASM2C} (issue 17)", peer_s) if tag != "O0" and peer_s is not None else (None, None)
             table += [
@@ -184,6 +187,10 @@ def figures(target: Target, modules: dict[str, tuple[bytes, str]], work: Path) -
                 Row(f"{key}_{tag}_fps", f"{key}: compile {label}: functions per second", "functions/s", None,
                     Stat(mean=functions / seconds), peers={p: Stat(mean=functions / s.mean) for p, s in shown.items()}),
             ]
+            if tag != "O0":
+                table.append(Row(f"{key}_{tag}_cpu", f"{key}: compile {label}: CPU seconds (all processes)", "s",
+                                 None, Stat(mean=_compile.cpu),
+                                 peers={WASM2C: Stat(mean=peer_cpu)} if peer_cpu is not None else {}))
         if jobs > 1 and objects["O2"] != objects[f"O2_j{jobs}"]:
             raise MetricError(f"{what}: -O2 with {jobs} processes made another object than with 1")
         if n == 0:
@@ -224,7 +231,9 @@ def figures(target: Target, modules: dict[str, tuple[bytes, str]], work: Path) -
     notes.append(f"{WASM2C}: wasm2c 1.0.32's translation plus {target.cc} -O2 of the module's C (bounds checks "
                  "explicit, as bench/variants.py builds it), one process: gcc compiles one C file. Waft with "
                  f"{jobs} processes compiles a big module's partitions side by side (aot/partition.py); its object "
-                 "is checked to be the one-process object, byte for byte.")
+                 "is checked to be the one-process object, byte for byte. CPU seconds (this process and its "
+                 "children: workers, linker, wasm2c, gcc) are given beside the wall-clock ones because this machine "
+                 "is shared: under load, N processes wait for cores and wall time says little about the work.")
     notes.append("Rebuild: the big module at -O2 with a partition cache filled by a first compile, then with one "
                  "i32.const of one function changed: only that function's partition is lowered, optimised and "
                  "code-generated again (aot/parallel.py). Its CPU seconds (this process and its children) beside "

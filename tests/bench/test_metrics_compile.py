@@ -36,7 +36,7 @@ def test_figures_of_a_small_module(small, monkeypatch):
     monkeypatch.setattr(compile_time.os, "cpu_count", lambda: 2)
     result = compile_time.figures(load_target("stm32f4"), {"m": (small, "a two-function module")}, WORK)
     rows = {row.key: row for row in result.rows}
-    assert set(rows) == {"m_O0", "m_O0_fps", "m_O2", "m_O2_fps", "m_O2_j2", "m_O2_j2_fps",
+    assert set(rows) == {"m_O0", "m_O0_fps", "m_O2", "m_O2_fps", "m_O2_cpu", "m_O2_j2", "m_O2_j2_fps", "m_O2_j2_cpu",
                          "m_rebuild_unchanged", "m_rebuild_one", "m_rebuild_one_cpu"}
     for key in ("m_O0", "m_O2", "m_O2_j2", "m_rebuild_one"):
         assert rows[key].native is None and rows[key].waft.mean > 0 and rows[key].unit == "s"
@@ -48,6 +48,7 @@ def test_figures_of_a_small_module(small, monkeypatch):
         peer = rows["m_O2"].peers[compile_time.WASM2C].mean
         assert peer > 0 and rows["m_O2"].limit == peer
         assert rows["m_O2_fps"].peers[compile_time.WASM2C].mean == pytest.approx(2 / peer)
+        assert rows["m_O2_cpu"].peers[compile_time.WASM2C].mean > 0 and rows["m_O2_cpu"].waft.mean > 0
 
 
 def test_a_one_function_change_changes_one_function(small):
