@@ -132,17 +132,16 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
                    work)
 
 
-def _compile(target: Target, data: bytes, what: str, exports: int, **options) -> tuple[float, bytes]:
-    """(Wall seconds, object) of one compile; its CPU seconds go to `_compile.cpu`."""
+def _compile(target: Target, data: bytes, what: str, exports: int, **options) -> tuple[float, float, bytes]:
+    """(Wall seconds, CPU seconds, object) of one compile, the object checked."""
     start, cpu = time.perf_counter(), _cpu_seconds()
     try:
         result = compile_module(data, target, prefix="bench", **options)
     except Exception as exc:  # noqa: BLE001 -- an AotError: the group fails in one line
         raise MetricError(f"compiling {what} ({options}) failed: {exc}") from None
-    seconds = time.perf_counter() - start
-    _compile.cpu = _cpu_seconds() - cpu
+    seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     check_object(target, result.object, exports)
-    return seconds, result.object
+    return seconds, cpu, result.object
 
 
 def _cpu_seconds() -> float:
@@ -177,8 +176,8 @@ def figures(target: Target, modules: dict[str, tuple[bytes, str]], work: Path) -
             runs.append((f"O2_j{jobs}", f"-O2, {jobs} processes", {"opt": "2", "jobs": jobs}))
         objects = {}
         for tag, label, options in runs:
-            seconds, objects[tag] = _compile(target, data, what, exports, **options)
-            info[tag] = {"seconds": seconds, "cpu_s": _compile.cpu, "object_bytes": len(objects[tag])}
+            seconds, cpu_s, objects[tag] = _compile(target, data, what, exports, **options)
+            info[tag] = {"seconds": seconds, "cpu_s": cpu_s, "object_bytes": len(objects[tag])}
             shown = {p: Stat(mean=s) for p, s in peers.items() if s is not None and tag != "O0"}
             goal = (f"faster than {WASM2C} (issue 17)", peer_s) if tag != "O0" and peer_s is not None else (None, None)
             table += [
@@ -189,20 +188,18 @@ def figures(target: Target, modules: dict[str, tuple[bytes, str]], work: Path) -
             ]
             if tag != "O0":
                 table.append(Row(f"{key}_{tag}_cpu", f"{key}: compile {label}: CPU seconds (all processes)", "s",
-                                 None, Stat(mean=_compile.cpu),
+                                 None, Stat(mean=cpu_s),
                                  peers={WASM2C: Stat(mean=peer_cpu)} if peer_cpu is not None else {}))
         if jobs > 1 and objects["O2"] != objects[f"O2_j{jobs}"]:
             raise MetricError(f"{what}: -O2 with {jobs} processes made another object than with 1")
         if n == 0:
             with tempfile.TemporaryDirectory(dir=work) as folder:
                 cache = PartitionCache(Path(folder))
-                cold_s, cold = _compile(target, data, what, exports, opt="2", jobs=jobs, cache=cache)
-                warm_s, warm = _compile(target, data, what, exports, opt="2", jobs=jobs, cache=cache)
+                cold_s, _, cold = _compile(target, data, what, exports, opt="2", jobs=jobs, cache=cache)
+                warm_s, _, warm = _compile(target, data, what, exports, opt="2", jobs=jobs, cache=cache)
                 changed, index = one_function_changed(data, module)
                 misses = cache.misses
-                cpu = _cpu_seconds()
-                edit_s, edited = _compile(target, changed, what, exports, opt="2", jobs=jobs, cache=cache)
-                edit_cpu = _cpu_seconds() - cpu
+                edit_s, edit_cpu, edited = _compile(target, changed, what, exports, opt="2", jobs=jobs, cache=cache)
                 recompiled = cache.misses - misses
             if warm != cold or edited == cold:
                 raise MetricError(f"{what}: the partition cache gave a wrong object (unchanged differs, "
