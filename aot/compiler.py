@@ -103,7 +103,7 @@ def compile_module(
     tm = target_machine(target, opt)
     check_measurable(tm)
     parts = partition.plan(data, module)
-    if len(parts) > 1:
+    if len(parts) > 1 and parallel.can_combine():  # without ld.lld/llvm-objcopy: one module, as before
         return parallel.compile_partitions(data, module, parts, target, prefix=prefix, opt=opt, jobs=jobs,
                                            cache=cache, memory_cap_pages=memory_cap_pages, table_cap=table_cap,
                                            bounds_checks=bounds_checks, fit_check_name=fit_check_name,

@@ -298,11 +298,19 @@ def receive(stream):
     return pickle.loads(payload)
 
 
+COMBINERS = ("ld.lld", "llvm-objcopy")
+
+
+def can_combine() -> bool:
+    """Whether the tools that combine partitions' objects are installed (else modules compile whole)."""
+    return all(shutil.which(tool) is not None for tool in COMBINERS)
+
+
 def combine_objects(objects: list[bytes], target: Target) -> bytes:
     """One relocatable object from the partitions' objects, their `hidden` symbols made local again."""
     from aot.emit import add_vfp_args_attribute
 
-    for tool in ("ld.lld", "llvm-objcopy"):
+    for tool in COMBINERS:
         if shutil.which(tool) is None:
             raise AotError(f"{tool} is not installed: a module this big compiles in partitions combined with "
                            "ld.lld and llvm-objcopy (Debian packages lld, llvm)")
