@@ -237,3 +237,13 @@ def test_waft_compile_j_writes_the_same_object_and_fills_the_cache(wasm, tmp_pat
     assert len(entries) > 3 and all((e / "object.o").is_file() for e in entries)
     bad = _waft("compile", str(source), "-j", "0", env=env)
     assert bad.returncode == 2 and "-j" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_without_the_combining_tools_a_big_module_compiles_whole(wasm, monkeypatch) -> None:
+    whole = compile_host(wasm[0])
+    monkeypatch.setenv("WAFT_PARTITION_BYTES", SPLIT)
+    from aot import parallel
+
+    monkeypatch.setattr(parallel.shutil, "which", lambda tool: None)
+    fallback = compile_host(wasm[0], jobs=2)
+    assert not fallback.optimised_parts and fallback.object == whole.object
