@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aot import abi, shm
-from aot.emit import check_opt, emit_object, emit_optimised_object, function_signatures, target_machine
+from aot import abi, parallel, partition, shm
+from aot.emit import (check_opt, emit_object, emit_optimised_object, function_signatures, parse_and_verify,
+                      target_machine)
 from aot.errors import AotError, TargetError
-from aot.frame_sizes import check_measurable, measure_frames
+from aot.frame_sizes import FrameSizes, check_measurable, measure_frames
 from aot.header import generate_header
 from aot.lower.frames import (FRAME_BODY_SUFFIX, GUARD_SLACK, guard_optimised_ir, largest_unguarded_frame,
                               plan_frame_guards)
 from aot.lower.module import LoweredModule, calling_convention, can_musttail, lower_module, memory_cap
+from aot.parallel import PartitionCache
 from aot.shm import RegionGrant
 from aot.targets import Target
 from aot.wasm.decode import decode_module
@@ -46,6 +49,17 @@ class CompileResult:
     unoptimised_ir: str = ""  # the IR as lowered, before LLVM's pipeline
     frame_sizes: dict[str, int] = field(default_factory=dict)  # native frame bytes by LLVM function name
     frame_guards: dict[str, int] = field(default_factory=dict)  # functions checked before their frame
+    # A module compiled in partitions (aot/parallel.py): each one's optimised IR; llvm_ir stays empty.
+    optimised_parts: tuple[str, ...] = ()
+
+    def optimised_ir(self) -> str:
+        """The optimised LLVM IR as one module (a partitioned compile's parts linked together)."""
+        if not self.optimised_parts:
+            return self.llvm_ir
+        linked = parse_and_verify(self.optimised_parts[0])
+        for text in self.optimised_parts[1:]:
+            linked.link_in(parse_and_verify(text))
+        return str(linked)
 
 
 def compile_module(
@@ -59,6 +73,8 @@ def compile_module(
     bounds_checks: bool = True,
     fit_check_name: str | None = None,
     regions: tuple[RegionGrant, ...] | list[RegionGrant] = (),
+    jobs: int = 1,
+    cache: PartitionCache | None = None,
 ) -> CompileResult:
     """Compile a Wasm binary for `target` under C prefix `prefix`.
 
@@ -72,8 +88,11 @@ def compile_module(
     knows the instance's size, before LLVM's pipeline runs.  `regions` are
     the shared-memory regions granted to the module (aot/shm.py): each is
     reachable by loads and stores in its window of memory 0, and importing a
-    region not among them is a LinkError.  Raises an AotError subclass on bad
-    input.
+    region not among them is a LinkError.  A module big enough to be split
+    (aot/partition.py) compiles in partitions, `jobs` processes at a time, each
+    partition's result taken from and stored in `cache` (aot/parallel.py) when
+    given; the object is the same for every `jobs`.  Raises an AotError
+    subclass on bad input.
     """
     abi.check_prefix(prefix)
     opt = check_opt(opt)
@@ -83,17 +102,52 @@ def compile_module(
     shm.check_imports(module, regions, fit_check_name or prefix)
     tm = target_machine(target, opt)
     check_measurable(tm)
-    # Compile until every frame is covered by the stack check (aot/lower/frames.py): once when
-    # no frame exceeds the target's unguarded limit; when some need a frame guard, the guards
-    # go into the optimised IR and only code generation runs again, or where that cannot be
-    # done (LLVM cloned a big-frame function), the whole compile runs again with them.
-    guards: dict[str, int] = {}
-    for attempt in range(MAX_FRAME_PASSES):
+    parts = partition.plan(data, module)
+    if len(parts) > 1 and parallel.can_combine():  # without ld.lld/llvm-objcopy: one module, as before
+        return parallel.compile_partitions(data, module, parts, target, prefix=prefix, opt=opt, jobs=jobs,
+                                           cache=cache, memory_cap_pages=memory_cap_pages, table_cap=table_cap,
+                                           bounds_checks=bounds_checks, fit_check_name=fit_check_name,
+                                           regions=regions)
+
+    def lower(guards: dict[str, int]) -> LoweredModule:
         lowered = lower_module(module, target, prefix, tm.target_data, opt=opt,
                                memory_cap_pages=memory_cap_pages, table_cap=table_cap,
                                bounds_checks=bounds_checks, frame_guards=guards, regions=regions)
         if fit_check_name is not None:
             check_fits(module, lowered.instance_size, target, fit_check_name, memory_cap_pages)
+        return lowered
+
+    settled = compile_settled(lower, module, target, opt, prefix)
+    header = generate_header(module, prefix, settled.lowered.instance_size, settled.lowered.instance_align, target,
+                             max_unguarded_frame=settled.max_frame,
+                             stack_pointer_offset=settled.lowered.stack_pointer_offset)
+    return CompileResult(settled.object, header, module, prefix, settled.lowered.instance_size,
+                         settled.lowered.instance_align, settled.optimised, settled.lowered.ir_text,
+                         frame_sizes=settled.frames.sizes, frame_guards=settled.guards)
+
+
+@dataclass
+class Settled:
+    """One compile unit through LLVM with its frames covered: compile_settled's result."""
+    object: bytes
+    optimised: str  # the optimised IR (with any guards added after optimisation)
+    frames: FrameSizes
+    guards: dict[str, int]
+    lowered: LoweredModule  # the last lowering
+    max_frame: int  # the largest frame no guard covers
+
+
+def compile_settled(lower: Callable[[dict[str, int]], LoweredModule], module: Module, target: Target, opt: str,
+                    what: str) -> Settled:
+    """Lower (`lower(guards)`), optimise and generate code until every frame is covered by the stack check.
+
+    Once when no frame exceeds the target's unguarded limit (aot/lower/frames.py); when some need a
+    frame guard, the guards go into the optimised IR and only code generation runs again, or where
+    that cannot be done (LLVM cloned a big-frame function), the whole compile runs again with them.
+    """
+    guards: dict[str, int] = {}
+    for attempt in range(MAX_FRAME_PASSES):
+        lowered = lower(guards)
         with measure_frames() as frames:
             obj, optimised = emit_object(lowered.ir_text, target, opt)
         defined = lowered.defined_functions
@@ -107,12 +161,8 @@ def compile_module(
                 break
         guards = planned
     else:
-        raise AotError(f"internal error: the stack frames of {prefix} did not settle in {MAX_FRAME_PASSES} compiles")
-    max_frame = largest_unguarded_frame(frames.sizes, guards, defined)
-    header = generate_header(module, prefix, lowered.instance_size, lowered.instance_align, target,
-                             max_unguarded_frame=max_frame, stack_pointer_offset=lowered.stack_pointer_offset)
-    return CompileResult(obj, header, module, prefix, lowered.instance_size, lowered.instance_align,
-                         optimised, lowered.ir_text, frame_sizes=frames.sizes, frame_guards=guards)
+        raise AotError(f"internal error: the stack frames of {what} did not settle in {MAX_FRAME_PASSES} compiles")
+    return Settled(obj, optimised, frames, guards, lowered, largest_unguarded_frame(frames.sizes, guards, defined))
 
 
 def _guard_after_optimisation(optimised: str, planned: dict[str, int], sizes: dict[str, int],
@@ -186,7 +236,7 @@ def compile_file(input: Path, output: Path, target: Target, *, emit_llvm: bool =
     options.setdefault("prefix", abi.prefix_from_filename(input.stem))
     result = compile_module(input.read_bytes(), target, fit_check_name=input.name if fits_board else None,
                             **options)
-    contents = [result.object, result.header.encode(), result.llvm_ir.encode()]
+    contents = [result.object, result.header.encode()] + ([result.optimised_ir().encode()] if emit_llvm else [])
     _write_all(list(zip(outputs_named, contents)))
     return result
 

@@ -37,6 +37,12 @@ def cache_dir() -> Path:
     return Path(base) / "waft"
 
 
+def partition_cache_dir(target_name: str) -> Path:
+    """Where compiled partitions of big modules are kept for `target_name` (aot/parallel.py's cache):
+    `cache_dir()/partitions/<target>/<key>`, pruned with the rest."""
+    return cache_dir() / "partitions" / target_name
+
+
 @cache
 def inputs_digest() -> str:
     """Hash of Waft's own inputs to a build: compiler and firmware code, C runtime, board descriptions."""

@@ -113,8 +113,12 @@ def main() -> None:
 @click.option("--region", "regions", multiple=True, metavar="NAME:SIZE[:ro|rw]",
               help="wasi-ext:shared-memory: grant the module a region (repeatable, in window order); the "
                    "firmware defines its bytes as `uint8_t waft_shm_region_NAME[SIZE]` (docs/shared-memory.md).")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=None,
+              help="Processes compiling a big module's partitions (default: the number of CPUs); the object "
+                   "is the same for every count. Partitions are cached by content (waft's build cache).")
 def compile(input: Path, output: Path | None, target_name: str, prefix: str | None, opt: str,
-            max_pages: int | None, emit_llvm: bool, no_bounds_checks: bool, regions: tuple[str, ...]) -> None:
+            max_pages: int | None, emit_llvm: bool, no_bounds_checks: bool, regions: tuple[str, ...],
+            jobs: int | None) -> None:
     """Compile INPUT.wasm to an ELF object and a C header.
 
     INPUT may be a component built from a p1 module: the module inside is
@@ -144,12 +148,16 @@ def compile(input: Path, output: Path | None, target_name: str, prefix: str | No
         shm.layout(region_grants)
     except LinkError as exc:
         _fail(f"--region: {exc}", EXIT_BAD_USAGE)
+    from aot.parallel import PartitionCache
+    from waftkit.cache import partition_cache_dir
+
     with _AotErrors(input):
         core = core_module_path(input)
         exports_c = export_bindings(input, core, prefix)  # a component's exports as C (docs/components.md)
         compile_file(core, output, target, prefix=prefix, opt=opt, fits_board=True,
                      memory_cap_pages=max_pages, emit_llvm=emit_llvm,
-                     bounds_checks=not no_bounds_checks, regions=region_grants)
+                     bounds_checks=not no_bounds_checks, regions=region_grants,
+                     jobs=jobs or os.cpu_count() or 1, cache=PartitionCache(partition_cache_dir(target.name)))
     with _AotErrors(output):
         written = write_export_bindings(exports_c, output.parent)
     click.echo(f"wrote {output} and {output.with_suffix('.h')} ({target.name}, module {prefix})")

@@ -30,6 +30,8 @@ rebuilds the objects):
     WAFT_SHM_GRANTS   regions granted to modules, ["MODULE=REGION[:ro|rw]", ...] (MODULE: the
                       C prefix); a module importing a region not granted to it is refused
                       (docs/shared-memory.md; WaftFirmware generates the regions' C)
+    WAFT_JOBS         processes compiling a big module's partitions (default 1: `scons -j` already
+                      runs builds side by side); not in the varlist, the object is the same for any count
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def _compile_wasm_locked(target, source, env):
             opt=env.subst("$WAFT_OPT"),
             memory_cap_pages=int(max_pages) if max_pages else None,
             regions=_granted_regions(env, board, prefix),
+            jobs=int(env.subst("$WAFT_JOBS") or 1),
         )
         from aot.component.exports_wit import write_export_files
 
@@ -195,7 +198,7 @@ def generate(env) -> None:
 
     if (SCons.Script.GetOption("stack_size") or 0) < MIN_THREAD_STACK_KB:
         SCons.Script.SetOption("stack_size", MIN_THREAD_STACK_KB)
-    env.SetDefault(WAFT_TARGET="host", WAFT_OPT="2", WAFT_MAX_PAGES="", WAFT_MODULE_NAME="",
+    env.SetDefault(WAFT_TARGET="host", WAFT_OPT="2", WAFT_MAX_PAGES="", WAFT_MODULE_NAME="", WAFT_JOBS="1",
                    WAFT_SHM_REGIONS=[], WAFT_SHM_GRANTS=[],
                    WAFT_AOTCOMSTR="waft compile $SOURCE -> $TARGET")
     static_obj, shared_obj = SCons.Tool.createObjBuilders(env)

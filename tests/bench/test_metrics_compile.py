@@ -32,14 +32,35 @@ def small() -> bytes:
     return programs.wat(WAT, WORK / "small.wasm").read_bytes()
 
 
-def test_figures_of_a_small_module(small):
-    result = compile_time.figures(load_target("stm32f4"), small, "a two-function module")
+def test_figures_of_a_small_module(small, monkeypatch):
+    monkeypatch.setattr(compile_time.os, "cpu_count", lambda: 2)
+    result = compile_time.figures(load_target("stm32f4"), {"m": (small, "a two-function module")}, WORK)
     rows = {row.key: row for row in result.rows}
-    assert set(rows) == {"decode_validate", "module_O0", "functions_O0", "module_O2", "functions_O2"}
-    for key in ("module_O0", "module_O2"):
+    assert set(rows) == {"m_O0", "m_O0_fps", "m_O2", "m_O2_fps", "m_O2_cpu", "m_O2_j2", "m_O2_j2_fps", "m_O2_j2_cpu",
+                         "m_rebuild_unchanged", "m_rebuild_one", "m_rebuild_one_cpu"}
+    for key in ("m_O0", "m_O2", "m_O2_j2", "m_rebuild_one"):
         assert rows[key].native is None and rows[key].waft.mean > 0 and rows[key].unit == "s"
-    assert rows["functions_O2"].waft.mean == pytest.approx(2 / rows["module_O2"].waft.mean)
-    assert "a two-function module (2 functions" in result.notes[0]
+    assert rows["m_O2_fps"].waft.mean == pytest.approx(2 / rows["m_O2"].waft.mean)
+    assert rows["m_rebuild_one"].limit == compile_time.REBUILD_GOAL_S
+    assert "m: a two-function module (2 functions" in result.notes[0]
+    if shutil.which("wasm2c") and shutil.which("arm-none-eabi-gcc"):
+        # wasm2c + gcc -O2 on the same bytes, in the same run: the peer and the goal of the -O2 rows.
+        peer = rows["m_O2"].peers[compile_time.WASM2C].mean
+        assert peer > 0 and rows["m_O2"].limit == peer
+        assert rows["m_O2_fps"].peers[compile_time.WASM2C].mean == pytest.approx(2 / peer)
+        assert rows["m_O2_cpu"].peers[compile_time.WASM2C].mean > 0 and rows["m_O2_cpu"].waft.mean > 0
+
+
+def test_a_one_function_change_changes_one_function(small):
+    from aot.wasm.decode import decode_module
+
+    module = decode_module(small)
+    changed, index = compile_time.one_function_changed(small, module)
+    assert len(changed) == len(small) and changed != small
+    after = decode_module(changed)
+    differ = [i for i, (f, g) in enumerate(zip(module.functions, after.functions))
+              if [(x.op, x.imm) for x in f.body] != [(x.op, x.imm) for x in g.body]]
+    assert differ == [index - module.num_imported_funcs]
 
 
 def test_an_object_for_another_machine_is_an_error(small):
