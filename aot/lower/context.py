@@ -76,6 +76,8 @@ class FuncContext:
         self.locals: list[ir.AllocaInstr | None] = []  # one alloca per param and used local (None: unused)
         self.local_types: list[ValType] = []
         self.instr: Instr | None = None  # the instruction being lowered, for errors
+        self.body: list[Instr] = []  # the body being lowered, and the index of `instr` in it
+        self.instr_index = -1
         self.functype: FuncType | None = None  # the Wasm type of the function being lowered
         # Structured control (aot/lower/control.py): the open blocks, innermost last.
         self.control: list = []

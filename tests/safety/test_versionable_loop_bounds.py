@@ -22,7 +22,10 @@ under QEMU at -O2 and -O3, checked against a Python model of the spec:
   two pages; on the stm32f4, 128 KiB of RAM, a memory of 1..1 pages: the
   constant-size shape the benchmarks have, where the grow fails);
 - an index that jumps (`i += 4` on a backslash) past the end, trapping at
-  a store after the load that decided the jump.
+  a store after the load that decided the jump;
+- an access after its induction local's update in the same iteration
+  (`after`): it sees the next step's value, so the last iteration's
+  second store is the first one out.
 """
 
 from __future__ import annotations
@@ -67,7 +70,15 @@ WAT = r"""
       (i32.store8 (i32.add (local.get $s) (local.get $i)) (i32.const 35))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br 0)))
-    (local.get $i)))
+    (local.get $i))
+  ;; A store before and one after p's update: the second sees p + 4.
+  (func (export "after") (param $p i32) (param $c i32) (result i32)
+    (loop
+      (i32.store (local.get $p) (local.get $c))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (i32.store (local.get $p) (i32.const 7))
+      (br_if 0 (local.tee $c (i32.add (local.get $c) (i32.const -1)))))
+    (local.get $p)))
 """
 
 M32 = 0xFFFFFFFF
@@ -83,6 +94,8 @@ BUTTERFLIES = [(PAGE - 2 - 2 * j, 100, 6, 6, M32) for j in range(7)] + [
 ]
 # scan(s, n): every start in the last 12 bytes, a wrapping base, an unbounded n, one that ends on '"'.
 SCANS = [(PAGE - m, 12) for m in range(13)] + [(0xFFFFFFFC, 12), (PAGE - 40, M32), (0, 200)]
+# after(p, 5): p runs out at the first store, at the second, or not at all.
+AFTERS = [(PAGE - 4 * m, 5) for m in range(1, 9)] + [(PAGE - 2, 5)]
 
 MAIN = r"""#include <setjmp.h>
 #include <stdio.h>
@@ -95,6 +108,7 @@ static waft_trap_frame frame;
     else { unsigned long v = (unsigned long) (expr); waft_trap_pop(&frame); printf("%lu", v); } } while (0)
 static const uint32_t butterflies[][5] = {BUTTERFLIES};
 static const uint32_t scans[][2] = {SCANS};
+static const uint32_t afters[][2] = {AFTERS};
 static uint8_t pattern(uint32_t x, int text) {
     if (!text) return (uint8_t) (x * 7u + 3u);
     return x % 13u == 5u ? 92 : x % 97u == 50u ? 34 : 97;
@@ -118,6 +132,11 @@ int main(void) {
         TRY(m_scan(&inst, scans[k][0], scans[k][1]));
         checksum();
     }
+    for (unsigned k = 0; k < sizeof afters / sizeof afters[0]; k++) {
+        reset(0);
+        TRY(m_after(&inst, afters[k][0], afters[k][1]));
+        checksum();
+    }
     for (unsigned k = 0; k < sizeof butterflies / sizeof butterflies[0]; k++) {
         const uint32_t *b = butterflies[k];
         reset(0);
@@ -133,6 +152,7 @@ def _main_c() -> str:
     def table(rows):
         return "{" + ", ".join("{" + ", ".join(f"{v}u" for v in row) + "}" for row in rows) + "}"
     return (MAIN.replace("{BUTTERFLIES}", table(BUTTERFLIES)).replace("{SCANS}", table(SCANS))
+            .replace("{AFTERS}", table(AFTERS))
             .replace("PAGE_BYTES", f"{PAGE}u"))
 
 
@@ -183,6 +203,21 @@ def _expected(max_pages: int) -> list[str]:
                 i = (i + 1) & M32
             return i
         lines.append(outcome(scan))
+    for p0, c0 in AFTERS:
+        mem = fresh(False)
+
+        def after():
+            p, c = p0, c0
+            while True:
+                ea = at(p, 4)
+                mem[ea:ea + 4] = c.to_bytes(4, "little")
+                p = (p + 4) & M32
+                ea = at(p, 4)
+                mem[ea:ea + 4] = (7).to_bytes(4, "little")
+                c = (c - 1) & M32
+                if c == 0:
+                    return p
+        lines.append(outcome(after))
     for p0, q0, stride, c0, grow_at in BUTTERFLIES:
         mem = fresh(False)
 
@@ -207,11 +242,13 @@ def _expected(max_pages: int) -> list[str]:
 
 def test_model_covers_every_case():
     """The cases do what their comments say: each butterfly row's first bad iteration, the grow."""
-    grown = _expected(2)[len(SCANS):]
+    afters = _expected(1)[len(SCANS):len(SCANS) + len(AFTERS)]
+    assert [line.split(" |")[0] for line in afters[:6]] == ["trap 2"] * 5 + [str(PAGE - 4)]
+    grown = _expected(2)[len(SCANS) + len(AFTERS):]
     assert [line.split(" |")[0] for line in grown[:7]] == ["trap 2"] * 6 + ["6"]
     assert grown[-2].startswith(f"6 | {2 * PAGE} ")  # ran past the old end after growing
     assert grown[-1].startswith(f"trap 2 | {2 * PAGE} ")
-    fixed = _expected(1)[len(SCANS):]
+    fixed = _expected(1)[len(SCANS) + len(AFTERS):]
     assert fixed[-2].startswith(f"trap 2 | {PAGE} ")  # the grow failed: out at the old end
 
 
@@ -220,11 +257,21 @@ def test_model_covers_every_case():
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
 @pytest.mark.parametrize("opt", ["2", "3"])
 @pytest.mark.parametrize("board,max_pages", [("stm32f4", 1), ("mps2-an386", 2)])
-def test_versionable_loops_trap_at_the_first_bad_access_on_cortex_m4(tmp_path, board, max_pages, opt):
+@pytest.mark.parametrize("ranges", [False, True], ids=["checked", "loop_ranges"])
+def test_versionable_loops_trap_at_the_first_bad_access_on_cortex_m4(tmp_path, monkeypatch, board, max_pages,
+                                                                     opt, ranges):
+    """As compiled today, and with aot/lower/loop_ranges.py's entry preconditions (off by default).
+
+    With them, a covered check is `oob and not ok`: a precondition `ok` that
+    held for an access out of bounds would skip its trap, unswitched or not.
+    """
+    from aot.lower import loop_ranges
+
     from waftkit.firmware.link import link
     from waftkit.firmware.runtime import runtime_library
     from waftkit.runners.qemu import run_elf
 
+    monkeypatch.setattr(loop_ranges, "ENABLED", ranges)
     target = load_target(board)
     wasm = wat_to_wasm(WAT.replace("MAX", str(max_pages)), tmp_path, "m")
     result = compile_module(wasm, target, prefix="m", opt=opt)
