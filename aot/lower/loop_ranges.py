@@ -55,6 +55,7 @@ class LoopRanges:
 
     start: int  # index of the `loop` instruction in the body
     written: set[int]  # locals written anywhere in the loop
+    writes: dict[int, list[int]]  # local -> indices of its writes, for locals written only at the top level
     steps: dict[int, tuple[str, int]]  # induction local -> ("const", step) or ("local", invariant local)
     updates: dict[int, int]  # induction local -> index of its one write
     counter: int
@@ -113,7 +114,9 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
     tee = body[end - 2]
     if tee.op != "local.tee" or steps.get(tee.imm) != ("const", -1) or updates[tee.imm] != end - 2:
         return None
-    return LoopRanges(start, set(writes), steps, updates, tee.imm)
+    top_level = {local: [at for at, _ in places] for local, places in writes.items()
+                 if all(depth == 0 for _, depth in places)}
+    return LoopRanges(start, set(writes), top_level, steps, updates, tee.imm)
 
 
 def begin_loop(fctx: FuncContext) -> LoopRanges | None:
@@ -182,12 +185,22 @@ def _affine(fctx: FuncContext, facts: LoopRanges, addr: ir.Value) -> tuple[int, 
             return None
         if value.opname == "load" and id(value.operands[0]) in allocas and value.type == I32:
             local = allocas[id(value.operands[0])]
-            if local in facts.steps:
-                if facts.updates[local] < fctx.instr_index:
-                    return None  # possibly loaded after its update: not x0 + k * step
-            elif local in facts.written:
+            if local not in facts.written:
+                return 0, {local: 1}
+            read = fctx.local_reads.get(id(value))
+            if read is None or read <= facts.start:
                 return None
-            return 0, {local: 1}
+            if local in facts.steps:
+                if read < facts.updates[local]:
+                    return 0, {local: 1}  # x0 + k * step
+                kind, step = facts.steps[local]  # after the update: x0 + (k + 1) * step
+                return (step, {local: 1}) if kind == "const" else (0, {local: 1, step: 1})
+            # A local written only at the top level holds, after a write in this iteration, what the
+            # last such write stored: each write runs before every later instruction of the iteration.
+            before = [at for at in facts.writes.get(local, ()) if at < read]
+            if not before or (local, before[-1]) not in fctx.local_writes:
+                return None
+            return walk(fctx.local_writes[(local, before[-1])], depth + 1)
         if value.opname == "add":
             left, right = (walk(v, depth + 1) for v in value.operands)
             if left is None or right is None:

@@ -23,6 +23,8 @@ under QEMU at -O2 and -O3, checked against a Python model of the spec:
   constant-size shape the benchmarks have, where the grow fails);
 - an index that jumps (`i += 4` on a backslash) past the end, trapping at
   a store after the load that decided the jump;
+- an address through a local written earlier in the iteration, which
+  may wrap to 0 (valid);
 - an access after its induction local's update in the same iteration
   (`after`): it sees the next step's value, so the last iteration's
   second store is the first one out.
@@ -72,6 +74,14 @@ WAT = r"""
       (br 0)))
     (local.get $i))
   ;; A store before and one after p's update: the second sees p + 4.
+;; The address goes through a local written earlier in the iteration: p + 8, which may wrap to 0.
+  (func (export "through") (param $p i32) (param $c i32) (result i32) (local $b i32)
+    (loop
+      (local.set $b (i32.add (local.get $p) (i32.const 8)))
+      (i32.store (local.get $b) (local.get $c))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if 0 (local.tee $c (i32.add (local.get $c) (i32.const -1)))))
+    (local.get $p))
   (func (export "after") (param $p i32) (param $c i32) (result i32)
     (loop
       (i32.store (local.get $p) (local.get $c))
@@ -96,6 +106,8 @@ BUTTERFLIES = [(PAGE - 2 - 2 * j, 100, 6, 6, M32) for j in range(7)] + [
 SCANS = [(PAGE - m, 12) for m in range(13)] + [(0xFFFFFFFC, 12), (PAGE - 40, M32), (0, 200)]
 # after(p, 5): p runs out at the first store, at the second, or not at all.
 AFTERS = [(PAGE - 4 * m, 5) for m in range(1, 9)] + [(PAGE - 2, 5)]
+# through(p, c): p + 8 runs out at each of 5 iterations or not at all; wraps to 0, 4, 8; or starts at 2^32 - 4.
+THROUGHS = [(PAGE - 4 * m, 5) for m in range(2, 9)] + [(0xFFFFFFF8, 3), (0xFFFFFFF4, 3)]
 
 MAIN = r"""#include <setjmp.h>
 #include <stdio.h>
@@ -109,6 +121,7 @@ static waft_trap_frame frame;
 static const uint32_t butterflies[][5] = {BUTTERFLIES};
 static const uint32_t scans[][2] = {SCANS};
 static const uint32_t afters[][2] = {AFTERS};
+static const uint32_t throughs[][2] = {THROUGHS};
 static uint8_t pattern(uint32_t x, int text) {
     if (!text) return (uint8_t) (x * 7u + 3u);
     return x % 13u == 5u ? 92 : x % 97u == 50u ? 34 : 97;
@@ -132,6 +145,11 @@ int main(void) {
         TRY(m_scan(&inst, scans[k][0], scans[k][1]));
         checksum();
     }
+    for (unsigned k = 0; k < sizeof throughs / sizeof throughs[0]; k++) {
+        reset(0);
+        TRY(m_through(&inst, throughs[k][0], throughs[k][1]));
+        checksum();
+    }
     for (unsigned k = 0; k < sizeof afters / sizeof afters[0]; k++) {
         reset(0);
         TRY(m_after(&inst, afters[k][0], afters[k][1]));
@@ -152,7 +170,7 @@ def _main_c() -> str:
     def table(rows):
         return "{" + ", ".join("{" + ", ".join(f"{v}u" for v in row) + "}" for row in rows) + "}"
     return (MAIN.replace("{BUTTERFLIES}", table(BUTTERFLIES)).replace("{SCANS}", table(SCANS))
-            .replace("{AFTERS}", table(AFTERS))
+            .replace("{AFTERS}", table(AFTERS)).replace("{THROUGHS}", table(THROUGHS))
             .replace("PAGE_BYTES", f"{PAGE}u"))
 
 
@@ -203,6 +221,19 @@ def _expected(max_pages: int) -> list[str]:
                 i = (i + 1) & M32
             return i
         lines.append(outcome(scan))
+    for p0, c0 in THROUGHS:
+        mem = fresh(False)
+
+        def through():
+            p, c = p0, c0
+            while True:
+                ea = at((p + 8) & M32, 4)
+                mem[ea:ea + 4] = c.to_bytes(4, "little")
+                p = (p + 4) & M32
+                c = (c - 1) & M32
+                if c == 0:
+                    return p
+        lines.append(outcome(through))
     for p0, c0 in AFTERS:
         mem = fresh(False)
 
@@ -242,13 +273,15 @@ def _expected(max_pages: int) -> list[str]:
 
 def test_model_covers_every_case():
     """The cases do what their comments say: each butterfly row's first bad iteration, the grow."""
-    afters = _expected(1)[len(SCANS):len(SCANS) + len(AFTERS)]
+    throughs = _expected(1)[len(SCANS):len(SCANS) + len(THROUGHS)]
+    assert [line.split(" |")[0] for line in throughs] == ["trap 2"] * 5 + [str(PAGE - 8), str(PAGE - 12), "4", "trap 2"]
+    afters = _expected(1)[len(SCANS) + len(THROUGHS):len(SCANS) + len(THROUGHS) + len(AFTERS)]
     assert [line.split(" |")[0] for line in afters[:6]] == ["trap 2"] * 5 + [str(PAGE - 4)]
-    grown = _expected(2)[len(SCANS) + len(AFTERS):]
+    grown = _expected(2)[len(SCANS) + len(THROUGHS) + len(AFTERS):]
     assert [line.split(" |")[0] for line in grown[:7]] == ["trap 2"] * 6 + ["6"]
     assert grown[-2].startswith(f"6 | {2 * PAGE} ")  # ran past the old end after growing
     assert grown[-1].startswith(f"trap 2 | {2 * PAGE} ")
-    fixed = _expected(1)[len(SCANS) + len(AFTERS):]
+    fixed = _expected(1)[len(SCANS) + len(THROUGHS) + len(AFTERS):]
     assert fixed[-2].startswith(f"trap 2 | {PAGE} ")  # the grow failed: out at the old end
 
 

@@ -4,7 +4,9 @@ The precondition's soundness is run on the Cortex-M4 by
 tests/safety/test_versionable_loop_bounds.py; here, the shapes: the scan
 accepts a down-counter loop and finds its induction locals, and refuses
 loops it cannot reason about; the lowering turns exactly the covered checks
-into `oob and not ok` (opt 0 keeps the lowering's names in the IR).
+into `oob and not ok` (opt 0 keeps the lowering's names in the IR), including accesses after an
+update and through a local written earlier in the iteration, and not through one that carries a
+value from the previous iteration.
 """
 
 from __future__ import annotations
@@ -38,7 +40,17 @@ WAT = r"""
   (func (export "up") (param $p i32) (param $n i32) (local $i i32)
     (loop
       (i32.store (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))) (local.get $i))
-      (br_if 0 (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))))
+      (br_if 0 (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n)))))
+  ;; $a holds the previous iteration's p (the entry's value, unknown, in the first one); $b is
+  ;; written this iteration before its read, at the top level.
+  (func (export "carried") (param $p i32) (param $c i32) (param $a i32) (local $b i32)
+    (loop
+      (i32.store (local.get $a) (i32.const 1))
+      (local.set $b (i32.add (local.get $p) (i32.const 8)))
+      (i32.store (local.get $b) (i32.const 2))
+      (local.set $a (local.get $p))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if 0 (local.tee $c (i32.add (local.get $c) (i32.const -1)))))))
 """
 
 
@@ -102,9 +114,10 @@ def test_covered_checks_are_conditional_on_the_entry_precondition(wasm, monkeypa
     target = load_target(target_name)
     monkeypatch.setattr(loop_ranges, "ENABLED", True)
     ir = compile_module(wasm, target, prefix="m", opt="0").llvm_ir
-    butterfly, after, up = (_function_ir(ir, i) for i in range(3))
+    butterfly, after, up, carried = (_function_ir(ir, i) for i in range(4))
     assert "loop.ok" in butterfly and _unproven(butterfly) == 2  # the load and the store
-    assert _unproven(after) == 1  # not the store after p's update
+    assert _unproven(after) == 2  # the store after p's update too: at p0 + (k + 1) * 4
+    assert _unproven(carried) == 1  # through $b, not through $a
     assert "loop.ok" not in up and "oob.unproven" not in up  # no down-counter
     monkeypatch.setattr(loop_ranges, "ENABLED", False)
     ir = compile_module(wasm, target, prefix="m", opt="0").llvm_ir
