@@ -260,23 +260,32 @@ def _in_bounds(fctx: FuncContext, facts: LoopRanges, constant: int, terms: dict[
     count = _entry_value(fctx, facts, facts.counter, signed=False)
     last = builder.sub(count, ir.Constant(I64, 1), name="entry.last")
     trips_ok = builder.icmp_unsigned("<", last, ir.Constant(I64, MAX_TRIPS), name="entry.trips")  # 1..2^20
-    first = ir.Constant(I64, constant)
-    slope: ir.Value = ir.Constant(I64, 0)
-    for local, coefficient in sorted(terms.items()):
-        scale = ir.Constant(I64, coefficient)
-        first = builder.add(first, builder.mul(scale, _entry_value(fctx, facts, local, signed=False)))
-        if local in facts.steps:
-            kind, step = facts.steps[local]
-            step_value = (ir.Constant(I64, step) if kind == "const"
-                          else _entry_value(fctx, facts, step, signed=True))
-            slope = builder.add(slope, builder.mul(scale, step_value))
-    at_last = builder.add(first, builder.mul(slope, last), name="entry.at_last")
+    # The terms' sum at the first and the last iteration, shared by every access over the same
+    # locals: each access then compares them with constants (when the memory's size is one), and
+    # LLVM merges the compares of a group into one pair.
+    key = ("sum", tuple(sorted(terms.items())))
+    sums = facts.entry.get(key)
+    if sums is None:
+        first: ir.Value = ir.Constant(I64, 0)
+        slope: ir.Value = ir.Constant(I64, 0)
+        for local, coefficient in sorted(terms.items()):
+            scale = ir.Constant(I64, coefficient)
+            first = builder.add(first, builder.mul(scale, _entry_value(fctx, facts, local, signed=False)))
+            if local in facts.steps:
+                kind, step = facts.steps[local]
+                step_value = (ir.Constant(I64, step) if kind == "const"
+                              else _entry_value(fctx, facts, step, signed=True))
+                slope = builder.add(slope, builder.mul(scale, step_value))
+        sums = first, builder.add(first, builder.mul(slope, last), name="entry.at_last")
+        facts.entry[key] = sums
     memsize = memory_size_bytes(fctx, memory)
     if memsize.type != I64:
         memsize = builder.zext(memsize, I64)
-    limit = builder.sub(memsize, ir.Constant(I64, span), name="entry.limit")  # may be negative: then nothing fits
+    # constant + sum >= 0 and constant + sum + span <= size, for the sum at both ends.
+    lowest = ir.Constant(I64, -constant)
+    highest = builder.sub(memsize, ir.Constant(I64, span + constant), name="entry.limit")  # may be negative
     ok = trips_ok
-    for end in (first, at_last):
-        ok = builder.and_(ok, builder.icmp_signed(">=", end, ir.Constant(I64, 0)))
-        ok = builder.and_(ok, builder.icmp_signed("<=", end, limit))
+    for total in sums:
+        ok = builder.and_(ok, builder.icmp_signed(">=", total, lowest))
+        ok = builder.and_(ok, builder.icmp_signed("<=", total, highest))
     return ok
