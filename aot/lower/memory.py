@@ -7,8 +7,9 @@ address plus a 32-bit offset plus 8 cannot overflow it); on 32-bit targets
 `addr + (offset + size)` uses `llvm.uadd.with.overflow` and an overflow
 traps too.  One compare (or compare-and-or) and one branch to the function's
 shared trap block per access (in a counted loop whose entry proved the access
-in bounds, `oob and not ok`: aot/lower/loop_ranges.py, off by default).  A module compiled with `bounds_checks=False`
-(measurement only, never the default) skips the check entirely.
+in bounds, `oob and not ok`: aot/lower/loop_ranges.py, off by default).  A
+module compiled with `bounds_checks=False` (measurement only, never the
+default) skips the check entirely.
 
 Accesses use alignment 1: a Wasm alignment hint is only a hint, and
 misaligned addresses must work (Armv7-M and the host do unaligned word
@@ -122,7 +123,8 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
     ok = loop_ranges.covered(fctx, addr, memarg.offset, size, memarg.memory)
     if mctx.pointer_bits == 64:
         end = builder.add(ea, ir.Constant(I64, size), name="ea.end")
-        fctx.trap_if(_unless(fctx, builder.icmp_unsigned(">", end, memsize, name="oob"), ok), oob, name="bounds")
+        past = builder.icmp_unsigned(">", end, memsize, name="oob")
+        fctx.trap_if(_unless(fctx, past, ok), oob, name="bounds")
         return access_pointer(fctx, base, addr, memarg.offset), ea
     span = memarg.offset + size
     if span > 0xFFFFFFFF:
@@ -139,7 +141,10 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
 
 
 def _unless(fctx: FuncContext, oob: ir.Value, ok: ir.Value | None) -> ir.Value:
-    """`oob`, or `oob and not ok` where the loop's entry proved the access in bounds (aot/lower/loop_ranges.py)."""
+    """`oob`, or `oob and not ok` where the loop's entry proved the access in bounds.
+
+    `ok` comes from aot/lower/loop_ranges.py (off by default), else None.
+    """
     if ok is None:
         return oob
     return fctx.builder.and_(oob, fctx.builder.not_(ok), name="oob.unproven")

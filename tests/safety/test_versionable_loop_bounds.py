@@ -106,7 +106,8 @@ BUTTERFLIES = [(PAGE - 2 - 2 * j, 100, 6, 6, M32) for j in range(7)] + [
 SCANS = [(PAGE - m, 12) for m in range(13)] + [(0xFFFFFFFC, 12), (PAGE - 40, M32), (0, 200)]
 # after(p, 5): p runs out at the first store, at the second, or not at all.
 AFTERS = [(PAGE - 4 * m, 5) for m in range(1, 9)] + [(PAGE - 2, 5)]
-# through(p, c): p + 8 runs out at each of 5 iterations or not at all; wraps to 0, 4, 8; or starts at 2^32 - 4.
+# through(p, c): p + 8 runs out at each of 5 iterations or not at all; wraps to 0, 4, 8; or
+# starts at 2^32 - 4.
 THROUGHS = [(PAGE - 4 * m, 5) for m in range(2, 9)] + [(0xFFFFFFF8, 3), (0xFFFFFFF4, 3)]
 
 MAIN = r"""#include <setjmp.h>
@@ -274,7 +275,8 @@ def _expected(max_pages: int) -> list[str]:
 def test_model_covers_every_case():
     """The cases do what their comments say: each butterfly row's first bad iteration, the grow."""
     throughs = _expected(1)[len(SCANS):len(SCANS) + len(THROUGHS)]
-    assert [line.split(" |")[0] for line in throughs] == ["trap 2"] * 5 + [str(PAGE - 8), str(PAGE - 12), "4", "trap 2"]
+    expected = ["trap 2"] * 5 + [str(PAGE - 8), str(PAGE - 12), "4", "trap 2"]
+    assert [line.split(" |")[0] for line in throughs] == expected
     afters = _expected(1)[len(SCANS) + len(THROUGHS):len(SCANS) + len(THROUGHS) + len(AFTERS)]
     assert [line.split(" |")[0] for line in afters[:6]] == ["trap 2"] * 5 + [str(PAGE - 4)]
     grown = _expected(2)[len(SCANS) + len(THROUGHS) + len(AFTERS):]
