@@ -39,8 +39,10 @@ DISPATCH: dict[str, Handler] = _build_dispatch()
 
 def lower_body(fctx: FuncContext, body: list[Instr]) -> None:
     """Lower a function body (ending with its final `end`) into `fctx.function`."""
-    for instr in body:
+    fctx.body = body
+    for index, instr in enumerate(body):
         fctx.instr = instr
+        fctx.instr_index = index
         if not fctx.reachable and control.skip_unreachable(fctx, instr):
             continue
         handler = DISPATCH.get(instr.op)

@@ -76,6 +76,12 @@ class FuncContext:
         self.locals: list[ir.AllocaInstr | None] = []  # one alloca per param and used local (None: unused)
         self.local_types: list[ValType] = []
         self.instr: Instr | None = None  # the instruction being lowered, for errors
+        self.body: list[Instr] = []  # the body being lowered, and the index of `instr` in it
+        self.instr_index = -1
+        # With aot/lower/loop_ranges.py on: {id(load): index} of local.get's loads and
+        # {(local, index): value} of local.set/tee's values.
+        self.local_reads: dict[int, int] = {}
+        self.local_writes: dict[tuple[int, int], ir.Value] = {}
         self.functype: FuncType | None = None  # the Wasm type of the function being lowered
         # Structured control (aot/lower/control.py): the open blocks, innermost last.
         self.control: list = []

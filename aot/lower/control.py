@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 from llvmlite import ir
 
 from aot import abi
+from aot.lower import loop_ranges
 from aot.lower.context import I32, FuncContext, llvm_type
 from aot.wasm.module import FuncType, Instr, ValType
 
@@ -40,6 +41,7 @@ class Frame:
     if_params: list[ir.Value] = field(default_factory=list)  # if: params, for the else arm
     has_else: bool = False
     incoming: list[tuple[list[ir.Value], ir.Block]] = field(default_factory=list)
+    ranges: object = None  # loop: what aot/lower/loop_ranges.py proved at its entry
 
     @property
     def label_types(self) -> tuple[ValType, ...]:
@@ -117,6 +119,7 @@ def lower_loop(fctx: FuncContext, instr: Instr) -> None:
     params = fctx.pop_n(len(bt.params))
     header = fctx.function.append_basic_block("loop.header")
     end = fctx.function.append_basic_block("loop.end")
+    ranges = loop_ranges.begin_loop(fctx)
     entry = builder.block
     builder.branch(header)
     builder.position_at_end(header)
@@ -125,7 +128,8 @@ def lower_loop(fctx: FuncContext, instr: Instr) -> None:
         phi = builder.phi(llvm_type(valtype), name=f"loop.param{i}")
         phi.add_incoming(value, entry)
         phis.append(phi)
-    _enter(fctx, Frame("loop", bt.params, bt.results, len(fctx.stack), end, header=header, header_phis=phis), phis)
+    _enter(fctx, Frame("loop", bt.params, bt.results, len(fctx.stack), end, header=header, header_phis=phis,
+                       ranges=ranges), phis)
 
 
 def lower_if(fctx: FuncContext, instr: Instr) -> None:

@@ -6,8 +6,10 @@ The sum never wraps: on 64-bit targets it is computed in i64 (a 32-bit
 address plus a 32-bit offset plus 8 cannot overflow it); on 32-bit targets
 `addr + (offset + size)` uses `llvm.uadd.with.overflow` and an overflow
 traps too.  One compare (or compare-and-or) and one branch to the function's
-shared trap block per access.  A module compiled with `bounds_checks=False`
-(measurement only, never the default) skips the check entirely.
+shared trap block per access (in a counted loop whose entry proved the access
+in bounds, `oob and not ok`: aot/lower/loop_ranges.py, off by default).  A
+module compiled with `bounds_checks=False` (measurement only, never the
+default) skips the check entirely.
 
 Accesses use alignment 1: a Wasm alignment hint is only a hint, and
 misaligned addresses must work (Armv7-M and the host do unaligned word
@@ -40,7 +42,7 @@ from typing import Callable
 from llvmlite import ir
 
 from aot import abi
-from aot.lower import bulk
+from aot.lower import bulk, loop_ranges
 from aot.lower.context import F32, F64, I1, I8, I32, I64, FuncContext
 from aot.shm import Window
 from aot.wasm.module import Instr, MemArg
@@ -118,9 +120,11 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
         ea = builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
     if not mctx.bounds_checks:
         return access_pointer(fctx, base, addr, memarg.offset), ea  # measurement-only unsafe build: no check
+    ok = loop_ranges.covered(fctx, addr, memarg.offset, size, memarg.memory)
     if mctx.pointer_bits == 64:
         end = builder.add(ea, ir.Constant(I64, size), name="ea.end")
-        fctx.trap_if(builder.icmp_unsigned(">", end, memsize, name="oob"), oob, name="bounds")
+        past = builder.icmp_unsigned(">", end, memsize, name="oob")
+        fctx.trap_if(_unless(fctx, past, ok), oob, name="bounds")
         return access_pointer(fctx, base, addr, memarg.offset), ea
     span = memarg.offset + size
     if span > 0xFFFFFFFF:
@@ -132,8 +136,18 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
     end = builder.extract_value(pair, 0)
     wrapped = builder.extract_value(pair, 1)
     past = builder.icmp_unsigned(">", end, memsize)
-    fctx.trap_if(builder.or_(wrapped, past, name="oob"), oob, name="bounds")
+    fctx.trap_if(_unless(fctx, builder.or_(wrapped, past, name="oob"), ok), oob, name="bounds")
     return access_pointer(fctx, base, addr, memarg.offset), ea
+
+
+def _unless(fctx: FuncContext, oob: ir.Value, ok: ir.Value | None) -> ir.Value:
+    """`oob`, or `oob and not ok` where the loop's entry proved the access in bounds.
+
+    `ok` comes from aot/lower/loop_ranges.py (off by default), else None.
+    """
+    if ok is None:
+        return oob
+    return fctx.builder.and_(oob, fctx.builder.not_(ok), name="oob.unproven")
 
 
 def _access(fctx: FuncContext, memarg: MemArg, size: int, store: bool,

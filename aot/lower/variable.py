@@ -11,6 +11,7 @@ from typing import Callable
 
 from llvmlite import ir
 
+from aot.lower import loop_ranges
 from aot.lower.context import I32, FuncContext
 from aot.wasm.module import Instr
 
@@ -18,16 +19,24 @@ Handler = Callable[[FuncContext, Instr], None]
 
 
 def local_get(fctx: FuncContext, instr: Instr) -> None:
-    fctx.push(fctx.builder.load(fctx.locals[instr.imm], name=f"local{instr.imm}"))
+    value = fctx.builder.load(fctx.locals[instr.imm], name=f"local{instr.imm}")
+    if loop_ranges.ENABLED:
+        fctx.local_reads[id(value)] = fctx.instr_index  # when it was read, for aot/lower/loop_ranges.py
+    fctx.push(value)
 
 
 def local_set(fctx: FuncContext, instr: Instr) -> None:
-    fctx.builder.store(fctx.pop(), fctx.locals[instr.imm])
+    value = fctx.pop()
+    fctx.builder.store(value, fctx.locals[instr.imm])
+    if loop_ranges.ENABLED:
+        fctx.local_writes[(instr.imm, fctx.instr_index)] = value
 
 
 def local_tee(fctx: FuncContext, instr: Instr) -> None:
     value = fctx.pop()
     fctx.builder.store(value, fctx.locals[instr.imm])
+    if loop_ranges.ENABLED:
+        fctx.local_writes[(instr.imm, fctx.instr_index)] = value
     fctx.push(value)
 
 

@@ -1,0 +1,291 @@
+"""Prove a counted loop's address ranges once at its entry, so LLVM can drop the per-iteration checks.
+
+Off unless `ENABLED` (issue 17, docs/performance.md "Bounds checks in loops"):
+it needs LLVM's non-trivial loop unswitching to have any effect, and its flash
+cost over the benchmark suite is not measured yet.
+
+The loops covered are the shape clang gives a counted loop (fft_fixed's
+butterfly): closed by a down-counter, `local.get c; i32.const -1; i32.add;
+local.tee c; br_if 0` just before the loop's `end`, with induction locals each
+written exactly once, at the top level of the body, as `local.get x;
+(i32.const s | local.get inv); i32.add; local.set/tee x`, and no other branch
+back to the loop.  With the counter `c0` at entry, iteration k (0 <= k <
+c0, for 0 < c0) sees `x = x0 + k * s` (mod 2^32) before x's update.
+
+An access inside the loop (not inside a loop nested in it) whose address is
+`constant + sum(coefficient * local)` over locals the loop never writes and
+induction locals loaded before their update is then at `f(k) mod 2^32`, with
+`f` affine in k, computed in i64 from the locals' values at entry.  When
+`0 <= f(k)` and `f(k) + offset + size <= memory size` at k = 0 and at k =
+c0 - 1, they hold for every k in between, so the access is in bounds in every
+iteration: `f(k)` is then below 2^32 and equals the i32 address.  A memory's
+size never shrinks, so a size read at entry stays a valid bound through any
+memory.grow in the loop.  The terms stay far from i64 overflow: coefficients
+of at most 8, steps below 2^31 and c0 capped at 2^20 (else the precondition
+fails and the checked loop runs).
+
+The lowering is one pass, so the precondition `ok` is built up as the loop is
+lowered: a placeholder `and i1 true, true` in a block of its own before the
+loop header, into which each covered access's condition is `and`ed.  Each
+covered check becomes `oob and not ok`, exactly as strict as before whenever
+`ok` holds only when the access is in bounds; LLVM's non-trivial unswitching
+then versions the loop on the invariant `ok`, and in the `ok` copy the checks
+fold away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llvmlite import ir
+
+from aot.lower.context import I1, I32, I64, FuncContext
+from aot.wasm.module import Instr
+
+ENABLED = False
+MAX_TRIPS = 1 << 20
+_MAX_COEFFICIENT = 8
+_MAX_TERMS = 6
+_OPENERS = ("block", "loop", "if", "try", "try_table")
+
+
+@dataclass
+class LoopRanges:
+    """What the scan proved about one loop, and the precondition being built at its entry."""
+
+    start: int  # index of the `loop` instruction in the body
+    written: set[int]  # locals written anywhere in the loop
+    writes: dict[int, list[int]]  # local -> indices of its writes, for locals written only at the top level
+    steps: dict[int, tuple[str, int]]  # induction local -> ("const", step) or ("local", invariant local)
+    updates: dict[int, int]  # induction local -> index of its one write
+    counter: int
+    ok: ir.Instruction | None = None  # the placeholder `and`
+    entry: dict[object, ir.Value] = field(default_factory=dict)  # values computed at entry
+
+
+def scan(body: list[Instr], start: int) -> LoopRanges | None:
+    """The facts above for the loop opened at `body[start]`, or None when it is not of the shape."""
+    depth = 0
+    writes: dict[int, list[tuple[int, int]]] = {}
+    back_edges: list[int] = []
+    end = None
+    for index in range(start + 1, len(body)):
+        instr = body[index]
+        op = instr.op
+        if op in _OPENERS:
+            depth += 1
+        elif op in ("end", "delegate"):
+            if depth == 0:
+                end = index
+                break
+            depth -= 1
+        elif op in ("local.set", "local.tee"):
+            writes.setdefault(instr.imm, []).append((index, depth))
+        elif op in ("br", "br_if"):
+            if instr.imm == depth:
+                back_edges.append(index)
+        elif op == "br_table":
+            labels, default = instr.imm
+            if depth in labels or default == depth:
+                return None
+        elif op.startswith("br_on") or op in ("rethrow",):
+            return None  # branches the scan does not follow
+    if end is None or back_edges != [end - 1] or body[end - 1].op != "br_if":
+        return None
+    steps: dict[int, tuple[str, int]] = {}
+    updates: dict[int, int] = {}
+    for local, places in writes.items():
+        if len(places) != 1 or places[0][1] != 0:
+            continue
+        at = places[0][0]
+        if at - 3 <= start:
+            continue
+        get, step, add = body[at - 3], body[at - 2], body[at - 1]
+        if get.op != "local.get" or get.imm != local or add.op != "i32.add":
+            continue
+        if step.op == "i32.const":
+            value = step.imm & 0xFFFFFFFF
+            steps[local] = ("const", value - (1 << 32) if value >= 1 << 31 else value)
+        elif step.op == "local.get" and step.imm not in writes:
+            steps[local] = ("local", step.imm)
+        else:
+            continue
+        updates[local] = at
+    tee = body[end - 2]
+    if tee.op != "local.tee" or steps.get(tee.imm) != ("const", -1) or updates[tee.imm] != end - 2:
+        return None
+    top_level = {local: [at for at, _ in places] for local, places in writes.items()
+                 if all(depth == 0 for _, depth in places)}
+    return LoopRanges(start, set(writes), top_level, steps, updates, tee.imm)
+
+
+def begin_loop(fctx: FuncContext) -> LoopRanges | None:
+    """At a `loop` instruction: scan it; when covered, open the entry block with the placeholder.
+
+    Returns the facts (the caller keeps them on the loop's frame) with the
+    builder left in the new entry block, before its placeholder's branch is
+    added by the caller; None leaves everything as it was.
+    """
+    mctx = fctx.mctx
+    if not ENABLED or not mctx.bounds_checks or mctx.windows or fctx.instr_index < 0:
+        return None
+    facts = scan(fctx.body, fctx.instr_index)
+    if facts is None:
+        return None
+    builder = fctx.builder
+    pre = fctx.function.append_basic_block("loop.ranges")
+    builder.branch(pre)
+    builder.position_at_end(pre)
+    facts.ok = builder.and_(ir.Constant(I1, 1), ir.Constant(I1, 1), name="loop.ok")
+    return facts
+
+
+def covered(fctx: FuncContext, addr: ir.Value, offset: int, size: int, memory: int) -> ir.Value | None:
+    """The loop's `ok` when it proves this access in bounds (its condition is added to it), else None."""
+    facts = _innermost(fctx)
+    if facts is None or facts.ok is None:
+        return None
+    form = _affine(fctx, facts, addr)
+    if form is None:
+        return None
+    constant, terms = form
+    builder = fctx.builder
+    here = builder.block
+    builder.position_before(facts.ok)
+    try:
+        condition = _in_bounds(fctx, facts, constant, terms, offset + size, memory)
+    finally:
+        builder.position_at_end(here)
+    previous = facts.ok.operands[0]
+    builder.position_before(facts.ok)
+    both = builder.and_(previous, condition, name="loop.ok.part")
+    builder.position_at_end(here)
+    facts.ok.replace_usage(previous, both)
+    return facts.ok
+
+
+def _innermost(fctx: FuncContext) -> LoopRanges | None:
+    for frame in reversed(fctx.control):
+        if frame.kind == "loop":
+            return frame.ranges
+    return None
+
+
+def _affine(fctx: FuncContext, facts: LoopRanges, addr: ir.Value) -> tuple[int, dict[int, int]] | None:
+    """`addr` as (constant, {local: coefficient}) over locals usable at entry, or None."""
+    allocas = {id(alloca): index for index, alloca in enumerate(fctx.locals) if alloca is not None}
+
+    def walk(value: ir.Value, depth: int) -> tuple[int, dict[int, int]] | None:
+        if depth > 12:
+            return None
+        if isinstance(value, ir.Constant) and value.type == I32 and isinstance(value.constant, int):
+            c = value.constant & 0xFFFFFFFF
+            return (c - (1 << 32) if c >= 1 << 31 else c), {}
+        if not isinstance(value, ir.Instruction):
+            return None
+        if value.opname == "load" and id(value.operands[0]) in allocas and value.type == I32:
+            local = allocas[id(value.operands[0])]
+            if local not in facts.written:
+                return 0, {local: 1}
+            read = fctx.local_reads.get(id(value))
+            if read is None or read <= facts.start:
+                return None
+            if local in facts.steps:
+                if read < facts.updates[local]:
+                    return 0, {local: 1}  # x0 + k * step
+                kind, step = facts.steps[local]  # after the update: x0 + (k + 1) * step
+                return (step, {local: 1}) if kind == "const" else (0, {local: 1, step: 1})
+            # A local written only at the top level holds, after a write in this iteration, what the
+            # last such write stored: each write runs before every later instruction of the iteration.
+            before = [at for at in facts.writes.get(local, ()) if at < read]
+            if not before or (local, before[-1]) not in fctx.local_writes:
+                return None
+            return walk(fctx.local_writes[(local, before[-1])], depth + 1)
+        if value.opname == "add":
+            left, right = (walk(v, depth + 1) for v in value.operands)
+            if left is None or right is None:
+                return None
+            terms = dict(left[1])
+            for local, coefficient in right[1].items():
+                terms[local] = terms.get(local, 0) + coefficient
+            return left[0] + right[0], terms
+        if value.opname in ("shl", "mul"):
+            inner, amount = value.operands
+            if not (isinstance(amount, ir.Constant) and isinstance(amount.constant, int)):
+                return None
+            if value.opname == "shl":
+                if not 0 <= amount.constant <= 3:
+                    return None
+                factor = 1 << amount.constant
+            else:
+                factor = amount.constant
+                if not 0 <= factor <= _MAX_COEFFICIENT:
+                    return None
+            form = walk(inner, depth + 1)
+            if form is None:
+                return None
+            return form[0] * factor, {local: c * factor for local, c in form[1].items()}
+        return None
+
+    form = walk(addr, 0)
+    if form is None:
+        return None
+    constant, terms = form
+    terms = {local: c for local, c in terms.items() if c}
+    if len(terms) > _MAX_TERMS or any(abs(c) > _MAX_COEFFICIENT for c in terms.values()):
+        return None
+    if abs(constant) >= 1 << 33:
+        return None
+    return constant, terms
+
+
+def _entry_value(fctx: FuncContext, facts: LoopRanges, local: int, signed: bool) -> ir.Value:
+    """The local's value at loop entry as i64 (builder is at the entry block)."""
+    key = (local, signed)
+    value = facts.entry.get(key)
+    if value is None:
+        builder = fctx.builder
+        raw = builder.load(fctx.locals[local], name=f"entry.local{local}")
+        value = builder.sext(raw, I64) if signed else builder.zext(raw, I64)
+        facts.entry[key] = value
+    return value
+
+
+def _in_bounds(fctx: FuncContext, facts: LoopRanges, constant: int, terms: dict[int, int],
+               span: int, memory: int) -> ir.Value:
+    """i1 at entry: the access is in bounds at the first and at the last iteration (see the docstring)."""
+    from aot.lower.memory import memory_size_bytes
+
+    builder = fctx.builder
+    count = _entry_value(fctx, facts, facts.counter, signed=False)
+    last = builder.sub(count, ir.Constant(I64, 1), name="entry.last")
+    trips_ok = builder.icmp_unsigned("<", last, ir.Constant(I64, MAX_TRIPS), name="entry.trips")  # 1..2^20
+    # The terms' sum at the first and the last iteration, shared by every access over the same
+    # locals: each access then compares them with constants (when the memory's size is one), and
+    # LLVM merges the compares of a group into one pair.
+    key = ("sum", tuple(sorted(terms.items())))
+    sums = facts.entry.get(key)
+    if sums is None:
+        first: ir.Value = ir.Constant(I64, 0)
+        slope: ir.Value = ir.Constant(I64, 0)
+        for local, coefficient in sorted(terms.items()):
+            scale = ir.Constant(I64, coefficient)
+            first = builder.add(first, builder.mul(scale, _entry_value(fctx, facts, local, signed=False)))
+            if local in facts.steps:
+                kind, step = facts.steps[local]
+                step_value = (ir.Constant(I64, step) if kind == "const"
+                              else _entry_value(fctx, facts, step, signed=True))
+                slope = builder.add(slope, builder.mul(scale, step_value))
+        sums = first, builder.add(first, builder.mul(slope, last), name="entry.at_last")
+        facts.entry[key] = sums
+    memsize = memory_size_bytes(fctx, memory)
+    if memsize.type != I64:
+        memsize = builder.zext(memsize, I64)
+    # constant + sum >= 0 and constant + sum + span <= size, for the sum at both ends.
+    lowest = ir.Constant(I64, -constant)
+    highest = builder.sub(memsize, ir.Constant(I64, span + constant), name="entry.limit")  # may be negative
+    ok = trips_ok
+    for total in sums:
+        ok = builder.and_(ok, builder.icmp_signed(">=", total, lowest))
+        ok = builder.and_(ok, builder.icmp_signed("<=", total, highest))
+    return ok

@@ -1,0 +1,320 @@
+"""Loops of the shapes a bounds-check versioning would target still trap at exactly the bad access.
+
+docs/performance.md ("Bounds checks in loops") names the loops whose address
+range is known at entry, so that one check before the loop could replace the
+check in every iteration: a loop closed by a down-counter with induction
+locals of constant and of loop-invariant stride (fft_fixed's butterfly), and
+a scan whose every access `s[i]` is guarded by `i <u n` while `i` advances by
+data-dependent steps (json_tokenize).  Whatever scheme removes their checks,
+the Wasm semantics it must keep are the ones this test runs on the Cortex-M4
+under QEMU at -O2 and -O3, checked against a Python model of the spec:
+
+- the first out-of-bounds access traps (MEMORY_OUT_OF_BOUNDS), at every
+  iteration from the first to none; every store before it happened, none
+  after it (a checksum of the whole memory);
+- addresses that wrap: an induction local stepping below zero, a memarg
+  offset carrying an address past 2^32 (the effective address does not
+  wrap), a base plus index that wraps (`i32.add` does);
+- a counter that starts at 0 (2^32 trips: the loop ends only by trapping);
+- a memory.grow inside the loop: the range proven at entry is against the
+  smaller size, and accesses past it become valid once the memory grew
+  (a memory of 1..2 pages on the MPS2 AN386's Cortex-M4, whose RAM holds
+  two pages; on the stm32f4, 128 KiB of RAM, a memory of 1..1 pages: the
+  constant-size shape the benchmarks have, where the grow fails);
+- an index that jumps (`i += 4` on a backslash) past the end, trapping at
+  a store after the load that decided the jump;
+- an address through a local written earlier in the iteration, which
+  may wrap to 0 (valid);
+- an access after its induction local's update in the same iteration
+  (`after`): it sees the next step's value, so the last iteration's
+  second store is the first one out.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from wasm_host import wat_to_wasm  # noqa: E402  (tests/unit's helper, shared)
+
+from aot.compiler import compile_module  # noqa: E402
+from aot.targets import load_target  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+PAGE = 65536
+
+WAT = r"""
+(module
+  (memory (export "mem") 1 MAX)
+  ;; fft_fixed's butterfly shape: c counts down to 0 (br_if on the tee), p steps by 2, q by $stride.
+  (func (export "butterfly") (param $p i32) (param $q i32) (param $stride i32) (param $c i32)
+        (param $grow_at i32) (result i32) (local $k i32)
+    (loop
+      (if (i32.eq (local.get $k) (local.get $grow_at))
+        (then (drop (memory.grow (i32.const 1)))))
+      (i32.store16 offset=2 (local.get $p) (i32.load16_u (local.get $q)))
+      (local.set $p (i32.add (local.get $p) (i32.const 2)))
+      (local.set $q (i32.add (local.get $q) (local.get $stride)))
+      (local.set $k (i32.add (local.get $k) (i32.const 1)))
+      (br_if 0 (local.tee $c (i32.add (local.get $c) (i32.const -1)))))
+    (local.get $k))
+  ;; json_tokenize's string scan: every s[i] is guarded by i <u n; a backslash skips four more.
+  (func (export "scan") (param $s i32) (param $n i32) (result i32) (local $i i32)
+    (block (loop
+      (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+      (br_if 1 (i32.eq (i32.load8_u (i32.add (local.get $s) (local.get $i))) (i32.const 34)))
+      (if (i32.eq (i32.load8_u (i32.add (local.get $s) (local.get $i))) (i32.const 92))
+        (then (local.set $i (i32.add (local.get $i) (i32.const 4)))))
+      (i32.store8 (i32.add (local.get $s) (local.get $i)) (i32.const 35))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br 0)))
+    (local.get $i))
+  ;; A store before and one after p's update: the second sees p + 4.
+;; The address goes through a local written earlier in the iteration: p + 8, which may wrap to 0.
+  (func (export "through") (param $p i32) (param $c i32) (result i32) (local $b i32)
+    (loop
+      (local.set $b (i32.add (local.get $p) (i32.const 8)))
+      (i32.store (local.get $b) (local.get $c))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if 0 (local.tee $c (i32.add (local.get $c) (i32.const -1)))))
+    (local.get $p))
+  (func (export "after") (param $p i32) (param $c i32) (result i32)
+    (loop
+      (i32.store (local.get $p) (local.get $c))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (i32.store (local.get $p) (i32.const 7))
+      (br_if 0 (local.tee $c (i32.add (local.get $c) (i32.const -1)))))
+    (local.get $p)))
+"""
+
+M32 = 0xFFFFFFFF
+
+# butterfly(p, q, stride, c, grow_at): the store at p + 2 (2 bytes) runs out at every iteration 0..6.
+BUTTERFLIES = [(PAGE - 2 - 2 * j, 100, 6, 6, M32) for j in range(7)] + [
+    (1000, 8, (-4) & M32, 6, M32),          # q: 8, 4, 0, then 0xFFFFFFFC
+    (1000, PAGE - 14, 6, 6, M32),           # q's load runs out at iteration 3
+    (0xFFFFFFFE, 100, 6, 6, M32),           # p + 2 is 2^32: out of bounds, not byte 0
+    (PAGE - 5000, 100, 0, 0, M32),          # c = 0: 2^32 trips, ends by trapping
+    (PAGE - 8, 100, 6, 6, 2),               # grows at iteration 2: runs past the old end
+    (2 * PAGE - 6, 100, 6, 6, M32),         # after the grow: out at iteration 2, at the new end
+]
+# scan(s, n): every start in the last 12 bytes, a wrapping base, an unbounded n, one that ends on '"'.
+SCANS = [(PAGE - m, 12) for m in range(13)] + [(0xFFFFFFFC, 12), (PAGE - 40, M32), (0, 200)]
+# after(p, 5): p runs out at the first store, at the second, or not at all.
+AFTERS = [(PAGE - 4 * m, 5) for m in range(1, 9)] + [(PAGE - 2, 5)]
+# through(p, c): p + 8 runs out at each of 5 iterations or not at all; wraps to 0, 4, 8; or
+# starts at 2^32 - 4.
+THROUGHS = [(PAGE - 4 * m, 5) for m in range(2, 9)] + [(0xFFFFFFF8, 3), (0xFFFFFFF4, 3)]
+
+MAIN = r"""#include <setjmp.h>
+#include <stdio.h>
+#include <stdint.h>
+#include "m.h"
+static m__instance inst;
+static waft_trap_frame frame;
+#define TRY(expr) do { waft_trap_push(&frame); \
+    if (setjmp(frame.jmp)) printf("trap %d", (int) frame.code); \
+    else { unsigned long v = (unsigned long) (expr); waft_trap_pop(&frame); printf("%lu", v); } } while (0)
+static const uint32_t butterflies[][5] = {BUTTERFLIES};
+static const uint32_t scans[][2] = {SCANS};
+static const uint32_t afters[][2] = {AFTERS};
+static const uint32_t throughs[][2] = {THROUGHS};
+static uint8_t pattern(uint32_t x, int text) {
+    if (!text) return (uint8_t) (x * 7u + 3u);
+    return x % 13u == 5u ? 92 : x % 97u == 50u ? 34 : 97;
+}
+static void reset(int text) {
+    waft_memory *mem = m_mem(&inst);
+    for (uint32_t x = 0; x < PAGE_BYTES && x < mem->size; x++) mem->base[x] = pattern(x, text);
+    for (uint32_t x = PAGE_BYTES; x < mem->size; x++) mem->base[x] = 0;
+}
+static void checksum(void) {
+    waft_memory *mem = m_mem(&inst);
+    uint32_t h = 0;
+    for (uint32_t x = 0; x < mem->size; x++) h = h * 31u + mem->base[x];
+    printf(" | %lu %lu\n", (unsigned long) mem->size, (unsigned long) h);
+}
+int main(void) {
+    m__imports imports = {0};
+    if (m__instantiate(&inst, &imports) != WAFT_TRAP_NONE) return 1;
+    for (unsigned k = 0; k < sizeof scans / sizeof scans[0]; k++) {
+        reset(1);
+        TRY(m_scan(&inst, scans[k][0], scans[k][1]));
+        checksum();
+    }
+    for (unsigned k = 0; k < sizeof throughs / sizeof throughs[0]; k++) {
+        reset(0);
+        TRY(m_through(&inst, throughs[k][0], throughs[k][1]));
+        checksum();
+    }
+    for (unsigned k = 0; k < sizeof afters / sizeof afters[0]; k++) {
+        reset(0);
+        TRY(m_after(&inst, afters[k][0], afters[k][1]));
+        checksum();
+    }
+    for (unsigned k = 0; k < sizeof butterflies / sizeof butterflies[0]; k++) {
+        const uint32_t *b = butterflies[k];
+        reset(0);
+        TRY(m_butterfly(&inst, b[0], b[1], b[2], b[3], b[4]));
+        checksum();
+    }
+    return 0;
+}
+"""
+
+
+def _main_c() -> str:
+    def table(rows):
+        return "{" + ", ".join("{" + ", ".join(f"{v}u" for v in row) + "}" for row in rows) + "}"
+    return (MAIN.replace("{BUTTERFLIES}", table(BUTTERFLIES)).replace("{SCANS}", table(SCANS))
+            .replace("{AFTERS}", table(AFTERS)).replace("{THROUGHS}", table(THROUGHS))
+            .replace("PAGE_BYTES", f"{PAGE}u"))
+
+
+class _Trap(Exception):
+    pass
+
+
+def _pattern(x: int, text: bool) -> int:
+    if not text:
+        return (x * 7 + 3) & 0xFF
+    return 92 if x % 13 == 5 else 34 if x % 97 == 50 else 97
+
+
+def _expected(max_pages: int) -> list[str]:
+    """What a Wasm engine must print for MAIN, memory 1..max_pages: the spec's semantics, access by access."""
+    size = PAGE
+    lines = []
+
+    def fresh(text: bool) -> bytearray:
+        return bytearray(_pattern(x, text) if x < PAGE else 0 for x in range(size))
+
+    def at(ea: int, width: int) -> int:
+        if ea + width > len(mem):  # ea is the exact sum: past 2^32 is out of bounds too
+            raise _Trap
+        return ea
+
+    def outcome(run) -> str:
+        try:
+            result = str(run())
+        except _Trap:
+            result = "trap 2"
+        h = 0
+        for byte in mem:
+            h = (h * 31 + byte) & M32
+        return f"{result} | {len(mem)} {h}"
+
+    for s, n in SCANS:
+        mem = fresh(True)
+
+        def scan():
+            i = 0
+            while i < n:
+                if mem[at((s + i) & M32, 1)] == 34:
+                    break
+                if mem[at((s + i) & M32, 1)] == 92:
+                    i = (i + 4) & M32
+                mem[at((s + i) & M32, 1)] = 35
+                i = (i + 1) & M32
+            return i
+        lines.append(outcome(scan))
+    for p0, c0 in THROUGHS:
+        mem = fresh(False)
+
+        def through():
+            p, c = p0, c0
+            while True:
+                ea = at((p + 8) & M32, 4)
+                mem[ea:ea + 4] = c.to_bytes(4, "little")
+                p = (p + 4) & M32
+                c = (c - 1) & M32
+                if c == 0:
+                    return p
+        lines.append(outcome(through))
+    for p0, c0 in AFTERS:
+        mem = fresh(False)
+
+        def after():
+            p, c = p0, c0
+            while True:
+                ea = at(p, 4)
+                mem[ea:ea + 4] = c.to_bytes(4, "little")
+                p = (p + 4) & M32
+                ea = at(p, 4)
+                mem[ea:ea + 4] = (7).to_bytes(4, "little")
+                c = (c - 1) & M32
+                if c == 0:
+                    return p
+        lines.append(outcome(after))
+    for p0, q0, stride, c0, grow_at in BUTTERFLIES:
+        mem = fresh(False)
+
+        def butterfly():
+            p, q, c, k = p0, q0, c0, 0
+            while True:
+                if k == grow_at and len(mem) < max_pages * PAGE:
+                    mem.extend(bytes(PAGE))
+                value = mem[at(q, 2):at(q, 2) + 2]
+                ea = at(p + 2, 2)
+                mem[ea:ea + 2] = value
+                p, q, k = (p + 2) & M32, (q + stride) & M32, k + 1
+                c = (c - 1) & M32
+                if c == 0:
+                    return k
+        lines.append(outcome(butterfly))
+        size = len(mem)
+    traps = sum(line.startswith("trap 2") for line in lines)
+    assert traps >= 15 and len(lines) - traps >= 3  # both outcomes, at many positions
+    return lines
+
+
+def test_model_covers_every_case():
+    """The cases do what their comments say: each butterfly row's first bad iteration, the grow."""
+    throughs = _expected(1)[len(SCANS):len(SCANS) + len(THROUGHS)]
+    expected = ["trap 2"] * 5 + [str(PAGE - 8), str(PAGE - 12), "4", "trap 2"]
+    assert [line.split(" |")[0] for line in throughs] == expected
+    afters = _expected(1)[len(SCANS) + len(THROUGHS):len(SCANS) + len(THROUGHS) + len(AFTERS)]
+    assert [line.split(" |")[0] for line in afters[:6]] == ["trap 2"] * 5 + [str(PAGE - 4)]
+    grown = _expected(2)[len(SCANS) + len(THROUGHS) + len(AFTERS):]
+    assert [line.split(" |")[0] for line in grown[:7]] == ["trap 2"] * 6 + ["6"]
+    assert grown[-2].startswith(f"6 | {2 * PAGE} ")  # ran past the old end after growing
+    assert grown[-1].startswith(f"trap 2 | {2 * PAGE} ")
+    fixed = _expected(1)[len(SCANS) + len(THROUGHS) + len(AFTERS):]
+    assert fixed[-2].startswith(f"trap 2 | {PAGE} ")  # the grow failed: out at the old end
+
+
+@pytest.mark.qemu
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
+@pytest.mark.parametrize("opt", ["2", "3"])
+@pytest.mark.parametrize("board,max_pages", [("stm32f4", 1), ("mps2-an386", 2)])
+@pytest.mark.parametrize("ranges", [False, True], ids=["checked", "loop_ranges"])
+def test_versionable_loops_trap_at_the_first_bad_access_on_cortex_m4(tmp_path, monkeypatch, board, max_pages,
+                                                                     opt, ranges):
+    """As compiled today, and with aot/lower/loop_ranges.py's entry preconditions (off by default).
+
+    With them, a covered check is `oob and not ok`: a precondition `ok` that
+    held for an access out of bounds would skip its trap, unswitched or not.
+    """
+    from aot.lower import loop_ranges
+
+    from waftkit.firmware.link import link
+    from waftkit.firmware.runtime import runtime_library
+    from waftkit.runners.qemu import run_elf
+
+    monkeypatch.setattr(loop_ranges, "ENABLED", ranges)
+    target = load_target(board)
+    wasm = wat_to_wasm(WAT.replace("MAX", str(max_pages)), tmp_path, "m")
+    result = compile_module(wasm, target, prefix="m", opt=opt)
+    (tmp_path / "m.o").write_bytes(result.object)
+    (tmp_path / "m.h").write_text(result.header)
+    (tmp_path / "main.c").write_text(_main_c())
+    elf = link(target, [tmp_path / "main.c", tmp_path / "m.o", runtime_library(target, REPO / "build")],
+               tmp_path / "m.elf", cflags=[f"-I{tmp_path}"])
+    run = run_elf(target, elf, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines() == _expected(max_pages)
