@@ -9,8 +9,6 @@ when all of it succeeded, so a failure leaves no output behind.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ from aot.header import generate_header
 from aot.lower.frames import (FRAME_BODY_SUFFIX, GUARD_SLACK, guard_optimised_ir, largest_unguarded_frame,
                               plan_frame_guards)
 from aot.lower.module import LoweredModule, calling_convention, can_musttail, lower_module, memory_cap
+from aot.outputs import write_all
 from aot.parallel import PartitionCache
 from aot.shm import RegionGrant
 from aot.targets import Target
@@ -237,7 +236,7 @@ def compile_file(input: Path, output: Path, target: Target, *, emit_llvm: bool =
     result = compile_module(input.read_bytes(), target, fit_check_name=input.name if fits_board else None,
                             **options)
     contents = [result.object, result.header.encode()] + ([result.optimised_ir().encode()] if emit_llvm else [])
-    _write_all(list(zip(outputs_named, contents)))
+    write_all(list(zip(outputs_named, contents)))
     return result
 
 
@@ -252,26 +251,3 @@ def output_paths(output: Path, emit_llvm: bool = False) -> list[Path]:
         raise ValueError(f"-o {output}: the object would be overwritten by its own "
                          f"{'header' if output.suffix == '.h' else 'IR'}; name it {output.with_suffix('.o')}")
     return paths
-
-
-def _write_all(outputs: list[tuple[Path, bytes]]) -> None:
-    """Write every file to a temporary sibling, then rename them all into place.
-
-    Files are created with mode 0666 less the umask, like any compiler output
-    (mkstemp's 0600 would hide them from the rest of a build team).
-    """
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for path, content in outputs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as f:
-                f.write(content)
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    finally:
-        for tmp, _ in temps:
-            if tmp.exists():
-                tmp.unlink()

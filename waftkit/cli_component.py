@@ -26,11 +26,11 @@ half-written module behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
+
+from aot.outputs import write_file
 
 
 @click.command()
@@ -68,7 +68,7 @@ def unwrap(input: Path, output: Path | None, show: bool, no_recovery: bool) -> N
         for line in result.graph.describe():
             click.echo(line)
     with cli._AotErrors(output):
-        _write_atomically(output, result.module)
+        write_file(output, result.module)
     if result.path == "b":
         fused = result.fused
         click.echo(f"wrote {output}: {fused.instances} core module instances of {input.name} fused into one p1 "
@@ -92,18 +92,6 @@ def unwrap(input: Path, output: Path | None, show: bool, no_recovery: bool) -> N
     if recovered.lifted_exports:
         click.echo("note: the component lifts these exports of the module, kept as core exports: "
                    + ", ".join(recovered.lifted_exports))
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write beside the target, then rename: readers see the old file or the whole new one, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ModuleOrComponent(click.Path):

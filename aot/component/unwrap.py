@@ -22,8 +22,6 @@ one reported (it is the general path; (a)'s "not adapter-built" says less).
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from aot.component.errors import ComponentDecodeError, UnwrapError
 from aot.component.fuse import FuseResult, fuse
 from aot.component.instantiate import InstantiationGraph, instantiate
 from aot.errors import UnsupportedError
+from aot.outputs import write_file
 from aot.wasm.decode import decode_module
 from aot.wasm.validate import validate_module
 
@@ -100,14 +99,5 @@ def unwrap_cached(data: bytes, name: str, cache_root: Path, digest: str) -> Path
     target = Path(cache_root) / "unwrap" / key / name
     if target.is_file():
         return target
-    module = unwrap_component(data).module
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(module)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_file(target, unwrap_component(data).module)
     return target
