@@ -36,3 +36,18 @@ def defined(library: Path) -> set[str]:
     text = subprocess.run([tool("arm-none-eabi-nm"), "--defined-only", str(library)], capture_output=True,
                           text=True, check=True).stdout
     return {line.split()[-1] for line in text.splitlines() if len(line.split()) == 3}
+
+
+def cmake_build(dropin: Path, build: Path) -> str:
+    """examples/bsp_cmake configured for `dropin` (its toolchain file) and built in a fresh `build`; the build's
+    output (the firmware is build/firmware.elf); AssertionError naming the step that failed."""
+    cmake = tool("cmake")
+    shutil.rmtree(build, ignore_errors=True)
+    source = REPO / "examples" / "bsp_cmake"
+    configure = subprocess.run([cmake, "-S", str(source), "-B", str(build), "--toolchain",
+                                str(source / "arm-none-eabi.cmake"), f"-DWAFT_BSP={dropin}"],
+                               capture_output=True, text=True, check=False)
+    assert configure.returncode == 0, "cmake configure failed:\n" + configure.stdout + configure.stderr
+    proc = subprocess.run([cmake, "--build", str(build)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, "cmake --build failed:\n" + proc.stdout + proc.stderr
+    return proc.stdout

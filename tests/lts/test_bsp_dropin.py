@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from bsp_harness import cmake_build as _cmake_build
 from bsp_harness import defined as _defined
 from bsp_harness import tool as _tool
 from bsp_harness import waft as _waft
@@ -216,16 +217,8 @@ def test_make_example_builds_and_runs_under_qemu(dropin):
 
 @pytest.mark.qemu
 def test_cmake_example_builds_and_runs_under_qemu(dropin):
-    cmake = _tool("cmake")
     build = BUILD / "cmake-build"
-    shutil.rmtree(build, ignore_errors=True)
-    source = REPO / "examples" / "bsp_cmake"
-    configure = subprocess.run([cmake, "-S", str(source), "-B", str(build), "--toolchain",
-                                str(source / "arm-none-eabi.cmake"), f"-DWAFT_BSP={dropin}"],
-                               capture_output=True, text=True, check=False)
-    assert configure.returncode == 0, configure.stdout + configure.stderr
-    proc = subprocess.run([cmake, "--build", str(build)], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _cmake_build(dropin, build)
     _run_firmware(build / "firmware.elf")
 
 

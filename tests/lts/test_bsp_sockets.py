@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from bsp_harness import defined, tool, waft
+from bsp_harness import cmake_build, defined, tool, waft
 
 from aot.errors import TargetError
 from aot.targets import load_target
@@ -175,15 +175,7 @@ def test_socket_options_without_a_sockets_module_are_refused(tmp_path):
 
 @pytest.mark.qemu
 def test_cmake_vendor_firmware_echoes_on_its_own_driver(vendor_nic_dropin):
-    cmake = tool("cmake")
     build = BUILD / "cmake-vendor"
-    shutil.rmtree(build, ignore_errors=True)
-    source = REPO / "examples" / "bsp_cmake"
-    configure = subprocess.run([cmake, "-S", str(source), "-B", str(build), "--toolchain",
-                                str(source / "arm-none-eabi.cmake"), f"-DWAFT_BSP={vendor_nic_dropin}"],
-                               capture_output=True, text=True, check=False)
-    assert configure.returncode == 0, configure.stdout + configure.stderr
-    proc = subprocess.run([cmake, "--build", str(build)], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "eth_an386.c" in proc.stdout and "lan9118_init" not in defined(build / "firmware.elf")
+    output = cmake_build(vendor_nic_dropin, build)
+    assert "eth_an386.c" in output and "lan9118_init" not in defined(build / "firmware.elf")
     _echo(build / "firmware.elf")

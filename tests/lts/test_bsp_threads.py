@@ -25,7 +25,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from bsp_harness import defined, tool, waft
+from bsp_harness import cmake_build, defined, tool, waft
 
 from aot.targets import load_target
 from aot.wit import load_wit
@@ -168,16 +168,8 @@ def test_kernel_owns_pendsv_fills_a_table_that_names_pendsv_handler(dropin_owns_
 
 @pytest.mark.qemu
 def test_cmake_vendor_firmware_keeps_every_period(dropin):
-    cmake = tool("cmake")
     build = BUILD / "cmake"
-    shutil.rmtree(build, ignore_errors=True)
-    source = REPO / "examples" / "bsp_cmake"
-    configure = subprocess.run([cmake, "-S", str(source), "-B", str(build), "--toolchain",
-                                str(source / "arm-none-eabi.cmake"), f"-DWAFT_BSP={dropin}"],
-                               capture_output=True, text=True, check=False)
-    assert configure.returncode == 0, configure.stdout + configure.stderr
-    proc = subprocess.run([cmake, "--build", str(build)], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cmake_build(dropin, build)
     _assert_kept_every_period(_run(build / "firmware.elf"))
 
 
