@@ -173,7 +173,7 @@ def unwrap_path_summary(path: Path) -> str:
 
     result = unwrap_component(path.read_bytes())
     if result.path == "a":
-        return "path (a): the adapter's p1 module, unchanged"
+        return "path (a): its p1 core module, recovered unchanged"
     return f"path (b): {result.fused.instances} core module instances fused, WASI 0.2 over preview1"
 
 

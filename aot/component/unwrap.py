@@ -39,7 +39,7 @@ from aot.wasm.validate import validate_module
 @dataclass
 class UnwrapResult:
     module: bytes
-    path: str  # "a": the adapter's p1 module recovered; "b": core modules fused, WASI 0.2 over p1
+    path: str  # "a": the p1 core module recovered unchanged (adapter dropped, if any); "b": core modules fused, WASI 0.2 over p1
     recovered: RecoveredModule | None  # path (a)
     fused: FuseResult | None  # path (b)
     graph: InstantiationGraph
