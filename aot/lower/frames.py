@@ -160,6 +160,11 @@ def llvm_global_name(name: str) -> str:
     return '@"' + "".join(out) + '"'
 
 
+# The linkage and visibility words of a `define` line, as LLVM prints them before the calling convention.
+_LINKAGE = re.compile(r"define ((?:(?:private|internal|available_externally|linkonce|weak|linkonce_odr|weak_odr"
+                      r"|external|dso_local|hidden|protected|default)\s+)*)")
+
+
 def guard_optimised_ir(ir_text: str, guards: dict[str, int], *, signatures: dict[str, tuple[str, list[str]]],
                        cconv: str, pointer_bits: int, musttail: dict[str, bool]) -> str | None:
     """`ir_text` (optimised) with a frame guard in front of each function of `guards`, or None when one
@@ -178,6 +183,9 @@ def guard_optimised_ir(ir_text: str, guards: dict[str, int], *, signatures: dict
         where = [i for i, line in enumerate(lines) if line.startswith("define ") and f" {printed}(" in line]
         if len(where) != 1 or name not in signatures:
             return None
+        # The guard takes the function's place, so it keeps the function's linkage and visibility: a
+        # partition's functions are `hidden` (other partitions call them, aot/partition_lower.py).
+        linkage = _LINKAGE.match(lines[where[0]]).group(1) or "internal "
         line = lines[where[0]].replace(f" {printed}(", f" {body}(", 1)
         groups = list(re.finditer(r" (#\d+)\b", line))
         group = groups[-1] if groups else None
@@ -189,7 +197,7 @@ def guard_optimised_ir(ir_text: str, guards: dict[str, int], *, signatures: dict
         tail = "musttail" if musttail.get(name) else "tail"
         result = "void" if ret == "void" else f"{ret} %result"
         extra += [
-            f"define internal {cc}{ret} {printed}({args}){' ' + group.group(1) if group else ''} {{",
+            f"define {linkage}{cc}{ret} {printed}({args}){' ' + group.group(1) if group else ''} {{",
             "entry:",
             "  %sp = call ptr @llvm.stacksave.p0()",
             f"  %sp.int = ptrtoint ptr %sp to {intptr}",

@@ -10,6 +10,7 @@ that nothing below the stack is written.
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 import re
 
 import pytest
@@ -141,3 +142,17 @@ def test_guards_go_into_the_optimised_ir_and_only_code_generation_runs_again(tmp
     for name in result.frame_guards:
         assert re.search(rf"define internal [^\n]*@{re.escape(name)}\.frame\([^\n]*noinline", result.llvm_ir)
         assert re.search(rf"musttail call [^\n]*@{re.escape(name)}\.frame\(", result.llvm_ir), result.llvm_ir
+
+
+def test_a_guard_in_a_partition_keeps_the_functions_hidden_linkage(tmp_path, small_limit_host, monkeypatch):
+    """Split into partitions (aot/partition.py), a guarded function is called from other partitions: its guard
+    takes its place with its `hidden` linkage, or the combined object is left with an undefined reference to
+    it (seen: the host's big-frame test failed to link with `undefined reference to wasm.0`)."""
+    monkeypatch.setenv("WAFT_PARTITION_BYTES", "64")
+    result = compile_module(wat_to_wasm(GUARDED, tmp_path, features=("tail-call",)), small_limit_host, prefix="m")
+    assert {"wasm.1", "wasm.2"} <= set(result.frame_guards)
+    obj = tmp_path / "m.o"
+    obj.write_bytes(result.object)
+    symbols = subprocess.run(["nm", str(obj)], capture_output=True, text=True, check=True).stdout.splitlines()
+    undefined = [line.split()[-1] for line in symbols if line.split()[0] == "U"]
+    assert not [name for name in undefined if name.startswith("wasm.")], undefined
