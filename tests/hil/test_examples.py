@@ -32,7 +32,8 @@ def firmware_specs() -> list[tuple[str, str, dict]]:
                 name = ast.literal_eval(node.args[0])
                 kw = {k.arg: k.value for k in node.keywords}
                 spec = {"exit": ast.literal_eval(kw["expect_exit"]) if "expect_exit" in kw else 0}
-                if "expect_stdout" in kw:
+                # As WaftFirmware reads it: expect_stdout=None (its default) checks no output.
+                if "expect_stdout" in kw and ast.literal_eval(kw["expect_stdout"]) is not None:
                     spec["stdout"] = ast.literal_eval(kw["expect_stdout"])
                 specs.append((script.parent.name, name, spec))
     return specs
