@@ -32,15 +32,12 @@ from aot.lower.irtext import ByteArrayConstant
 from aot.lower.module import (  # the whole-module driver's steps, shared so the IR is the same
     LoweredModule,
     ModuleContext,
-    _check_supported,
-    _declare_data_segments,
-    _declare_functions,
     _declare_imports,
-    _define_import_thunks,
     _define_instance_layout,
     _emit_exports,
     _emit_initialize,
     _lower_function,
+    prepared_context,
 )
 from aot.partition import Partition
 from aot.shm import RegionGrant
@@ -66,15 +63,9 @@ def lower_partition(module: Module, part: Partition, target: Target, prefix: str
                     bounds_checks: bool = True, frame_guards: dict[str, int] | None = None,
                     regions: tuple[RegionGrant, ...] = ()) -> LoweredModule:
     """`part` of `module` as LLVM IR (see the module docstring); `frame_guards` are the partition's own."""
-    mctx = ModuleContext(module, target, prefix, target_data, opt=opt, memory_cap_pages=memory_cap_pages,
-                         table_cap=table_cap, bounds_checks=bounds_checks, frame_guards=frame_guards,
-                         regions=tuple(regions))
-    _check_supported(module)
-    _declare_data_segments(mctx)
-    _declare_imports(mctx)
-    _define_instance_layout(mctx)
-    _declare_functions(mctx)
-    _define_import_thunks(mctx)
+    mctx = prepared_context(module, target, prefix, target_data, opt=opt, memory_cap_pages=memory_cap_pages,
+                            table_cap=table_cap, bounds_checks=bounds_checks, frame_guards=frame_guards,
+                            regions=regions)
     nimp = module.num_imported_funcs
     for fn in mctx.functions[:nimp]:
         fn.linkage = "hidden" if part.module_level else "available_externally"

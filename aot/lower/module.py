@@ -630,6 +630,26 @@ class LoweredModule:
     function_names: tuple[str, ...] = ()
 
 
+def prepared_context(module: Module, target: Target, prefix: str, target_data: llvm.TargetData, *,
+                     opt: str = "2", memory_cap_pages: int | None = None, table_cap: int | None = None,
+                     bounds_checks: bool = True, frame_guards: dict[str, int] | None = None,
+                     regions: tuple[RegionGrant, ...] = ()) -> ModuleContext:
+    """A module's lowering context before any function body: the module checked as supported, its data
+    segments, imports, instance layout, function declarations and import thunks in place.  The one start of
+    both the whole-module lowering (`lower_module`) and a partition's (aot/partition_lower.py), so a
+    function's IR is the same either way."""
+    mctx = ModuleContext(module, target, prefix, target_data, opt=opt,
+                         memory_cap_pages=memory_cap_pages, table_cap=table_cap,
+                         bounds_checks=bounds_checks, frame_guards=frame_guards, regions=tuple(regions))
+    _check_supported(module)
+    _declare_data_segments(mctx)
+    _declare_imports(mctx)
+    _define_instance_layout(mctx)
+    _declare_functions(mctx)
+    _define_import_thunks(mctx)
+    return mctx
+
+
 def lower_module(
     module: Module,
     target: Target,
@@ -650,15 +670,9 @@ def lower_module(
     `frame_guards` ({LLVM function name: bytes}) names the functions whose frames are
     checked before they are pushed (aot/lower/frames.py).
     """
-    mctx = ModuleContext(module, target, prefix, target_data, opt=opt,
-                         memory_cap_pages=memory_cap_pages, table_cap=table_cap,
-                         bounds_checks=bounds_checks, frame_guards=frame_guards, regions=tuple(regions))
-    _check_supported(module)
-    _declare_data_segments(mctx)
-    _declare_imports(mctx)
-    _define_instance_layout(mctx)
-    _declare_functions(mctx)
-    _define_import_thunks(mctx)
+    mctx = prepared_context(module, target, prefix, target_data, opt=opt, memory_cap_pages=memory_cap_pages,
+                            table_cap=table_cap, bounds_checks=bounds_checks, frame_guards=frame_guards,
+                            regions=regions)
     # Each function is printed and dropped as soon as it is lowered: memory stays
     # proportional to the IR text, not to llvmlite's far larger objects (irtext.py).
     for fn in mctx.functions[:module.num_imported_funcs]:
