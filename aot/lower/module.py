@@ -982,8 +982,11 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     _reference_abi_version(mctx, builder)
     word = mctx.intptr
     import_fields = abi.imports_struct_fields(module)
+    # Only a function some funcref can name gets its descriptor filled in (a program cannot
+    # reach the others' slots): a small program's initialize was mostly these stores.
+    referenced = sorted(module.declared_refs())
     steps = init_bulk.InitSteps(mctx, fn, builder, total=(
-        len(import_fields) + len(mctx.memories) + len(mctx.tables) + len(mctx.functions) + len(module.globals)
+        len(import_fields) + len(mctx.memories) + len(mctx.tables) + len(referenced) + len(module.globals)
         + sum(len(seg.init) for seg in module.elems) + len(module.elems) + len(module.datas)))
 
     # Imports: ctx pointers, then memory/table/global pointers, in imports-struct order.
@@ -1036,15 +1039,15 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     # Many functions and element entries are written by loops over constant tables,
     # or LLVM's schedulers spend quadratic time on one long block (init_bulk.py).
     loops = init_bulk.wants_loops(module)
-    if loops:
+    if loops and referenced:
         builder, inst, imports = steps.next()
-        init_bulk.fill_function_descriptors(mctx, builder, inst)
-    else:
-        for index, fn_value in enumerate(mctx.functions):
+        init_bulk.fill_function_descriptors(mctx, builder, inst, referenced)
+    elif not loops:
+        for index in referenced:
             builder, inst, imports = steps.next()
             desc = mctx.field(builder, inst, F_FUNCS, index)
             _store_member(mctx, builder, desc, "waft_func", "signature", mctx.signature_ptr(module.func_type(index)))
-            _store_member(mctx, builder, desc, "waft_func", "code", fn_value.bitcast(PTR))
+            _store_member(mctx, builder, desc, "waft_func", "code", mctx.functions[index].bitcast(PTR))
             _store_member(mctx, builder, desc, "waft_func", "instance", inst)
 
     # Globals, in order (an initialiser may read imported globals and earlier ones).

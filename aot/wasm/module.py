@@ -259,6 +259,19 @@ class Module:
             return self.types[bt]
         return FuncType((), (bt,))
 
+    def declared_refs(self) -> set[int]:
+        """C.refs: the functions named outside function bodies (element segments, global
+        initialisers, exports).  `ref.func` in a body may only name these, so they are the
+        only functions whose funcref (a `waft_func` descriptor) a program can ever see."""
+        exprs = [g.init for g in self.globals]
+        for seg in self.elems:
+            exprs.extend(seg.init)
+            if seg.offset_expr is not None:
+                exprs.append(seg.offset_expr)
+        refs = {ins.imm for expr in exprs for ins in expr if ins.op == "ref.func"}
+        refs.update(exp.index for exp in self.exports if exp.kind == "func")
+        return refs
+
     def func_name(self, func_index: int) -> str:
         """A readable name: the name section's, else the export name, else 'func[N]'."""
         if func_index in self.names.functions:

@@ -172,18 +172,7 @@ class _ModuleValidator:
 
     def collect_refs(self) -> None:
         """C.refs: functions named outside function bodies, which ref.func may use."""
-        exprs = [g.init for g in self.m.globals]
-        for seg in self.m.elems:
-            exprs.extend(seg.init)
-            if seg.offset_expr is not None:
-                exprs.append(seg.offset_expr)
-        for expr in exprs:
-            for ins in expr:
-                if ins.op == "ref.func":
-                    self.refs.add(ins.imm)
-        for exp in self.m.exports:
-            if exp.kind == "func":
-                self.refs.add(exp.index)
+        self.refs = self.m.declared_refs()
 
     # --- limits ---------------------------------------------------------------
     def check_table_limits(self, lim: Limits, section: str, offset: int | None) -> None:
