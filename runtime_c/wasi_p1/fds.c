@@ -7,6 +7,7 @@
  * no effect.
  */
 #include "wasi_internal.h"
+#include "transfer.h"
 
 #include <string.h>
 
@@ -37,49 +38,9 @@ uint16_t wasi_check_fst_flags(uint16_t fst_flags) {
 /* Reads and writes                                                           */
 /* ------------------------------------------------------------------------- */
 
-uint16_t wasi_transfer(waft_wasi_ctx *ctx, waft_wasi_fd *slot, wasi_io_op op, uint32_t iovs, uint32_t iovs_len,
-                       uint64_t offset, uint16_t riflags, size_t *done, uint16_t *roflags) {
-    *done = 0;
-    uint16_t err = wasi_iovs_check(ctx, iovs, iovs_len);
-    if (err != 0) {
-        return err;
-    }
-    for (uint32_t first = 0; first < iovs_len || (first == 0 && iovs_len == 0);) {
-        uint32_t n = iovs_len - first < WASI_IOV_BATCH ? iovs_len - first : WASI_IOV_BATCH;
-        wasi_iov batch[WASI_IOV_BATCH];
-        uint64_t want = 0;
-        err = wasi_iovs(ctx, iovs, first, n, batch, &want);
-        if (err != 0) {
-            break;
-        }
-        size_t got = 0;
-        switch (op) {
-        case IO_READ: err = wasi_port_readv(slot->host, batch, (int)n, &got); break;
-        case IO_WRITE: err = wasi_port_writev(slot->host, batch, (int)n, &got); break;
-        case IO_PREAD: err = wasi_port_preadv(slot->host, batch, (int)n, offset + *done, &got); break;
-        case IO_PWRITE: err = wasi_port_pwritev(slot->host, batch, (int)n, offset + *done, &got); break;
-        case IO_SEND: err = wasi_port_sock_send(slot->host, batch, (int)n, &got); break;
-        case IO_RECV: err = wasi_port_sock_recv(slot->host, batch, (int)n, riflags, &got, roflags); break;
-        }
-        if (err != 0) {
-            break;
-        }
-        *done += got;
-        first += n;
-        /* Go on only where another call cannot block: after a short
-         * transfer there is nothing more for now, and on pipes, terminals
-         * and sockets even a full one says nothing about the next. */
-        if (got < want || n == 0 || slot->filetype != WAFT_WASI_FILETYPE_REGULAR_FILE) {
-            break;
-        }
-    }
-    /* Bytes already moved count: report them, as readv would, and let the
-     * error surface on the next call. */
-    return *done > 0 ? 0 : err;
-}
-
-static int32_t io(void *ctx, int32_t fd, uint64_t need, wasi_io_op op, int32_t iovs, int32_t iovs_len, uint64_t offset,
-                  int32_t result) {
+/* Inlined into each fd_* function with its `op` a constant, like wasi_transfer. */
+WASI_ALWAYS_INLINE static inline int32_t io(void *ctx, int32_t fd, uint64_t need, wasi_io_op op, int32_t iovs,
+                                            int32_t iovs_len, uint64_t offset, int32_t result) {
     waft_wasi_ctx *c = WASI_CTX(ctx);
     uint16_t err;
     waft_wasi_fd *slot = wasi_fd(c, fd, need, &err);

@@ -54,7 +54,7 @@ int32_t wasi_snapshot_preview1__sock_shutdown(void *ctx, int32_t fd, int32_t how
     return notsock(ctx, fd, "sock_shutdown");
 }
 
-/* fds.c's transfer loop names these (IO_SEND/IO_RECV); no socket fd ever
+/* sockets.c names these (through transfer.h); no socket fd ever
  * exists here, so they are never reached. */
 uint16_t wasi_port_sock_accept(int32_t host, bool nonblock, int32_t *conn) {
     (void)host, (void)nonblock, (void)conn;

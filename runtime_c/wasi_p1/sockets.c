@@ -4,6 +4,7 @@
  * accepted from them.  p1 has no way to create or connect a socket.
  */
 #include "wasi_internal.h"
+#include "transfer.h"
 
 #define R(name) WAFT_WASI_RIGHTS_##name
 

@@ -25,6 +25,10 @@
  * batch until one comes back short. */
 #define WASI_IOV_BATCH 32
 
+/* For helpers that must be specialised at each call (a constant argument
+ * selecting what they link): transfer.h. */
+#define WASI_ALWAYS_INLINE __attribute__((always_inline))
+
 /* Longest path a guest may pass, NUL included (Linux's PATH_MAX).  Path
  * functions keep one or two such buffers on the stack; bare-metal ports with
  * small stacks build with a smaller value. */
@@ -134,11 +138,7 @@ uint16_t wasi_check_fst_flags(uint16_t fst_flags);
 
 typedef enum wasi_io_op { IO_READ, IO_WRITE, IO_PREAD, IO_PWRITE, IO_SEND, IO_RECV } wasi_io_op;
 
-/* Move data between `slot` and the guest (c)iovec array, batch by batch
- * (fds.c).  Checks the whole array first (FAULT, nothing moved).  Bytes moved
- * before an error are reported as success, as readv/writev do. */
-uint16_t wasi_transfer(waft_wasi_ctx *ctx, waft_wasi_fd *slot, wasi_io_op op, uint32_t iovs, uint32_t iovs_len,
-                       uint64_t offset, uint16_t riflags, size_t *done, uint16_t *roflags);
+/* The transfer loop over these is transfer.h's wasi_transfer (always inlined). */
 
 /* ------------------------------------------------------------------------- */
 /* The port layer                                                             */
