@@ -4,6 +4,9 @@ Builds WASI command modules for the target, links each into firmware exactly
 as `waft run` does, and splits the image by where each byte came from, using
 the linker's map file.  Programs:
 
+  hello, classic      bench/programs/hello_classic.c: main(void) and
+                      printf("Hello, world!\n"), which clang makes a puts;
+                      its native twin is plain newlib-nano
   hello world         examples/hello/hello.c with wasi-libc's default printf
                       (float conversions inside the module); its native twin
                       links newlib-nano's float printf (-u _printf_float), so
@@ -81,6 +84,7 @@ class Program:
 
 HELLO = REPO / "examples" / "hello" / "hello.c"
 PROGRAMS = (
+    Program("hello, classic", BENCH_DIR / "programs" / "hello_classic.c"),
     Program("hello world", HELLO, printf_float=True),
     Program("hello, int printf", HELLO, wasm_flags=("-lc-printscan-no-floating-point",)),
     Program("all of WASI", REPO / "tests" / "wasi" / "cortexm" / "all_imports.c",
