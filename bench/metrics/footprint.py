@@ -15,6 +15,11 @@ Each feature set is one small program built as Waft builds it (bench/metrics/foo
                   (`waft unwrap --no-adapter-recovery`): its row is the flash that glue adds to the
                   image of the same p1 module (the WASI minimal image), all of it in the module
 
+Whole images: the classic hello and the printf hello of bench/wasi_size.py, each linked as
+`waft run` links it and beside the same C built natively with newlib-nano (the printf hello's
+twin with float printf, as wasi-libc's printf formats floats); both run under QEMU and must
+print the same.  Issue 17's goal: the WASI image within 2x of the native one.
+
 Runtime flash = the image's flash - the module's own bytes (prog.o's input
 sections in the linker map; on the host prog.o's allocated sections) - the
 flash of a native empty C program with the same start-up code (the
@@ -28,6 +33,7 @@ high-water mark is measured under QEMU, not estimated.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from elftools.elf.constants import SH_FLAGS
@@ -242,6 +248,43 @@ def _built(target: Target, feature: str, build, paint: bool) -> Image:
         raise MetricError(f"building the {feature} image for {target.name} failed: {exc}") from None
 
 
+# Whole WASI images against the same C built natively (bench/wasi_size.py's programs and parts).
+HELLO_GOAL = wasi_size.GOAL_RATIO  # issue 17: a WASI hello within 2x of its newlib-nano twin
+HELLOS = {"hello_classic": "hello, classic", "hello_printf": "hello world"}
+
+
+def hello_images(target: Target, work: Path, raw: dict) -> tuple[list[Row], list[str]]:
+    """Rows for the whole-image flash of the WASI hellos beside their native twins, and their parts."""
+    programs_by_label = {prog.label: prog for prog in wasi_size.PROGRAMS}
+    rows, notes = [], []
+    for key, label in HELLOS.items():
+        prog = programs_by_label[label]
+        folder = work / key
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        try:
+            measured = wasi_size.measure_program(target, prog, folder)
+        except Exception as exc:  # noqa: BLE001 -- a build or link error: one line for the group
+            raise MetricError(f"building the {label} images for {target.name} failed: {exc}") from None
+        waft, native = measured["waft"], measured["native"]
+        for kind, image in (("Waft", waft), ("native", native)):
+            run = image["run"]
+            if run["exit"] != 0 or run["stdout"] != native["run"]["stdout"]:
+                raise MetricError(f"the {label} {kind} image exited {run['exit']} printing {run['stdout']!r}")
+        raw[key] = measured
+        twin = "newlib-nano with float printf" if prog.printf_float else "newlib-nano"
+        rows.append(Row(f"image_{key}", f"whole image flash, {label} ({prog.source.name}; native: {twin})",
+                        "bytes", Stat(mean=float(native["flash_total"])), Stat(mean=float(waft["flash_total"])),
+                        goal=f"<= {HELLO_GOAL:g}x native (issue 17)",
+                        limit=HELLO_GOAL * native["flash_total"]))
+        parts = ", ".join(f"{part} {size:,}" for part, size in waft["flash"].items())
+        native_parts = ", ".join(f"{part} {size:,}" for part, size in native["flash"].items())
+        notes.append(f"{label} image by part (bytes of flash, from the linker map; bench/wasi_size.py splits "
+                     f"more programs): Waft {parts}; native {native_parts}.")
+    return rows, notes
+
+
 def measure(target: Target, ctx: RunContext) -> GroupResult:
     if target.is_host or target.kind != "cortex-m":
         return GroupResult(name="footprint", title=TITLE, unit="bytes", rows=[], notes=[
@@ -304,6 +347,8 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
         if stack is not None:
             table.append(Row(f"stack_{feature}", f"main stack high-water mark, {label}", "bytes",
                              Stat(mean=base_stack), Stat(mean=stack)))
+    hello_rows, hello_notes = hello_images(target, work / "hello", raw)
+    table += hello_rows
     absent = missing_features(target)
     notes = [
         f"Runtime flash is what Waft adds: the image less the module's own code and data (prog.o in the "
@@ -331,4 +376,5 @@ def measure(target: Target, ctx: RunContext) -> GroupResult:
               for name, why in unrun.items()]
     notes += [f"No {FEATURES[name]} row on {target.name}: {why}." for name, why in unfit.items()]
     notes += [f"No {FEATURES[name]} row: {why}." for name, why in absent.items()]
+    notes += hello_notes
     return GroupResult(name="footprint", title=TITLE, unit="bytes", rows=table, notes=notes, raw=raw)
