@@ -550,10 +550,25 @@ class ModuleContext:
     # --- function entry -----------------------------------------------------
 
     def stack_pointer_and_limit(self, builder: ir.IRBuilder) -> tuple[ir.Value, ir.Value]:
-        """The stack pointer and waft_stack_limit, as integers, for a stack check."""
-        save = self.intrinsic("llvm.stacksave.p0", PTR, [])
-        sp = builder.ptrtoint(builder.call(save, [], name="sp"), self.intptr, name="sp.int")
+        """The stack pointer and waft_stack_limit, as integers, for a stack check.
+
+        Both reads are ones LLVM may merge: once a function is inlined into a caller that
+        has checked its stack, the callee's entry check compares the same two values again
+        and folds away (LLVM's `llvm.stacksave` may touch memory, so no two of them ever
+        merged).  The stack pointer is read by an inline asm with no memory effects: in a
+        function's body (static frames; calls restore it) it is one value.  The limit is
+        an invariant load: C changes waft_stack_limit only when it changes stacks (thread
+        switch, signal or interrupt vector), and puts it back before this code runs again.
+        """
+        register = _STACK_POINTER_REGISTER.get(self.target.triple.split("-")[0])
+        if register is None:
+            save = self.intrinsic("llvm.stacksave.p0", PTR, [])
+            sp = builder.ptrtoint(builder.call(save, [], name="sp"), self.intptr, name="sp.int")
+        else:
+            read = ir.InlineAsm(ir.FunctionType(self.intptr, []), "", f"={{{register}}}", side_effect=False)
+            sp = builder.call(read, [], name="sp.int", attrs=("nounwind", "readnone"))
         limit = self.tbaa(builder.load(self.stack_limit(), name="stack.limit"), "stack limit")
+        limit.set_metadata("invariant.load", self.llmod.add_metadata([]))
         return sp, limit
 
     def stack_check(self, fctx: FuncContext) -> None:
@@ -579,6 +594,13 @@ class ModuleContext:
 
 
 # --- the driver -----------------------------------------------------------------------------
+
+
+# The stack pointer's register name in LLVM's inline-asm constraints, by architecture (the
+# triple's first part); other architectures read it through llvm.stacksave.
+_STACK_POINTER_REGISTER = {"thumbv6m": "sp", "thumbv7m": "sp", "thumbv7em": "sp", "thumbv8m.base": "sp",
+                           "thumbv8m.main": "sp", "thumbv8.1m.main": "sp", "riscv32": "sp", "riscv64": "sp",
+                           "x86_64": "rsp", "aarch64": "sp", "arm64": "sp"}
 
 
 def calling_convention(target: Target) -> str:
