@@ -1,0 +1,214 @@
+"""Merge the bounds checks of straight-line loads from one address into one check at the first.
+
+C reads several fields of one struct, or neighbouring bytes of one array, from
+one address: `p->left`, `p->key`, `p->right` are `local.get p; i32.load
+offset=0/4/8`, and `s[i]`, `s[i + 1]` are `(s + i)` loaded at offsets 0 and 1.
+Each access gets its own compare and branch (aot/lower/memory.py
+`checked_address`), and LLVM cannot merge them: the first, narrower check
+passing does not make the later, wider one pass, and LLVM has no pass in its
+-O2 pipeline that moves a check up past a load (guard widening is not in it).
+
+A *group* is the loads, from one memory, of one address value with no
+instruction between the first and the last that can trap with another code,
+have an effect visible after a trap, or leave the straight line: no store,
+call, memory.grow/fill/copy/init, global.set, table access, integer div/rem,
+trapping float-to-int conversion, unreachable, atomic, or control instruction
+other than entering a `block` (no branch, `if`, `else`, `end` or `loop`: code
+after an `end` can be reached without passing the first load).  Only loads
+(never atomic ones), pure arithmetic, local and global reads, local writes
+and `memory.size` may sit in between.  Then the first load checks the group's
+highest end, `addr + max(offset + size) <= memory size`, and the later ones
+need no check: if any load of the group is out of bounds the program traps
+with MEMORY_OUT_OF_BOUNDS either way (a load of another address in between
+would trap with the same code), and nothing it did in between is visible
+after the trap (locals and the value stack die with the call; loads change
+nothing).  When all of them are in bounds, neither version traps.
+
+"One address value" is decided on the Wasm, by a scan of the function body
+before lowering: each load's address is the expression of the contiguous
+pure instructions just before it (`local.get`, `global.get`, constants,
+non-trapping arithmetic and conversions, and loads, whose values cannot change
+within a group since no store is in it), read back from the load, with each
+local read tagged by how many writes of that local came before it.  Two loads
+whose expressions are equal compute the same value.  Anything else (a value
+left on the stack by a branch, a call's result) ends the expression, and the
+load is not grouped.
+
+Stores are not grouped: a store that ran before a later store's failing
+check must have happened (its bytes are visible after the trap), so a merged
+check would need the individually checked sequence as a fall-back copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aot.wasm.module import Instr, MemArg
+
+if TYPE_CHECKING:  # pragma: no cover - import only for type hints
+    from aot.lower.context import FuncContext
+
+_NUMERIC = ("i32.", "i64.", "f32.", "f64.")
+_TRAPPING_NUMERIC = ("div_s", "div_u", "rem_s", "rem_u")
+# Pure instructions with no operand and one result, and how their key is read from `imm`.
+_LEAVES = ("i32.const", "i64.const", "f32.const", "f64.const", "local.get", "global.get", "memory.size")
+# Allowed between the loads of a group besides loads and pure arithmetic: no trap, no effect after one.
+_HARMLESS = frozenset(("local.get", "local.set", "local.tee", "global.get", "drop", "select", "nop",
+                       "block", "memory.size"))
+# Stack arity (operands) of the pure non-leaf instructions an address may be built from.
+_UNARY_SUFFIXES = ("eqz", "clz", "ctz", "popcnt", "wrap_i64", "extend_i32_s", "extend_i32_u",
+                   "extend8_s", "extend16_s", "extend32_s")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the scan decided for one function body.
+
+    `spans[i]` is the span `max(offset + size) - offset` the first load of a
+    group, at body index i, checks instead of its own size; `covered` holds
+    the indices of the later loads of groups, which need no check.
+    """
+
+    spans: dict[int, int]
+    covered: frozenset[int]
+
+
+def is_load(op: str) -> bool:
+    """A plain (non-atomic) scalar load: `i32.load`, `f64.load`, `i64.load8_s`, ..."""
+    return op.startswith(_NUMERIC) and ".load" in op and "atomic" not in op
+
+
+def access_size(op: str) -> int:
+    """Bytes a plain load or store touches: from `load8`/`store16`/... or the value type."""
+    tail = op.split(".", 1)[1]
+    for bits in ("8", "16", "32"):
+        if tail.startswith(("load" + bits, "store" + bits)):
+            return int(bits) // 8
+    return 8 if op.startswith(("i64.", "f64.")) else 4
+
+
+def _pure_arity(op: str) -> int | None:
+    """Operands of a pure, non-trapping numeric instruction (one result), else None."""
+    if not op.startswith(_NUMERIC) or ".load" in op or ".store" in op or "atomic" in op:
+        return None
+    name = op.split(".", 1)[1]
+    if name in _TRAPPING_NUMERIC:
+        return None
+    if name.startswith("trunc_") and not name.startswith("trunc_sat_") and not op.startswith("f"):
+        return None  # i32.trunc_f32_s traps on NaN and out-of-range values (f32.trunc does not)
+    if name == "const":
+        return 0
+    if name in _UNARY_SUFFIXES or name.startswith(("trunc_sat_", "convert_", "demote_", "promote_",
+                                                    "reinterpret_")):
+        return 1
+    if op.startswith("f") and name in ("abs", "neg", "ceil", "floor", "trunc", "nearest", "sqrt"):
+        return 1
+    return 2
+
+
+def _allowed_between(op: str) -> bool:
+    """May this instruction sit between two loads of a group (see the module docstring)?"""
+    return op in _HARMLESS or is_load(op) or _pure_arity(op) is not None
+
+
+def _address_key(body: list[Instr], load: int, versions: dict[int, int],
+                 follow_loads: bool) -> object | None:
+    """A hashable expression for the address operand of `body[load]`, or None when not pure.
+
+    Walks back over the contiguous instructions that produce it; `versions[i]`
+    is the number of writes of the local that `body[i]` (a `local.get`) reads.
+    Loads are followed only when `follow_loads` (no shared memory, which
+    another thread may write between two reads of one address).
+    """
+    index = load - 1
+
+    def operand() -> object | None:
+        nonlocal index
+        if index < 0:
+            return None
+        instr = body[index]
+        op = instr.op
+        index -= 1
+        if op == "local.get":
+            return ("local", instr.imm, versions[index + 1])
+        if op in _LEAVES:
+            return (op, instr.imm)
+        if is_load(op) and follow_loads:
+            inner = operand()
+            return None if inner is None else (op, instr.imm.offset, instr.imm.memory, inner)
+        arity = _pure_arity(op)
+        if arity is None:
+            return None  # a tee, a call, a value from a branch: not followed
+        args = []
+        for _ in range(arity):
+            arg = operand()
+            if arg is None:
+                return None
+            args.append(arg)
+        return (op, tuple(reversed(args)))
+
+    return operand()
+
+
+def plan(body: list[Instr], memories: frozenset[int], follow_loads: bool = True) -> Plan:
+    """Find the groups of a function body (module docstring) in one forward pass.
+
+    Only loads from `memories` are grouped (the caller leaves out shared ones:
+    another thread may grow them between two loads of a group).
+    """
+    writes: dict[int, int] = {}
+    versions: dict[int, int] = {}
+    # (memory, address key) -> [(body index, offset, offset + size)] of the current straight line
+    open_groups: dict[tuple[int, object], list[tuple[int, int, int]]] = {}
+    groups: list[list[tuple[int, int, int]]] = []
+    for index, instr in enumerate(body):
+        op = instr.op
+        if op == "local.get":
+            versions[index] = writes.get(instr.imm, 0)
+        elif op in ("local.set", "local.tee"):
+            writes[instr.imm] = writes.get(instr.imm, 0) + 1
+        if is_load(op):
+            key = _address_key(body, index, versions, follow_loads)
+            if key is not None and instr.imm.memory in memories:
+                memarg = instr.imm
+                open_groups.setdefault((memarg.memory, key), []).append(
+                    (index, memarg.offset, memarg.offset + access_size(op)))
+        elif not _allowed_between(op):
+            groups.extend(open_groups.values())
+            open_groups = {}
+    groups.extend(open_groups.values())
+    spans: dict[int, int] = {}
+    covered: set[int] = set()
+    for group in groups:
+        if len(group) < 2:
+            continue
+        first, offset, _ = group[0]
+        spans[first] = max(end for _, _, end in group) - offset
+        covered.update(index for index, _, _ in group[1:])
+    return Plan(spans, frozenset(covered))
+
+
+def merged_size(fctx: "FuncContext", memarg: MemArg, size: int) -> int | None:
+    """The size the current load's bounds check covers: its own, its group's span, or None for no check.
+
+    None only for a later load of a group, whose first load already checked
+    its end.  Anything but a plain load of the body being lowered (atomics,
+    a module granted shared-memory windows, an unchecked build) keeps `size`.
+    """
+    mctx = fctx.mctx
+    instr = fctx.instr
+    if (instr is None or fctx.instr_index < 0 or fctx.instr_index >= len(fctx.body)
+            or fctx.body[fctx.instr_index] is not instr or instr.imm is not memarg or not is_load(instr.op)
+            or mctx.windows or not mctx.bounds_checks):
+        return size
+    found = fctx.check_plan
+    if found is None or found[0] is not fctx.body:
+        shared = {i for i, info in enumerate(mctx.memories) if info.type.limits.shared}
+        grouped = frozenset(i for i in range(len(mctx.memories)) if i not in shared)
+        found = (fctx.body, plan(fctx.body, grouped, follow_loads=not shared))
+        fctx.check_plan = found
+    decided = found[1]
+    if fctx.instr_index in decided.covered:
+        return None
+    return decided.spans.get(fctx.instr_index, size)
