@@ -37,6 +37,12 @@ load is not grouped.
 Stores are not grouped: a store that ran before a later store's failing
 check must have happened (its bytes are visible after the trap), so a merged
 check would need the individually checked sequence as a fall-back copy.
+
+A second rule covers loads and stores alike, with no reordering at all: an
+access whose end an earlier check of the same address value already tested,
+on every path to it, needs no check of its own (`_dominated`): `p->n =
+p->n + 1`, stores to fields in descending order.  LLVM folds most of these
+itself for a memory of constant size, not always for one whose size is loaded.
 """
 
 from __future__ import annotations
@@ -57,6 +63,9 @@ _LEAVES = ("i32.const", "i64.const", "f32.const", "f64.const", "local.get", "glo
 _HARMLESS = frozenset(("local.get", "local.set", "local.tee", "global.get", "drop", "select", "nop",
                        "block", "memory.size"))
 # Stack arity (operands) of the pure non-leaf instructions an address may be built from.
+# Where control flow joins or a path may not have passed what came before (the first instruction of a
+# loop body is reached from its end too): an earlier check no longer holds on every path.
+_MERGES = frozenset(("if", "else", "end", "loop", "try", "catch", "catch_all", "delegate", "try_table"))
 _UNARY_SUFFIXES = ("eqz", "clz", "ctz", "popcnt", "wrap_i64", "extend_i32_s", "extend_i32_u",
                    "extend8_s", "extend16_s", "extend32_s")
 
@@ -67,7 +76,8 @@ class Plan:
 
     `spans[i]` is the span `max(offset + size) - offset` the first load of a
     group, at body index i, checks instead of its own size; `covered` holds
-    the indices of the later loads of groups, which need no check.
+    the indices of the later loads of groups and of the accesses an earlier
+    check covers, which need no check.
     """
 
     spans: dict[int, int]
@@ -112,19 +122,28 @@ def _allowed_between(op: str) -> bool:
     return op in _HARMLESS or is_load(op) or _pure_arity(op) is not None
 
 
-def _address_key(body: list[Instr], load: int, versions: dict[int, int],
-                 follow_loads: bool) -> object | None:
-    """A hashable expression for the address operand of `body[load]`, or None when not pure.
+def is_store(op: str) -> bool:
+    """A plain (non-atomic) scalar store: `i32.store`, `f64.store`, `i64.store8`, ..."""
+    return op.startswith(_NUMERIC) and ".store" in op and "atomic" not in op
 
-    Walks back over the contiguous instructions that produce it; `versions[i]`
-    is the number of writes of the local that `body[i]` (a `local.get`) reads.
-    Loads are followed only when `follow_loads` (no shared memory, which
-    another thread may write between two reads of one address).
+
+def _address_key(body: list[Instr], access: int, versions: dict[int, int],
+                 follow_loads: bool) -> tuple[object, bool] | None:
+    """A hashable expression for the address operand of `body[access]`, or None when not pure.
+
+    Walks back over the contiguous instructions that produce it (for a store,
+    first over those of the stored value); `versions[i]` is the number of
+    writes of the local that `body[i]` (a `local.get`) reads.  Loads are
+    followed only when `follow_loads` (no shared memory, which another thread
+    may write between two reads of one address).  The flag says whether the
+    expression reads memory, a global or memory.size: whether a store, call,
+    global.set or memory.grow may change its value.
     """
-    index = load - 1
+    index = access - 1
+    volatile = False
 
     def operand() -> object | None:
-        nonlocal index
+        nonlocal index, volatile
         if index < 0:
             return None
         instr = body[index]
@@ -133,8 +152,10 @@ def _address_key(body: list[Instr], load: int, versions: dict[int, int],
         if op == "local.get":
             return ("local", instr.imm, versions[index + 1])
         if op in _LEAVES:
+            volatile = volatile or op in ("global.get", "memory.size")
             return (op, instr.imm)
         if is_load(op) and follow_loads:
+            volatile = True
             inner = operand()
             return None if inner is None else (op, instr.imm.offset, instr.imm.memory, inner)
         arity = _pure_arity(op)
@@ -148,17 +169,21 @@ def _address_key(body: list[Instr], load: int, versions: dict[int, int],
             args.append(arg)
         return (op, tuple(reversed(args)))
 
-    return operand()
+    if is_store(body[access].op) and operand() is None:
+        return None  # the stored value is not a pure expression: where its address starts is unknown
+    key = operand()
+    return None if key is None else (key, volatile)
 
 
 def plan(body: list[Instr], memories: frozenset[int], follow_loads: bool = True) -> Plan:
-    """Find the groups of a function body (module docstring) in one forward pass.
+    """Find the groups of a function body (module docstring), then the accesses an earlier check covers.
 
-    Only loads from `memories` are grouped (the caller leaves out shared ones:
-    another thread may grow them between two loads of a group).
+    Only accesses to `memories` are planned (the caller leaves out shared
+    ones: another thread may grow them between two loads of a group).
     """
     writes: dict[int, int] = {}
     versions: dict[int, int] = {}
+    keys: dict[int, tuple[tuple[int, object], bool]] = {}  # access index -> ((memory, key), volatile)
     # (memory, address key) -> [(body index, offset, offset + size)] of the current straight line
     open_groups: dict[tuple[int, object], list[tuple[int, int, int]]] = {}
     groups: list[list[tuple[int, int, int]]] = []
@@ -168,11 +193,14 @@ def plan(body: list[Instr], memories: frozenset[int], follow_loads: bool = True)
             versions[index] = writes.get(instr.imm, 0)
         elif op in ("local.set", "local.tee"):
             writes[instr.imm] = writes.get(instr.imm, 0) + 1
+        if (is_load(op) or is_store(op)) and instr.imm.memory in memories:
+            found = _address_key(body, index, versions, follow_loads)
+            if found is not None:
+                keys[index] = ((instr.imm.memory, found[0]), found[1])
         if is_load(op):
-            key = _address_key(body, index, versions, follow_loads)
-            if key is not None and instr.imm.memory in memories:
+            if index in keys:
                 memarg = instr.imm
-                open_groups.setdefault((memarg.memory, key), []).append(
+                open_groups.setdefault(keys[index][0], []).append(
                     (index, memarg.offset, memarg.offset + access_size(op)))
         elif not _allowed_between(op):
             groups.extend(open_groups.values())
@@ -186,20 +214,59 @@ def plan(body: list[Instr], memories: frozenset[int], follow_loads: bool = True)
         first, offset, _ = group[0]
         spans[first] = max(end for _, _, end in group) - offset
         covered.update(index for index, _, _ in group[1:])
+    _dominated(body, keys, spans, covered)
     return Plan(spans, frozenset(covered))
 
 
-def merged_size(fctx: "FuncContext", memarg: MemArg, size: int) -> int | None:
-    """The size the current load's bounds check covers: its own, its group's span, or None for no check.
+def _dominated(body: list[Instr], keys: dict[int, tuple[tuple[int, object], bool]],
+               spans: dict[int, int], covered: set[int]) -> None:
+    """Add to `covered` each access whose end an earlier check of its address already tested.
 
-    None only for a later load of a group, whose first load already checked
-    its end.  Anything but a plain load of the body being lowered (atomics,
-    a module granted shared-memory windows, an unchecked build) keeps `size`.
+    A check passed for `addr + E` stays true for `addr + e` with e <= E, for
+    the same address value, as long as every path to the later access went
+    through it (no `end`, `else`, `loop` or `if` between: a branch, call or
+    store between is fine, they cannot make the memory smaller) and the
+    address value is the same (locals by version; an address that reads
+    memory, a global or memory.size is forgotten at anything that may change
+    those).  `p->n = p->n + 1` and stores to fields in descending order need
+    one check.
+    """
+    checked: dict[tuple[int, object], int] = {}
+    volatile: set[tuple[int, object]] = set()
+    for index, instr in enumerate(body):
+        op = instr.op
+        if op in _MERGES:
+            checked, volatile = {}, set()
+            continue
+        found = keys.get(index)
+        if found is not None:
+            key, reads_state = found
+            end = instr.imm.offset + spans.get(index, access_size(op))
+            if index in covered or checked.get(key, -1) >= end:
+                covered.add(index)
+            else:
+                checked[key] = max(end, checked.get(key, -1))
+                if reads_state:
+                    volatile.add(key)
+        if volatile and not _allowed_between(op):
+            # A store, call, global.set, memory.grow...: addresses read from memory or globals may change.
+            checked = {key: end for key, end in checked.items() if key not in volatile}
+            volatile = set()
+
+
+def merged_size(fctx: "FuncContext", memarg: MemArg, size: int) -> int | None:
+    """The size the current access's bounds check covers: its own, its group's span, or None for no check.
+
+    None for a later load of a group, whose first load already checked its
+    end, and for an access an earlier check covers (`_dominated`).  Anything
+    but a plain load or store of the body being lowered (atomics, a module
+    granted shared-memory windows, an unchecked build) keeps `size`.
     """
     mctx = fctx.mctx
     instr = fctx.instr
     if (instr is None or fctx.instr_index < 0 or fctx.instr_index >= len(fctx.body)
-            or fctx.body[fctx.instr_index] is not instr or instr.imm is not memarg or not is_load(instr.op)
+            or fctx.body[fctx.instr_index] is not instr or instr.imm is not memarg
+            or not (is_load(instr.op) or is_store(instr.op))
             or mctx.windows or not mctx.bounds_checks):
         return size
     found = fctx.check_plan

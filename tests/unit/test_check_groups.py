@@ -71,6 +71,30 @@ FUNCS = r"""
     (local.set $p (local.get $q))
     (i32.add (local.get $v) (i32.load offset=8 (local.get $p))))
   (func (export "grow") (result i32) (memory.grow (i32.const 1)))
+  ;; stores in descending order: the first one's check covers the others (nothing written if it traps)
+  (func (export "desc") (param $p i32) (result i32)
+    (i32.store offset=8 (local.get $p) (i32.const 0x01010101))
+    (i32.store offset=4 (local.get $p) (i32.const 0x02020202))
+    (i32.store (local.get $p) (i32.const 0x03030303))
+    (i32.const 0))
+  ;; p->n = p->n + 1: the store is covered by the load's check
+  (func (export "bump") (param $p i32) (result i32)
+    (i32.store offset=4 (local.get $p) (i32.add (i32.load offset=4 (local.get $p)) (i32.const 1)))
+    (i32.load offset=4 (local.get $p)))
+  ;; *pp changes between two stores through it: the second must be checked again
+  (func (export "reload") (param $pp i32) (result i32)
+    (i32.store offset=8 (i32.load (local.get $pp)) (i32.const 1))
+    (i32.store (local.get $pp) (i32.const 65530))
+    (i32.store offset=4 (i32.load (local.get $pp)) (i32.const 2))
+    (i32.const 0))
+  ;; a check inside an `if` does not cover what follows its `end`
+  (func (export "ifmerge") (param $p i32) (param $c i32) (result i32)
+    (if (local.get $c) (then (drop (i32.load offset=8 (local.get $p)))))
+    (i32.load offset=4 (local.get $p)))
+  ;; a byte stored, then a halfword loaded: the store's check does not reach the load's end
+  (func (export "widen") (param $p i32) (result i32)
+    (i32.store8 (local.get $p) (i32.const 7))
+    (i32.load16_u (local.get $p)))
 """
 
 
@@ -95,6 +119,12 @@ CALLS = [
     ("m_div(inst, 65528, 0)", "trap 3"), ("m_div(inst, 65524, 0)", "trap 3"), ("m_div(inst, 65528, 5)", "trap 2"),
     ("m_rewrite(inst, 65528, 0)", None), ("m_rewrite(inst, 0, 65528)", "trap 2"),
     ("m_rewrite(inst, 65533, 0)", "trap 2"),
+    ("m_desc(inst, 65525)", "trap 2"), ("m_node(inst, 65512)", None), ("m_desc(inst, 65524)", None),
+    ("m_node(inst, 65524)", None), ("m_bump(inst, 65528)", None), ("m_bump(inst, 65529)", "trap 2"),
+    ("m_ifmerge(inst, 65528, 0)", None), ("m_ifmerge(inst, 65529, 0)", "trap 2"),
+    ("m_ifmerge(inst, 65524, 1)", None), ("m_ifmerge(inst, 65525, 1)", "trap 2"),
+    ("m_widen(inst, 65534)", None), ("m_widen(inst, 65535)", "trap 2"), ("mem[65535]", None),
+    ("m_reload(inst, 100)", "trap 2"), ("m_chain(inst, 100)", "trap 2"),
 ]
 # After memory.grow (growable memory only): the old last addresses are in bounds now.
 GROWN = [("m_grow(inst)", None), ("m_node(inst, 65525)", None), ("m_node(inst, 131060)", None),
@@ -156,6 +186,18 @@ def _expected(calls: list[tuple[str, str | None]]) -> list[str]:
             return signed(word(nums[0]) + word(nums[1] + 8))
         if name == "m_get_g":
             return state["g"]
+        if name == "m_desc":
+            for at, byte in ((nums[0] + 8, 1), (nums[0] + 4, 2), (nums[0], 3)):
+                mem[at:at + 4] = bytes([byte]) * 4
+            return 0
+        if name == "m_bump":
+            mem[nums[0] + 4:nums[0] + 8] = ((word(nums[0] + 4) + 1) & 0xFFFFFFFF).to_bytes(4, "little")
+            return signed(word(nums[0] + 4))
+        if name == "m_widen":
+            mem[nums[0]] = 7
+            return mem[nums[0]] | mem[nums[0] + 1] << 8
+        if name == "m_ifmerge":
+            return signed(word(nums[0] + 4))
         if name == "m_grow":
             mem.extend(bytes(65536))
             return 1
@@ -171,6 +213,12 @@ def _expected(calls: list[tuple[str, str | None]]) -> list[str]:
             mem[16] = 0x5A  # the store before the trapping load happened
         if call.startswith("m_global"):
             state["g"] = 77
+        if call.startswith("m_widen"):
+            mem[int(call.split(",")[1].strip(" )"))] = 7  # the store before the trapping load happened
+        if call.startswith("m_reload"):  # the first store and the pointer's update happened
+            q = word(100)
+            mem[q + 8:q + 12] = (1).to_bytes(4, "little")
+            mem[100:104] = (65530).to_bytes(4, "little")
     return lines
 
 
@@ -261,6 +309,34 @@ def test_other_barriers(tmp_path):
         assert (plan.covered == {loads[1]}) is merged, between
         if merged:
             assert plan.spans[loads[0]] == 12, between
+
+
+def test_an_earlier_wider_check_covers_later_accesses(tmp_path):
+    ops, plan = _plan(tmp_path, FIXED, 11)  # desc: stores at +8, +4, +0
+    stores = [i for i, op in enumerate(ops) if check_groups.is_store(op)]
+    assert plan.spans == {} and plan.covered == set(stores[1:])
+    ops, plan = _plan(tmp_path, FIXED, 12)  # bump: load +4, store +4, load +4
+    accesses = [i for i, op in enumerate(ops) if check_groups.is_store(op) or check_groups.is_load(op)]
+    assert plan.covered == set(accesses[1:])
+    ops, plan = _plan(tmp_path, FIXED, 13)  # reload: *pp is stored to between the two stores through it
+    loads_of_pp = [i for i in _loads(ops)]
+    stores = [i for i, op in enumerate(ops) if check_groups.is_store(op)]
+    # pp itself is checked once (its first load); the store through the reloaded *pp is checked again.
+    assert plan.covered == {stores[1], loads_of_pp[1]} and stores[2] not in plan.covered
+    ops, plan = _plan(tmp_path, FIXED, 14)  # ifmerge: the check in the `if` does not reach past its end
+    assert plan.covered == frozenset()
+    # Stores in ascending order are not merged (the earlier ones must happen before a later one traps).
+    asc = """(module (memory 1) (func (param i32)
+      (i32.store (local.get 0) (i32.const 1)) (i32.store offset=4 (local.get 0) (i32.const 2))))"""
+    assert _plan(tmp_path, asc, 0)[1] == check_groups.Plan({}, frozenset())
+    # A call between keeps a check of a local's value, not of a value read from memory or a global.
+    for address, kept in (("(local.get 0)", True), ("(i32.load (local.get 0))", False),
+                          ("(global.get 0)", False), ("(memory.size)", False)):
+        wat = f"""(module (memory 1) (global (mut i32) (i32.const 0)) (func $f) (func (param i32)
+          (drop (i32.load offset=8 {address})) (call $f) (drop (i32.load offset=4 {address}))))"""
+        ops, plan = _plan(tmp_path, wat, 1)
+        last = max(i for i, op in enumerate(ops) if check_groups.is_load(op))
+        assert (last in plan.covered) is kept, address
 
 
 # --- the code -----------------------------------------------------------------------------------
