@@ -381,7 +381,7 @@ int main(void) {
     m__imports imports;
     memset(&imports, 0, sizeof imports);
     if (m__instantiate(inst, &imports) != WAFT_TRAP_NONE) return 1;
-    %s
+    @BODY@
     return 0;
 }
 """
@@ -401,7 +401,7 @@ def test_traps_on_cortex_m(tmp_path, board, wat, calls):
     result = compile_module(wat_to_wasm(wat, tmp_path, "m"), target, prefix="m")
     (tmp_path / "m.o").write_bytes(result.object)
     (tmp_path / "m.h").write_text(result.header)
-    (tmp_path / "main.c").write_text(BOARD_MAIN % _driver(calls))
+    (tmp_path / "main.c").write_text(BOARD_MAIN.replace("@BODY@", _driver(calls)))
     elf = link(target, [tmp_path / "main.c", tmp_path / "m.o", runtime_library(target, REPO / "build")],
                tmp_path / "m.elf", cflags=[f"-I{tmp_path}"])
     run = run_elf(target, elf, timeout=60)
