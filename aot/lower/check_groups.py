@@ -63,6 +63,8 @@ _LEAVES = ("i32.const", "i64.const", "f32.const", "f64.const", "local.get", "glo
 _HARMLESS = frozenset(("local.get", "local.set", "local.tee", "global.get", "drop", "select", "nop",
                        "block", "memory.size"))
 # Stack arity (operands) of the pure non-leaf instructions an address may be built from.
+# The most instructions an address expression is followed through (C's are a handful).
+_MAX_NODES = 32
 # Where control flow joins or a path may not have passed what came before (the first instruction of a
 # loop body is reached from its end too): an earlier check no longer holds on every path.
 _MERGES = frozenset(("if", "else", "end", "loop", "try", "catch", "catch_all", "delegate", "try_table"))
@@ -141,11 +143,13 @@ def _address_key(body: list[Instr], access: int, versions: dict[int, int],
     """
     index = access - 1
     volatile = False
+    budget = _MAX_NODES
 
     def operand() -> object | None:
-        nonlocal index, volatile
-        if index < 0:
-            return None
+        nonlocal index, volatile, budget
+        budget -= 1
+        if index < 0 or budget < 0:
+            return None  # a long expression (recursion depth) is not worth following
         instr = body[index]
         op = instr.op
         index -= 1

@@ -339,6 +339,13 @@ def test_an_earlier_wider_check_covers_later_accesses(tmp_path):
         assert (last in plan.covered) is kept, address
 
 
+def test_a_deep_address_expression_is_not_followed(tmp_path):
+    deep = "(local.get 0)" + " (i32.const 1) (i32.add)" * 5000  # folded WAT would nest 5000 deep
+    wat = f"(module (memory 1) (func (param i32) {deep} (i32.load) (drop) {deep} (i32.load offset=4) (drop)))"
+    ops, plan = _plan(tmp_path, wat, 0)
+    assert plan == check_groups.Plan({}, frozenset())
+
+
 # --- the code -----------------------------------------------------------------------------------
 
 def _bounds_branches(llvm_ir: str, index: int) -> int:
