@@ -122,7 +122,7 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
         ea = builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
     if not mctx.bounds_checks:
         return access_pointer(fctx, base, addr, memarg.offset), ea  # measurement-only unsafe build: no check
-    checked = check_groups.merged_size(fctx, memarg, size)
+    checked = check_groups.merged_size(fctx, memarg, size, fixed_size(fctx, memarg.memory) is not None)
     if checked is None:
         return access_pointer(fctx, base, addr, memarg.offset), ea  # its group's first load checked its end
     size = checked
