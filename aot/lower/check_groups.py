@@ -4,9 +4,12 @@ C reads several fields of one struct, or neighbouring bytes of one array, from
 one address: `p->left`, `p->key`, `p->right` are `local.get p; i32.load
 offset=0/4/8`, and `s[i]`, `s[i + 1]` are `(s + i)` loaded at offsets 0 and 1.
 Each access gets its own compare and branch (aot/lower/memory.py
-`checked_address`), and LLVM cannot merge them: the first, narrower check
-passing does not make the later, wider one pass, and LLVM has no pass in its
--O2 pipeline that moves a check up past a load (guard widening is not in it).
+`checked_address`).  Where the memory's size is a constant, LLVM merges them
+itself (SimplifyCFG `or`s the conditions of neighbouring branches to the
+shared trap block, computed from the address alone).  Where the size is
+loaded from the memory's descriptor (a memory that can grow), it does not:
+on Cortex-M `p->a + p->b + p->c` kept three compares.  So this module's
+rules apply only to such memories (`merged_size`).
 
 A *group* is the loads, from one memory, of one address value with no
 instruction between the first and the last that can trap with another code,
@@ -269,13 +272,16 @@ def merged_size(fctx: "FuncContext", memarg: MemArg, size: int, constant_size: b
     """The size the current access's bounds check covers: its own, its group's span, or None for no check.
 
     None for a later load of a group, whose first load already checked its
-    end, and, in a memory whose size is not `constant_size`, for an access an
-    earlier check covers (`_dominated`).  Where the size is a constant, LLVM
-    folds those checks itself, and leaving them out of the IR only moved its
-    heuristics (sha256 on stm32f4: 7 more checks left after optimisation,
-    +92 bytes, a loop unrolled differently).  Anything
-    but a plain load or store of the body being lowered (atomics, a module
-    granted shared-memory windows, an unchecked build) keeps `size`.
+    end, and for an access an earlier check covers (`_dominated`).  Only in
+    a memory whose size is not constant (`constant_size` False): where the
+    size is a constant, LLVM already merges neighbouring checks into one
+    condition and folds dominated ones, and doing it in the IR only moved
+    its heuristics, both ways (stm32f4: linked_alloc -0.7 % ticks and -200 B,
+    but sha256 +92 B with the dominated rule, and the WASI hello image +64 B
+    from wasi-libc's dlmalloc, whose register allocation came out with 72
+    more spill instructions).  Anything but a plain load or store of the body
+    being lowered (atomics, a module granted shared-memory windows, an
+    unchecked build) keeps `size`.
     """
     mctx = fctx.mctx
     instr = fctx.instr
@@ -291,6 +297,8 @@ def merged_size(fctx: "FuncContext", memarg: MemArg, size: int, constant_size: b
         found = (fctx.body, plan(fctx.body, grouped, follow_loads=not shared))
         fctx.check_plan = found
     decided = found[1]
-    if fctx.instr_index in decided.covered or (fctx.instr_index in decided.dominated and not constant_size):
+    if constant_size:
+        return size
+    if fctx.instr_index in decided.covered or fctx.instr_index in decided.dominated:
         return None
     return decided.spans.get(fctx.instr_index, size)
