@@ -82,6 +82,8 @@ class FuncContext:
         # {(local, index): value} of local.set/tee's values.
         self.local_reads: dict[int, int] = {}
         self.local_writes: dict[tuple[int, int], ir.Value] = {}
+        # aot/lower/check_groups.py's plan for `body`: (body, Plan), made at the first load or store.
+        self.check_plan: tuple | None = None
         self.functype: FuncType | None = None  # the Wasm type of the function being lowered
         # Structured control (aot/lower/control.py): the open blocks, innermost last.
         self.control: list = []

@@ -6,8 +6,11 @@ The sum never wraps: on 64-bit targets it is computed in i64 (a 32-bit
 address plus a 32-bit offset plus 8 cannot overflow it); on 32-bit targets
 `addr + (offset + size)` uses `llvm.uadd.with.overflow` and an overflow
 traps too.  One compare (or compare-and-or) and one branch to the function's
-shared trap block per access (in a counted loop whose entry proved the access
-in bounds, `oob and not ok`: aot/lower/loop_ranges.py, off by default).  A
+shared trap block per access; in a memory whose size is loaded (one that can
+grow), one per group of straight-line loads from one address, and none for an
+access an earlier check of its address covers (aot/lower/check_groups.py).
+In a counted loop whose entry proved the access in bounds, the check is
+`oob and not ok` (aot/lower/loop_ranges.py, off by default).  A
 module compiled with `bounds_checks=False` (measurement only, never the
 default) skips the check entirely.
 
@@ -42,7 +45,7 @@ from typing import Callable
 from llvmlite import ir
 
 from aot import abi
-from aot.lower import bulk, loop_ranges
+from aot.lower import bulk, check_groups, loop_ranges
 from aot.lower.context import F32, F64, I1, I8, I32, I64, FuncContext
 from aot.shm import Window
 from aot.wasm.module import Instr, MemArg
@@ -120,6 +123,10 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
         ea = builder.add(addr, ir.Constant(I32, memarg.offset & 0xFFFFFFFF), name="ea")
     if not mctx.bounds_checks:
         return access_pointer(fctx, base, addr, memarg.offset), ea  # measurement-only unsafe build: no check
+    checked = check_groups.merged_size(fctx, memarg, size, fixed_size(fctx, memarg.memory) is not None)
+    if checked is None:
+        return access_pointer(fctx, base, addr, memarg.offset), ea  # an earlier check covered its end
+    size = checked
     ok = loop_ranges.covered(fctx, addr, memarg.offset, size, memarg.memory)
     if mctx.pointer_bits == 64:
         end = builder.add(ea, ir.Constant(I64, size), name="ea.end")
