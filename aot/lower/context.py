@@ -82,6 +82,8 @@ class FuncContext:
         # {(local, index): value} of local.set/tee's values.
         self.local_reads: dict[int, int] = {}
         self.local_writes: dict[tuple[int, int], ir.Value] = {}
+        # Set by a versioned loop's end (aot/lower/control.py): the body index lowering continues at.
+        self.resume_at: int | None = None
         self.functype: FuncType | None = None  # the Wasm type of the function being lowered
         # Structured control (aot/lower/control.py): the open blocks, innermost last.
         self.control: list = []

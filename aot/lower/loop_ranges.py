@@ -1,8 +1,11 @@
-"""Prove a counted loop's address ranges once at its entry, so LLVM can drop the per-iteration checks.
+"""Prove a counted loop's address ranges once at its entry, and run a copy of the loop without those checks.
 
-Off unless `ENABLED` (issue 17, docs/performance.md "Bounds checks in loops"):
-it needs LLVM's non-trivial loop unswitching to have any effect, and its flash
-cost over the benchmark suite is not measured yet.
+Issue 17, docs/performance.md "Bounds checks in loops": at -O0..-O3 (never
+at -Os/-Oz, where the second copy's flash is what counts) an innermost loop
+of the shape below is lowered twice, behind one branch at its entry on the
+precondition `ok`: a proven copy without the checks `ok` covers, and the
+checked copy, the loop as lowered without this module.  A loop with fewer
+than `MIN_COVERED` covered accesses keeps only its checked copy.
 
 The loops covered are the shape clang gives a counted loop (fft_fixed's
 butterfly): closed by a down-counter, `local.get c; i32.const -1; i32.add;
@@ -24,13 +27,13 @@ memory.grow in the loop.  The terms stay far from i64 overflow: coefficients
 of at most 8, steps below 2^31 and c0 capped at 2^20 (else the precondition
 fails and the checked loop runs).
 
-The lowering is one pass, so the precondition `ok` is built up as the loop is
-lowered: a placeholder `and i1 true, true` in a block of its own before the
-loop header, into which each covered access's condition is `and`ed.  Each
-covered check becomes `oob and not ok`, exactly as strict as before whenever
-`ok` holds only when the access is in bounds; LLVM's non-trivial unswitching
-then versions the loop on the invariant `ok`, and in the `ok` copy the checks
-fold away.
+The precondition `ok` is built up as the proven copy is lowered: a
+placeholder `and i1 true, true` in a block of its own before the loop, into
+which each covered access's condition is `and`ed.  Each covered check there
+becomes `oob and not ok`, which LLVM folds to nothing, since that copy runs
+only when `ok` holds; it is exactly as strict as the check whenever `ok`
+holds only when the access is in bounds.  Then aot/lower/control.py lowers
+the loop again from its start, as the checked copy (`fctx.resume_at`).
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ from llvmlite import ir
 from aot.lower.context import I1, I32, I64, FuncContext
 from aot.wasm.module import Instr
 
-ENABLED = False
+ENABLED = True
 MAX_TRIPS = 1 << 20
+MIN_COVERED = 3  # measured over the stm32f4 suite, docs/performance.md
+MIN_TRIPS = 1  # no lower limit: measured, short runs gain too (docs/performance.md, "Status of aot/lower/loop_ranges.py")
 _MAX_COEFFICIENT = 8
 _MAX_TERMS = 6
 _OPENERS = ("block", "loop", "if", "try", "try_table")
@@ -61,6 +66,22 @@ class LoopRanges:
     counter: int
     ok: ir.Instruction | None = None  # the placeholder `and`
     entry: dict[object, ir.Value] = field(default_factory=dict)  # values computed at entry
+    last: ir.Value | None = None  # the counter at entry minus one (i64): the last iteration's k
+    checked_entry: ir.Block | None = None  # where the checked copy of the loop starts
+    params: list[ir.Value] = field(default_factory=list)  # the loop's parameters at entry, for both copies
+    covered: int = 0  # accesses whose check the proven copy left out
+    choice: ir.Instruction | None = None  # the branch on `ok` into the proven or the checked copy
+
+
+def worth_versioning(facts: LoopRanges) -> bool:
+    """Whether a loop whose proven copy leaves out `facts.covered` checks per iteration keeps both copies.
+
+    A loop with fewer covered accesses runs only its checked copy (the branch
+    into the proven one is made never taken, and LLVM deletes that copy): the
+    precondition and the second copy's flash cost more than one or two
+    compares per iteration save (measured: docs/performance.md).
+    """
+    return facts.covered >= MIN_COVERED
 
 
 def scan(body: list[Instr], start: int) -> LoopRanges | None:
@@ -73,6 +94,8 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
         instr = body[index]
         op = instr.op
         if op in _OPENERS:
+            if op == "loop":
+                return None  # innermost loops only: a nested loop would be lowered twice, and its own copies too
             depth += 1
         elif op in ("end", "delegate"):
             if depth == 0:
@@ -119,29 +142,51 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
     return LoopRanges(start, set(writes), top_level, steps, updates, tee.imm)
 
 
-def begin_loop(fctx: FuncContext) -> LoopRanges | None:
-    """At a `loop` instruction: scan it; when covered, open the entry block with the placeholder.
+def begin_loop(fctx: FuncContext, params: list[ir.Value]) -> LoopRanges | None:
+    """At a `loop` instruction: scan it; when of the shape, branch to the proven or the checked copy.
 
-    Returns the facts (the caller keeps them on the loop's frame) with the
-    builder left in the new entry block, before its placeholder's branch is
-    added by the caller; None leaves everything as it was.
+    Emits, from the current block: the trip-count test (`MIN_TRIPS <= c0 <=
+    MAX_TRIPS`, else the checked copy), then the placeholder `ok` and a branch
+    on it to a new block where the builder is left: the caller lowers the
+    proven copy of the loop from there, and the checked copy from
+    `checked_entry` when it reaches the loop's `end` (aot/lower/control.py).
+    Returns None, and emits nothing, when the loop is not versioned.
     """
     mctx = fctx.mctx
-    if not ENABLED or not mctx.bounds_checks or mctx.windows or fctx.instr_index < 0:
-        return None
+    if (not ENABLED or not mctx.bounds_checks or mctx.windows or fctx.instr_index < 0
+            or "optsize" in mctx.function_attributes):
+        return None  # -Os and -Oz: the second copy costs flash, which is what they are for
     facts = scan(fctx.body, fctx.instr_index)
     if facts is None:
         return None
     builder = fctx.builder
+    facts.params = list(params)
     pre = fctx.function.append_basic_block("loop.ranges")
     builder.branch(pre)
     builder.position_at_end(pre)
+    count = _entry_value(fctx, facts, facts.counter, signed=False)
+    facts.last = builder.sub(count, ir.Constant(I64, 1), name="entry.last")
+    # MIN_TRIPS - 1 <= last < MAX_TRIPS in one unsigned compare.  Short runs take the checked
+    # copy: there the precondition would cost about what the checks it saves do.
+    trips = builder.icmp_unsigned("<", builder.sub(facts.last, ir.Constant(I64, MIN_TRIPS - 1)),
+                                  ir.Constant(I64, MAX_TRIPS - MIN_TRIPS + 1), name="entry.trips")
+    ranges = fctx.function.append_basic_block("loop.ranges.proof")
+    facts.checked_entry = fctx.function.append_basic_block("loop.checked")
+    builder.cbranch(trips, ranges, facts.checked_entry)
+    builder.position_at_end(ranges)
     facts.ok = builder.and_(ir.Constant(I1, 1), ir.Constant(I1, 1), name="loop.ok")
+    proven = fctx.function.append_basic_block("loop.proven")
+    facts.choice = builder.cbranch(facts.ok, proven, facts.checked_entry)
+    builder.position_at_end(proven)
     return facts
 
 
 def covered(fctx: FuncContext, addr: ir.Value, offset: int, size: int, memory: int) -> ir.Value | None:
-    """The loop's `ok` when it proves this access in bounds (its condition is added to it), else None."""
+    """The loop's `ok` when it proves this access in bounds (its condition is added to it), else None.
+
+    Only the proven copy of a loop has facts on its frame: its code runs only
+    when `ok` holds, so the check `oob and not ok` folds away there.
+    """
     facts = _innermost(fctx)
     if facts is None or facts.ok is None:
         return None
@@ -161,6 +206,7 @@ def covered(fctx: FuncContext, addr: ir.Value, offset: int, size: int, memory: i
     both = builder.and_(previous, condition, name="loop.ok.part")
     builder.position_at_end(here)
     facts.ok.replace_usage(previous, both)
+    facts.covered += 1
     return facts.ok
 
 
@@ -257,9 +303,7 @@ def _in_bounds(fctx: FuncContext, facts: LoopRanges, constant: int, terms: dict[
     from aot.lower.memory import memory_size_bytes
 
     builder = fctx.builder
-    count = _entry_value(fctx, facts, facts.counter, signed=False)
-    last = builder.sub(count, ir.Constant(I64, 1), name="entry.last")
-    trips_ok = builder.icmp_unsigned("<", last, ir.Constant(I64, MAX_TRIPS), name="entry.trips")  # 1..2^20
+    last = facts.last
     # The terms' sum at the first and the last iteration, shared by every access over the same
     # locals: each access then compares them with constants (when the memory's size is one), and
     # LLVM merges the compares of a group into one pair.
@@ -284,7 +328,7 @@ def _in_bounds(fctx: FuncContext, facts: LoopRanges, constant: int, terms: dict[
     # constant + sum >= 0 and constant + sum + span <= size, for the sum at both ends.
     lowest = ir.Constant(I64, -constant)
     highest = builder.sub(memsize, ir.Constant(I64, span + constant), name="entry.limit")  # may be negative
-    ok = trips_ok
+    ok: ir.Value = ir.Constant(I1, 1)
     for total in sums:
         ok = builder.and_(ok, builder.icmp_signed(">=", total, lowest))
         ok = builder.and_(ok, builder.icmp_signed("<=", total, highest))

@@ -295,10 +295,13 @@ def test_model_covers_every_case():
 @pytest.mark.parametrize("ranges", [False, True], ids=["checked", "loop_ranges"])
 def test_versionable_loops_trap_at_the_first_bad_access_on_cortex_m4(tmp_path, monkeypatch, board, max_pages,
                                                                      opt, ranges):
-    """As compiled today, and with aot/lower/loop_ranges.py's entry preconditions (off by default).
+    """With the checks in every iteration, and with aot/lower/loop_ranges.py's versioned loops.
 
-    With them, a covered check is `oob and not ok`: a precondition `ok` that
-    held for an access out of bounds would skip its trap, unswitched or not.
+    With loop_ranges, a loop is lowered twice behind its entry precondition
+    `ok`: the proven copy has no check for the accesses `ok` covers, so an
+    `ok` that held for an access out of bounds would skip its trap.  Every
+    loop of two or more covered accesses is versioned here (`MIN_COVERED`
+    = 1), whatever the profitability threshold says.
     """
     from aot.lower import loop_ranges
 
@@ -307,6 +310,7 @@ def test_versionable_loops_trap_at_the_first_bad_access_on_cortex_m4(tmp_path, m
     from waftkit.runners.qemu import run_elf
 
     monkeypatch.setattr(loop_ranges, "ENABLED", ranges)
+    monkeypatch.setattr(loop_ranges, "MIN_COVERED", 1)
     target = load_target(board)
     wasm = wat_to_wasm(WAT.replace("MAX", str(max_pages)), tmp_path, "m")
     result = compile_module(wasm, target, prefix="m", opt=opt)

@@ -50,6 +50,13 @@ WAT = r"""
       (i32.store (local.get $b) (i32.const 2))
       (local.set $a (local.get $p))
       (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if 0 (local.tee $c (i32.add (local.get $c) (i32.const -1))))))
+  ;; three covered accesses: enough for both copies (MIN_COVERED)
+  (func (export "three") (param $p i32) (param $q i32) (param $c i32)
+    (loop
+      (i32.store (local.get $p) (i32.add (i32.load (local.get $q)) (i32.load offset=4 (local.get $q))))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (local.set $q (i32.add (local.get $q) (i32.const 8)))
       (br_if 0 (local.tee $c (i32.add (local.get $c) (i32.const -1)))))))
 """
 
@@ -114,7 +121,7 @@ def test_covered_checks_are_conditional_on_the_entry_precondition(wasm, monkeypa
     target = load_target(target_name)
     monkeypatch.setattr(loop_ranges, "ENABLED", True)
     ir = compile_module(wasm, target, prefix="m", opt="0").llvm_ir
-    butterfly, after, up, carried = (_function_ir(ir, i) for i in range(4))
+    butterfly, after, up, carried, _ = (_function_ir(ir, i) for i in range(5))
     assert "loop.ok" in butterfly and _unproven(butterfly) == 2  # the load and the store
     assert _unproven(after) == 2  # the store after p's update too: at p0 + (k + 1) * 4
     assert _unproven(carried) == 1  # through $b, not through $a
@@ -122,3 +129,28 @@ def test_covered_checks_are_conditional_on_the_entry_precondition(wasm, monkeypa
     monkeypatch.setattr(loop_ranges, "ENABLED", False)
     ir = compile_module(wasm, target, prefix="m", opt="0").llvm_ir
     assert "loop.ok" not in ir and "oob.unproven" not in ir
+
+
+def _traps(function_ir: str) -> int:
+    """Conditional branches in optimised IR (each check is one; the loop's own test another)."""
+    return len(re.findall(r"\bbr i1 ", function_ir))
+
+
+def test_versioning_at_speed_levels_only_and_where_it_pays(wasm, monkeypatch):
+    """-O2 keeps a checked and a proven copy of a loop with >= MIN_COVERED covered accesses; fewer, or -Os:
+    the loop as compiled without loop_ranges."""
+    target = load_target("stm32f4")
+    built = {}
+    for enabled in (False, True):
+        monkeypatch.setattr(loop_ranges, "ENABLED", enabled)
+        for opt in ("2", "s"):
+            built[enabled, opt] = compile_module(wasm, target, prefix="m", opt=opt).llvm_ir
+    assert built[True, "s"] == built[False, "s"]
+    three_on, three_off = _function_ir(built[True, "2"], 4), _function_ir(built[False, "2"], 4)
+    assert "loop.ranges" not in three_off
+    # Two copies of the loop's store, and no more branches to the trap than one copy has: the proven
+    # copy has no check left.
+    assert three_off.count("store i32") == 1 and three_on.count("store i32") == 2
+    assert three_on.count("label %trap") == three_off.count("label %trap")
+    for index in (0, 1, 3):  # two covered accesses or fewer: one copy, as without loop_ranges
+        assert _traps(_function_ir(built[True, "2"], index)) == _traps(_function_ir(built[False, "2"], index))
