@@ -54,6 +54,18 @@ _MAX_TERMS = 6
 _OPENERS = ("block", "loop", "if", "try", "try_table")
 
 
+@dataclass(frozen=True)
+class Close:
+    """The loop goes on while `x_new + d REL bound` (i32 arithmetic, `signed` or not), x stepping by `step`."""
+
+    local: int
+    step: int
+    d: int
+    rel: str  # "<", "<=", ">", ">=" or "!="
+    signed: bool
+    bound: tuple[str, int]  # ("const", value) or ("local", invariant local)
+
+
 @dataclass
 class LoopRanges:
     """What the scan proved about one loop, and the precondition being built at its entry."""
@@ -63,7 +75,7 @@ class LoopRanges:
     writes: dict[int, list[int]]  # local -> indices of its writes, for locals written only at the top level
     steps: dict[int, tuple[str, int]]  # induction local -> ("const", step) or ("local", invariant local)
     updates: dict[int, int]  # induction local -> index of its one write
-    counter: int
+    close: Close
     ok: ir.Instruction | None = None  # the placeholder `and`
     entry: dict[object, ir.Value] = field(default_factory=dict)  # values computed at entry
     last: ir.Value | None = None  # the counter at entry minus one (i64): the last iteration's k
@@ -134,12 +146,88 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
         else:
             continue
         updates[local] = at
-    tee = body[end - 2]
-    if tee.op != "local.tee" or steps.get(tee.imm) != ("const", -1) or updates[tee.imm] != end - 2:
+    close = _closing(body, start, end, writes, steps, updates)
+    if close is None:
         return None
     top_level = {local: [at for at, _ in places] for local, places in writes.items()
                  if all(depth == 0 for _, depth in places)}
-    return LoopRanges(start, set(writes), top_level, steps, updates, tee.imm)
+    return LoopRanges(start, set(writes), top_level, steps, updates, close)
+
+
+# The closing compare, as `continue while x_new + d REL bound`, from the instruction and operand order.
+_RELATIONS = {"i32.lt_s": ("<", True), "i32.lt_u": ("<", False), "i32.le_s": ("<=", True),
+              "i32.le_u": ("<=", False), "i32.gt_s": (">", True), "i32.gt_u": (">", False),
+              "i32.ge_s": (">=", True), "i32.ge_u": (">=", False), "i32.ne": ("!=", False)}
+_SWAPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "!=": "!="}
+
+
+def _closing(body: list[Instr], start: int, end: int, writes: dict, steps: dict[int, tuple[str, int]],
+             updates: dict[int, int]) -> Close | None:
+    """How the loop's final `br_if 0` decides, when it compares an induction local with an invariant.
+
+    Accepted: `local.tee c` of a down- or up-counter alone (`c_new != 0`), or
+    a compare of `x_new [+ d]` with `i32.const n` or an invariant `local.get
+    n`, either way round, where x_new is x's updated value: its update's
+    `local.tee`, or a `local.get x` after the update (the one write, at the top
+    level, runs before it in every iteration).
+    """
+    def induction_value(at: int) -> tuple[int, int, int] | None:  # (local, d, operand's first index)
+        d = 0
+        if at - 2 > start and body[at].op == "i32.add" and body[at - 1].op == "i32.const":
+            value = body[at - 1].imm & 0xFFFFFFFF
+            d = value - (1 << 32) if value >= 1 << 31 else value
+            at -= 2
+        instr = body[at]
+        if instr.op not in ("local.tee", "local.get") or steps.get(instr.imm, ("local",))[0] != "const":
+            return None
+        if instr.op == "local.tee" and updates[instr.imm] != at:
+            return None
+        if instr.op == "local.get" and updates[instr.imm] >= at:
+            return None
+        # The operand's first instruction: a tee's value is its update's whole `local.get x; step; i32.add`.
+        return instr.imm, d, at - 3 if instr.op == "local.tee" else at
+
+    def bound(instr: Instr) -> tuple[str, int] | None:
+        if instr.op == "i32.const":
+            return "const", instr.imm & 0xFFFFFFFF
+        if instr.op == "local.get" and instr.imm not in writes:
+            return "local", instr.imm
+        return None
+
+    last = end - 2
+    if body[last].op == "local.tee":
+        found = induction_value(last)
+        if found is None or found[1] != 0:
+            return None
+        return _checked_close(Close(found[0], steps[found[0]][1], 0, "!=", False, ("const", 0)))
+    relation = _RELATIONS.get(body[last].op)
+    if relation is None or last - 2 <= start:
+        return None
+    rel, signed = relation
+    right = bound(body[last - 1])
+    if right is not None and (found := induction_value(last - 2)) is not None:
+        local, d, _ = found
+        return _checked_close(Close(local, steps[local][1], d, rel, signed, right))
+    found = induction_value(last - 1)
+    if found is None or found[2] - 1 <= start:
+        return None
+    left = bound(body[found[2] - 1])
+    if left is None:
+        return None
+    return _checked_close(Close(found[0], steps[found[0]][1], found[1], _SWAPPED[rel], signed, left))
+
+
+def _checked_close(close: Close) -> Close | None:
+    """The close when its trip count has a closed form: `!=` steps by 1 either way, `<` up and `>` down by a
+    power of two."""
+    step = close.step
+    if close.rel == "!=":
+        return close if step in (1, -1) else None
+    up = close.rel in ("<", "<=")
+    magnitude = step if up else -step
+    if magnitude <= 0 or magnitude & (magnitude - 1) or magnitude > 1 << 16:
+        return None
+    return close
 
 
 def begin_loop(fctx: FuncContext, params: list[ir.Value]) -> LoopRanges | None:
@@ -164,12 +252,11 @@ def begin_loop(fctx: FuncContext, params: list[ir.Value]) -> LoopRanges | None:
     pre = fctx.function.append_basic_block("loop.ranges")
     builder.branch(pre)
     builder.position_at_end(pre)
-    count = _entry_value(fctx, facts, facts.counter, signed=False)
-    facts.last = builder.sub(count, ir.Constant(I64, 1), name="entry.last")
-    # MIN_TRIPS - 1 <= last < MAX_TRIPS in one unsigned compare.  Short runs take the checked
-    # copy: there the precondition would cost about what the checks it saves do.
+    facts.last, exits = _last_iteration(fctx, facts)
+    # MIN_TRIPS - 1 <= last < MAX_TRIPS in one unsigned compare.
     trips = builder.icmp_unsigned("<", builder.sub(facts.last, ir.Constant(I64, MIN_TRIPS - 1)),
                                   ir.Constant(I64, MAX_TRIPS - MIN_TRIPS + 1), name="entry.trips")
+    trips = builder.and_(trips, exits, name="entry.trips")
     ranges = fctx.function.append_basic_block("loop.ranges.proof")
     facts.checked_entry = fctx.function.append_basic_block("loop.checked")
     builder.cbranch(trips, ranges, facts.checked_entry)
@@ -179,6 +266,62 @@ def begin_loop(fctx: FuncContext, params: list[ir.Value]) -> LoopRanges | None:
     facts.choice = builder.cbranch(facts.ok, proven, facts.checked_entry)
     builder.position_at_end(proven)
     return facts
+
+
+def _last_iteration(fctx: FuncContext, facts: LoopRanges) -> tuple[ir.Value, ir.Value]:
+    """(last, exits): i64 `last` such that the loop runs no iteration k > last when `exits` holds.
+
+    Iteration k's closing compare sees `Y(k) = x0 + d + (k + 1) * step`
+    wrapped to 32 bits.  For `!=` and a step of +-1, the first k at which it
+    equals the bound is `last`, in 32-bit arithmetic (`exits` is true).  For
+    `<` (step up by s = 2^j) `last` is the largest k with `Y(k - 1) < N`, i.e.
+    `max(0, (N - 1 - d - x0) >> j)`, so that `Y(last)`, computed in i64 without
+    wrapping, is `>= N`: the loop stops after iteration `last` as long as
+    `Y(last)` is a 32-bit value of the compare's signedness (no wrap back
+    below N); that is `exits`.  `>` (step down) is the mirror image.  `<=`
+    and `>=` are `< N + 1` and `> N - 1` in i64.  An earlier exit (a branch
+    out, a trap) only runs fewer iterations, which the ranges still cover.
+    """
+    builder = fctx.builder
+    close = facts.close
+    signed = close.signed
+    kind, value = close.bound
+    if kind == "const":
+        bound = ir.Constant(I64, value - (1 << 32) if signed and value >= 1 << 31 else value)
+    else:
+        bound = _entry_value(fctx, facts, value, signed)
+    if close.rel == "!=":
+        x0 = builder.load(fctx.locals[close.local], name=f"entry.local{close.local}")
+        n = (ir.Constant(I32, value - (1 << 32) if value >= 1 << 31 else value) if kind == "const"
+             else builder.load(fctx.locals[value]))
+        d = ir.Constant(I32, close.d & 0xFFFFFFFF)
+        one = ir.Constant(I32, 1)
+        if close.step == 1:  # x0 + d + (k + 1) == n
+            distance = builder.sub(builder.sub(builder.sub(n, d), x0), one)
+        else:  # x0 + d - (k + 1) == n
+            distance = builder.sub(builder.sub(builder.add(x0, d), n), one)
+        return builder.zext(distance, I64, name="entry.last"), ir.Constant(I1, 1)
+    x0 = _entry_value(fctx, facts, close.local, signed)
+    d = ir.Constant(I64, close.d)
+    up = close.rel in ("<", "<=")
+    if close.rel == "<=":
+        bound = builder.add(bound, ir.Constant(I64, 1))
+    elif close.rel == ">=":
+        bound = builder.sub(bound, ir.Constant(I64, 1))
+    start = builder.add(x0, d)
+    if up:
+        remaining = builder.sub(builder.sub(bound, ir.Constant(I64, 1)), start)
+    else:
+        remaining = builder.sub(builder.sub(start, bound), ir.Constant(I64, 1))
+    positive = builder.icmp_signed(">", remaining, ir.Constant(I64, 0))
+    remaining = builder.select(positive, remaining, ir.Constant(I64, 0))
+    shift = (abs(close.step)).bit_length() - 1
+    last = builder.lshr(remaining, ir.Constant(I64, shift), name="entry.last")
+    final = builder.add(start, builder.mul(builder.add(last, ir.Constant(I64, 1)), ir.Constant(I64, close.step)))
+    low, high = (-(1 << 31), (1 << 31) - 1) if signed else (0, (1 << 32) - 1)
+    exits = builder.and_(builder.icmp_signed(">=", final, ir.Constant(I64, low)),
+                         builder.icmp_signed("<=", final, ir.Constant(I64, high)), name="entry.exits")
+    return last, exits
 
 
 def covered(fctx: FuncContext, addr: ir.Value, offset: int, size: int, memory: int) -> ir.Value | None:

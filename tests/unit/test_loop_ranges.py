@@ -76,7 +76,7 @@ STEP = [("local.get", 0), ("i32.const", 4), ("i32.add",), ("local.set", 0)]
 def test_scan_finds_the_counter_and_the_induction_locals():
     facts = loop_ranges.scan(_loop(STEP + COUNTER), 0)
     assert facts is not None
-    assert facts.counter == 1
+    assert facts.close == loop_ranges.Close(1, -1, 0, "!=", False, ("const", 0))
     assert facts.steps == {0: ("const", 4), 1: ("const", -1)}
     assert facts.written == {0, 1}
 
@@ -84,8 +84,18 @@ def test_scan_finds_the_counter_and_the_induction_locals():
 @pytest.mark.parametrize("body", [
     # a `continue`: an iteration that skips the update
     [("block", None), ("local.get", 2), ("br_if", 1), ("end",)] + STEP + COUNTER,
-    # no down-counter at the end
+    # no counter or compare at the end
     STEP + [("local.get", 0), ("br_if", 0)],
+    # a compare with a local the loop writes
+    STEP + [("local.get", 0), ("local.get", 0), ("i32.lt_u",), ("br_if", 0)],
+    # a compare of the value before the update
+    [("local.get", 0), ("local.get", 3), ("i32.lt_u",), ("local.get", 0), ("i32.const", 4), ("i32.add",),
+     ("local.tee", 0), ("br_if", 0)],
+    # != with a step of 4: no closed form for the first equal value
+    STEP + [("local.get", 0), ("local.get", 3), ("i32.ne",), ("br_if", 0)],
+    # < while stepping down
+    [("local.get", 0), ("i32.const", -4), ("i32.add",), ("local.tee", 0), ("local.get", 3), ("i32.lt_s",),
+     ("br_if", 0)],
     # the counter written twice
     STEP + [("i32.const", 5), ("local.set", 1)] + COUNTER,
     # a br_table that may go back to the loop
@@ -93,6 +103,26 @@ def test_scan_finds_the_counter_and_the_induction_locals():
 ])
 def test_scan_refuses_loops_it_cannot_reason_about(body):
     assert loop_ranges.scan(_loop(body), 0) is None
+
+
+@pytest.mark.parametrize("close,expected", [
+    # clang's `for (i = 0; i < n; i++)`: the updated i against n
+    ([("local.get", 0), ("i32.const", 4), ("i32.add",), ("local.tee", 0), ("local.get", 3), ("i32.lt_u",)],
+     loop_ranges.Close(0, 4, 0, "<", False, ("local", 3))),
+    # n > i, the bound first
+    ([("local.get", 3), ("local.get", 0), ("i32.const", 4), ("i32.add",), ("local.tee", 0), ("i32.gt_s",)],
+     loop_ranges.Close(0, 4, 0, "<", True, ("local", 3))),
+    # quicksort's insertion sort: (j - 1) + 1 > 1
+    ([("local.get", 0), ("i32.const", -1), ("i32.add",), ("local.tee", 0), ("i32.const", 1), ("i32.add",),
+      ("i32.const", 1), ("i32.gt_s",)], loop_ranges.Close(0, -1, 1, ">", True, ("const", 1))),
+    # the updated value read again after its update
+    (STEP + [("local.get", 0), ("local.get", 3), ("i32.ne",)], None),
+    ([("local.get", 0), ("i32.const", 1), ("i32.add",), ("local.set", 0), ("local.get", 0), ("i32.const", 100),
+      ("i32.ne",)], loop_ranges.Close(0, 1, 0, "!=", False, ("const", 100))),
+])
+def test_scan_reads_the_closing_compare(close, expected):
+    facts = loop_ranges.scan(_loop(close + [("br_if", 0)]), 0)
+    assert (facts.close if facts else None) == expected
 
 
 def test_a_second_write_makes_a_local_no_induction_local():
@@ -125,7 +155,7 @@ def test_covered_checks_are_conditional_on_the_entry_precondition(wasm, monkeypa
     assert "loop.ok" in butterfly and _unproven(butterfly) == 2  # the load and the store
     assert _unproven(after) == 2  # the store after p's update too: at p0 + (k + 1) * 4
     assert _unproven(carried) == 1  # through $b, not through $a
-    assert "loop.ok" not in up and "oob.unproven" not in up  # no down-counter
+    assert _unproven(up) == 1  # closed by i <u n
     monkeypatch.setattr(loop_ranges, "ENABLED", False)
     ir = compile_module(wasm, target, prefix="m", opt="0").llvm_ir
     assert "loop.ok" not in ir and "oob.unproven" not in ir
