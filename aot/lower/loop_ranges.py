@@ -337,6 +337,9 @@ def covered(fctx: FuncContext, addr: ir.Value, offset: int, size: int, memory: i
     if form is None:
         return None
     constant, terms = form
+    if not any(local in facts.steps for local in terms):
+        # The same address in every iteration: LLVM folds (constant size) or hoists its check already.
+        return None
     builder = fctx.builder
     here = builder.block
     builder.position_before(facts.ok)
