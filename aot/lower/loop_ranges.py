@@ -76,6 +76,7 @@ class LoopRanges:
     steps: dict[int, tuple[str, int]]  # induction local -> ("const", step) or ("local", invariant local)
     updates: dict[int, int]  # induction local -> index of its one write
     close: Close
+    accesses: int  # loads and stores in the loop
     ok: ir.Instruction | None = None  # the placeholder `and`
     entry: dict[object, ir.Value] = field(default_factory=dict)  # values computed at entry
     last: ir.Value | None = None  # the counter at entry minus one (i64): the last iteration's k
@@ -102,6 +103,7 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
     writes: dict[int, list[tuple[int, int]]] = {}
     back_edges: list[int] = []
     end = None
+    accesses = 0
     for index in range(start + 1, len(body)):
         instr = body[index]
         op = instr.op
@@ -116,6 +118,8 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
             depth -= 1
         elif op in ("local.set", "local.tee"):
             writes.setdefault(instr.imm, []).append((index, depth))
+        elif ".load" in op or ".store" in op:
+            accesses += 1
         elif op in ("br", "br_if"):
             if instr.imm == depth:
                 back_edges.append(index)
@@ -151,7 +155,7 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
         return None
     top_level = {local: [at for at, _ in places] for local, places in writes.items()
                  if all(depth == 0 for _, depth in places)}
-    return LoopRanges(start, set(writes), top_level, steps, updates, close)
+    return LoopRanges(start, set(writes), top_level, steps, updates, close, accesses)
 
 
 # The closing compare, as `continue while x_new + d REL bound`, from the instruction and operand order.
@@ -245,8 +249,8 @@ def begin_loop(fctx: FuncContext, params: list[ir.Value]) -> LoopRanges | None:
             or "optsize" in mctx.function_attributes):
         return None  # -Os and -Oz: the second copy costs flash, which is what they are for
     facts = scan(fctx.body, fctx.instr_index)
-    if facts is None:
-        return None
+    if facts is None or facts.accesses < MIN_COVERED:
+        return None  # (too few accesses: cannot be `worth_versioning`, so not even one copy is lowered twice)
     builder = fctx.builder
     facts.params = list(params)
     pre = fctx.function.append_basic_block("loop.ranges")

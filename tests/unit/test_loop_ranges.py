@@ -150,6 +150,7 @@ def wasm(tmp_path_factory) -> bytes:
 def test_covered_checks_are_conditional_on_the_entry_precondition(wasm, monkeypatch, target_name):
     target = load_target(target_name)
     monkeypatch.setattr(loop_ranges, "ENABLED", True)
+    monkeypatch.setattr(loop_ranges, "MIN_COVERED", 1)  # every covered loop, whatever pays
     ir = compile_module(wasm, target, prefix="m", opt="0").llvm_ir
     butterfly, after, up, carried, _ = (_function_ir(ir, i) for i in range(5))
     assert "loop.ok" in butterfly and _unproven(butterfly) == 2  # the load and the store
