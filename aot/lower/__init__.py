@@ -40,7 +40,12 @@ DISPATCH: dict[str, Handler] = _build_dispatch()
 def lower_body(fctx: FuncContext, body: list[Instr]) -> None:
     """Lower a function body (ending with its final `end`) into `fctx.function`."""
     fctx.body = body
-    for index, instr in enumerate(body):
+    index = -1
+    while index + 1 < len(body):
+        index += 1
+        if fctx.resume_at is not None:  # a versioned loop's second copy (aot/lower/control.py)
+            index, fctx.resume_at = fctx.resume_at, None
+        instr = body[index]
         fctx.instr = instr
         fctx.instr_index = index
         if not fctx.reachable and control.skip_unreachable(fctx, instr):

@@ -84,6 +84,8 @@ class FuncContext:
         self.local_writes: dict[tuple[int, int], ir.Value] = {}
         # aot/lower/check_groups.py's plan for `body`: (body, Plan), made at the first load or store.
         self.check_plan: tuple | None = None
+        # Set by a versioned loop's end (aot/lower/control.py): the body index lowering continues at.
+        self.resume_at: int | None = None
         self.functype: FuncType | None = None  # the Wasm type of the function being lowered
         # Structured control (aot/lower/control.py): the open blocks, innermost last.
         self.control: list = []

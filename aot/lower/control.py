@@ -114,22 +114,61 @@ def _enter(fctx: FuncContext, frame: Frame, params: Sequence[ir.Value]) -> None:
 
 
 def lower_loop(fctx: FuncContext, instr: Instr) -> None:
+    """Open a loop; a loop aot/lower/loop_ranges.py versions is lowered twice (see `_version_checked_copy`)."""
     bt = _block_type(fctx, instr)
-    builder = fctx.builder
     params = fctx.pop_n(len(bt.params))
     header = fctx.function.append_basic_block("loop.header")
     end = fctx.function.append_basic_block("loop.end")
-    ranges = loop_ranges.begin_loop(fctx)
+    ranges = loop_ranges.begin_loop(fctx, params)
+    _open_loop(fctx, bt.params, bt.results, params, header, end, ranges)
+
+
+def _open_loop(fctx: FuncContext, param_types: tuple[ValType, ...], result_types: tuple[ValType, ...],
+               params: Sequence[ir.Value], header: ir.Block, end: ir.Block, ranges: object) -> Frame:
+    builder = fctx.builder
     entry = builder.block
     builder.branch(header)
     builder.position_at_end(header)
     phis = []
-    for i, (valtype, value) in enumerate(zip(bt.params, params)):
+    for i, (valtype, value) in enumerate(zip(param_types, params)):
         phi = builder.phi(llvm_type(valtype), name=f"loop.param{i}")
         phi.add_incoming(value, entry)
         phis.append(phi)
-    _enter(fctx, Frame("loop", bt.params, bt.results, len(fctx.stack), end, header=header, header_phis=phis,
-                       ranges=ranges), phis)
+    frame = Frame("loop", param_types, result_types, len(fctx.stack), end, header=header, header_phis=phis,
+                  ranges=ranges)
+    _enter(fctx, frame, phis)
+    return frame
+
+
+def _version_checked_copy(fctx: FuncContext, frame: Frame) -> bool:
+    """At the `end` of a loop's proven copy: open its checked copy, to be lowered from the loop's start again.
+
+    The proven copy (lowered first, with `frame.ranges`) ran only when the
+    precondition held; the checked copy is the loop as lowered without
+    loop_ranges, entered when it did not (or the trip count was out of
+    range).  Both copies fall through to the same end block, so the results'
+    phis collect from both; branches out of the loop reach the same outer
+    frames from either copy.  Lowering resumes after the `loop` instruction
+    (`fctx.resume_at`), with the value stack as it was there: returns True.
+    When the proven copy left no check out, it is the checked one too, and
+    the only one: returns False, and the loop's end is lowered as usual.
+    """
+    facts = frame.ranges
+    builder = fctx.builder
+    builder.position_at_end(facts.checked_entry)
+    if not facts.covered:
+        for phi, value in zip(frame.header_phis, facts.params):
+            phi.add_incoming(value, facts.checked_entry)
+        builder.branch(frame.header)
+        return False
+    if not loop_ranges.worth_versioning(facts):
+        facts.choice.replace_usage(facts.ok, ir.Constant(ir.IntType(1), 0))
+    fctx.reachable = True
+    header = fctx.function.append_basic_block("loop.header")
+    checked = _open_loop(fctx, frame.params, frame.results, facts.params, header, frame.end_block, None)
+    checked.incoming.extend(frame.incoming)
+    fctx.resume_at = facts.start + 1
+    return True
 
 
 def lower_if(fctx: FuncContext, instr: Instr) -> None:
@@ -169,6 +208,8 @@ def lower_end(fctx: FuncContext, instr: Instr) -> None:
     frame = fctx.control.pop()
     builder = fctx.builder
     _fall_through(fctx, frame)
+    if frame.kind == "loop" and frame.ranges is not None and _version_checked_copy(fctx, frame):
+        return
     if frame.kind == "if" and not frame.has_else:
         # No else arm: the false edge carries the params through (params == results).
         builder.position_at_end(frame.else_block)

@@ -1,8 +1,11 @@
-"""Prove a counted loop's address ranges once at its entry, so LLVM can drop the per-iteration checks.
+"""Prove a counted loop's address ranges once at its entry, and run a copy of the loop without those checks.
 
-Off unless `ENABLED` (issue 17, docs/performance.md "Bounds checks in loops"):
-it needs LLVM's non-trivial loop unswitching to have any effect, and its flash
-cost over the benchmark suite is not measured yet.
+Issue 17, docs/performance.md "Bounds checks in loops": at -O0..-O3 (never
+at -Os/-Oz, where the second copy's flash is what counts) an innermost loop
+of the shape below is lowered twice, behind one branch at its entry on the
+precondition `ok`: a proven copy without the checks `ok` covers, and the
+checked copy, the loop as lowered without this module.  A loop with fewer
+than `MIN_COVERED` covered accesses keeps only its checked copy.
 
 The loops covered are the shape clang gives a counted loop (fft_fixed's
 butterfly): closed by a down-counter, `local.get c; i32.const -1; i32.add;
@@ -24,13 +27,13 @@ memory.grow in the loop.  The terms stay far from i64 overflow: coefficients
 of at most 8, steps below 2^31 and c0 capped at 2^20 (else the precondition
 fails and the checked loop runs).
 
-The lowering is one pass, so the precondition `ok` is built up as the loop is
-lowered: a placeholder `and i1 true, true` in a block of its own before the
-loop header, into which each covered access's condition is `and`ed.  Each
-covered check becomes `oob and not ok`, exactly as strict as before whenever
-`ok` holds only when the access is in bounds; LLVM's non-trivial unswitching
-then versions the loop on the invariant `ok`, and in the `ok` copy the checks
-fold away.
+The precondition `ok` is built up as the proven copy is lowered: a
+placeholder `and i1 true, true` in a block of its own before the loop, into
+which each covered access's condition is `and`ed.  Each covered check there
+becomes `oob and not ok`, which LLVM folds to nothing, since that copy runs
+only when `ok` holds; it is exactly as strict as the check whenever `ok`
+holds only when the access is in bounds.  Then aot/lower/control.py lowers
+the loop again from its start, as the checked copy (`fctx.resume_at`).
 """
 
 from __future__ import annotations
@@ -42,11 +45,25 @@ from llvmlite import ir
 from aot.lower.context import I1, I32, I64, FuncContext
 from aot.wasm.module import Instr
 
-ENABLED = False
+ENABLED = True
 MAX_TRIPS = 1 << 20
+MIN_COVERED = 3  # measured over the stm32f4 suite, docs/performance.md
+MIN_TRIPS = 1  # no lower limit: measured, short runs gain too (docs/performance.md, "Status of aot/lower/loop_ranges.py")
 _MAX_COEFFICIENT = 8
 _MAX_TERMS = 6
 _OPENERS = ("block", "loop", "if", "try", "try_table")
+
+
+@dataclass(frozen=True)
+class Close:
+    """The loop goes on while `x_new + d REL bound` (i32 arithmetic, `signed` or not), x stepping by `step`."""
+
+    local: int
+    step: int
+    d: int
+    rel: str  # "<", "<=", ">", ">=" or "!="
+    signed: bool
+    bound: tuple[str, int]  # ("const", value) or ("local", invariant local)
 
 
 @dataclass
@@ -58,9 +75,26 @@ class LoopRanges:
     writes: dict[int, list[int]]  # local -> indices of its writes, for locals written only at the top level
     steps: dict[int, tuple[str, int]]  # induction local -> ("const", step) or ("local", invariant local)
     updates: dict[int, int]  # induction local -> index of its one write
-    counter: int
+    close: Close
+    accesses: int  # loads and stores in the loop
     ok: ir.Instruction | None = None  # the placeholder `and`
     entry: dict[object, ir.Value] = field(default_factory=dict)  # values computed at entry
+    last: ir.Value | None = None  # the counter at entry minus one (i64): the last iteration's k
+    checked_entry: ir.Block | None = None  # where the checked copy of the loop starts
+    params: list[ir.Value] = field(default_factory=list)  # the loop's parameters at entry, for both copies
+    covered: int = 0  # accesses whose check the proven copy left out
+    choice: ir.Instruction | None = None  # the branch on `ok` into the proven or the checked copy
+
+
+def worth_versioning(facts: LoopRanges) -> bool:
+    """Whether a loop whose proven copy leaves out `facts.covered` checks per iteration keeps both copies.
+
+    A loop with fewer covered accesses runs only its checked copy (the branch
+    into the proven one is made never taken, and LLVM deletes that copy): the
+    precondition and the second copy's flash cost more than one or two
+    compares per iteration save (measured: docs/performance.md).
+    """
+    return facts.covered >= MIN_COVERED
 
 
 def scan(body: list[Instr], start: int) -> LoopRanges | None:
@@ -69,10 +103,13 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
     writes: dict[int, list[tuple[int, int]]] = {}
     back_edges: list[int] = []
     end = None
+    accesses = 0
     for index in range(start + 1, len(body)):
         instr = body[index]
         op = instr.op
         if op in _OPENERS:
+            if op == "loop":
+                return None  # innermost loops only: a nested loop would be lowered twice, and its own copies too
             depth += 1
         elif op in ("end", "delegate"):
             if depth == 0:
@@ -81,6 +118,8 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
             depth -= 1
         elif op in ("local.set", "local.tee"):
             writes.setdefault(instr.imm, []).append((index, depth))
+        elif ".load" in op or ".store" in op:
+            accesses += 1
         elif op in ("br", "br_if"):
             if instr.imm == depth:
                 back_edges.append(index)
@@ -111,37 +150,190 @@ def scan(body: list[Instr], start: int) -> LoopRanges | None:
         else:
             continue
         updates[local] = at
-    tee = body[end - 2]
-    if tee.op != "local.tee" or steps.get(tee.imm) != ("const", -1) or updates[tee.imm] != end - 2:
+    close = _closing(body, start, end, writes, steps, updates)
+    if close is None:
         return None
     top_level = {local: [at for at, _ in places] for local, places in writes.items()
                  if all(depth == 0 for _, depth in places)}
-    return LoopRanges(start, set(writes), top_level, steps, updates, tee.imm)
+    return LoopRanges(start, set(writes), top_level, steps, updates, close, accesses)
 
 
-def begin_loop(fctx: FuncContext) -> LoopRanges | None:
-    """At a `loop` instruction: scan it; when covered, open the entry block with the placeholder.
+# The closing compare, as `continue while x_new + d REL bound`, from the instruction and operand order.
+_RELATIONS = {"i32.lt_s": ("<", True), "i32.lt_u": ("<", False), "i32.le_s": ("<=", True),
+              "i32.le_u": ("<=", False), "i32.gt_s": (">", True), "i32.gt_u": (">", False),
+              "i32.ge_s": (">=", True), "i32.ge_u": (">=", False), "i32.ne": ("!=", False)}
+_SWAPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "!=": "!="}
 
-    Returns the facts (the caller keeps them on the loop's frame) with the
-    builder left in the new entry block, before its placeholder's branch is
-    added by the caller; None leaves everything as it was.
+
+def _closing(body: list[Instr], start: int, end: int, writes: dict, steps: dict[int, tuple[str, int]],
+             updates: dict[int, int]) -> Close | None:
+    """How the loop's final `br_if 0` decides, when it compares an induction local with an invariant.
+
+    Accepted: `local.tee c` of a down- or up-counter alone (`c_new != 0`), or
+    a compare of `x_new [+ d]` with `i32.const n` or an invariant `local.get
+    n`, either way round, where x_new is x's updated value: its update's
+    `local.tee`, or a `local.get x` after the update (the one write, at the top
+    level, runs before it in every iteration).
+    """
+    def induction_value(at: int) -> tuple[int, int, int] | None:  # (local, d, operand's first index)
+        d = 0
+        if at - 2 > start and body[at].op == "i32.add" and body[at - 1].op == "i32.const":
+            value = body[at - 1].imm & 0xFFFFFFFF
+            d = value - (1 << 32) if value >= 1 << 31 else value
+            at -= 2
+        instr = body[at]
+        if instr.op not in ("local.tee", "local.get") or steps.get(instr.imm, ("local",))[0] != "const":
+            return None
+        if instr.op == "local.tee" and updates[instr.imm] != at:
+            return None
+        if instr.op == "local.get" and updates[instr.imm] >= at:
+            return None
+        # The operand's first instruction: a tee's value is its update's whole `local.get x; step; i32.add`.
+        return instr.imm, d, at - 3 if instr.op == "local.tee" else at
+
+    def bound(instr: Instr) -> tuple[str, int] | None:
+        if instr.op == "i32.const":
+            return "const", instr.imm & 0xFFFFFFFF
+        if instr.op == "local.get" and instr.imm not in writes:
+            return "local", instr.imm
+        return None
+
+    last = end - 2
+    if body[last].op == "local.tee":
+        found = induction_value(last)
+        if found is None or found[1] != 0:
+            return None
+        return _checked_close(Close(found[0], steps[found[0]][1], 0, "!=", False, ("const", 0)))
+    relation = _RELATIONS.get(body[last].op)
+    if relation is None or last - 2 <= start:
+        return None
+    rel, signed = relation
+    right = bound(body[last - 1])
+    if right is not None and (found := induction_value(last - 2)) is not None:
+        local, d, _ = found
+        return _checked_close(Close(local, steps[local][1], d, rel, signed, right))
+    found = induction_value(last - 1)
+    if found is None or found[2] - 1 <= start:
+        return None
+    left = bound(body[found[2] - 1])
+    if left is None:
+        return None
+    return _checked_close(Close(found[0], steps[found[0]][1], found[1], _SWAPPED[rel], signed, left))
+
+
+def _checked_close(close: Close) -> Close | None:
+    """The close when its trip count has a closed form: `!=` steps by 1 either way, `<` up and `>` down by a
+    power of two."""
+    step = close.step
+    if close.rel == "!=":
+        return close if step in (1, -1) else None
+    up = close.rel in ("<", "<=")
+    magnitude = step if up else -step
+    if magnitude <= 0 or magnitude & (magnitude - 1) or magnitude > 1 << 16:
+        return None
+    return close
+
+
+def begin_loop(fctx: FuncContext, params: list[ir.Value]) -> LoopRanges | None:
+    """At a `loop` instruction: scan it; when of the shape, branch to the proven or the checked copy.
+
+    Emits, from the current block: the trip-count test (`MIN_TRIPS <= c0 <=
+    MAX_TRIPS`, else the checked copy), then the placeholder `ok` and a branch
+    on it to a new block where the builder is left: the caller lowers the
+    proven copy of the loop from there, and the checked copy from
+    `checked_entry` when it reaches the loop's `end` (aot/lower/control.py).
+    Returns None, and emits nothing, when the loop is not versioned.
     """
     mctx = fctx.mctx
-    if not ENABLED or not mctx.bounds_checks or mctx.windows or fctx.instr_index < 0:
-        return None
+    if (not ENABLED or not mctx.bounds_checks or mctx.windows or fctx.instr_index < 0
+            or "optsize" in mctx.function_attributes):
+        return None  # -Os and -Oz: the second copy costs flash, which is what they are for
     facts = scan(fctx.body, fctx.instr_index)
-    if facts is None:
-        return None
+    if facts is None or facts.accesses < MIN_COVERED:
+        return None  # (too few accesses: cannot be `worth_versioning`, so not even one copy is lowered twice)
     builder = fctx.builder
+    facts.params = list(params)
     pre = fctx.function.append_basic_block("loop.ranges")
     builder.branch(pre)
     builder.position_at_end(pre)
+    facts.last, exits = _last_iteration(fctx, facts)
+    # MIN_TRIPS - 1 <= last < MAX_TRIPS in one unsigned compare.
+    trips = builder.icmp_unsigned("<", builder.sub(facts.last, ir.Constant(I64, MIN_TRIPS - 1)),
+                                  ir.Constant(I64, MAX_TRIPS - MIN_TRIPS + 1), name="entry.trips")
+    trips = builder.and_(trips, exits, name="entry.trips")
+    ranges = fctx.function.append_basic_block("loop.ranges.proof")
+    facts.checked_entry = fctx.function.append_basic_block("loop.checked")
+    builder.cbranch(trips, ranges, facts.checked_entry)
+    builder.position_at_end(ranges)
     facts.ok = builder.and_(ir.Constant(I1, 1), ir.Constant(I1, 1), name="loop.ok")
+    proven = fctx.function.append_basic_block("loop.proven")
+    facts.choice = builder.cbranch(facts.ok, proven, facts.checked_entry)
+    builder.position_at_end(proven)
     return facts
 
 
+def _last_iteration(fctx: FuncContext, facts: LoopRanges) -> tuple[ir.Value, ir.Value]:
+    """(last, exits): i64 `last` such that the loop runs no iteration k > last when `exits` holds.
+
+    Iteration k's closing compare sees `Y(k) = x0 + d + (k + 1) * step`
+    wrapped to 32 bits.  For `!=` and a step of +-1, the first k at which it
+    equals the bound is `last`, in 32-bit arithmetic (`exits` is true).  For
+    `<` (step up by s = 2^j) `last` is the largest k with `Y(k - 1) < N`, i.e.
+    `max(0, (N - 1 - d - x0) >> j)`, so that `Y(last)`, computed in i64 without
+    wrapping, is `>= N`: the loop stops after iteration `last` as long as
+    `Y(last)` is a 32-bit value of the compare's signedness (no wrap back
+    below N); that is `exits`.  `>` (step down) is the mirror image.  `<=`
+    and `>=` are `< N + 1` and `> N - 1` in i64.  An earlier exit (a branch
+    out, a trap) only runs fewer iterations, which the ranges still cover.
+    """
+    builder = fctx.builder
+    close = facts.close
+    signed = close.signed
+    kind, value = close.bound
+    if kind == "const":
+        bound = ir.Constant(I64, value - (1 << 32) if signed and value >= 1 << 31 else value)
+    else:
+        bound = _entry_value(fctx, facts, value, signed)
+    if close.rel == "!=":
+        x0 = builder.load(fctx.locals[close.local], name=f"entry.local{close.local}")
+        n = (ir.Constant(I32, value - (1 << 32) if value >= 1 << 31 else value) if kind == "const"
+             else builder.load(fctx.locals[value]))
+        d = ir.Constant(I32, close.d & 0xFFFFFFFF)
+        one = ir.Constant(I32, 1)
+        if close.step == 1:  # x0 + d + (k + 1) == n
+            distance = builder.sub(builder.sub(builder.sub(n, d), x0), one)
+        else:  # x0 + d - (k + 1) == n
+            distance = builder.sub(builder.sub(builder.add(x0, d), n), one)
+        return builder.zext(distance, I64, name="entry.last"), ir.Constant(I1, 1)
+    x0 = _entry_value(fctx, facts, close.local, signed)
+    d = ir.Constant(I64, close.d)
+    up = close.rel in ("<", "<=")
+    if close.rel == "<=":
+        bound = builder.add(bound, ir.Constant(I64, 1))
+    elif close.rel == ">=":
+        bound = builder.sub(bound, ir.Constant(I64, 1))
+    start = builder.add(x0, d)
+    if up:
+        remaining = builder.sub(builder.sub(bound, ir.Constant(I64, 1)), start)
+    else:
+        remaining = builder.sub(builder.sub(start, bound), ir.Constant(I64, 1))
+    positive = builder.icmp_signed(">", remaining, ir.Constant(I64, 0))
+    remaining = builder.select(positive, remaining, ir.Constant(I64, 0))
+    shift = (abs(close.step)).bit_length() - 1
+    last = builder.lshr(remaining, ir.Constant(I64, shift), name="entry.last")
+    final = builder.add(start, builder.mul(builder.add(last, ir.Constant(I64, 1)), ir.Constant(I64, close.step)))
+    low, high = (-(1 << 31), (1 << 31) - 1) if signed else (0, (1 << 32) - 1)
+    exits = builder.and_(builder.icmp_signed(">=", final, ir.Constant(I64, low)),
+                         builder.icmp_signed("<=", final, ir.Constant(I64, high)), name="entry.exits")
+    return last, exits
+
+
 def covered(fctx: FuncContext, addr: ir.Value, offset: int, size: int, memory: int) -> ir.Value | None:
-    """The loop's `ok` when it proves this access in bounds (its condition is added to it), else None."""
+    """The loop's `ok` when it proves this access in bounds (its condition is added to it), else None.
+
+    Only the proven copy of a loop has facts on its frame: its code runs only
+    when `ok` holds, so the check `oob and not ok` folds away there.
+    """
     facts = _innermost(fctx)
     if facts is None or facts.ok is None:
         return None
@@ -149,6 +341,9 @@ def covered(fctx: FuncContext, addr: ir.Value, offset: int, size: int, memory: i
     if form is None:
         return None
     constant, terms = form
+    if not any(local in facts.steps for local in terms):
+        # The same address in every iteration: LLVM folds (constant size) or hoists its check already.
+        return None
     builder = fctx.builder
     here = builder.block
     builder.position_before(facts.ok)
@@ -161,6 +356,7 @@ def covered(fctx: FuncContext, addr: ir.Value, offset: int, size: int, memory: i
     both = builder.and_(previous, condition, name="loop.ok.part")
     builder.position_at_end(here)
     facts.ok.replace_usage(previous, both)
+    facts.covered += 1
     return facts.ok
 
 
@@ -257,9 +453,7 @@ def _in_bounds(fctx: FuncContext, facts: LoopRanges, constant: int, terms: dict[
     from aot.lower.memory import memory_size_bytes
 
     builder = fctx.builder
-    count = _entry_value(fctx, facts, facts.counter, signed=False)
-    last = builder.sub(count, ir.Constant(I64, 1), name="entry.last")
-    trips_ok = builder.icmp_unsigned("<", last, ir.Constant(I64, MAX_TRIPS), name="entry.trips")  # 1..2^20
+    last = facts.last
     # The terms' sum at the first and the last iteration, shared by every access over the same
     # locals: each access then compares them with constants (when the memory's size is one), and
     # LLVM merges the compares of a group into one pair.
@@ -284,7 +478,7 @@ def _in_bounds(fctx: FuncContext, facts: LoopRanges, constant: int, terms: dict[
     # constant + sum >= 0 and constant + sum + span <= size, for the sum at both ends.
     lowest = ir.Constant(I64, -constant)
     highest = builder.sub(memsize, ir.Constant(I64, span + constant), name="entry.limit")  # may be negative
-    ok = trips_ok
+    ok: ir.Value = ir.Constant(I1, 1)
     for total in sums:
         ok = builder.and_(ok, builder.icmp_signed(">=", total, lowest))
         ok = builder.and_(ok, builder.icmp_signed("<=", total, highest))

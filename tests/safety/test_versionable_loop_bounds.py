@@ -27,7 +27,14 @@ under QEMU at -O2 and -O3, checked against a Python model of the spec:
   may wrap to 0 (valid);
 - an access after its induction local's update in the same iteration
   (`after`): it sees the next step's value, so the last iteration's
-  second store is the first one out.
+  second store is the first one out;
+- loops closed by a compare of the updated induction local (aot/lower/
+  loop_ranges.py's `Close`): clang's `for (; i < n; i++)` as `i_new <u n`
+  (`upto`, and `walk`, whose counter wraps past 2^32 and goes on), the
+  insertion sort's `(j - 1) + 1 >s 1` (`down`, and `below`, whose last
+  iteration alone writes below zero), `i_new != n` (`until`, 2^32 trips
+  when i0 == n), each out of bounds at every iteration, wrapping, and
+  with trip counts past what a precondition may prove.
 """
 
 from __future__ import annotations
@@ -82,6 +89,43 @@ WAT = r"""
       (local.set $p (i32.add (local.get $p) (i32.const 4)))
       (br_if 0 (local.tee $c (i32.add (local.get $c) (i32.const -1)))))
     (local.get $p))
+  ;; clang's up-counted for loop, closed by the updated i <u n; a memory.grow in the loop.
+  (func (export "upto") (param $p i32) (param $i i32) (param $n i32) (param $grow_at i32) (result i32)
+    (loop
+      (if (i32.eq (local.get $i) (local.get $grow_at))
+        (then (drop (memory.grow (i32.const 1)))))
+      (i32.store (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))) (local.get $i))
+      (br_if 0 (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $i))
+  ;; a pointer stepping beside a counter closed by i <u n: an i that wraps past 2^32 goes on.
+  (func (export "walk") (param $p i32) (param $i i32) (param $n i32) (result i32)
+    (loop
+      (i32.store (local.get $p) (local.get $i))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (br_if 0 (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $p))
+  ;; quicksort's insertion sort: j down while (j - 1) + 1 >s 1, moving a[j] to a[j + 1].
+  (func (export "down") (param $p i32) (param $j i32) (result i32)
+    (loop
+      (i32.store offset=4 (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))
+        (i32.load (i32.add (local.get $p) (i32.shl (local.get $j) (i32.const 2)))))
+      (br_if 0 (i32.gt_s (i32.add (local.tee $j (i32.add (local.get $j) (i32.const -1))) (i32.const 1))
+                         (i32.const 1))))
+    (local.get $j))
+  ;; the down loop with a negative addend: a[j - 2] (4 * j - 8), below zero at j = 1 only.
+  (func (export "below") (param $j i32) (result i32)
+    (loop
+      (i32.store (i32.add (i32.shl (local.get $j) (i32.const 2)) (i32.const -8)) (local.get $j))
+      (br_if 0 (i32.gt_s (i32.add (local.tee $j (i32.add (local.get $j) (i32.const -1))) (i32.const 1))
+                         (i32.const 1))))
+    (local.get $j))
+  ;; closed by i != n after the update: i0 == n means 2^32 trips.
+  (func (export "until") (param $p i32) (param $i i32) (param $n i32) (result i32)
+    (loop
+      (i32.store8 (i32.add (local.get $p) (local.get $i)) (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if 0 (i32.ne (local.get $i) (local.get $n))))
+    (local.get $i))
   (func (export "after") (param $p i32) (param $c i32) (result i32)
     (loop
       (i32.store (local.get $p) (local.get $c))
@@ -92,6 +136,7 @@ WAT = r"""
 """
 
 M32 = 0xFFFFFFFF
+I32_MIN = 0x80000000
 
 # butterfly(p, q, stride, c, grow_at): the store at p + 2 (2 bytes) runs out at every iteration 0..6.
 BUTTERFLIES = [(PAGE - 2 - 2 * j, 100, 6, 6, M32) for j in range(7)] + [
@@ -110,6 +155,31 @@ AFTERS = [(PAGE - 4 * m, 5) for m in range(1, 9)] + [(PAGE - 2, 5)]
 # starts at 2^32 - 4.
 THROUGHS = [(PAGE - 4 * m, 5) for m in range(2, 9)] + [(0xFFFFFFF8, 3), (0xFFFFFFF4, 3)]
 
+# upto(p, i, n, grow_at), after the butterflies (on the AN386 the memory has grown to its cap of two
+# pages by then, so here the grow in the loop fails on both boards: the butterfly is the shape whose
+# grow succeeds).  With `relative`, p is the memory's size at the call minus p.  The store runs out
+# at each iteration 0..6 or not at all; i starting past n (one iteration); i0 = 2^32 - 1 wrapping
+# to 0 (valid, from p = 4); a wrapping 4 * i; an unbounded n.
+UPTOS = [(1, 4 * j, 0, 7, M32) for j in range(9)] + [
+    (1, 4, 10, 5, M32), (0, 100, 10, 5, M32), (0, 4, M32, 5, M32), (0, 0, 0xFFFFFFF0, 3, M32),
+    (1, 400, 0, M32, M32), (1, 8, 0, 6, 2)]
+# down(p, j): a[j + 1] = a[j] for j from j0 down to 1: p + 4 * j wraps below zero at each iteration
+# or not at all; the top store at the end or one past it; j0 <= 1 (one iteration), j0 = -2^31 (its
+# address wraps to p), j0 = 2^31 - 1 (more trips than the precondition allows: runs below zero).
+DOWNS = [((-4 * m) & M32, 6) for m in range(1, 8)] + [
+    (PAGE - 32, 6), (PAGE - 28, 6), (0, 5), (100, -7 & M32), (100, I32_MIN), (100, 0x7FFFFFFF), (PAGE - 8, 1)]
+# until(p, i, n): byte p + i for i from i0 until i == n: runs out at each iteration 0..11 or
+# not at all; i0 == n (2^32 trips); p + i wrapping to 0 and i wrapping through 0 (both valid).
+UNTILS = [(PAGE - 12 + m, 0, 12) for m in range(13)] + [
+    (PAGE - 100, 5, 5), (0xFFFFFFF8, 8, 20), (8, M32 - 3, 3), (10, 0, 20)]
+
+# below(j): the last iteration (j = 1) writes below zero after j0 - 1 good ones, or (j0 <= 1) the only one.
+BELOWS = [6, 2, 1, -3 & M32]
+
+# walk(p, i, n): i0 = 2^32 - 1 wraps to 0 after the first iteration and runs n more (out at
+# iteration 10); i0 = 2^32 - 2 stops after one; the stores run out at iteration 3 or not at all.
+WALKS = [(PAGE - 40, M32, 20), (PAGE - 40, M32 - 1, 20), (PAGE - 12, 0, 5), (PAGE - 12, 2, 5)]
+
 MAIN = r"""#include <setjmp.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -123,6 +193,11 @@ static const uint32_t butterflies[][5] = {BUTTERFLIES};
 static const uint32_t scans[][2] = {SCANS};
 static const uint32_t afters[][2] = {AFTERS};
 static const uint32_t throughs[][2] = {THROUGHS};
+static const uint32_t uptos[][5] = {UPTOS};
+static const uint32_t downs[][2] = {DOWNS};
+static const uint32_t untils[][3] = {UNTILS};
+static const uint32_t walks[][3] = {WALKS};
+static const uint32_t belows[] = {BELOWS};
 static uint8_t pattern(uint32_t x, int text) {
     if (!text) return (uint8_t) (x * 7u + 3u);
     return x % 13u == 5u ? 92 : x % 97u == 50u ? 34 : 97;
@@ -156,10 +231,37 @@ int main(void) {
         TRY(m_after(&inst, afters[k][0], afters[k][1]));
         checksum();
     }
+    for (unsigned k = 0; k < sizeof downs / sizeof downs[0]; k++) {
+        reset(0);
+        TRY(m_down(&inst, downs[k][0], downs[k][1]));
+        checksum();
+    }
+    for (unsigned k = 0; k < sizeof untils / sizeof untils[0]; k++) {
+        reset(0);
+        TRY(m_until(&inst, untils[k][0], untils[k][1], untils[k][2]));
+        checksum();
+    }
+    for (unsigned k = 0; k < sizeof belows / sizeof belows[0]; k++) {
+        reset(0);
+        TRY(m_below(&inst, belows[k]));
+        checksum();
+    }
+    for (unsigned k = 0; k < sizeof walks / sizeof walks[0]; k++) {
+        reset(0);
+        TRY(m_walk(&inst, walks[k][0], walks[k][1], walks[k][2]));
+        checksum();
+    }
     for (unsigned k = 0; k < sizeof butterflies / sizeof butterflies[0]; k++) {
         const uint32_t *b = butterflies[k];
         reset(0);
         TRY(m_butterfly(&inst, b[0], b[1], b[2], b[3], b[4]));
+        checksum();
+    }
+    for (unsigned k = 0; k < sizeof uptos / sizeof uptos[0]; k++) {
+        const uint32_t *u = uptos[k];
+        reset(0);
+        uint32_t p = u[0] ? (uint32_t) m_mem(&inst)->size - u[1] : u[1];
+        TRY(m_upto(&inst, p, u[2], u[3], u[4]));
         checksum();
     }
     return 0;
@@ -172,6 +274,9 @@ def _main_c() -> str:
         return "{" + ", ".join("{" + ", ".join(f"{v}u" for v in row) + "}" for row in rows) + "}"
     return (MAIN.replace("{BUTTERFLIES}", table(BUTTERFLIES)).replace("{SCANS}", table(SCANS))
             .replace("{AFTERS}", table(AFTERS)).replace("{THROUGHS}", table(THROUGHS))
+            .replace("{UPTOS}", table(UPTOS)).replace("{DOWNS}", table(DOWNS)).replace("{UNTILS}", table(UNTILS))
+            .replace("{WALKS}", table(WALKS))
+            .replace("{BELOWS}", "{" + ", ".join(f"{v}u" for v in BELOWS) + "}")
             .replace("PAGE_BYTES", f"{PAGE}u"))
 
 
@@ -250,6 +355,58 @@ def _expected(max_pages: int) -> list[str]:
                 if c == 0:
                     return p
         lines.append(outcome(after))
+    for p, j0 in DOWNS:
+        mem = fresh(False)
+
+        def down():
+            j = j0
+            while True:
+                ea = at((p + 4 * j) & M32, 4)
+                value = mem[ea:ea + 4]
+                ea = at(((p + 4 * j) & M32) + 4, 4)  # offset=4: the effective address does not wrap
+                mem[ea:ea + 4] = value
+                j = (j - 1) & M32
+                signed = ((j + 1) & M32) - (1 << 32) if (j + 1) & M32 >= 1 << 31 else (j + 1) & M32
+                if not signed > 1:
+                    return j
+        lines.append(outcome(down))
+    for p, i0, n in UNTILS:
+        mem = fresh(False)
+
+        def until():
+            i = i0
+            while True:
+                mem[at((p + i) & M32, 1)] = i & 0xFF
+                i = (i + 1) & M32
+                if i == n:
+                    return i
+        lines.append(outcome(until))
+    for j0 in BELOWS:
+        mem = fresh(False)
+
+        def below():
+            j = j0
+            while True:
+                ea = at((4 * j - 8) & M32, 4)
+                mem[ea:ea + 4] = j.to_bytes(4, "little")
+                j = (j - 1) & M32
+                signed = ((j + 1) & M32) - (1 << 32) if (j + 1) & M32 >= 1 << 31 else (j + 1) & M32
+                if not signed > 1:
+                    return j
+        lines.append(outcome(below))
+    for p0, i0, n in WALKS:
+        mem = fresh(False)
+
+        def walk():
+            p, i = p0, i0
+            while True:
+                ea = at(p, 4)
+                mem[ea:ea + 4] = i.to_bytes(4, "little")
+                p = (p + 4) & M32
+                i = (i + 1) & M32
+                if not i < n:
+                    return p
+        lines.append(outcome(walk))
     for p0, q0, stride, c0, grow_at in BUTTERFLIES:
         mem = fresh(False)
 
@@ -267,24 +424,59 @@ def _expected(max_pages: int) -> list[str]:
                     return k
         lines.append(outcome(butterfly))
         size = len(mem)
+    for relative, p_arg, i0, n, grow_at in UPTOS:
+        mem = fresh(False)
+        p0 = (len(mem) - p_arg) & M32 if relative else p_arg
+
+        def upto():
+            i = i0
+            while True:
+                if i == grow_at and len(mem) < max_pages * PAGE:
+                    mem.extend(bytes(PAGE))
+                ea = at((p0 + 4 * i) & M32, 4)
+                mem[ea:ea + 4] = i.to_bytes(4, "little")
+                i = (i + 1) & M32
+                if not i < n:
+                    return i
+        lines.append(outcome(upto))
+        size = len(mem)
     traps = sum(line.startswith("trap 2") for line in lines)
     assert traps >= 15 and len(lines) - traps >= 3  # both outcomes, at many positions
     return lines
 
 
 def test_model_covers_every_case():
-    """The cases do what their comments say: each butterfly row's first bad iteration, the grow."""
+    """The cases do what their comments say: each butterfly and upto row's first bad iteration, the grow."""
     throughs = _expected(1)[len(SCANS):len(SCANS) + len(THROUGHS)]
     expected = ["trap 2"] * 5 + [str(PAGE - 8), str(PAGE - 12), "4", "trap 2"]
     assert [line.split(" |")[0] for line in throughs] == expected
-    afters = _expected(1)[len(SCANS) + len(THROUGHS):len(SCANS) + len(THROUGHS) + len(AFTERS)]
+    first = len(SCANS) + len(THROUGHS)
+    afters = _expected(1)[first:first + len(AFTERS)]
     assert [line.split(" |")[0] for line in afters[:6]] == ["trap 2"] * 5 + [str(PAGE - 4)]
-    grown = _expected(2)[len(SCANS) + len(THROUGHS) + len(AFTERS):]
+    first += len(AFTERS)
+    downs = [line.split(" |")[0] for line in _expected(1)[first:first + len(DOWNS)]]
+    assert downs == ["0"] + ["trap 2"] * 6 + ["0", "trap 2", "0", str(-8 & M32), str(0x7FFFFFFF), "trap 2",
+                                               "trap 2"]
+    first += len(DOWNS)
+    untils = [line.split(" |")[0] for line in _expected(1)[first:first + len(UNTILS)]]
+    assert untils == ["12"] + ["trap 2"] * 12 + ["trap 2", "20", "3", "20"]
+    first += len(UNTILS)
+    belows = [line.split(" |")[0] for line in _expected(1)[first:first + len(BELOWS)]]
+    assert belows == ["trap 2"] * 4
+    first += len(BELOWS)
+    walks = [line.split(" |")[0] for line in _expected(1)[first:first + len(WALKS)]]
+    assert walks == ["trap 2", str(PAGE - 36), "trap 2", str(PAGE)]
+    first += len(WALKS)
+    grown = _expected(2)[first:first + len(BUTTERFLIES)]
     assert [line.split(" |")[0] for line in grown[:7]] == ["trap 2"] * 6 + ["6"]
     assert grown[-2].startswith(f"6 | {2 * PAGE} ")  # ran past the old end after growing
     assert grown[-1].startswith(f"trap 2 | {2 * PAGE} ")
-    fixed = _expected(1)[len(SCANS) + len(THROUGHS) + len(AFTERS):]
+    fixed = _expected(1)[first:first + len(BUTTERFLIES)]
     assert fixed[-2].startswith(f"trap 2 | {PAGE} ")  # the grow failed: out at the old end
+    first += len(BUTTERFLIES)
+    for max_pages in (1, 2):
+        uptos = [line.split(" |")[0] for line in _expected(max_pages)[first:]]
+        assert uptos == ["trap 2"] * 7 + ["7", "7", "trap 2", "11", "5", "trap 2", "trap 2", "trap 2"]
 
 
 @pytest.mark.qemu
@@ -295,10 +487,13 @@ def test_model_covers_every_case():
 @pytest.mark.parametrize("ranges", [False, True], ids=["checked", "loop_ranges"])
 def test_versionable_loops_trap_at_the_first_bad_access_on_cortex_m4(tmp_path, monkeypatch, board, max_pages,
                                                                      opt, ranges):
-    """As compiled today, and with aot/lower/loop_ranges.py's entry preconditions (off by default).
+    """With the checks in every iteration, and with aot/lower/loop_ranges.py's versioned loops.
 
-    With them, a covered check is `oob and not ok`: a precondition `ok` that
-    held for an access out of bounds would skip its trap, unswitched or not.
+    With loop_ranges, a loop is lowered twice behind its entry precondition
+    `ok`: the proven copy has no check for the accesses `ok` covers, so an
+    `ok` that held for an access out of bounds would skip its trap.  Every
+    loop of two or more covered accesses is versioned here (`MIN_COVERED`
+    = 1), whatever the profitability threshold says.
     """
     from aot.lower import loop_ranges
 
@@ -307,6 +502,7 @@ def test_versionable_loops_trap_at_the_first_bad_access_on_cortex_m4(tmp_path, m
     from waftkit.runners.qemu import run_elf
 
     monkeypatch.setattr(loop_ranges, "ENABLED", ranges)
+    monkeypatch.setattr(loop_ranges, "MIN_COVERED", 1)
     target = load_target(board)
     wasm = wat_to_wasm(WAT.replace("MAX", str(max_pages)), tmp_path, "m")
     result = compile_module(wasm, target, prefix="m", opt=opt)
