@@ -10,7 +10,7 @@ shared trap block per access; in a memory whose size is loaded (one that can
 grow), one per group of straight-line loads from one address, and none for an
 access an earlier check of its address covers (aot/lower/check_groups.py).
 In a counted loop whose entry proved the access in bounds, the check is
-`oob and not ok` (aot/lower/loop_ranges.py, off by default).  A
+`oob and not ok` (aot/lower/loop_ranges.py: versioned loops at -O0 to -O3).  A
 module compiled with `bounds_checks=False` (measurement only, never the
 default) skips the check entirely.
 
@@ -150,7 +150,7 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
 def _unless(fctx: FuncContext, oob: ir.Value, ok: ir.Value | None) -> ir.Value:
     """`oob`, or `oob and not ok` where the loop's entry proved the access in bounds.
 
-    `ok` comes from aot/lower/loop_ranges.py (off by default), else None.
+    `ok` comes from aot/lower/loop_ranges.py (in the proven copy of a versioned loop), else None.
     """
     if ok is None:
         return oob
