@@ -50,6 +50,14 @@ def _init_llvm() -> None:
     # compiles 1.65x worse than GCC (bench: state_machine 126M -> 86M
     # instructions on the host, 1.76M -> 1.46M ticks on stm32f4).
     llvm.set_option("waft", "-enable-dfa-jump-thread")
+    # IndVarSimplify's exit predication rewrites a loop with several computable exits
+    # (every bounds check's branch to the trap block is one) into tests of the exact
+    # exit count in its preheader: a chain of udiv and umin per loop entry, worth it
+    # only for long loops.  Wasm code has an exit per checked access, so nested short
+    # loops (triangular LU/matrix code, n = 5..20) paid more on entry than their checks
+    # cost: Embench's ud ran 850k ticks with it, 635k without (wasm2c: 649k), with no
+    # workload of bench/ slower (docs/performance.md, "Held-out-style programs").
+    llvm.set_option("waft", "-indvars-predicate-loops=false")
 
 
 def check_opt(opt: str) -> str:
