@@ -76,6 +76,8 @@ from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
 TABLE_CAP_LIMIT = 10_000_000
 TABLE_GROWTH = 1024  # room for table.grow in a table declared without a max
 MEMORY_ALIGN = 16
+# The instance alignment a function may assume (mark_instance_param): no more than malloc's.
+INSTANCE_ALIGN_CLAIM = 8
 # Past this many functions, lower_module runs a full garbage collection before it returns
 # (below, what is left for the collector is small, and a collection costs time in
 # proportion to everything the process holds).
@@ -389,11 +391,23 @@ class ModuleContext:
 
     def mark_instance_param(self, fn: ir.Function) -> None:
         """The instance argument always points at a whole instance: LLVM may load its
-        fields speculatively (hoisting a memory's base out of a loop, say)."""
+        fields speculatively (hoisting a memory's base out of a loop, say).
+
+        It is also aligned (the header's WAFT_ALIGNAS), and an own memory's storage
+        starts on a MEMORY_ALIGN boundary inside it, so a linear-memory address whose
+        low bits are known zero (`4 * i + 8`) is as aligned in the machine's memory:
+        LLVM's alignment inference then gives f32/f64/i64 accesses the FPU loads and
+        ldrd/strd that Wasm's `align 1` access forbids (on Cortex-M, vldr and ldrd
+        fault on unaligned addresses, so an align-1 f32 load is ldr + vmov).  The
+        claim stops at INSTANCE_ALIGN_CLAIM, what any allocator gives: an instance
+        in malloc'd memory on a 32-bit target is 8-byte aligned, not 16.
+        """
         arg = fn.args[0].attributes
         arg.add("nonnull")
         if self.instance_fixed_size:
             arg.dereferenceable = self.instance_fixed_size
+        if self.instance_align > 1:
+            arg.align = min(self.instance_align, INSTANCE_ALIGN_CLAIM)
 
     # --- alias information ----------------------------------------------------
 
