@@ -18,6 +18,7 @@ from aot.emit import (
     check_opt,
     emit_object,
     machine_outliner_mode,
+    predicates_loop_exits,
     speed_level,
     unroll_limits,
     unrolls_loops,
@@ -315,8 +316,9 @@ def test_checked_loop_exits_are_not_predicated_in_the_preheader(tmp_path):
     With IndVarSimplify's exit predication (LLVM's default), each inner loop's
     entry computes its exact exit count against every check (udiv by the row
     stride, chains of umin): on Embench's ud that cost more than the checks
-    themselves (`-indvars-predicate-loops=false` in aot/emit.py).
+    themselves (`predicates_loop_exits` in aot/emit.py: -O3 only).
     """
+    assert [predicates_loop_exits(o) for o in OPT_LEVELS] == [False, False, False, True, False, False]
     if shutil.which("clang") is None:
         pytest.skip("clang is not installed")
     source, wasm = tmp_path / "tri.c", tmp_path / "tri.wasm"
@@ -324,6 +326,10 @@ def test_checked_loop_exits_are_not_predicated_in_the_preheader(tmp_path):
     subprocess.run(["clang", "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--export=tri",
                     "-Wl,--initial-memory=65536", "-Wl,--max-memory=65536", "-Wl,-z,stack-size=4096",
                     str(source), "-o", str(wasm)], check=True)
-    ir = compile_module(wasm.read_bytes(), load_target("stm32f4"), prefix="m").llvm_ir
+    target = load_target("stm32f4")
+    ir = compile_module(wasm.read_bytes(), target, prefix="m").llvm_ir
     assert "@waft_trap" in ir  # the accesses are checked
     assert "udiv" not in ir and "llvm.umin" not in ir
+    # -O3 predicates them (and the -O2 compile after it must not inherit that: the option is process-wide).
+    assert "llvm.umin" in compile_module(wasm.read_bytes(), target, prefix="m", opt="3").llvm_ir
+    assert "llvm.umin" not in compile_module(wasm.read_bytes(), target, prefix="m").llvm_ir
