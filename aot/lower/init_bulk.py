@@ -46,29 +46,32 @@ def wants_loops(module: Module) -> bool:
     return entries > STRAIGHT_LINE_LIMIT
 
 
-def fill_function_descriptors(mctx, builder: ir.IRBuilder, inst: ir.Value) -> None:
-    """`funcs[i] = {signature_i, code_i, inst}` for every function, from a table of (signature, code)."""
+def fill_function_descriptors(mctx, builder: ir.IRBuilder, inst: ir.Value, indices: list[int]) -> None:
+    """`funcs[i] = {signature_i, code_i, inst}` for each function of `indices`, from a table of
+    (i, signature, code)."""
     from aot.lower.module import F_FUNCS  # late: module.py imports this file
 
     module = mctx.module
-    types = [module.types[imp.desc] for imp in module.imports_of("func")]
-    types += [module.types[f.type_index] for f in module.functions]
-    pair = ir.LiteralStructType([PTR, PTR])
+    if not indices:
+        return
+    types = {i: module.func_type(i) for i in indices}
+    row_type = ir.LiteralStructType([I32, PTR, PTR])
     # In order of first use, so that the signature constants are created (and laid out) the same every run.
-    signatures = {t: mctx.signature_ptr(t).get_reference() for t in dict.fromkeys(types)}
-    rows = (f"{pair} {{{PTR} {signatures[t]}, {PTR} {fn.bitcast(PTR).get_reference()}}}"
-            for t, fn in zip(types, mctx.functions))
-    table = _private_table(mctx, "funcs.table", pair, len(types), rows)
+    signatures = {t: mctx.signature_ptr(t).get_reference() for t in dict.fromkeys(types.values())}
+    rows = (f"{row_type} {{{I32} {i}, {PTR} {signatures[types[i]]}, {PTR} {mctx.functions[i].bitcast(PTR).get_reference()}}}"
+            for i in indices)
+    table = _private_table(mctx, "funcs.table", row_type, len(indices), rows)
 
-    def body(b: ir.IRBuilder, i: ir.Value) -> None:
-        row = b.gep(table, [_i32(0), i], inbounds=True)
-        signature = b.load(b.gep(row, [_i32(0), _i32(0)], inbounds=True), name="signature")
-        code = b.load(b.gep(row, [_i32(0), _i32(1)], inbounds=True), name="code")
-        desc = mctx.field(b, inst, F_FUNCS, i)
+    def body(b: ir.IRBuilder, k: ir.Value) -> None:
+        row = b.gep(table, [_i32(0), k], inbounds=True)
+        index = b.load(b.gep(row, [_i32(0), _i32(0)], inbounds=True), name="index")
+        signature = b.load(b.gep(row, [_i32(0), _i32(1)], inbounds=True), name="signature")
+        code = b.load(b.gep(row, [_i32(0), _i32(2)], inbounds=True), name="code")
+        desc = mctx.field(b, inst, F_FUNCS, index)
         for member, value in (("signature", signature), ("code", code), ("instance", inst)):
             b.store(value, b.gep(desc, [_i32(0), _i32(abi.field_index("waft_func", member))], inbounds=True))
 
-    _counted_loop(builder, len(types), "funcs", body)
+    _counted_loop(builder, len(indices), "funcs", body)
 
 
 def fill_element_segment(mctx, builder: ir.IRBuilder, inst: ir.Value, index: int) -> list[tuple[int, ConstExpr]]:

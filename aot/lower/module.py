@@ -773,6 +773,25 @@ def _declare_imports(mctx: ModuleContext) -> None:
         mctx.tables.append(TableInfo(tab, False, i, table_cap(tab, mctx.target, mctx.table_cap_option)))
 
 
+def referenced_functions(module: Module) -> list[int]:
+    """The functions a funcref can ever name, in index order: Wasm's C.refs.
+
+    A funcref comes from an element segment, a global's initialiser or a
+    `ref.func` in code, and validation admits `ref.func` only for functions
+    named in an element segment, a global's initialiser or an export
+    (aot/wasm/validate.py `collect_refs`).  Only these need a waft_func
+    descriptor in the instance; every other descriptor is never read.
+    """
+    refs: set[int] = set()
+    exprs = [g.init for g in module.globals]
+    for seg in module.elems:
+        exprs.extend(seg.init)
+    for expr in exprs:
+        refs.update(ins.imm for ins in expr if ins.op == "ref.func")
+    refs.update(exp.index for exp in module.exports if exp.kind == "func")
+    return sorted(refs)
+
+
 def _define_instance_layout(mctx: ModuleContext) -> None:
     module = mctx.module
     td = mctx.target_data
@@ -1049,12 +1068,17 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     # Function descriptors (before globals: ref.func in a global's initialiser points here).
     # Many functions and element entries are written by loops over constant tables,
     # or LLVM's schedulers spend quadratic time on one long block (init_bulk.py).
+    # Only functions a funcref can name get one: the others' addresses are never taken, so
+    # LLVM may specialise them for their callers' constant arguments, drop unused
+    # parameters and delete them once inlined everywhere (referenced_functions).
     loops = init_bulk.wants_loops(module)
+    referenced = referenced_functions(module)
     if loops:
         builder, inst, imports = steps.next()
-        init_bulk.fill_function_descriptors(mctx, builder, inst)
+        init_bulk.fill_function_descriptors(mctx, builder, inst, referenced)
     else:
-        for index, fn_value in enumerate(mctx.functions):
+        for index in referenced:
+            fn_value = mctx.functions[index]
             builder, inst, imports = steps.next()
             desc = mctx.field(builder, inst, F_FUNCS, index)
             _store_member(mctx, builder, desc, "waft_func", "signature", mctx.signature_ptr(module.func_type(index)))
