@@ -29,7 +29,8 @@ data layout and are written into the C header):
         [own mems x waft_memory]
         [own tables x waft_table]
         { own globals... }
-        [funcs x waft_func]    one descriptor per function (imports via thunks)
+        [funcs x waft_func]    a slot per function (imports via thunks), filled for the ones
+                               a funcref can name (`referenced_functions`)
         [datas + elems x i8]   dropped flags
         { [n x ptr]... }       element segments, evaluated at initialize
         { [cap x ptr]... }     own tables' storage
