@@ -162,6 +162,24 @@ def unroll_limits(opt: str) -> dict[str, int]:
             "unroll-runtime": 1}
 
 
+def predicates_loop_exits(opt: str) -> bool:
+    """Whether IndVarSimplify may predicate loop exits (`-indvars-predicate-loops`): at -O3 only.
+
+    The transform rewrites a loop with several computable exits into tests of
+    its exact exit count in the preheader.  In Wasm code every bounds check is
+    such an exit (a branch to the trap block), so each checked loop's entry
+    gains a chain of udiv (by the row stride) and umin, while the checks become
+    loop-invariant.  For long loops that pays, and at -O3 it also leaves a loop
+    with few enough exits for Arm's runtime unroller.  Nested short loops
+    (triangular LU or matrix code, trips of 1 to 20) pay more on each entry
+    than their checks cost: Embench's ud ran 850k ticks on stm32f4 with it,
+    635k without (wasm2c: 649k); over bench/workloads at -O2 the geomean did
+    not move (huffman +2 %, lu_decomp -2 %; docs/performance.md, "Held-out-style
+    programs").  So -O2 and the size levels leave the exits where they are.
+    """
+    return check_opt(opt) == "3"
+
+
 # The unroller's options are process-wide LLVM options read while the pipeline runs: one lock
 # keeps two threads (SCons -j) at different levels from optimising under each other's.
 _PIPELINE_LOCK = threading.Lock()
@@ -176,6 +194,7 @@ def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str, unroll_loops
     with _PIPELINE_LOCK:
         for name, value in unroll_limits(opt).items():
             llvm.set_option("waft", f"-{name}={value}")
+        llvm.set_option("waft", f"-indvars-predicate-loops={'true' if predicates_loop_exits(opt) else 'false'}")
         pb.getModulePassManager().run(mod, pb)
 
 

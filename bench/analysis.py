@@ -39,20 +39,29 @@ SHORTFALL_WASM2C = 1.0
 
 _TRAP_PHI = re.compile(r"%trap\.code = phi i32 (.*)")
 _PHI_ARM = re.compile(r"\[\s*(\d+),\s*%([\w.]+)\s*\]")
+# A block that traps with one code: its label, then (first instruction) the call.
+_TRAP_BLOCK = re.compile(r"^([\w.]+):[^\n]*\n\s+(?:tail )?call [^\n]*@waft_trap\(i32 (\d+)\)", re.M)
+
+
+def _trap_branches(ll: str) -> dict[str, int]:
+    """Branches to trap blocks, by trap code: one per check.
+
+    A function has one trap block per trap code (aot/lower/context.py); older
+    modules had one block whose phi carried the code.  Both are counted.
+    """
+    counts: dict[str, int] = {}
+    for function in re.split(r"^define ", ll, flags=re.M)[1:]:
+        for code, _block in (arm for phi in _TRAP_PHI.findall(function) for arm in _PHI_ARM.findall(phi)):
+            counts[code] = counts.get(code, 0) + 1
+        for label, code in _TRAP_BLOCK.findall(function):
+            counts[code] = counts.get(code, 0) + len(re.findall(rf"label %{re.escape(label)}\b(?!\.)", function))
+    return counts
 
 
 def ir_stats(ll: str) -> dict[str, int]:
     """Counts of checks, calls and instance loads in optimised LLVM IR of one module."""
-    bounds = stack = 0
-    for phi in _TRAP_PHI.findall(ll):
-        for code, _block in _PHI_ARM.findall(phi):
-            if code == "2":
-                bounds += 1
-            elif code == "10":
-                stack += 1
-    # A trap block with a single cause calls waft_trap with the constant directly (no phi).
-    bounds += len(re.findall(r"@waft_trap\(i32 2\)", ll))
-    stack += len(re.findall(r"@waft_trap\(i32 10\)", ll))
+    traps = _trap_branches(ll)
+    bounds, stack = traps.get("2", 0), traps.get("10", 0)
     size_compares = len(re.findall(r"icmp u\w+ i32 [^\n]*%mem\.size", ll))
     return {
         "bounds_checks": bounds,

@@ -45,6 +45,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import report  # noqa: E402
 import variants  # noqa: E402
+from external import Workload  # noqa: E402
 from variants import CALLS_WORKLOAD, Build, BuildError  # noqa: E402
 
 from aot.errors import AotError  # noqa: E402
@@ -76,6 +77,8 @@ WORKLOADS: dict[str, int] = {
     "regex": 20,
     "linked_alloc": 100,  # wasi-libc / newlib: malloc, free, memset
     "coremark_libc": 150,  # wasi-libc / newlib: memcpy, memset, malloc, qsort, strcmp, strlen
+    # Held-out-style families (docs/performance.md): short triangular integer loops with a division.
+    "bareiss_int": 400,
 }
 HOST_SCALE = 10  # the host runs this many times more iterations (10-50 ms per run)
 HOST_REPEATS = 7  # wall time is the median of these runs
@@ -87,8 +90,9 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def iterations_for(target: Target, workload: str) -> int:
-    return WORKLOADS.get(workload, 1000) * (HOST_SCALE if target.is_host else 1)
+def iterations_for(target: Target, workload: str, external: dict[str, Workload] | None = None) -> int:
+    base = external[workload].iterations if external and workload in external else WORKLOADS.get(workload, 1000)
+    return base * (HOST_SCALE if target.is_host else 1)
 
 
 @dataclass(frozen=True)
@@ -189,11 +193,14 @@ def measure_build(target: Target, build: Build, runner: Runner = Runner()) -> di
     return result
 
 
-def build_one(target: Target, workload: str, variant: str, work: Path, wasm: Path, repeats: int) -> Build:
-    n = iterations_for(target, workload)
+def build_one(target: Target, workload: str, variant: str, work: Path, wasm: Path, repeats: int,
+              external: dict[str, Workload] | None = None) -> Build:
+    n = iterations_for(target, workload, external)
     folder = work / workload / variant
+    spec = (external or {}).get(workload)
+    where = {"source": spec.source, "libc": spec.libc} if spec else {}
     if variant == "native":
-        return variants.build_native(target, workload, folder, n, repeats)
+        return variants.build_native(target, workload, folder, n, repeats, **where)
     if variant == "waft":
         return variants.build_waft(target, workload, folder, n, repeats, wasm, work / "runtime")
     if variant == "wasm2c":
@@ -204,11 +211,12 @@ def build_one(target: Target, workload: str, variant: str, work: Path, wasm: Pat
         return variants.build_waft(target, workload, folder, n, repeats, wasm, work / "runtime",
                                    bounds_checks=False)
     if variant == "native_clang":
-        return variants.build_native(target, workload, folder, n, repeats, compiler="clang")
+        return variants.build_native(target, workload, folder, n, repeats, compiler="clang", **where)
     raise ValueError(variant)
 
 
-def run_host_engines(workloads: Sequence[str], wasm: dict[str, Path], repeats: int) -> dict:
+def run_host_engines(workloads: Sequence[str], wasm: dict[str, Path], repeats: int,
+                     iterations: dict[str, int]) -> dict:
     """wasmtime (JIT) and wasm3 (interpreter) through their Python packages, when installed."""
     engines: dict = {}
     try:
@@ -223,7 +231,7 @@ def run_host_engines(workloads: Sequence[str], wasm: dict[str, Path], repeats: i
             exports = instance.exports(store)
             return (lambda n: exports["bench_run"](store, n) & 0xFFFFFFFF,
                     lambda: exports["bench_verify"](store))
-        engines["wasmtime"] = _engine_runs("wasmtime", wasmtime_instance, workloads, wasm, repeats)
+        engines["wasmtime"] = _engine_runs("wasmtime", wasmtime_instance, workloads, wasm, repeats, iterations)
     try:
         import wasm3
     except ImportError:
@@ -236,11 +244,12 @@ def run_host_engines(workloads: Sequence[str], wasm: dict[str, Path], repeats: i
             run, verify = runtime.find_function("bench_run"), runtime.find_function("bench_verify")
             return (lambda n: run(n) & 0xFFFFFFFF, lambda: verify())
         # An interpreter is tens of times slower: fewer repeats keep the suite short.
-        engines["wasm3"] = _engine_runs("wasm3", wasm3_instance, workloads, wasm, max(1, repeats // 3))
+        engines["wasm3"] = _engine_runs("wasm3", wasm3_instance, workloads, wasm, max(1, repeats // 3), iterations)
     return engines
 
 
-def _engine_runs(name: str, instantiate, workloads: Sequence[str], wasm: dict[str, Path], repeats: int) -> dict:
+def _engine_runs(name: str, instantiate, workloads: Sequence[str], wasm: dict[str, Path], repeats: int,
+                 iterations: dict[str, int]) -> dict:
     results: dict = {}
     for workload in workloads:
         try:
@@ -248,7 +257,7 @@ def _engine_runs(name: str, instantiate, workloads: Sequence[str], wasm: dict[st
             run, verify = instantiate(wasm[workload])
             setup = time.perf_counter_ns() - start
             ok = verify()
-            n = WORKLOADS[workload] * HOST_SCALE
+            n = iterations[workload]
             times, checksums = [], []
             for _ in range(repeats):
                 start = time.perf_counter_ns()
@@ -265,13 +274,20 @@ def _engine_runs(name: str, instantiate, workloads: Sequence[str], wasm: dict[st
 
 def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, jobs: int = 2,
                    work_dir: Path | None = None, results_dir: Path = RESULTS_DIR,
-                   engines: bool = True, plots: bool = True, runner: Runner = Runner()) -> int:
-    """Build, run and report the suite for one target; returns a process exit status (0: all good)."""
+                   engines: bool = True, plots: bool = True, runner: Runner = Runner(),
+                   external: dict[str, Workload] | None = None) -> int:
+    """Build, run and report the suite for one target; returns a process exit status (0: all good).
+
+    `external` holds out-of-tree workloads (bench/external.py, `waft bench --workloads DIR`): without
+    `workloads`, only they run (the user's code is the point); with it, any of either kind can be named.
+    """
     target = load_target(target_name)
-    names = list(workloads or WORKLOADS)
-    unknown = [w for w in names if w not in WORKLOADS]
+    external = external or {}
+    known = [*WORKLOADS, *external]
+    names = list(workloads or external or WORKLOADS)
+    unknown = [w for w in names if w not in known]
     if unknown:
-        log(f"unknown workloads: {', '.join(unknown)} (known: {', '.join(WORKLOADS)})")
+        log(f"unknown workloads: {', '.join(unknown)} (known: {', '.join(known)})")
         return 2
     work = Path(work_dir or REPO / "build" / "bench" / target.name)
     work.mkdir(parents=True, exist_ok=True)
@@ -280,13 +296,17 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
     log(f"waft bench: {len(names)} workloads x {len(variants.VARIANTS)} variants on {target.name} "
         f"({_clock_description(target, runner, repeats)})")
 
-    wasm = {w: variants.wasm_module(w, _mkdir(work / w)) for w in names + [CALLS_WORKLOAD]}
+    def module_of(w: str) -> Path:
+        spec = external.get(w)
+        return variants.wasm_module(w, _mkdir(work / w), *((spec.source, spec.libc) if spec else ()))
+
+    wasm = {w: module_of(w) for w in names + [CALLS_WORKLOAD]}
     jobs_list = [(w, v) for w in names + [CALLS_WORKLOAD] for v in variants.VARIANTS]
     measured: dict = {w: {} for w in names + [CALLS_WORKLOAD]}
     failures: list[str] = []
 
     def job(workload: str, variant: str) -> dict:
-        build = build_one(target, workload, variant, work, wasm[workload], repeats)
+        build = build_one(target, workload, variant, work, wasm[workload], repeats, external)
         return measure_build(target, build, runner)
 
     # Host timings are taken one program at a time so two runs never share the cores;
@@ -319,9 +339,10 @@ def run_benchmarks(target_name: str, workloads: Sequence[str] | None = None, *, 
         figures = run_program(target, variants.build_calibration(target, work / "calibration", spins), runner)
         calibration = 2 * spins / figures["run_ticks"][0]
         log(f"calibration: {calibration:.3f} instructions per tick")
-    host_engines = run_host_engines(names, wasm, repeats) if target.is_host and engines else {}
+    iterations = {w: iterations_for(target, w, external) for w in names}
+    host_engines = run_host_engines(names, wasm, repeats, iterations) if target.is_host and engines else {}
     data = report.assemble(target, names, measured, host_engines, {
-        "iterations": {w: iterations_for(target, w) for w in names},
+        "iterations": iterations,
         "repeats": repeats,
         "seconds": round(time.time() - started, 1),
         "instructions_per_tick": calibration,

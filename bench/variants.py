@@ -78,8 +78,16 @@ def run(command: list[str], what: str, cwd: Path | None = None) -> str:
     return proc.stdout
 
 
-def wasm_module(workload: str, out_dir: Path) -> Path:
+def workload_source(workload: str, source: Path | None = None) -> Path:
+    """A workload's C file: `source` for an out-of-tree one (bench/external.py), else bench/workloads/NAME.c."""
+    return source or WORKLOAD_DIR / f"{workload}.c"
+
+
+def wasm_module(workload: str, out_dir: Path, source: Path | None = None, libc: bool | None = None) -> Path:
     """Compile a workload to a reactor-style Wasm module: one page, no WASI imports.
+
+    `source` and `libc` describe an out-of-tree workload (bench/external.py);
+    a built-in one is found by name.
 
     Freestanding (no libc) unless the workload is in LIBC_WORKLOADS: then wasi-libc's
     objects (memcpy, malloc, qsort...) are linked into the module, as clang-built WASI
@@ -88,17 +96,21 @@ def wasm_module(workload: str, out_dir: Path) -> Path:
     """
     out = out_dir / f"{workload}.wasm"
     exports = ["bench_run", "bench_verify"] + (list(CALLS_EXPORTS) if workload == CALLS_WORKLOAD else [])
-    if workload in LIBC_WORKLOADS:
-        libc = ["--target=wasm32-wasi", f"--sysroot={WASI_SYSROOT}", "-nostartfiles"]
+    if libc is None:
+        libc = workload in LIBC_WORKLOADS
+    if libc:
+        flavour = ["--target=wasm32-wasi", f"--sysroot={WASI_SYSROOT}", "-nostartfiles"]
     else:
-        libc = ["--target=wasm32", "-ffreestanding", "-nostdlib"]
-    command = ["clang", *libc, "-O2", "-ffp-contract=off",
+        flavour = ["--target=wasm32", "-ffreestanding", "-nostdlib"]
+    command = ["clang", *flavour, "-O2", "-ffp-contract=off",
                "-Wl,--no-entry", "-Wl,--strip-debug", "-Wl,-z,stack-size=8192",
                f"-Wl,--initial-memory={WASM_MEMORY}", f"-Wl,--max-memory={WASM_MEMORY}",
                *[f"-Wl,--export={name}" for name in exports]]
     if workload == CALLS_WORKLOAD:
         command.append("-Wl,--allow-undefined")  # env.host_nop becomes an import
-    run(command + [str(WORKLOAD_DIR / f"{workload}.c"), "-o", str(out)], f"clang (wasm32) of {workload}")
+    # bench.h is found beside built-in workloads and, through -I, by out-of-tree ones.
+    run(command + [f"-I{WORKLOAD_DIR}", str(workload_source(workload, source)), "-o", str(out)],
+        f"clang (wasm32) of {workload}")
     return out
 
 
@@ -166,11 +178,14 @@ def _cc_libc_headers(target: Target) -> Path:
 
 
 def build_native(target: Target, workload: str, build_dir: Path, iterations: int, repeats: int,
-                 compiler: str = "cc") -> Build:
+                 compiler: str = "cc", source: Path | None = None, libc: bool | None = None) -> Build:
+    """The workload's C compiled natively by the target's cc (or clang); `source`/`libc` as in wasm_module."""
     build_dir.mkdir(parents=True, exist_ok=True)
-    source, obj, flags = WORKLOAD_DIR / f"{workload}.c", build_dir / f"{workload}.o", [f"-I{WORKLOAD_DIR}"]
+    source, obj, flags = workload_source(workload, source), build_dir / f"{workload}.o", [f"-I{WORKLOAD_DIR}"]
+    if libc is None:
+        libc = workload in LIBC_WORKLOADS
     if compiler == "clang":
-        module = compile_clang(target, source, obj, flags, libc=workload in LIBC_WORKLOADS)
+        module = compile_clang(target, source, obj, flags, libc=libc)
     else:
         module = compile_c(target, source, obj, flags)
     glue = """/* native: the workload's C functions called directly. */

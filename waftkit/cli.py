@@ -370,7 +370,10 @@ def _load_world(spec: str):
 @main.command()
 @click.option("-t", "--target", "target_name", default="host", show_default=True, help=_TARGET_HELP)
 @click.option("-w", "--workload", "workloads", multiple=True, metavar="NAME",
-              help="Run only this workload (repeatable; default: all of bench/workloads/).")
+              help="Run only this workload (repeatable; default: all of bench/workloads/, or of --workloads DIR).")
+@click.option("--workloads", "workload_dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="Bench your own C files: every DIR/*.c keeping bench/workloads/bench.h's contract "
+                   "(a '/* waft-bench: iterations=N libc */' line sets its iterations and C library).")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=2, show_default=True,
               help="Parallel builds and QEMU runs on emulated targets.")
 @click.option("--runner", type=click.Choice(BOARD_RUNNERS), default="qemu", show_default=True,
@@ -395,7 +398,8 @@ def _load_world(spec: str):
               help="With --metrics: operations averaged per figure.")
 @click.option("--periods", type=click.IntRange(1), default=1000, show_default=True,
               help="With --metrics: releases of the 1 kHz loop.")
-def bench(target_name: str, workloads: tuple[str, ...], jobs: int, runner: str, probe: str | None,
+def bench(target_name: str, workloads: tuple[str, ...], workload_dir: Path | None, jobs: int, runner: str,
+          probe: str | None,
           results: Path | None, no_engines: bool, no_plots: bool, report_only: bool, metrics: bool,
           groups: tuple[str, ...], repetitions: int, periods: int) -> None:
     """Run the embedded benchmark suite: native C, Waft and wasm2c side by side.
@@ -422,9 +426,17 @@ def bench(target_name: str, workloads: tuple[str, ...], jobs: int, runner: str, 
     results = results or suite.RESULTS_DIR
     if report_only:
         sys.exit(suite.render_report(target.name, results))
+    external = None
+    if workload_dir is not None:
+        from bench.external import WorkloadDirError, load_workload_dir
+
+        try:
+            external = load_workload_dir(workload_dir, set(suite.WORKLOADS) | {suite.CALLS_WORKLOAD})
+        except WorkloadDirError as exc:
+            _fail(str(exc), EXIT_BAD_INPUT)
     sys.exit(suite.run_benchmarks(target.name, list(workloads) or None, jobs=jobs, results_dir=results,
                                   engines=not no_engines, plots=not no_plots,
-                                  runner=suite.Runner(runner, probe)))
+                                  runner=suite.Runner(runner, probe), external=external))
 
 
 def _bench_metrics(repo: Path, target, groups: tuple[str, ...], workloads: tuple[str, ...], report_only: bool,

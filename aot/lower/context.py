@@ -6,10 +6,12 @@ in `aot/lower/<family>.py` has the signature `(fctx: FuncContext, instr: Instr)
 -> None`: it pops its operands from `fctx.stack`, emits IR with
 `fctx.builder`, and pushes its results.
 
-Traps: each function gets one lazily created trap block whose phi collects the
-trap code; `trap_if(cond, code)` is one conditional branch to it (the shape
-WAMR's `aot_emit_exception` uses), so a function with a hundred bounds checks
-still has a single call to `waft_trap`.
+Traps: each function gets one lazily created trap block per trap code, which
+calls `waft_trap(code)`; `trap_if(cond, code)` is one conditional branch to it,
+so a function with a hundred bounds checks still has one call per kind of trap.
+Not WAMR's single block with a phi of the code (`aot_emit_exception`): LLVM
+materialises a phi's incoming constant in each predecessor, which put a `mov`
+of the code on the fast path of every check (see `_get_trap_block`).
 """
 
 from __future__ import annotations
@@ -93,8 +95,7 @@ class FuncContext:
         # instructions in between are skipped, tracking nesting in dead_depth.
         self.reachable = True
         self.dead_depth = 0
-        self._trap_block: ir.Block | None = None
-        self._trap_phi: ir.PhiInstr | None = None
+        self._trap_blocks: dict[int, ir.Block] = {}
         self._hoisted: dict[object, ir.Value] = {}
 
     # --- the instance pointer (first parameter of every internal function) --
@@ -147,39 +148,40 @@ class FuncContext:
     def trap_if(self, cond: ir.Value, trap_code: int, name: str = "trap") -> None:
         """Branch to the function's trap block with `trap_code` when `cond` (i1) holds."""
         builder = self.builder
-        block = self._get_trap_block()
+        block = self._get_trap_block(trap_code)
         cont = builder.append_basic_block(name=f"{name}.ok")
         # Traps are cold: tell LLVM so the fast path stays straight-line.
         branch = builder.cbranch(cond, block, cont)
         branch.set_weights([1, 2000])
-        self._trap_phi.add_incoming(ir.Constant(I32, trap_code), builder.block)
         builder.position_at_end(cont)
 
     def trap(self, trap_code: int) -> None:
         """Unconditional trap; leaves the builder in a fresh unreachable block."""
         builder = self.builder
-        block = self._get_trap_block()
-        builder.branch(block)
-        self._trap_phi.add_incoming(ir.Constant(I32, trap_code), builder.block)
+        builder.branch(self._get_trap_block(trap_code))
         builder.position_at_end(builder.append_basic_block(name="after.trap"))
 
     def trap_and_stop(self, trap_code: int) -> None:
         """Unconditional trap that ends the block: what follows is unreachable code."""
-        block = self._get_trap_block()
-        self._trap_phi.add_incoming(ir.Constant(I32, trap_code), self.builder.block)
-        self.builder.branch(block)
+        self.builder.branch(self._get_trap_block(trap_code))
         self.reachable = False
 
-    def _get_trap_block(self) -> ir.Block:
-        if self._trap_block is None:
-            block = self.function.append_basic_block(name="trap")
+    def _get_trap_block(self, trap_code: int) -> ir.Block:
+        """The function's block that traps with `trap_code`, created on first use.
+
+        One block per code, not one block with a phi of the code: a phi's
+        incoming constant is materialised in each predecessor, i.e. a `mov
+        r, #code` on the fast path of every check, executed on every pass
+        through a loop (issue 17: one instruction of the ~4 a check costs).
+        """
+        block = self._trap_blocks.get(trap_code)
+        if block is None:
+            block = self.function.append_basic_block(name=f"trap.{trap_code}")
             trap_builder = ir.IRBuilder(block)
-            self._trap_phi = trap_builder.phi(I32, name="trap.code")
-            trap_fn = self.mctx.runtime_function("waft_trap")
-            trap_builder.call(trap_fn, [self._trap_phi])
+            trap_builder.call(self.mctx.runtime_function("waft_trap"), [ir.Constant(I32, trap_code)])
             trap_builder.unreachable()
-            self._trap_block = block
-        return self._trap_block
+            self._trap_blocks[trap_code] = block
+        return block
 
     # --- errors ------------------------------------------------------------
 

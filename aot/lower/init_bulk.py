@@ -47,17 +47,19 @@ def wants_loops(module: Module) -> bool:
 
 
 def fill_function_descriptors(mctx, builder: ir.IRBuilder, inst: ir.Value, indices: list[int]) -> None:
-    """`funcs[i] = {signature_i, code_i, inst}` for each function index in `indices`, from a
-    table of (index, signature, code)."""
+    """`funcs[i] = {signature_i, code_i, inst}` for each function of `indices`, from a table of
+    (i, signature, code)."""
     from aot.lower.module import F_FUNCS  # late: module.py imports this file
 
     module = mctx.module
-    types = [module.func_type(i) for i in indices]
+    if not indices:
+        return
+    types = {i: module.func_type(i) for i in indices}
     row_type = ir.LiteralStructType([I32, PTR, PTR])
     # In order of first use, so that the signature constants are created (and laid out) the same every run.
-    signatures = {t: mctx.signature_ptr(t).get_reference() for t in dict.fromkeys(types)}
-    rows = (f"{row_type} {{{I32} {i}, {PTR} {signatures[t]}, {PTR} {mctx.functions[i].bitcast(PTR).get_reference()}}}"
-            for i, t in zip(indices, types))
+    signatures = {t: mctx.signature_ptr(t).get_reference() for t in dict.fromkeys(types.values())}
+    rows = (f"{row_type} {{{I32} {i}, {PTR} {signatures[types[i]]}, {PTR} {mctx.functions[i].bitcast(PTR).get_reference()}}}"
+            for i in indices)
     table = _private_table(mctx, "funcs.table", row_type, len(indices), rows)
 
     def body(b: ir.IRBuilder, k: ir.Value) -> None:

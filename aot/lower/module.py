@@ -29,7 +29,8 @@ data layout and are written into the C header):
         [own mems x waft_memory]
         [own tables x waft_table]
         { own globals... }
-        [funcs x waft_func]    one descriptor per function (imports via thunks)
+        [funcs x waft_func]    a slot per function (imports via thunks), filled for the ones
+                               a funcref can name (`referenced_functions`)
         [datas + elems x i8]   dropped flags
         { [n x ptr]... }       element segments, evaluated at initialize
         { [cap x ptr]... }     own tables' storage
@@ -76,6 +77,8 @@ from aot.wasm.module import ConstExpr, FuncType, MemoryType, Module, TableType
 TABLE_CAP_LIMIT = 10_000_000
 TABLE_GROWTH = 1024  # room for table.grow in a table declared without a max
 MEMORY_ALIGN = 16
+# The instance alignment a function may assume (mark_instance_param): no more than malloc's.
+INSTANCE_ALIGN_CLAIM = 8
 # Past this many functions, lower_module runs a full garbage collection before it returns
 # (below, what is left for the collector is small, and a collection costs time in
 # proportion to everything the process holds).
@@ -389,11 +392,23 @@ class ModuleContext:
 
     def mark_instance_param(self, fn: ir.Function) -> None:
         """The instance argument always points at a whole instance: LLVM may load its
-        fields speculatively (hoisting a memory's base out of a loop, say)."""
+        fields speculatively (hoisting a memory's base out of a loop, say).
+
+        It is also aligned (the header's WAFT_ALIGNAS), and an own memory's storage
+        starts on a MEMORY_ALIGN boundary inside it, so a linear-memory address whose
+        low bits are known zero (`4 * i + 8`) is as aligned in the machine's memory:
+        LLVM's alignment inference then gives f32/f64/i64 accesses the FPU loads and
+        ldrd/strd that Wasm's `align 1` access forbids (on Cortex-M, vldr and ldrd
+        fault on unaligned addresses, so an align-1 f32 load is ldr + vmov).  The
+        claim stops at INSTANCE_ALIGN_CLAIM, what any allocator gives: an instance
+        in malloc'd memory on a 32-bit target is 8-byte aligned, not 16.
+        """
         arg = fn.args[0].attributes
         arg.add("nonnull")
         if self.instance_fixed_size:
             arg.dereferenceable = self.instance_fixed_size
+        if self.instance_align > 1:
+            arg.align = min(self.instance_align, INSTANCE_ALIGN_CLAIM)
 
     # --- alias information ----------------------------------------------------
 
@@ -781,6 +796,19 @@ def _declare_imports(mctx: ModuleContext) -> None:
         mctx.tables.append(TableInfo(tab, False, i, table_cap(tab, mctx.target, mctx.table_cap_option)))
 
 
+def referenced_functions(module: Module) -> list[int]:
+    """The functions a funcref can ever name, in index order: Wasm's C.refs.
+
+    A funcref comes from an element segment, a global's initialiser or a
+    `ref.func` in code, and validation admits `ref.func` only for functions
+    named in an element segment, a global's initialiser or an export
+    (Module.declared_refs, which aot/wasm/validate.py checks against).  Only
+    these need a waft_func descriptor in the instance; every other
+    descriptor is never read.
+    """
+    return sorted(module.declared_refs())
+
+
 def _define_instance_layout(mctx: ModuleContext) -> None:
     module = mctx.module
     td = mctx.target_data
@@ -1006,7 +1034,7 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     import_fields = abi.imports_struct_fields(module)
     # Only a function some funcref can name gets its descriptor filled in (a program cannot
     # reach the others' slots): a small program's initialize was mostly these stores.
-    referenced = sorted(module.declared_refs())
+    referenced = referenced_functions(module)
     steps = init_bulk.InitSteps(mctx, fn, builder, total=(
         len(import_fields) + len(mctx.memories) + len(mctx.tables) + len(referenced) + len(module.globals)
         + sum(len(seg.init) for seg in module.elems) + len(module.elems) + len(module.datas)))
@@ -1060,6 +1088,9 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     # Function descriptors (before globals: ref.func in a global's initialiser points here).
     # Many functions and element entries are written by loops over constant tables,
     # or LLVM's schedulers spend quadratic time on one long block (init_bulk.py).
+    # Only functions a funcref can name get one: the others' addresses are never taken, so
+    # LLVM may specialise them for their callers' constant arguments, drop unused
+    # parameters and delete them once inlined everywhere (referenced_functions).
     loops = init_bulk.wants_loops(module)
     if loops and referenced:
         builder, inst, imports = steps.next()

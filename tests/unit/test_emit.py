@@ -18,6 +18,7 @@ from aot.emit import (
     check_opt,
     emit_object,
     machine_outliner_mode,
+    predicates_loop_exits,
     speed_level,
     unroll_limits,
     unrolls_loops,
@@ -292,3 +293,43 @@ def test_machine_outliner_runs_only_at_oz(tmp_path):
             symbols = _symbols(_elf(compile_module(wasm, target, prefix="m", opt=opt).object))
             outlined[opt] = [s for s in symbols if s.startswith("OUTLINED_FUNCTION")]
         assert outlined["z"] and not outlined["2"], (name, outlined)
+
+
+# Triangular loop nests with short trips, as in LU decomposition: every access is checked.
+TRIANGULAR_C = r"""
+int a[20][20];
+int tri(int n) {
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j <= n; j++) {
+            int w = a[j][i];
+            for (int k = 0; k < i; k++) w -= a[j][k] * a[k][i];
+            a[j][i] = w;
+        }
+    return a[n][n];
+}
+"""
+
+
+def test_checked_loop_exits_are_not_predicated_in_the_preheader(tmp_path):
+    """A checked loop's trap exits are left in the loop, not turned into exit-count arithmetic at its entry.
+
+    With IndVarSimplify's exit predication (LLVM's default), each inner loop's
+    entry computes its exact exit count against every check (udiv by the row
+    stride, chains of umin): on Embench's ud that cost more than the checks
+    themselves (`predicates_loop_exits` in aot/emit.py: -O3 only).
+    """
+    assert [predicates_loop_exits(o) for o in OPT_LEVELS] == [False, False, False, True, False, False]
+    if shutil.which("clang") is None:
+        pytest.skip("clang is not installed")
+    source, wasm = tmp_path / "tri.c", tmp_path / "tri.wasm"
+    source.write_text(TRIANGULAR_C)
+    subprocess.run(["clang", "--target=wasm32", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--export=tri",
+                    "-Wl,--initial-memory=65536", "-Wl,--max-memory=65536", "-Wl,-z,stack-size=4096",
+                    str(source), "-o", str(wasm)], check=True)
+    target = load_target("stm32f4")
+    ir = compile_module(wasm.read_bytes(), target, prefix="m").llvm_ir
+    assert "@waft_trap" in ir  # the accesses are checked
+    assert "udiv" not in ir and "llvm.umin" not in ir
+    # -O3 predicates them (and the -O2 compile after it must not inherit that: the option is process-wide).
+    assert "llvm.umin" in compile_module(wasm.read_bytes(), target, prefix="m", opt="3").llvm_ir
+    assert "llvm.umin" not in compile_module(wasm.read_bytes(), target, prefix="m").llvm_ir

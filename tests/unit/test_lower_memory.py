@@ -238,3 +238,79 @@ def test_strict_alignment_tests_the_address_only_for_natural_hints(tmp_path):
     assert word_loads(hint1) == ["1"] and "and i32" not in hint1, hint1
     unaligned_ok = body("stm32f4", "ld32")
     assert word_loads(unaligned_ok) == ["1"] and "and i32" not in unaligned_ok, unaligned_ok
+
+
+ALIGNED_INDEX = r"""
+(module
+  (memory 1 1)
+  (func (export "getf") (param i32) (result f32)
+    (f32.load offset=8 (i32.shl (local.get 0) (i32.const 2))))
+  (func (export "getd") (param i32) (result f64)
+    (f64.load offset=16 (i32.shl (local.get 0) (i32.const 3))))
+  (func (export "any") (param i32) (result f32) (f32.load (local.get 0))))
+"""
+
+
+def test_an_address_known_to_be_aligned_gets_an_aligned_access(tmp_path):
+    """An own memory starts 16-aligned in an 8-aligned instance: `8 + 4 * i` is a 4-aligned address
+    in the machine's memory too, so the f32 load is an FPU load (vldr), not ldr + vmov; an address
+    of unknown alignment keeps the byte-aligned access the Wasm semantics need."""
+    import re
+
+    from aot.compiler import compile_module
+    from aot.targets import load_target
+
+    llvm_ir = compile_module(wat_to_wasm(ALIGNED_INDEX, tmp_path, "aligned"), load_target("stm32f4"), prefix="m").llvm_ir
+
+    def loads(index: int) -> list[str]:
+        text = llvm_ir[llvm_ir.index(f"@wasm.{index}("):]
+        return re.findall(r"load (\w+), ptr %[\w.]+, align (\d+)", text[:text.index("\n}\n")])
+
+    assert re.search(r"@wasm\.0\(ptr [^)]*align 8", llvm_ir), "the instance parameter carries its alignment"
+    assert loads(0) == [("float", "4")] and loads(1) == [("double", "8")], (loads(0), loads(1))
+    assert loads(2) == [("float", "1")]
+
+
+# A checked loop whose index is a parameter-bounded count: one bounds check per iteration.
+CHECKED_LOOP = r"""
+(module
+  (memory 1 1)
+  (func (export "sum") (param $p i32) (param $n i32) (result i32) (local $s i32)
+    (block (loop
+      (br_if 1 (i32.eqz (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (i32.load (local.get $p))))
+      (local.set $p (i32.add (local.get $p) (i32.const 12)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br 0)))
+    (local.get $s)))
+"""
+
+
+def test_a_check_costs_no_trap_code_on_its_fast_path(tmp_path):
+    """Each trap code has a trap block of its own, so a check in a loop is compare + branch only:
+    with one shared block whose phi takes the code, every check also moved the code into a
+    register on the fast path (`mov.w r1, #2` before each `bhi`), every iteration."""
+    import re
+    import shutil
+    import subprocess
+
+    from aot.compiler import compile_module
+    from aot.targets import load_target
+
+    objdump = shutil.which("arm-none-eabi-objdump")
+    if objdump is None:
+        pytest.skip("arm-none-eabi-objdump is not installed")
+    result = compile_module(wat_to_wasm(CHECKED_LOOP, tmp_path, "loop"), load_target("stm32f4"), prefix="m")
+    assert "@waft_trap(i32 %" not in result.llvm_ir  # every trap call has its code as a constant
+    obj = tmp_path / "m.o"
+    obj.write_bytes(result.object)
+    text = subprocess.run([objdump, "-d", "--no-show-raw-insn", str(obj)], capture_output=True, text=True,
+                          check=True).stdout
+    lines = [(int(m.group(1), 16), m.group(2)) for m in re.finditer(r"^\s+([0-9a-f]+):\s+(.*)$", text, re.M)]
+    loops = [(int(m.group(1), 16), address) for address, insn in lines
+             if (m := re.match(r"b\w*(?:\.[nw])?\s+([0-9a-f]+) <", insn)) and int(m.group(1), 16) < address]
+    assert loops, text
+    start, end = loops[0]
+    body = [insn for address, insn in lines if start <= address <= end]
+    assert any(re.match(r"b(hi|cs|hs)", insn) for insn in body), body  # the check is in the loop
+    assert not [insn for insn in body if re.match(r"movs?(\.w)?\s+r\d+, #2$", insn)], body

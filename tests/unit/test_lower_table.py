@@ -107,3 +107,38 @@ def test_shared_table_and_funcrefs_across_modules(tmp_path):
     """)
     assert program.returncode == 0, program.stdout
     assert program.stdout.splitlines() == ["0", "0", "42 7"]
+
+
+# $helper is called directly, with a constant; $in_table and $exported can be named by a funcref.
+NAMED_AND_UNNAMED = r"""
+(module
+  (table 1 funcref)
+  (elem (i32.const 0) $in_table)
+  (func $helper (param i32 i32) (result i32)
+    (i32.add (i32.mul (local.get 0) (local.get 1)) (i32.const 7)))
+  (func $in_table (param i32) (result i32) (call $helper (local.get 0) (i32.const 3)))
+  (func $exported (export "run") (param i32) (result i32)
+    (i32.add (call $helper (local.get 0) (i32.const 3))
+             (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0)))))
+"""
+
+
+def test_only_functions_a_funcref_can_name_get_a_descriptor(tmp_path):
+    """A function no element segment, global or export names never has its address taken, so
+    LLVM inlines it and deletes it; the table's and the export's functions keep theirs, and the
+    indirect call through the table still works."""
+    from aot.compiler import compile_module
+    from aot.lower.module import referenced_functions
+    from aot.targets import load_target
+    from aot.wasm.decode import decode_module
+    from wasm_host import wat_to_wasm
+
+    wasm = wat_to_wasm(NAMED_AND_UNNAMED, tmp_path, "named")
+    assert referenced_functions(decode_module(wasm)) == [1, 2]
+    llvm_ir = compile_module(wasm, load_target("stm32f4"), prefix="m").llvm_ir
+    assert "@wasm.0" not in llvm_ir  # $helper: inlined into both callers, then gone
+    assert "@wasm.1" in llvm_ir and "@wasm.2" in llvm_ir
+    lines = run_wat(tmp_path, NAMED_AND_UNNAMED, r"""
+        printf("%d\n", (int) m_run(inst, 5));
+    """)
+    assert lines == [str((5 * 3 + 7) * 2)]
