@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import llvmlite.binding as llvm
@@ -633,11 +634,12 @@ class LoweredModule:
 def prepared_context(module: Module, target: Target, prefix: str, target_data: llvm.TargetData, *,
                      opt: str = "2", memory_cap_pages: int | None = None, table_cap: int | None = None,
                      bounds_checks: bool = True, frame_guards: dict[str, int] | None = None,
-                     regions: tuple[RegionGrant, ...] = ()) -> ModuleContext:
+                     regions: tuple[RegionGrant, ...] = (), import_thunks: bool = True) -> ModuleContext:
     """A module's lowering context before any function body: the module checked as supported, its data
     segments, imports, instance layout, function declarations and import thunks in place.  The one start of
     both the whole-module lowering (`lower_module`) and a partition's (aot/partition_lower.py), so a
-    function's IR is the same either way."""
+    function's IR is the same either way.  With `import_thunks=False` the thunks are only declared: a
+    partition defines the few its code calls once it knows them (`define_import_thunks`)."""
     mctx = ModuleContext(module, target, prefix, target_data, opt=opt,
                          memory_cap_pages=memory_cap_pages, table_cap=table_cap,
                          bounds_checks=bounds_checks, frame_guards=frame_guards, regions=tuple(regions))
@@ -646,7 +648,8 @@ def prepared_context(module: Module, target: Target, prefix: str, target_data: l
     _declare_imports(mctx)
     _define_instance_layout(mctx)
     _declare_functions(mctx)
-    _define_import_thunks(mctx)
+    if import_thunks:
+        define_import_thunks(mctx, range(module.num_imported_funcs))
     return mctx
 
 
@@ -736,7 +739,7 @@ def _declare_imports(mctx: ModuleContext) -> None:
                 ctx_slots[imp.module] = len(ctx_slots)
             mctx.import_ctx_index.append(ctx_slots[imp.module])
             if func_index in mctx.region_import_base:
-                continue  # a window's base: a constant (_define_import_thunks), no C function
+                continue  # a window's base: a constant (define_import_thunks), no C function
             symbol = abi.import_symbol(imp.module, imp.name)
             if symbol not in mctx.import_decls:
                 mctx.import_decls[symbol] = mctx.add_function(
@@ -823,10 +826,10 @@ def _declare_functions(mctx: ModuleContext) -> None:
         mctx.functions.append(fn)
 
 
-def _define_import_thunks(mctx: ModuleContext) -> None:
-    """Internal-convention wrappers of imports: for funcrefs and multi-value calls."""
+def define_import_thunks(mctx: ModuleContext, indices: Iterable[int]) -> None:
+    """Internal-convention wrappers of the imports `indices`: for funcrefs and multi-value calls."""
     module = mctx.module
-    for index in range(module.num_imported_funcs):
+    for index in indices:
         functype = module.func_type(index)
         fn = mctx.definition(mctx.functions[index])
         builder = ir.IRBuilder(fn.append_basic_block("entry"))
