@@ -129,3 +129,29 @@ def test_a_rebuild_after_a_change_gives_the_cold_compile_bytes(wasm, split, tmp_
     assert cache.misses - misses == 1, "one partition is stale"
     assert rebuilt.object == compile_host(wasm[1001]).object
     assert rebuilt.header == compile_host(wasm[1001]).header
+
+
+BIG_FRAMES = "\n".join(f"""
+  (func $big{i} (export "big{i}") (param i64) (result i64) (local {" i64" * 40})
+    {" ".join(f"(local.set {j + 1} (i64.load offset={8 * j} (i32.const {i * 8})))" for j in range(40))}
+    (drop (call_indirect (type $t) (i64.const 0) (i32.const 0)))
+    local.get 1 {" ".join(f"local.get {j + 1} i64.add" for j in range(1, 40))})""" for i in range(6))
+
+
+def test_frames_are_settled_alike_here_and_in_workers(tmp_path, monkeypatch) -> None:
+    """With -j3 this process compiles partitions beside two workers, and it captures descriptor 2 while
+    LLVM reports frames: a worker must not report into that capture.  Every partition's big frames get
+    the same guards, and the object the same bytes, as with -j1 (all in this process)."""
+    _require_combiners()
+    import dataclasses
+
+    wat = f"""(module (memory 1) (type $t (func (param i64) (result i64))) (table 1 funcref) (elem (i32.const 0) $leaf)
+      (func $leaf (type $t) (local.get 0)) {BIG_FRAMES})"""
+    data = wat_to_wasm(wat, tmp_path, "big")
+    monkeypatch.setenv("WAFT_PARTITION_BYTES", "64")
+    target = dataclasses.replace(load_target("host"), max_unguarded_frame=64)
+    one = compile_module(data, target, prefix="m", jobs=1)
+    three = compile_module(data, target, prefix="m", jobs=3)
+    assert len(one.optimised_parts) > 3
+    assert len(one.frame_guards) >= 6 and one.frame_guards == three.frame_guards
+    assert one.frame_sizes == three.frame_sizes and one.object == three.object and one.header == three.header
