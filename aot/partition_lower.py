@@ -104,12 +104,12 @@ def lower_partition(module: Module, part: Partition, target: Target, prefix: str
 
 
 def _copy_import_thunks(mctx: ModuleContext) -> None:
-    """Define, `available_externally`, the import thunks the partition's code calls (the module partition
-    defines them all); the others stay declarations, which `_drop_unused` removes.
+    """Define, `available_externally`, the import thunks the partition's code refers to (the module
+    partition defines them all); the others are never declared here.
 
-    Decided from the printed bodies rather than by walking the Wasm: whatever refers to a thunk, the text
-    names it.  A wasi-libc partition calls two or three of its 46 imports: defining all of them in every
-    partition cost the rebuild of one function some 10 % of its lowering and LLVM time.
+    Decided from the printed bodies rather than by walking the Wasm: whatever refers to a thunk (a
+    multi-value call, a tail call), the text names it.  A wasi-libc partition refers to none or a few of
+    its 46 imports' thunks: defining all of them was part of every partition's lowering and LLVM time.
     """
     nimp = mctx.module.num_imported_funcs
     text = "".join(mctx.texts._bodies.values())
