@@ -37,14 +37,14 @@ def test_figures_of_a_small_module(small, monkeypatch):
     result = compile_time.figures(load_target("stm32f4"), {"m": (small, "a two-function module")}, WORK)
     rows = {row.key: row for row in result.rows}
     assert set(rows) == {"m_O0", "m_O0_fps", "m_O2", "m_O2_fps", "m_O2_cpu", "m_O2_j2", "m_O2_j2_fps", "m_O2_j2_cpu",
-                         "m_rebuild_unchanged", "m_rebuild_one", "m_rebuild_one_cpu", "m_rebuild_one_api",
+                         "m_rebuild_unchanged", "m_rebuild_one", "m_rebuild_one_cpu", "m_rebuild_one_api", "m_rebuild_one_api_cpu",
                          "m_rebuild_scons_one", "m_rebuild_scons_one_cpu"}
     for key in ("m_O0", "m_O2", "m_O2_j2", "m_rebuild_one", "m_rebuild_one_cpu", "m_rebuild_scons_one"):
         assert rows[key].native is None and rows[key].waft.mean > 0 and rows[key].unit == "s"
     assert rows["m_O2_fps"].waft.mean == pytest.approx(2 / rows["m_O2"].waft.mean)
     assert rows["m_rebuild_one"].limit == compile_time.REBUILD_GOAL_S
     assert rows["m_rebuild_one"].waft.count == compile_time.EDITS  # one figure per change: `waft compile` ran
-    assert rows["m_rebuild_scons_one"].waft.count == compile_time.EDITS
+    assert rows["m_rebuild_scons_one"].waft.count == rows["m_rebuild_one_api"].waft.count == compile_time.EDITS
     assert "m: a two-function module (2 functions" in result.notes[0]
     # stm32f4 has a RAM figure: the rebuild compiles the module's code only, and says so with the load.
     assert "without its data segments" in result.notes[1] and "Load (1-minute average)" in result.notes[1]
