@@ -1,7 +1,8 @@
 """Compile a split module (aot/partition.py): partitions in parallel processes, cached, combined into one object.
 
     key each partition by the content it is made of (`partition_keys`)
-    take what the cache holds; compile the rest, `jobs` processes at a time
+    take what the cache holds; compile the rest, `jobs` at a time: in this process alone when
+    one is stale, else here and in `jobs` - 1 worker processes
         (each: lower the partition, optimise, generate code, settle its frame guards)
     store the new results in the cache
     combine the objects into one relocatable object (`combine_objects`)
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -191,14 +193,17 @@ def compile_partitions(data: bytes, module: Module, parts: list[Partition], targ
     results: list[PartitionResult | None] = [cache.get(k) if cache is not None else None for k in keys]
     missing = [i for i, r in enumerate(results) if r is None]
     workers = min(max(1, jobs), len(missing))
-    if workers <= 1:
+    if workers <= 1:  # one stale partition (a one-function rebuild) or -j1: no process to start
         for i in missing:
             results[i] = compile_partition(module, parts[i], target, options)
     else:
-        # Biggest first, so no long partition starts last; each result goes back to its own slot.
+        # Biggest first, so no long partition starts last; each result goes back to its own slot.  This
+        # process takes partitions too, beside workers - 1 others: a worker costs a process start, imports
+        # and decoding and validating the module before its first partition.
         order = sorted(missing, key=lambda i: -sum(module.functions[f - module.num_imported_funcs].body_size
                                                    for f in parts[i].functions))
-        for i, result in run_workers(workers, data, target, options, [(i, parts[i]) for i in order]):
+        for i, result in run_workers(workers - 1, data, target, options, [(i, parts[i]) for i in order],
+                                     local=lambda part: compile_partition(module, part, target, options)):
             results[i] = result
     if cache is not None:
         for i in missing:
@@ -234,30 +239,36 @@ def compile_partition(module: Module, part: Partition, target: Target, options: 
 
 
 def run_workers(workers: int, data: bytes, target: Target, options: Options,
-                jobs: list[tuple[int, Partition]]) -> list[tuple[int, PartitionResult]]:
-    """Compile `jobs` in `workers` processes of aot/partition_worker.py; (slot, result) pairs, in any order.
+                jobs: list[tuple[int, Partition]],
+                local: Callable[[Partition], PartitionResult] | None = None) -> list[tuple[int, PartitionResult]]:
+    """Compile `jobs` in `workers` processes of aot/partition_worker.py, and with `local` in this process
+    too (a thread taking from the same queue); (slot, result) pairs, in any order.
 
     Fresh interpreters (`python -m`), not multiprocessing: a forked child would inherit locks
     that SCons's compiling threads hold, and a spawned one re-imports the caller's main script.
+    They are all started before `local` runs: it redirects this process's descriptor 2 while
+    LLVM reports frames (aot/frame_sizes.py), and a worker started then would inherit the
+    redirection and report its frames into this process's figures.
     """
     queue = list(reversed(jobs))
     lock = threading.Lock()
     done: list[tuple[int, PartitionResult]] = []
     failures: list[str] = []
+    errors: list[BaseException] = []
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
 
-    def serve() -> None:
-        with subprocess.Popen([sys.executable, "-m", "aot.partition_worker"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, env=env) as proc:
+    def take() -> tuple[int, Partition] | None:
+        with lock:
+            return queue.pop() if queue and not failures else None
+
+    def serve(proc: subprocess.Popen) -> None:
+        with proc:
             try:
                 send(proc.stdin, (data, target, options))
-                while not failures:
-                    with lock:
-                        if not queue:
-                            break
-                        slot, part = queue.pop()
+                while (job := take()) is not None:
+                    slot, part = job
                     send(proc.stdin, part)
                     kind, value = receive(proc.stdout)
                     if kind == "error":
@@ -270,11 +281,30 @@ def run_workers(workers: int, data: bytes, target: Target, options: Options,
             finally:
                 proc.stdin.close()
 
-    threads = [threading.Thread(target=serve) for _ in range(workers)]
+    def compile_here() -> None:
+        try:
+            while (job := take()) is not None:
+                slot, part = job
+                result = local(part)
+                with lock:
+                    done.append((slot, result))
+        except AotError as exc:
+            failures.append(str(exc))
+        except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread
+            failures.append("internal error")
+            errors.append(exc)
+
+    procs = [subprocess.Popen([sys.executable, "-m", "aot.partition_worker"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, env=env) for _ in range(workers)]
+    threads = [threading.Thread(target=serve, args=(proc,)) for proc in procs]
+    if local is not None:
+        threads.append(threading.Thread(target=compile_here))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if errors:
+        raise errors[0]
     if failures:
         raise AotError(failures[0])
     return done

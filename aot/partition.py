@@ -97,9 +97,10 @@ def plan(data: bytes, module: Module) -> list[Partition]:
         cut = int.from_bytes(hashlib.blake2b(function_bytes(data, module, i), digest_size=4).digest(), "little")
         if filled >= max_bytes or (filled >= min_bytes and cut & CUT_MASK == 0):
             chunk, filled = chunk + 1, 0
+    calls = {i: direct_callees(module, i) for i in indices}  # once: a walk of every body
     callers: dict[int, set[int]] = {}
     for i in indices:
-        for callee in direct_callees(module, i):
+        for callee in calls[i]:
             if callee >= first and callee != i:
                 callers.setdefault(callee, set()).add(i)
     # A function whose callers all sit in one other partition joins them, whatever its size: LLVM can
@@ -117,7 +118,7 @@ def plan(data: bytes, module: Module) -> list[Partition]:
     for key in sorted(groups):
         members = groups[key]
         mine = set(members)
-        wanted = sorted({callee for i in members for callee in direct_callees(module, i)
+        wanted = sorted({callee for i in members for callee in calls[i]
                          if callee >= first and callee not in mine and sizes[callee] <= SMALL_BYTES})
         partitions.append(Partition(tuple(members), tuple(wanted[:MAX_COPIES])))
     return partitions

@@ -12,7 +12,7 @@ of it; what differs is which functions get bodies and their linkage:
   `available_externally`: LLVM may inline them, and never emits them;
 - every other function is a `hidden` declaration;
 - the import thunks are defined in the module partition and copied
-  (`available_externally`) into the others;
+  (`available_externally`) into the others that call them;
 - P__initialize, the export wrappers and the accessors are the module
   partition's; an export that is an alias of its function goes with the
   function, since an alias needs its target's definition in the same module;
@@ -37,6 +37,8 @@ from aot.lower.module import (  # the whole-module driver's steps, shared so the
     _emit_exports,
     _emit_initialize,
     _lower_function,
+    define_import_thunks,
+    function_name,
     prepared_context,
 )
 from aot.partition import Partition
@@ -65,33 +67,59 @@ def lower_partition(module: Module, part: Partition, target: Target, prefix: str
     """`part` of `module` as LLVM IR (see the module docstring); `frame_guards` are the partition's own."""
     mctx = prepared_context(module, target, prefix, target_data, opt=opt, memory_cap_pages=memory_cap_pages,
                             table_cap=table_cap, bounds_checks=bounds_checks, frame_guards=frame_guards,
-                            regions=regions)
+                            regions=regions, import_thunks=part.module_level,
+                            # Declarations of what other partitions define: `hidden`.
+                            declare_on_use=None if part.module_level else "hidden")
     nimp = module.num_imported_funcs
-    for fn in mctx.functions[:nimp]:
-        fn.linkage = "hidden" if part.module_level else "available_externally"
-        mctx.retire(fn)
-    owned, copies = set(part.functions), set(part.copies)
-    for index in range(nimp, len(mctx.functions)):
-        fn = mctx.functions[index]
-        if index in owned or index in copies:
-            fn.linkage = "hidden" if index in owned else "available_externally"
-            _lower_function(mctx, index)
-            mctx.retire(fn)
-        else:
-            fn.linkage = "hidden"  # a declaration: defined by another partition
     if part.module_level:
+        for fn in mctx.functions[:nimp]:
+            fn.linkage = "hidden"
+            mctx.retire(fn)
+    owned, copies = set(part.functions), set(part.copies)
+    mine = sorted(owned | copies)
+    for index in mine:  # declared first, in module order: the definitions keep it
+        mctx.functions[index].linkage = "hidden" if index in owned else "available_externally"
+    for index in mine:
+        _lower_function(mctx, index)
+        mctx.retire(mctx.functions[index])
+    if part.module_level:
+        for index in range(nimp, len(mctx.functions)):
+            if index not in owned:
+                mctx.functions[index].linkage = "hidden"  # a declaration: defined by another partition
         _emit_initialize(mctx)
         _emit_exports(mctx)
+    else:
+        _copy_import_thunks(mctx)
     # Aliases go with their target's definition (the thunks' with the module partition).
-    defining = {fn.name for i, fn in enumerate(mctx.functions) if (i in owned) or (i < nimp and part.module_level)}
+    defining = {mctx.functions[i].name for i in owned} | (
+        {mctx.functions[i].name for i in range(nimp)} if part.module_level else set())
     mctx.aliases = [line for line in mctx.aliases if _alias_target(line) in defining]
     if not part.module_level:
         mctx.aliases += _owned_aliases(mctx, module, owned)
     _drop_unused(mctx)
     lowered = LoweredModule(mctx.ir_text(), mctx.instance_size, mctx.instance_align,
                             frozenset(mctx.defined_functions), mctx.stack_pointer_offset,
-                            tuple(fn.name for fn in mctx.functions))
+                            tuple(function_name(mctx, i) for i in range(len(mctx.functions))))
     return lowered
+
+
+def _copy_import_thunks(mctx: ModuleContext) -> None:
+    """Define, `available_externally`, the import thunks the partition's code refers to (the module
+    partition defines them all); the others are never declared here.
+
+    Decided from the printed bodies rather than by walking the Wasm: whatever refers to a thunk (a
+    multi-value call, a tail call), the text names it.  A wasi-libc partition refers to none or a few of
+    its 46 imports' thunks: defining all of them was part of every partition's lowering and LLVM time.
+    """
+    nimp = mctx.module.num_imported_funcs
+    text = "".join(mctx.texts._bodies.values())
+    used = {quoted or bare for quoted, bare in _REFERENCE.findall(text)}
+    wanted = [i for i in range(nimp) if function_name(mctx, i) in used]
+    define_import_thunks(mctx, wanted)
+    for index in wanted:
+        fn = mctx.functions[index]
+        fn.linkage = "available_externally"
+        mctx.retire(fn)
 
 
 def _drop_unused(mctx: ModuleContext) -> None:

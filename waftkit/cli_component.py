@@ -177,12 +177,19 @@ def unwrap_path_summary(path: Path) -> str:
     return f"path (b): {result.fused.instances} core module instances fused, WASI 0.2 over preview1"
 
 
+# A core module's preamble (magic, version 1): recognised without importing the component package, which
+# `waft compile` of a core module has no use for (imports are most of a one-function rebuild's start-up).
+CORE_MODULE_PREAMBLE = b"\0asm\x01\x00\x00\x00"
+
+
 def core_module_path(path: Path) -> Path:
     """`path` itself when it holds a core module; the cached unwrapped module when it is a component."""
-    from aot.component import is_component
-
     with open(path, "rb") as f:
         head = f.read(8)
+    if head == CORE_MODULE_PREAMBLE:
+        return path
+    from aot.component import is_component
+
     return unwrapped_path(path) if is_component(head) else path
 
 
@@ -209,6 +216,8 @@ def export_bindings(path: Path, core: Path, prefix: str) -> dict[str, str]:
     """The C that calls component `path`'s exports through module `prefix` (compiled from `core`, its unwrapped
     module): file name -> text, {} for a core module or a component exporting nothing but wasi:cli/run.
     Computed before anything is compiled, so a refusal leaves no output at all."""
+    if core == path:  # `core_module_path` found a core module: nothing to bind
+        return {}
     from aot.component.exports_wit import component_export_files
 
     return component_export_files(path.read_bytes(), core.read_bytes(), prefix)
@@ -216,6 +225,8 @@ def export_bindings(path: Path, core: Path, prefix: str) -> dict[str, str]:
 
 def write_export_bindings(files: dict[str, str], folder: Path) -> list[Path]:
     """Write what `export_bindings` gave into `folder`: every file or none."""
+    if not files:
+        return []
     from aot.component.exports_wit import write_export_files
 
     return write_export_files(files, folder)

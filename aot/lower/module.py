@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import llvmlite.binding as llvm
@@ -670,11 +671,14 @@ class LoweredModule:
 def prepared_context(module: Module, target: Target, prefix: str, target_data: llvm.TargetData, *,
                      opt: str = "2", memory_cap_pages: int | None = None, table_cap: int | None = None,
                      bounds_checks: bool = True, frame_guards: dict[str, int] | None = None,
-                     regions: tuple[RegionGrant, ...] = ()) -> ModuleContext:
+                     regions: tuple[RegionGrant, ...] = (), import_thunks: bool = True,
+                     declare_on_use: str | None = None) -> ModuleContext:
     """A module's lowering context before any function body: the module checked as supported, its data
     segments, imports, instance layout, function declarations and import thunks in place.  The one start of
     both the whole-module lowering (`lower_module`) and a partition's (aot/partition_lower.py), so a
-    function's IR is the same either way."""
+    function's IR is the same either way.  With `import_thunks=False` the thunks are only declared: a
+    partition defines the few its code calls once it knows them (`define_import_thunks`).  With
+    `declare_on_use` (a linkage) the functions are declared when first looked up (`DeclaredOnUse`)."""
     mctx = ModuleContext(module, target, prefix, target_data, opt=opt,
                          memory_cap_pages=memory_cap_pages, table_cap=table_cap,
                          bounds_checks=bounds_checks, frame_guards=frame_guards, regions=tuple(regions))
@@ -682,8 +686,12 @@ def prepared_context(module: Module, target: Target, prefix: str, target_data: l
     _declare_data_segments(mctx)
     _declare_imports(mctx)
     _define_instance_layout(mctx)
-    _declare_functions(mctx)
-    _define_import_thunks(mctx)
+    if declare_on_use is None:
+        _declare_functions(mctx)
+    else:
+        mctx.functions = DeclaredOnUse(mctx, declare_on_use)
+    if import_thunks:
+        define_import_thunks(mctx, range(module.num_imported_funcs))
     return mctx
 
 
@@ -773,7 +781,7 @@ def _declare_imports(mctx: ModuleContext) -> None:
                 ctx_slots[imp.module] = len(ctx_slots)
             mctx.import_ctx_index.append(ctx_slots[imp.module])
             if func_index in mctx.region_import_base:
-                continue  # a window's base: a constant (_define_import_thunks), no C function
+                continue  # a window's base: a constant (define_import_thunks), no C function
             symbol = abi.import_symbol(imp.module, imp.name)
             if symbol not in mctx.import_decls:
                 mctx.import_decls[symbol] = mctx.add_function(
@@ -860,23 +868,67 @@ def _function_name(mctx: ModuleContext, index: int) -> str:
     return f"wasm.{index}" + (f".{_sanitize(name)}" if name else "")
 
 
+def function_name(mctx: ModuleContext, index: int) -> str:
+    """The LLVM name of function `index` (imports counted): its import thunk's or its definition's."""
+    return f"import.{index}" if index < mctx.module.num_imported_funcs else _function_name(mctx, index)
+
+
+def _declare_function(mctx: ModuleContext, index: int) -> ir.Function:
+    functype = mctx.module.func_type(index)
+    fn = mctx.add_function(mctx.internal_type(functype), function_name(mctx, index), internal=True,
+                           functype=functype)
+    mctx.mark_instance_param(fn)
+    if fn is not mctx.definition(fn):
+        mctx.mark_instance_param(mctx.definition(fn))
+    return fn
+
+
 def _declare_functions(mctx: ModuleContext) -> None:
     """One internal-convention function per index: import thunks first, then definitions."""
     module = mctx.module
     for index in range(module.num_imported_funcs + len(module.functions)):
-        functype = module.func_type(index)
-        name = f"import.{index}" if index < module.num_imported_funcs else _function_name(mctx, index)
-        fn = mctx.add_function(mctx.internal_type(functype), name, internal=True, functype=functype)
-        mctx.mark_instance_param(fn)
-        if fn is not mctx.definition(fn):
-            mctx.mark_instance_param(mctx.definition(fn))
-        mctx.functions.append(fn)
+        mctx.functions.append(_declare_function(mctx, index))
 
 
-def _define_import_thunks(mctx: ModuleContext) -> None:
-    """Internal-convention wrappers of imports: for funcrefs and multi-value calls."""
+class DeclaredOnUse:
+    """`ModuleContext.functions` for a partition: a function is declared when first looked up.
+
+    A partition of a thousand-function module defines a few dozen and calls a few more; declaring all of
+    them (ir.Function objects, attributes, frame-size markers) was a quarter of its lowering time and
+    made up most of what `_drop_unused` then threw away.  What is declared here but defined elsewhere
+    gets `linkage`; the caller declares the partition's own functions first, in index order, so that
+    their definitions keep the module's order.
+    """
+
+    def __init__(self, mctx: ModuleContext, linkage: str) -> None:
+        self._mctx = mctx
+        self._linkage = linkage
+        self._declared: dict[int, ir.Function] = {}
+        self._count = mctx.module.num_imported_funcs + len(mctx.module.functions)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> ir.Function:
+        if not isinstance(index, int) or not 0 <= index < self._count:
+            raise IndexError(f"no function {index!r} in a module of {self._count}")
+        fn = self._declared.get(index)
+        if fn is None:
+            fn = self._declared[index] = _declare_function(self._mctx, index)
+            fn.linkage = self._linkage
+        return fn
+
+    def __iter__(self):
+        raise TypeError("a partition's functions are declared on use: look them up by index")
+
+    def is_declared(self, index: int) -> bool:
+        return index in self._declared
+
+
+def define_import_thunks(mctx: ModuleContext, indices: Iterable[int]) -> None:
+    """Internal-convention wrappers of the imports `indices`: for funcrefs and multi-value calls."""
     module = mctx.module
-    for index in range(module.num_imported_funcs):
+    for index in indices:
         functype = module.func_type(index)
         fn = mctx.definition(mctx.functions[index])
         builder = ir.IRBuilder(fn.append_basic_block("entry"))

@@ -32,6 +32,9 @@ rebuilds the objects):
                       (docs/shared-memory.md; WaftFirmware generates the regions' C)
     WAFT_JOBS         processes compiling a big module's partitions (default 1: `scons -j` already
                       runs builds side by side); not in the varlist, the object is the same for any count
+
+A big module's partitions are cached by content in waft's build cache, as `waft compile` caches them
+(aot/parallel.py): a rebuild after a one-function change recompiles that function's partition.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ def _compile_wasm_locked(target, source, env):
             memory_cap_pages=int(max_pages) if max_pages else None,
             regions=_granted_regions(env, board, prefix),
             jobs=int(env.subst("$WAFT_JOBS") or 1),
+            cache=_partition_cache(board.name),
         )
         from aot.component.exports_wit import write_export_files
 
@@ -103,6 +107,15 @@ def _compile_wasm_locked(target, source, env):
         sys.stderr.write(f"waft: error: {source[0]}: {exc}\n")
         return 1
     return 0
+
+
+def _partition_cache(target_name: str):
+    """The partition cache `waft compile` uses (aot/parallel.py): after a one-function change, a big
+    module recompiles one partition, not all of them."""
+    from aot.parallel import PartitionCache
+    from waftkit.cache import partition_cache_dir
+
+    return PartitionCache(partition_cache_dir(target_name))
 
 
 def _is_component(path: Path) -> bool:

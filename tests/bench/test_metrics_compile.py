@@ -37,12 +37,17 @@ def test_figures_of_a_small_module(small, monkeypatch):
     result = compile_time.figures(load_target("stm32f4"), {"m": (small, "a two-function module")}, WORK)
     rows = {row.key: row for row in result.rows}
     assert set(rows) == {"m_O0", "m_O0_fps", "m_O2", "m_O2_fps", "m_O2_cpu", "m_O2_j2", "m_O2_j2_fps", "m_O2_j2_cpu",
-                         "m_rebuild_unchanged", "m_rebuild_one", "m_rebuild_one_cpu"}
-    for key in ("m_O0", "m_O2", "m_O2_j2", "m_rebuild_one"):
+                         "m_rebuild_unchanged", "m_rebuild_one", "m_rebuild_one_cpu", "m_rebuild_one_api", "m_rebuild_one_api_cpu",
+                         "m_rebuild_scons_one", "m_rebuild_scons_one_cpu"}
+    for key in ("m_O0", "m_O2", "m_O2_j2", "m_rebuild_one", "m_rebuild_one_cpu", "m_rebuild_scons_one"):
         assert rows[key].native is None and rows[key].waft.mean > 0 and rows[key].unit == "s"
     assert rows["m_O2_fps"].waft.mean == pytest.approx(2 / rows["m_O2"].waft.mean)
     assert rows["m_rebuild_one"].limit == compile_time.REBUILD_GOAL_S
+    assert rows["m_rebuild_one"].waft.count == compile_time.EDITS  # one figure per change: `waft compile` ran
+    assert rows["m_rebuild_scons_one"].waft.count == rows["m_rebuild_one_api"].waft.count == compile_time.EDITS
     assert "m: a two-function module (2 functions" in result.notes[0]
+    # stm32f4 has a RAM figure: the rebuild compiles the module's code only, and says so with the load.
+    assert "without its data segments" in result.notes[1] and "Load (1-minute average)" in result.notes[1]
     if shutil.which("wasm2c") and shutil.which("arm-none-eabi-gcc"):
         # wasm2c + gcc -O2 on the same bytes, in the same run: the peer and the goal of the -O2 rows.
         peer = rows["m_O2"].peers[compile_time.WASM2C].mean
@@ -61,6 +66,25 @@ def test_a_one_function_change_changes_one_function(small):
     differ = [i for i, (f, g) in enumerate(zip(module.functions, after.functions))
               if [(x.op, x.imm) for x in f.body] != [(x.op, x.imm) for x in g.body]]
     assert differ == [index - module.num_imported_funcs]
+
+
+def test_the_changes_are_in_different_functions(small):
+    from aot.wasm.decode import decode_module
+
+    module = decode_module(small)
+    assert {compile_time.one_function_changed(small, module, nth)[1] for nth in range(2)} == {0, 1}
+
+
+def test_code_only_keeps_the_code_and_drops_the_data(tmp_path):
+    if shutil.which("wat2wasm") is None:
+        pytest.skip("wat2wasm is not installed")
+    from aot.wasm.decode import decode_module
+
+    data = programs.wat('(module (memory 5 9) (data (i32.const 70000) "big") (func (export "f") (result i32) '
+                        '(i32.load (i32.const 4))))', tmp_path / "d.wasm").read_bytes()
+    module = decode_module(compile_time.code_only(data))
+    assert not module.datas and module.memories[0].limits.min == 1 and module.memories[0].limits.max is None
+    assert [i.op for i in module.functions[0].body] == [i.op for i in decode_module(data).functions[0].body]
 
 
 def test_an_object_for_another_machine_is_an_error(small):

@@ -1,4 +1,5 @@
-"""WAFT_JOBS: a module compiled in partitions by several processes from SCons, and no rebuild when only it changes.
+"""WAFT_JOBS: a module compiled in partitions by several processes from SCons, no rebuild when only it changes, and
+the partition cache reused after a one-function change.
 
 The counter module is split ($WAFT_PARTITION_BYTES) so the partitioned compile
 runs inside the SCons action; the firmware must still pass its test.  The job
@@ -46,3 +47,27 @@ def test_waft_jobs_compiles_in_partitions_and_changing_it_rebuilds_nothing(proje
     assert whole != split and (project / "build/host/counter.o").read_bytes() == split
     again = scons_split(project, "JOBS=1")
     assert not any(c.startswith("waft compile") for c in commands(again.stdout))
+
+
+def test_a_changed_function_recompiles_only_its_partition(project: Path, tmp_path: Path) -> None:  # noqa: F811
+    """SCons compiles through waft's partition cache, as `waft compile` does: after a change to one
+    function, the other partitions (here the module partition) come from the cache."""
+    if shutil.which("ld.lld") is None or shutil.which("llvm-objcopy") is None:
+        pytest.skip("ld.lld and llvm-objcopy combine the partitions")
+    (project / "SConstruct").write_text(JOBS_SCONSTRUCT)
+    cache = tmp_path / "waft-cache"
+
+    def build() -> subprocess.CompletedProcess:
+        proc = subprocess.run([str(SCONS), "-Q"], cwd=project, capture_output=True, text=True,
+                              env={**os.environ, "WAFT_PARTITION_BYTES": "8", "WAFT_CACHE_DIR": str(cache)})
+        assert proc.returncode == 0, f"scons failed:\n{proc.stdout}\n{proc.stderr}"
+        return proc
+
+    build()
+    entries = cache / "partitions" / "host"
+    first = {p.name for p in entries.iterdir()}
+    assert len(first) >= 2, "the module partition and the function's"
+    source = project / "counter.wat"
+    source.write_text(source.read_text().replace("(i32.const 1)", "(i32.const 2)"))
+    assert any(c.startswith("waft compile") for c in commands(build().stdout))
+    assert len({p.name for p in entries.iterdir()} - first) == 1, "one partition recompiled"
