@@ -42,6 +42,7 @@ from aot.errors import AotError
 from aot.partition import Partition, function_bytes
 from aot.shm import RegionGrant
 from aot.targets import Target
+from aot.wasm.rewrite import sections
 from aot.wasm.module import Module
 
 CACHE_FORMAT = "1"
@@ -130,20 +131,9 @@ def compiler_digest() -> str:
 def module_level_bytes(data: bytes) -> bytes:
     """The module's bytes without the code section's contents: everything every partition depends on."""
     out = bytearray(data[:8])
-    pos = 8
-    while pos < len(data):
-        section_id = data[pos]
-        size, shift, p = 0, 0, pos + 1
-        while True:
-            byte = data[p]
-            p += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                break
-        if section_id != 10:
-            out += data[pos:p + size]
-        pos = p + size
+    for section, start, _body, end in sections(data):
+        if section != 10:
+            out += data[start:end]
     return bytes(out)
 
 

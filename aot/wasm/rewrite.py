@@ -1,5 +1,9 @@
 """Byte-level edits of an encoded module that leave every other byte as it was.
 
+`sections` walks an encoded module's sections without decoding them; the
+partition cache (aot/parallel.py) and the compile metric (bench/metrics/
+compile_time.py) cut modules with it.
+
 `export_memory`: wasm-ld 14 imports a shared memory for wasi-threads
 (`--import-memory --shared-memory`) but has no `--export-memory`, while WASI
 and `waft run` find the memory as the export "memory".  Re-encoding the whole
@@ -11,11 +15,23 @@ custom sections and their offsets untouched.  Used by the SCons tool
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from aot.wasm.decode import _read_u32
 from aot.wasm.encode import uleb
 
 _EXPORT_SECTION = 7
 _MEMORY_KIND = 2
+
+
+def sections(data: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """(id, start, body, end) of each section of an encoded module, in order: `data[start:end]` is
+    the whole section, `data[body:end]` its contents.  DecodeError when a size is truncated."""
+    pos = 8
+    while pos < len(data):
+        size, body = _read_u32(data, pos + 1, len(data))
+        yield data[pos], pos, body, body + size
+        pos = body + size
 
 
 def export_memory(data: bytes, name: str = "memory") -> bytes:
@@ -24,13 +40,10 @@ def export_memory(data: bytes, name: str = "memory") -> bytes:
     ValueError when the module has no export section (a command module
     always has one: it exports _start); DecodeError when it is truncated.
     """
-    out, pos = bytearray(data[:8]), 8
-    while pos < len(data):
-        size, body = _read_u32(data, pos + 1, len(data))
-        end = body + size
-        if data[pos] != _EXPORT_SECTION:
-            out += data[pos:end]
-            pos = end
+    out = bytearray(data[:8])
+    for section, start, body, end in sections(data):
+        if section != _EXPORT_SECTION:
+            out += data[start:end]
             continue
         count, first = _read_u32(data, body, end)
         cursor = first

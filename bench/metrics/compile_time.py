@@ -44,8 +44,9 @@ from aot import partition
 from aot.compiler import compile_module
 from aot.parallel import PartitionCache
 from aot.targets import Target
-from aot.wasm.decode import decode_module
+from aot.wasm.decode import _read_u32, decode_module
 from aot.wasm.module import Module
+from aot.wasm.rewrite import sections
 from aot.wasm.validate import validate_module
 from bench import compile_throughput
 from bench.metrics.common import GroupResult, MetricError, Row, RunContext, Stat
@@ -131,32 +132,17 @@ def one_function_changed(data: bytes, module: Module, nth: int = 0) -> tuple[byt
 def code_only(data: bytes) -> bytes:
     """`data` without its data segments and with one page of memory: the same code, for a board whose RAM
     the module's data does not fit (`waft compile` refuses those, as it should)."""
-    out, pos = bytearray(data[:8]), 8
-    while pos < len(data):
-        size, body = _leb(data, pos + 1)
-        section = data[pos]
+    out = bytearray(data[:8])
+    for section, start, body, end in sections(data):
         if section == 5:  # memory: one memory, its limits replaced
-            count, limits = _leb(data, body)
+            count, limits = _read_u32(data, body, end)
             if count != 1:
                 raise MetricError("the big module has more than one memory")
             fields = bytes([1, data[limits] & ~1, 1])  # flags without a maximum, min 1 page
             out += bytes([5, len(fields)]) + fields
         elif section not in (11, 12):  # data, data count
-            out += data[pos:body + size]
-        pos = body + size
+            out += data[start:end]
     return bytes(out)
-
-
-def _leb(data: bytes, pos: int) -> tuple[int, int]:
-    """(value, position after it) of the unsigned LEB128 at `pos`."""
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
 
 
 def measure(target: Target, ctx: RunContext) -> GroupResult:
