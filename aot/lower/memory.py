@@ -389,11 +389,13 @@ def access_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: in
     sum inside the loop and Arm needs an add before each load; with the
     constant applied to the base first, `base + TABLE` is loop-invariant and
     the load is one `ldr rT, [rB, rI, lsl #2]`, as native code indexes a
-    global array (bench crc32 on stm32f4: 1.38M -> 1.21M ticks).  Only a
-    scaled index (`shl` by a constant) is split so: for a pointer plus a small
-    field offset (`p->next`) the unsplit form is better, one add of `base + p`
-    shared by every field, where a split would hold a hoisted `base + field`
-    register per field (bench linked_alloc: 3% slower when everything was split).
+    global array (bench crc32 on stm32f4: 1.38M -> 1.21M ticks).  Only an
+    array index is split so (`_array_index`: a `shl` by a constant, or a value
+    masked below 64 KiB, as a table-driven cipher's `T[(x >> 8) & 0xff]`
+    becomes `(x >> 6) & 1020`): for a pointer plus a small field offset
+    (`p->next`) the unsplit form is better, one add of `base + p` shared by
+    every field, where a split would hold a hoisted `base + field` register
+    per field (bench linked_alloc: 3% slower when everything was split).
 
     Both forms are the same address wherever the bounds check passes (the
     check itself still tests the Wasm address `addr + offset`, unchanged).  On
@@ -416,14 +418,47 @@ def access_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: in
             constant, variable = constant + left.constant, right
         else:
             break
-    if not _scaled_index(variable):
-        ea = builder.add(addr, ir.Constant(I32, offset & 0xFFFFFFFF), name="ea.ptr") if offset else addr
-        return builder.gep(base, [ea], name="addr")
+    table = None  # the rest of a `table + index` sum, for a table whose address is a value
+    if not _array_index(variable):
+        table, variable = _table_and_index(variable)
+        if variable is None:
+            ea = builder.add(addr, ir.Constant(I32, offset & 0xFFFFFFFF), name="ea.ptr") if offset else addr
+            return builder.gep(base, [ea], name="addr")
     constant &= 0xFFFFFFFF
     if constant >= 1 << 31:
         constant -= 1 << 32  # the same address modulo 2^32, spelt as LLVM prints an i32
     moved = builder.gep(base, [ir.Constant(I32, constant)], name="addr.base") if constant else base
+    if table is not None:
+        moved = builder.gep(moved, [table], name="addr.table")
     return builder.gep(moved, [variable], name="addr")
+
+
+def _table_and_index(value: ir.Value) -> tuple[ir.Value | None, ir.Value | None]:
+    """`(table, index)` when `value` is `table + index` with `index` a masked table index
+    (`_masked_index`) and `table` anything else but a constant, else `(None, None)`.
+
+    Why: a table passed by pointer (`T->table[k][(x >> 8) & 0xff]`, AES's rounds) is
+    `i32.load (T + ((x >> 6) & 1020))`; with `base + T` first, LLVM hoists it (and, once
+    it inlines the call, folds the table's constant address into it, its bounds check
+    gone) and the load indexes it by register, as native code does (Embench nettle-aes on
+    stm32f4: 70.6k -> 62.7k ticks).  Only a masked index: where the bounds check stays,
+    the split costs an instruction (the check's sum `T + index` no longer is the address),
+    and an array walked by a loop counter (`a + (i << 2)`) keeps its check; split too, our
+    quicksort ran 1.5 % and bareiss_int 2.6 % slower.
+    """
+    if not (isinstance(value, ir.Instruction) and value.opname == "add"):
+        return None, None
+    left, right = value.operands
+    for table, index in ((left, right), (right, left)):
+        if _masked_index(index) and not isinstance(table, ir.Constant):
+            return table, index
+    return None, None
+
+
+def _array_index(value: ir.Value) -> bool:
+    """Whether `value` is an array index: `x << k` with a constant k of 1..3 (an index times 2, 4
+    or 8), or a table index (`_masked_index`)."""
+    return _scaled_index(value) or _masked_index(value)
 
 
 def _scaled_index(value: ir.Value) -> bool:
@@ -432,6 +467,23 @@ def _scaled_index(value: ir.Value) -> bool:
         return False
     amount = value.operands[1]
     return isinstance(amount, ir.Constant) and isinstance(amount.constant, int) and 1 <= amount.constant <= 3
+
+
+# The masks `_masked_index` takes for a table's index: from a byte's 256 entries up to 64 KiB
+# (a table-driven cipher's `(x >> 6) & 1020`, a byte `x & 255`, a hash bucket `h & (size - 1)`);
+# a pointer is never masked so.  Smaller masks index rows and rings (`s[4 * ((c + r) & 3) + r]`,
+# SHA-256's `W[(i - 2) & 15]`) in a frame or a struct: split, our aes128 ran 0.9 % slower.
+_TABLE_MASKS = range(0xFF, 0x10000)
+
+
+def _masked_index(value: ir.Value) -> bool:
+    """Whether `value` is `x & m` with a constant m in `_TABLE_MASKS`, or that shifted left by 1..3."""
+    if _scaled_index(value):
+        value = value.operands[0]
+    if not (isinstance(value, ir.Instruction) and value.opname == "and"):
+        return False
+    masks = [op.constant for op in value.operands if isinstance(op, ir.Constant) and isinstance(op.constant, int)]
+    return bool(masks) and (masks[0] & 0xFFFFFFFF) in _TABLE_MASKS
 
 
 def _by_alignment(fctx: FuncContext, ptr: ir.Value, memarg: MemArg, size: int,

@@ -67,6 +67,7 @@ from aot.lower import init_bulk
 from aot.lower.context import I1, I8, I32, I64, PTR, FuncContext, llvm_type, zero_value
 from aot.lower.frames import FRAME_BODY_SUFFIX, define_frame_guard
 from aot.lower.irtext import ByteArrayConstant, FunctionTexts
+from aot.lower.inlining import kept_out_of_loops
 from aot.lower.leaves import unchecked_leaves
 from aot.lower.libc_builtins import lower_builtin
 from aot.lower.libc_builtins import recognised as recognised_builtins
@@ -251,6 +252,8 @@ class ModuleContext:
         # covers linear memory only, where the module's own loop also reaches the windows.
         self.builtins = {} if self.windows else recognised_builtins(module)
         self.unchecked_leaves = unchecked_leaves(module) - set(self.builtins)
+        # Big loop-heavy functions called once, from a loop: LLVM may not inline them (inlining.py).
+        self.kept_out_of_loops = kept_out_of_loops(module)
         # The shadow-stack pointer of a module its own immediate handlers can interrupt: its stores
         # stay in place (variable.py), and its offset in the instance goes into the header.
         self.ordered_global = ordered_stack_pointer(module)
@@ -880,6 +883,8 @@ def _declare_function(mctx: ModuleContext, index: int) -> ir.Function:
     mctx.mark_instance_param(fn)
     if fn is not mctx.definition(fn):
         mctx.mark_instance_param(mctx.definition(fn))
+    if index in mctx.kept_out_of_loops:
+        fn.attributes.add("noinline")
     return fn
 
 

@@ -69,6 +69,36 @@ WAT = r"""
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br 0)))
     (local.get $c))
+  (func (export "ttable") (param $x i32) (param $n i32) (result i32) (local $i i32)
+    (block (loop
+      (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $x (i32.xor (i32.mul (local.get $i) (i32.const 40503))
+        (i32.xor (i32.load offset=64600 (i32.and (i32.shr_u (local.get $x) (i32.const 6)) (i32.const 1020)))
+                 (i32.load offset=5120 (i32.and (i32.shl (local.get $x) (i32.const 2)) (i32.const 1020))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br 0)))
+    (local.get $x))
+  (func (export "sbox") (param $x i32) (param $n i32) (result i32) (local $i i32)
+    (block (loop
+      (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $x (i32.xor (i32.mul (local.get $i) (i32.const 40503))
+        (i32.or (i32.shl (local.get $x) (i32.const 8))
+                (i32.load8_u offset=65300 (i32.and (i32.shr_u (local.get $x) (i32.const 8)) (i32.const 255))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br 0)))
+    (local.get $x))
+  (func (export "tconst") (param $x i32) (param $n i32) (result i32)
+    (call $tptr (i32.const 4096) (local.get $x) (local.get $n)))
+  (func $tptr (export "tptr") (param $t i32) (param $x i32) (param $n i32) (result i32) (local $i i32)
+    (block (loop
+      (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $x (i32.xor (local.get $i)
+        (i32.xor (i32.load (i32.add (local.get $t) (i32.and (i32.shr_u (local.get $x) (i32.const 6)) (i32.const 1020))))
+                 (i32.load offset=1024 (i32.add (i32.and (i32.shl (local.get $x) (i32.const 2)) (i32.const 1020))
+                                                (local.get $t))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br 0)))
+    (local.get $x))
   (func (export "wrapped") (param i32) (result i32)
     (i32.load (i32.add (i32.shl (local.get 0) (i32.const 2)) (i32.const -8))))
 )
@@ -100,6 +130,17 @@ int main(void) {
     TRY(m_lookup16(&inst, 31743, 1));
     TRY(m_lookup16(&inst, 31744, 1));
     TRY(m_crc(&inst, 1024));
+    for (uint32_t x = 0; x < 60; x += 7) TRY(m_ttable(&inst, x * 40503u, 6));
+    TRY(m_ttable(&inst, 932u << 6, 1));  /* 64600 + 932 + 4 == 65536: the last word */
+    TRY(m_ttable(&inst, 936u << 6, 1));  /* one word past it */
+    for (uint32_t x = 0; x < 60; x += 7) TRY(m_sbox(&inst, x * 40503u, 6));
+    TRY(m_sbox(&inst, 235u << 8, 1));    /* 65300 + 235 + 1 == 65536: the last byte */
+    TRY(m_sbox(&inst, 236u << 8, 1));
+    for (uint32_t x = 0; x < 60; x += 7) TRY(m_tconst(&inst, x * 40503u, 6));
+    TRY(m_tptr(&inst, 2000, 977, 6));
+    TRY(m_tptr(&inst, 63500, 1008u << 6 | 252u, 1));  /* 63500 + 1024 + 1008 + 4 == 65536: in bounds */
+    TRY(m_tptr(&inst, 63500, 1012u << 6 | 253u, 1));  /* the second load one word past the end */
+    TRY(m_tptr(&inst, 0xfffff000u, 5, 1));            /* the table pointer wraps: out of bounds */
     TRY(m_wrapped(&inst, 2));         /* 8 - 8: word 0 */
     TRY(m_wrapped(&inst, 1));         /* 4 - 8 wraps to 0xfffffffc: out of bounds */
     TRY(m_wrapped(&inst, 0x40000003)); /* (12 mod 2^32) - 8: word 4, in bounds after wrapping twice */
@@ -138,6 +179,36 @@ def _expected() -> list[str]:
             c = (c >> 8) ^ word(2048 + 4 * ((c ^ mem[1088 + i]) & 255))
         return str(signed(c))
 
+    def ttable(x: int, n: int) -> str:
+        for i in range(n):
+            high, low = 64600 + ((x >> 6) & 1020), 5120 + ((x << 2) & 1020)
+            if high + 4 > 65536:
+                return oob
+            x = ((i * 40503) ^ word(high) ^ word(low)) & 0xFFFFFFFF
+        return str(signed(x))
+
+    def sbox(x: int, n: int) -> str:
+        for i in range(n):
+            at = 65300 + ((x >> 8) & 255)
+            if at >= 65536:
+                return oob
+            x = ((i * 40503) ^ (((x << 8) | mem[at]) & 0xFFFFFFFF)) & 0xFFFFFFFF
+        return str(signed(x))
+
+    def tptr(t: int, x: int, n: int) -> str:
+        for i in range(n):
+            first, second = (t + ((x >> 6) & 1020)) & 0xFFFFFFFF, (t + ((x << 2) & 1020)) & 0xFFFFFFFF
+            if first + 4 > 65536 or second + 1024 + 4 > 65536:
+                return oob
+            x = (i ^ word(first) ^ word(second + 1024)) & 0xFFFFFFFF
+        return str(signed(x))
+
+    tables = [ttable(x * 40503, 6) for x in range(0, 60, 7)] + [ttable(932 << 6, 1), ttable(936 << 6, 1)]
+    tables += [sbox(x * 40503, 6) for x in range(0, 60, 7)] + [sbox(235 << 8, 1), sbox(236 << 8, 1)]
+    tables += [tptr(4096, x * 40503, 6) for x in range(0, 60, 7)]
+    tables += [tptr(2000, 977, 6), tptr(63500, 1008 << 6 | 252, 1), tptr(63500, 1012 << 6 | 253, 1),
+               tptr(0xFFFFF000, 5, 1)]
+    assert tables[-4:].count(oob) == 2 and tables.count(oob) >= 6 and len(set(tables)) > 12
     lookups = [lookup(x * 977, 8, 4, 1024, 0x3FFF) for x in range(0, 40, 3)]
     lookups += [lookup(16127, 1, 4, 1024, 0x3FFF), lookup(16128, 1, 4, 1024, 0x3FFF)]
     lookups += [lookup(x * 977, 8, 2, 2048, 0x7FFF) for x in range(0, 40, 3)]
@@ -147,7 +218,7 @@ def _expected() -> list[str]:
             str(signed(sum(word(1024 + 4 * i) for i in range(16128)) & 0xFFFFFFFF)), oob,
             str(sum(half(2048 + 2 * i) for i in range(16))),
             str(sum(half(2048 + 2 * i) for i in range(31744)) & 0xFFFFFFFF), oob, *lookups,
-            crc(1024), str(signed(word(0))), oob, str(signed(word(4))), oob]
+            crc(1024), *tables, str(signed(word(0))), oob, str(signed(word(4))), oob]
 
 
 REG = r"(?:r\d+|sl|fp|ip|lr)"  # a core register as objdump spells it
@@ -168,8 +239,13 @@ def test_scaled_index_loads_use_register_offset_addressing(tmp_path):
     # The functions, by their export names (the exports are aliases of them): crc is a byte stream
     # and a table, as the crc32 workload.  (LLVM proves the plain sums' loop bounds once and walks a
     # pointer: nothing to see there.)
+    # ttable is a table-driven cipher's round (AES): a word table indexed by `(x >> 6) & 1020`, a
+    # masked index with no shift of its own, and another by `(x << 2) & 1020`.  tconst is the same
+    # round with the tables passed by pointer (`T + index`), once inlined where the pointer is a
+    # constant (in bounds by construction then, so no check is left).
     for name, load, shift, checked in (("m_lookup", "ldr", 2, True), ("m_lookup16", "ldrh", 1, True),
-                                       ("m_crc", "ldr", 2, False)):
+                                       ("m_crc", "ldr", 2, False), ("m_ttable", "ldr", 2, True),
+                                       ("m_tconst", "ldr", 2, False)):
         body = _function(dump, name)
         # The load takes the (scaled) index as a register offset from a hoisted `base + TABLE`,
         # with no add in front of it (unsplit: `add rA, rB, rI, lsl #k; ldr rT, [rA, #TABLE]`).
