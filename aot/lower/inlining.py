@@ -33,9 +33,9 @@ BIG_FUNCTION = 1000
 
 def kept_out_of_loops(module: Module) -> frozenset[int]:
     """Function indices (defined functions only) to mark `noinline`: see the module docstring."""
-    reachable = {e.index for e in module.exports if e.kind == "func"}
-    if module.start is not None:
-        reachable.add(module.start)
+    # Reached otherwise than by a direct call: C.refs (exports, and what a funcref can name: a
+    # `ref.func` in a body must name one of these) and the start function.
+    reachable = module.declared_refs() | ({module.start} if module.start is not None else set())
     sites: dict[int, list[bool]] = {}  # callee -> whether each direct call is inside a loop
     first = module.num_imported_funcs
     for function in module.functions:
@@ -51,13 +51,6 @@ def kept_out_of_loops(module: Module) -> frozenset[int]:
                     loops_open -= enclosing.pop()
             elif op in ("call", "return_call"):
                 sites.setdefault(instr.imm, []).append(loops_open > 0)
-            elif op == "ref.func":
-                reachable.add(instr.imm)
-    for seg in module.elems:
-        for expr in seg.init:
-            reachable.update(i.imm for i in expr or () if i.op == "ref.func")
-    for g in module.globals:
-        reachable.update(i.imm for i in g.init or () if i.op == "ref.func")
     kept = set()
     for index, function in enumerate(module.functions, first):
         calls = sites.get(index, [])

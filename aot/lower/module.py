@@ -1089,9 +1089,7 @@ def _emit_initialize(mctx: ModuleContext) -> None:
     _reference_abi_version(mctx, builder)
     word = mctx.intptr
     import_fields = abi.imports_struct_fields(module)
-    # Only a function some funcref can name gets its descriptor filled in (a program cannot
-    # reach the others' slots): a small program's initialize was mostly these stores.
-    referenced = referenced_functions(module)
+    referenced = referenced_functions(module)  # the functions whose descriptors are filled in (below)
     steps = init_bulk.InitSteps(mctx, fn, builder, total=(
         len(import_fields) + len(mctx.memories) + len(mctx.tables) + len(referenced) + len(module.globals)
         + sum(len(seg.init) for seg in module.elems) + len(module.elems) + len(module.datas)))
