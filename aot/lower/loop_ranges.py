@@ -222,11 +222,14 @@ def _closing(body: list[Instr], start: int, end: int, writes: dict, steps: dict[
 
 
 def _checked_close(close: Close) -> Close | None:
-    """The close when its trip count has a closed form: `!=` steps by 1 either way, `<` up and `>` down by a
-    power of two."""
+    """The close when its trip count has a closed form: `!=`, `<` up and `>` down, each by a power of two.
+
+    `!=` by more than 1 is clang's counted loop over an array of words (`i += 4; i != 64`).
+    """
     step = close.step
     if close.rel == "!=":
-        return close if step in (1, -1) else None
+        magnitude = abs(step)
+        return close if 0 < magnitude <= 1 << 16 and not magnitude & (magnitude - 1) else None
     up = close.rel in ("<", "<=")
     magnitude = step if up else -step
     if magnitude <= 0 or magnitude & (magnitude - 1) or magnitude > 1 << 16:
@@ -276,8 +279,9 @@ def _last_iteration(fctx: FuncContext, facts: LoopRanges) -> tuple[ir.Value, ir.
     """(last, exits): i64 `last` such that the loop runs no iteration k > last when `exits` holds.
 
     Iteration k's closing compare sees `Y(k) = x0 + d + (k + 1) * step`
-    wrapped to 32 bits.  For `!=` and a step of +-1, the first k at which it
-    equals the bound is `last`, in 32-bit arithmetic (`exits` is true).  For
+    wrapped to 32 bits.  For `!=` and a step of +-m (m = 2^j), the first k at which it
+    equals the bound is `last`, in 32-bit arithmetic, when m divides the distance
+    from `x0 + d` to the bound (`exits`; else the counter steps over it).  For
     `<` (step up by s = 2^j) `last` is the largest k with `Y(k - 1) < N`, i.e.
     `max(0, (N - 1 - d - x0) >> j)`, so that `Y(last)`, computed in i64 without
     wrapping, is `>= N`: the loop stops after iteration `last` as long as
@@ -299,12 +303,19 @@ def _last_iteration(fctx: FuncContext, facts: LoopRanges) -> tuple[ir.Value, ir.
         n = (ir.Constant(I32, value - (1 << 32) if value >= 1 << 31 else value) if kind == "const"
              else builder.load(fctx.locals[value]))
         d = ir.Constant(I32, close.d & 0xFFFFFFFF)
-        one = ir.Constant(I32, 1)
-        if close.step == 1:  # x0 + d + (k + 1) == n
-            distance = builder.sub(builder.sub(builder.sub(n, d), x0), one)
-        else:  # x0 + d - (k + 1) == n
-            distance = builder.sub(builder.sub(builder.add(x0, d), n), one)
-        return builder.zext(distance, I64, name="entry.last"), ir.Constant(I1, 1)
+        if close.step > 0:  # x0 + d + (k + 1) * m == n (mod 2^32)
+            distance = builder.sub(builder.sub(n, d), x0)
+        else:  # x0 + d - (k + 1) * m == n (mod 2^32)
+            distance = builder.sub(builder.add(x0, d), n)
+        magnitude = abs(close.step)
+        # The loop stops at k = distance / m - 1 when m divides the distance; otherwise the
+        # counter steps over n and wraps (`exits` is false: the checked copy runs).  A distance
+        # of 0 is 2^32 / m trips: `last` comes out as 2^32 - 1, over MAX_TRIPS.
+        trips = builder.lshr(distance, ir.Constant(I32, magnitude.bit_length() - 1))
+        last = builder.zext(builder.sub(trips, ir.Constant(I32, 1)), I64, name="entry.last")
+        exits = builder.icmp_unsigned("==", builder.and_(distance, ir.Constant(I32, magnitude - 1)),
+                                      ir.Constant(I32, 0), name="entry.exits")
+        return last, exits
     x0 = _entry_value(fctx, facts, close.local, signed)
     d = ir.Constant(I64, close.d)
     up = close.rel in ("<", "<=")

@@ -33,7 +33,8 @@ under QEMU at -O2 and -O3, checked against a Python model of the spec:
   (`upto`, and `walk`, whose counter wraps past 2^32 and goes on), the
   insertion sort's `(j - 1) + 1 >s 1` (`down`, and `below`, whose last
   iteration alone writes below zero), `i_new != n` (`until`, 2^32 trips
-  when i0 == n), each out of bounds at every iteration, wrapping, and
+  when i0 == n; `until4`/`downuntil4`, stepping by +-4 over words, whose
+  counter may miss n and wrap), each out of bounds at every iteration, wrapping, and
   with trip counts past what a precondition may prove.
 """
 
@@ -126,6 +127,20 @@ WAT = r"""
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if 0 (i32.ne (local.get $i) (local.get $n))))
     (local.get $i))
+  ;; clang's counted loop over words: i steps by +-4 until i == n; i0 == n means 2^30 trips, and
+  ;; an n that the steps miss wraps the counter (neither has a trip count to prove).
+  (func (export "until4") (param $p i32) (param $i i32) (param $n i32) (result i32)
+    (loop
+      (i32.store (i32.add (local.get $p) (local.get $i)) (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if 0 (i32.ne (local.get $i) (local.get $n))))
+    (local.get $i))
+  (func (export "downuntil4") (param $p i32) (param $i i32) (param $n i32) (result i32)
+    (loop
+      (i32.store (i32.add (local.get $p) (local.get $i)) (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const -4)))
+      (br_if 0 (i32.ne (local.get $i) (local.get $n))))
+    (local.get $i))
   (func (export "after") (param $p i32) (param $c i32) (result i32)
     (loop
       (i32.store (local.get $p) (local.get $c))
@@ -172,6 +187,14 @@ DOWNS = [((-4 * m) & M32, 6) for m in range(1, 8)] + [
 # not at all; i0 == n (2^32 trips); p + i wrapping to 0 and i wrapping through 0 (both valid).
 UNTILS = [(PAGE - 12 + m, 0, 12) for m in range(13)] + [
     (PAGE - 100, 5, 5), (0xFFFFFFF8, 8, 20), (8, M32 - 3, 3), (10, 0, 20)]
+# until4(p, i, n): word p + i for i from i0 by 4 until i == n: runs out at each iteration 0..11 or
+# not at all; i0 == n; an n the steps miss (10); p + i wrapping to 0 and i wrapping through 0.
+UNTIL4S = [(PAGE - 48 + 4 * m, 0, 48) for m in range(13)] + [
+    (PAGE - 100, 8, 8), (1000, 0, 10), (0xFFFFFFF0, 16, 48), (8, M32 - 7, 8)]
+# downuntil4(p, i, n): i from 44 down by 4 until i == -4, p + i wrapping below zero at each
+# iteration or not at all; i0 == n; an n the steps miss (2); the end of memory, i going negative.
+DOWNUNTIL4S = [((-4 * m) & M32, 44, -4 & M32) for m in range(13)] + [
+    (100, 8, 8), (100, 8, 2), (PAGE - 8, 0, -12 & M32)]
 
 # below(j): the last iteration (j = 1) writes below zero after j0 - 1 good ones, or (j0 <= 1) the only one.
 BELOWS = [6, 2, 1, -3 & M32]
@@ -197,6 +220,8 @@ static const uint32_t uptos[][5] = {UPTOS};
 static const uint32_t downs[][2] = {DOWNS};
 static const uint32_t untils[][3] = {UNTILS};
 static const uint32_t walks[][3] = {WALKS};
+static const uint32_t until4s[][3] = {UNTIL4S};
+static const uint32_t downuntil4s[][3] = {DOWNUNTIL4S};
 static const uint32_t belows[] = {BELOWS};
 static uint8_t pattern(uint32_t x, int text) {
     if (!text) return (uint8_t) (x * 7u + 3u);
@@ -251,6 +276,16 @@ int main(void) {
         TRY(m_walk(&inst, walks[k][0], walks[k][1], walks[k][2]));
         checksum();
     }
+    for (unsigned k = 0; k < sizeof until4s / sizeof until4s[0]; k++) {
+        reset(0);
+        TRY(m_until4(&inst, until4s[k][0], until4s[k][1], until4s[k][2]));
+        checksum();
+    }
+    for (unsigned k = 0; k < sizeof downuntil4s / sizeof downuntil4s[0]; k++) {
+        reset(0);
+        TRY(m_downuntil4(&inst, downuntil4s[k][0], downuntil4s[k][1], downuntil4s[k][2]));
+        checksum();
+    }
     for (unsigned k = 0; k < sizeof butterflies / sizeof butterflies[0]; k++) {
         const uint32_t *b = butterflies[k];
         reset(0);
@@ -275,7 +310,8 @@ def _main_c() -> str:
     return (MAIN.replace("{BUTTERFLIES}", table(BUTTERFLIES)).replace("{SCANS}", table(SCANS))
             .replace("{AFTERS}", table(AFTERS)).replace("{THROUGHS}", table(THROUGHS))
             .replace("{UPTOS}", table(UPTOS)).replace("{DOWNS}", table(DOWNS)).replace("{UNTILS}", table(UNTILS))
-            .replace("{WALKS}", table(WALKS))
+            .replace("{WALKS}", table(WALKS)).replace("{UNTIL4S}", table(UNTIL4S))
+            .replace("{DOWNUNTIL4S}", table(DOWNUNTIL4S))
             .replace("{BELOWS}", "{" + ", ".join(f"{v}u" for v in BELOWS) + "}")
             .replace("PAGE_BYTES", f"{PAGE}u"))
 
@@ -407,6 +443,19 @@ def _expected(max_pages: int) -> list[str]:
                 if not i < n:
                     return p
         lines.append(outcome(walk))
+    for rows, step in ((UNTIL4S, 4), (DOWNUNTIL4S, -4)):
+        for p, i0, n in rows:
+            mem = fresh(False)
+
+            def until4():
+                i = i0
+                while True:
+                    ea = at((p + i) & M32, 4)
+                    mem[ea:ea + 4] = i.to_bytes(4, "little")
+                    i = (i + step) & M32
+                    if i == n:
+                        return i
+            lines.append(outcome(until4))
     for p0, q0, stride, c0, grow_at in BUTTERFLIES:
         mem = fresh(False)
 
@@ -467,6 +516,12 @@ def test_model_covers_every_case():
     walks = [line.split(" |")[0] for line in _expected(1)[first:first + len(WALKS)]]
     assert walks == ["trap 2", str(PAGE - 36), "trap 2", str(PAGE)]
     first += len(WALKS)
+    until4s = [line.split(" |")[0] for line in _expected(1)[first:first + len(UNTIL4S)]]
+    assert until4s == ["48"] + ["trap 2"] * 12 + ["trap 2", "trap 2", "48", "8"]
+    first += len(UNTIL4S)
+    downs4 = [line.split(" |")[0] for line in _expected(1)[first:first + len(DOWNUNTIL4S)]]
+    assert downs4 == [str(-4 & M32)] + ["trap 2"] * 12 + ["trap 2", "trap 2", str(-12 & M32)]
+    first += len(DOWNUNTIL4S)
     grown = _expected(2)[first:first + len(BUTTERFLIES)]
     assert [line.split(" |")[0] for line in grown[:7]] == ["trap 2"] * 6 + ["6"]
     assert grown[-2].startswith(f"6 | {2 * PAGE} ")  # ran past the old end after growing
