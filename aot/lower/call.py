@@ -32,6 +32,7 @@ from typing import Callable
 from llvmlite import ir
 
 from aot import abi
+from aot.lower import frozen_tables
 from aot.lower.context import PTR, FuncContext
 from aot.wasm.module import FuncType, Instr
 
@@ -88,6 +89,9 @@ def _indirect_target(fctx: FuncContext, instr: Instr) -> tuple[FuncType, list[ir
     functype = mctx.module.types[type_index]
     index = fctx.pop()
     args = fctx.pop_n(len(functype.params))
+    frozen = frozen_tables.slot_arrays(mctx, table_index)
+    if frozen is not None:
+        return functype, args, *_frozen_target(fctx, functype, index, *frozen)
     from aot.lower.table import element_slot
 
     slot = element_slot(fctx, table_index, index, "UNDEFINED_ELEMENT")
@@ -114,6 +118,29 @@ def _indirect_target(fctx: FuncContext, instr: Instr) -> tuple[FuncType, list[ir
     builder.branch(call_block)
     builder.position_at_end(call_block)
     return functype, args, member("code"), member("instance")
+
+
+def _frozen_target(fctx: FuncContext, functype: FuncType, index: ir.Value, size: int, signatures: ir.Value,
+                   codes: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """(code pointer, callee instance) from a frozen table's constant arrays (aot/lower/frozen_tables.py)."""
+    mctx, builder = fctx.mctx, fctx.builder
+    fctx.trap_if(builder.icmp_unsigned(">=", index, ir.Constant(index.type, size), name="table.oob"),
+                 abi.TRAP_CODES["UNDEFINED_ELEMENT"], name="table")
+    slot = [ir.Constant(index.type, 0), builder.zext(index, mctx.intptr) if mctx.pointer_bits == 64 else index]
+    signature = builder.load(builder.gep(signatures, slot, inbounds=True), name="callee.signature")
+    same = builder.icmp_unsigned("==", signature, mctx.signature_ptr(functype), name="sig.same")
+    call_block = fctx.function.append_basic_block("call_indirect.call")
+    wrong = fctx.function.append_basic_block("call_indirect.wrong")
+    branch = builder.cbranch(same, call_block, wrong)
+    branch.set_weights([2000, 1])
+    builder.position_at_end(wrong)
+    is_null = builder.icmp_unsigned("==", signature, ir.Constant(PTR, None), name="callee.null")
+    fctx.trap_if(is_null, abi.TRAP_CODES["UNINITIALIZED_ELEMENT"], name="callee")
+    fctx.trap_and_stop(abi.TRAP_CODES["INDIRECT_CALL_TYPE_MISMATCH"])
+    builder.position_at_end(call_block)
+    fctx.reachable = True  # (trap_and_stop ended the mismatch block, not this one)
+    code = builder.load(builder.gep(codes, slot, inbounds=True), name="callee.code")
+    return code, fctx.instance
 
 
 def lower_call_indirect(fctx: FuncContext, instr: Instr) -> None:

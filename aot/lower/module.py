@@ -240,6 +240,7 @@ class ModuleContext:
         self.comdats: list[str] = []
         self.aliases: list[str] = []  # IR lines: exports that are the function itself (_emit_exports)
         self.functions: list[ir.Function] = []  # internal convention, by function index
+        self.frozen_tables: dict[object, object] = {}  # aot/lower/frozen_tables.py: slots, constant arrays
         self.import_decls: dict[str, ir.Function] = {}  # import symbol -> C declaration
         # Frame guards (aot/lower/frames.py): LLVM function name -> bytes its body's frame may
         # take, and the bodies of the guarded functions by guard name.

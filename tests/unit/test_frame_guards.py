@@ -66,13 +66,13 @@ LOCALS = 40
 LOADS = " ".join(f"(local.set {i + 1} (i64.load offset={8 * i} (i32.const 0)))" for i in range(LOCALS))
 SUM = "local.get 1 " + " ".join(f"local.get {i + 1} i64.add" for i in range(1, LOCALS))
 # Every function below loads LOCALS values, makes a call LLVM cannot see into (through the
-# table, which is only filled at instantiation), and uses the values after it: they must
+# table, exported so that the host may change it), and uses the values after it: they must
 # live in the frame, which therefore exceeds 64 bytes.
 GUARDED = f"""
 (module
   (memory 1)
   (type $t (func (param i64) (result i64)))
-  (table 2 funcref)
+  (table (export "table") 2 funcref)
   (elem (i32.const 0) $loop $leaf)
   (func $leaf (type $t) (local.get 0))
   (func $loop (export "loop") (type $t) (local {" i64" * LOCALS})

@@ -145,7 +145,8 @@ def test_frames_are_settled_alike_here_and_in_workers(tmp_path, monkeypatch) -> 
     _require_combiners()
     import dataclasses
 
-    wat = f"""(module (memory 1) (type $t (func (param i64) (result i64))) (table 1 funcref) (elem (i32.const 0) $leaf)
+    wat = f"""(module (memory 1) (type $t (func (param i64) (result i64))) (table (export "table") 1 funcref)
+      (elem (i32.const 0) $leaf)
       (func $leaf (type $t) (local.get 0)) {BIG_FRAMES})"""
     data = wat_to_wasm(wat, tmp_path, "big")
     monkeypatch.setenv("WAFT_PARTITION_BYTES", "64")
