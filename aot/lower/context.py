@@ -97,12 +97,19 @@ class FuncContext:
         self.dead_depth = 0
         self._trap_blocks: dict[int, ir.Block] = {}
         self._hoisted: dict[object, ir.Value] = {}
+        self._alloca_locals: dict[int, int] | None = None  # id(alloca) -> local index, built on first use
 
     # --- the instance pointer (first parameter of every internal function) --
 
     @property
     def instance(self) -> ir.Value:
         return self.function.args[0]
+
+    def local_index(self, alloca: ir.Value) -> int | None:
+        """Which local `alloca` holds, or None when it is not a local's."""
+        if self._alloca_locals is None:
+            self._alloca_locals = {id(a): i for i, a in enumerate(self.locals) if a is not None}
+        return self._alloca_locals.get(id(alloca))
 
     def hoist(self, key: object, build: Callable[[ir.IRBuilder], ir.Value]) -> ir.Value:
         """A value computed once, in the entry block, and reused by every instruction.

@@ -409,6 +409,8 @@ def access_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: in
     if fctx.mctx.pointer_bits == 64:
         ea = builder.add(builder.zext(addr, I64), ir.Constant(I64, offset), name="ea.ptr")
         return builder.gep(base, [ea], name="addr")
+    if _float_register_access(fctx) and (rebased := _rebased_float_pointer(fctx, base, addr, offset)) is not None:
+        return rebased
     constant, variable = offset, addr
     while isinstance(variable, ir.Instruction) and variable.opname == "add":
         left, right = variable.operands
@@ -431,6 +433,98 @@ def access_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: in
     if table is not None:
         moved = builder.gep(moved, [table], name="addr.table")
     return builder.gep(moved, [variable], name="addr")
+
+
+# VLDR/VSTR reach 255 words either side of their base register; a static array's accesses are
+# rebased in steps of this many bytes (`_rebased_float_pointer`).
+FLOAT_REBASE_STEP = 1024
+_FLOAT_REBASE_LIMIT = 1 << 20  # above this an address is not a static array's
+_LOOKBACK = 64  # instructions `_through_local` reads back for a local's last write
+_MERGES = frozenset(("if", "else", "end", "loop", "try", "catch", "catch_all", "delegate", "try_table"))
+
+
+def _float_register_access(fctx: FuncContext) -> bool:
+    """Whether the access being lowered moves a float between memory and an Arm FPU register (VLDR/VSTR)."""
+    target = fctx.mctx.target
+    op = fctx.instr.op if fctx.instr is not None else ""
+    return target.is_arm and op[:3] in target.fpu_float_types and op[3:9] in (".load", ".store")
+
+
+def _rebased_float_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: int) -> ir.Value | None:
+    """`base + addr + offset` for a float in a static array, from a base register near the array.
+
+    Why: clang places a C program's static data from address 1024 up, so a
+    float array's element is `base + i + C` with C in the thousands.  LLVM
+    folds C into the instruction's immediate, but VLDR and VSTR reach only
+    1020 bytes, so each access became an add and a load (matmul_float: 16
+    adds in a 16-load inner loop), where native code loads `[rArray, #k]`
+    from one register per array.  Here C's high part goes into a hoisted
+    register, `base + (C & -FLOAT_REBASE_STEP)`, behind an empty inline asm
+    so that LLVM cannot fold it back, and the rest, below 1024, stays an
+    immediate.  The asm's result is masked to a multiple of 8: LLVM knows
+    nothing else of it, and a float access it cannot prove 4-aligned would
+    be an LDR and a VMOV (VLDR faults on an unaligned address).  Measured on
+    stm32f4 (docs/performance.md): matmul_float -22 %, fir -16 %, biquad +2.6 %,
+    lu_decomp +1.3 %; rebasing integer or i64 accesses as well lost more than
+    it gained (pointer-chasing code pays an add per field).  The address is
+    the same: on a 32-bit target pointer sums wrap modulo 2^32 like Wasm's
+    i32 address arithmetic, and the bounds check tests the Wasm address.
+
+    The constant is read through a local written just before in straight-line
+    code (`_through_local`: clang stores `i + C` in a local for a load and a
+    store of the same element), so both get the same base; otherwise a load
+    and a store of one element would use two unrelated pointers, which LLVM
+    must assume may differ.  None when the access is not of that shape.
+    """
+    if not (isinstance(base, ir.Instruction) and base.opname == "getelementptr"):
+        return None  # an own memory's storage in the instance; an imported one's base may move
+    constant, variable = offset, _through_local(fctx, addr)
+    while isinstance(variable, ir.Instruction) and variable.opname == "add":
+        left, right = variable.operands
+        if isinstance(right, ir.Constant):
+            constant, variable = constant + right.constant, _through_local(fctx, left)
+        elif isinstance(left, ir.Constant):
+            constant, variable = constant + left.constant, _through_local(fctx, right)
+        else:
+            break
+    constant &= 0xFFFFFFFF
+    if not FLOAT_REBASE_STEP <= constant < _FLOAT_REBASE_LIMIT:
+        return None
+    high = constant & -FLOAT_REBASE_STEP
+
+    def rebase(b: ir.IRBuilder) -> ir.Value:
+        opaque = ir.InlineAsm(ir.FunctionType(I32, [I32]), "", "=r,0", side_effect=False)
+        offset_value = b.and_(b.call(opaque, [ir.Constant(I32, high)], name="rebase.opaque"), ir.Constant(I32, -8))
+        return b.gep(base, [offset_value], name=f"memory.at{high}")
+
+    rebased = fctx.hoist(("float rebase", id(base), high), rebase)
+    builder = fctx.builder
+    rest = constant - high
+    index = builder.add(variable, ir.Constant(I32, rest), name="ea.rest") if rest else variable
+    return builder.gep(rebased, [index], name="addr")
+
+
+def _through_local(fctx: FuncContext, value: ir.Value) -> ir.Value:
+    """The value a `local.get` read, when the local's last write is in the same straight-line code; else `value`.
+
+    Straight-line: no control instruction that joins paths (`_MERGES`) between
+    the write and the read, so the write dominates the read and no other write
+    can reach it.  Needs aot/lower/variable.py's record of reads and writes
+    (kept while aot/lower/loop_ranges.py is enabled).
+    """
+    read = fctx.local_reads.get(id(value))
+    if read is None or not isinstance(value, ir.LoadInstr):
+        return value
+    local = fctx.local_index(value.operands[0])
+    if local is None:
+        return value
+    for at in range(read - 1, max(read - 1 - _LOOKBACK, -1), -1):
+        instr = fctx.body[at]
+        if instr.op in _MERGES:
+            return value
+        if instr.op in ("local.set", "local.tee") and instr.imm == local:
+            return fctx.local_writes.get((local, at), value)
+    return value
 
 
 def _table_and_index(value: ir.Value) -> tuple[ir.Value | None, ir.Value | None]:
