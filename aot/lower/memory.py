@@ -138,6 +138,12 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
         # No 32-bit address can make this access fit.
         fctx.trap_if(ir.Constant(I1, 1), oob, name="bounds")
         span = 0
+    fixed = fixed_size(fctx, memarg.memory)
+    if fixed is not None and span <= fixed:
+        # A constant size: `addr + span` wraps or passes it exactly when addr > size - span.
+        past = builder.icmp_unsigned(">", addr, ir.Constant(I32, fixed - span), name="oob")
+        fctx.trap_if(_unless(fctx, past, ok), oob, name="bounds")
+        return access_pointer(fctx, base, addr, memarg.offset), ea
     uadd = mctx.intrinsic("llvm.uadd.with.overflow.i32", ir.LiteralStructType([I32, I1]), [I32, I32])
     pair = builder.call(uadd, [addr, ir.Constant(I32, span)], name="ea.end")
     end = builder.extract_value(pair, 0)
