@@ -8,7 +8,8 @@ in them.
 
 Optimisation runs LLVM's new pass manager with its standard per-module
 pipeline (`-O0`..`-O3`).  Loops unroll at `-O2` and `-O3` only, and at `-O2`
-only small loops, into at most two copies of the body (`unroll_limits`).
+only small loops, into at most two copies of the body, with a count known
+only at run time only where they touch no memory (`unroll_limits`).
 Why: LLVM's Cortex-M tuning unrolls small loops four to sixteen times, as
 clang -O2 does, and that was most of the "Wasm tax" against native clang where
 bounds checks cost nothing (crc32, fir, pid).  Unrolled that way, the
@@ -139,15 +140,18 @@ def unrolls_loops(opt: str) -> bool:
 def unroll_limits(opt: str) -> dict[str, int]:
     """LLVM's unroller options for `opt`: {option name: value}.
 
-    At -O2: partial unrolling only of loops whose trip count LLVM computes and
-    whose unrolled body costs at most 60 (LLVM's code-size units; its default
-    is 150), into at most two copies; full unrolling only of loops that run at
-    most twice; no runtime unrolling.  Measured on stm32f4 (bench/results,
-    docs/performance.md): the threshold keeps the big float loops (pid's,
-    60 < cost <= 70: -18 % time for +43 % of its code) rolled, which is what
-    keeps module flash within 2/3 of wasm2c's; runtime unrolling bought
-    nothing once they were, and cost quicksort 8 %: its search loops get a
-    computable trip count only from their bounds check's trap exit.
+    At -O2: partial unrolling only of loops whose unrolled body costs at most
+    120 (LLVM's code-size units; its default is 150), into at most two copies;
+    full unrolling only of loops that run at most twice; runtime unrolling
+    (a count known only when the loop starts, with a remainder loop), but
+    only of loops that touch no memory: the others carry
+    `llvm.loop.unroll.runtime.disable` (aot/lower/loop_hints.py).  Measured
+    on stm32f4 (bench/results, docs/performance.md): against the earlier
+    limits (cost 60, no runtime unrolling) pid -18 %, sha256 -6 %,
+    huffman -3.5 %, matmul_float -4 %, aes_ttable +1.3 %; suite 0.852 ->
+    0.866 of clang's speed, module flash 1.598 -> 1.502 of wasm2c's (the
+    cost limit is what keeps it within 2/3).  Runtime unrolling of loops over
+    memory lost: bareiss_int's short triangular loops +5 %, fft_fixed +2 %.
     At -O3: no count limits, LLVM's generic partial threshold (150) and
     runtime unrolling wherever the unroller can.  The options are process-wide,
     so every level sets all four, whatever ran before it; LLVM's own defaults
@@ -156,8 +160,8 @@ def unroll_limits(opt: str) -> dict[str, int]:
     exits, x86's picks a partial threshold from its loop buffer).
     """
     if check_opt(opt) == "2":
-        return {"unroll-max-count": 2, "unroll-full-max-count": 2, "unroll-partial-threshold": 60,
-                "unroll-runtime": 0}
+        return {"unroll-max-count": 2, "unroll-full-max-count": 2, "unroll-partial-threshold": 120,
+                "unroll-runtime": 1}
     return {"unroll-max-count": 0xFFFFFFFF, "unroll-full-max-count": 0xFFFFFFFF, "unroll-partial-threshold": 150,
             "unroll-runtime": 1}
 

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 from llvmlite import ir
 
 from aot import abi
-from aot.lower import loop_ranges
+from aot.lower import loop_hints, loop_ranges
 from aot.lower.context import I32, FuncContext, llvm_type
 from aot.wasm.module import FuncType, Instr, ValType
 
@@ -42,6 +42,7 @@ class Frame:
     has_else: bool = False
     incoming: list[tuple[list[ir.Value], ir.Block]] = field(default_factory=list)
     ranges: object = None  # loop: what aot/lower/loop_ranges.py proved at its entry
+    loop_id: object = None  # loop: the `llvm.loop` node its back edges carry (aot/lower/loop_hints.py)
 
     @property
     def label_types(self) -> tuple[ValType, ...]:
@@ -50,6 +51,11 @@ class Frame:
 
     def target(self) -> ir.Block:
         return self.header if self.kind == "loop" else self.end_block
+
+    def mark_back_edge(self, branch: ir.Instruction) -> None:
+        """Give a branch to this loop's header the loop's `llvm.loop` node, if it has one."""
+        if self.kind == "loop" and self.loop_id is not None:
+            branch.set_metadata("llvm.loop", self.loop_id)
 
     def add_incoming(self, values: list[ir.Value], block: ir.Block) -> None:
         if self.kind == "loop":
@@ -120,11 +126,11 @@ def lower_loop(fctx: FuncContext, instr: Instr) -> None:
     header = fctx.function.append_basic_block("loop.header")
     end = fctx.function.append_basic_block("loop.end")
     ranges = loop_ranges.begin_loop(fctx, params)
-    _open_loop(fctx, bt.params, bt.results, params, header, end, ranges)
+    _open_loop(fctx, bt.params, bt.results, params, header, end, ranges, fctx.instr_index)
 
 
 def _open_loop(fctx: FuncContext, param_types: tuple[ValType, ...], result_types: tuple[ValType, ...],
-               params: Sequence[ir.Value], header: ir.Block, end: ir.Block, ranges: object) -> Frame:
+               params: Sequence[ir.Value], header: ir.Block, end: ir.Block, ranges: object, start: int) -> Frame:
     builder = fctx.builder
     entry = builder.block
     builder.branch(header)
@@ -135,7 +141,7 @@ def _open_loop(fctx: FuncContext, param_types: tuple[ValType, ...], result_types
         phi.add_incoming(value, entry)
         phis.append(phi)
     frame = Frame("loop", param_types, result_types, len(fctx.stack), end, header=header, header_phis=phis,
-                  ranges=ranges)
+                  ranges=ranges, loop_id=loop_hints.loop_id(fctx.mctx, fctx.body, start))
     _enter(fctx, frame, phis)
     return frame
 
@@ -165,7 +171,8 @@ def _version_checked_copy(fctx: FuncContext, frame: Frame) -> bool:
         facts.choice.replace_usage(facts.ok, ir.Constant(ir.IntType(1), 0))
     fctx.reachable = True
     header = fctx.function.append_basic_block("loop.header")
-    checked = _open_loop(fctx, frame.params, frame.results, facts.params, header, frame.end_block, None)
+    checked = _open_loop(fctx, frame.params, frame.results, facts.params, header, frame.end_block, None,
+                         facts.start)
     checked.incoming.extend(frame.incoming)
     fctx.resume_at = facts.start + 1
     return True
@@ -258,7 +265,7 @@ def lower_br(fctx: FuncContext, instr: Instr) -> None:
     frame = _label(fctx, instr.imm)
     values = fctx.pop_n(len(frame.label_types))
     frame.add_incoming(values, fctx.builder.block)
-    fctx.builder.branch(frame.target())
+    frame.mark_back_edge(fctx.builder.branch(frame.target()))
     fctx.reachable = False
 
 
@@ -270,7 +277,7 @@ def lower_br_if(fctx: FuncContext, instr: Instr) -> None:
     values = list(fctx.stack[len(fctx.stack) - arity:]) if arity else []
     cont = fctx.function.append_basic_block("br_if.else")
     frame.add_incoming(values, builder.block)
-    builder.cbranch(cond, frame.target(), cont)
+    frame.mark_back_edge(builder.cbranch(cond, frame.target(), cont))
     builder.position_at_end(cont)
 
 
@@ -291,7 +298,7 @@ def lower_br_table(fctx: FuncContext, instr: Instr) -> None:
         frame = _label(fctx, depth)
         edge_builder = ir.IRBuilder(edge)
         frame.add_incoming(values, edge)
-        edge_builder.branch(frame.target())
+        frame.mark_back_edge(edge_builder.branch(frame.target()))
     switch = builder.switch(index, edges[default])
     for i, depth in enumerate(depths):
         if depth != default:

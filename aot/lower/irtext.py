@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from aot.lower import loop_hints
 from aot.lower.context import I8
 
 
@@ -68,7 +69,7 @@ class FunctionTexts:
                 continue
             saved = bodies.get(value.name) if isinstance(value, ir.Function) else None
             lines.append(saved if saved is not None else str(value))
-        lines += llmod._get_metadata_lines()
+        lines += loop_hints.finish_metadata(llmod._get_metadata_lines())
         lines += trailer
         pieces: list[str] = []
         for i, line in enumerate(lines):

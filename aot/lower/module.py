@@ -227,6 +227,8 @@ class ModuleContext:
         # Hard-float Arm: C and Wasm code alike pass floats in VFP registers.
         self.cconv = calling_convention(target)
         self.function_attributes = ("nounwind",) + function_attributes_for_opt(opt)
+        self.opt = opt
+        self.loop_ids = 0  # loops given an `llvm.loop` node so far (aot/lower/loop_hints.py)
         self.memory_type = abi.struct_type("waft_memory", self.pointer_bits)
         self.table_type = abi.struct_type("waft_table", self.pointer_bits)
         self.func_type_struct = abi.struct_type("waft_func", self.pointer_bits)

@@ -211,7 +211,7 @@ def test_loops_unroll_twice_at_o2_freely_at_o3_not_for_size(tmp_path):
     assert text["s"] < text["2"] < text["3"], text
 
 
-# A loop whose body costs more than -O2's partial-unrolling threshold (60) and less than -O3's (150).
+# A loop whose body costs more than -O2's partial-unrolling threshold (120) and less than -O3's (150).
 BIG_LOOP = "(module (memory 1 1) (func (export \"mix\") (param i32 i32) (result i32) (local i32)\n" + \
     "(block (loop (br_if 1 (i32.eqz (local.get 1)))\n" + "".join(
         f"(local.set 2 (i32.xor (i32.mul (local.get 2) (i32.const {2 * k + 3})) (i32.load offset={4 * k} (local.get 0))))\n"
@@ -240,13 +240,33 @@ def test_o2_leaves_bigger_loops_rolled(tmp_path):
     assert loads["2"] == 1 + 10 and loads["3"] > 1 + 10, loads
 
 
-def test_o2_does_not_runtime_unroll(tmp_path):
-    """-O2 unrolls no loop whose trip count is only known at run time (`unroll_limits`); -O3 does."""
-    wasm = wat_to_wasm(RUNTIME_LOOP, tmp_path, "fill")
+# A loop that computes in registers, its trip count a parameter (pid's control loop is of this kind).
+RUNTIME_COMPUTE = r"""
+(module
+  (func (export "mix") (param $x i32) (param $n i32) (result i32)
+    (block (loop
+      (br_if 1 (i32.eqz (local.get $n)))
+      (local.set $x (i32.xor (i32.mul (local.get $x) (i32.const 747796405)) (i32.shr_u (local.get $x) (i32.const 7))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br 0)))
+    (local.get $x)))
+"""
+
+
+def test_o2_runtime_unrolls_only_loops_that_touch_no_memory(tmp_path):
+    """-O2 unrolls a loop whose trip count is known only at run time when it computes in registers
+    (`unroll_limits`, aot/lower/loop_hints.py), not when it stores; -O3 unrolls both."""
     target = load_target("stm32f4")
-    stores = {opt: _function_ir(compile_module(wasm, target, prefix="m", opt=opt).llvm_ir, "wasm.0").count("store i32")
-              for opt in ("2", "3")}
+
+    def count(wat: str, name: str, what: str) -> dict[str, int]:
+        wasm = wat_to_wasm(wat, tmp_path, name)
+        return {opt: _function_ir(compile_module(wasm, target, prefix="m", opt=opt).llvm_ir, "wasm.0").count(what)
+                for opt in ("2", "3")}
+
+    stores = count(RUNTIME_LOOP, "fill", "store i32")
     assert stores["2"] == 1 and stores["3"] > 1, stores
+    multiplies = count(RUNTIME_COMPUTE, "mix", "mul i32")
+    assert multiplies["2"] >= 2 and multiplies["3"] >= 2, multiplies
 
 
 def _function_ir(ir: str, name: str) -> str:
