@@ -98,12 +98,26 @@ class FuncContext:
         self._trap_blocks: dict[int, ir.Block] = {}
         self._hoisted: dict[object, ir.Value] = {}
         self._alloca_locals: dict[int, int] | None = None  # id(alloca) -> local index, built on first use
+        # aot/lower/guarded_index.py's plan while the body's fast copy is lowered, else None.
+        self.guarded = None
 
     # --- the instance pointer (first parameter of every internal function) --
 
     @property
     def instance(self) -> ir.Value:
         return self.function.args[0]
+
+    def start_again(self) -> None:
+        """Forget the lowering state of a finished copy of the body, to lower it once more."""
+        self.stack = []
+        self.control = []
+        self.reachable = True
+        self.dead_depth = 0
+        self.resume_at = None
+        self.guarded = None
+        self.instr, self.instr_index = None, -1
+        self.local_reads.clear()
+        self.local_writes.clear()
 
     def local_index(self, alloca: ir.Value) -> int | None:
         """Which local `alloca` holds, or None when it is not a local's."""

@@ -45,7 +45,7 @@ from typing import Callable
 from llvmlite import ir
 
 from aot import abi
-from aot.lower import bulk, check_groups, loop_ranges
+from aot.lower import bulk, check_groups, guarded_index, loop_ranges
 from aot.lower.context import F32, F64, I1, I8, I32, I64, FuncContext
 from aot.shm import Window
 from aot.wasm.module import Instr, MemArg
@@ -131,7 +131,7 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
     if mctx.pointer_bits == 64:
         end = builder.add(ea, ir.Constant(I64, size), name="ea.end")
         past = builder.icmp_unsigned(">", end, memsize, name="oob")
-        fctx.trap_if(_unless(fctx, past, ok), oob, name="bounds")
+        fctx.trap_if(_unless(fctx, _outside_guard(fctx, past, addr), ok), oob, name="bounds")
         return access_pointer(fctx, base, addr, memarg.offset), ea
     span = memarg.offset + size
     if span > 0xFFFFFFFF:
@@ -142,15 +142,22 @@ def checked_address(fctx: FuncContext, memarg: MemArg, size: int,
     if fixed is not None and span <= fixed:
         # A constant size: `addr + span` wraps or passes it exactly when addr > size - span.
         past = builder.icmp_unsigned(">", addr, ir.Constant(I32, fixed - span), name="oob")
-        fctx.trap_if(_unless(fctx, past, ok), oob, name="bounds")
+        fctx.trap_if(_unless(fctx, _outside_guard(fctx, past, addr), ok), oob, name="bounds")
         return access_pointer(fctx, base, addr, memarg.offset), ea
     uadd = mctx.intrinsic("llvm.uadd.with.overflow.i32", ir.LiteralStructType([I32, I1]), [I32, I32])
     pair = builder.call(uadd, [addr, ir.Constant(I32, span)], name="ea.end")
     end = builder.extract_value(pair, 0)
     wrapped = builder.extract_value(pair, 1)
     past = builder.icmp_unsigned(">", end, memsize)
-    fctx.trap_if(_unless(fctx, builder.or_(wrapped, past, name="oob"), ok), oob, name="bounds")
+    fctx.trap_if(_unless(fctx, _outside_guard(fctx, builder.or_(wrapped, past, name="oob"), addr), ok), oob,
+                 name="bounds")
     return access_pointer(fctx, base, addr, memarg.offset), ea
+
+
+def _outside_guard(fctx: FuncContext, oob: ir.Value, addr: ir.Value) -> ir.Value:
+    """`oob`, or in a guarded function's fast copy `oob and i >=u n` (aot/lower/guarded_index.py)."""
+    outside = guarded_index.unguarded(fctx, addr)
+    return oob if outside is None else fctx.builder.and_(oob, outside, name="oob.unguarded")
 
 
 def _unless(fctx: FuncContext, oob: ir.Value, ok: ir.Value | None) -> ir.Value:

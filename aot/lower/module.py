@@ -962,6 +962,7 @@ def define_import_thunks(mctx: ModuleContext, indices: Iterable[int]) -> None:
 def _lower_function(mctx: ModuleContext, index: int) -> None:
     from aot.lower import (  # late: the families import this module's types
         control,
+        guarded_index,
         lower_body,
     )
 
@@ -1005,6 +1006,18 @@ def _lower_function(mctx: ModuleContext, index: int) -> None:
     if builtin is not None:
         lower_builtin(fctx, builtin)
         return
+    found = (guarded_index.plan(function, functype)
+             if mctx.bounds_checks and not mctx.windows and mctx.opt in ("1", "2", "3") else None)
+    if found is not None:
+        # A buffer and its length checked once (aot/lower/guarded_index.py): the fast copy, then the body again.
+        fast, checked = fn.append_basic_block("guarded"), fn.append_basic_block("checked")
+        builder.cbranch(guarded_index.entry_condition(fctx, found), fast, checked)
+        builder.position_at_end(fast)
+        fctx.guarded = found
+        control.begin_function(fctx, functype)
+        lower_body(fctx, function.body)
+        fctx.start_again()
+        builder.position_at_end(checked)
     control.begin_function(fctx, functype)
     lower_body(fctx, function.body)
 
