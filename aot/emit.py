@@ -269,19 +269,20 @@ def strength_reduction_options(triple: str) -> dict[str, str]:
     variables of their own.  In Wasm code a checked access needs the Wasm
     address for its compare and the host pointer for the load; LSR's
     solutions then often keep both as separate induction variables, and on
-    Cortex-M's 13 registers that spills.  On 32-bit Arm, Waft lets LSR keep
-    a solution only when its own cost model rates it better than the loop
-    as it came (`lsr-drop-solution`), and does not steer it towards Arm's
-    preferred pre-indexed addressing (`lsr-preferred-addressing-mode=none`,
-    what the other targets' tuning already asks for).  Measured on stm32f4
-    (bench/results, docs/performance.md): regex -17 %, coremark_like -4 %,
-    quicksort, bareiss_int, fft_fixed -2 %, no workload slower.  Turning LSR
-    off instead bought more on checked loops (json_tokenize -9 %) but cost
-    the float filters 11-15 %, whose pointer induction variables are LSR's.
-    The options are process-wide: every target sets both.
+    Cortex-M's 13 registers that spills.  On 32-bit Arm Waft turns LSR off
+    (`disable-lsr`; the other two options are what it would run with
+    otherwise: keep a solution only when LSR's cost model rates it better
+    than the loop as it came, no steering to pre-indexed addressing).
+    Measured on stm32f4 (bench/results, docs/performance.md), against those
+    options: json_tokenize -7 %, bareiss_int -7 %, quicksort -6 %, sha256
+    -3 %, regex -3 %; fir +19 %, huffman +4 %, matmul_int +4 %, coremark_like
+    +3 % (their pointer induction variables were LSR's); suite 1.153x ->
+    1.150x of clang's time.  LLVM offers no per-loop choice.  Other targets
+    keep LLVM's LSR.  The options are process-wide: every target sets all three.
     """
     arm = triple.startswith(("thumb", "arm"))
-    return {"lsr-drop-solution": "true" if arm else "false", "lsr-preferred-addressing-mode": "none"}
+    return {"disable-lsr": "true" if arm else "false", "lsr-drop-solution": "true" if arm else "false",
+            "lsr-preferred-addressing-mode": "none"}
 
 
 def generate_code(tm: llvm.TargetMachine, mod: llvm.ModuleRef, opt: str = "2") -> bytes:
