@@ -71,7 +71,7 @@ _HARMLESS = frozenset(("local.get", "local.set", "local.tee", "global.get", "dro
 _MAX_NODES = 32
 # Where control flow joins or a path may not have passed what came before (the first instruction of a
 # loop body is reached from its end too): an earlier check no longer holds on every path.
-_MERGES = frozenset(("if", "else", "end", "loop", "try", "catch", "catch_all", "delegate", "try_table"))
+MERGES = frozenset(("if", "else", "end", "loop", "try", "catch", "catch_all", "delegate", "try_table"))
 _UNARY_SUFFIXES = ("eqz", "clz", "ctz", "popcnt", "wrap_i64", "extend_i32_s", "extend_i32_u",
                    "extend8_s", "extend16_s", "extend32_s")
 
@@ -246,7 +246,7 @@ def _dominated(body: list[Instr], keys: dict[int, tuple[tuple[int, object], bool
     dominated: set[int] = set()
     for index, instr in enumerate(body):
         op = instr.op
-        if op in _MERGES:
+        if op in MERGES:
             checked, volatile = {}, set()
             continue
         found = keys.get(index)

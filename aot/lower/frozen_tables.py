@@ -31,6 +31,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from aot.lower.context import PTR
+from aot.lower.init_bulk import private_constant
 from aot.wasm.module import Module
 
 MAX_SLOTS = 1 << 16  # two constant arrays of pointers per table: bounded flash
@@ -93,16 +94,11 @@ def slot_arrays(mctx, table_index: int) -> tuple[int, ir.GlobalVariable, ir.Glob
         null = ir.Constant(PTR, None)
         signatures = [null if f is None else mctx.signature_ptr(mctx.module.func_type(f)) for f in slots]
         codes = [null if f is None else mctx.functions[f].bitcast(PTR) for f in slots]
-        arrays = (len(slots), _constant(mctx, f"table{table_index}.signatures", kind, signatures),
-                  _constant(mctx, f"table{table_index}.code", kind, codes))
+        arrays = (len(slots),
+                  private_constant(mctx, mctx.llmod.get_unique_name(f"table{table_index}.signatures"),
+                                   ir.Constant(kind, signatures)),
+                  private_constant(mctx, mctx.llmod.get_unique_name(f"table{table_index}.code"),
+                                   ir.Constant(kind, codes)))
         cache[table_index] = arrays
     return arrays
 
-
-def _constant(mctx, name: str, kind: ir.ArrayType, values: list[ir.Constant]) -> ir.GlobalVariable:
-    gv = ir.GlobalVariable(mctx.llmod, kind, name=mctx.llmod.get_unique_name(name))
-    gv.global_constant = True
-    gv.linkage = "private"
-    gv.unnamed_addr = True
-    gv.initializer = ir.Constant(kind, values)
-    return gv

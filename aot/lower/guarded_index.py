@@ -6,7 +6,7 @@ has a trip count to prove (aot/lower/loop_ranges.py), and every `s[i]` kept
 its own check (json_tokenize: 21 % of its time).  But where `s + n` fits in
 memory, every `s + i` with `i <u n` does, whatever `i` did to get there.
 
-So a function whose body reads or writes `s + i` for locals `s` and `n`
+So a function whose body reads `s + i` (loads only) for locals `s` and `n`
 that it never writes, and compares `i` with `n` unsigned somewhere (`plan`),
 is lowered twice behind one test at its entry (aot/lower/module.py):
 
@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from llvmlite import ir
 
 from aot.lower.context import I1, I64, FuncContext
-from aot.wasm.module import Function, FuncType, Instr
+from aot.lower.check_groups import access_size
+from aot.wasm.module import Function, FuncType
 
 MIN_ACCESSES = 3
 MAX_BODY = 4000
@@ -89,7 +90,7 @@ def plan(function: Function, functype: FuncType) -> Plan | None:
                 memarg = instr.imm
                 found.accesses[at] = (buffer, index, length)
                 key = (buffer, length, memarg.memory)
-                found.spans[key] = max(found.spans.get(key, 0), memarg.offset + _access_size(instr.op))
+                found.spans[key] = max(found.spans.get(key, 0), memarg.offset + access_size(instr.op))
                 break
     return found if len(found.accesses) >= MIN_ACCESSES else None
 
@@ -97,13 +98,6 @@ def plan(function: Function, functype: FuncType) -> Plan | None:
 def _local_type(function: Function, functype: FuncType, k: int) -> str:
     params = functype.params
     return params[k] if k < len(params) else function.locals[k - len(params)]
-
-
-def _access_size(op: str) -> int:
-    for suffix, size in (("8_s", 1), ("8_u", 1), ("16_s", 2), ("16_u", 2), ("32_s", 4), ("32_u", 4)):
-        if op.endswith(suffix):
-            return size
-    return 8 if op.startswith(("i64.", "f64.")) else 4
 
 
 def entry_condition(fctx: FuncContext, found: Plan) -> ir.Value:

@@ -133,7 +133,7 @@ def copy_constant_globals(mctx, builder: ir.IRBuilder, inst: ir.Value) -> bytear
             yield text if text is not None else str(zero_value(g.type.valtype))
 
     initial = ir.FormattedConstant(struct, "{" + _join(values()) + "}")
-    table = _private_constant(mctx, "globals.initial", initial)
+    table = private_constant(mctx, "globals.initial", initial)
     memcpy = mctx.intrinsic(f"llvm.memcpy.p0.p0.i{mctx.pointer_bits}", ir.VoidType(),
                             [PTR, PTR, mctx.intptr, I1])
     dest = builder.bitcast(mctx.field(builder, inst, F_GLOBALS), PTR)
@@ -233,7 +233,7 @@ def _i32(value: int) -> ir.Constant:
 def _private_table(mctx, name: str, element: ir.Type, count: int, rows: Iterable[str]) -> ir.GlobalVariable:
     """A private constant array of `count` `rows`, given as text ("i32 7"): ten million
     llvmlite constants would take gigabytes, their text a hundred megabytes."""
-    return _private_constant(mctx, name, ir.FormattedConstant(ir.ArrayType(element, count), "[" + _join(rows) + "]"))
+    return private_constant(mctx, name, ir.FormattedConstant(ir.ArrayType(element, count), "[" + _join(rows) + "]"))
 
 
 def _join(parts: Iterable[str], batch: int = 1 << 16) -> str:
@@ -245,7 +245,7 @@ def _join(parts: Iterable[str], batch: int = 1 << 16) -> str:
     return ", ".join(joined)
 
 
-def _private_constant(mctx, name: str, value: ir.Constant) -> ir.GlobalVariable:
+def private_constant(mctx, name: str, value: ir.Constant) -> ir.GlobalVariable:
     gv = ir.GlobalVariable(mctx.llmod, value.type, name=name)
     gv.global_constant = True
     gv.linkage = "private"

@@ -453,7 +453,6 @@ def access_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: in
 FLOAT_REBASE_STEP = 1024
 _FLOAT_REBASE_LIMIT = 1 << 20  # above this an address is not a static array's
 _LOOKBACK = 64  # instructions `_through_local` reads back for a local's last write
-_MERGES = frozenset(("if", "else", "end", "loop", "try", "catch", "catch_all", "delegate", "try_table"))
 
 
 def _float_register_access(fctx: FuncContext) -> bool:
@@ -520,7 +519,7 @@ def _rebased_float_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, of
 def _through_local(fctx: FuncContext, value: ir.Value) -> ir.Value:
     """The value a `local.get` read, when the local's last write is in the same straight-line code; else `value`.
 
-    Straight-line: no control instruction that joins paths (`_MERGES`) between
+    Straight-line: no control instruction that joins paths (`check_groups.MERGES`) between
     the write and the read, so the write dominates the read and no other write
     can reach it.  Needs aot/lower/variable.py's record of reads and writes
     (kept while aot/lower/loop_ranges.py is enabled).
@@ -533,7 +532,7 @@ def _through_local(fctx: FuncContext, value: ir.Value) -> ir.Value:
         return value
     for at in range(read - 1, max(read - 1 - _LOOKBACK, -1), -1):
         instr = fctx.body[at]
-        if instr.op in _MERGES:
+        if instr.op in check_groups.MERGES:
             return value
         if instr.op in ("local.set", "local.tee") and instr.imm == local:
             return fctx.local_writes.get((local, at), value)
