@@ -14,19 +14,18 @@ seven iterations, and addresses that wrap.
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from wasm_host import wat_to_wasm  # noqa: E402  (tests/unit's helper, shared)
+from board_run import PRELUDE, board_test, run_on_board  # noqa: E402  (tests/unit's helpers, shared)
+from wasm_host import wat_to_wasm  # noqa: E402
 
 from aot.compiler import compile_module  # noqa: E402
 from aot.targets import load_target  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
 WORDS = 16384  # one 64 KiB page of i32 words
 
 # Seven iterations each: -O2 unrolls them into pairs, the loop's exit test in each copy (a trip
@@ -58,16 +57,7 @@ FILLS = [(start, 0) for start in range(WORDS - TRIPS - 1, WORDS + 1)] + [(0, 0)]
 SUMS = [(65536 - 4 * TRIPS - 4 * k, 0) for k in range(-1, 2)] + \
        [(65536 - 4 * TRIPS + 4 * k + b, 0) for k in range(TRIPS) for b in (1, 4)] + [(0xFFFFFFF8, 0), (0, 0)]
 
-MAIN = r"""#include <setjmp.h>
-#include <stdio.h>
-#include <string.h>
-#include "m.h"
-static m__instance inst;
-static waft_trap_frame frame;
-#define TRY(expr) do { waft_trap_push(&frame); \
-    if (setjmp(frame.jmp)) printf("trap %d", (int) frame.code); \
-    else { long v = (long) (expr); waft_trap_pop(&frame); printf("%ld", v); } } while (0)
-static const unsigned fills[][2] = {FILLS};
+MAIN = PRELUDE + r"""static const unsigned fills[][2] = {FILLS};
 static const unsigned sums[][2] = {SUMS};
 int main(void) {
     m__imports imports = {0};
@@ -75,7 +65,7 @@ int main(void) {
     uint32_t *mem = (uint32_t *) m_mem(&inst)->base;
     for (unsigned k = 0; k < sizeof fills / sizeof fills[0]; k++) {
         memset(mem, 0, 65536);
-        TRY((m_fill(&inst, fills[k][0], 0), 0));
+        TRY_((m_fill(&inst, fills[k][0], 0), 0));
         /* Which of the last 8 words were written, and that the first stores happened. */
         printf(" |");
         for (unsigned w = 16376; w < 16384; w++) printf(" %lu", (unsigned long) mem[w]);
@@ -83,7 +73,7 @@ int main(void) {
     }
     for (unsigned w = 0; w < 16384; w++) mem[w] = w * 3u + 1u;
     for (unsigned k = 0; k < sizeof sums / sizeof sums[0]; k++) {
-        TRY(m_sum(&inst, sums[k][0], 0));
+        TRY_(m_sum(&inst, sums[k][0], 0));
         printf("\n");
     }
     return 0;
@@ -149,22 +139,7 @@ def test_loops_under_test_are_unrolled_at_o2(tmp_path):
     assert _function_ir(os_, "sum", 1).count("load i32") == 1 + 1
 
 
-@pytest.mark.qemu
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
-@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
+@board_test
 @pytest.mark.parametrize("opt", ["2", "3"])
 def test_unrolled_loop_traps_at_the_first_access_out_of_bounds_on_cortex_m4(tmp_path, opt):
-    from waftkit.firmware.link import link
-    from waftkit.firmware.runtime import runtime_library
-    from waftkit.runners.qemu import run_elf
-
-    target = load_target("stm32f4")
-    result = compile_module(wat_to_wasm(WAT, tmp_path, "m"), target, prefix="m", opt=opt)
-    (tmp_path / "m.o").write_bytes(result.object)
-    (tmp_path / "m.h").write_text(result.header)
-    (tmp_path / "main.c").write_text(_main_c())
-    elf = link(target, [tmp_path / "main.c", tmp_path / "m.o", runtime_library(target, REPO / "build")],
-               tmp_path / "m.elf", cflags=[f"-I{tmp_path}"])
-    run = run_elf(target, elf, timeout=60)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.splitlines() == _expected()
+    assert run_on_board(tmp_path, wat_to_wasm(WAT, tmp_path, "m"), _main_c(), opt=opt).lines == _expected()

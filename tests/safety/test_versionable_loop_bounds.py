@@ -40,19 +40,16 @@ under QEMU at -O2 and -O3, checked against a Python model of the spec:
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from wasm_host import wat_to_wasm  # noqa: E402  (tests/unit's helper, shared)
+from board_run import board_test, run_on_board  # noqa: E402  (tests/unit's helpers, shared)
+from wasm_host import wat_to_wasm  # noqa: E402
 
-from aot.compiler import compile_module  # noqa: E402
-from aot.targets import load_target  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
 PAGE = 65536
 
 WAT = r"""
@@ -534,9 +531,7 @@ def test_model_covers_every_case():
         assert uptos == ["trap 2"] * 7 + ["7", "7", "trap 2", "11", "5", "trap 2", "trap 2", "trap 2"]
 
 
-@pytest.mark.qemu
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
-@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
+@board_test
 @pytest.mark.parametrize("opt", ["2", "3"])
 @pytest.mark.parametrize("board,max_pages", [("stm32f4", 1), ("mps2-an386", 2)])
 @pytest.mark.parametrize("ranges", [False, True], ids=["checked", "loop_ranges"])
@@ -552,20 +547,8 @@ def test_versionable_loops_trap_at_the_first_bad_access_on_cortex_m4(tmp_path, m
     """
     from aot.lower import loop_ranges
 
-    from waftkit.firmware.link import link
-    from waftkit.firmware.runtime import runtime_library
-    from waftkit.runners.qemu import run_elf
-
     monkeypatch.setattr(loop_ranges, "ENABLED", ranges)
     monkeypatch.setattr(loop_ranges, "MIN_COVERED", 1)
-    target = load_target(board)
     wasm = wat_to_wasm(WAT.replace("MAX", str(max_pages)), tmp_path, "m")
-    result = compile_module(wasm, target, prefix="m", opt=opt)
-    (tmp_path / "m.o").write_bytes(result.object)
-    (tmp_path / "m.h").write_text(result.header)
-    (tmp_path / "main.c").write_text(_main_c())
-    elf = link(target, [tmp_path / "main.c", tmp_path / "m.o", runtime_library(target, REPO / "build")],
-               tmp_path / "m.elf", cflags=[f"-I{tmp_path}"])
-    run = run_elf(target, elf, timeout=120)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.splitlines() == _expected(max_pages)
+    run = run_on_board(tmp_path, wasm, _main_c(), board=board, opt=opt, timeout=120)
+    assert run.lines == _expected(max_pages)

@@ -17,16 +17,15 @@ import re
 import shutil
 import struct
 import subprocess
-from pathlib import Path
 
 import pytest
+from board_run import PRELUDE, board_test, run_on_board
 from wasm_host import wat_to_wasm
 
 from aot.compiler import compile_module
 from aot.lower import memory
 from aot.targets import load_target
 
-REPO = Path(__file__).resolve().parents[2]
 
 WAT = r"""
 (module
@@ -59,16 +58,7 @@ WAT = r"""
 )
 """
 
-MAIN = r"""#include <setjmp.h>
-#include <stdio.h>
-#include <string.h>
-#include "m.h"
-static m__instance inst;
-static waft_trap_frame frame;
-#define TRY(expr) do { waft_trap_push(&frame); \
-    if (setjmp(frame.jmp)) printf("trap %d\n", (int) frame.code); \
-    else { long v = (long) (expr); waft_trap_pop(&frame); printf("%ld\n", v); } } while (0)
-int main(void) {
+MAIN = PRELUDE + r"""int main(void) {
     m__imports imports = {0};
     if (m__instantiate(&inst, &imports) != WAFT_TRAP_NONE) return 1;
     uint8_t *mem = m_mem(&inst)->base;
@@ -150,22 +140,8 @@ def test_float_loads_from_static_arrays_take_immediate_offsets(tmp_path, monkeyp
     assert not address_adds(rebased) and sum("vldr" in line for line in rebased) >= 2, rebased
 
 
-@pytest.mark.qemu
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
-@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
+@board_test
 def test_rebased_floats_read_write_and_trap_like_wasm_on_cortex_m4(tmp_path):
-    from waftkit.firmware.link import link
-    from waftkit.firmware.runtime import runtime_library
-    from waftkit.runners.qemu import run_elf
-
-    target = load_target("stm32f4")
-    result = compile_module(wat_to_wasm(WAT, tmp_path, "m"), target, prefix="m")
-    assert "memory.at2048" in result.llvm_ir  # the rebased path is the one under test
-    (tmp_path / "m.o").write_bytes(result.object)
-    (tmp_path / "m.h").write_text(result.header)
-    (tmp_path / "main.c").write_text(MAIN)
-    elf = link(target, [tmp_path / "main.c", tmp_path / "m.o", runtime_library(target, REPO / "build")],
-               tmp_path / "m.elf", cflags=[f"-I{tmp_path}"])
-    run = run_elf(target, elf, timeout=60)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.splitlines() == _expected()
+    run = run_on_board(tmp_path, wat_to_wasm(WAT, tmp_path, "m"), MAIN)
+    assert "memory.at2048" in run.result.llvm_ir  # the rebased path is the one under test
+    assert run.lines == _expected()

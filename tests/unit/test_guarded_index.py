@@ -12,16 +12,13 @@ instructions in `count`: the checks the fast copy left out.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
-import pytest
+from board_run import PRELUDE, board_test, run_on_board
 from wasm_host import wat_to_wasm
 
-from aot.compiler import compile_module
 from aot.lower import guarded_index
-from aot.targets import load_target
 from aot.wasm.decode import decode_module
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,15 +47,7 @@ CALLS = [(1000, 3000, 97), (1000, 0, 97), (PAGE - 40, 50, 97), (PAGE - 60, 60, 9
          (0xFFFFFFF0, 32, 97), (4000, 20000, 98)]
 REPEATS = 20  # calls of the first row, so that the scan dominates the profile
 
-MAIN = r"""#include <setjmp.h>
-#include <stdio.h>
-#include "m.h"
-static m__instance inst;
-static waft_trap_frame frame;
-#define TRY(expr) do { waft_trap_push(&frame); \
-    if (setjmp(frame.jmp)) printf("trap %d\n", (int) frame.code); \
-    else { long v = (long) (expr); waft_trap_pop(&frame); printf("%ld\n", v); } } while (0)
-static const uint32_t calls[][3] = {CALLS};
+MAIN = PRELUDE + r"""static const uint32_t calls[][3] = {CALLS};
 int main(void) {
     m__imports imports = {0};
     if (m__instantiate(&inst, &imports) != WAFT_TRAP_NONE) return 1;
@@ -107,33 +96,18 @@ def test_the_plan_finds_the_guarded_reads_and_not_the_unguarded_one(tmp_path):
     assert found.spans == {(0, 1, 0): 1}
 
 
-@pytest.mark.qemu
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
-@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed")
+@board_test
 def test_guarded_scans_read_trap_and_run_faster_on_cortex_m4(tmp_path, monkeypatch):
     sys.path.insert(0, str(REPO))
     from bench.analysis import functions_of, per_function, qemu_profile
-    from waftkit.firmware.link import link
-    from waftkit.firmware.runtime import runtime_library
-    from waftkit.runners.qemu import run_elf
 
-    target = load_target("stm32f4")
     main = (MAIN.replace("{CALLS}", "{" + ", ".join("{%du, %du, %du}" % row for row in CALLS) + "}")
             .replace("REPEATS", str(REPEATS)).replace("PAGE", f"{PAGE}u"))
 
     def build(name: str) -> tuple[Path, str]:
-        folder = tmp_path / name
-        folder.mkdir()
-        result = compile_module(wat_to_wasm(WAT, folder, "m"), target, prefix="m")
-        (folder / "m.o").write_bytes(result.object)
-        (folder / "m.h").write_text(result.header)
-        (folder / "main.c").write_text(main)
-        elf = link(target, [folder / "main.c", folder / "m.o", runtime_library(target, REPO / "build")],
-                   folder / "m.elf", cflags=[f"-I{folder}"])
-        run = run_elf(target, elf, timeout=60)
-        assert run.returncode == 0, run.stdout + run.stderr
-        assert run.stdout.splitlines() == _expected()
-        return elf, result.unoptimised_ir
+        run = run_on_board(tmp_path / name, wat_to_wasm(WAT, tmp_path, name), main)
+        assert run.lines == _expected()
+        return run.elf, run.result.unoptimised_ir
 
     def executed_in_count(elf: Path) -> int:
         counts = dict(per_function(qemu_profile(elf, "stm32f4"), functions_of(elf)))
