@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aot import abi, parallel, partition, shm
+from aot import abi, combine, parallel, partition, shm
 from aot.emit import (check_opt, emit_object, emit_optimised_object, function_signatures, parse_and_verify,
                       target_machine)
 from aot.errors import AotError, TargetError
@@ -102,7 +102,7 @@ def compile_module(
     tm = target_machine(target, opt)
     check_measurable(tm)
     parts = partition.plan(data, module)
-    if len(parts) > 1 and parallel.can_combine():  # without ld.lld/llvm-objcopy: one module, as before
+    if len(parts) > 1 and combine.can_combine():  # without ld.lld/llvm-objcopy: one module, as before
         return parallel.compile_partitions(data, module, parts, target, prefix=prefix, opt=opt, jobs=jobs,
                                            cache=cache, memory_cap_pages=memory_cap_pages, table_cap=table_cap,
                                            bounds_checks=bounds_checks, fit_check_name=fit_check_name,

@@ -31,13 +31,13 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from aot import combine
 from aot.errors import AotError
 from aot.partition import Partition, function_bytes
 from aot.shm import RegionGrant
@@ -318,34 +318,9 @@ def receive(stream):
     return pickle.loads(payload)
 
 
-COMBINERS = ("ld.lld", "llvm-objcopy")
-
-
-def can_combine() -> bool:
-    """Whether the tools that combine partitions' objects are installed (else modules compile whole)."""
-    return all(shutil.which(tool) is not None for tool in COMBINERS)
-
-
 def combine_objects(objects: list[bytes], target: Target) -> bytes:
     """One relocatable object from the partitions' objects, their `hidden` symbols made local again."""
     from aot.emit import add_vfp_args_attribute
 
-    for tool in COMBINERS:
-        if shutil.which(tool) is None:
-            raise AotError(f"{tool} is not installed: a module this big compiles in partitions combined with "
-                           "ld.lld and llvm-objcopy (Debian packages lld, llvm)")
-    with tempfile.TemporaryDirectory(prefix="waft-partitions-") as tmp:
-        inputs = []
-        for i, obj in enumerate(objects):
-            path = Path(tmp) / f"p{i:04d}.o"
-            path.write_bytes(obj)
-            inputs.append(str(path))
-        out = Path(tmp) / "combined.o"
-        for command in (["ld.lld", "-r", "-o", str(out), *inputs],
-                        ["llvm-objcopy", "--localize-hidden", str(out)]):
-            run = subprocess.run(command, capture_output=True, text=True)
-            if run.returncode != 0:
-                detail = (run.stderr.strip().splitlines() or ["no message"])[0]
-                raise AotError(f"internal error: combining the partitions' objects failed ({command[0]}): {detail}")
-        combined = out.read_bytes()
+    combined = combine.combine_objects(objects, "the partitions' objects")
     return add_vfp_args_attribute(combined) if target.hard_float_arm else combined
