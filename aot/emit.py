@@ -34,9 +34,10 @@ from functools import cache
 import llvmlite.binding as llvm
 from elftools.elf.elffile import ELFFile
 
+from aot import strength_reduction
 from aot.errors import AotError, TargetError
 from aot.llvm_stderr import captured_stderr
-from aot.targets import Target
+from aot.targets import Target, is_arm_triple
 
 OPT_LEVELS = ("0", "1", "2", "3", "s", "z")
 
@@ -262,37 +263,49 @@ def machine_outliner_mode(opt: str) -> str:
     return "always" if check_opt(opt) == "z" else "never"
 
 
-def strength_reduction_options(triple: str) -> dict[str, str]:
-    """Loop strength reduction's options for code for `triple`: {option name: value}.
+def strength_reduction_options(triple: str, reduce: bool) -> dict[str, str]:
+    """Loop strength reduction's options for code for `triple`, with LSR (`reduce`) or without: {option: value}.
 
-    LSR (in the code generator) rewrites a loop's addresses into induction
-    variables of their own.  In Wasm code a checked access needs the Wasm
-    address for its compare and the host pointer for the load; LSR's
-    solutions then often keep both as separate induction variables, and on
-    Cortex-M's 13 registers that spills.  On 32-bit Arm Waft turns LSR off
-    (`disable-lsr`; the other two options are what it would run with
-    otherwise: keep a solution only when LSR's cost model rates it better
-    than the loop as it came, no steering to pre-indexed addressing).
-    Measured on stm32f4 (bench/results, docs/performance.md), against those
-    options: json_tokenize -7 %, bareiss_int -7 %, quicksort -6 %, sha256
-    -3 %, regex -3 %; fir +19 %, huffman +4 %, matmul_int +4 %, coremark_like
-    +3 % (their pointer induction variables were LSR's); suite 1.153x ->
-    1.150x of clang's time.  LLVM offers no per-loop choice.  Other targets
-    keep LLVM's LSR.  The options are process-wide: every target sets all three.
+    On 32-bit Arm, with LSR it keeps a solution only when its cost model rates
+    it better than the loop as it came, and does not steer towards
+    pre-indexed addressing (regex -17 % against LLVM's defaults).  Other
+    targets run LLVM's LSR as it is.  The options are process-wide: every
+    code generation sets all three.
     """
-    arm = triple.startswith(("thumb", "arm"))
-    return {"disable-lsr": "true" if arm else "false", "lsr-drop-solution": "true" if arm else "false",
+    arm = is_arm_triple(triple)
+    return {"disable-lsr": "false" if reduce else "true", "lsr-drop-solution": "true" if arm else "false",
             "lsr-preferred-addressing-mode": "none"}
 
 
 def generate_code(tm: llvm.TargetMachine, mod: llvm.ModuleRef, opt: str = "2") -> bytes:
-    """Run the code generator on an optimised module; returns the ELF object."""
+    """Run the code generator on an optimised module; returns the ELF object.
+
+    On 32-bit Arm at -O2 and -O3, loop strength reduction is chosen per
+    function (aot/strength_reduction.py); at the size levels it is off.
+    Elsewhere it runs in every function.
+    """
     _init_llvm()
-    with _CODEGEN_LOCK:
+
+    def options(reduce: bool) -> None:
         llvm.set_option("waft", f"-enable-machine-outliner={machine_outliner_mode(opt)}")
-        for name, value in strength_reduction_options(tm.triple).items():
+        for name, value in strength_reduction_options(tm.triple, reduce).items():
             llvm.set_option("waft", f"-{name}={value}")
-        return tm.emit_object(mod)
+
+    def emit_object(module: llvm.ModuleRef, reduce: bool) -> bytes:
+        with _CODEGEN_LOCK:
+            options(reduce)
+            return tm.emit_object(module)
+
+    def emit_assembly(module: llvm.ModuleRef, reduce: bool) -> str:
+        with _CODEGEN_LOCK:
+            options(reduce)
+            return tm.emit_assembly(module)
+
+    if not is_arm_triple(tm.triple):
+        return emit_object(mod, True)
+    if opt in ("2", "3"):
+        return strength_reduction.generate(mod, emit_object, emit_assembly)
+    return emit_object(mod, False)
 
 
 # --- Tag_ABI_VFP_args -----------------------------------------------------------------

@@ -23,6 +23,11 @@ _HOST_TRIPLES = {
 }
 
 
+def is_arm_triple(triple: str) -> bool:
+    """Whether an LLVM target triple is 32-bit Arm (Thumb or A32)."""
+    return triple.startswith(("thumb", "arm"))
+
+
 @dataclass(frozen=True)
 class MemoryRegion:
     origin: int
@@ -63,7 +68,7 @@ class Target:
 
     @property
     def is_arm(self) -> bool:
-        return self.triple.startswith(("thumb", "arm"))
+        return is_arm_triple(self.triple)
 
     @property
     def hard_float_arm(self) -> bool:
