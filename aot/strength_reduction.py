@@ -68,7 +68,9 @@ def generate(mod: llvm.ModuleRef, emit_object: Callable[[llvm.ModuleRef, bool], 
     code generator with LSR (`reduce`) or without.  `mod` is not changed.
     """
     candidates = unchecked_loop_functions(str(mod))
-    if not candidates or not combine.can_combine():
+    # An appending global (llvm.global_ctors) would be emitted by both halves: such a module stays whole.
+    if (not candidates or not combine.can_combine()
+            or any(gv.linkage == llvm.Linkage.appending for gv in mod.global_variables)):
         return emit_object(mod, False)
     halves = _Halves(mod)
     without = loop_instruction_counts(emit_assembly(halves.defining(candidates, data=False), False))
@@ -259,7 +261,7 @@ class _Halves:
         copy = llvm.parse_assembly("\n".join(kept))
         if not data:
             for gv in copy.global_variables:
-                if not gv.is_declaration and gv.linkage not in (llvm.Linkage.linkonce_odr, llvm.Linkage.appending):
+                if not gv.is_declaration and gv.linkage != llvm.Linkage.linkonce_odr:  # comdat: ld -r keeps one
                     # Kept for the code generator to read, not emitted: the other half defines it.
                     gv.linkage = llvm.Linkage.available_externally
                     gv.visibility = llvm.Visibility.default
