@@ -34,7 +34,7 @@ from functools import cache
 import llvmlite.binding as llvm
 from elftools.elf.elffile import ELFFile
 
-from aot import strength_reduction
+from aot import arm_i64, strength_reduction
 from aot.errors import AotError, TargetError
 from aot.llvm_stderr import captured_stderr
 from aot.targets import Target, is_arm_triple
@@ -204,13 +204,22 @@ def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt: str, unroll_loops
 
 
 def emit_object(ir_text: str, target: Target, opt: str = "2") -> tuple[bytes, str]:
-    """Verify, optimise and compile IR text; returns (ELF object bytes, optimised IR text)."""
+    """Verify, optimise and compile IR text; returns (ELF object bytes, optimised IR text).
+
+    On 32-bit Arm the optimised IR's 64-bit doublings are written as additions
+    before code generation (aot/arm_i64.py); the IR returned is what was compiled.
+    """
     tm = target_machine(target, opt)
     mod = parse_and_verify(ir_text)
     mod.triple = tm.triple
     mod.data_layout = str(tm.target_data)
     optimise(mod, tm, opt, unrolls_loops(opt))
     mod.verify()
+    if target.is_arm:
+        text = str(mod)
+        doubled = arm_i64.double_with_carry(text)
+        if doubled is not text:
+            mod = parse_and_verify(doubled)
     obj = generate_code(tm, mod, opt)
     if target.hard_float_arm:
         obj = add_vfp_args_attribute(obj)
