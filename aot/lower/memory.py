@@ -424,15 +424,7 @@ def access_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: in
         return builder.gep(base, [ea], name="addr")
     if _float_register_access(fctx) and (rebased := _rebased_float_pointer(fctx, base, addr, offset)) is not None:
         return rebased
-    constant, variable = offset, addr
-    while isinstance(variable, ir.Instruction) and variable.opname == "add":
-        left, right = variable.operands
-        if isinstance(right, ir.Constant):
-            constant, variable = constant + right.constant, left
-        elif isinstance(left, ir.Constant):
-            constant, variable = constant + left.constant, right
-        else:
-            break
+    constant, variable = _constant_addends(addr, offset)
     table = None  # the rest of a `table + index` sum, for a table whose address is a value
     if not _array_index(variable):
         table, variable = _table_and_index(variable)
@@ -446,6 +438,22 @@ def access_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, offset: in
     if table is not None:
         moved = builder.gep(moved, [table], name="addr.table")
     return builder.gep(moved, [variable], name="addr")
+
+
+def _constant_addends(addr: ir.Value, offset: int,
+                      follow: Callable[[ir.Value], ir.Value] = lambda value: value) -> tuple[int, ir.Value]:
+    """`(constant, variable)` with `addr + offset == variable + constant`: the constant operands of a
+    chain of `add`s gathered (not yet reduced modulo 2^32); `follow` maps each value before it is looked at."""
+    constant, variable = offset, follow(addr)
+    while isinstance(variable, ir.Instruction) and variable.opname == "add":
+        left, right = variable.operands
+        if isinstance(right, ir.Constant):
+            constant, variable = constant + right.constant, follow(left)
+        elif isinstance(left, ir.Constant):
+            constant, variable = constant + left.constant, follow(right)
+        else:
+            break
+    return constant, variable
 
 
 # VLDR/VSTR reach 255 words either side of their base register; a static array's accesses are
@@ -490,15 +498,7 @@ def _rebased_float_pointer(fctx: FuncContext, base: ir.Value, addr: ir.Value, of
     """
     if not (isinstance(base, ir.Instruction) and base.opname == "getelementptr"):
         return None  # an own memory's storage in the instance; an imported one's base may move
-    constant, variable = offset, _through_local(fctx, addr)
-    while isinstance(variable, ir.Instruction) and variable.opname == "add":
-        left, right = variable.operands
-        if isinstance(right, ir.Constant):
-            constant, variable = constant + right.constant, _through_local(fctx, left)
-        elif isinstance(left, ir.Constant):
-            constant, variable = constant + left.constant, _through_local(fctx, right)
-        else:
-            break
+    constant, variable = _constant_addends(addr, offset, lambda value: _through_local(fctx, value))
     constant &= 0xFFFFFFFF
     if not FLOAT_REBASE_STEP <= constant < _FLOAT_REBASE_LIMIT:
         return None
