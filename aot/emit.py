@@ -215,12 +215,13 @@ def emit_object(ir_text: str, target: Target, opt: str = "2") -> tuple[bytes, st
     mod.data_layout = str(tm.target_data)
     optimise(mod, tm, opt, unrolls_loops(opt))
     mod.verify()
+    printed = None
     if target.is_arm:
         text = str(mod)
-        doubled = arm_i64.double_with_carry(text)
-        if doubled is not text:
-            mod = parse_and_verify(doubled)
-    obj = generate_code(tm, mod, opt)
+        printed = arm_i64.double_with_carry(text)
+        if printed is not text:
+            mod = parse_and_verify(printed)
+    obj = generate_code(tm, mod, opt, printed)
     if target.hard_float_arm:
         obj = add_vfp_args_attribute(obj)
     return obj, str(mod)
@@ -286,12 +287,13 @@ def strength_reduction_options(triple: str, reduce: bool) -> dict[str, str]:
             "lsr-preferred-addressing-mode": "none"}
 
 
-def generate_code(tm: llvm.TargetMachine, mod: llvm.ModuleRef, opt: str = "2") -> bytes:
+def generate_code(tm: llvm.TargetMachine, mod: llvm.ModuleRef, opt: str = "2", ir_text: str | None = None) -> bytes:
     """Run the code generator on an optimised module; returns the ELF object.
 
     On 32-bit Arm at -O2 and -O3, loop strength reduction is chosen per
     function (aot/strength_reduction.py); at the size levels it is off.
-    Elsewhere it runs in every function.
+    Elsewhere it runs in every function.  `ir_text` is `mod` as printed,
+    when the caller has it (it saves printing a big module again).
     """
     _init_llvm()
 
@@ -313,7 +315,7 @@ def generate_code(tm: llvm.TargetMachine, mod: llvm.ModuleRef, opt: str = "2") -
     if not is_arm_triple(tm.triple):
         return emit_object(mod, True)
     if opt in ("2", "3"):
-        return strength_reduction.generate(mod, emit_object, emit_assembly)
+        return strength_reduction.generate(mod, emit_object, emit_assembly, ir_text)
     return emit_object(mod, False)
 
 

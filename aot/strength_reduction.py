@@ -61,18 +61,20 @@ _ASM_BRANCH = re.compile(r'^\t(?:b|b[a-z]{2}|cbn?z)(?:\.[nw])?\t(?:\w+, )?(\.LBB
 
 
 def generate(mod: llvm.ModuleRef, emit_object: Callable[[llvm.ModuleRef, bool], bytes],
-             emit_assembly: Callable[[llvm.ModuleRef, bool], str]) -> bytes:
+             emit_assembly: Callable[[llvm.ModuleRef, bool], str], ir_text: str | None = None) -> bytes:
     """`mod`'s object, with LSR in the functions it serves (see the module docstring), without it elsewhere.
 
     `emit_object(module, reduce)` and `emit_assembly(module, reduce)` run the
-    code generator with LSR (`reduce`) or without.  `mod` is not changed.
+    code generator with LSR (`reduce`) or without.  `ir_text` is `mod` as
+    printed, when the caller has it already.  `mod` is not changed.
     """
-    candidates = unchecked_loop_functions(str(mod))
+    candidates = unchecked_loop_functions(str(mod) if ir_text is None else ir_text)
     # An appending global (llvm.global_ctors) would be emitted by both halves: such a module stays whole.
     if (not candidates or not combine.can_combine()
             or any(gv.linkage == llvm.Linkage.appending for gv in mod.global_variables)):
         return emit_object(mod, False)
     halves = _Halves(mod)
+    # One copy each: code generation rewrites the IR it is given (CodeGenPrepare).
     without = loop_instruction_counts(emit_assembly(halves.defining(candidates, data=False), False))
     with_lsr = loop_instruction_counts(emit_assembly(halves.defining(candidates, data=False), True))
     reduced = {name for name in candidates
@@ -237,7 +239,8 @@ class _Halves:
             value.visibility = llvm.Visibility.hidden
             self.promoted.append(value.name)
         self.lines = str(plain).splitlines()
-        self.functions = {fn.name for fn in plain.functions if not fn.is_declaration}
+        # Named as `defining` reads them, from the printed text, like the candidates' names.
+        self.functions = {_unquoted(m.group(1)) for line in self.lines if (m := _DEFINE.match(line))}
 
     def defining(self, functions: set[str], data: bool) -> llvm.ModuleRef:
         """A copy that defines only `functions` (and their aliases), and the variables if `data`.

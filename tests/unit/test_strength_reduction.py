@@ -12,6 +12,7 @@ build keeps local leaks out of the combined object.
 
 from __future__ import annotations
 
+import io
 import shutil
 import sys
 from pathlib import Path
@@ -129,13 +130,10 @@ MAIN = PRELUDE + r"""int main(void) {
 """
 
 
-def _global_symbols(elf: bytes, tmp_path: Path) -> set[str]:
-    path = tmp_path / "symbols.o"
-    path.write_bytes(elf)
-    with path.open("rb") as f:
-        table = ELFFile(f).get_section_by_name(".symtab")
-        return {s.name for s in table.iter_symbols()
-                if s["st_info"]["bind"] == "STB_GLOBAL" and s["st_shndx"] != "SHN_UNDEF"}
+def _global_symbols(obj: bytes) -> set[str]:
+    table = ELFFile(io.BytesIO(obj)).get_section_by_name(".symtab")
+    return {s.name for s in table.iter_symbols()
+            if s["st_info"]["bind"] == "STB_GLOBAL" and s["st_shndx"] != "SHN_UNDEF"}
 
 
 @board_test
@@ -152,7 +150,7 @@ def test_fir_takes_lsr_runs_the_same_and_executes_fewer_instructions_on_cortex_m
 
     assert chosen.lines == without.lines and chosen.lines[0] == "1", chosen.lines
     assert chosen.result.object != without.result.object
-    assert _global_symbols(chosen.result.object, tmp_path) == _global_symbols(without.result.object, tmp_path)
+    assert _global_symbols(chosen.result.object) == _global_symbols(without.result.object)
 
     def executed(elf: Path) -> int:
         return sum(n for _, n in per_function(qemu_profile(elf, "stm32f4"), functions_of(elf)))
